@@ -1,0 +1,142 @@
+//! Backends: one coding-agent CLI each, pure mapping only.
+//!
+//! A backend builds the command line for a run ([`Backend::command`]) and turns
+//! the CLI's output lines into [`AgentEvent`]s ([`LineParser::parse_line`]). It
+//! never spawns, sleeps, sends or touches files: the orchestrator owns that.
+//!
+//! Backends are defined by `backends.toml` (embedded defaults, see
+//! [`config::BackendsToml`]); a user file can override the program path, extra
+//! arguments and environment.
+
+pub mod claude;
+pub mod codex;
+pub mod config;
+
+use std::path::PathBuf;
+
+use enum_dispatch::enum_dispatch;
+use serde::{Deserialize, Serialize};
+
+pub use crate::backends::claude::{ClaudeBackend, ClaudeParser};
+pub use crate::backends::codex::{CodexBackend, CodexParser};
+use crate::core::events::AgentEvent;
+
+/// Permission handling for an unattended run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Permission {
+    /// The backend's configured default (bypass for both CLIs, as in the seed).
+    #[default]
+    Default,
+    /// Claude `--permission-mode <mode>` (`default`, `plan`, `acceptEdits`,
+    /// `bypassPermissions`, …). Passed as given, never dropped.
+    ClaudeMode(String),
+    /// Codex sandbox `-s <mode>` (`read-only`, `workspace-write`, `danger-full-access`).
+    CodexSandbox(String),
+}
+
+/// Everything a backend needs to build a command. Built and validated by the orchestrator.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunRequest {
+    /// The task text. Goes on stdin, never in argv.
+    pub prompt: String,
+    /// Absolute project (working) directory.
+    pub project: PathBuf,
+    /// Model name, passed as `--model`.
+    pub model: Option<String>,
+    /// Resume this session / thread.
+    pub resume_id: Option<String>,
+    /// With `resume_id`: fork into a new session (Claude `--fork-session`).
+    pub fork: bool,
+    /// Permission / sandbox mode.
+    pub permission: Permission,
+    /// Codex web search; `None` = the backend's default (on).
+    pub search: Option<bool>,
+    /// Claude `--allowedTools` entries.
+    pub allowed_tools: Vec<String>,
+    /// Claude `--append-system-prompt`.
+    pub append_system_prompt: Option<String>,
+    /// Claude `--max-budget-usd`.
+    pub max_budget_usd: Option<f64>,
+}
+
+/// A fully built command: what the orchestrator spawns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CommandSpec {
+    /// Program to run (a name looked up on PATH, or a path).
+    pub program: String,
+    /// Arguments, without the program.
+    pub args: Vec<String>,
+    /// Extra environment variables, added to the runner's environment.
+    pub env: Vec<(String, String)>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Bytes written to stdin, after which stdin is closed.
+    pub stdin: String,
+}
+
+/// Display names of a backend, used in messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Names {
+    /// Long name: "Claude Code", "OpenAI Codex".
+    pub display: &'static str,
+    /// Short tag for heartbeats: "CC", "Codex".
+    pub tag: &'static str,
+    /// Wake marker: "[CLAUDE_CODE_RESULT]", "[CODEX_RESULT]".
+    pub result_marker: &'static str,
+}
+
+/// Per-run, stateful line parser. Pure: it only maps text to events.
+#[enum_dispatch]
+pub trait LineParser {
+    /// Map one stdout line (without its newline) to events. Never fails: odd
+    /// input becomes [`AgentEvent::Warning`].
+    fn parse_line(&mut self, line: &str) -> Vec<AgentEvent>;
+
+    /// Called once after the process exited, with its exit code (`None` when
+    /// killed by a signal) and the tail of its stderr. Returns closing events,
+    /// e.g. a [`AgentEvent::TurnFailed`] built from stderr when the CLI printed
+    /// no terminal event.
+    fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent>;
+}
+
+/// The closed set of line parsers.
+#[enum_dispatch(LineParser)]
+#[derive(Debug, Clone)]
+pub enum AnyParser {
+    /// Claude Code stream-json.
+    Claude(ClaudeParser),
+    /// Codex `exec --json`.
+    Codex(CodexParser),
+}
+
+/// A coding-agent CLI driven headlessly. Pure: builds argv, parses lines, never spawns.
+#[enum_dispatch]
+pub trait Backend {
+    /// Backend name as used in flags and files: "claude" | "codex".
+    fn name(&self) -> &'static str;
+    /// Display names for messages.
+    fn names(&self) -> Names;
+    /// Build the command for a run.
+    fn command(&self, req: &RunRequest) -> CommandSpec;
+    /// A fresh parser for one run.
+    fn parser(&self) -> AnyParser;
+    /// Registry file name under the OpenClaw home: "claude_sessions.json".
+    fn registry_file(&self) -> &'static str;
+    /// Name of the id field in registry entries: "session_id" | "thread_id".
+    fn id_field(&self) -> &'static str;
+    /// Whether the CLI needs the project to be inside a git work tree.
+    fn needs_git_repo(&self) -> bool;
+    /// The newest CLI version this project was tested with.
+    fn tested_version(&self) -> &'static str;
+}
+
+/// The closed set of backends.
+#[enum_dispatch(Backend)]
+#[derive(Debug, Clone)]
+pub enum AnyBackend {
+    /// Anthropic Claude Code.
+    Claude(ClaudeBackend),
+    /// OpenAI Codex.
+    Codex(CodexBackend),
+}

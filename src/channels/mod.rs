@@ -1,0 +1,185 @@
+//! Channels: where messages and wakes are delivered. Delivery only.
+//!
+//! A channel takes a rendered [`Outgoing`] message (or a [`Wake`]) and delivers it,
+//! reporting a typed [`ChannelError`] when it cannot, so the orchestrator's outbox
+//! can decide whether and when to retry. Channels never sleep, retry or write files
+//! (the console channel's `notifications.jsonl` is its delivery medium, not state).
+
+pub mod console;
+
+use std::time::Duration;
+
+use enum_dispatch::enum_dispatch;
+use serde::{Deserialize, Serialize};
+
+pub use crate::channels::console::Console;
+
+/// What kind of message this is; channels use it for silence and formatting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// The run started.
+    Launch,
+    /// Periodic status.
+    Heartbeat,
+    /// A progress note from the agent (`clawrun notify`).
+    Progress,
+    /// The run's result (success).
+    Result,
+    /// The run failed, timed out, was killed or crashed.
+    Failure,
+    /// Any other lifecycle note (stall, recovery, rate limit, wake failure).
+    Notice,
+    /// Technical trace marker (`--trace-live`).
+    Trace,
+    /// Streamed agent text (foreground mode).
+    Stream,
+}
+
+/// A message body rendered for each kind of markup a channel may use.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Body {
+    /// Plain text, always present.
+    pub plain: String,
+    /// Telegram HTML (`<b>`, `<code>`, `<blockquote expandable>`), when it differs.
+    pub html: Option<String>,
+    /// WhatsApp-style markdown (`*bold*`), when it differs.
+    pub markdown: Option<String>,
+}
+
+impl Body {
+    /// A body with the same plain text for every markup.
+    pub fn plain(text: impl Into<String>) -> Self {
+        Self {
+            plain: text.into(),
+            html: None,
+            markdown: None,
+        }
+    }
+}
+
+/// Where a message goes, as resolved by routing.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    /// Gateway channel name (`telegram`, `whatsapp`, `discord`, …), when relevant.
+    pub channel: Option<String>,
+    /// Chat id, group JID, or other target.
+    pub target: Option<String>,
+    /// Telegram forum topic / DM thread id.
+    pub thread_id: Option<String>,
+    /// Account id for multi-account gateways.
+    pub account: Option<String>,
+}
+
+/// A file attached to a message (the full output of a long result).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    /// File name shown to the user.
+    pub file_name: String,
+    /// Path of the file to upload.
+    pub path: std::path::PathBuf,
+}
+
+/// One message to deliver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outgoing {
+    /// Unique per message (`run_id:kind:seq`); passed on as `idempotencyKey` where supported.
+    pub idempotency_key: String,
+    /// What kind of message.
+    pub kind: MessageKind,
+    /// Where it goes.
+    pub destination: Destination,
+    /// The text, per markup.
+    pub body: Body,
+    /// Deliver without a notification sound where the channel supports it.
+    pub silent: bool,
+    /// Reply to this message id.
+    pub reply_to: Option<String>,
+    /// Edit this earlier message in place instead of posting a new one.
+    pub edit_of: Option<String>,
+    /// A file to send along.
+    pub attachment: Option<Attachment>,
+}
+
+/// A wake of the orchestrating agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wake {
+    /// Unique per wake; passed on as `idempotencyKey` where supported.
+    pub idempotency_key: String,
+    /// The OpenClaw session key to wake.
+    pub session_key: Option<String>,
+    /// The OpenClaw session uuid (for `openclaw agent --session-id`).
+    pub session_id: Option<String>,
+    /// Where the agent's reply should go.
+    pub destination: Destination,
+    /// The wake text the agent reads.
+    pub text: String,
+}
+
+/// What a channel reports after delivering.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Id of the message the channel created (for later edits and replies).
+    pub message_id: Option<String>,
+}
+
+/// What a channel reports after a wake.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WakeAck {
+    /// Channel-specific confirmation (run id, status).
+    pub detail: Option<String>,
+}
+
+/// Why a delivery failed. Messages never contain secrets: errors that could
+/// carry a URL with a token are redacted before they are built, which is why
+/// sources are kept as text here rather than as `reqwest::Error`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ChannelError {
+    /// Rate limited: try again after this long.
+    #[error("rate limited: retry after {}s", .0.as_secs())]
+    RetryAfter(Duration),
+    /// A failure that may pass (network error, timeout, 5xx).
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// A failure that retrying will not fix (bad request, bad token, no such thread).
+    #[error("{0}")]
+    Permanent(String),
+    /// The channel cannot do this (e.g. wake on the console).
+    #[error("not supported by this channel: {0}")]
+    Unsupported(&'static str),
+}
+
+impl ChannelError {
+    /// Whether retrying later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ChannelError::RetryAfter(_) | ChannelError::Transient(_) => true,
+            ChannelError::Permanent(_) | ChannelError::Unsupported(_) => false,
+        }
+    }
+}
+
+/// A chat destination; async because delivery is I/O.
+#[enum_dispatch]
+#[allow(async_fn_in_trait)] // crate-internal dispatch; futures are Send for every concrete channel
+pub trait Channel {
+    /// The channel's type name as in config: "console", "telegram-direct", ….
+    fn id(&self) -> &str;
+    /// Deliver one message.
+    async fn send(&self, msg: &Outgoing) -> Result<Delivery, ChannelError>;
+    /// Wake the orchestrating agent.
+    async fn wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError>;
+}
+
+/// The closed set of channels.
+#[enum_dispatch(Channel)]
+#[derive(Debug, Clone)]
+pub enum AnyChannel {
+    /// stderr + `notifications.jsonl` in the run directory.
+    Console(Console),
+}

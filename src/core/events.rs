@@ -1,0 +1,178 @@
+//! Normalized agent events: the one vocabulary every backend parser speaks.
+//!
+//! A backend maps each line its CLI prints to zero or more [`AgentEvent`]s. The
+//! orchestrator never looks at raw CLI JSON; it folds these events into the run
+//! state (tokens, tools, subagents, activity) and decides the outcome from them.
+//!
+//! The enum is versioned by [`EVENT_SCHEMA_VERSION`]: events are also written to
+//! disk (`events.jsonl` in a run directory is not kept, but notifications and
+//! `--json` outputs embed them), so a change of shape bumps the version.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the [`AgentEvent`] schema. Bumped on any incompatible change.
+pub const EVENT_SCHEMA_VERSION: u32 = 1;
+
+/// Token usage, normalized across backends.
+///
+/// `input_tokens` counts every prompt token the model read (for Claude this
+/// includes cache reads and cache writes; for Codex `cached_input_tokens` is a
+/// subset of `input_tokens` and is reported separately, never added).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens, cache reads and writes included.
+    pub input_tokens: u64,
+    /// Of `input_tokens`, those served from the prompt cache.
+    pub cached_input_tokens: u64,
+    /// Generated tokens (reasoning included where the CLI reports it).
+    pub output_tokens: u64,
+}
+
+impl Usage {
+    /// Input plus output tokens.
+    pub fn total(&self) -> u64 {
+        self.input_tokens.saturating_add(self.output_tokens)
+    }
+}
+
+/// How a usage report relates to earlier ones, so nothing is counted twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scope", rename_all = "snake_case")]
+pub enum UsageScope {
+    /// The latest figures for one model message: replaces any earlier report
+    /// with the same id (Claude repeats a message's usage on every content block).
+    Message {
+        /// The model message id (`msg_…`).
+        id: String,
+    },
+    /// Totals for the whole run so far: replaces every per-message figure.
+    Cumulative,
+}
+
+/// Why a turn failed, when the CLI lets us tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The session or thread to resume does not exist (or not from this directory).
+    ResumeNotFound,
+    /// The model API answered with an error status.
+    Api {
+        /// HTTP status, when reported.
+        status: Option<u16>,
+    },
+    /// The model API refused for a usage or rate limit.
+    RateLimit,
+    /// The CLI stopped without a terminal event (killed, crashed, refused to start).
+    NoResult,
+    /// Anything else the CLI reported as a failure.
+    Other,
+}
+
+/// One normalized event from a coding-agent CLI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentEvent {
+    /// The CLI announced its session. `resume_id` is the Claude `session_id` or
+    /// the Codex `thread_id`: what `--resume` takes.
+    SessionStarted {
+        /// Id to resume this conversation with.
+        resume_id: String,
+        /// Model name as the CLI reports it.
+        model: Option<String>,
+        /// CLI version as the CLI reports it (`claude_code_version`).
+        cli_version: Option<String>,
+    },
+    /// A complete piece of assistant text.
+    AssistantText {
+        /// The text.
+        text: String,
+        /// Set when a subagent wrote it: the id of the tool call that started the subagent.
+        parent_tool_id: Option<String>,
+    },
+    /// A streamed fragment of assistant text (partial-message mode): liveness only,
+    /// the complete text follows as [`AgentEvent::AssistantText`].
+    TextDelta {
+        /// The fragment.
+        text: String,
+    },
+    /// The model is reasoning (a thinking block or a reasoning item).
+    Thinking,
+    /// A tool call began.
+    ToolStarted {
+        /// The CLI's id for the call.
+        call_id: String,
+        /// Tool name (`Bash`, `Edit`, `command_execution`, …).
+        name: String,
+        /// A short human label: the command, the file name, the pattern.
+        summary: String,
+        /// Set when a subagent made the call.
+        parent_tool_id: Option<String>,
+    },
+    /// A tool call ended.
+    ToolFinished {
+        /// The CLI's id for the call.
+        call_id: String,
+        /// False when the tool reported an error or a non-zero exit.
+        ok: bool,
+    },
+    /// A subagent (Claude `Task`/`Agent` tool) began.
+    SubagentStarted {
+        /// The tool call id that started it; later events name it as their parent.
+        call_id: String,
+        /// What it was asked to do.
+        description: String,
+    },
+    /// A subagent ended.
+    SubagentFinished {
+        /// The tool call id that started it.
+        call_id: String,
+    },
+    /// Token usage report.
+    Usage {
+        /// How this report combines with earlier ones.
+        scope: UsageScope,
+        /// The figures.
+        usage: Usage,
+    },
+    /// The CLI is retrying a failed API call; not fatal.
+    ApiRetry {
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// The CLI's retry limit, when known.
+        max_retries: Option<u32>,
+        /// HTTP status of the failed call, when known.
+        status: Option<u16>,
+        /// The CLI's message.
+        message: String,
+    },
+    /// The CLI hit a usage or rate limit.
+    RateLimited {
+        /// When the limit resets (Unix seconds), when the CLI says.
+        resets_at: Option<i64>,
+        /// The CLI's message.
+        message: String,
+    },
+    /// The turn ended successfully.
+    TurnCompleted {
+        /// The final answer, when the CLI states it (Claude `result.result`).
+        final_text: Option<String>,
+        /// Usage totals for the run, when reported.
+        usage: Option<Usage>,
+        /// Cost in US dollars, when reported (Claude `total_cost_usd`).
+        cost_usd: Option<f64>,
+    },
+    /// The turn failed.
+    TurnFailed {
+        /// Why, as the CLI put it.
+        message: String,
+        /// Classification of the failure.
+        kind: FailureKind,
+        /// Cost in US dollars, when reported even on failure.
+        cost_usd: Option<f64>,
+    },
+    /// A non-fatal oddity: an unknown event type, a malformed line, an odd shape.
+    Warning {
+        /// What was odd.
+        message: String,
+    },
+}

@@ -1,0 +1,93 @@
+//! File-system helpers with the project's safety rules built in: our directories
+//! are 0700, our files 0600, whole-file writes are atomic (temp file in the same
+//! directory, fsync, rename, fsync of the directory), and nothing follows a
+//! symlink planted in place of a file we create.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// Create `dir` (and missing parents) with mode 0700. An existing directory is
+/// tightened to 0700 when we own it.
+///
+/// # Errors
+/// Any I/O error from creating or chmod-ing the directory.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let meta = fs::metadata(dir)?;
+    if meta.permissions().mode() & 0o777 != 0o700 {
+        // Only our own directories get here (state dir, run dirs); tighten them.
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Write `data` to `path` atomically with mode 0600: a temp file in the same
+/// directory, fsync, rename over `path`, fsync of the directory. Readers see the
+/// old content or the new, never a mix.
+///
+/// # Errors
+/// Any I/O error; `path` is then unchanged.
+pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".clawrun-")
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
+    tmp.write_all(data)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    // The rename is durable only once the directory entry is on disk.
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Open `path` for appending, creating it with mode 0600. Refuses to follow a
+/// symlink at `path`.
+///
+/// # Errors
+/// Any I/O error, including `ELOOP` for a symlink.
+pub fn open_append(path: &Path) -> io::Result<fs::File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Append one line (a newline is added) to `path`, creating it 0600. The line
+/// goes out in one `write` so concurrent appenders do not interleave.
+///
+/// # Errors
+/// Any I/O error.
+pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(line.len() + 1);
+    buf.extend_from_slice(line.as_bytes());
+    buf.push(b'\n');
+    open_append(path)?.write_all(&buf)
+}
+
+/// Create a new file at `path` with mode 0600, failing if anything exists there
+/// (a file or a symlink).
+///
+/// # Errors
+/// `AlreadyExists`, or any other I/O error.
+pub fn create_new_private(path: &Path) -> io::Result<fs::File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}

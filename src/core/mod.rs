@@ -1,0 +1,25 @@
+//! The orchestrator: everything that is not pure mapping (backends) or pure
+//! delivery (channels). It owns time, processes, files and retries.
+//!
+//! - [`events`]: the normalized [`events::AgentEvent`] vocabulary.
+//! - [`error`]: error types per boundary.
+//! - [`fsutil`]: private directories, atomic writes, appends.
+//! - [`paths`]: where state lives (state dir, OpenClaw home).
+//! - [`registry`]: the seed-compatible session registries.
+//! - [`process`]: spawning and stopping the agent's process group.
+//! - [`state`]: the run state folded from events.
+//! - [`run`]: the run record (`run.json`) and run directories.
+//! - [`orchestrator`]: the run lifecycle.
+
+pub mod error;
+pub mod events;
+pub mod fsutil;
+pub mod paths;
+
+/// Current time as Unix seconds.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

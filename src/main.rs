@@ -1,0 +1,3 @@
+//! The `clawrun` binary: parse the command line, call the library, map errors to exit codes.
+
+fn main() {}

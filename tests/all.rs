@@ -1,0 +1,3 @@
+//! Integration tests: one binary, modules under `tests/suite/`.
+mod common;
+mod suite;
