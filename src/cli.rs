@@ -1,1 +1,187 @@
 //! Command-line interface definitions (clap derive).
+//!
+//! `clawrun run` accepts the flag names of the seed `run-task.py` scripts, so a
+//! user of those can switch by changing one word.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::core::orchestrator::{DEFAULT_GRACE_SECS, DEFAULT_TIMEOUT_SECS, RunOptions, TaskSource};
+
+/// Run coding-agent CLIs in the background for OpenClaw, and keep the human
+/// and the orchestrating agent informed until the work is done.
+#[derive(Debug, Parser)]
+#[command(name = "clawrun", version, about, long_about = None)]
+pub struct Cli {
+    /// State directory (default: ~/.openclaw/clawrun, or $OPENCLAW_HOME/clawrun).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// clawrun config file (default: ~/.openclaw/clawrun.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Backend definitions overriding the built-in ones (default: <state dir>/backends.toml if present).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub backends: Option<PathBuf>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a task with a coding agent (in the foreground, or detached with --detach).
+    Run(RunArgs),
+    /// Show the runs that are running now (stale records are reaped).
+    Status(StatusArgs),
+    /// List, find and show sessions in the registry.
+    Sessions(SessionsArgs),
+    /// Internal: execute a prepared run directory (used by --detach).
+    #[command(name = "__runner", hide = true)]
+    Runner {
+        /// The run directory.
+        dir: PathBuf,
+    },
+}
+
+/// Backends built in.
+pub const BACKENDS: [&str; 2] = ["claude", "codex"];
+
+/// `clawrun run`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("task_input").required(true).args(["task", "task_file"])))]
+pub struct RunArgs {
+    /// Which coding agent: claude or codex.
+    #[arg(long, default_value = "claude", value_name = "NAME")]
+    pub backend: String,
+    /// The task text. Prefer --task-file for anything long (argv is visible in `ps`).
+    #[arg(short = 't', long, value_name = "TEXT")]
+    pub task: Option<String>,
+    /// Read the task from a file (`-` = standard input).
+    #[arg(long, value_name = "PATH")]
+    pub task_file: Option<PathBuf>,
+    /// Project (working) directory; created if missing; `git init` only when it is not inside a work tree.
+    #[arg(short = 'p', long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// OpenClaw session key of the requester (routes notifications and the wake).
+    #[arg(short = 's', long, value_name = "KEY")]
+    pub session: Option<String>,
+    /// A human label for the run and its session (searchable with `sessions find`).
+    #[arg(long = "session-label", visible_alias = "label", value_name = "TEXT")]
+    pub session_label: Option<String>,
+    /// Resume this session (Claude session id / Codex thread id).
+    #[arg(long, value_name = "ID")]
+    pub resume: Option<String>,
+    /// With --resume: fork into a new session (claude).
+    #[arg(long)]
+    pub fork: bool,
+    /// Model name, passed to the CLI.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Time limit in seconds; then SIGTERM to the agent's process group, grace, SIGKILL.
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_name = "SECS")]
+    pub timeout: u64,
+    /// Seconds between SIGTERM and SIGKILL when stopping the agent.
+    #[arg(long, default_value_t = DEFAULT_GRACE_SECS, value_name = "SECS")]
+    pub grace: u64,
+    /// Output file for the final text (default: output.txt in the run directory).
+    #[arg(short = 'o', long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Claude permission mode (default, plan, acceptEdits, bypassPermissions…) instead of the
+    /// default --dangerously-skip-permissions.
+    #[arg(long, value_name = "MODE")]
+    pub permission_mode: Option<String>,
+    /// Codex sandbox (read-only, workspace-write, danger-full-access) instead of the default
+    /// --dangerously-bypass-approvals-and-sandbox.
+    #[arg(long, value_name = "MODE")]
+    pub sandbox: Option<String>,
+    /// Codex: turn web search off (on by default).
+    #[arg(long)]
+    pub no_search: bool,
+    /// Return once the agent has started, printing the launch proof; the run goes on in the background.
+    #[arg(long)]
+    pub detach: bool,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl RunArgs {
+    /// The library's view of these flags.
+    pub fn to_options(&self, backends_file: Option<PathBuf>) -> RunOptions {
+        let task = match (&self.task, &self.task_file) {
+            (Some(t), _) => TaskSource::Inline(t.clone()),
+            (None, Some(p)) if p.as_os_str() == "-" => TaskSource::Stdin,
+            (None, Some(p)) => TaskSource::File(p.clone()),
+            (None, None) => TaskSource::Inline(String::new()),
+        };
+        RunOptions {
+            backend: self.backend.clone(),
+            task,
+            project: self.project.clone(),
+            session_key: self.session.clone(),
+            label: self.session_label.clone(),
+            resume: self.resume.clone(),
+            fork: self.fork,
+            model: self.model.clone(),
+            timeout_secs: self.timeout,
+            grace_secs: self.grace,
+            output: self.output.clone(),
+            permission_mode: self.permission_mode.clone(),
+            sandbox: self.sandbox.clone(),
+            no_search: self.no_search,
+            backends_file,
+        }
+    }
+}
+
+/// `clawrun status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `clawrun sessions`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SessionsArgs {
+    /// Only this backend's registry.
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+    /// Only sessions used in the last H hours (default 72).
+    #[arg(long, value_name = "H")]
+    pub hours: Option<f64>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Find or show.
+    #[command(subcommand)]
+    pub command: Option<SessionsCommand>,
+}
+
+/// `clawrun sessions find|show`.
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Find sessions by label: case-insensitive exact matches, then substring matches; newest first.
+    Find {
+        /// The label.
+        label: String,
+        /// Only this backend's registry.
+        #[arg(long, value_name = "NAME")]
+        backend: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one session by id.
+    Show {
+        /// Session / thread id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}

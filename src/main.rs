@@ -1,3 +1,185 @@
-//! The `clawrun` binary: parse the command line, call the library, map errors to exit codes.
+//! The `clawrun` binary: parse the command line, call the library, map errors to
+//! exit codes (see README "Exit codes").
 
-fn main() {}
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+
+use clawrun::channels::Console;
+use clawrun::cli::{Cli, Command, RunArgs, StatusArgs};
+use clawrun::core::orchestrator::{self, RunReport};
+use clawrun::core::paths::{Paths, ProcessEnv};
+use clawrun::core::run::{self, RunDir, files};
+use clawrun::core::{notify, now_secs};
+use clawrun::Error;
+
+/// Exit code for bad input (nothing spawned, nothing written).
+const EXIT_USAGE: u8 = 2;
+/// Exit code for an internal error.
+const EXIT_INTERNAL: u8 = 1;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLAWRUN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            let code = match err.downcast_ref::<Error>() {
+                Some(Error::Usage(_)) | Some(Error::Config(_)) => EXIT_USAGE,
+                _ => EXIT_INTERNAL,
+            };
+            eprintln!("❌ {err:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    // One thread: the runner waits on I/O, and the agent's parent-death signal is
+    // tied to the thread that spawned it, which must live as long as the run.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let paths = Paths::resolve(&ProcessEnv, cli.state_dir.as_deref(), cli.config.as_deref());
+    let backends_file = cli.backends.clone().or_else(|| {
+        let default = paths.backends_file();
+        default.is_file().then_some(default)
+    });
+    match &cli.command {
+        Command::Run(args) => cmd_run(args, &paths, backends_file),
+        Command::Runner { dir } => {
+            let dir = RunDir::open(dir.clone());
+            let report = execute(&dir, &paths)?;
+            Ok(report.exit_code)
+        }
+        Command::Status(args) => cmd_status(args, &paths),
+        Command::Sessions(args) => clawrun::core::sessions::cmd_sessions(args, &paths),
+    }
+}
+
+fn execute(dir: &RunDir, paths: &Paths) -> anyhow::Result<RunReport> {
+    let channel = Console::new(Some(dir.file(clawrun::channels::console::NOTIFICATIONS_FILE_NAME)));
+    let rt = runtime()?;
+    let report = rt.block_on(orchestrator::execute(dir, paths, channel.into()))?;
+    Ok(report)
+}
+
+fn cmd_run(args: &RunArgs, paths: &Paths, backends_file: Option<std::path::PathBuf>) -> anyhow::Result<u8> {
+    let opts = args.to_options(backends_file);
+    let prepared = orchestrator::prepare(&opts, paths, &mut std::io::stdin().lock())?;
+    let spec = &prepared.spec;
+    banner(spec);
+    let dir = orchestrator::create(&prepared)?;
+    if args.detach {
+        let exe = std::env::current_exe().context("finding the clawrun executable")?;
+        let proof = orchestrator::spawn_detached(&dir, &exe, &paths.state_dir, Duration::from_secs(30))?;
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            serde_json::to_writer_pretty(&mut out, &proof)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "✅ Launched {} run {}", proof.backend, proof.run_id)?;
+            writeln!(out, "   runner pid: {}", proof.runner_pid)?;
+            writeln!(out, "   agent pid:  {}", proof.agent_pid)?;
+            writeln!(out, "   run dir:    {}", proof.run_dir.display())?;
+            writeln!(out, "   output:     {}", proof.output_file.display())?;
+        }
+        return Ok(0);
+    }
+    let report = execute(&dir, paths)?;
+    let icon = match report.outcome {
+        clawrun::core::state::Outcome::Completed => "✅",
+        clawrun::core::state::Outcome::Timeout => "⏰ TIMEOUT",
+        _ => "❌",
+    };
+    eprintln!(
+        "{icon} Done ({}, exit {}, {} chars, {})",
+        report.outcome.as_str(),
+        report.agent_exit_code.map_or("-".to_owned(), |c| c.to_string()),
+        report.output_chars,
+        notify::fmt_duration(report.duration_secs)
+    );
+    if let Some(id) = &report.resume_id {
+        eprintln!("📝 Session registered: {id}");
+    }
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    }
+    Ok(report.exit_code)
+}
+
+/// The seed's stderr banner (the skill's launch check greps for "Starting").
+fn banner(spec: &clawrun::core::run::RunSpec) {
+    let name = match spec.backend.as_str() {
+        "claude" => "Claude Code",
+        "codex" => "OpenAI Codex",
+        other => other,
+    };
+    eprintln!("🔧 Starting {name}...");
+    eprintln!("   Task: {}", notify::preview(&spec.prompt, 100).replace('\n', " "));
+    eprintln!("   Project: {}", spec.project.display());
+    eprintln!("   Output: {}", spec.output_file.display());
+    eprintln!("   Timeout: {}s ({}min)", spec.timeout_secs, spec.timeout_secs / 60);
+    if let Some(r) = &spec.resume_id {
+        eprintln!("   Resume: {r}{}", if spec.fork { " (fork)" } else { "" });
+    }
+    if let Some(l) = &spec.label {
+        eprintln!("   Label: {l}");
+    }
+    if let Some(m) = &spec.model {
+        eprintln!("   Model: {m}");
+    }
+    eprintln!("   Run: {}", spec.run_id);
+}
+
+fn cmd_status(args: &StatusArgs, paths: &Paths) -> anyhow::Result<u8> {
+    let active = run::active_runs(&paths.runs_dir());
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let records: Vec<_> = active.iter().map(|(_, r)| r).collect();
+        serde_json::to_writer_pretty(&mut out, &records)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
+    if active.is_empty() {
+        writeln!(out, "No runs are running.")?;
+        return Ok(0);
+    }
+    let now = now_secs();
+    for (dir, r) in &active {
+        writeln!(
+            out,
+            "{}  {:<7} {:<8} {:>6}  pid {}/{}  {}  {}",
+            r.run_id,
+            r.backend,
+            r.status.as_str(),
+            notify::fmt_duration(r.duration_secs(now)),
+            r.runner_pid,
+            r.agent_pid.map_or("-".to_owned(), |p| p.to_string()),
+            r.label.as_deref().unwrap_or("-"),
+            dir.file(files::OUTPUT).display()
+        )?;
+    }
+    Ok(0)
+}

@@ -14,7 +14,13 @@
 pub mod error;
 pub mod events;
 pub mod fsutil;
+pub mod notify;
+pub mod orchestrator;
 pub mod paths;
+pub mod process;
+pub mod run;
+pub mod sessions;
+pub mod state;
 
 /// Current time as Unix seconds.
 pub fn now_secs() -> i64 {

@@ -1,0 +1,994 @@
+//! The run lifecycle: validate, prepare the run directory, spawn the agent,
+//! supervise it (stream, stderr, timeout, signals), decide the outcome, write the
+//! output and the records, notify.
+//!
+//! [`prepare`] validates everything and touches nothing. [`create`] makes the run
+//! directory. [`execute`] runs the agent to the end, in this process (foreground)
+//! or in a detached runner started by [`spawn_detached`].
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use serde::Serialize;
+use tokio::io::AsyncReadExt;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::backends::config::BackendsConfig;
+use crate::backends::{AnyBackend, Backend, LineParser, Permission, RunRequest};
+use crate::channels::AnyChannel;
+use crate::core::error::{Error, Result};
+use crate::core::events::AgentEvent;
+use crate::core::notify::Notifier;
+use crate::core::paths::Paths;
+use crate::core::process;
+use crate::core::run::{self, RunDir, RunRecord, RunSpec, RunStatus, files};
+use crate::core::sessions::SessionLog;
+use crate::core::state::{Outcome, RunState};
+use crate::core::{fsutil, now_secs};
+
+/// Default time limit (seconds).
+pub const DEFAULT_TIMEOUT_SECS: u64 = 7200;
+/// Default grace between SIGTERM and SIGKILL (seconds).
+pub const DEFAULT_GRACE_SECS: u64 = 10;
+/// Longest time limit accepted (7 days).
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+/// Longest stdout line handed to the parser; longer lines are kept in
+/// `stream.jsonl` but reported as a warning.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// Bytes of stderr kept (the tail).
+pub const STDERR_TAIL_BYTES: usize = 64 * 1024;
+/// Largest task accepted (bytes).
+pub const MAX_TASK_BYTES: usize = 16 * 1024 * 1024;
+/// How long to keep reading stdout after the agent exited, for output still in
+/// the pipe (a grandchild holding the pipe open must not hang the runner).
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// How often `run.json` is refreshed while the agent runs (when something changed).
+const RECORD_REFRESH: Duration = Duration::from_secs(5);
+
+/// Where the task text comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskSource {
+    /// Given inline (`-t`).
+    Inline(String),
+    /// A file (`--task-file PATH`).
+    File(PathBuf),
+    /// Standard input (`--task-file -`).
+    Stdin,
+}
+
+/// Everything `clawrun run` was asked, before validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOptions {
+    /// Backend name.
+    pub backend: String,
+    /// The task.
+    pub task: TaskSource,
+    /// Project directory (default: `<state dir>/scratch/<backend>`).
+    pub project: Option<PathBuf>,
+    /// OpenClaw session key.
+    pub session_key: Option<String>,
+    /// Label.
+    pub label: Option<String>,
+    /// Resume id.
+    pub resume: Option<String>,
+    /// Fork on resume.
+    pub fork: bool,
+    /// Model.
+    pub model: Option<String>,
+    /// Time limit, seconds.
+    pub timeout_secs: u64,
+    /// Grace between SIGTERM and SIGKILL, seconds.
+    pub grace_secs: u64,
+    /// Output file.
+    pub output: Option<PathBuf>,
+    /// Claude permission mode.
+    pub permission_mode: Option<String>,
+    /// Codex sandbox mode.
+    pub sandbox: Option<String>,
+    /// Codex web search off.
+    pub no_search: bool,
+    /// The user's backends.toml.
+    pub backends_file: Option<PathBuf>,
+}
+
+/// A validated run, ready to be created.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The request to persist.
+    pub spec: RunSpec,
+    /// The backend.
+    pub backend: AnyBackend,
+    /// Resolved paths.
+    pub paths: Paths,
+}
+
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}
+
+/// A flag value that must not be empty, start with `-` (it would be read as a
+/// flag by the CLI), or contain whitespace or control characters.
+fn check_token(flag: &str, value: &str, max: usize) -> Result<()> {
+    if value.is_empty() {
+        return Err(usage(format!("{flag} must not be empty")));
+    }
+    if value.starts_with('-') {
+        return Err(usage(format!("{flag} must not start with '-': {value:?}")));
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(usage(format!(
+            "{flag} must not contain spaces or control characters: {value:?}"
+        )));
+    }
+    if value.len() > max {
+        return Err(usage(format!("{flag} is longer than {max} characters")));
+    }
+    Ok(())
+}
+
+/// Find `program` the way `execvp` would: a path is checked as is, a bare name
+/// is looked up on `PATH`.
+pub fn find_program(program: &str, path_var: Option<&str>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return executable(&p).then_some(p);
+    }
+    path_var?
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(program))
+        .find(|p| executable(p))
+}
+
+/// Validate everything about a run. Touches nothing on disk (reads only).
+///
+/// # Errors
+/// [`Error::Usage`] for bad input, [`Error::Config`] for a bad backends file.
+pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result<Prepared> {
+    let backends = BackendsConfig::load(opts.backends_file.as_deref())?;
+    let backend = backends.backend(&opts.backend)?;
+
+    let prompt = match &opts.task {
+        TaskSource::Inline(t) => t.clone(),
+        TaskSource::File(p) => {
+            let meta = std::fs::metadata(p)
+                .map_err(|e| usage(format!("--task-file {}: {e}", p.display())))?;
+            if meta.len() > MAX_TASK_BYTES as u64 {
+                return Err(usage(format!(
+                    "--task-file {} is larger than {MAX_TASK_BYTES} bytes",
+                    p.display()
+                )));
+            }
+            std::fs::read_to_string(p)
+                .map_err(|e| usage(format!("--task-file {}: {e}", p.display())))?
+        }
+        TaskSource::Stdin => {
+            let mut s = String::new();
+            stdin
+                .take(MAX_TASK_BYTES as u64 + 1)
+                .read_to_string(&mut s)
+                .map_err(|e| usage(format!("--task-file -: reading stdin: {e}")))?;
+            if s.len() > MAX_TASK_BYTES {
+                return Err(usage(format!("the task on stdin is larger than {MAX_TASK_BYTES} bytes")));
+            }
+            s
+        }
+    };
+    if prompt.trim().is_empty() {
+        return Err(usage("the task is empty: give it with -t TEXT or --task-file PATH"));
+    }
+    if opts.timeout_secs == 0 || opts.timeout_secs > MAX_TIMEOUT_SECS {
+        return Err(usage(format!(
+            "--timeout must be between 1 and {MAX_TIMEOUT_SECS} seconds, got {}",
+            opts.timeout_secs
+        )));
+    }
+    if opts.grace_secs > 600 {
+        return Err(usage("--grace must be at most 600 seconds"));
+    }
+    if let Some(r) = &opts.resume {
+        check_token("--resume", r, 200)?;
+    }
+    if opts.fork && opts.resume.is_none() {
+        return Err(usage("--fork needs --resume ID (the session to fork from)"));
+    }
+    if opts.fork && backend.name() != "claude" {
+        return Err(usage("--fork is supported by the claude backend only"));
+    }
+    if let Some(m) = &opts.model {
+        check_token("--model", m, 200)?;
+    }
+    if let Some(k) = &opts.session_key {
+        check_token("--session", k, 1000)?;
+    }
+    if let Some(l) = &opts.label {
+        if l.trim().is_empty() {
+            return Err(usage("--label must not be empty"));
+        }
+        if l.chars().count() > 200 || l.chars().any(char::is_control) {
+            return Err(usage("--label must be at most 200 characters, without control characters"));
+        }
+    }
+    let permission = match (&opts.permission_mode, &opts.sandbox, backend.name()) {
+        (Some(_), Some(_), _) => {
+            return Err(usage("--permission-mode (claude) and --sandbox (codex) exclude each other"));
+        }
+        (Some(m), None, "claude") => {
+            check_token("--permission-mode", m, 64)?;
+            Permission::ClaudeMode(m.clone())
+        }
+        (Some(_), None, other) => {
+            return Err(usage(format!(
+                "--permission-mode is a claude option; for {other} use --sandbox MODE"
+            )));
+        }
+        (None, Some(s), "codex") => {
+            const MODES: [&str; 3] = ["read-only", "workspace-write", "danger-full-access"];
+            if !MODES.contains(&s.as_str()) {
+                return Err(usage(format!(
+                    "--sandbox must be one of {}, got {s:?}",
+                    MODES.join(", ")
+                )));
+            }
+            Permission::CodexSandbox(s.clone())
+        }
+        (None, Some(_), other) => {
+            return Err(usage(format!(
+                "--sandbox is a codex option; for {other} use --permission-mode MODE"
+            )));
+        }
+        (None, None, _) => Permission::Default,
+    };
+    if opts.no_search && backend.name() != "codex" {
+        return Err(usage("--no-search is a codex option"));
+    }
+
+    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+    let project = match &opts.project {
+        Some(p) => absolute(p),
+        None => paths.state_dir.join("scratch").join(backend.name()),
+    };
+    if project.exists() && !project.is_dir() {
+        return Err(usage(format!(
+            "--project {} exists and is not a directory",
+            project.display()
+        )));
+    }
+    if paths.state_dir.exists() && !paths.state_dir.is_dir() {
+        return Err(usage(format!(
+            "--state-dir {} exists and is not a directory",
+            paths.state_dir.display()
+        )));
+    }
+    let now = now_secs();
+    let run_id = run::new_run_id(now);
+    let output_file = match &opts.output {
+        Some(o) => {
+            let o = absolute(o);
+            if o.is_dir() {
+                return Err(usage(format!("--output {} is a directory", o.display())));
+            }
+            o
+        }
+        None => paths.runs_dir().join(&run_id).join(files::OUTPUT),
+    };
+
+    let program = backend.command(&RunRequest::default()).program;
+    if find_program(&program, std::env::var("PATH").ok().as_deref()).is_none() {
+        return Err(usage(format!(
+            "{program} not found (PATH={}); install it, or set `program` under [{}] in {} or --backends FILE to its full path",
+            std::env::var("PATH").unwrap_or_default(),
+            backend.name(),
+            paths.backends_file().display()
+        )));
+    }
+
+    let spec = RunSpec {
+        run_id,
+        backend: backend.name().to_owned(),
+        prompt,
+        project,
+        model: opts.model.clone(),
+        resume_id: opts.resume.clone(),
+        fork: opts.fork,
+        permission,
+        search: opts.no_search.then_some(false),
+        label: opts.label.clone(),
+        session_key: opts.session_key.clone(),
+        timeout_secs: opts.timeout_secs,
+        grace_secs: opts.grace_secs,
+        output_file,
+        backends_file: opts.backends_file.clone(),
+        created_at: now,
+    };
+    Ok(Prepared {
+        spec,
+        backend,
+        paths: paths.clone(),
+    })
+}
+
+/// The first 200 characters of a task.
+pub fn task_summary(prompt: &str) -> String {
+    prompt.chars().take(200).collect()
+}
+
+/// Create the run directory, `request.json` and `run.json` (status `starting`).
+///
+/// # Errors
+/// I/O errors.
+pub fn create(prepared: &Prepared) -> Result<RunDir> {
+    let spec = &prepared.spec;
+    fsutil::create_private_dir(&prepared.paths.state_dir)
+        .map_err(|e| Error::io(format!("creating {}", prepared.paths.state_dir.display()), e))?;
+    let dir = RunDir::create(&prepared.paths.runs_dir(), &spec.run_id)?;
+    dir.write_spec(spec)?;
+    let record = RunRecord {
+        run_id: spec.run_id.clone(),
+        backend: spec.backend.clone(),
+        status: RunStatus::Starting,
+        label: spec.label.clone(),
+        project: spec.project.clone(),
+        task_summary: task_summary(&spec.prompt),
+        session_key: spec.session_key.clone(),
+        resumed_from: spec.resume_id.clone(),
+        resume_id: None,
+        model: spec.model.clone(),
+        cli_version: None,
+        runner_pid: std::process::id(),
+        agent_pid: None,
+        created_at: spec.created_at,
+        started_at: None,
+        ended_at: None,
+        updated_at: now_secs(),
+        exit_code: None,
+        usage: Default::default(),
+        cost_usd: None,
+        tool_calls: 0,
+        timeout_secs: spec.timeout_secs,
+        output_file: spec.output_file.clone(),
+        error: None,
+        runner_cpu_ms: None,
+        runner_peak_rss_kb: None,
+    };
+    dir.write_record(&record)?;
+    Ok(dir)
+}
+
+/// What `--detach` prints: proof that the agent started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LaunchProof {
+    /// Run id.
+    pub run_id: String,
+    /// The detached runner's pid.
+    pub runner_pid: u32,
+    /// The agent's pid.
+    pub agent_pid: u32,
+    /// Run directory.
+    pub run_dir: PathBuf,
+    /// Output file.
+    pub output_file: PathBuf,
+    /// Backend.
+    pub backend: String,
+}
+
+/// Start a detached runner for `dir` (`clawrun __runner DIR`, in its own
+/// session, output to `runner.log`), and wait until the agent has started.
+///
+/// # Errors
+/// When the runner cannot be started, or dies or fails before the agent starts
+/// (its log is quoted), or the agent has not started within `wait`.
+pub fn spawn_detached(dir: &RunDir, exe: &Path, state_dir: &Path, wait: Duration) -> Result<LaunchProof> {
+    use std::os::unix::process::CommandExt;
+    let log_path = dir.file(files::RUNNER_LOG);
+    let log = fsutil::create_new_private(&log_path)
+        .map_err(|e| Error::io(format!("creating {}", log_path.display()), e))?;
+    let log2 = log
+        .try_clone()
+        .map_err(|e| Error::io("duplicating the log handle", e))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--state-dir")
+        .arg(state_dir)
+        .arg("__runner")
+        .arg(&dir.path)
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(log2);
+    // SAFETY: setsid is async-signal-safe; it detaches the runner from our
+    // session so a closing terminal or the caller's exit does not reach it.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::io(format!("starting the runner {}", exe.display()), e))?;
+    let deadline = Instant::now() + wait;
+    loop {
+        if let Ok(rec) = dir.read_record() {
+            if let Some(agent_pid) = rec.agent_pid {
+                return Ok(LaunchProof {
+                    run_id: rec.run_id,
+                    runner_pid: child.id(),
+                    agent_pid,
+                    run_dir: dir.path.clone(),
+                    output_file: rec.output_file,
+                    backend: rec.backend,
+                });
+            }
+            if rec.status.is_done() {
+                return Err(runner_failed(dir, &format!("run ended before the agent started ({})", rec.status.as_str())));
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(runner_failed(dir, &format!("runner exited ({status}) before the agent started")));
+        }
+        if Instant::now() >= deadline {
+            return Err(runner_failed(dir, "the agent did not start in time"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn runner_failed(dir: &RunDir, what: &str) -> Error {
+    let log = std::fs::read_to_string(dir.file(files::RUNNER_LOG)).unwrap_or_default();
+    let tail: String = log.lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+    Error::io(
+        format!("{what}; see {}", dir.path.display()),
+        std::io::Error::other(tail),
+    )
+}
+
+/// Whether `dir` is inside a git work tree (a `.git` entry in it or a parent).
+pub fn inside_git_work_tree(dir: &Path) -> bool {
+    dir.ancestors().any(|d| d.join(".git").exists())
+}
+
+/// How a run finished, for the caller.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    /// Run id.
+    pub run_id: String,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// The runner's exit code for it.
+    pub exit_code: u8,
+    /// The agent's exit code.
+    pub agent_exit_code: Option<i32>,
+    /// Resume id of the session.
+    pub resume_id: Option<String>,
+    /// Output file.
+    pub output_file: PathBuf,
+    /// Characters of output.
+    pub output_chars: usize,
+    /// Duration, seconds.
+    pub duration_secs: i64,
+    /// Cost.
+    pub cost_usd: Option<f64>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Why supervision stopped the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopReason {
+    Timeout,
+    Signal(i32),
+}
+
+/// A bounded ring of the last bytes of stderr.
+#[derive(Debug, Default)]
+struct Tail {
+    buf: Vec<u8>,
+    total: u64,
+}
+
+impl Tail {
+    fn push(&mut self, data: &[u8]) {
+        self.total += data.len() as u64;
+        if data.len() >= STDERR_TAIL_BYTES {
+            self.buf.clear();
+            self.buf.extend_from_slice(&data[data.len() - STDERR_TAIL_BYTES..]);
+            return;
+        }
+        let over = (self.buf.len() + data.len()).saturating_sub(STDERR_TAIL_BYTES);
+        if over > 0 {
+            self.buf.drain(..over);
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buf).into_owned()
+    }
+}
+
+/// Splits stdout into lines with bounded memory, handing each to `on_line`
+/// (`Err(len)` for a line longer than [`MAX_LINE_BYTES`], which is not kept).
+#[derive(Debug, Default)]
+struct LineSplitter {
+    pending: Vec<u8>,
+    /// Length of an over-long line being skipped.
+    overflow: Option<usize>,
+}
+
+impl LineSplitter {
+    fn feed(&mut self, mut chunk: &[u8], on_line: &mut impl FnMut(std::result::Result<&[u8], usize>)) {
+        while let Some(pos) = memchr::memchr(b'\n', chunk) {
+            let (line, rest) = chunk.split_at(pos);
+            chunk = &rest[1..];
+            if let Some(len) = self.overflow.take() {
+                on_line(Err(len + line.len()));
+            } else if self.pending.is_empty() {
+                on_line(Ok(line));
+            } else if self.pending.len() + line.len() > MAX_LINE_BYTES {
+                on_line(Err(self.pending.len() + line.len()));
+                self.pending = Vec::new();
+            } else {
+                self.pending.extend_from_slice(line);
+                on_line(Ok(&self.pending));
+                self.pending.clear();
+            }
+        }
+        if chunk.is_empty() {
+            return;
+        }
+        if let Some(len) = &mut self.overflow {
+            *len += chunk.len();
+        } else if self.pending.len() + chunk.len() > MAX_LINE_BYTES {
+            self.overflow = Some(self.pending.len() + chunk.len());
+            // Give the memory back: this line will not be parsed.
+            self.pending = Vec::new();
+        } else {
+            self.pending.extend_from_slice(chunk);
+        }
+    }
+
+    fn finish(&mut self, on_line: &mut impl FnMut(std::result::Result<&[u8], usize>)) {
+        if let Some(len) = self.overflow.take() {
+            on_line(Err(len));
+        } else if !self.pending.is_empty() {
+            on_line(Ok(&self.pending));
+        }
+        self.pending = Vec::new();
+    }
+}
+
+/// Runs one agent to its end. Built by [`execute`].
+struct Supervisor<'a> {
+    dir: &'a RunDir,
+    spec: RunSpec,
+    record: RunRecord,
+    state: RunState,
+    parser: crate::backends::AnyParser,
+    sessions: SessionLog,
+    notifier: Notifier,
+    record_dirty: bool,
+    last_record_write: Instant,
+}
+
+/// Execute the run in `dir` to its end: spawn, supervise, finish. Handles the
+/// runner's own SIGTERM/SIGINT/SIGHUP as a kill (outcome `killed`).
+///
+/// # Errors
+/// Only for failures before the agent could be supervised (unreadable request);
+/// every later failure becomes an outcome in the report.
+pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result<RunReport> {
+    let spec = dir.read_spec()?;
+    let mut record = dir.read_record()?;
+    record.runner_pid = std::process::id();
+    let backends = BackendsConfig::load(spec.backends_file.as_deref())?;
+    let backend = backends.backend(&spec.backend)?;
+    let sessions = SessionLog::new(paths, &backend);
+    let notifier = Notifier::new(channel, &spec, backend.names());
+    let mut sup = Supervisor {
+        dir,
+        parser: backend.parser(),
+        spec,
+        record,
+        state: RunState::new(),
+        sessions,
+        notifier,
+        record_dirty: false,
+        last_record_write: Instant::now(),
+    };
+    sup.run(&backend).await
+}
+
+impl Supervisor<'_> {
+    async fn run(&mut self, backend: &AnyBackend) -> Result<RunReport> {
+        let spec = self.spec.clone();
+        if let Err(e) = fsutil::create_private_dir(&spec.project).or_else(|e| {
+            if spec.project.is_dir() { Ok(()) } else { Err(e) }
+        }) {
+            return self.crash(format!("creating project {}: {e}", spec.project.display())).await;
+        }
+        if let Some(parent) = spec.output_file.parent() {
+            if let Err(e) = std::fs::create_dir_all(parent) {
+                return self.crash(format!("creating {}: {e}", parent.display())).await;
+            }
+        }
+        if !inside_git_work_tree(&spec.project) {
+            // Codex refuses to run outside a git work tree; Claude benefits from one.
+            // Never nested: only when no parent is a work tree already.
+            let ok = std::process::Command::new("git")
+                .args(["init", "-q"])
+                .current_dir(&spec.project)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if !ok {
+                tracing::warn!(project = %spec.project.display(), "git init failed; continuing");
+            }
+        }
+
+        let req = RunRequest {
+            prompt: spec.prompt.clone(),
+            project: spec.project.clone(),
+            model: spec.model.clone(),
+            resume_id: spec.resume_id.clone(),
+            fork: spec.fork,
+            permission: spec.permission.clone(),
+            search: spec.search,
+            ..RunRequest::default()
+        };
+        let cmd = backend.command(&req);
+        let extra_env = vec![(
+            "CLAWRUN_RUN_DIR".to_owned(),
+            self.dir.path.display().to_string(),
+        )];
+
+        // Signals first: a SIGTERM between spawn and the select loop must not be lost.
+        let mut sigterm = signal(SignalKind::terminate()).map_err(|e| Error::io("installing SIGTERM handler", e))?;
+        let mut sigint = signal(SignalKind::interrupt()).map_err(|e| Error::io("installing SIGINT handler", e))?;
+        let mut sighup = signal(SignalKind::hangup()).map_err(|e| Error::io("installing SIGHUP handler", e))?;
+
+        let mut agent = match process::spawn(&cmd, &extra_env) {
+            Ok(a) => a,
+            Err(e) => return self.crash(e.to_string()).await,
+        };
+        let started = Instant::now();
+        self.record.status = RunStatus::Running;
+        self.record.agent_pid = Some(agent.pid);
+        self.record.started_at = Some(now_secs());
+        self.write_record();
+        self.notifier.launch(agent.pid).await;
+
+        let stream_path = self.dir.file(files::STREAM);
+        let mut stream = match fsutil::open_append(&stream_path) {
+            Ok(f) => f,
+            Err(e) => {
+                agent.stop(Duration::from_secs(spec.grace_secs)).await.ok();
+                return self.crash(format!("opening {}: {e}", stream_path.display())).await;
+            }
+        };
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(spec.timeout_secs);
+        let mut out_buf = vec![0u8; 64 * 1024];
+        let mut err_buf = vec![0u8; 16 * 1024];
+        let mut splitter = LineSplitter::default();
+        let mut tail = Tail::default();
+        let mut stdout_open = true;
+        let mut stderr_open = true;
+        let mut exit_status = None;
+        let mut stop_reason = None;
+        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        let mut refresh = tokio::time::interval(RECORD_REFRESH);
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stream_error: Option<String> = None;
+
+        while stdout_open || stderr_open || exit_status.is_none() {
+            let drain_sleep = async {
+                match drain_deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                n = agent.stdout.read(&mut out_buf), if stdout_open => match n {
+                    Ok(0) | Err(_) => stdout_open = false,
+                    Ok(n) => {
+                        let chunk = &out_buf[..n];
+                        if stream_error.is_none() {
+                            if let Err(e) = stream.write_all(chunk) {
+                                stream_error = Some(format!("writing {}: {e}", stream_path.display()));
+                            }
+                        }
+                        let now = Instant::now();
+                        let mut events = Vec::new();
+                        let parser = &mut self.parser;
+                        splitter.feed(chunk, &mut |line| events.extend(parse_one(parser, line)));
+                        self.apply_events(events, now);
+                    }
+                },
+                n = agent.stderr.read(&mut err_buf), if stderr_open => match n {
+                    Ok(0) | Err(_) => stderr_open = false,
+                    Ok(n) => tail.push(&err_buf[..n]),
+                },
+                status = agent.child.wait(), if exit_status.is_none() => {
+                    exit_status = Some(status.map_err(|e| Error::io("waiting for the agent", e)));
+                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+                },
+                () = drain_sleep => {
+                    // The agent exited but something it started still holds the pipes.
+                    agent.kill_leftovers(Duration::from_secs(spec.grace_secs.min(2))).await;
+                    stdout_open = false;
+                    stderr_open = false;
+                },
+                () = tokio::time::sleep_until(deadline), if stop_reason.is_none() && exit_status.is_none() => {
+                    stop_reason = Some(StopReason::Timeout);
+                    self.notifier.progress_note(&format!("⏰ Timeout ({}s) reached, stopping the agent", spec.timeout_secs)).await;
+                    exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
+                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+                },
+                _ = sigterm.recv(), if stop_reason.is_none() && exit_status.is_none() => {
+                    stop_reason = Some(StopReason::Signal(libc::SIGTERM));
+                    exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
+                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+                },
+                _ = sigint.recv(), if stop_reason.is_none() && exit_status.is_none() => {
+                    stop_reason = Some(StopReason::Signal(libc::SIGINT));
+                    exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
+                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+                },
+                _ = sighup.recv(), if stop_reason.is_none() && exit_status.is_none() => {
+                    stop_reason = Some(StopReason::Signal(libc::SIGHUP));
+                    exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
+                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+                },
+                _ = refresh.tick() => {
+                    if self.record_dirty && self.last_record_write.elapsed() >= RECORD_REFRESH {
+                        self.write_record();
+                    }
+                },
+            }
+        }
+        {
+            let now = Instant::now();
+            let mut events = Vec::new();
+            let parser = &mut self.parser;
+            splitter.finish(&mut |line| events.extend(parse_one(parser, line)));
+            self.apply_events(events, now);
+        }
+        let _ = stream.flush();
+        drop(stream);
+        // Nothing of the run may survive it.
+        agent.kill_leftovers(Duration::from_secs(spec.grace_secs.min(2))).await;
+        agent.disarm();
+        let _ = agent;
+
+        let stderr_tail = tail.text();
+        if let Err(e) = fsutil::write_atomic(&self.dir.file(files::STDERR), stderr_tail.as_bytes()) {
+            tracing::warn!("writing stderr tail: {e}");
+        }
+        let status = match exit_status {
+            Some(Ok(s)) => Some(s),
+            Some(Err(e)) => {
+                tracing::warn!("{e}");
+                None
+            }
+            None => None,
+        };
+        let agent_exit = status.as_ref().map(process::exit_code);
+        let code_for_parser = status.as_ref().and_then(|s| s.code());
+        let closing = self.parser.finish(code_for_parser, &stderr_tail);
+        self.apply_events(closing, Instant::now());
+
+        let (outcome, error) = match stop_reason {
+            Some(StopReason::Timeout) => (
+                Outcome::Timeout,
+                Some(format!("timed out after {}s", spec.timeout_secs)),
+            ),
+            Some(StopReason::Signal(n)) => (
+                Outcome::Killed,
+                Some(format!("stopped by signal {} to the runner", signal_name(n))),
+            ),
+            None => match &self.state.terminal {
+                Some(Ok(())) => (Outcome::Completed, None),
+                Some(Err((msg, crate::core::events::FailureKind::ResumeNotFound))) => {
+                    (Outcome::ResumeFailed, Some(msg.clone()))
+                }
+                Some(Err((msg, _))) => (Outcome::Failed, Some(msg.clone())),
+                None => (
+                    Outcome::Failed,
+                    Some(format!(
+                        "the agent exited ({}) without a result",
+                        agent_exit.map_or("unknown status".to_owned(), |c| format!("code {c}"))
+                    )),
+                ),
+            },
+        };
+        let error = match (error, stream_error) {
+            (Some(e), Some(s)) => Some(format!("{e}; {s}")),
+            (e, s) => e.or(s),
+        };
+
+        let text = self
+            .state
+            .best_text()
+            .map(str::to_owned)
+            .or_else(|| error.clone())
+            .or_else(|| Some(stderr_tail.trim().to_owned()).filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "(no output captured)".to_owned());
+        if let Err(e) = fsutil::write_atomic(&spec.output_file, text.as_bytes()) {
+            tracing::warn!("writing {}: {e}", spec.output_file.display());
+        }
+
+        self.record.status = RunStatus::Done(outcome);
+        self.record.ended_at = Some(now_secs());
+        self.record.exit_code = agent_exit;
+        self.record.error = error.clone();
+        let (cpu_ms, rss_kb) = run::self_usage();
+        self.record.runner_cpu_ms = Some(cpu_ms);
+        self.record.runner_peak_rss_kb = Some(rss_kb);
+        self.sync_state();
+        self.write_record();
+        if self.state.resume_id.is_some() {
+            if let Err(e) = self.sessions.record(&self.record, &spec) {
+                tracing::warn!("{e}");
+                eprintln!("⚠ session registry: {e}");
+            }
+        }
+        let duration = started.elapsed().as_secs() as i64;
+        self.notifier
+            .result(outcome, &self.record, &self.state, &text, duration)
+            .await;
+
+        Ok(RunReport {
+            run_id: spec.run_id.clone(),
+            outcome,
+            exit_code: outcome.exit_code(),
+            agent_exit_code: agent_exit,
+            resume_id: self.state.resume_id.clone(),
+            output_file: spec.output_file.clone(),
+            output_chars: text.chars().count(),
+            duration_secs: duration,
+            cost_usd: self.state.cost_usd,
+            error,
+        })
+    }
+
+    fn apply_events(&mut self, events: Vec<AgentEvent>, now: Instant) {
+        if events.is_empty() {
+            return;
+        }
+        for ev in &events {
+            self.state.touch(now);
+            if let AgentEvent::Warning { message } = ev {
+                tracing::debug!("agent stream: {message}");
+            }
+            if self.state.apply(ev) {
+                // The resume id is known: record it now, so a crash later still
+                // leaves a resumable entry.
+                self.sync_state();
+                self.write_record();
+                if let Err(e) = self.sessions.record(&self.record, &self.spec) {
+                    eprintln!("⚠ session registry: {e}");
+                }
+            }
+        }
+        self.record_dirty = true;
+    }
+
+    fn sync_state(&mut self) {
+        self.record.resume_id.clone_from(&self.state.resume_id);
+        if self.state.model.is_some() {
+            self.record.model.clone_from(&self.state.model);
+        }
+        self.record.cli_version.clone_from(&self.state.cli_version);
+        self.record.usage = self.state.usage();
+        self.record.cost_usd = self.state.cost_usd;
+        self.record.tool_calls = self.state.tool_calls;
+    }
+
+    fn write_record(&mut self) {
+        self.sync_state();
+        self.record.updated_at = now_secs();
+        if let Err(e) = self.dir.write_record(&self.record) {
+            tracing::warn!("{e}");
+        }
+        self.record_dirty = false;
+        self.last_record_write = Instant::now();
+    }
+
+    async fn crash(&mut self, message: String) -> Result<RunReport> {
+        eprintln!("💥 {message}");
+        self.record.status = RunStatus::Done(Outcome::Crashed);
+        self.record.ended_at = Some(now_secs());
+        self.record.error = Some(message.clone());
+        self.write_record();
+        let _ = fsutil::write_atomic(&self.spec.output_file, message.as_bytes());
+        self.notifier.crash(&message).await;
+        Ok(RunReport {
+            run_id: self.spec.run_id.clone(),
+            outcome: Outcome::Crashed,
+            exit_code: Outcome::Crashed.exit_code(),
+            agent_exit_code: None,
+            resume_id: None,
+            output_file: self.spec.output_file.clone(),
+            output_chars: message.chars().count(),
+            duration_secs: 0,
+            cost_usd: None,
+            error: Some(message),
+        })
+    }
+}
+
+fn parse_one(parser: &mut crate::backends::AnyParser, line: std::result::Result<&[u8], usize>) -> Vec<AgentEvent> {
+    match line {
+        Ok(bytes) => match std::str::from_utf8(bytes) {
+            Ok(s) => parser.parse_line(s),
+            Err(_) => parser.parse_line(&String::from_utf8_lossy(bytes)),
+        },
+        Err(len) => vec![AgentEvent::Warning {
+            message: format!("skipped a {len}-byte line longer than {MAX_LINE_BYTES} bytes (kept in stream.jsonl)"),
+        }],
+    }
+}
+
+fn signal_name(n: i32) -> &'static str {
+    match Signal::try_from(n) {
+        Ok(Signal::SIGTERM) => "SIGTERM",
+        Ok(Signal::SIGINT) => "SIGINT",
+        Ok(Signal::SIGHUP) => "SIGHUP",
+        _ => "?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(chunks: &[&[u8]]) -> Vec<std::result::Result<Vec<u8>, usize>> {
+        let mut out = Vec::new();
+        let mut s = LineSplitter::default();
+        for c in chunks {
+            s.feed(c, &mut |l| out.push(l.map(<[u8]>::to_vec)));
+        }
+        s.finish(&mut |l| out.push(l.map(<[u8]>::to_vec)));
+        out
+    }
+
+    #[test]
+    fn splitter_joins_chunks_and_keeps_last_partial_line() {
+        let got = lines(&[b"ab", b"c\nde", b"f\n\ngh"]);
+        assert_eq!(
+            got,
+            vec![Ok(b"abc".to_vec()), Ok(b"def".to_vec()), Ok(vec![]), Ok(b"gh".to_vec())]
+        );
+    }
+
+    #[test]
+    fn tail_keeps_last_bytes() {
+        let mut t = Tail::default();
+        t.push(&vec![b'a'; STDERR_TAIL_BYTES]);
+        t.push(b"xyz");
+        assert_eq!(t.buf.len(), STDERR_TAIL_BYTES);
+        assert!(t.text().ends_with("axyz"));
+        assert_eq!(t.total, STDERR_TAIL_BYTES as u64 + 3);
+    }
+
+    #[test]
+    fn finds_programs_on_path() {
+        assert!(find_program("sh", Some("/nonexistent:/bin:/usr/bin")).is_some());
+        assert!(find_program("definitely-not-a-program-xyz", Some("/bin:/usr/bin")).is_none());
+        assert!(find_program("/bin/sh", None).is_some());
+        assert!(find_program("sh", None).is_none());
+    }
+}

@@ -1,0 +1,197 @@
+//! Spawning and stopping the agent process. All process-group and signal code
+//! lives here.
+//!
+//! The agent runs in its own process group (so a stop reaches every process it
+//! started: shells, MCP servers, subagents), with a parent-death signal (so it
+//! does not outlive a runner that is SIGKILLed), stdin = the prompt then closed
+//! (codex waits for end of input; claude waits 3 s on an open pipe), stdout and
+//! stderr piped and read concurrently by the caller.
+
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+
+use crate::backends::CommandSpec;
+use crate::core::error::ProcessError;
+
+/// A spawned agent: the child, its pipes, and its process group.
+#[derive(Debug)]
+pub struct Agent {
+    /// The direct child.
+    pub child: Child,
+    /// Its stdout.
+    pub stdout: ChildStdout,
+    /// Its stderr.
+    pub stderr: ChildStderr,
+    /// Its pid, which is also its process-group id.
+    pub pid: u32,
+    guard: GroupGuard,
+}
+
+/// Kills the process group with SIGKILL when dropped, unless disarmed: the last
+/// line of defence if the runner unwinds (panic, early return) mid-run.
+#[derive(Debug)]
+struct GroupGuard {
+    pgid: Option<i32>,
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.pgid.take() {
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        }
+    }
+}
+
+/// Spawn `spec` with `extra_env` added, in a new process group.
+///
+/// # Errors
+/// [`ProcessError::Spawn`] when the program cannot be started (not found, not
+/// executable).
+pub fn spawn(spec: &CommandSpec, extra_env: &[(String, String)]) -> Result<Agent, ProcessError> {
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .current_dir(&spec.cwd)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .envs(extra_env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe calls (prctl, getppid, raise).
+    unsafe {
+        cmd.pre_exec(|| {
+            // Die with the runner. The signal is tied to the thread that forked:
+            // the runner uses a current-thread runtime, so that is the main thread.
+            #[cfg(target_os = "linux")]
+            {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // The runner may have died between fork and prctl.
+                if libc::getppid() == 1 {
+                    libc::raise(libc::SIGKILL);
+                }
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|source| ProcessError::Spawn {
+        program: spec.program.clone(),
+        source,
+    })?;
+    let pid = child.id().ok_or_else(|| ProcessError::Io {
+        context: "agent exited before its pid was read".to_owned(),
+        source: io::Error::other("no pid"),
+    })?;
+    let guard = GroupGuard {
+        pgid: Some(pid as i32),
+    };
+    let (Some(stdout), Some(stderr), Some(mut stdin)) =
+        (child.stdout.take(), child.stderr.take(), child.stdin.take())
+    else {
+        return Err(ProcessError::Io {
+            context: "agent pipes missing".to_owned(),
+            source: io::Error::other("pipe"),
+        });
+    };
+    // Write the prompt, then close stdin. In a task: a large prompt must not
+    // block the reader of stdout. A child that exits without reading gets EPIPE,
+    // which is not our error to report (its exit status says what happened).
+    let prompt = spec.stdin.clone().into_bytes();
+    tokio::spawn(async move {
+        let _ = stdin.write_all(&prompt).await;
+        let _ = stdin.shutdown().await;
+        drop(stdin);
+    });
+    Ok(Agent {
+        child,
+        stdout,
+        stderr,
+        pid,
+        guard,
+    })
+}
+
+impl Agent {
+    /// Send `signal` to the agent's whole process group. Errors (the group is
+    /// already gone) are ignored.
+    pub fn signal_group(&self, signal: Signal) {
+        let _ = killpg(Pid::from_raw(self.pid as i32), signal);
+    }
+
+    /// Whether any process of the group is still alive.
+    pub fn group_alive(&self) -> bool {
+        killpg(Pid::from_raw(self.pid as i32), None).is_ok()
+    }
+
+    /// The stop path shared by timeout, `kill` and the runner's own signals:
+    /// SIGTERM to the group, up to `grace` for the child to exit, then SIGKILL to
+    /// the group, then reap. Returns the child's exit status.
+    ///
+    /// # Errors
+    /// An I/O error from waiting on the child.
+    pub async fn stop(&mut self, grace: Duration) -> io::Result<ExitStatus> {
+        self.signal_group(Signal::SIGTERM);
+        let status = match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(status) => status?,
+            Err(_elapsed) => {
+                self.signal_group(Signal::SIGKILL);
+                self.child.wait().await?
+            }
+        };
+        // Grandchildren that ignore SIGTERM, or that the child left behind.
+        self.kill_leftovers(grace).await;
+        Ok(status)
+    }
+
+    /// After the direct child has exited: give leftover processes of the group
+    /// `grace` to go after a SIGTERM, then SIGKILL them. Never leaves anything
+    /// running.
+    pub async fn kill_leftovers(&mut self, grace: Duration) {
+        if !self.group_alive() {
+            self.guard.pgid = None;
+            return;
+        }
+        self.signal_group(Signal::SIGTERM);
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.group_alive() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.signal_group(Signal::SIGKILL);
+        self.guard.pgid = None;
+    }
+
+    /// Disarm the drop guard (the group is known to be gone).
+    pub fn disarm(&mut self) {
+        self.guard.pgid = None;
+    }
+}
+
+/// Exit code of a status: the code, or `128 + signal` for a signal exit.
+pub fn exit_code(status: &ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
+
+/// Whether `pid` names a live process.
+pub fn pid_alive(pid: u32) -> bool {
+    if pid == 0 || pid > i32::MAX as u32 {
+        return false;
+    }
+    match nix::sys::signal::kill(Pid::from_raw(pid as i32), None) {
+        Ok(()) => true,
+        Err(nix::errno::Errno::EPERM) => true,
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,382 @@
+//! Run directories and the run record (`run.json`).
+//!
+//! Each run gets `<state dir>/runs/<run id>/` (0700) holding:
+//! - `request.json`: the validated request (what a detached runner executes);
+//! - `run.json`: the [`RunRecord`], rewritten atomically on every change;
+//! - `stream.jsonl`: the agent's raw stdout;
+//! - `stderr.log`: the tail of the agent's stderr (bounded);
+//! - `output.txt`: the final text (unless `-o` chose another path);
+//! - `notifications.jsonl`: what the console channel delivered.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::backends::Permission;
+use crate::core::error::{Error, Result};
+use crate::core::events::Usage;
+use crate::core::fsutil;
+use crate::core::state::Outcome;
+
+/// File names inside a run directory.
+pub mod files {
+    /// The validated request.
+    pub const REQUEST: &str = "request.json";
+    /// The run record.
+    pub const RECORD: &str = "run.json";
+    /// Raw agent stdout.
+    pub const STREAM: &str = "stream.jsonl";
+    /// Agent stderr tail.
+    pub const STDERR: &str = "stderr.log";
+    /// Default output file.
+    pub const OUTPUT: &str = "output.txt";
+    /// Log of a detached runner's own stderr.
+    pub const RUNNER_LOG: &str = "runner.log";
+}
+
+/// The validated request of a run, persisted so a detached runner can execute it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Run id.
+    pub run_id: String,
+    /// Backend name ("claude" | "codex").
+    pub backend: String,
+    /// The task.
+    pub prompt: String,
+    /// Absolute project directory.
+    pub project: PathBuf,
+    /// Model.
+    pub model: Option<String>,
+    /// Session / thread to resume.
+    pub resume_id: Option<String>,
+    /// Fork on resume.
+    pub fork: bool,
+    /// Permission / sandbox mode.
+    pub permission: Permission,
+    /// Codex web search.
+    pub search: Option<bool>,
+    /// Human label.
+    pub label: Option<String>,
+    /// OpenClaw session key of the requester.
+    pub session_key: Option<String>,
+    /// Time limit in seconds.
+    pub timeout_secs: u64,
+    /// Grace between SIGTERM and SIGKILL, seconds.
+    pub grace_secs: u64,
+    /// Where the final text goes.
+    pub output_file: PathBuf,
+    /// The user's backends.toml override, if any.
+    pub backends_file: Option<PathBuf>,
+    /// Created at (Unix seconds).
+    pub created_at: i64,
+}
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Validated, run dir created, agent not yet spawned.
+    Starting,
+    /// The agent is running.
+    Running,
+    /// Finished with an outcome.
+    #[serde(untagged)]
+    Done(Outcome),
+}
+
+impl RunStatus {
+    /// The status word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Starting => "starting",
+            RunStatus::Running => "running",
+            RunStatus::Done(o) => o.as_str(),
+        }
+    }
+
+    /// Whether the run has finished.
+    pub fn is_done(self) -> bool {
+        matches!(self, RunStatus::Done(_))
+    }
+}
+
+/// The run record, `run.json`: kept current while the run goes on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRecord {
+    /// Run id.
+    pub run_id: String,
+    /// Backend name.
+    pub backend: String,
+    /// Status.
+    pub status: RunStatus,
+    /// Human label.
+    pub label: Option<String>,
+    /// Project directory.
+    pub project: PathBuf,
+    /// First 200 characters of the task.
+    pub task_summary: String,
+    /// OpenClaw session key of the requester.
+    pub session_key: Option<String>,
+    /// Resume id the run was asked to resume.
+    pub resumed_from: Option<String>,
+    /// Resume id of this run's session, once known.
+    pub resume_id: Option<String>,
+    /// Model, once known.
+    pub model: Option<String>,
+    /// CLI version, once known.
+    pub cli_version: Option<String>,
+    /// The runner's pid.
+    pub runner_pid: u32,
+    /// The agent's pid (= its process group), once spawned.
+    pub agent_pid: Option<u32>,
+    /// Created at (Unix seconds).
+    pub created_at: i64,
+    /// Agent spawned at.
+    pub started_at: Option<i64>,
+    /// Finished at.
+    pub ended_at: Option<i64>,
+    /// Last update of this record.
+    pub updated_at: i64,
+    /// Agent exit code (128 + n for signal n).
+    pub exit_code: Option<i32>,
+    /// Token usage.
+    pub usage: Usage,
+    /// Cost in USD.
+    pub cost_usd: Option<f64>,
+    /// Tool calls.
+    pub tool_calls: u64,
+    /// Time limit, seconds.
+    pub timeout_secs: u64,
+    /// Output file.
+    pub output_file: PathBuf,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// CPU time the runner itself used (user + system, ms), written at the end.
+    #[serde(default)]
+    pub runner_cpu_ms: Option<u64>,
+    /// Peak resident memory of the runner (KiB), written at the end.
+    #[serde(default)]
+    pub runner_peak_rss_kb: Option<u64>,
+}
+
+/// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.
+pub fn self_usage() -> (u64, u64) {
+    // SAFETY: getrusage fills the zeroed struct we pass; no other effects.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return (0, 0);
+    }
+    let ms = |tv: libc::timeval| tv.tv_sec as u64 * 1000 + tv.tv_usec as u64 / 1000;
+    (ms(ru.ru_utime) + ms(ru.ru_stime), ru.ru_maxrss as u64)
+}
+
+impl RunRecord {
+    /// Seconds from creation to the end (or to now).
+    pub fn duration_secs(&self, now: i64) -> i64 {
+        let start = self.started_at.unwrap_or(self.created_at);
+        (self.ended_at.unwrap_or(now) - start).max(0)
+    }
+}
+
+/// A run directory on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDir {
+    /// Its path.
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    /// Create a new run directory (0700) under `runs_dir`.
+    ///
+    /// # Errors
+    /// I/O errors; an existing directory with the same id is an error.
+    pub fn create(runs_dir: &Path, run_id: &str) -> Result<Self> {
+        fsutil::create_private_dir(runs_dir)
+            .map_err(|e| Error::io(format!("creating {}", runs_dir.display()), e))?;
+        let path = runs_dir.join(run_id);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+        Ok(Self { path })
+    }
+
+    /// Open an existing run directory.
+    pub fn open(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// Path of a file inside.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Write the request.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn write_spec(&self, spec: &RunSpec) -> Result<()> {
+        write_json(&self.file(files::REQUEST), spec)
+    }
+
+    /// Read the request.
+    ///
+    /// # Errors
+    /// I/O or parse errors.
+    pub fn read_spec(&self) -> Result<RunSpec> {
+        read_json(&self.file(files::REQUEST))
+    }
+
+    /// Write the run record atomically.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn write_record(&self, record: &RunRecord) -> Result<()> {
+        write_json(&self.file(files::RECORD), record)
+    }
+
+    /// Read the run record.
+    ///
+    /// # Errors
+    /// I/O or parse errors.
+    pub fn read_record(&self) -> Result<RunRecord> {
+        read_json(&self.file(files::RECORD))
+    }
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut data = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::io(format!("encoding {}", path.display()), std::io::Error::other(e)))?;
+    data.push(b'\n');
+    fsutil::write_atomic(path, &data).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let data = std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    serde_json::from_slice(&data).map_err(|e| {
+        Error::io(
+            format!("parsing {}", path.display()),
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        )
+    })
+}
+
+/// A new run id: sortable by time, unique (`20261121-233101-3f9a1c`).
+pub fn new_run_id(now: i64) -> String {
+    let rand = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}-{}", format_utc_compact(now), &rand[..6])
+}
+
+/// `YYYYmmdd-HHMMSS` in UTC.
+pub fn format_utc_compact(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    // Howard Hinnant's algorithm (public domain description of the calendar math).
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Every run directory under `runs_dir` with a readable record, newest first.
+/// Unreadable records are skipped (a run being created has none yet).
+pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
+    let Ok(entries) = std::fs::read_dir(runs_dir) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<(RunDir, RunRecord)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .filter_map(|e| {
+            let dir = RunDir::open(e.path());
+            dir.read_record().ok().map(|r| (dir, r))
+        })
+        .collect();
+    runs.sort_by(|a, b| b.1.run_id.cmp(&a.1.run_id));
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_utc_format() {
+        assert_eq!(format_utc_compact(0), "19700101-000000");
+        assert_eq!(format_utc_compact(1_795_303_502), "20261121-232502");
+        let id = new_run_id(1_795_303_502);
+        assert!(id.starts_with("20261121-232502-") && id.len() == 22, "{id}");
+    }
+
+    #[test]
+    fn status_words_round_trip() {
+        for s in [
+            RunStatus::Starting,
+            RunStatus::Running,
+            RunStatus::Done(Outcome::Timeout),
+            RunStatus::Done(Outcome::ResumeFailed),
+        ] {
+            let j = serde_json::to_string(&s).unwrap_or_default();
+            assert_eq!(j, format!("\"{}\"", s.as_str()));
+            let back: RunStatus = serde_json::from_str(&j).unwrap_or(RunStatus::Starting);
+            assert_eq!(back, s);
+        }
+    }
+}
+
+/// The runs that are active now (`starting` or `running`), after reaping stale
+/// ones: a record whose runner is gone is marked `crashed` (and any agent
+/// process of it left alive is killed).
+pub fn active_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
+    let mut active = Vec::new();
+    for (dir, mut rec) in list_runs(runs_dir) {
+        if rec.status.is_done() {
+            continue;
+        }
+        if crate::core::process::pid_alive(rec.runner_pid) && runner_matches(rec.runner_pid, &dir) {
+            active.push((dir, rec));
+            continue;
+        }
+        if let Some(pid) = rec.agent_pid {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+        }
+        rec.status = RunStatus::Done(Outcome::Crashed);
+        let now = crate::core::now_secs();
+        rec.ended_at = Some(now);
+        rec.updated_at = now;
+        rec.error = Some(format!("the runner (pid {}) exited without finishing the run", rec.runner_pid));
+        let _ = dir.write_record(&rec);
+    }
+    active
+}
+
+/// Whether `pid` is still the runner of `dir` (and not a reused pid): its
+/// command line names clawrun. Without /proc, trust the pid.
+fn runner_matches(pid: u32, _dir: &RunDir) -> bool {
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => String::from_utf8_lossy(&cmdline).contains("clawrun")
+            || cmdline.split(|b| *b == 0).any(|arg| arg.ends_with(b"__runner")),
+        Err(_) => true,
+    }
+}

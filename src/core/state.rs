@@ -1,0 +1,326 @@
+//! The live state of a run, folded from [`AgentEvent`]s: what heartbeats show,
+//! what the result message reports, and what decides the outcome.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::events::{AgentEvent, FailureKind, Usage, UsageScope};
+
+/// The longest assistant text kept for the fallback final answer (bytes).
+pub const MAX_TEXT_KEPT: usize = 4 * 1024 * 1024;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The agent finished its task.
+    Completed,
+    /// The agent reported a failure, or stopped without a result.
+    Failed,
+    /// The run hit its time limit.
+    Timeout,
+    /// The run was stopped (`clawrun kill`, SIGTERM/SIGINT to the runner).
+    Killed,
+    /// The session to resume does not exist.
+    ResumeFailed,
+    /// The runner itself failed (internal error).
+    Crashed,
+}
+
+impl Outcome {
+    /// The runner's exit code for this outcome (documented in README).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Completed => 0,
+            Outcome::Failed => 3,
+            Outcome::Timeout => 4,
+            Outcome::Killed => 5,
+            Outcome::ResumeFailed => 6,
+            Outcome::Crashed => 1,
+        }
+    }
+
+    /// The registry/run status word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Failed => "failed",
+            Outcome::Timeout => "timeout",
+            Outcome::Killed => "killed",
+            Outcome::ResumeFailed => "resume_failed",
+            Outcome::Crashed => "crashed",
+        }
+    }
+}
+
+/// Everything known about a running agent, updated event by event.
+#[derive(Debug, Clone)]
+pub struct RunState {
+    /// Resume id (Claude session id / Codex thread id), once announced.
+    pub resume_id: Option<String>,
+    /// Model, once announced.
+    pub model: Option<String>,
+    /// CLI version, once announced.
+    pub cli_version: Option<String>,
+    /// Tool calls started.
+    pub tool_calls: u64,
+    /// Open tool calls by id → label.
+    pub open_tools: BTreeMap<String, String>,
+    /// Open subagents (tool call ids).
+    pub open_subagents: BTreeSet<String>,
+    /// Subagents started in total.
+    pub subagents_started: u64,
+    /// Per-message usage (replaced per message id).
+    message_usage: BTreeMap<String, Usage>,
+    /// Cumulative usage, when a cumulative report arrived.
+    cumulative: Option<Usage>,
+    /// Cost so far.
+    pub cost_usd: Option<f64>,
+    /// The latest short activity label ("🔧 Bash: cargo test").
+    pub last_activity: Option<String>,
+    /// When the last event of any kind arrived.
+    pub last_event_at: Instant,
+    /// Events since the last heartbeat.
+    pub events_since_mark: u64,
+    /// Top-level assistant texts, joined (bounded by [`MAX_TEXT_KEPT`]).
+    pub assistant_text: String,
+    /// Final text from the terminal event.
+    pub final_text: Option<String>,
+    /// The terminal result, once seen: `Ok(())` completed, `Err` failed.
+    pub terminal: Option<Result<(), (String, FailureKind)>>,
+    /// API retries seen.
+    pub api_retries: u64,
+    /// Warnings seen (unknown events, malformed lines).
+    pub warnings: u64,
+    /// Rate-limit reset time, when reported.
+    pub rate_limited_until: Option<i64>,
+}
+
+impl Default for RunState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RunState {
+    /// A fresh state.
+    pub fn new() -> Self {
+        Self {
+            resume_id: None,
+            model: None,
+            cli_version: None,
+            tool_calls: 0,
+            open_tools: BTreeMap::new(),
+            open_subagents: BTreeSet::new(),
+            subagents_started: 0,
+            message_usage: BTreeMap::new(),
+            cumulative: None,
+            cost_usd: None,
+            last_activity: None,
+            last_event_at: Instant::now(),
+            events_since_mark: 0,
+            assistant_text: String::new(),
+            final_text: None,
+            terminal: None,
+            api_retries: 0,
+            warnings: 0,
+            rate_limited_until: None,
+        }
+    }
+
+    /// Token usage so far, without double counting.
+    pub fn usage(&self) -> Usage {
+        if let Some(c) = self.cumulative {
+            return c;
+        }
+        self.message_usage
+            .values()
+            .fold(Usage::default(), |acc, u| Usage {
+                input_tokens: acc.input_tokens + u.input_tokens,
+                cached_input_tokens: acc.cached_input_tokens + u.cached_input_tokens,
+                output_tokens: acc.output_tokens + u.output_tokens,
+            })
+    }
+
+    /// Note that a line arrived (any line counts as liveness).
+    pub fn touch(&mut self, now: Instant) {
+        self.last_event_at = now;
+        self.events_since_mark += 1;
+    }
+
+    /// Fold one event in. Returns true when the event is "session started"
+    /// with a new resume id (the caller records it at once).
+    pub fn apply(&mut self, event: &AgentEvent) -> bool {
+        match event {
+            AgentEvent::SessionStarted {
+                resume_id,
+                model,
+                cli_version,
+            } => {
+                let new = self.resume_id.as_deref() != Some(resume_id.as_str());
+                self.resume_id = Some(resume_id.clone());
+                if model.is_some() {
+                    self.model.clone_from(model);
+                }
+                if cli_version.is_some() {
+                    self.cli_version.clone_from(cli_version);
+                }
+                return new;
+            }
+            AgentEvent::AssistantText {
+                text,
+                parent_tool_id,
+            } => {
+                if parent_tool_id.is_none() {
+                    if !self.assistant_text.is_empty() {
+                        self.push_text("\n");
+                    }
+                    self.push_text(text);
+                }
+                self.last_activity = Some("✍️ Writing".to_owned());
+            }
+            AgentEvent::TextDelta { .. } => {
+                self.last_activity = Some("✍️ Writing".to_owned());
+            }
+            AgentEvent::Thinking => self.last_activity = Some("🧠 Thinking".to_owned()),
+            AgentEvent::ToolStarted {
+                call_id,
+                name,
+                summary,
+                ..
+            } => {
+                self.tool_calls += 1;
+                let label = if summary.is_empty() {
+                    format!("🔧 {name}")
+                } else {
+                    format!("🔧 {name}: {summary}")
+                };
+                self.open_tools.insert(call_id.clone(), label.clone());
+                self.last_activity = Some(label);
+            }
+            AgentEvent::ToolFinished { call_id, .. } => {
+                self.open_tools.remove(call_id);
+            }
+            AgentEvent::SubagentStarted { call_id, .. } => {
+                if self.open_subagents.insert(call_id.clone()) {
+                    self.subagents_started += 1;
+                }
+            }
+            AgentEvent::SubagentFinished { call_id } => {
+                self.open_subagents.remove(call_id);
+            }
+            AgentEvent::Usage { scope, usage } => match scope {
+                UsageScope::Message { id } => {
+                    self.message_usage.insert(id.clone(), *usage);
+                }
+                UsageScope::Cumulative => self.cumulative = Some(*usage),
+            },
+            AgentEvent::ApiRetry { .. } => self.api_retries += 1,
+            AgentEvent::RateLimited { resets_at, .. } => self.rate_limited_until = *resets_at,
+            AgentEvent::TurnCompleted {
+                final_text,
+                usage,
+                cost_usd,
+            } => {
+                if let Some(u) = usage {
+                    self.cumulative = Some(*u);
+                }
+                if cost_usd.is_some() {
+                    self.cost_usd = *cost_usd;
+                }
+                self.final_text.clone_from(final_text);
+                self.terminal = Some(Ok(()));
+                self.last_activity = Some("✅ Finishing".to_owned());
+            }
+            AgentEvent::TurnFailed {
+                message,
+                kind,
+                cost_usd,
+            } => {
+                if cost_usd.is_some() {
+                    self.cost_usd = *cost_usd;
+                }
+                self.terminal = Some(Err((message.clone(), kind.clone())));
+            }
+            AgentEvent::Warning { .. } => self.warnings += 1,
+        }
+        false
+    }
+
+    fn push_text(&mut self, text: &str) {
+        let room = MAX_TEXT_KEPT.saturating_sub(self.assistant_text.len());
+        if room == 0 {
+            return;
+        }
+        let mut end = text.len().min(room);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.assistant_text.push_str(&text[..end]);
+    }
+
+    /// The best final answer: the terminal event's text, else the assistant's
+    /// texts so far.
+    pub fn best_text(&self) -> Option<&str> {
+        self.final_text
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .or_else(|| Some(self.assistant_text.as_str()).filter(|t| !t.is_empty()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_is_replaced_per_message_and_by_cumulative() {
+        let mut s = RunState::new();
+        let u = |i, o| Usage {
+            input_tokens: i,
+            cached_input_tokens: 0,
+            output_tokens: o,
+        };
+        let msg = |id: &str, usage| AgentEvent::Usage {
+            scope: UsageScope::Message { id: id.to_owned() },
+            usage,
+        };
+        s.apply(&msg("a", u(100, 1)));
+        s.apply(&msg("a", u(100, 7)));
+        s.apply(&msg("b", u(50, 3)));
+        assert_eq!(s.usage(), u(150, 10));
+        s.apply(&AgentEvent::Usage {
+            scope: UsageScope::Cumulative,
+            usage: u(200, 14),
+        });
+        assert_eq!(s.usage(), u(200, 14));
+    }
+
+    #[test]
+    fn subagent_counted_once_and_text_from_top_level_only() {
+        let mut s = RunState::new();
+        let start = AgentEvent::SubagentStarted {
+            call_id: "t1".into(),
+            description: "d".into(),
+        };
+        s.apply(&start);
+        s.apply(&start);
+        assert_eq!(s.open_subagents.len(), 1);
+        assert_eq!(s.subagents_started, 1);
+        s.apply(&AgentEvent::AssistantText {
+            text: "inside".into(),
+            parent_tool_id: Some("t1".into()),
+        });
+        s.apply(&AgentEvent::AssistantText {
+            text: "top".into(),
+            parent_tool_id: None,
+        });
+        s.apply(&AgentEvent::SubagentFinished {
+            call_id: "t1".into(),
+        });
+        assert!(s.open_subagents.is_empty());
+        assert_eq!(s.best_text(), Some("top"));
+    }
+}
