@@ -8,13 +8,13 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 
+use clawrun::Error;
 use clawrun::channels::Console;
 use clawrun::cli::{Cli, Command, RunArgs, StatusArgs};
 use clawrun::core::orchestrator::{self, RunReport};
 use clawrun::core::paths::{Paths, ProcessEnv};
 use clawrun::core::run::{self, RunDir, files};
 use clawrun::core::{notify, now_secs};
-use clawrun::Error;
 
 /// Exit code for bad input (nothing spawned, nothing written).
 const EXIT_USAGE: u8 = 2;
@@ -77,13 +77,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn execute(dir: &RunDir, paths: &Paths) -> anyhow::Result<RunReport> {
-    let channel = Console::new(Some(dir.file(clawrun::channels::console::NOTIFICATIONS_FILE_NAME)));
+    let channel = Console::new(Some(
+        dir.file(clawrun::channels::console::NOTIFICATIONS_FILE_NAME),
+    ));
     let rt = runtime()?;
     let report = rt.block_on(orchestrator::execute(dir, paths, channel.into()))?;
     Ok(report)
 }
 
-fn cmd_run(args: &RunArgs, paths: &Paths, backends_file: Option<std::path::PathBuf>) -> anyhow::Result<u8> {
+fn cmd_run(
+    args: &RunArgs,
+    paths: &Paths,
+    backends_file: Option<std::path::PathBuf>,
+) -> anyhow::Result<u8> {
     let opts = args.to_options(backends_file);
     let prepared = orchestrator::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let spec = &prepared.spec;
@@ -91,7 +97,8 @@ fn cmd_run(args: &RunArgs, paths: &Paths, backends_file: Option<std::path::PathB
     let dir = orchestrator::create(&prepared)?;
     if args.detach {
         let exe = std::env::current_exe().context("finding the clawrun executable")?;
-        let proof = orchestrator::spawn_detached(&dir, &exe, &paths.state_dir, Duration::from_secs(30))?;
+        let proof =
+            orchestrator::spawn_detached(&dir, &exe, &paths.state_dir, Duration::from_secs(30))?;
         let mut out = std::io::stdout().lock();
         if args.json {
             serde_json::to_writer_pretty(&mut out, &proof)?;
@@ -114,7 +121,9 @@ fn cmd_run(args: &RunArgs, paths: &Paths, backends_file: Option<std::path::PathB
     eprintln!(
         "{icon} Done ({}, exit {}, {} chars, {})",
         report.outcome.as_str(),
-        report.agent_exit_code.map_or("-".to_owned(), |c| c.to_string()),
+        report
+            .agent_exit_code
+            .map_or("-".to_owned(), |c| c.to_string()),
         report.output_chars,
         notify::fmt_duration(report.duration_secs)
     );
@@ -137,10 +146,17 @@ fn banner(spec: &clawrun::core::run::RunSpec) {
         other => other,
     };
     eprintln!("🔧 Starting {name}...");
-    eprintln!("   Task: {}", notify::preview(&spec.prompt, 100).replace('\n', " "));
+    eprintln!(
+        "   Task: {}",
+        notify::preview(&spec.prompt, 100).replace('\n', " ")
+    );
     eprintln!("   Project: {}", spec.project.display());
     eprintln!("   Output: {}", spec.output_file.display());
-    eprintln!("   Timeout: {}s ({}min)", spec.timeout_secs, spec.timeout_secs / 60);
+    eprintln!(
+        "   Timeout: {}s ({}min)",
+        spec.timeout_secs,
+        spec.timeout_secs / 60
+    );
     if let Some(r) = &spec.resume_id {
         eprintln!("   Resume: {r}{}", if spec.fork { " (fork)" } else { "" });
     }

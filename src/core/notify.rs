@@ -156,12 +156,28 @@ impl Notifier {
 
     /// A short lifecycle note.
     pub async fn progress_note(&mut self, text: &str) {
-        self.send(MessageKind::Notice, Body::plain(text), true).await;
+        self.send(MessageKind::Notice, Body::plain(text), true)
+            .await;
     }
 
     /// The result message for any outcome.
-    pub async fn result(&mut self, outcome: Outcome, record: &RunRecord, state: &RunState, text: &str, duration: i64) {
-        let body = render_result(self.names, outcome, record, state, text, duration, &self.prompt);
+    pub async fn result(
+        &mut self,
+        outcome: Outcome,
+        record: &RunRecord,
+        state: &RunState,
+        text: &str,
+        duration: i64,
+    ) {
+        let body = render_result(
+            self.names,
+            outcome,
+            record,
+            state,
+            text,
+            duration,
+            &self.prompt,
+        );
         let kind = if outcome == Outcome::Completed {
             MessageKind::Result
         } else {
@@ -174,7 +190,11 @@ impl Notifier {
     pub async fn crash(&mut self, error: &str) {
         let x = self.names.display;
         let body = Body {
-            plain: format!("💥 {x} runner crashed!\n\nTask: {}\nError: {}", preview(&self.prompt, 200), preview(error, 500)),
+            plain: format!(
+                "💥 {x} runner crashed!\n\nTask: {}\nError: {}",
+                preview(&self.prompt, 200),
+                preview(error, 500)
+            ),
             html: Some(format!(
                 "💥 <b>{x} runner crashed!</b>\n\n<b>Task:</b> {}\n<b>Error:</b> {}",
                 esc(&preview(&self.prompt, 200)),
@@ -203,10 +223,17 @@ pub fn render_result(
     let x = names.display;
     let (icon, headline) = match outcome {
         Outcome::Completed => ("✅", format!("{x} task complete!")),
-        Outcome::Failed => ("❌", format!("{x} error (exit {})", record.exit_code.unwrap_or(-1))),
+        Outcome::Failed => (
+            "❌",
+            format!("{x} error (exit {})", record.exit_code.unwrap_or(-1)),
+        ),
         Outcome::Timeout => (
             "⏰",
-            format!("{x} timed out after {} (limit: {})", fmt_duration(duration), fmt_duration(record.timeout_secs as i64)),
+            format!(
+                "{x} timed out after {} (limit: {})",
+                fmt_duration(duration),
+                fmt_duration(record.timeout_secs as i64)
+            ),
         ),
         Outcome::Killed => ("⛔", format!("{x} run killed")),
         Outcome::ResumeFailed => ("❌", format!("{x} resume failed")),
@@ -222,17 +249,34 @@ pub fn render_result(
         facts.insert(0, ("Label", l.clone()));
     }
     if usage.total() > 0 {
-        facts.push(("Tokens", format!("{} in / {} out", fmt_tokens(usage.input_tokens), fmt_tokens(usage.output_tokens))));
+        facts.push((
+            "Tokens",
+            format!(
+                "{} in / {} out",
+                fmt_tokens(usage.input_tokens),
+                fmt_tokens(usage.output_tokens)
+            ),
+        ));
     }
     if let Some(c) = state.cost_usd {
         facts.push(("Cost", format!("${c:.4}")));
     }
     facts.push(("Tool calls", state.tool_calls.to_string()));
     if let Some(r) = &record.resume_id {
-        facts.push(("Resume", format!("clawrun run --backend {} --resume {r} -p {} --task-file FILE", record.backend, record.project.display())));
+        facts.push((
+            "Resume",
+            format!(
+                "clawrun run --backend {} --resume {r} -p {} --task-file FILE",
+                record.backend,
+                record.project.display()
+            ),
+        ));
     }
     if let (Outcome::ResumeFailed, Some(r)) = (outcome, &record.resumed_from) {
-        facts.push(("Session", format!("{r} not found or expired; start a fresh session without --resume")));
+        facts.push((
+            "Session",
+            format!("{r} not found or expired; start a fresh session without --resume"),
+        ));
     }
     let n = text.chars().count();
     let what = match outcome {
@@ -251,13 +295,17 @@ pub fn render_result(
         html.push_str(&format!("<b>{k}:</b> {}\n", esc(v)));
         md.push_str(&format!("*{k}:* {v}\n"));
     }
-    plain.push_str(&format!("\n{what} ({n} chars):\n\n{shown}\n\nFull output: {out}"));
+    plain.push_str(&format!(
+        "\n{what} ({n} chars):\n\n{shown}\n\nFull output: {out}"
+    ));
     html.push_str(&format!(
         "\n<b>{what}</b> ({n} chars):\n<blockquote expandable>{}</blockquote>\n<b>Full output:</b> <code>{}</code>",
         esc(&shown),
         esc(&out)
     ));
-    md.push_str(&format!("\n*{what}* ({n} chars):\n\n{shown}\n\nFull output: {out}"));
+    md.push_str(&format!(
+        "\n*{what}* ({n} chars):\n\n{shown}\n\nFull output: {out}"
+    ));
     Body {
         plain,
         html: Some(html),

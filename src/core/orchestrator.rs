@@ -177,13 +177,17 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
                 .read_to_string(&mut s)
                 .map_err(|e| usage(format!("--task-file -: reading stdin: {e}")))?;
             if s.len() > MAX_TASK_BYTES {
-                return Err(usage(format!("the task on stdin is larger than {MAX_TASK_BYTES} bytes")));
+                return Err(usage(format!(
+                    "the task on stdin is larger than {MAX_TASK_BYTES} bytes"
+                )));
             }
             s
         }
     };
     if prompt.trim().is_empty() {
-        return Err(usage("the task is empty: give it with -t TEXT or --task-file PATH"));
+        return Err(usage(
+            "the task is empty: give it with -t TEXT or --task-file PATH",
+        ));
     }
     if opts.timeout_secs == 0 || opts.timeout_secs > MAX_TIMEOUT_SECS {
         return Err(usage(format!(
@@ -214,12 +218,16 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
             return Err(usage("--label must not be empty"));
         }
         if l.chars().count() > 200 || l.chars().any(char::is_control) {
-            return Err(usage("--label must be at most 200 characters, without control characters"));
+            return Err(usage(
+                "--label must be at most 200 characters, without control characters",
+            ));
         }
     }
     let permission = match (&opts.permission_mode, &opts.sandbox, backend.name()) {
         (Some(_), Some(_), _) => {
-            return Err(usage("--permission-mode (claude) and --sandbox (codex) exclude each other"));
+            return Err(usage(
+                "--permission-mode (claude) and --sandbox (codex) exclude each other",
+            ));
         }
         (Some(m), None, "claude") => {
             check_token("--permission-mode", m, 64)?;
@@ -252,7 +260,13 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
     }
 
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
-    let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+    let absolute = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            cwd.join(p)
+        }
+    };
     let project = match &opts.project {
         Some(p) => absolute(p),
         None => paths.state_dir.join("scratch").join(backend.name()),
@@ -328,8 +342,12 @@ pub fn task_summary(prompt: &str) -> String {
 /// I/O errors.
 pub fn create(prepared: &Prepared) -> Result<RunDir> {
     let spec = &prepared.spec;
-    fsutil::create_private_dir(&prepared.paths.state_dir)
-        .map_err(|e| Error::io(format!("creating {}", prepared.paths.state_dir.display()), e))?;
+    fsutil::create_private_dir(&prepared.paths.state_dir).map_err(|e| {
+        Error::io(
+            format!("creating {}", prepared.paths.state_dir.display()),
+            e,
+        )
+    })?;
     let dir = RunDir::create(&prepared.paths.runs_dir(), &spec.run_id)?;
     dir.write_spec(spec)?;
     let record = RunRecord {
@@ -387,7 +405,12 @@ pub struct LaunchProof {
 /// # Errors
 /// When the runner cannot be started, or dies or fails before the agent starts
 /// (its log is quoted), or the agent has not started within `wait`.
-pub fn spawn_detached(dir: &RunDir, exe: &Path, state_dir: &Path, wait: Duration) -> Result<LaunchProof> {
+pub fn spawn_detached(
+    dir: &RunDir,
+    exe: &Path,
+    state_dir: &Path,
+    wait: Duration,
+) -> Result<LaunchProof> {
     use std::os::unix::process::CommandExt;
     let log_path = dir.file(files::RUNNER_LOG);
     let log = fsutil::create_new_private(&log_path)
@@ -430,11 +453,20 @@ pub fn spawn_detached(dir: &RunDir, exe: &Path, state_dir: &Path, wait: Duration
                 });
             }
             if rec.status.is_done() {
-                return Err(runner_failed(dir, &format!("run ended before the agent started ({})", rec.status.as_str())));
+                return Err(runner_failed(
+                    dir,
+                    &format!(
+                        "run ended before the agent started ({})",
+                        rec.status.as_str()
+                    ),
+                ));
             }
         }
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(runner_failed(dir, &format!("runner exited ({status}) before the agent started")));
+            return Err(runner_failed(
+                dir,
+                &format!("runner exited ({status}) before the agent started"),
+            ));
         }
         if Instant::now() >= deadline {
             return Err(runner_failed(dir, "the agent did not start in time"));
@@ -445,7 +477,15 @@ pub fn spawn_detached(dir: &RunDir, exe: &Path, state_dir: &Path, wait: Duration
 
 fn runner_failed(dir: &RunDir, what: &str) -> Error {
     let log = std::fs::read_to_string(dir.file(files::RUNNER_LOG)).unwrap_or_default();
-    let tail: String = log.lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+    let tail: String = log
+        .lines()
+        .rev()
+        .take(10)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n");
     Error::io(
         format!("{what}; see {}", dir.path.display()),
         std::io::Error::other(tail),
@@ -501,7 +541,8 @@ impl Tail {
         self.total += data.len() as u64;
         if data.len() >= STDERR_TAIL_BYTES {
             self.buf.clear();
-            self.buf.extend_from_slice(&data[data.len() - STDERR_TAIL_BYTES..]);
+            self.buf
+                .extend_from_slice(&data[data.len() - STDERR_TAIL_BYTES..]);
             return;
         }
         let over = (self.buf.len() + data.len()).saturating_sub(STDERR_TAIL_BYTES);
@@ -526,7 +567,11 @@ struct LineSplitter {
 }
 
 impl LineSplitter {
-    fn feed(&mut self, mut chunk: &[u8], on_line: &mut impl FnMut(std::result::Result<&[u8], usize>)) {
+    fn feed(
+        &mut self,
+        mut chunk: &[u8],
+        on_line: &mut impl FnMut(std::result::Result<&[u8], usize>),
+    ) {
         while let Some(pos) = memchr::memchr(b'\n', chunk) {
             let (line, rest) = chunk.split_at(pos);
             chunk = &rest[1..];
@@ -612,13 +657,21 @@ impl Supervisor<'_> {
     async fn run(&mut self, backend: &AnyBackend) -> Result<RunReport> {
         let spec = self.spec.clone();
         if let Err(e) = fsutil::create_private_dir(&spec.project).or_else(|e| {
-            if spec.project.is_dir() { Ok(()) } else { Err(e) }
+            if spec.project.is_dir() {
+                Ok(())
+            } else {
+                Err(e)
+            }
         }) {
-            return self.crash(format!("creating project {}: {e}", spec.project.display())).await;
+            return self
+                .crash(format!("creating project {}: {e}", spec.project.display()))
+                .await;
         }
         if let Some(parent) = spec.output_file.parent() {
             if let Err(e) = std::fs::create_dir_all(parent) {
-                return self.crash(format!("creating {}: {e}", parent.display())).await;
+                return self
+                    .crash(format!("creating {}: {e}", parent.display()))
+                    .await;
             }
         }
         if !inside_git_work_tree(&spec.project) {
@@ -655,9 +708,12 @@ impl Supervisor<'_> {
         )];
 
         // Signals first: a SIGTERM between spawn and the select loop must not be lost.
-        let mut sigterm = signal(SignalKind::terminate()).map_err(|e| Error::io("installing SIGTERM handler", e))?;
-        let mut sigint = signal(SignalKind::interrupt()).map_err(|e| Error::io("installing SIGINT handler", e))?;
-        let mut sighup = signal(SignalKind::hangup()).map_err(|e| Error::io("installing SIGHUP handler", e))?;
+        let mut sigterm = signal(SignalKind::terminate())
+            .map_err(|e| Error::io("installing SIGTERM handler", e))?;
+        let mut sigint = signal(SignalKind::interrupt())
+            .map_err(|e| Error::io("installing SIGINT handler", e))?;
+        let mut sighup =
+            signal(SignalKind::hangup()).map_err(|e| Error::io("installing SIGHUP handler", e))?;
 
         let mut agent = match process::spawn(&cmd, &extra_env) {
             Ok(a) => a,
@@ -675,7 +731,9 @@ impl Supervisor<'_> {
             Ok(f) => f,
             Err(e) => {
                 agent.stop(Duration::from_secs(spec.grace_secs)).await.ok();
-                return self.crash(format!("opening {}: {e}", stream_path.display())).await;
+                return self
+                    .crash(format!("opening {}: {e}", stream_path.display()))
+                    .await;
             }
         };
 
@@ -769,12 +827,15 @@ impl Supervisor<'_> {
         let _ = stream.flush();
         drop(stream);
         // Nothing of the run may survive it.
-        agent.kill_leftovers(Duration::from_secs(spec.grace_secs.min(2))).await;
+        agent
+            .kill_leftovers(Duration::from_secs(spec.grace_secs.min(2)))
+            .await;
         agent.disarm();
         let _ = agent;
 
         let stderr_tail = tail.text();
-        if let Err(e) = fsutil::write_atomic(&self.dir.file(files::STDERR), stderr_tail.as_bytes()) {
+        if let Err(e) = fsutil::write_atomic(&self.dir.file(files::STDERR), stderr_tail.as_bytes())
+        {
             tracing::warn!("writing stderr tail: {e}");
         }
         let status = match exit_status {
@@ -797,7 +858,10 @@ impl Supervisor<'_> {
             ),
             Some(StopReason::Signal(n)) => (
                 Outcome::Killed,
-                Some(format!("stopped by signal {} to the runner", signal_name(n))),
+                Some(format!(
+                    "stopped by signal {} to the runner",
+                    signal_name(n)
+                )),
             ),
             None => match &self.state.terminal {
                 Some(Ok(())) => (Outcome::Completed, None),
@@ -930,14 +994,19 @@ impl Supervisor<'_> {
     }
 }
 
-fn parse_one(parser: &mut crate::backends::AnyParser, line: std::result::Result<&[u8], usize>) -> Vec<AgentEvent> {
+fn parse_one(
+    parser: &mut crate::backends::AnyParser,
+    line: std::result::Result<&[u8], usize>,
+) -> Vec<AgentEvent> {
     match line {
         Ok(bytes) => match std::str::from_utf8(bytes) {
             Ok(s) => parser.parse_line(s),
             Err(_) => parser.parse_line(&String::from_utf8_lossy(bytes)),
         },
         Err(len) => vec![AgentEvent::Warning {
-            message: format!("skipped a {len}-byte line longer than {MAX_LINE_BYTES} bytes (kept in stream.jsonl)"),
+            message: format!(
+                "skipped a {len}-byte line longer than {MAX_LINE_BYTES} bytes (kept in stream.jsonl)"
+            ),
         }],
     }
 }
@@ -970,7 +1039,12 @@ mod tests {
         let got = lines(&[b"ab", b"c\nde", b"f\n\ngh"]);
         assert_eq!(
             got,
-            vec![Ok(b"abc".to_vec()), Ok(b"def".to_vec()), Ok(vec![]), Ok(b"gh".to_vec())]
+            vec![
+                Ok(b"abc".to_vec()),
+                Ok(b"def".to_vec()),
+                Ok(vec![]),
+                Ok(b"gh".to_vec())
+            ]
         );
     }
 

@@ -249,14 +249,20 @@ impl RunDir {
 use std::os::unix::fs::DirBuilderExt;
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut data = serde_json::to_vec_pretty(value)
-        .map_err(|e| Error::io(format!("encoding {}", path.display()), std::io::Error::other(e)))?;
+    let mut data = serde_json::to_vec_pretty(value).map_err(|e| {
+        Error::io(
+            format!("encoding {}", path.display()),
+            std::io::Error::other(e),
+        )
+    })?;
     data.push(b'\n');
-    fsutil::write_atomic(path, &data).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    fsutil::write_atomic(path, &data)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let data = std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let data =
+        std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     serde_json::from_slice(&data).map_err(|e| {
         Error::io(
             format!("parsing {}", path.display()),
@@ -359,13 +365,19 @@ pub fn active_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
             continue;
         }
         if let Some(pid) = rec.agent_pid {
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         rec.status = RunStatus::Done(Outcome::Crashed);
         let now = crate::core::now_secs();
         rec.ended_at = Some(now);
         rec.updated_at = now;
-        rec.error = Some(format!("the runner (pid {}) exited without finishing the run", rec.runner_pid));
+        rec.error = Some(format!(
+            "the runner (pid {}) exited without finishing the run",
+            rec.runner_pid
+        ));
         let _ = dir.write_record(&rec);
     }
     active
@@ -375,8 +387,12 @@ pub fn active_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
 /// command line names clawrun. Without /proc, trust the pid.
 fn runner_matches(pid: u32, _dir: &RunDir) -> bool {
     match std::fs::read(format!("/proc/{pid}/cmdline")) {
-        Ok(cmdline) => String::from_utf8_lossy(&cmdline).contains("clawrun")
-            || cmdline.split(|b| *b == 0).any(|arg| arg.ends_with(b"__runner")),
+        Ok(cmdline) => {
+            String::from_utf8_lossy(&cmdline).contains("clawrun")
+                || cmdline
+                    .split(|b| *b == 0)
+                    .any(|arg| arg.ends_with(b"__runner"))
+        }
         Err(_) => true,
     }
 }

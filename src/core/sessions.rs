@@ -13,7 +13,9 @@ pub struct SessionLog {
 impl SessionLog {
     /// The log for `backend`'s registry.
     pub fn new(paths: &Paths, backend: &AnyBackend) -> Self {
-        Self { path: paths.registry(backend.registry_file()) }
+        Self {
+            path: paths.registry(backend.registry_file()),
+        }
     }
 
     /// Record the run's current state.

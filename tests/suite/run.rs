@@ -1,0 +1,605 @@
+//! `clawrun run` end to end over a fake agent that replays real transcripts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{Sandbox, fixture};
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn only_run_dir(sb: &Sandbox) -> PathBuf {
+    let runs: Vec<_> = std::fs::read_dir(sb.state_dir().join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs[0].clone()
+}
+
+fn record(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap()
+}
+
+fn pid_alive(pid: i32) -> bool {
+    // A zombie is dead for our purpose; /proc/<pid>/stat says so.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.contains(") Z "),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn claude_success_writes_output_record_stream_and_notifications() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&[
+            "--backend",
+            "claude",
+            "-t",
+            "do the thing",
+            "--label",
+            "Demo",
+        ])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("FAKE_RECORD", sb.root.join("rec"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("🔧 Starting Claude Code..."));
+    let dir = only_run_dir(&sb);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("output.txt")).unwrap(),
+        "DONE"
+    );
+    let rec = record(&dir);
+    assert_eq!(rec["status"], "completed");
+    assert_eq!(rec["resume_id"], "b97f592b-6515-4a57-b3bb-0bc3448d4c8a");
+    assert_eq!(rec["cost_usd"], 0.00135);
+    assert_eq!(rec["usage"]["output_tokens"], 14);
+    assert_eq!(rec["tool_calls"], 1);
+    assert_eq!(rec["label"], "Demo");
+    assert_eq!(rec["exit_code"], 0);
+    // The raw stream is kept byte for byte.
+    assert_eq!(
+        std::fs::read(dir.join("stream.jsonl")).unwrap(),
+        std::fs::read(fixture("claude/tool.jsonl")).unwrap()
+    );
+    // The prompt went on stdin, not argv.
+    let argv = std::fs::read_to_string(sb.root.join("rec/argv")).unwrap();
+    assert!(!argv.contains("do the thing"), "{argv}");
+    assert!(argv.contains("stream-json"), "{argv}");
+    assert_eq!(
+        std::fs::read_to_string(sb.root.join("rec/stdin")).unwrap(),
+        "do the thing"
+    );
+    let env = std::fs::read_to_string(sb.root.join("rec/env")).unwrap();
+    assert!(
+        env.contains(&format!("CLAWRUN_RUN_DIR={}", dir.display())),
+        "{env}"
+    );
+    // Console notifications: launch, then the result.
+    let notes = std::fs::read_to_string(dir.join("notifications.jsonl")).unwrap();
+    let kinds: Vec<String> = notes
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, vec!["launch", "result"]);
+    assert!(notes.contains("Claude Code task complete"));
+    // Files are private.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("run.json")), 0o600);
+    assert_eq!(mode(&dir.join("output.txt")), 0o600);
+    assert_eq!(mode(&dir.join("stream.jsonl")), 0o600);
+    assert_eq!(mode(&sb.state_dir()), 0o700);
+}
+
+#[test]
+fn claude_api_error_is_a_failure_with_the_reason() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&["-t", "x", "--json"])
+        .env("FAKE_FIXTURE", fixture("claude/err500.jsonl"))
+        .env("FAKE_EXIT", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["outcome"], "failed");
+    assert!(
+        report["error"].as_str().unwrap().contains("API Error: 500"),
+        "{report}"
+    );
+    let dir = only_run_dir(&sb);
+    assert_eq!(record(&dir)["status"], "failed");
+}
+
+#[test]
+fn claude_sigint_without_result_is_a_failure_even_with_exit_0() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&["-t", "x"])
+        .env("FAKE_FIXTURE", fixture("claude/cancel-SIGINT.jsonl"))
+        .env("FAKE_EXIT", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(record(&only_run_dir(&sb))["status"], "failed");
+}
+
+#[test]
+fn claude_resume_not_found_has_its_own_exit_code() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&[
+            "-t",
+            "again",
+            "--resume",
+            "b97f592b-6515-4a57-b3bb-0bc3448d4c8a",
+        ])
+        .env("FAKE_FIXTURE", fixture("claude/resume-other-cwd.jsonl"))
+        .env("FAKE_STDERR", fixture("claude/resume-other-cwd.stderr"))
+        .env("FAKE_EXIT", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_eq!(record(&only_run_dir(&sb))["status"], "resume_failed");
+}
+
+#[test]
+fn codex_resume_unknown_id_from_stderr_only() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&[
+            "--backend",
+            "codex",
+            "-t",
+            "again",
+            "--resume",
+            "00000000-0000-0000-0000-000000000000",
+        ])
+        .env("FAKE_STDERR", fixture("codex/resume-unknown-id.stderr"))
+        .env("FAKE_EXIT", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let dir = only_run_dir(&sb);
+    assert!(
+        std::fs::read_to_string(dir.join("stderr.log"))
+            .unwrap()
+            .contains("no rollout found")
+    );
+}
+
+#[test]
+fn codex_tool_run_completes() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&["--backend", "codex", "-t", "x"])
+        .env("FAKE_FIXTURE", fixture("codex/tool.jsonl"))
+        .env("FAKE_STDERR", fixture("codex/tool.stderr"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dir = only_run_dir(&sb);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("output.txt")).unwrap(),
+        "DONE"
+    );
+    let rec = record(&dir);
+    assert_eq!(rec["resume_id"], "01a20060-1a1b-7e03-ae4c-46fb1f209375");
+    assert_eq!(rec["usage"]["input_tokens"], 200);
+}
+
+#[test]
+fn codex_not_git_failure_reason_is_the_stderr_tail() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&["--backend", "codex", "-t", "x", "--json"])
+        .env("FAKE_STDERR", fixture("codex/not-git-no-skip.stderr"))
+        .env("FAKE_EXIT", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("Not inside a trusted directory"),
+        "{report}"
+    );
+}
+
+#[test]
+fn timeout_kills_the_whole_group_including_a_stubborn_grandchild() {
+    let sb = Sandbox::new();
+    let rec_dir = sb.root.join("rec");
+    let t0 = Instant::now();
+    let out = sb
+        .run(&["-t", "x", "--timeout", "2", "--grace", "1"])
+        .env("FAKE_FIXTURE", fixture("claude/cancel-SIGTERM.jsonl"))
+        .env("FAKE_MODE", "grandchild-stubborn")
+        .env("FAKE_RECORD", &rec_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(t0.elapsed() < Duration::from_secs(30));
+    let dir = only_run_dir(&sb);
+    let rec = record(&dir);
+    assert_eq!(rec["status"], "timeout");
+    let gc: i32 = std::fs::read_to_string(rec_dir.join("grandchild.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let agent = rec["agent_pid"].as_i64().unwrap() as i32;
+    assert!(!pid_alive(gc), "grandchild {gc} survived");
+    assert!(!pid_alive(agent), "agent {agent} survived");
+    // The partial output is written.
+    assert!(dir.join("output.txt").exists());
+}
+
+#[test]
+fn runner_sigterm_stops_the_agent_with_outcome_killed() {
+    let sb = Sandbox::new();
+    let rec_dir = sb.root.join("rec");
+    let child = sb
+        .run_std(&["-t", "x", "--grace", "1"])
+        .env("FAKE_FIXTURE", fixture("claude/cancel-SIGTERM.jsonl"))
+        .env("FAKE_MODE", "grandchild-stubborn")
+        .env("FAKE_RECORD", &rec_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the agent is running.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !rec_dir.join("grandchild.pid").exists() {
+        assert!(Instant::now() < deadline, "agent never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let rec = record(&only_run_dir(&sb));
+    assert_eq!(rec["status"], "killed");
+    let gc: i32 = std::fs::read_to_string(rec_dir.join("grandchild.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!pid_alive(gc), "grandchild {gc} survived");
+}
+
+#[test]
+fn a_megabyte_of_stderr_does_not_hang_and_only_the_tail_is_kept() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&["-t", "x", "--timeout", "60"])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("FAKE_MODE", "stderr-flood")
+        .env("FAKE_FLOOD_BYTES", "1048576")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dir = only_run_dir(&sb);
+    let tail = std::fs::metadata(dir.join("stderr.log")).unwrap().len();
+    assert_eq!(tail, 64 * 1024);
+}
+
+#[test]
+fn a_grandchild_holding_stdout_does_not_hang_the_runner() {
+    let sb = Sandbox::new();
+    let rec_dir = sb.root.join("rec");
+    let t0 = Instant::now();
+    let out = sb
+        .run(&["-t", "x", "--grace", "1"])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("FAKE_MODE", "leave-grandchild")
+        .env("FAKE_RECORD", &rec_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(t0.elapsed() < Duration::from_secs(60));
+    let gc: i32 = std::fs::read_to_string(rec_dir.join("grandchild.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!pid_alive(gc), "grandchild {gc} survived");
+}
+
+#[test]
+fn a_200_mb_stream_keeps_memory_flat() {
+    let line = r#"{"type":"assistant","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-opus-4-8","content":[{"type":"text","text":"lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore"}],"stop_reason":null,"usage":{"input_tokens":100,"output_tokens":1}},"parent_tool_use_id":null,"session_id":"s"}"#;
+    let run = |lines: u64| {
+        let sb = Sandbox::new();
+        let out = sb
+            .run(&["-t", "x"])
+            .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+            .env("FAKE_MODE", "stream-flood")
+            .env("FAKE_FLOOD_LINE", line)
+            .env("FAKE_FLOOD_LINES", lines.to_string())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let dir = only_run_dir(&sb);
+        let size = std::fs::metadata(dir.join("stream.jsonl")).unwrap().len();
+        (size, record(&dir)["runner_peak_rss_kb"].as_u64().unwrap())
+    };
+    let (small_size, small_rss) = run(5_000);
+    let (big_size, big_rss) = run(200 * 1024 * 1024 / (line.len() as u64 + 1));
+    assert!(big_size > 200_000_000, "{big_size}");
+    assert!(small_size < 3_000_000);
+    // The assistant text kept for the fallback answer is capped at 4 MiB; beyond
+    // that nothing may grow with the stream.
+    assert!(
+        big_rss < small_rss + 12 * 1024,
+        "peak RSS grew from {small_rss} KiB to {big_rss} KiB"
+    );
+}
+
+#[test]
+fn detach_prints_the_launch_proof_and_the_run_finishes_in_the_background() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&["-t", "x", "--detach", "--json"])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("FAKE_DELAY", "0.2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let proof: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "run_id",
+        "runner_pid",
+        "agent_pid",
+        "run_dir",
+        "output_file",
+    ] {
+        assert!(!proof[key].is_null(), "{key} missing in {proof}");
+    }
+    let dir = PathBuf::from(proof["run_dir"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rec = record(&dir);
+        if rec["status"] == "completed" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "detached run did not finish: {rec}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(proof["output_file"].as_str().unwrap()).unwrap(),
+        "DONE"
+    );
+    // status lists nothing running afterwards.
+    let st = sb.cmd().args(["status", "--json"]).output().unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&st.stdout).unwrap(),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn status_reaps_a_run_whose_runner_died() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&["-t", "x"])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let dir = only_run_dir(&sb);
+    // Pretend the run is still running under a runner that is gone.
+    let mut rec = record(&dir);
+    rec["status"] = "running".into();
+    rec["runner_pid"] = 999_999.into();
+    std::fs::write(dir.join("run.json"), serde_json::to_vec(&rec).unwrap()).unwrap();
+    let st = sb.cmd().args(["status", "--json"]).output().unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&st.stdout).unwrap(),
+        serde_json::json!([])
+    );
+    assert_eq!(record(&dir)["status"], "crashed");
+}
+
+#[test]
+fn git_init_only_outside_a_work_tree() {
+    let sb = Sandbox::new();
+    let outer = sb.root.join("repo");
+    std::fs::create_dir_all(outer.join("sub")).unwrap();
+    assert!(
+        std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(&outer)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = sb
+        .run(&["-t", "x", "-p", outer.join("sub").to_str().unwrap()])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!outer.join("sub/.git").exists(), "nested repo created");
+    let fresh = sb.root.join("fresh");
+    let out = sb
+        .run(&["-t", "x", "-p", fresh.to_str().unwrap()])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(fresh.join(".git").exists());
+}
+
+#[test]
+fn task_from_file_and_stdin() {
+    let sb = Sandbox::new();
+    let task = sb.root.join("task.md");
+    std::fs::write(&task, "from a file").unwrap();
+    let rec_dir = sb.root.join("rec");
+    let out = sb
+        .run(&["--task-file", task.to_str().unwrap()])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("FAKE_RECORD", &rec_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(rec_dir.join("stdin")).unwrap(),
+        "from a file"
+    );
+    let out = sb
+        .run(&[
+            "--task-file",
+            "-",
+            "-o",
+            sb.root.join("o.txt").to_str().unwrap(),
+        ])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("FAKE_RECORD", &rec_dir)
+        .write_stdin("from stdin")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(rec_dir.join("stdin")).unwrap(),
+        "from stdin"
+    );
+    assert_eq!(
+        std::fs::read_to_string(sb.root.join("o.txt")).unwrap(),
+        "DONE"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_and_writes_nothing() {
+    let sb = Sandbox::new();
+    let file_not_dir = sb.root.join("afile");
+    std::fs::write(&file_not_dir, "x").unwrap();
+    let empty_task = sb.root.join("empty.md");
+    std::fs::write(&empty_task, "  \n").unwrap();
+    let f = file_not_dir.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec![], "--task"),
+        (vec!["-t", "x", "--task-file", "y"], "cannot be used with"),
+        (vec!["-t", "   "], "the task is empty"),
+        (
+            vec!["--task-file", "/nonexistent/task.md"],
+            "--task-file /nonexistent/task.md",
+        ),
+        (
+            vec!["--task-file", empty_task.to_str().unwrap()],
+            "the task is empty",
+        ),
+        (vec!["-t", "x", "--backend", "gemini"], "gemini"),
+        (vec!["-t", "x", "-p", f], "is not a directory"),
+        (vec!["-t", "x", "--timeout", "0"], "--timeout"),
+        (vec!["-t", "x", "--timeout", "abc"], "--timeout"),
+        (vec!["-t", "x", "--timeout", "99999999"], "--timeout"),
+        (vec!["-t", "x", "--grace", "9999"], "--grace"),
+        (
+            vec!["-t", "x", "--resume", ""],
+            "--resume must not be empty",
+        ),
+        (vec!["-t", "x", "--resume", "--evil"], "--resume"),
+        (
+            vec!["-t", "x", "--resume", "a b"],
+            "--resume must not contain spaces",
+        ),
+        (vec!["-t", "x", "--fork"], "--fork needs --resume"),
+        (
+            vec!["-t", "x", "--backend", "codex", "--resume", "r", "--fork"],
+            "--fork is supported by the claude backend only",
+        ),
+        (vec!["-t", "x", "--model", "-x"], "--model"),
+        (vec!["-t", "x", "--model", ""], "--model must not be empty"),
+        (vec!["-t", "x", "--label", " "], "--label must not be empty"),
+        (vec!["-t", "x", "-s", "a b"], "--session"),
+        (
+            vec!["-t", "x", "-o", sb.root.to_str().unwrap()],
+            "is a directory",
+        ),
+        (
+            vec![
+                "-t",
+                "x",
+                "--permission-mode",
+                "plan",
+                "--sandbox",
+                "read-only",
+            ],
+            "exclude each other",
+        ),
+        (
+            vec!["-t", "x", "--backend", "codex", "--permission-mode", "plan"],
+            "--permission-mode is a claude option",
+        ),
+        (
+            vec!["-t", "x", "--sandbox", "read-only"],
+            "--sandbox is a codex option",
+        ),
+        (
+            vec!["-t", "x", "--backend", "codex", "--sandbox", "yolo"],
+            "--sandbox must be one of",
+        ),
+        (
+            vec!["-t", "x", "--no-search"],
+            "--no-search is a codex option",
+        ),
+        (vec!["-t", "x", "--state-dir", f], "is not a directory"),
+        (
+            vec!["-t", "x", "--backends", "/nonexistent/backends.toml"],
+            "/nonexistent/backends.toml",
+        ),
+        (vec!["-t", "x", "--bogus"], "--bogus"),
+    ];
+    for (args, needle) in cases {
+        let out = sb.run(&args).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
+        assert!(
+            !sb.state_dir().join("runs").exists(),
+            "{args:?} created a run dir"
+        );
+        assert!(
+            !sb.openclaw_home().join("claude_sessions.json").exists(),
+            "{args:?} wrote the registry"
+        );
+        assert!(!sb.root.join("rec").exists(), "{args:?} spawned the agent");
+    }
+    // A program that cannot be found is bad input too.
+    let out = sb
+        .cmd_with_path("/nonexistent")
+        .args(["run", "-t", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+}
