@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod fsutil;
 pub mod notify;
+pub mod outbox;
 pub mod orchestrator;
 pub mod paths;
 pub mod process;

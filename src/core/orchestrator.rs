@@ -8,7 +8,9 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use nix::sys::signal::Signal;
 use serde::Serialize;
@@ -439,7 +441,7 @@ pub fn spawn_detached(
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::io(format!("starting the runner {}", exe.display()), e))?;
-    let deadline = Instant::now() + wait;
+    let deadline = std::time::Instant::now() + wait;
     loop {
         if let Ok(rec) = dir.read_record() {
             if let Some(agent_pid) = rec.agent_pid {
@@ -468,7 +470,7 @@ pub fn spawn_detached(
                 &format!("runner exited ({status}) before the agent started"),
             ));
         }
-        if Instant::now() >= deadline {
+        if std::time::Instant::now() >= deadline {
             return Err(runner_failed(dir, "the agent did not start in time"));
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -737,7 +739,7 @@ impl Supervisor<'_> {
             }
         };
 
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(spec.timeout_secs);
+        let deadline = Instant::now() + Duration::from_secs(spec.timeout_secs);
         let mut out_buf = vec![0u8; 64 * 1024];
         let mut err_buf = vec![0u8; 16 * 1024];
         let mut splitter = LineSplitter::default();
@@ -746,7 +748,7 @@ impl Supervisor<'_> {
         let mut stderr_open = true;
         let mut exit_status = None;
         let mut stop_reason = None;
-        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        let mut drain_deadline: Option<Instant> = None;
         let mut refresh = tokio::time::interval(RECORD_REFRESH);
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stream_error: Option<String> = None;
@@ -781,7 +783,7 @@ impl Supervisor<'_> {
                 },
                 status = agent.child.wait(), if exit_status.is_none() => {
                     exit_status = Some(status.map_err(|e| Error::io("waiting for the agent", e)));
-                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+                    drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
                 },
                 () = drain_sleep => {
                     // The agent exited but something it started still holds the pipes.
@@ -793,22 +795,22 @@ impl Supervisor<'_> {
                     stop_reason = Some(StopReason::Timeout);
                     self.notifier.progress_note(&format!("⏰ Timeout ({}s) reached, stopping the agent", spec.timeout_secs)).await;
                     exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
-                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+                    drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
                 },
                 _ = sigterm.recv(), if stop_reason.is_none() && exit_status.is_none() => {
                     stop_reason = Some(StopReason::Signal(libc::SIGTERM));
                     exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
-                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+                    drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
                 },
                 _ = sigint.recv(), if stop_reason.is_none() && exit_status.is_none() => {
                     stop_reason = Some(StopReason::Signal(libc::SIGINT));
                     exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
-                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+                    drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
                 },
                 _ = sighup.recv(), if stop_reason.is_none() && exit_status.is_none() => {
                     stop_reason = Some(StopReason::Signal(libc::SIGHUP));
                     exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
-                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+                    drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
                 },
                 _ = refresh.tick() => {
                     if self.record_dirty && self.last_record_write.elapsed() >= RECORD_REFRESH {

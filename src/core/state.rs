@@ -2,7 +2,7 @@
 //! what the result message reports, and what decides the outcome.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
+use tokio::time::Instant;
 
 use serde::{Deserialize, Serialize};
 

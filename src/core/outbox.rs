@@ -1,0 +1,486 @@
+//! The durable outbox: every message and wake of a run is recorded on disk
+//! before it is sent, and marked delivered when the channel confirms.
+//!
+//! Each run directory has an append-only `outbox.jsonl`. A line is one of:
+//! - `enqueued`: the item (message or wake), its idempotency key and sequence;
+//! - `attempt`: a send is about to start (a crash after this line leaves the
+//!   item "in doubt": it is sent again with the same idempotency key, which the
+//!   gateway uses to drop the repeat);
+//! - `delivered`: the channel confirmed (with the message id it returned);
+//! - `failed`: an attempt failed (retryable or not, and when to try again);
+//! - `abandoned`: given up (permanent failure, superseded heartbeat, stale wake).
+//!
+//! Lines are appended with one `write` each (`O_APPEND`), so the file is valid
+//! after a crash at any point; a torn last line is ignored on replay. Items of
+//! one run are delivered strictly in order: the run has one destination, and a
+//! later message (or the wake) never overtakes an earlier one. Only one process
+//! delivers a given outbox at a time (an exclusive lock on `outbox.lock`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::channels::{AnyChannel, Channel, ChannelError, MessageKind, Outgoing, Wake};
+use crate::core::error::{Error, Result};
+use crate::core::{fsutil, now_secs};
+
+/// File name of the outbox in a run directory.
+pub const OUTBOX_FILE_NAME: &str = "outbox.jsonl";
+/// File name of the outbox lock in a run directory.
+pub const OUTBOX_LOCK_NAME: &str = "outbox.lock";
+
+/// One thing to deliver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "item", rename_all = "snake_case")]
+pub enum Item {
+    /// A message to the human.
+    Message(Outgoing),
+    /// A wake of the orchestrating agent.
+    Wake(Wake),
+}
+
+impl Item {
+    /// The item's idempotency key.
+    pub fn key(&self) -> &str {
+        match self {
+            Item::Message(m) => &m.idempotency_key,
+            Item::Wake(w) => &w.idempotency_key,
+        }
+    }
+}
+
+/// One line of `outbox.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Line {
+    /// An item was recorded.
+    Enqueued {
+        /// Idempotency key.
+        key: String,
+        /// Position in the run's queue.
+        seq: u64,
+        /// When.
+        at: i64,
+        /// Channel type that must deliver it (`console`, `telegram-direct`, …).
+        channel: String,
+        /// The item.
+        #[serde(flatten)]
+        item: Item,
+    },
+    /// A send started.
+    Attempt {
+        /// Idempotency key.
+        key: String,
+        /// When.
+        at: i64,
+    },
+    /// The channel confirmed.
+    Delivered {
+        /// Idempotency key.
+        key: String,
+        /// When.
+        at: i64,
+        /// Message id returned by the channel.
+        message_id: Option<String>,
+    },
+    /// An attempt failed.
+    Failed {
+        /// Idempotency key.
+        key: String,
+        /// When.
+        at: i64,
+        /// The error (never contains secrets).
+        error: String,
+        /// Whether a later attempt may succeed.
+        retryable: bool,
+    },
+    /// Given up.
+    Abandoned {
+        /// Idempotency key.
+        key: String,
+        /// When.
+        at: i64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The state of one item, replayed from the log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    /// Idempotency key.
+    pub key: String,
+    /// Position in the queue.
+    pub seq: u64,
+    /// Channel type.
+    pub channel: String,
+    /// The item.
+    pub item: Item,
+    /// When it was recorded.
+    pub enqueued_at: i64,
+    /// Attempts started.
+    pub attempts: u32,
+    /// An attempt started and has no outcome (the process died mid-send).
+    pub in_doubt: bool,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// Status.
+    pub status: EntryStatus,
+    /// Message id once delivered.
+    pub message_id: Option<String>,
+}
+
+/// Where an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    /// Not delivered yet.
+    Pending,
+    /// Delivered.
+    Delivered,
+    /// Given up.
+    Abandoned,
+}
+
+/// How hard to try.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// First backoff.
+    pub base: Duration,
+    /// Longest backoff.
+    pub max: Duration,
+    /// Attempts per item in this delivery pass.
+    pub max_attempts: u32,
+    /// Give up this pass after this long in total (items stay pending).
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+            max_attempts: 8,
+            budget: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Backoff before attempt `n` (1-based; attempt 1 has none).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        if attempt <= 1 {
+            return Duration::ZERO;
+        }
+        let factor = 1u32.checked_shl(attempt.saturating_sub(2)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.max)
+    }
+}
+
+/// What a delivery pass did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PassReport {
+    /// Items delivered in this pass.
+    pub delivered: Vec<String>,
+    /// Items abandoned in this pass, with the reason.
+    pub abandoned: Vec<(String, String)>,
+    /// Items still pending after it.
+    pub pending: usize,
+    /// The last error, when something is still pending.
+    pub last_error: Option<String>,
+}
+
+/// A run's outbox.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    path: PathBuf,
+    lock_path: PathBuf,
+}
+
+impl Outbox {
+    /// The outbox of the run directory `run_dir`.
+    pub fn new(run_dir: &Path) -> Self {
+        Self {
+            path: run_dir.join(OUTBOX_FILE_NAME),
+            lock_path: run_dir.join(OUTBOX_LOCK_NAME),
+        }
+    }
+
+    /// Path of `outbox.jsonl`.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn append(&self, line: &Line) -> Result<()> {
+        let text = serde_json::to_string(line)
+            .map_err(|e| Error::io("encoding an outbox line", std::io::Error::other(e)))?;
+        fsutil::append_line(&self.path, &text)
+            .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))
+    }
+
+    /// Record `item` for delivery through the channel type `channel`. The item
+    /// is on disk when this returns.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn enqueue(&self, channel: &str, item: Item) -> Result<()> {
+        let seq = self.entries()?.len() as u64 + 1;
+        self.append(&Line::Enqueued {
+            key: item.key().to_owned(),
+            seq,
+            at: now_secs(),
+            channel: channel.to_owned(),
+            item,
+        })
+    }
+
+    /// Record that `key` was given up.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn abandon(&self, key: &str, reason: &str) -> Result<()> {
+        self.append(&Line::Abandoned {
+            key: key.to_owned(),
+            at: now_secs(),
+            reason: reason.to_owned(),
+        })
+    }
+
+    /// Replay the log: every item with its state, in queue order. A missing
+    /// file is an empty outbox; a torn or unknown line is skipped.
+    ///
+    /// # Errors
+    /// I/O errors other than "not found".
+    pub fn entries(&self) -> Result<Vec<Entry>> {
+        let data = match std::fs::read_to_string(&self.path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(format!("reading {}", self.path.display()), e)),
+        };
+        let mut by_key: BTreeMap<String, Entry> = BTreeMap::new();
+        let mut order: Vec<String> = Vec::new();
+        for raw in data.lines() {
+            let Ok(line) = serde_json::from_str::<Line>(raw) else {
+                continue;
+            };
+            match line {
+                Line::Enqueued {
+                    key,
+                    seq,
+                    at,
+                    channel,
+                    item,
+                } => {
+                    if by_key.contains_key(&key) {
+                        continue;
+                    }
+                    order.push(key.clone());
+                    by_key.insert(
+                        key.clone(),
+                        Entry {
+                            key,
+                            seq,
+                            channel,
+                            item,
+                            enqueued_at: at,
+                            attempts: 0,
+                            in_doubt: false,
+                            last_error: None,
+                            status: EntryStatus::Pending,
+                            message_id: None,
+                        },
+                    );
+                }
+                Line::Attempt { key, .. } => {
+                    if let Some(e) = by_key.get_mut(&key) {
+                        e.attempts += 1;
+                        e.in_doubt = true;
+                    }
+                }
+                Line::Delivered {
+                    key, message_id, ..
+                } => {
+                    if let Some(e) = by_key.get_mut(&key) {
+                        e.in_doubt = false;
+                        e.status = EntryStatus::Delivered;
+                        e.message_id = message_id;
+                    }
+                }
+                Line::Failed { key, error, .. } => {
+                    if let Some(e) = by_key.get_mut(&key) {
+                        e.in_doubt = false;
+                        e.last_error = Some(error);
+                    }
+                }
+                Line::Abandoned { key, reason, .. } => {
+                    if let Some(e) = by_key.get_mut(&key) {
+                        if e.status == EntryStatus::Pending {
+                            e.in_doubt = false;
+                            e.status = EntryStatus::Abandoned;
+                            e.last_error = Some(reason);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(order.into_iter().filter_map(|k| by_key.remove(&k)).collect())
+    }
+
+    /// Items not yet delivered nor abandoned, in order.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn pending(&self) -> Result<Vec<Entry>> {
+        Ok(self
+            .entries()?
+            .into_iter()
+            .filter(|e| e.status == EntryStatus::Pending)
+            .collect())
+    }
+
+    /// Deliver pending items in order through `channel`, retrying with backoff
+    /// (honouring `retry_after`) within `policy`. Stops at the first item that
+    /// cannot be delivered in this pass, so nothing overtakes it. Superseded
+    /// heartbeats are abandoned instead of sent. `before_send` may veto an
+    /// item (returning a reason to abandon it, e.g. a stale wake).
+    ///
+    /// Returns `None` when another process holds the outbox (it is delivering).
+    ///
+    /// # Errors
+    /// I/O errors on the outbox itself.
+    pub async fn deliver(
+        &self,
+        channel: &AnyChannel,
+        policy: &RetryPolicy,
+        before_send: &mut dyn FnMut(&Entry) -> Option<String>,
+    ) -> Result<Option<PassReport>> {
+        let lock_file = fsutil::open_append(&self.lock_path)
+            .map_err(|e| Error::io(format!("opening {}", self.lock_path.display()), e))?;
+        let mut lock = fd_lock::RwLock::new(lock_file);
+        let Ok(_guard) = lock.try_write() else {
+            return Ok(None);
+        };
+        let started = tokio::time::Instant::now();
+        let mut report = PassReport::default();
+        let pending = self.pending()?;
+        let newest_heartbeat = pending
+            .iter()
+            .filter(|e| matches!(&e.item, Item::Message(m) if m.kind == MessageKind::Heartbeat))
+            .map(|e| e.seq)
+            .max();
+        // Two lanes: messages in order among themselves; wakes in order among
+        // themselves, and never before every earlier message is settled (the
+        // human gets the result before the agent is woken).
+        let mut messages_blocked = false;
+        let mut wakes_blocked = false;
+        for entry in &pending {
+            let is_wake = matches!(entry.item, Item::Wake(_));
+            if (is_wake && (wakes_blocked || messages_blocked)) || (!is_wake && messages_blocked) {
+                report.pending += 1;
+                continue;
+            }
+            if let Item::Message(m) = &entry.item {
+                if m.kind == MessageKind::Heartbeat && Some(entry.seq) != newest_heartbeat {
+                    self.abandon(&entry.key, "superseded by a newer heartbeat")?;
+                    report
+                        .abandoned
+                        .push((entry.key.clone(), "superseded".to_owned()));
+                    continue;
+                }
+            }
+            if let Some(reason) = before_send(entry) {
+                self.abandon(&entry.key, &reason)?;
+                report.abandoned.push((entry.key.clone(), reason));
+                continue;
+            }
+            let mut attempt = 0u32;
+            loop {
+                attempt += 1;
+                self.append(&Line::Attempt {
+                    key: entry.key.clone(),
+                    at: now_secs(),
+                })?;
+                let result = match &entry.item {
+                    Item::Message(m) => channel.send(m).await.map(|d| d.message_id),
+                    Item::Wake(w) => channel.wake(w).await.map(|a| a.detail),
+                };
+                match result {
+                    Ok(message_id) => {
+                        self.append(&Line::Delivered {
+                            key: entry.key.clone(),
+                            at: now_secs(),
+                            message_id,
+                        })?;
+                        report.delivered.push(entry.key.clone());
+                        break;
+                    }
+                    Err(err) => {
+                        let retryable = err.is_retryable();
+                        self.append(&Line::Failed {
+                            key: entry.key.clone(),
+                            at: now_secs(),
+                            error: err.to_string(),
+                            retryable,
+                        })?;
+                        report.last_error = Some(err.to_string());
+                        if !retryable {
+                            self.abandon(&entry.key, &err.to_string())?;
+                            report.abandoned.push((entry.key.clone(), err.to_string()));
+                            break;
+                        }
+                        let wait = match &err {
+                            ChannelError::RetryAfter(d) => *d,
+                            _ => policy.backoff(attempt + 1),
+                        };
+                        let out_of_time = started.elapsed() + wait > policy.budget;
+                        if attempt >= policy.max_attempts || out_of_time {
+                            if is_wake {
+                                wakes_blocked = true;
+                            } else {
+                                messages_blocked = true;
+                            }
+                            report.pending += 1;
+                            break;
+                        }
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+            }
+        }
+        Ok(Some(report))
+    }
+}
+
+/// Every run directory under `runs_dir` whose outbox has pending items.
+pub fn runs_with_pending(runs_dir: &Path) -> Vec<(PathBuf, Vec<Entry>)> {
+    let Ok(read) = std::fs::read_dir(runs_dir) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = read.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    dirs.sort();
+    dirs.into_iter()
+        .filter_map(|d| {
+            let pending = Outbox::new(&d).pending().ok()?;
+            (!pending.is_empty()).then_some((d, pending))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_the_cap() {
+        let p = RetryPolicy {
+            base: Duration::from_millis(100),
+            max: Duration::from_millis(700),
+            ..RetryPolicy::default()
+        };
+        let got: Vec<u128> = (1..=6).map(|n| p.backoff(n).as_millis()).collect();
+        assert_eq!(got, vec![0, 100, 200, 400, 700, 700]);
+        assert_eq!(p.backoff(200), Duration::from_millis(700));
+    }
+}
