@@ -5,8 +5,14 @@
 //! where the seed was wrong (UTF-16-safe truncation is the channel's job; every
 //! outcome reaches every channel).
 
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use crate::backends::Names;
-use crate::channels::{AnyChannel, Body, Channel, Destination, MessageKind, Outgoing};
+use crate::channels::{AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, Wake};
+use crate::core::outbox::{Item, Outbox, RetryPolicy};
 use crate::core::run::{RunRecord, RunSpec};
 use crate::core::state::{Outcome, RunState};
 
@@ -60,47 +66,137 @@ pub fn preview(s: &str, n: usize) -> String {
     }
 }
 
-/// Sends a run's notifications through its channel, numbering them for
-/// idempotency keys (`run_id:kind:seq`).
-#[derive(Debug)]
-pub struct Notifier {
-    channel: AnyChannel,
-    run_id: String,
-    names: Names,
-    destination: Destination,
-    label: Option<String>,
-    project: String,
-    prompt: String,
-    timeout_secs: u64,
-    resume: Option<String>,
-    seq: u64,
+/// What the notifier needs to know about the run.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Run id.
+    pub run_id: String,
+    /// Backend names.
+    pub names: Names,
+    /// Label.
+    pub label: Option<String>,
+    /// Project directory.
+    pub project: String,
+    /// The task.
+    pub prompt: String,
+    /// Time limit.
+    pub timeout_secs: u64,
+    /// Resume id given.
+    pub resume: Option<String>,
 }
 
-impl Notifier {
-    /// A notifier for the run described by `spec`.
-    pub fn new(channel: AnyChannel, spec: &RunSpec, names: Names) -> Self {
+impl RunInfo {
+    /// From a run spec.
+    pub fn new(spec: &RunSpec, names: Names) -> Self {
         Self {
-            channel,
             run_id: spec.run_id.clone(),
             names,
-            destination: Destination::default(),
             label: spec.label.clone(),
             project: spec.project.display().to_string(),
             prompt: spec.prompt.clone(),
             timeout_secs: spec.timeout_secs,
             resume: spec.resume_id.clone(),
+        }
+    }
+}
+
+/// Sends a run's notifications: each is recorded in the run's outbox (with an
+/// idempotency key `run_id:kind:seq`) before a background courier delivers it.
+#[derive(Debug)]
+pub struct Notifier {
+    info: RunInfo,
+    outbox: Outbox,
+    channel_id: String,
+    destination: Destination,
+    seq: u64,
+    kick: Option<tokio::sync::mpsc::UnboundedSender<()>>,
+    courier: Option<tokio::task::JoinHandle<()>>,
+    /// Edit one heartbeat message in place instead of posting new ones.
+    pub heartbeat_edit: bool,
+    heartbeat_message: Option<String>,
+}
+
+/// Delivery budget of one courier pass while the run goes on.
+const IN_RUN_POLICY: RetryPolicy = RetryPolicy {
+    base: Duration::from_millis(500),
+    max: Duration::from_secs(30),
+    max_attempts: 8,
+    budget: Duration::from_secs(60),
+};
+
+impl Notifier {
+    /// A notifier writing to the outbox in `run_dir` and delivering through
+    /// `channel` to `destination`. Must be called inside a tokio runtime.
+    pub fn new(
+        channel: AnyChannel,
+        run_dir: &Path,
+        info: RunInfo,
+        destination: Destination,
+    ) -> Self {
+        let outbox = Outbox::new(run_dir);
+        let channel_id = channel.id().to_owned();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let courier_outbox = outbox.clone();
+        let courier = tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                while rx.try_recv().is_ok() {}
+                match courier_outbox
+                    .deliver(&channel, &IN_RUN_POLICY, &mut |_| None)
+                    .await
+                {
+                    Ok(Some(report)) => {
+                        if let Some(e) = report.last_error.filter(|_| report.pending > 0) {
+                            eprintln!("⚠ notifications pending ({} waiting): {e}", report.pending);
+                        }
+                        for (key, reason) in report.abandoned {
+                            if reason != "superseded" {
+                                eprintln!("❌ notification {key} not delivered: {reason}");
+                            }
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => eprintln!("⚠ outbox: {e}"),
+                }
+            }
+        });
+        Self {
+            info,
+            outbox,
+            channel_id,
+            destination,
             seq: 0,
+            kick: Some(tx),
+            courier: Some(courier),
+            heartbeat_edit: false,
+            heartbeat_message: None,
         }
     }
 
-    async fn send(&mut self, kind: MessageKind, body: Body, silent: bool) {
+    /// The run's outbox.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    fn next_key(&mut self, kind: &str) -> String {
         self.seq += 1;
-        let kind_word = serde_json::to_value(kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        format!("{}:{kind}:{}", self.info.run_id, self.seq)
+    }
+
+    fn enqueue(&mut self, item: Item) {
+        if let Err(e) = self.outbox.enqueue(&self.channel_id, item) {
+            eprintln!("⚠ outbox: {e}");
+            return;
+        }
+        if let Some(tx) = &self.kick {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Queue a message of `kind`.
+    pub fn send(&mut self, kind: MessageKind, body: Body, silent: bool) {
+        let kind_word = kind_word(kind);
         let msg = Outgoing {
-            idempotency_key: format!("{}:{kind_word}:{}", self.run_id, self.seq),
+            idempotency_key: self.next_key(&kind_word),
             kind,
             destination: self.destination.clone(),
             body,
@@ -109,59 +205,74 @@ impl Notifier {
             edit_of: None,
             attachment: None,
         };
-        if let Err(e) = self.channel.send(&msg).await {
-            tracing::warn!("notification {} not delivered: {e}", msg.idempotency_key);
-            eprintln!("⚠ notification not delivered: {e}");
-        }
+        self.enqueue(Item::Message(msg));
+    }
+
+    /// Queue a wake of the orchestrating agent.
+    pub fn wake(&mut self, session_key: Option<String>, session_id: Option<String>, text: String) {
+        let wake = Wake {
+            idempotency_key: self.next_key("wake"),
+            session_key,
+            session_id,
+            destination: self.destination.clone(),
+            text,
+        };
+        self.enqueue(Item::Wake(wake));
     }
 
     /// The launch message.
-    pub async fn launch(&mut self, runner_pid_or_agent: u32) {
-        let x = self.names.display;
-        let resume = self.resume.clone().unwrap_or_else(|| "new".to_owned());
-        let mut plain = format!("🚀 {x} started\n");
-        let mut html = format!("🚀 <b>{x} started</b>\n");
-        let mut md = format!("🚀 *{x} started*\n");
-        if let Some(l) = &self.label {
-            plain.push_str(&format!("Label: {l}\n"));
-            html.push_str(&format!("<b>Label:</b> {}\n", esc(l)));
-            md.push_str(&format!("*Label:* {l}\n"));
-        }
-        let dur = fmt_duration(self.timeout_secs as i64);
-        let p = &self.project;
-        plain.push_str(&format!(
-            "Project: {p}\nTimeout: {dur}\nResume: {resume}\nRun: {}\nPID: {runner_pid_or_agent}\nPrompt: {}",
-            self.run_id,
-            preview(&self.prompt, 300)
-        ));
-        html.push_str(&format!(
-            "<b>Project:</b> {}\n<b>Timeout:</b> {dur}\n<b>Resume:</b> {}\n<b>Run:</b> <code>{}</code>\n<b>PID:</b> {runner_pid_or_agent}\n<b>Prompt:</b>\n<blockquote expandable>{}</blockquote>",
-            esc(p),
-            esc(&resume),
-            esc(&self.run_id),
-            esc(&preview(&self.prompt, TASK_PREVIEW_CHARS))
-        ));
-        md.push_str(&format!(
-            "*Project:* {p}\n*Timeout:* {dur}\n*Resume:* {resume}\n*Run:* {}\n*PID:* {runner_pid_or_agent}\nPrompt: {}",
-            self.run_id,
-            preview(&self.prompt, 300)
-        ));
-        let body = Body {
-            plain,
-            html: Some(html),
-            markdown: Some(md),
-        };
-        self.send(MessageKind::Launch, body, true).await;
+    pub fn launch(&mut self, pid: u32) {
+        let body = render_launch(&self.info, pid);
+        self.send(MessageKind::Launch, body, true);
     }
 
-    /// A short lifecycle note.
-    pub async fn progress_note(&mut self, text: &str) {
-        self.send(MessageKind::Notice, Body::plain(text), true)
-            .await;
+    /// A heartbeat (silent; edited in place when asked and possible).
+    pub fn heartbeat(&mut self, text: String) {
+        if self.heartbeat_edit && self.heartbeat_message.is_none() {
+            self.heartbeat_message = self.delivered_heartbeat_id();
+        }
+        let msg = Outgoing {
+            idempotency_key: self.next_key("heartbeat"),
+            kind: MessageKind::Heartbeat,
+            destination: self.destination.clone(),
+            body: Body::plain(text),
+            silent: true,
+            reply_to: None,
+            edit_of: if self.heartbeat_edit {
+                self.heartbeat_message.clone()
+            } else {
+                None
+            },
+            attachment: None,
+        };
+        self.enqueue(Item::Message(msg));
+    }
+
+    fn delivered_heartbeat_id(&self) -> Option<String> {
+        self.outbox
+            .entries()
+            .ok()?
+            .into_iter()
+            .rev()
+            .find_map(|e| match &e.item {
+                Item::Message(m) if m.kind == MessageKind::Heartbeat => e.message_id.clone(),
+                _ => None,
+            })
+    }
+
+    /// A short lifecycle note (silent).
+    pub fn notice(&mut self, text: &str) {
+        self.send(MessageKind::Notice, Body::plain(text), true);
+    }
+
+    /// A progress note from the agent.
+    pub fn progress(&mut self, text: &str) {
+        let body = Body::plain(format!("📡 🟢 {}: {text}", self.info.names.tag));
+        self.send(MessageKind::Progress, body, true);
     }
 
     /// The result message for any outcome.
-    pub async fn result(
+    pub fn result(
         &mut self,
         outcome: Outcome,
         record: &RunRecord,
@@ -170,44 +281,152 @@ impl Notifier {
         duration: i64,
     ) {
         let body = render_result(
-            self.names,
+            self.info.names,
             outcome,
             record,
             state,
             text,
             duration,
-            &self.prompt,
+            &self.info.prompt,
         );
         let kind = if outcome == Outcome::Completed {
             MessageKind::Result
         } else {
             MessageKind::Failure
         };
-        self.send(kind, body, false).await;
+        self.send(kind, body, false);
     }
 
     /// The runner's own failure.
-    pub async fn crash(&mut self, error: &str) {
-        let x = self.names.display;
-        let body = Body {
-            plain: format!(
-                "💥 {x} runner crashed!\n\nTask: {}\nError: {}",
-                preview(&self.prompt, 200),
-                preview(error, 500)
-            ),
-            html: Some(format!(
-                "💥 <b>{x} runner crashed!</b>\n\n<b>Task:</b> {}\n<b>Error:</b> {}",
-                esc(&preview(&self.prompt, 200)),
-                esc(&preview(error, 500))
-            )),
-            markdown: Some(format!(
-                "💥 *{x} runner crashed!*\n\n*Task:* {}\n*Error:* {}",
-                preview(&self.prompt, 200),
-                preview(error, 500)
-            )),
-        };
-        self.send(MessageKind::Failure, body, false).await;
+    pub fn crash(&mut self, error: &str) {
+        let body = render_crash(&self.info, error);
+        self.send(MessageKind::Failure, body, false);
     }
+
+    /// Stop accepting messages and let the courier deliver what is queued,
+    /// for at most `wait`. What is not delivered stays in the outbox for
+    /// `clawrun outbox flush`.
+    pub async fn finish(&mut self, wait: Duration) {
+        self.kick = None;
+        if let Some(courier) = self.courier.take() {
+            if tokio::time::timeout(wait, courier).await.is_err() {
+                eprintln!(
+                    "⚠ some notifications are still pending; they stay in {} for `clawrun outbox flush`",
+                    self.outbox.path().display()
+                );
+            }
+        }
+    }
+}
+
+/// The serde name of a message kind (`launch`, `heartbeat`, …).
+pub fn kind_word(kind: MessageKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Render the launch message.
+pub fn render_launch(info: &RunInfo, pid: u32) -> Body {
+    let x = info.names.display;
+    let resume = info.resume.clone().unwrap_or_else(|| "new".to_owned());
+    let mut plain = format!("🚀 {x} started\n");
+    let mut html = format!("🚀 <b>{x} started</b>\n");
+    let mut md = format!("🚀 *{x} started*\n");
+    if let Some(l) = &info.label {
+        plain.push_str(&format!("Label: {l}\n"));
+        html.push_str(&format!("<b>Label:</b> {}\n", esc(l)));
+        md.push_str(&format!("*Label:* {l}\n"));
+    }
+    let dur = fmt_duration(info.timeout_secs as i64);
+    let p = &info.project;
+    let run = &info.run_id;
+    plain.push_str(&format!(
+        "Project: {p}\nTimeout: {dur}\nResume: {resume}\nRun: {run}\nPID: {pid}\nPrompt: {}",
+        preview(&info.prompt, 300)
+    ));
+    html.push_str(&format!(
+        "<b>Project:</b> {}\n<b>Timeout:</b> {dur}\n<b>Resume:</b> {}\n<b>Run:</b> <code>{}</code>\n<b>PID:</b> {pid}\n<b>Prompt:</b>\n<blockquote expandable>{}</blockquote>",
+        esc(p),
+        esc(&resume),
+        esc(run),
+        esc(&preview(&info.prompt, TASK_PREVIEW_CHARS))
+    ));
+    md.push_str(&format!(
+        "*Project:* {p}\n*Timeout:* {dur}\n*Resume:* {resume}\n*Run:* {run}\n*PID:* {pid}\nPrompt: {}",
+        preview(&info.prompt, 300)
+    ));
+    Body {
+        plain,
+        html: Some(html),
+        markdown: Some(md),
+    }
+}
+
+/// Render the crash message.
+pub fn render_crash(info: &RunInfo, error: &str) -> Body {
+    let x = info.names.display;
+    let task = preview(&info.prompt, 200);
+    let err = preview(error, 500);
+    Body {
+        plain: format!("💥 {x} runner crashed!\n\nTask: {task}\nError: {err}"),
+        html: Some(format!(
+            "💥 <b>{x} runner crashed!</b>\n\n<b>Task:</b> {}\n<b>Error:</b> {}",
+            esc(&task),
+            esc(&err)
+        )),
+        markdown: Some(format!(
+            "💥 *{x} runner crashed!*\n\n*Task:* {task}\n*Error:* {err}"
+        )),
+    }
+}
+
+/// The compact heartbeat line of the seed:
+/// `🟢 CC (3min) | sub:1 | 12K tok | 18 calls | 🔧 Bash`.
+///
+/// 🟢 when the agent was active in the last 30 s, 🟡 under 120 s, 🔴 beyond.
+/// `tok` counts output tokens.
+pub fn render_heartbeat(
+    tag: &str,
+    elapsed: Duration,
+    state: &RunState,
+    now: Instant,
+    show_subagents: bool,
+) -> String {
+    let idle = now.saturating_duration_since(state.last_event_at).as_secs();
+    let dot = if idle < 30 {
+        "🟢"
+    } else if idle < 120 {
+        "🟡"
+    } else {
+        "🔴"
+    };
+    let mut parts = vec![format!("{dot} {tag} ({}min)", elapsed.as_secs() / 60)];
+    if show_subagents {
+        parts.push(format!("sub:{}", state.open_subagents.len()));
+    } else if !state.open_tools.is_empty() {
+        parts.push(format!("ops:{}", state.open_tools.len()));
+    }
+    let out = state.usage().output_tokens;
+    if out > 0 {
+        parts.push(format!("{} tok", fmt_tokens(out)));
+    }
+    if state.tool_calls > 0 {
+        parts.push(format!("{} calls", state.tool_calls));
+    }
+    if idle > 120 {
+        parts.push(format!("🧠 Thinking... ({idle}s)"));
+    } else if idle > 15 && state.events_since_mark == 0 {
+        parts.push("🧠 Thinking...".to_owned());
+    } else if let Some(a) = &state.last_activity {
+        if state.events_since_mark > 0 {
+            parts.push(format!("{a} ✍️"));
+        } else {
+            parts.push(a.clone());
+        }
+    }
+    parts.join(" | ")
 }
 
 /// Render the result message of a finished run.

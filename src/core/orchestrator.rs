@@ -19,10 +19,10 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::backends::config::BackendsConfig;
 use crate::backends::{AnyBackend, Backend, LineParser, Permission, RunRequest};
-use crate::channels::AnyChannel;
+use crate::channels::{AnyChannel, Destination};
 use crate::core::error::{Error, Result};
 use crate::core::events::AgentEvent;
-use crate::core::notify::Notifier;
+use crate::core::notify::{Notifier, RunInfo};
 use crate::core::paths::Paths;
 use crate::core::process;
 use crate::core::run::{self, RunDir, RunRecord, RunSpec, RunStatus, files};
@@ -46,6 +46,9 @@ pub const MAX_TASK_BYTES: usize = 16 * 1024 * 1024;
 /// How long to keep reading stdout after the agent exited, for output still in
 /// the pipe (a grandchild holding the pipe open must not hang the runner).
 const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// How long a finishing run waits for its last notifications to be delivered;
+/// what is left stays in the outbox for `clawrun outbox flush`.
+const FINAL_DELIVERY_WAIT: Duration = Duration::from_secs(120);
 /// How often `run.json` is refreshed while the agent runs (when something changed).
 const RECORD_REFRESH: Duration = Duration::from_secs(5);
 
@@ -640,7 +643,12 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
     let backends = BackendsConfig::load(spec.backends_file.as_deref())?;
     let backend = backends.backend(&spec.backend)?;
     let sessions = SessionLog::new(paths, &backend);
-    let notifier = Notifier::new(channel, &spec, backend.names());
+    let notifier = Notifier::new(
+        channel,
+        &dir.path,
+        RunInfo::new(&spec, backend.names()),
+        Destination::default(),
+    );
     let mut sup = Supervisor {
         dir,
         parser: backend.parser(),
@@ -726,7 +734,7 @@ impl Supervisor<'_> {
         self.record.agent_pid = Some(agent.pid);
         self.record.started_at = Some(now_secs());
         self.write_record();
-        self.notifier.launch(agent.pid).await;
+        self.notifier.launch(agent.pid);
 
         let stream_path = self.dir.file(files::STREAM);
         let mut stream = match fsutil::open_append(&stream_path) {
@@ -793,7 +801,7 @@ impl Supervisor<'_> {
                 },
                 () = tokio::time::sleep_until(deadline), if stop_reason.is_none() && exit_status.is_none() => {
                     stop_reason = Some(StopReason::Timeout);
-                    self.notifier.progress_note(&format!("⏰ Timeout ({}s) reached, stopping the agent", spec.timeout_secs)).await;
+                    self.notifier.notice(&format!("⏰ Timeout ({}s) reached, stopping the agent", spec.timeout_secs));
                     exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
                     drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
                 },
@@ -913,8 +921,8 @@ impl Supervisor<'_> {
         }
         let duration = started.elapsed().as_secs() as i64;
         self.notifier
-            .result(outcome, &self.record, &self.state, &text, duration)
-            .await;
+            .result(outcome, &self.record, &self.state, &text, duration);
+        self.notifier.finish(FINAL_DELIVERY_WAIT).await;
 
         Ok(RunReport {
             run_id: spec.run_id.clone(),
@@ -980,7 +988,8 @@ impl Supervisor<'_> {
         self.record.error = Some(message.clone());
         self.write_record();
         let _ = fsutil::write_atomic(&self.spec.output_file, message.as_bytes());
-        self.notifier.crash(&message).await;
+        self.notifier.crash(&message);
+        self.notifier.finish(FINAL_DELIVERY_WAIT).await;
         Ok(RunReport {
             run_id: self.spec.run_id.clone(),
             outcome: Outcome::Crashed,

@@ -174,7 +174,9 @@ impl RetryPolicy {
         if attempt <= 1 {
             return Duration::ZERO;
         }
-        let factor = 1u32.checked_shl(attempt.saturating_sub(2)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(2))
+            .unwrap_or(u32::MAX);
         self.base.saturating_mul(factor).min(self.max)
     }
 }
@@ -325,7 +327,10 @@ impl Outbox {
                 }
             }
         }
-        Ok(order.into_iter().filter_map(|k| by_key.remove(&k)).collect())
+        Ok(order
+            .into_iter()
+            .filter_map(|k| by_key.remove(&k))
+            .collect())
     }
 
     /// Items not yet delivered nor abandoned, in order.
@@ -354,7 +359,7 @@ impl Outbox {
         &self,
         channel: &AnyChannel,
         policy: &RetryPolicy,
-        before_send: &mut dyn FnMut(&Entry) -> Option<String>,
+        before_send: &mut (dyn FnMut(&Entry) -> Option<String> + Send),
     ) -> Result<Option<PassReport>> {
         let lock_file = fsutil::open_append(&self.lock_path)
             .map_err(|e| Error::io(format!("opening {}", self.lock_path.display()), e))?;
