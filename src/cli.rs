@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::core::orchestrator::{DEFAULT_GRACE_SECS, DEFAULT_TIMEOUT_SECS, RunOptions, TaskSource};
+use crate::core::run::CompletionMode;
 
 /// Run coding-agent CLIs in the background for OpenClaw, and keep the human
 /// and the orchestrating agent informed until the work is done.
@@ -37,6 +38,10 @@ pub enum Command {
     Status(StatusArgs),
     /// List, find and show sessions in the registry.
     Sessions(SessionsArgs),
+    /// Send a progress note to the person who asked for the task (called by the agent inside its run).
+    Notify(NotifyArgs),
+    /// List or deliver notifications that earlier runs could not deliver.
+    Outbox(OutboxArgs),
     /// Internal: execute a prepared run directory (used by --detach).
     #[command(name = "__runner", hide = true)]
     Runner {
@@ -99,6 +104,24 @@ pub struct RunArgs {
     /// Codex: turn web search off (on by default).
     #[arg(long)]
     pub no_search: bool,
+    /// Seconds between heartbeats (0 = none).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub heartbeat: u64,
+    /// Edit one heartbeat message in place (Telegram) instead of posting a new one each time.
+    #[arg(long)]
+    pub heartbeat_edit: bool,
+    /// Seconds of agent silence before one stall alert (0 = none).
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub stall_secs: u64,
+    /// What the woken agent should do: `single` (report and stop) or `iterate` (continue until the goal is met).
+    #[arg(long, default_value = "single", value_parser = ["single", "iterate"])]
+    pub completion_mode: String,
+    /// In iterate mode: the most iterations of one resume chain per session key.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_iterations: u32,
+    /// Send technical trace markers ([TRACE][TECH]…) to the chat.
+    #[arg(long)]
+    pub trace_live: bool,
     /// Return once the agent has started, printing the launch proof; the run goes on in the background.
     #[arg(long)]
     pub detach: bool,
@@ -132,6 +155,16 @@ impl RunArgs {
             sandbox: self.sandbox.clone(),
             no_search: self.no_search,
             backends_file,
+            heartbeat_secs: self.heartbeat,
+            heartbeat_edit: self.heartbeat_edit,
+            stall_secs: self.stall_secs,
+            completion_mode: if self.completion_mode == "iterate" {
+                CompletionMode::Iterate
+            } else {
+                CompletionMode::Single
+            },
+            max_iterations: self.max_iterations,
+            trace_live: self.trace_live,
         }
     }
 }
@@ -184,4 +217,25 @@ pub enum SessionsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `clawrun notify`.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// The note (at most 2000 characters).
+    pub text: String,
+    /// The run directory (default: $CLAWRUN_RUN_DIR, set by the runner for the agent).
+    #[arg(long, value_name = "DIR", env = "CLAWRUN_RUN_DIR")]
+    pub run_dir: PathBuf,
+}
+
+/// `clawrun outbox`.
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    /// `list` (default) or `flush`.
+    #[arg(value_parser = ["list", "flush"], default_value = "list")]
+    pub action: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }

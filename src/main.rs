@@ -10,11 +10,12 @@ use clap::Parser;
 
 use clawrun::Error;
 use clawrun::channels::Console;
-use clawrun::cli::{Cli, Command, RunArgs, StatusArgs};
+use clawrun::cli::{Cli, Command, NotifyArgs, OutboxArgs, RunArgs, StatusArgs};
 use clawrun::core::orchestrator::{self, RunReport};
+use clawrun::core::outbox::{self, RetryPolicy};
 use clawrun::core::paths::{Paths, ProcessEnv};
 use clawrun::core::run::{self, RunDir, files};
-use clawrun::core::{notify, now_secs};
+use clawrun::core::{control, notify, now_secs};
 
 /// Exit code for bad input (nothing spawned, nothing written).
 const EXIT_USAGE: u8 = 2;
@@ -72,6 +73,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(report.exit_code)
         }
         Command::Status(args) => cmd_status(args, &paths),
+        Command::Notify(args) => cmd_notify(args),
+        Command::Outbox(args) => cmd_outbox(args, &paths),
         Command::Sessions(args) => clawrun::core::sessions::cmd_sessions(args, &paths),
     }
 }
@@ -198,4 +201,101 @@ fn cmd_status(args: &StatusArgs, paths: &Paths) -> anyhow::Result<u8> {
         )?;
     }
     Ok(0)
+}
+
+fn cmd_notify(args: &NotifyArgs) -> anyhow::Result<u8> {
+    let rt = runtime()?;
+    let req = control::Request::Notify {
+        text: args.text.clone(),
+    };
+    let reply = rt.block_on(control::request(&args.run_dir, &req))?;
+    if reply.ok {
+        eprintln!("✓ note sent");
+        Ok(0)
+    } else {
+        eprintln!("❌ note not sent: {}", reply.error.unwrap_or_default());
+        Ok(EXIT_INTERNAL)
+    }
+}
+
+fn cmd_outbox(args: &OutboxArgs, paths: &Paths) -> anyhow::Result<u8> {
+    let runs_dir = paths.runs_dir();
+    let mut out = std::io::stdout().lock();
+    if args.action == "list" {
+        let pending = outbox::runs_with_pending(&runs_dir);
+        if args.json {
+            let v: Vec<_> = pending
+                .iter()
+                .map(|(dir, entries)| serde_json::json!({"run_dir": dir, "pending": entries}))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        } else if pending.is_empty() {
+            writeln!(out, "Nothing pending.")?;
+        } else {
+            for (dir, entries) in &pending {
+                writeln!(out, "{}:", dir.display())?;
+                for e in entries {
+                    writeln!(
+                        out,
+                        "  {}  {} attempt(s){}{}",
+                        e.key,
+                        e.attempts,
+                        if e.in_doubt { ", in doubt" } else { "" },
+                        e.last_error
+                            .as_deref()
+                            .map(|x| format!(", last error: {x}"))
+                            .unwrap_or_default()
+                    )?;
+                }
+            }
+        }
+        return Ok(0);
+    }
+    let rt = runtime()?;
+    let build = |kind: &str, dir: &std::path::Path| orchestrator::channel_for(kind, dir, paths);
+    let results = rt.block_on(outbox::flush_all(
+        &runs_dir,
+        None,
+        &RetryPolicy::default(),
+        &build,
+    ));
+    let still_pending: usize = results
+        .iter()
+        .map(|r| r.report.as_ref().map_or(0, |p| p.pending))
+        .sum();
+    let errors = results.iter().filter(|r| r.error.is_some()).count();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &results)?;
+        writeln!(out)?;
+    } else {
+        for r in &results {
+            match (&r.report, &r.error) {
+                (_, Some(e)) => writeln!(out, "{}: ❌ {e}", r.run_id)?,
+                (None, None) => {
+                    writeln!(out, "{}: busy (another process is delivering)", r.run_id)?
+                }
+                (Some(p), None) => writeln!(
+                    out,
+                    "{}: {} delivered, {} abandoned, {} pending{}",
+                    r.run_id,
+                    p.delivered.len(),
+                    p.abandoned.len(),
+                    p.pending,
+                    p.last_error
+                        .as_deref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                )?,
+            }
+        }
+        if results.is_empty() {
+            writeln!(out, "Nothing pending.")?;
+        }
+    }
+    Ok(if still_pending > 0 || errors > 0 {
+        EXIT_INTERNAL
+    } else {
+        0
+    })
 }

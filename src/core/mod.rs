@@ -11,9 +11,11 @@
 //! - [`run`]: the run record (`run.json`) and run directories.
 //! - [`orchestrator`]: the run lifecycle.
 
+pub mod control;
 pub mod error;
 pub mod events;
 pub mod fsutil;
+pub mod iterations;
 pub mod notify;
 pub mod orchestrator;
 pub mod outbox;

@@ -12,8 +12,10 @@ use tokio::time::Instant;
 
 use crate::backends::Names;
 use crate::channels::{AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, Wake};
-use crate::core::outbox::{Item, Outbox, RetryPolicy};
-use crate::core::run::{RunRecord, RunSpec};
+use crate::core::outbox::{EntryStatus, Item, Outbox, RetryPolicy, StaleCheck};
+use serde::Serialize;
+
+use crate::core::run::{CompletionMode, RunRecord, RunSpec};
 use crate::core::state::{Outcome, RunState};
 
 /// Characters of the result shown in the result message.
@@ -114,6 +116,7 @@ pub struct Notifier {
     /// Edit one heartbeat message in place instead of posting new ones.
     pub heartbeat_edit: bool,
     heartbeat_message: Option<String>,
+    final_channel: AnyChannel,
 }
 
 /// Delivery budget of one courier pass while the run goes on.
@@ -132,8 +135,10 @@ impl Notifier {
         run_dir: &Path,
         info: RunInfo,
         destination: Destination,
+        stale: Option<StaleCheck>,
     ) -> Self {
         let outbox = Outbox::new(run_dir);
+        let final_channel = channel.clone();
         let channel_id = channel.id().to_owned();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let courier_outbox = outbox.clone();
@@ -141,7 +146,9 @@ impl Notifier {
             while rx.recv().await.is_some() {
                 while rx.try_recv().is_ok() {}
                 match courier_outbox
-                    .deliver(&channel, &IN_RUN_POLICY, &mut |_| None)
+                    .deliver(&channel, &IN_RUN_POLICY, &mut |e| {
+                        stale.as_ref().and_then(|s| s.veto(e))
+                    })
                     .await
                 {
                     Ok(Some(report)) => {
@@ -169,6 +176,7 @@ impl Notifier {
             courier: Some(courier),
             heartbeat_edit: false,
             heartbeat_message: None,
+            final_channel,
         }
     }
 
@@ -208,16 +216,34 @@ impl Notifier {
         self.enqueue(Item::Message(msg));
     }
 
-    /// Queue a wake of the orchestrating agent.
-    pub fn wake(&mut self, session_key: Option<String>, session_id: Option<String>, text: String) {
+    /// Queue a wake of the orchestrating agent; the payload's `wake_id` is set
+    /// to the wake's idempotency key.
+    pub fn wake_with(
+        &mut self,
+        session_key: Option<String>,
+        session_id: Option<String>,
+        marker: &str,
+        mut payload: WakePayload,
+    ) {
+        let key = self.next_key("wake");
+        payload.wake_id = key.clone();
         let wake = Wake {
-            idempotency_key: self.next_key("wake"),
+            idempotency_key: key,
             session_key,
             session_id,
             destination: self.destination.clone(),
-            text,
+            text: render_wake(marker, &payload),
         };
         self.enqueue(Item::Wake(wake));
+    }
+
+    /// A technical trace marker (`--trace-live`).
+    pub fn trace(&mut self, text: &str) {
+        self.send(
+            MessageKind::Trace,
+            Body::plain(format!("[TRACE][TECH]{text}")),
+            true,
+        );
     }
 
     /// The launch message.
@@ -306,7 +332,7 @@ impl Notifier {
     /// Stop accepting messages and let the courier deliver what is queued,
     /// for at most `wait`. What is not delivered stays in the outbox for
     /// `clawrun outbox flush`.
-    pub async fn finish(&mut self, wait: Duration) {
+    pub async fn finish(&mut self, wait: Duration, output: &Path) {
         self.kick = None;
         if let Some(courier) = self.courier.take() {
             if tokio::time::timeout(wait, courier).await.is_err() {
@@ -314,8 +340,43 @@ impl Notifier {
                     "⚠ some notifications are still pending; they stay in {} for `clawrun outbox flush`",
                     self.outbox.path().display()
                 );
+                return;
             }
         }
+        // One message to the human when the wake did not happen.
+        let Ok(entries) = self.outbox.entries() else {
+            return;
+        };
+        let Some(wake) = entries
+            .iter()
+            .rev()
+            .find(|e| matches!(e.item, Item::Wake(_)))
+        else {
+            return;
+        };
+        let reason = wake.last_error.clone().unwrap_or_default();
+        let text = match wake.status {
+            EntryStatus::Delivered => return,
+            EntryStatus::Abandoned if reason.starts_with("stale") => return,
+            EntryStatus::Abandoned => format!(
+                "⚠️ The orchestrating agent was not woken: {reason}. The result is in {}.",
+                output.display()
+            ),
+            EntryStatus::Pending => format!(
+                "⚠️ The orchestrating agent has not been woken yet ({reason}); `clawrun outbox flush` will retry. \
+                 The result is in {}.",
+                output.display()
+            ),
+        };
+        self.send(MessageKind::Notice, Body::plain(text), false);
+        let policy = RetryPolicy {
+            budget: wait.min(Duration::from_secs(30)),
+            ..IN_RUN_POLICY
+        };
+        let _ = self
+            .outbox
+            .deliver(&self.final_channel, &policy, &mut |_| None)
+            .await;
     }
 }
 
@@ -427,6 +488,93 @@ pub fn render_heartbeat(
         }
     }
     parts.join(" | ")
+}
+
+/// Everything the wake text carries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WakePayload {
+    /// Run id.
+    pub run_id: String,
+    /// Wake id (the wake's idempotency key).
+    pub wake_id: String,
+    /// Backend.
+    pub backend: String,
+    /// Outcome word.
+    pub status: String,
+    /// Agent exit code.
+    pub exit_code: Option<i32>,
+    /// Resume id.
+    pub resume_id: Option<String>,
+    /// Output file.
+    pub output: String,
+    /// Result preview.
+    pub preview: String,
+    /// Completion mode.
+    pub mode: CompletionMode,
+    /// Iteration i of N.
+    pub iteration: u32,
+    /// N.
+    pub max_iterations: u32,
+    /// Project.
+    pub project: String,
+    /// Label.
+    pub label: Option<String>,
+}
+
+/// Characters of the result in the wake text.
+pub const WAKE_PREVIEW_CHARS: usize = 1200;
+
+/// Render the wake text the orchestrating agent reads.
+pub fn render_wake(marker: &str, p: &WakePayload) -> String {
+    let mut t = format!(
+        "{marker} run_id={} wake_id={} backend={} status={} exit={} resume_id={} output={} mode={} iteration={}/{}\n",
+        p.run_id,
+        p.wake_id,
+        p.backend,
+        p.status,
+        p.exit_code.map_or("-".to_owned(), |c| c.to_string()),
+        p.resume_id.as_deref().unwrap_or("-"),
+        p.output,
+        p.mode.as_str(),
+        p.iteration,
+        p.max_iterations
+    );
+    if let Some(l) = &p.label {
+        t.push_str(&format!("Label: {l}\n"));
+    }
+    t.push_str(&format!(
+        "Project: {}\n\nResult preview:\n{}\n\n---\n",
+        p.project, p.preview
+    ));
+    t.push_str(
+        "This is an automated completion signal from clawrun, not a message from the user; \
+         do not quote it verbatim. The user has already received the result message. ",
+    );
+    match p.mode {
+        CompletionMode::Single => {
+            t.push_str("Tell the user what it means in a few lines if useful, then stop.")
+        }
+        CompletionMode::Iterate => {
+            if p.iteration < p.max_iterations {
+                t.push_str(&format!(
+                    "Check the result against the user's original goal. If the goal is met, report and stop. \
+                     If not, launch exactly one next iteration: clawrun run --backend {} --resume {} \
+                     --completion-mode iterate --max-iterations {} -p {} --task-file FILE --detach \
+                     (iteration {} of {}).",
+                    p.backend,
+                    p.resume_id.as_deref().unwrap_or("ID"),
+                    p.max_iterations,
+                    p.project,
+                    p.iteration + 1,
+                    p.max_iterations
+                ));
+            } else {
+                t.push_str("This was the last allowed iteration: report what was done and what is missing, then stop.");
+            }
+        }
+    }
+    t.push_str(&format!(" Full output: {}", p.output));
+    t
 }
 
 /// Render the result message of a finished run.

@@ -19,13 +19,16 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::backends::config::BackendsConfig;
 use crate::backends::{AnyBackend, Backend, LineParser, Permission, RunRequest};
-use crate::channels::{AnyChannel, Destination};
+use crate::channels::{AnyChannel, Console, Destination, console};
+use crate::core::control::{self, NoteLimiter};
 use crate::core::error::{Error, Result};
 use crate::core::events::AgentEvent;
-use crate::core::notify::{Notifier, RunInfo};
+use crate::core::iterations::{self, Iterations};
+use crate::core::notify::{self, Notifier, RunInfo, WakePayload};
+use crate::core::outbox::{self, RetryPolicy, StaleCheck};
 use crate::core::paths::Paths;
 use crate::core::process;
-use crate::core::run::{self, RunDir, RunRecord, RunSpec, RunStatus, files};
+use crate::core::run::{self, CompletionMode, RunDir, RunRecord, RunSpec, RunStatus, files};
 use crate::core::sessions::SessionLog;
 use crate::core::state::{Outcome, RunState};
 use crate::core::{fsutil, now_secs};
@@ -46,6 +49,10 @@ pub const MAX_TASK_BYTES: usize = 16 * 1024 * 1024;
 /// How long to keep reading stdout after the agent exited, for output still in
 /// the pipe (a grandchild holding the pipe open must not hang the runner).
 const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// Progress notes: one more per this interval (after a burst of 3).
+const NOTE_EVERY: Duration = Duration::from_secs(10);
+/// Progress notes: at most this many per run.
+const MAX_NOTES: u32 = 100;
 /// How long a finishing run waits for its last notifications to be delivered;
 /// what is left stays in the outbox for `clawrun outbox flush`.
 const FINAL_DELIVERY_WAIT: Duration = Duration::from_secs(120);
@@ -96,6 +103,18 @@ pub struct RunOptions {
     pub no_search: bool,
     /// The user's backends.toml.
     pub backends_file: Option<PathBuf>,
+    /// Seconds between heartbeats (0 = none).
+    pub heartbeat_secs: u64,
+    /// Edit the heartbeat message in place.
+    pub heartbeat_edit: bool,
+    /// Seconds of silence before a stall alert (0 = none).
+    pub stall_secs: u64,
+    /// Completion mode.
+    pub completion_mode: CompletionMode,
+    /// Iteration limit in iterate mode.
+    pub max_iterations: u32,
+    /// Trace markers to the chat.
+    pub trace_live: bool,
 }
 
 /// A validated run, ready to be created.
@@ -311,6 +330,28 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         )));
     }
 
+    if opts.max_iterations == 0 || opts.max_iterations > 100 {
+        return Err(usage("--max-iterations must be between 1 and 100"));
+    }
+    if opts.heartbeat_secs != 0 && opts.heartbeat_secs < 10 {
+        return Err(usage("--heartbeat must be 0 (off) or at least 10 seconds"));
+    }
+    let max_iterations = match opts.completion_mode {
+        CompletionMode::Single => 1,
+        CompletionMode::Iterate => opts.max_iterations,
+    };
+    let iteration = match opts.completion_mode {
+        CompletionMode::Single => 1,
+        CompletionMode::Iterate => {
+            let plan = Iterations::new(&paths.state_dir).plan(
+                opts.session_key.as_deref(),
+                opts.resume.as_deref(),
+                &run_id,
+            )?;
+            iterations::check_limit(&plan, opts.session_key.as_deref(), max_iterations)?;
+            plan.iteration
+        }
+    };
     let spec = RunSpec {
         run_id,
         backend: backend.name().to_owned(),
@@ -328,6 +369,13 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         output_file,
         backends_file: opts.backends_file.clone(),
         created_at: now,
+        heartbeat_secs: opts.heartbeat_secs,
+        heartbeat_edit: opts.heartbeat_edit,
+        stall_secs: opts.stall_secs,
+        completion_mode: opts.completion_mode,
+        iteration,
+        max_iterations,
+        trace_live: opts.trace_live,
     };
     Ok(Prepared {
         spec,
@@ -628,6 +676,22 @@ struct Supervisor<'a> {
     notifier: Notifier,
     record_dirty: bool,
     last_record_write: Instant,
+    stalled: bool,
+    rate_limited: bool,
+}
+
+/// Build the channel of type `kind` for the run in `run_dir` (used to deliver
+/// what an earlier run left in its outbox).
+///
+/// # Errors
+/// An unknown channel type, or a channel that cannot be configured.
+pub fn channel_for(kind: &str, run_dir: &Path, _paths: &Paths) -> Result<AnyChannel> {
+    match kind {
+        "console" => Ok(Console::new(Some(run_dir.join(console::NOTIFICATIONS_FILE_NAME))).into()),
+        other => Err(Error::Config(crate::core::error::ConfigError::Invalid(
+            format!("unknown channel type {other:?}"),
+        ))),
+    }
 }
 
 /// Execute the run in `dir` to its end: spawn, supervise, finish. Handles the
@@ -648,7 +712,31 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         &dir.path,
         RunInfo::new(&spec, backend.names()),
         Destination::default(),
+        spec.session_key.as_ref().map(|key| StaleCheck {
+            runs_dir: paths.runs_dir(),
+            session_key: key.clone(),
+            run_id: spec.run_id.clone(),
+            created_at: spec.created_at,
+        }),
     );
+    // Deliver what earlier runs left pending, alongside this run.
+    {
+        let runs_dir = paths.runs_dir();
+        let own = spec.run_id.clone();
+        let paths = paths.clone();
+        tokio::spawn(async move {
+            let policy = RetryPolicy {
+                budget: Duration::from_secs(60),
+                ..RetryPolicy::default()
+            };
+            let build = |kind: &str, dir: &Path| channel_for(kind, dir, &paths);
+            for f in outbox::flush_all(&runs_dir, Some(&own), &policy, &build).await {
+                if let Some(e) = f.error {
+                    tracing::warn!("flushing the outbox of {}: {e}", f.run_id);
+                }
+            }
+        });
+    }
     let mut sup = Supervisor {
         dir,
         parser: backend.parser(),
@@ -659,6 +747,8 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         notifier,
         record_dirty: false,
         last_record_write: Instant::now(),
+        stalled: false,
+        rate_limited: false,
     };
     sup.run(&backend).await
 }
@@ -701,8 +791,33 @@ impl Supervisor<'_> {
             }
         }
 
+        // The agent may relay progress notes through our control socket.
+        let control = match control::serve(&self.dir.path) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("⚠ progress notes unavailable: {e}");
+                None
+            }
+        };
+        let (mut requests, _socket_guard) = match control {
+            Some((rx, guard)) => (Some(rx), Some(guard)),
+            None => (None, None),
+        };
+        let prompt = match (&requests, std::env::current_exe()) {
+            (Some(_), Ok(exe)) => format!(
+                "[Automation context: you run in the background for a person who is not watching. \
+                 To send them a short progress note at a milestone, run: {} notify \"your note\" \
+                 (at most one every {}s).]\n\n{}",
+                shell_quote(&exe.display().to_string()),
+                NOTE_EVERY.as_secs(),
+                spec.prompt
+            ),
+            _ => spec.prompt.clone(),
+        };
+        let mut limiter = NoteLimiter::new(3, NOTE_EVERY, MAX_NOTES);
+
         let req = RunRequest {
-            prompt: spec.prompt.clone(),
+            prompt,
             project: spec.project.clone(),
             model: spec.model.clone(),
             resume_id: spec.resume_id.clone(),
@@ -735,6 +850,15 @@ impl Supervisor<'_> {
         self.record.started_at = Some(now_secs());
         self.write_record();
         self.notifier.launch(agent.pid);
+        if spec.trace_live {
+            self.notifier.trace(&format!(
+                "[RUN_TASK][START] project={} mode={} limit={} run_id={}",
+                spec.project.display(),
+                spec.completion_mode.as_str(),
+                spec.max_iterations,
+                spec.run_id
+            ));
+        }
 
         let stream_path = self.dir.file(files::STREAM);
         let mut stream = match fsutil::open_append(&stream_path) {
@@ -757,6 +881,10 @@ impl Supervisor<'_> {
         let mut exit_status = None;
         let mut stop_reason = None;
         let mut drain_deadline: Option<Instant> = None;
+        let heartbeat_period = Duration::from_secs(spec.heartbeat_secs.max(1));
+        let mut heartbeat =
+            tokio::time::interval_at(Instant::now() + heartbeat_period, heartbeat_period);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut refresh = tokio::time::interval(RECORD_REFRESH);
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stream_error: Option<String> = None;
@@ -819,6 +947,30 @@ impl Supervisor<'_> {
                     stop_reason = Some(StopReason::Signal(libc::SIGHUP));
                     exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
                     drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
+                },
+                _ = heartbeat.tick(), if spec.heartbeat_secs > 0 && exit_status.is_none() => {
+                    self.on_heartbeat(started);
+                },
+                Some((req, reply)) = recv_opt(&mut requests) => {
+                    let answer = match req {
+                        control::Request::Notify { text } => {
+                            let text = text.trim();
+                            if text.is_empty() {
+                                control::Reply::err("empty note")
+                            } else if text.chars().count() > control::MAX_NOTE_CHARS {
+                                control::Reply::err(format!("note longer than {} characters", control::MAX_NOTE_CHARS))
+                            } else {
+                                match limiter.take() {
+                                    Ok(()) => {
+                                        self.notifier.progress(text);
+                                        control::Reply::ok()
+                                    }
+                                    Err(e) => control::Reply::err(e),
+                                }
+                            }
+                        }
+                    };
+                    let _ = reply.send(answer);
                 },
                 _ = refresh.tick() => {
                     if self.record_dirty && self.last_record_write.elapsed() >= RECORD_REFRESH {
@@ -920,9 +1072,49 @@ impl Supervisor<'_> {
             }
         }
         let duration = started.elapsed().as_secs() as i64;
+        if spec.trace_live {
+            self.notifier.trace(&format!(
+                "[RUN_TASK][COMPLETE] exit={} output={} size={} run_id={}",
+                agent_exit.map_or("-".to_owned(), |c| c.to_string()),
+                spec.output_file.display(),
+                text.chars().count(),
+                spec.run_id
+            ));
+        }
         self.notifier
             .result(outcome, &self.record, &self.state, &text, duration);
-        self.notifier.finish(FINAL_DELIVERY_WAIT).await;
+        if let Some(key) = spec.session_key.clone() {
+            let payload = WakePayload {
+                run_id: spec.run_id.clone(),
+                wake_id: String::new(),
+                backend: spec.backend.clone(),
+                status: outcome.as_str().to_owned(),
+                exit_code: agent_exit,
+                resume_id: self.state.resume_id.clone(),
+                output: spec.output_file.display().to_string(),
+                preview: notify::preview(&text, notify::WAKE_PREVIEW_CHARS),
+                mode: spec.completion_mode,
+                iteration: spec.iteration,
+                max_iterations: spec.max_iterations,
+                project: spec.project.display().to_string(),
+                label: spec.label.clone(),
+            };
+            if spec.trace_live {
+                self.notifier.trace(&format!(
+                    "[WAKE] dispatching wake (session={key}, output={})",
+                    spec.output_file.display()
+                ));
+            }
+            self.notifier.wake_with(
+                Some(key),
+                /*session_id*/ None,
+                backend.names().result_marker,
+                payload,
+            );
+        }
+        self.notifier
+            .finish(FINAL_DELIVERY_WAIT, &self.spec.output_file.clone())
+            .await;
 
         Ok(RunReport {
             run_id: spec.run_id.clone(),
@@ -938,12 +1130,70 @@ impl Supervisor<'_> {
         })
     }
 
+    fn on_heartbeat(&mut self, started: Instant) {
+        let now = Instant::now();
+        let idle = now.saturating_duration_since(self.state.last_event_at);
+        let show_sub = self.spec.backend == "claude";
+        let text = notify::render_heartbeat(
+            self.notifier_tag(),
+            now.saturating_duration_since(started),
+            &self.state,
+            now,
+            show_sub,
+        );
+        self.notifier.heartbeat(text);
+        self.state.events_since_mark = 0;
+        if self.spec.stall_secs > 0
+            && !self.stalled
+            && idle >= Duration::from_secs(self.spec.stall_secs)
+        {
+            self.stalled = true;
+            self.notifier.notice(&format!(
+                "⚠️ The agent has been silent for {}; it may be stuck. Stop it with `clawrun kill {}` if needed.",
+                notify::fmt_duration(idle.as_secs() as i64),
+                self.spec.run_id
+            ));
+        }
+    }
+
+    fn notifier_tag(&self) -> &'static str {
+        match self.spec.backend.as_str() {
+            "codex" => "Codex",
+            _ => "CC",
+        }
+    }
+
     fn apply_events(&mut self, events: Vec<AgentEvent>, now: Instant) {
         if events.is_empty() {
             return;
         }
+        if self.stalled {
+            self.stalled = false;
+            self.notifier.notice("✅ The agent is active again.");
+        }
         for ev in &events {
             self.state.touch(now);
+            match ev {
+                AgentEvent::RateLimited { resets_at, message } if !self.rate_limited => {
+                    self.rate_limited = true;
+                    let until = resets_at.map_or(String::new(), |t| {
+                        format!(" until {}", run::format_utc_compact(t))
+                    });
+                    self.notifier.notice(&format!(
+                        "⏳ Rate limited{until}: {}",
+                        notify::preview(message, 200)
+                    ));
+                }
+                AgentEvent::AssistantText { .. }
+                | AgentEvent::ToolStarted { .. }
+                | AgentEvent::TurnCompleted { .. }
+                    if self.rate_limited =>
+                {
+                    self.rate_limited = false;
+                    self.notifier.notice("▶️ Resumed after the rate limit.");
+                }
+                _ => {}
+            }
             if let AgentEvent::Warning { message } = ev {
                 tracing::debug!("agent stream: {message}");
             }
@@ -989,7 +1239,9 @@ impl Supervisor<'_> {
         self.write_record();
         let _ = fsutil::write_atomic(&self.spec.output_file, message.as_bytes());
         self.notifier.crash(&message);
-        self.notifier.finish(FINAL_DELIVERY_WAIT).await;
+        self.notifier
+            .finish(FINAL_DELIVERY_WAIT, &self.spec.output_file.clone())
+            .await;
         Ok(RunReport {
             run_id: self.spec.run_id.clone(),
             outcome: Outcome::Crashed,
@@ -1002,6 +1254,26 @@ impl Supervisor<'_> {
             cost_usd: None,
             error: Some(message),
         })
+    }
+}
+
+async fn recv_opt(
+    rx: &mut Option<tokio::sync::mpsc::Receiver<control::Pending>>,
+) -> Option<control::Pending> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Quote a path for a POSIX shell when it needs it.
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 

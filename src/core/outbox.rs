@@ -458,6 +458,43 @@ impl Outbox {
     }
 }
 
+/// Decides whether a wake is stale: a newer run exists for the same requester
+/// session, so waking the agent about this older one would mislead it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleCheck {
+    /// Directory of all run directories.
+    pub runs_dir: PathBuf,
+    /// The requester's session key.
+    pub session_key: String,
+    /// This run.
+    pub run_id: String,
+    /// This run's creation time.
+    pub created_at: i64,
+}
+
+impl StaleCheck {
+    /// The id of a newer run for the same session, if any.
+    pub fn newer_run(&self) -> Option<String> {
+        crate::core::run::list_runs(&self.runs_dir)
+            .into_iter()
+            .map(|(_, r)| r)
+            .filter(|r| r.session_key.as_deref() == Some(self.session_key.as_str()))
+            .filter(|r| (r.created_at, r.run_id.as_str()) > (self.created_at, self.run_id.as_str()))
+            .map(|r| r.run_id)
+            .next()
+    }
+
+    /// `before_send` for [`Outbox::deliver`]: abandons stale wakes.
+    pub fn veto(&self, entry: &Entry) -> Option<String> {
+        match &entry.item {
+            Item::Wake(_) => self
+                .newer_run()
+                .map(|newer| format!("stale: a newer run ({newer}) exists for this session")),
+            Item::Message(_) => None,
+        }
+    }
+}
+
 /// Every run directory under `runs_dir` whose outbox has pending items.
 pub fn runs_with_pending(runs_dir: &Path) -> Vec<(PathBuf, Vec<Entry>)> {
     let Ok(read) = std::fs::read_dir(runs_dir) else {
@@ -488,4 +525,79 @@ mod tests {
         assert_eq!(got, vec![0, 100, 200, 400, 700, 700]);
         assert_eq!(p.backoff(200), Duration::from_millis(700));
     }
+}
+
+/// What `flush` did for one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunFlush {
+    /// Run id (the run directory's name).
+    pub run_id: String,
+    /// The pass, or `None` when another process was delivering it.
+    pub report: Option<PassReport>,
+    /// Why the run could not be flushed.
+    pub error: Option<String>,
+}
+
+/// Deliver what every run under `runs_dir` left pending (except `skip`),
+/// building each run's channel with `build(channel_type, run_dir)`. Stale
+/// wakes are abandoned.
+pub async fn flush_all(
+    runs_dir: &Path,
+    skip: Option<&str>,
+    policy: &RetryPolicy,
+    build: &(dyn Fn(&str, &Path) -> Result<AnyChannel> + Sync),
+) -> Vec<RunFlush> {
+    let mut out = Vec::new();
+    for (dir, pending) in runs_with_pending(runs_dir) {
+        let run_id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if skip == Some(run_id.as_str()) {
+            continue;
+        }
+        let Some(channel_type) = pending.first().map(|e| e.channel.clone()) else {
+            continue;
+        };
+        let channel = match build(&channel_type, &dir) {
+            Ok(c) => c,
+            Err(e) => {
+                out.push(RunFlush {
+                    run_id,
+                    report: None,
+                    error: Some(e.to_string()),
+                });
+                continue;
+            }
+        };
+        let stale = crate::core::run::RunDir::open(dir.clone())
+            .read_record()
+            .ok()
+            .and_then(|r| {
+                Some(StaleCheck {
+                    runs_dir: runs_dir.to_path_buf(),
+                    session_key: r.session_key?,
+                    run_id: r.run_id,
+                    created_at: r.created_at,
+                })
+            });
+        let result = Outbox::new(&dir)
+            .deliver(&channel, policy, &mut |e| {
+                stale.as_ref().and_then(|s| s.veto(e))
+            })
+            .await;
+        out.push(match result {
+            Ok(report) => RunFlush {
+                run_id,
+                report,
+                error: None,
+            },
+            Err(e) => RunFlush {
+                run_id,
+                report: None,
+                error: Some(e.to_string()),
+            },
+        });
+    }
+    out
 }

@@ -70,6 +70,41 @@ pub struct RunSpec {
     pub backends_file: Option<PathBuf>,
     /// Created at (Unix seconds).
     pub created_at: i64,
+    /// Seconds between heartbeats (0 = none).
+    pub heartbeat_secs: u64,
+    /// Edit one heartbeat message in place (Telegram) instead of posting new ones.
+    pub heartbeat_edit: bool,
+    /// Seconds of agent silence before one stall alert (0 = none).
+    pub stall_secs: u64,
+    /// What the orchestrator should do with the result.
+    pub completion_mode: CompletionMode,
+    /// Iteration of this run in its chain (1-based) and the limit.
+    pub iteration: u32,
+    /// The iteration limit (1 in single mode).
+    pub max_iterations: u32,
+    /// Send technical trace markers to the chat.
+    pub trace_live: bool,
+}
+
+/// What the orchestrating agent is asked to do when woken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompletionMode {
+    /// Report the outcome and stop.
+    #[default]
+    Single,
+    /// Check the goal; if not met, launch exactly one next iteration (up to the limit).
+    Iterate,
+}
+
+impl CompletionMode {
+    /// The mode word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompletionMode::Single => "single",
+            CompletionMode::Iterate => "iterate",
+        }
+    }
 }
 
 /// Where a run is in its life.

@@ -1,0 +1,212 @@
+//! Iteration counting for `--completion-mode iterate`.
+//!
+//! A chain is a run and every run that resumes it (or resumes a run that
+//! resumed it, …). Its iterations are counted per requester session key and
+//! chain, in `<state dir>/iterations.json`, so a woken agent that keeps
+//! launching "one more iteration" is stopped at `--max-iterations`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::error::{Error, Result};
+use crate::core::fsutil;
+
+/// File name under the state dir.
+pub const ITERATIONS_FILE_NAME: &str = "iterations.json";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IterFile {
+    /// Resume id → the root of its chain.
+    chains: BTreeMap<String, String>,
+    /// `session key|root` → iterations started.
+    counts: BTreeMap<String, u32>,
+}
+
+/// The iteration store.
+#[derive(Debug, Clone)]
+pub struct Iterations {
+    path: PathBuf,
+}
+
+/// Where a new run stands in its chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The chain's root (the first run's resume id, or the new run's id).
+    pub root: String,
+    /// The iteration this run would be (1-based).
+    pub iteration: u32,
+}
+
+fn chain_key(session_key: Option<&str>, root: &str) -> String {
+    format!("{}|{root}", session_key.unwrap_or("-"))
+}
+
+impl Iterations {
+    /// The store in `state_dir`.
+    pub fn new(state_dir: &Path) -> Self {
+        Self {
+            path: state_dir.join(ITERATIONS_FILE_NAME),
+        }
+    }
+
+    fn read(&self) -> Result<IterFile> {
+        match std::fs::read(&self.path) {
+            Ok(data) => serde_json::from_slice(&data).map_err(|e| {
+                Error::io(
+                    format!("parsing {} (fix or remove it)", self.path.display()),
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(IterFile::default()),
+            Err(e) => Err(Error::io(format!("reading {}", self.path.display()), e)),
+        }
+    }
+
+    fn with_lock<T>(&self, f: impl FnOnce(&mut IterFile) -> Result<T>) -> Result<T> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        fsutil::create_private_dir(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let lock_path = self.path.with_extension("lock");
+        let file = fsutil::open_append(&lock_path)
+            .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
+        let mut lock = fd_lock::RwLock::new(file);
+        let _guard = lock
+            .write()
+            .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
+        let mut data = self.read()?;
+        let out = f(&mut data)?;
+        let bytes = serde_json::to_vec_pretty(&data)
+            .map_err(|e| Error::io("encoding iterations", std::io::Error::other(e)))?;
+        fsutil::write_atomic(&self.path, &bytes)
+            .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))?;
+        Ok(out)
+    }
+
+    /// Where a run resuming `resume` (or a new run `run_id`) would stand. Reads only.
+    ///
+    /// # Errors
+    /// An unreadable store.
+    pub fn plan(
+        &self,
+        session_key: Option<&str>,
+        resume: Option<&str>,
+        run_id: &str,
+    ) -> Result<Plan> {
+        let data = self.read()?;
+        Ok(plan_in(&data, session_key, resume, run_id))
+    }
+
+    /// Count the run in: fails when another run took this iteration meanwhile
+    /// or the limit is passed.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] when the limit is reached; I/O errors.
+    pub fn start(
+        &self,
+        session_key: Option<&str>,
+        resume: Option<&str>,
+        run_id: &str,
+        max: u32,
+    ) -> Result<Plan> {
+        self.with_lock(|data| {
+            let plan = plan_in(data, session_key, resume, run_id);
+            check_limit(&plan, session_key, max)?;
+            data.counts
+                .insert(chain_key(session_key, &plan.root), plan.iteration);
+            if let Some(r) = resume {
+                data.chains
+                    .entry(r.to_owned())
+                    .or_insert_with(|| plan.root.clone());
+            }
+            Ok(plan)
+        })
+    }
+
+    /// Record that `resume_id` (a new session id) belongs to the chain `root`.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn link(&self, resume_id: &str, root: &str) -> Result<()> {
+        self.with_lock(|data| {
+            data.chains.insert(resume_id.to_owned(), root.to_owned());
+            Ok(())
+        })
+    }
+}
+
+fn plan_in(data: &IterFile, session_key: Option<&str>, resume: Option<&str>, run_id: &str) -> Plan {
+    let root = match resume {
+        Some(r) => data.chains.get(r).cloned().unwrap_or_else(|| r.to_owned()),
+        None => run_id.to_owned(),
+    };
+    let done = data
+        .counts
+        .get(&chain_key(session_key, &root))
+        .copied()
+        .unwrap_or(0);
+    Plan {
+        root,
+        iteration: done + 1,
+    }
+}
+
+/// The clear refusal of iteration N+1.
+///
+/// # Errors
+/// [`Error::Usage`] when `plan.iteration > max`.
+pub fn check_limit(plan: &Plan, session_key: Option<&str>, max: u32) -> Result<()> {
+    if plan.iteration > max {
+        return Err(Error::Usage(format!(
+            "iteration limit reached: this would be iteration {} of {max} for session {} (chain started by {}). \
+             Report the outcome to the user instead, or start a new task without --resume.",
+            plan.iteration,
+            session_key.unwrap_or("(none)"),
+            plan.root
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn counts_along_a_resume_chain_and_refuses_past_the_limit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let it = Iterations::new(tmp.path());
+        let k = Some("agent:main:main");
+        let p1 = it.start(k, None, "run1", 2).unwrap();
+        assert_eq!(
+            p1,
+            Plan {
+                root: "run1".into(),
+                iteration: 1
+            }
+        );
+        it.link("sess-a", &p1.root).unwrap();
+        let p2 = it.start(k, Some("sess-a"), "run2", 2).unwrap();
+        assert_eq!(p2.iteration, 2);
+        it.link("sess-b", &p2.root).unwrap();
+        assert_eq!(it.plan(k, Some("sess-b"), "run3").unwrap().iteration, 3);
+        let err = it
+            .start(k, Some("sess-b"), "run3", 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("iteration limit reached: this would be iteration 3 of 2"),
+            "{err}"
+        );
+        // Another requester has its own count.
+        assert_eq!(
+            it.plan(Some("agent:x:main"), Some("sess-b"), "r")
+                .unwrap()
+                .iteration,
+            1
+        );
+    }
+}
