@@ -340,14 +340,14 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         CompletionMode::Single => 1,
         CompletionMode::Iterate => opts.max_iterations,
     };
+    let plan = Iterations::new(&paths.state_dir).plan(
+        opts.session_key.as_deref(),
+        opts.resume.as_deref(),
+        &run_id,
+    )?;
     let iteration = match opts.completion_mode {
         CompletionMode::Single => 1,
         CompletionMode::Iterate => {
-            let plan = Iterations::new(&paths.state_dir).plan(
-                opts.session_key.as_deref(),
-                opts.resume.as_deref(),
-                &run_id,
-            )?;
             iterations::check_limit(&plan, opts.session_key.as_deref(), max_iterations)?;
             plan.iteration
         }
@@ -375,6 +375,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         completion_mode: opts.completion_mode,
         iteration,
         max_iterations,
+        chain_root: plan.root,
         trace_live: opts.trace_live,
     };
     Ok(Prepared {
@@ -678,6 +679,7 @@ struct Supervisor<'a> {
     last_record_write: Instant,
     stalled: bool,
     rate_limited: bool,
+    paths: Paths,
 }
 
 /// Build the channel of type `kind` for the run in `run_dir` (used to deliver
@@ -749,6 +751,7 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         last_record_write: Instant::now(),
         stalled: false,
         rate_limited: false,
+        paths: paths.clone(),
     };
     sup.run(&backend).await
 }
@@ -850,6 +853,10 @@ impl Supervisor<'_> {
         self.record.started_at = Some(now_secs());
         self.write_record();
         self.notifier.launch(agent.pid);
+        if std::env::var_os("CLAWRUN_FAULT").is_some_and(|v| v == "panic-after-spawn") {
+            // Fault injection for the crash-path test: the runner's own bug.
+            panic!("injected fault: panic after spawn");
+        }
         if spec.trace_live {
             self.notifier.trace(&format!(
                 "[RUN_TASK][START] project={} mode={} limit={} run_id={}",
@@ -1205,6 +1212,12 @@ impl Supervisor<'_> {
                 if let Err(e) = self.sessions.record(&self.record, &self.spec) {
                     eprintln!("⚠ session registry: {e}");
                 }
+                if let Some(id) = &self.state.resume_id {
+                    let its = Iterations::new(&self.paths.state_dir);
+                    if let Err(e) = its.link(id, &self.spec.chain_root) {
+                        eprintln!("⚠ iterations: {e}");
+                    }
+                }
             }
         }
         self.record_dirty = true;
@@ -1255,6 +1268,51 @@ impl Supervisor<'_> {
             error: Some(message),
         })
     }
+}
+
+/// Record that the runner of `dir` crashed (a panic or an internal error
+/// outside the supervised path): the run is marked `crashed`, the output file
+/// says why, and the crash message is sent. Used by the binary's panic guard.
+///
+/// # Errors
+/// When the run directory cannot be read.
+pub async fn record_crash(
+    dir: &RunDir,
+    paths: &Paths,
+    channel: AnyChannel,
+    message: &str,
+) -> Result<()> {
+    let spec = dir.read_spec()?;
+    let mut record = dir.read_record()?;
+    if record.status.is_done() {
+        return Ok(());
+    }
+    if let Some(pid) = record.agent_pid {
+        process::kill_group(pid);
+    }
+    record.status = RunStatus::Done(Outcome::Crashed);
+    record.ended_at = Some(now_secs());
+    record.updated_at = now_secs();
+    record.error = Some(message.to_owned());
+    dir.write_record(&record)?;
+    if !spec.output_file.exists() {
+        let _ = fsutil::write_atomic(&spec.output_file, message.as_bytes());
+    }
+    let backends = BackendsConfig::load(spec.backends_file.as_deref())?;
+    let names = backends.backend(&spec.backend)?.names();
+    let mut notifier = Notifier::new(
+        channel,
+        &dir.path,
+        RunInfo::new(&spec, names),
+        Destination::default(),
+        None,
+    );
+    let _ = paths;
+    notifier.crash(message);
+    notifier
+        .finish(FINAL_DELIVERY_WAIT, &spec.output_file)
+        .await;
+    Ok(())
 }
 
 async fn recv_opt(

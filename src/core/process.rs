@@ -195,3 +195,10 @@ pub fn pid_alive(pid: u32) -> bool {
         Err(_) => false,
     }
 }
+
+/// SIGKILL the process group `pgid` (errors ignored: it may be gone).
+pub fn kill_group(pgid: u32) {
+    if pgid > 1 && pgid <= i32::MAX as u32 {
+        let _ = killpg(Pid::from_raw(pgid as i32), Signal::SIGKILL);
+    }
+}

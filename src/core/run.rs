@@ -82,6 +82,8 @@ pub struct RunSpec {
     pub iteration: u32,
     /// The iteration limit (1 in single mode).
     pub max_iterations: u32,
+    /// The first run of this run's resume chain (for iteration counting).
+    pub chain_root: String,
     /// Send technical trace markers to the chat.
     pub trace_live: bool,
 }

@@ -603,3 +603,167 @@ fn bad_input_exits_2_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
 }
+
+fn notification_lines(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("notifications.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn clawrun_notify_from_the_agent_reaches_the_channel_between_launch_and_result() {
+    let sb = Sandbox::new();
+    let rec_dir = sb.root.join("rec");
+    let out = sb
+        .run(&["-t", "x"])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("FAKE_MODE", "notify")
+        .env("FAKE_CLAWRUN", crate::common::clawrun_bin())
+        .env("FAKE_NOTE", "halfway there")
+        .env("FAKE_RECORD", &rec_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let notify_out = std::fs::read_to_string(rec_dir.join("notify.out")).unwrap();
+    assert!(notify_out.contains("exit=0"), "{notify_out}");
+    let dir = only_run_dir(&sb);
+    let notes = notification_lines(&dir);
+    let kinds: Vec<&str> = notes.iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["launch", "progress", "result"], "{notes:?}");
+    assert_eq!(notes[1]["text"], "📡 🟢 CC: halfway there");
+    // The agent was told how, in one line, and nothing secret: the prompt has the command.
+    let stdin = std::fs::read_to_string(rec_dir.join("stdin")).unwrap();
+    assert!(stdin.contains(" notify \"your note\""), "{stdin}");
+    assert!(stdin.ends_with("\n\nx"), "{stdin}");
+    // The socket is gone after the run.
+    assert!(!dir.join("control.sock").exists());
+    // Every item of the outbox was delivered, in order, with idempotency keys.
+    let outbox = std::fs::read_to_string(dir.join("outbox.jsonl")).unwrap();
+    let delivered = outbox
+        .lines()
+        .filter(|l| l.contains("\"op\":\"delivered\""))
+        .count();
+    assert_eq!(delivered, 3, "{outbox}");
+}
+
+#[test]
+fn notify_outside_a_run_fails_clearly() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .args(["notify", "hello", "--run-dir", sb.root.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("no live run"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_runner_panic_is_recorded_as_a_crash_and_the_agent_is_stopped() {
+    let sb = Sandbox::new();
+    let rec_dir = sb.root.join("rec");
+    let out = sb
+        .run(&["-t", "x", "--grace", "1"])
+        .env("FAKE_FIXTURE", fixture("claude/cancel-SIGTERM.jsonl"))
+        .env("FAKE_MODE", "grandchild-stubborn")
+        .env("FAKE_RECORD", &rec_dir)
+        .env("CLAWRUN_FAULT", "panic-after-spawn")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let dir = only_run_dir(&sb);
+    let rec = record(&dir);
+    assert_eq!(rec["status"], "crashed");
+    assert!(
+        rec["error"].as_str().unwrap().contains("injected fault"),
+        "{rec}"
+    );
+    let notes = notification_lines(&dir);
+    let kinds: Vec<&str> = notes.iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.last(), Some(&"failure"), "{notes:?}");
+    assert!(
+        notes.last().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .contains("runner crashed")
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let agent = rec["agent_pid"].as_i64().unwrap() as i32;
+    while pid_alive(agent) {
+        assert!(
+            Instant::now() < deadline,
+            "agent {agent} survived the crash"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn iterate_mode_counts_the_resume_chain_and_refuses_past_the_limit() {
+    let sb = Sandbox::new();
+    let key = "agent:main:main";
+    let base = [
+        "-s",
+        key,
+        "--completion-mode",
+        "iterate",
+        "--max-iterations",
+        "2",
+    ];
+    let first = sb
+        .run(&[&base[..], &["-t", "first"]].concat())
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let id = "b97f592b-6515-4a57-b3bb-0bc3448d4c8a";
+    let second = sb
+        .run(&[&base[..], &["-t", "second", "--resume", id]].concat())
+        .env("FAKE_FIXTURE", fixture("claude/resume.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    let runs_before = std::fs::read_dir(sb.state_dir().join("runs"))
+        .unwrap()
+        .count();
+    let third = sb
+        .run(&[&base[..], &["-t", "third", "--resume", id]].concat())
+        .env("FAKE_FIXTURE", fixture("claude/resume.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(third.status.code(), Some(2), "{}", stderr(&third));
+    assert!(
+        stderr(&third).contains("iteration limit reached: this would be iteration 3 of 2"),
+        "{}",
+        stderr(&third)
+    );
+    assert_eq!(
+        std::fs::read_dir(sb.state_dir().join("runs"))
+            .unwrap()
+            .count(),
+        runs_before
+    );
+    // The wake told the agent where it stands.
+    let wakes: Vec<Value> = std::fs::read_dir(sb.state_dir().join("runs"))
+        .unwrap()
+        .flat_map(|d| notification_lines(&d.unwrap().path()))
+        .filter(|n| n["kind"] == "wake")
+        .collect();
+    assert_eq!(wakes.len(), 2);
+    let texts: Vec<&str> = wakes.iter().map(|w| w["text"].as_str().unwrap()).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("mode=iterate iteration=1/2")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("mode=iterate iteration=2/2")
+                && t.contains("last allowed iteration")),
+        "{texts:?}"
+    );
+}
