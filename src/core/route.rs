@@ -405,6 +405,16 @@ pub enum RoutingError {
         /// The session's uuid.
         expected: String,
     },
+    /// `--notify-session-id` for a key the gateway says does not exist.
+    #[error(
+        "❌ Invalid routing: --session key is not in the gateway's sessions_list, so --notify-session-id cannot be checked\n   session key: {key}\n   provided:   {provided}\n   Use the exact live session key and its sessionId from sessions_list."
+    )]
+    SessionUnknown {
+        /// The key.
+        key: String,
+        /// The flag.
+        provided: String,
+    },
     /// `--notify-target` disagrees with the thread session's chat.
     #[error(
         "❌ Invalid routing: --notify-target does not match thread session metadata\n   provided:   {provided}\n   expected:   {expected}"
@@ -1388,10 +1398,23 @@ pub async fn resolve_route(
             .await
         {
             Ok(Some(m)) => {
-                if let MetaOrigin::LocalFile { path } = &m.origin {
-                    warnings.push(format!("used local session file {}", path.display()));
+                let path = match &m.origin {
+                    MetaOrigin::LocalFile { path } => path.display().to_string(),
+                    MetaOrigin::Gateway => "gateway".to_owned(),
+                };
+                // Topic files are named by thread id only, and topic ids repeat
+                // across forum groups: a file about another chat is another
+                // conversation, not this one.
+                let key_chat = key.as_ref().and_then(SessionKey::telegram_chat);
+                match (key_chat, m.target.as_deref()) {
+                    (Some(kc), Some(ft)) if kc != ft => warnings.push(format!(
+                        "ignored local session file {path}: it is about chat {ft}, the key names chat {kc}"
+                    )),
+                    _ => {
+                        warnings.push(format!("used local session file {path}"));
+                        meta = Some(m);
+                    }
                 }
-                meta = Some(m);
             }
             Ok(None) => {}
             Err(e) => warnings.push(format!("local session files: {e}")),
@@ -1408,6 +1431,21 @@ pub async fn resolve_route(
             provided: provided.clone(),
             expected: expected.clone(),
         });
+    }
+    if meta.is_none()
+        && let (Some(k), Some(provided)) = (&req.key, &req.session_id)
+    {
+        // An unknown uuid makes `openclaw agent --session-id` create a new,
+        // unrouted session: only accept one we could not check at all.
+        if gateway_says_missing {
+            return Err(RoutingError::SessionUnknown {
+                key: k.clone(),
+                provided: provided.clone(),
+            });
+        }
+        warnings.push(format!(
+            "--notify-session-id {provided} not checked against {k}: no session metadata"
+        ));
     }
     let session_id = req.session_id.clone().or(resolved_sid);
     let account = req
@@ -1432,16 +1470,21 @@ pub async fn resolve_route(
         warnings: Vec::new(),
     };
 
-    // A Telegram (or channel-less `main:thread`) thread with another --notify-channel.
-    if thread_id.is_some()
-        && req
-            .channel
-            .as_ref()
-            .is_some_and(|c| *c != RouteChannel::Telegram)
-        && key_channel
-            .as_ref()
-            .is_none_or(|c| *c == RouteChannel::Telegram)
-    {
+    // A thread of a Telegram (or channel-less `main:thread`) key with another
+    // --notify-channel; WhatsApp has no threads. Flags alone may route a thread
+    // of another gateway channel (Discord, Slack).
+    let thread_needs_telegram = thread_id.is_some()
+        && match &req.channel {
+            None | Some(RouteChannel::Telegram) => false,
+            Some(RouteChannel::Whatsapp | RouteChannel::Console) => true,
+            Some(RouteChannel::Other(_)) => {
+                key.is_some()
+                    && key_channel
+                        .as_ref()
+                        .is_none_or(|c| *c == RouteChannel::Telegram)
+            }
+        };
+    if thread_needs_telegram {
         return Err(RoutingError::ThreadRequiresTelegram);
     }
 
@@ -1465,8 +1508,11 @@ pub async fn resolve_route(
 
     if let Some(thread) = thread_id {
         match channel {
-            // A thread of another channel (Slack, Discord): routed to that channel.
-            Some(ch) if ch != RouteChannel::Telegram && key_channel.as_ref() == Some(&ch) => {
+            None | Some(RouteChannel::Telegram) => {
+                telegram_thread_route(&mut route, &req, meta.as_ref(), key.as_ref(), thread)?;
+            }
+            // A thread of another gateway channel (Slack, Discord): routed there.
+            Some(ch @ RouteChannel::Other(_)) => {
                 let (target, source) = pick_target(&req, meta.as_ref(), key.as_ref(), &ch);
                 route.target = Some(target.ok_or_else(|| RoutingError::TargetUnresolved {
                     key: req.key.clone().unwrap_or_default(),
@@ -1475,11 +1521,8 @@ pub async fn resolve_route(
                 route.channel = ch;
                 route.thread_id = Some(thread);
             }
-            Some(ch) if ch != RouteChannel::Telegram => {
+            Some(RouteChannel::Whatsapp | RouteChannel::Console) => {
                 return Err(RoutingError::ThreadRequiresTelegram);
-            }
-            _ => {
-                telegram_thread_route(&mut route, &req, meta.as_ref(), key.as_ref(), thread)?;
             }
         }
     } else {
@@ -1604,12 +1647,12 @@ fn telegram_thread_route(
     });
     let from_meta =
         telegram_meta.and_then(|m| m.target.clone().map(|t| (t, m.origin.route_source())));
-    let (resolved, source) = match from_meta {
-        Some((t, source)) => (Some(t), source),
-        None => (
-            key.and_then(SessionKey::telegram_chat).map(str::to_owned),
-            RouteSource::SessionKey,
-        ),
+    // A key that names its chat (`telegram:group:<chat>:topic:<id>`) is the
+    // authority; the delivery context fills in for keys that do not (`main:thread`).
+    let (resolved, source) = match (key.and_then(SessionKey::telegram_chat), from_meta) {
+        (Some(chat), _) => (Some(chat.to_owned()), RouteSource::SessionKey),
+        (None, Some((t, source))) => (Some(t), source),
+        (None, None) => (None, RouteSource::SessionKey),
     };
     let target = match (&req.target, resolved) {
         (Some(flag), Some(expected)) if *flag != expected => {

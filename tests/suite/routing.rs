@@ -451,8 +451,8 @@ fn cases(home: &Path) -> Vec<Case> {
             ),
         },
         Case {
-            name: "topic key unknown to the gateway, --notify-session-id given",
-            gw: Gw::Up,
+            name: "topic key, gateway unreachable, --notify-session-id given",
+            gw: Gw::Down,
             input: with(key("agent:main:telegram:group:-100999:topic:5"), |i| {
                 i.notify_session_id = Some(OTHER_SID.into())
             }),
@@ -463,6 +463,16 @@ fn cases(home: &Path) -> Vec<Case> {
                 Some(OTHER_SID),
                 RouteSource::SessionKey,
             ),
+        },
+        Case {
+            name: "--notify-session-id for a key the gateway does not know",
+            gw: Gw::Up,
+            input: with(key("agent:main:telegram:group:-100999:topic:5"), |i| {
+                i.notify_session_id = Some(OTHER_SID.into())
+            }),
+            want: Err(format!(
+                "❌ Invalid routing: --session key is not in the gateway's sessions_list, so --notify-session-id cannot be checked\n   session key: agent:main:telegram:group:-100999:topic:5\n   provided:   {OTHER_SID}\n   Use the exact live session key and its sessionId from sessions_list."
+            )),
         },
         Case {
             name: "thread session with --notify-channel whatsapp",
@@ -572,6 +582,45 @@ fn cases(home: &Path) -> Vec<Case> {
                 Some(SLACK_SID),
                 RouteSource::SessionKey,
             ),
+        },
+        Case {
+            name: "a local topic file about another group is not this topic's session",
+            gw: Gw::Down,
+            input: key("agent:main:telegram:group:-100999:topic:369999"),
+            want: err(
+                "❌ Invalid routing: thread session requires --notify-session-id (auto-resolve failed)\n   Tip: pass --notify-session-id <uuid> from sessions_list",
+            ),
+        },
+        Case {
+            name: "a Discord thread from flags alone",
+            gw: Gw::Down,
+            input: with(flags("discord", "123"), |i| {
+                i.notify_thread_id = Some("456".into())
+            }),
+            want: ok(
+                RouteChannel::Other("discord".into()),
+                "123",
+                Some("456"),
+                None,
+                RouteSource::Flags,
+            ),
+        },
+        Case {
+            name: "a Telegram thread key with --notify-channel discord",
+            gw: Gw::Up,
+            input: with(key(DM_THREAD_KEY), |i| {
+                i.notify_channel = Some("discord".into());
+                i.notify_target = Some("123".into());
+            }),
+            want: err("❌ Invalid routing: thread session requires --notify-channel telegram"),
+        },
+        Case {
+            name: "WhatsApp has no threads",
+            gw: Gw::Down,
+            input: with(flags("whatsapp", "1@g.us"), |i| {
+                i.notify_thread_id = Some("5".into())
+            }),
+            want: err("❌ Invalid routing: thread session requires --notify-channel telegram"),
         },
         // --- non-thread Telegram guards ---
         Case {
