@@ -23,11 +23,15 @@
 //!    or else the fallback route stands in for them; with none of those either,
 //!    the route is the console.
 //! 2. The session key is parsed and looked up: gateway first, then (for thread
-//!    keys) the newest local `*-topic-<id>.jsonl` file.
+//!    keys) the newest local `*-topic-<id>.jsonl` file. `--notify-session-id`
+//!    must equal the session's uuid; for a key the gateway says does not exist
+//!    it is refused (an unknown uuid would make OpenClaw create a new session).
+//!    `--notify-thread-id` must equal the key's thread.
 //! 3. Thread routes (a thread in the key or `--notify-thread-id`) must be
-//!    Telegram, with an integer thread id, a resolvable target and a session id
-//!    that agrees with the flags. Threads of other channels (Slack, Discord) are
-//!    routed to their channel.
+//!    Telegram, with an integer thread id, a resolvable target (the key's chat
+//!    when it names one, else the session's delivery context), a session id,
+//!    and no reply-to. Threads of other channels (Slack, Discord) are routed to
+//!    their channel.
 //! 4. Non-thread Telegram: `thread-only` blocks; `auto` blocks DM-scope keys
 //!    (`main`, `telegram:user:<id>`, `telegram:direct:<id>`) of any agent, and
 //!    blocks a target with a thread session active in the last 24 h (gateway,
