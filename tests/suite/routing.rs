@@ -1440,3 +1440,17 @@ async fn report_and_json() {
     );
     assert_eq!(console.destination().channel, None);
 }
+
+#[test]
+fn resolve_route_future_is_send_for_concrete_sources() {
+    // The orchestrator may resolve inside a spawned task.
+    fn assert_send<T: Send>(_: &T) {}
+    let gw = FakeGateway::new(Vec::new());
+    let sessions = GatewaySessions::new(&gw);
+    let local = LocalSessionFiles::new("/nonexistent");
+    let input = RouteInput::default();
+    let fut = resolve_route(&input, &sessions, &local);
+    assert_send(&fut);
+    let no_gw = resolve_route(&input, &NoGateway, &local);
+    assert_send(&no_gw);
+}
