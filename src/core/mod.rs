@@ -5,8 +5,6 @@
 //! - [`error`]: error types per boundary.
 //! - [`fsutil`]: private directories, atomic writes, appends.
 //! - [`paths`]: where state lives (state dir, OpenClaw home).
-//! - [`session_key`]: OpenClaw session keys, parsed.
-//! - [`route`]: where notifications go and whom a wake reaches, with the safety guards.
 //! - [`registry`]: the seed-compatible session registries.
 //! - [`process`]: spawning and stopping the agent's process group.
 //! - [`state`]: the run state folded from events.
