@@ -21,7 +21,9 @@ pub mod orchestrator;
 pub mod outbox;
 pub mod paths;
 pub mod process;
+pub mod route;
 pub mod run;
+pub mod session_key;
 pub mod sessions;
 pub mod state;
 

@@ -1,1 +1,2 @@
+mod routing;
 mod run;
