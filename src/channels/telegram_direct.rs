@@ -54,7 +54,8 @@ pub const MAX_CHUNKS: usize = 3;
 pub const GENERAL_TOPIC_ID: &str = "1";
 /// Largest file the Bot API accepts with `sendDocument`.
 pub const MAX_DOCUMENT_BYTES: u64 = 50 * 1024 * 1024;
-/// Extra time the wake process gets beyond its own `--timeout`.
+/// Most extra time the wake process gets beyond its own `--timeout` (at most
+/// the timeout itself again).
 pub const WAKE_GRACE: Duration = Duration::from_secs(15);
 /// Wait used for a 429 without `retry_after`.
 pub const DEFAULT_RETRY_AFTER_SECS: u64 = 5;
@@ -481,7 +482,7 @@ impl TelegramDirect {
             ))
         })?;
         let pid = child.id();
-        let limit = turn_timeout + WAKE_GRACE;
+        let limit = turn_timeout + WAKE_GRACE.min(turn_timeout);
         let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
             Ok(Ok(out)) => out,
             Ok(Err(e)) => {

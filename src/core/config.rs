@@ -335,7 +335,7 @@ impl ConfigToml {
                 ));
             }
         }
-        let mut seen = Vec::new();
+        let mut seen: Vec<(usize, &PathBuf)> = Vec::new();
         for (i, r) in self.route.iter().flatten().enumerate() {
             let at = format!("route[{i}]");
             match &r.workdir {
@@ -345,13 +345,13 @@ impl ConfigToml {
                     w.display()
                 )),
                 Some(w) => {
-                    if let Some(j) = seen.iter().position(|s: &&PathBuf| *s == w) {
+                    if let Some((j, _)) = seen.iter().find(|(_, s)| *s == w) {
                         problems.push(format!(
                             "{at}.workdir: {} is already routed by route[{j}]",
                             w.display()
                         ));
                     }
-                    seen.push(w);
+                    seen.push((i, w));
                 }
             }
             let fields = RouteFields {
@@ -488,8 +488,10 @@ fn check_env_name(name: &str, at: &str, problems: &mut Vec<String>) {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !ok {
+        // The value is not echoed: people sometimes paste the token itself here.
         problems.push(format!(
-            "{at}: {name:?} is not an environment variable name (give the variable's name, not its value)"
+            "{at}: not an environment variable name (letters, digits and _; give the \
+             variable's name, not the token itself)"
         ));
     }
 }

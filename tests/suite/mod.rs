@@ -1,0 +1,3 @@
+mod channels;
+mod config;
+mod telegram_text;
