@@ -109,14 +109,8 @@ mod tests {
         let p = Paths::resolve(&env, None, None);
         assert_eq!(p.openclaw_home, PathBuf::from("/h/.openclaw"));
         assert_eq!(p.state_dir, PathBuf::from("/h/.openclaw/clawrun"));
-        assert_eq!(
-            p.openclaw_config,
-            PathBuf::from("/h/.openclaw/openclaw.json")
-        );
-        assert_eq!(
-            p.registry("claude_sessions.json"),
-            PathBuf::from("/h/.openclaw/claude_sessions.json")
-        );
+        assert_eq!(p.openclaw_config, PathBuf::from("/h/.openclaw/openclaw.json"));
+        assert_eq!(p.registry("claude_sessions.json"), PathBuf::from("/h/.openclaw/claude_sessions.json"));
     }
 
     #[test]
@@ -130,14 +124,7 @@ mod tests {
         assert_eq!(p.openclaw_home, PathBuf::from("/oc"));
         assert_eq!(p.openclaw_config, PathBuf::from("/etc/oc.json"));
         assert_eq!(p.state_dir, PathBuf::from("/s"));
-        let env = MapEnv(HashMap::from([
-            ("HOME", "/h"),
-            ("OPENCLAW_STATE_DIR", "/st"),
-            ("OPENCLAW_HOME", "/oc"),
-        ]));
-        assert_eq!(
-            Paths::resolve(&env, None, None).openclaw_home,
-            PathBuf::from("/st")
-        );
+        let env = MapEnv(HashMap::from([("HOME", "/h"), ("OPENCLAW_STATE_DIR", "/st"), ("OPENCLAW_HOME", "/oc")]));
+        assert_eq!(Paths::resolve(&env, None, None).openclaw_home, PathBuf::from("/st"));
     }
 }
