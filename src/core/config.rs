@@ -424,12 +424,15 @@ fn describe_section_error(at: &str, message: &str) -> String {
             .unwrap_or_default();
         return format!("{at}.{key}: unknown key{expected}");
     }
-    if let Some(rest) = message.strip_prefix("unknown variant `") {
-        return format!("{at}: unknown value `{rest}");
+    // Type errors from toml end with a line "in `key`": move the key into the path.
+    let in_key = message.rsplit_once('\n').and_then(|(head, last)| {
+        let key = last.trim().strip_prefix("in `")?.strip_suffix('`')?;
+        Some((head.trim(), key))
+    });
+    match in_key {
+        Some((head, key)) => format!("{at}.{key}: {head}"),
+        None => format!("{at}: {message}"),
     }
-    // Type errors from toml name the key as "… for key `x`" in newer versions; keep
-    // the message as is after the section path.
-    format!("{at}: {message}")
 }
 
 struct RouteFields<'a> {

@@ -163,9 +163,21 @@ fn unknown_keys_are_errors_with_their_path() {
 #[test]
 fn wrong_types_and_values_are_errors() {
     let text = err_text(toml("[notify]\nheartbeat_secs = \"sixty\"\n"));
-    assert!(text.contains("notify"), "{text}");
+    assert!(
+        text.contains("notify.heartbeat_secs: invalid type"),
+        "{text}"
+    );
     let text = err_text(toml("[notify]\nchannel = \"pigeon\"\n"));
-    assert!(text.contains("notify") && text.contains("pigeon"), "{text}");
+    assert!(
+        text.contains("notify.channel: unknown variant `pigeon`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("telegram-direct"),
+        "lists the choices: {text}"
+    );
+    let text = err_text(toml("[[route]]\nworkdir = 5\n"));
+    assert!(text.contains("route[0].workdir: invalid type"), "{text}");
     let text = err_text(toml("route = 3\n"));
     assert!(
         text.contains("route: expected an array of tables"),
