@@ -6,6 +6,10 @@
 //! (the console channel's `notifications.jsonl` is its delivery medium, not state).
 
 pub mod console;
+pub mod message_tool;
+pub mod telegram_direct;
+pub mod telegram_text;
+pub mod whatsapp_gateway;
 
 use std::time::Duration;
 
@@ -13,6 +17,15 @@ use enum_dispatch::enum_dispatch;
 use serde::{Deserialize, Serialize};
 
 pub use crate::channels::console::Console;
+pub use crate::channels::message_tool::MessageTool;
+pub use crate::channels::telegram_direct::{TelegramDirect, TelegramDirectSettings};
+pub use crate::channels::whatsapp_gateway::WhatsappGateway;
+
+use crate::core::config::{Config, NotifyChannel};
+use crate::core::error::ConfigError;
+use crate::core::gateway::{GatewayClient, HttpTimeouts};
+use crate::core::openclaw_config::{self, OpenclawConfig};
+use crate::core::paths::{Env, ProcessEnv};
 
 /// What kind of message this is; channels use it for silence and formatting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -182,4 +195,134 @@ pub trait Channel {
 pub enum AnyChannel {
     /// stderr + `notifications.jsonl` in the run directory.
     Console(Console),
+    /// Telegram Bot API directly; wakes through `openclaw agent`.
+    TelegramDirect(TelegramDirect),
+    /// WhatsApp through the gateway's `message` tool; wakes through `sessions_send`.
+    WhatsappGateway(WhatsappGateway),
+    /// Any network through the gateway's `message` tool; wakes through `sessions_send`.
+    MessageTool(MessageTool),
+}
+
+/// A concrete channel type, as named in config (`[notify] channel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelKind {
+    /// [`Console`].
+    Console,
+    /// [`TelegramDirect`].
+    TelegramDirect,
+    /// [`WhatsappGateway`].
+    WhatsappGateway,
+    /// [`MessageTool`].
+    MessageTool,
+}
+
+impl ChannelKind {
+    /// The config name (`telegram-direct`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            ChannelKind::Console => "console",
+            ChannelKind::TelegramDirect => "telegram-direct",
+            ChannelKind::WhatsappGateway => "whatsapp-gateway",
+            ChannelKind::MessageTool => "message-tool",
+        }
+    }
+}
+
+/// Resolve `[notify] channel` for a destination on network `network`
+/// (`telegram`, `whatsapp`, …, as in the route).
+///
+/// An explicit choice is returned as is. `auto` picks: `telegram` with a bot token
+/// available → telegram-direct; `whatsapp` → whatsapp-gateway; any other named
+/// network, or telegram without a bot token, → message-tool when a gateway token is
+/// available; otherwise console.
+pub fn auto_channel_kind(
+    choice: NotifyChannel,
+    network: Option<&str>,
+    cfg: &Config,
+    oc: &OpenclawConfig,
+    env: &dyn Env,
+) -> ChannelKind {
+    match choice {
+        NotifyChannel::Console => return ChannelKind::Console,
+        NotifyChannel::TelegramDirect => return ChannelKind::TelegramDirect,
+        NotifyChannel::WhatsappGateway => return ChannelKind::WhatsappGateway,
+        NotifyChannel::MessageTool => return ChannelKind::MessageTool,
+        NotifyChannel::Auto => {}
+    }
+    let has_gateway = openclaw_config::gateway_token(cfg, oc, env).is_ok();
+    match network {
+        Some("telegram") if openclaw_config::telegram_bot_token(cfg, oc, env).is_ok() => {
+            ChannelKind::TelegramDirect
+        }
+        Some("whatsapp") if has_gateway => ChannelKind::WhatsappGateway,
+        Some(_) if has_gateway => ChannelKind::MessageTool,
+        Some(_) | None => ChannelKind::Console,
+    }
+}
+
+/// Build a channel of `kind` from clawrun's config and OpenClaw's, reading token
+/// variables from the process environment. See [`build_channel_with_env`].
+///
+/// # Errors
+/// As [`build_channel_with_env`].
+pub fn build_channel(
+    kind: ChannelKind,
+    cfg: &Config,
+    oc: &OpenclawConfig,
+) -> Result<AnyChannel, ConfigError> {
+    build_channel_with_env(kind, cfg, oc, &ProcessEnv)
+}
+
+/// Build a channel of `kind`; token variables are read through `env`.
+///
+/// [`ChannelKind::Console`] gives a console channel without a log file: set
+/// [`Console::log_path`] to the run's `notifications.jsonl`.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when a token is missing (saying where to put it), an
+/// account choice is ambiguous, or an HTTP client cannot be built.
+pub fn build_channel_with_env(
+    kind: ChannelKind,
+    cfg: &Config,
+    oc: &OpenclawConfig,
+    env: &dyn Env,
+) -> Result<AnyChannel, ConfigError> {
+    let timeouts = HttpTimeouts {
+        connect: cfg.gateway.connect_timeout,
+        request: cfg.gateway.request_timeout,
+    };
+    let gateway = || -> Result<GatewayClient, ConfigError> {
+        let token = openclaw_config::gateway_token(cfg, oc, env)?;
+        GatewayClient::new(
+            openclaw_config::gateway_url(cfg, oc),
+            token.value,
+            token.source,
+            timeouts,
+        )
+        .map_err(|e| ConfigError::Invalid(e.to_string()))
+    };
+    Ok(match kind {
+        ChannelKind::Console => AnyChannel::Console(Console::new(None)),
+        ChannelKind::WhatsappGateway => {
+            AnyChannel::WhatsappGateway(WhatsappGateway::new(gateway()?))
+        }
+        ChannelKind::MessageTool => {
+            AnyChannel::MessageTool(MessageTool::new(gateway()?, cfg.telegram.account.clone()))
+        }
+        ChannelKind::TelegramDirect => {
+            let token = openclaw_config::telegram_bot_token(cfg, oc, env)?;
+            let settings = TelegramDirectSettings {
+                api_base: openclaw_config::telegram_api_base(cfg, oc)?,
+                token: token.value,
+                token_source: token.source,
+                timeouts,
+                openclaw_program: cfg.telegram.openclaw_program.clone(),
+                wake_timeout: cfg.telegram.wake_timeout,
+            };
+            AnyChannel::TelegramDirect(
+                TelegramDirect::new(settings).map_err(|e| ConfigError::Invalid(e.to_string()))?,
+            )
+        }
+    })
 }

@@ -4,6 +4,9 @@
 //! - [`events`]: the normalized [`events::AgentEvent`] vocabulary.
 //! - [`error`]: error types per boundary.
 //! - [`fsutil`]: private directories, atomic writes, appends.
+//! - [`config`]: `clawrun.toml` (strict schema, defaults).
+//! - [`openclaw_config`]: defaults and tokens from OpenClaw's `openclaw.json`.
+//! - [`gateway`]: HTTP client for the OpenClaw gateway's `/tools/invoke`.
 //! - [`paths`]: where state lives (state dir, OpenClaw home).
 //! - [`registry`]: the seed-compatible session registries.
 //! - [`process`]: spawning and stopping the agent's process group.
@@ -11,12 +14,15 @@
 //! - [`run`]: the run record (`run.json`) and run directories.
 //! - [`orchestrator`]: the run lifecycle.
 
+pub mod config;
 pub mod control;
 pub mod error;
 pub mod events;
 pub mod fsutil;
+pub mod gateway;
 pub mod iterations;
 pub mod notify;
+pub mod openclaw_config;
 pub mod orchestrator;
 pub mod outbox;
 pub mod paths;

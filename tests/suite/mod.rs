@@ -1,2 +1,5 @@
+mod channels;
+mod config;
 mod routing;
 mod run;
+mod telegram_text;

@@ -1,0 +1,568 @@
+//! Reading the user's OpenClaw config (`~/.openclaw/openclaw.json`) for defaults,
+//! and resolving gateway and Telegram settings from it and `clawrun.toml`.
+//!
+//! Only what clawrun needs is read, leniently (this is OpenClaw's file, not ours):
+//! `gateway.port`, `gateway.auth.token`, and `channels.telegram.{botToken, token,
+//! apiRoot, accounts.<id>.{botToken, token, apiRoot}}`. Anything else is ignored.
+//!
+//! OpenClaw accepts JSON5. We accept the JSON5 that people actually write in config
+//! files: `//` and `/* */` comments, trailing commas, unquoted identifier keys and
+//! single-quoted strings. Not supported (a clear parse error with line and column):
+//! hexadecimal numbers, leading/trailing decimal points, `+`/`Infinity`/`NaN`, and
+//! line continuations inside strings. A string value of exactly `${NAME}` is taken
+//! from the environment variable `NAME`, as OpenClaw does.
+//!
+//! Precedence (first that is set wins):
+//! - gateway URL: `gateway.url` in clawrun.toml; else `http://127.0.0.1:<gateway.port>`
+//!   (port default [`DEFAULT_GATEWAY_PORT`]).
+//! - gateway token: the variable named by `gateway.token_env`; else
+//!   `gateway.auth.token`; else `$OPENCLAW_GATEWAY_TOKEN`.
+//! - Telegram bot token: the variable named by `telegram.bot_token_env`; else the
+//!   account named by `telegram.account`; else `channels.telegram.botToken` /
+//!   `.token`; else the only entry of `channels.telegram.accounts` (several
+//!   accounts and none chosen is an error naming them); else `$TELEGRAM_BOT_TOKEN`.
+//! - Telegram API base: `telegram.api_base`; else the chosen account's `apiRoot`;
+//!   else `channels.telegram.apiRoot`; else [`DEFAULT_TELEGRAM_API_BASE`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::core::config::{Config, DEFAULT_TELEGRAM_API_BASE, Secret};
+use crate::core::error::ConfigError;
+use crate::core::paths::Env;
+
+/// The gateway's default port when `gateway.port` is not set.
+pub const DEFAULT_GATEWAY_PORT: u16 = 18789;
+/// Environment variable OpenClaw reads for the gateway token.
+pub const GATEWAY_TOKEN_ENV_NAME: &str = "OPENCLAW_GATEWAY_TOKEN";
+/// Environment variable OpenClaw reads for the Telegram bot token.
+pub const TELEGRAM_BOT_TOKEN_ENV_NAME: &str = "TELEGRAM_BOT_TOKEN";
+
+/// A value from openclaw.json: literal, or `${NAME}` (resolved later from the env).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSecret {
+    /// The value itself.
+    Literal(Secret),
+    /// `${NAME}`: read from this environment variable.
+    EnvRef(String),
+}
+
+impl ConfigSecret {
+    fn from_json(v: Option<&Value>) -> Option<Self> {
+        let s = v?.as_str()?.trim();
+        if s.is_empty() {
+            return None;
+        }
+        let var = s
+            .strip_prefix("${")
+            .and_then(|r| r.strip_suffix('}'))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        Some(match var {
+            Some(name) => ConfigSecret::EnvRef(name.to_owned()),
+            None => ConfigSecret::Literal(Secret::new(s)),
+        })
+    }
+}
+
+/// One `channels.telegram.accounts.<id>` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TelegramAccount {
+    /// `botToken` (or `token`).
+    pub bot_token: Option<ConfigSecret>,
+    /// `apiRoot`.
+    pub api_root: Option<String>,
+}
+
+/// `channels.telegram`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenclawTelegram {
+    /// `botToken` (or `token`).
+    pub bot_token: Option<ConfigSecret>,
+    /// `apiRoot`.
+    pub api_root: Option<String>,
+    /// `accounts`, by id.
+    pub accounts: BTreeMap<String, TelegramAccount>,
+}
+
+/// What clawrun reads from openclaw.json.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenclawConfig {
+    /// The file this came from, when it existed (used in messages).
+    pub path: Option<PathBuf>,
+    /// `gateway.port`.
+    pub gateway_port: Option<u16>,
+    /// `gateway.auth.token`.
+    pub gateway_token: Option<ConfigSecret>,
+    /// `channels.telegram`.
+    pub telegram: OpenclawTelegram,
+}
+
+impl OpenclawConfig {
+    /// Read openclaw.json at `path`. A missing file gives empty settings (every
+    /// default applies, and missing tokens are reported when a channel needs them).
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] if the file exists but cannot be read,
+    /// [`ConfigError::Parse`] if it is not JSON/JSON5 (with line and column).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Parse openclaw.json text; `path` is recorded for messages.
+    ///
+    /// # Errors
+    /// [`ConfigError::Parse`] with line and column.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let parse_err = |message: String| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let json = json5_to_json(text).map_err(parse_err)?;
+        let root: Value = serde_json::from_str(&json).map_err(|e| parse_err(e.to_string()))?;
+        if !root.is_object() {
+            return Err(parse_err(
+                "expected a JSON object at the top level".to_owned(),
+            ));
+        }
+        let telegram = root.pointer("/channels/telegram");
+        let tg_get = |key: &str| telegram.and_then(|t| t.get(key));
+        let accounts = tg_get("accounts")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(id, a)| {
+                        let account = TelegramAccount {
+                            bot_token: ConfigSecret::from_json(a.get("botToken"))
+                                .or_else(|| ConfigSecret::from_json(a.get("token"))),
+                            api_root: non_empty_str(a.get("apiRoot")),
+                        };
+                        (id.clone(), account)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let port = root.pointer("/gateway/port").and_then(|p| match p {
+            Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        });
+        Ok(Self {
+            path: Some(path.to_path_buf()),
+            gateway_port: port,
+            gateway_token: ConfigSecret::from_json(root.pointer("/gateway/auth/token")),
+            telegram: OpenclawTelegram {
+                bot_token: ConfigSecret::from_json(tg_get("botToken"))
+                    .or_else(|| ConfigSecret::from_json(tg_get("token"))),
+                api_root: non_empty_str(tg_get("apiRoot")),
+                accounts,
+            },
+        })
+    }
+
+    fn describe_path(&self) -> String {
+        match &self.path {
+            Some(p) => p.display().to_string(),
+            None => "~/.openclaw/openclaw.json (not found)".to_owned(),
+        }
+    }
+}
+
+fn non_empty_str(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim_end_matches('/').to_owned())
+}
+
+/// A secret together with where it came from, for messages such as "the gateway
+/// rejected the token from gateway.auth.token in /home/me/.openclaw/openclaw.json".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedSecret {
+    /// The value.
+    pub value: Secret,
+    /// Where it came from (a config key and file, or an environment variable).
+    pub source: String,
+}
+
+fn from_env(env: &dyn Env, name: &str, source: String) -> Option<ResolvedSecret> {
+    env.var(name).map(|v| ResolvedSecret {
+        value: Secret::new(v.trim()),
+        source,
+    })
+}
+
+/// Resolve a value from openclaw.json, following `${NAME}`.
+fn resolve_config_secret(
+    secret: &ConfigSecret,
+    key: &str,
+    file: &str,
+    env: &dyn Env,
+) -> Result<ResolvedSecret, ConfigError> {
+    match secret {
+        ConfigSecret::Literal(v) => Ok(ResolvedSecret {
+            value: v.clone(),
+            source: format!("{key} in {file}"),
+        }),
+        ConfigSecret::EnvRef(name) => from_env(
+            env,
+            name,
+            format!("environment variable {name} (via {key} in {file})"),
+        )
+        .ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "{key} in {file} is ${{{name}}}, but the environment variable {name} is not set"
+            ))
+        }),
+    }
+}
+
+/// The gateway base URL (no trailing slash).
+pub fn gateway_url(cfg: &Config, oc: &OpenclawConfig) -> String {
+    match &cfg.gateway.url {
+        Some(url) => url.clone(),
+        None => format!(
+            "http://127.0.0.1:{}",
+            oc.gateway_port.unwrap_or(DEFAULT_GATEWAY_PORT)
+        ),
+    }
+}
+
+/// The gateway token and its source.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] saying where to put the token when there is none, or
+/// naming the variable that `gateway.token_env` points at when it is unset.
+pub fn gateway_token(
+    cfg: &Config,
+    oc: &OpenclawConfig,
+    env: &dyn Env,
+) -> Result<ResolvedSecret, ConfigError> {
+    let file = oc.describe_path();
+    if let Some(name) = &cfg.gateway.token_env {
+        return from_env(env, name, format!("environment variable {name} (gateway.token_env in clawrun.toml)"))
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "gateway.token_env in clawrun.toml names the environment variable {name}, which is not set"
+                ))
+            });
+    }
+    if let Some(secret) = &oc.gateway_token {
+        return resolve_config_secret(secret, "gateway.auth.token", &file, env);
+    }
+    from_env(
+        env,
+        GATEWAY_TOKEN_ENV_NAME,
+        format!("environment variable {GATEWAY_TOKEN_ENV_NAME}"),
+    )
+    .ok_or_else(|| {
+        ConfigError::Invalid(format!(
+            "no OpenClaw gateway token: set gateway.auth.token in {file}, or name an environment \
+                 variable holding it with `token_env = \"VAR\"` under [gateway] in clawrun.toml"
+        ))
+    })
+}
+
+/// The account whose settings apply: `telegram.account` if set, else the only
+/// account when there is no top-level token. `Ok(None)` = use the top-level settings.
+fn telegram_account<'a>(
+    cfg: &Config,
+    oc: &'a OpenclawConfig,
+) -> Result<Option<(&'a str, &'a TelegramAccount)>, ConfigError> {
+    let tg = &oc.telegram;
+    let names = || tg.accounts.keys().cloned().collect::<Vec<_>>().join(", ");
+    match &cfg.telegram.account {
+        Some(chosen) => match tg.accounts.get_key_value(chosen.as_str()) {
+            Some((id, a)) => Ok(Some((id.as_str(), a))),
+            None if chosen == "default" && tg.bot_token.is_some() => Ok(None),
+            None => Err(ConfigError::Invalid(format!(
+                "telegram.account = {chosen:?} in clawrun.toml, but {} has no channels.telegram.accounts.{chosen} \
+                 (accounts there: {})",
+                oc.describe_path(),
+                if tg.accounts.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names()
+                }
+            ))),
+        },
+        None if tg.bot_token.is_some() => Ok(None),
+        None => {
+            let with_token: Vec<_> = tg
+                .accounts
+                .iter()
+                .filter(|(_, a)| a.bot_token.is_some())
+                .collect();
+            match with_token.as_slice() {
+                [] => Ok(None),
+                [(id, a)] => Ok(Some((id.as_str(), a))),
+                several => Err(ConfigError::Invalid(format!(
+                    "{} has {} Telegram accounts ({}); choose one with `account = \"{}\"` under \
+                     [telegram] in clawrun.toml",
+                    oc.describe_path(),
+                    several.len(),
+                    several
+                        .iter()
+                        .map(|(id, _)| id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    several.first().map_or("", |(id, _)| id.as_str()),
+                ))),
+            }
+        }
+    }
+}
+
+/// The Telegram bot token and its source.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] saying where to put the token, which account to
+/// choose, or which variable is unset.
+pub fn telegram_bot_token(
+    cfg: &Config,
+    oc: &OpenclawConfig,
+    env: &dyn Env,
+) -> Result<ResolvedSecret, ConfigError> {
+    let file = oc.describe_path();
+    if let Some(name) = &cfg.telegram.bot_token_env {
+        return from_env(
+            env,
+            name,
+            format!("environment variable {name} (telegram.bot_token_env in clawrun.toml)"),
+        )
+        .ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "telegram.bot_token_env in clawrun.toml names the environment variable {name}, which is not set"
+            ))
+        });
+    }
+    match telegram_account(cfg, oc)? {
+        Some((id, account)) => match &account.bot_token {
+            Some(secret) => resolve_config_secret(
+                secret,
+                &format!("channels.telegram.accounts.{id}.botToken"),
+                &file,
+                env,
+            ),
+            None => Err(ConfigError::Invalid(format!(
+                "channels.telegram.accounts.{id} in {file} has no botToken"
+            ))),
+        },
+        None => match &oc.telegram.bot_token {
+            Some(secret) => resolve_config_secret(secret, "channels.telegram.botToken", &file, env),
+            None => from_env(
+                env,
+                TELEGRAM_BOT_TOKEN_ENV_NAME,
+                format!("environment variable {TELEGRAM_BOT_TOKEN_ENV_NAME}"),
+            )
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "no Telegram bot token: set channels.telegram.botToken in {file}, or name an \
+                     environment variable holding it with `bot_token_env = \"VAR\"` under [telegram] \
+                     in clawrun.toml"
+                ))
+            }),
+        },
+    }
+}
+
+/// The Telegram Bot API base URL (no trailing slash).
+///
+/// # Errors
+/// As [`telegram_bot_token`] when the account choice is ambiguous or wrong.
+pub fn telegram_api_base(cfg: &Config, oc: &OpenclawConfig) -> Result<String, ConfigError> {
+    if let Some(base) = &cfg.telegram.api_base {
+        return Ok(base.clone());
+    }
+    let account_root = telegram_account(cfg, oc)?.and_then(|(_, a)| a.api_root.clone());
+    Ok(account_root
+        .or_else(|| oc.telegram.api_root.clone())
+        .unwrap_or_else(|| DEFAULT_TELEGRAM_API_BASE.to_owned()))
+}
+
+/// Convert the JSON5 subset described in the module docs to strict JSON.
+/// Comments become spaces (newlines are kept, so serde_json's line numbers match
+/// the file).
+///
+/// # Errors
+/// An unterminated string or block comment, with its line.
+pub fn json5_to_json(src: &str) -> Result<String, String> {
+    let chars: Vec<char> = src.chars().collect();
+    let mut out = String::with_capacity(src.len());
+    let mut i = 0;
+    let line_of = |pos: usize| {
+        chars[..pos.min(chars.len())]
+            .iter()
+            .filter(|c| **c == '\n')
+            .count()
+            + 1
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '"' | '\'' => {
+                let start = i;
+                out.push('"');
+                i += 1;
+                loop {
+                    let Some(&ch) = chars.get(i) else {
+                        return Err(format!(
+                            "unterminated string starting on line {}",
+                            line_of(start)
+                        ));
+                    };
+                    match ch {
+                        '\\' => {
+                            let next = chars.get(i + 1).copied();
+                            match next {
+                                // `\'` is not a JSON escape.
+                                Some('\'') => out.push('\''),
+                                Some(n) => {
+                                    out.push('\\');
+                                    out.push(n);
+                                }
+                                None => {}
+                            }
+                            i += 2;
+                        }
+                        '"' if c == '\'' => {
+                            out.push_str("\\\"");
+                            i += 1;
+                        }
+                        ch if ch == c => {
+                            out.push('"');
+                            i += 1;
+                            break;
+                        }
+                        ch => {
+                            out.push(ch);
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            '/' if chars.get(i + 1) == Some(&'/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                let start = i;
+                i += 2;
+                loop {
+                    match chars.get(i) {
+                        None => {
+                            return Err(format!(
+                                "unterminated /* comment starting on line {}",
+                                line_of(start)
+                            ));
+                        }
+                        Some('*') if chars.get(i + 1) == Some(&'/') => {
+                            i += 2;
+                            out.push(' ');
+                            break;
+                        }
+                        Some('\n') => {
+                            out.push('\n');
+                            i += 1;
+                        }
+                        Some(_) => i += 1,
+                    }
+                }
+            }
+            ',' => {
+                let next = next_significant(&chars, i + 1);
+                if !matches!(next, Some('}' | ']')) {
+                    out.push(',');
+                } else {
+                    out.push(' ');
+                }
+                i += 1;
+            }
+            c if c.is_alphabetic() || c == '_' || c == '$' => {
+                let start = i;
+                while i < chars.len()
+                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+                {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                if next_significant(&chars, i) == Some(':') {
+                    out.push('"');
+                    out.push_str(&word);
+                    out.push('"');
+                } else {
+                    out.push_str(&word);
+                }
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The next character after `from` that is not whitespace or inside a comment.
+fn next_significant(chars: &[char], mut from: usize) -> Option<char> {
+    loop {
+        match chars.get(from)? {
+            c if c.is_whitespace() => from += 1,
+            '/' if chars.get(from + 1) == Some(&'/') => {
+                while from < chars.len() && chars[from] != '\n' {
+                    from += 1;
+                }
+            }
+            '/' if chars.get(from + 1) == Some(&'*') => {
+                from += 2;
+                while from < chars.len()
+                    && !(chars[from] == '*' && chars.get(from + 1) == Some(&'/'))
+                {
+                    from += 1;
+                }
+                from += 2;
+            }
+            c => return Some(*c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json5_subset_converts() {
+        let src = r#"{
+  // comment with "quotes" and a, trailing comma
+  gateway: { port: 28789, auth: { token: 'it\'s' }, },
+  /* block
+     comment */ "list": [1, 2, 3,],
+  'single': 'say "hi"',
+  url: "http://x//y", // not a comment inside a string
+}"#;
+        let json = json5_to_json(src).unwrap_or_default();
+        let v: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
+        assert_eq!(v["gateway"]["port"], 28789);
+        assert_eq!(v["gateway"]["auth"]["token"], "it's");
+        assert_eq!(v["list"], serde_json::json!([1, 2, 3]));
+        assert_eq!(v["single"], "say \"hi\"");
+        assert_eq!(v["url"], "http://x//y");
+        assert_eq!(json.lines().count(), src.lines().count());
+    }
+
+    #[test]
+    fn unterminated_comment_is_an_error() {
+        assert!(json5_to_json("{ /* x ").is_err());
+        assert!(json5_to_json("{ \"a ").is_err());
+    }
+}
