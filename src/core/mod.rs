@@ -6,6 +6,7 @@
 //! - [`fsutil`]: private directories, atomic writes, appends.
 //! - [`paths`]: where state lives (state dir, OpenClaw home).
 //! - [`registry`]: the seed-compatible session registries.
+//! - [`timefmt`]: the registries' naive local ISO timestamps.
 //! - [`process`]: spawning and stopping the agent's process group.
 //! - [`state`]: the run state folded from events.
 //! - [`run`]: the run record (`run.json`) and run directories.
@@ -15,6 +16,8 @@ pub mod error;
 pub mod events;
 pub mod fsutil;
 pub mod paths;
+pub mod registry;
+pub mod timefmt;
 
 /// Current time as Unix seconds.
 pub fn now_secs() -> i64 {
