@@ -20,17 +20,22 @@
 //! - A file that does not parse, or has no `sessions` object, is
 //!   [`RegistryError::Corrupt`] and is **never** overwritten. A single entry we
 //!   cannot read (not an object, or a known field of the wrong type) is kept
-//!   byte-for-byte in meaning, skipped by listings, and refused by updates of
-//!   that id.
+//!   byte for byte, skipped by listings, and refused by updates of that id.
+//! - Entries a write does not change are copied through verbatim (as
+//!   `RawValue`s), so other tools' data is not re-encoded, and a write costs
+//!   one scan of the file, not a full parse of every entry.
 //! - An update keeps `created_at`, and keeps every field the update leaves
 //!   `None` (so a resume keeps its label); `null` labels are fine everywhere;
 //!   label search prefers exact matches and then the newest.
 //!
 //! The map key is the entry's id. The id field inside the entry (`session_id`
-//! for Claude, `thread_id` for Codex) is written from the key. A legacy Codex
-//! entry that only has `session_id` thus gains `thread_id` (as the seed's
-//! `_normalize_registry` did); its `session_id` is kept as an unknown field.
+//! for Claude, `thread_id` for Codex) is written from the key, on every write
+//! to any entry that lacks it. A legacy Codex entry that only has `session_id`
+//! thus gains `thread_id` (as the seed's `_normalize_registry` did); its
+//! `session_id` is kept as an unknown field. Reads return the normalized
+//! entry without writing.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io;
@@ -38,9 +43,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::backends::Backend;
@@ -248,11 +254,8 @@ impl Entry {
     }
 
     /// Build an entry from a stored value; `Err` says why it does not fit.
-    fn from_stored(key: &str, value: &Value, id_field: &'static str) -> Result<Self, String> {
-        if !value.is_object() {
-            return Err("entry is not a JSON object".to_owned());
-        }
-        let mut entry: Entry = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+    fn from_stored(key: &str, raw: &RawValue, id_field: &'static str) -> Result<Self, String> {
+        let mut entry: Entry = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
         if let Some(stored) = entry.extra.remove(id_field) {
             if stored.as_str() != Some(key) {
                 tracing::warn!(key, %stored, id_field, "registry entry id differs from its key; the key wins");
@@ -368,46 +371,61 @@ pub struct EntryUpdate {
     pub resumed_from: Option<String>,
 }
 
-/// A stored session: an [`Entry`], or a value we could not read, kept as is.
+/// A stored session. Entries are parsed only when needed: an upsert parses
+/// the one it changes, and writes every other entry back verbatim.
 #[derive(Debug, Clone)]
 enum Slot {
+    /// Not looked at: written back byte for byte.
+    Raw(Box<RawValue>),
+    /// Parsed (and possibly changed).
     Entry(Box<Entry>),
-    Raw { value: Value, error: String },
+    /// Looked at but not an entry we can read: written back byte for byte.
+    Unreadable { raw: Box<RawValue>, error: String },
 }
 
 impl Serialize for Slot {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Slot::Entry(e) => e.serialize(s),
-            Slot::Raw { value, .. } => value.serialize(s),
+            Slot::Raw(raw) | Slot::Unreadable { raw, .. } => raw.serialize(s),
         }
     }
 }
 
-/// A JSON object with its key order kept (serde_json's `Map` sorts keys, and
-/// the seed's label search walks the sessions in insertion order).
-#[derive(Debug, Clone, Default)]
-struct OrderedMap(Vec<(String, Value)>);
+/// A JSON object's members in file order, values unparsed (serde_json's
+/// `Map` would sort the keys, and the seed's label search walks the sessions
+/// in insertion order).
+#[derive(Debug, Default)]
+struct OrderedRaw(Vec<(String, Box<RawValue>)>);
 
-impl<'de> Deserialize<'de> for OrderedMap {
+impl OrderedRaw {
+    /// Duplicate key: the last value wins, at the first place (what Python's
+    /// `json.loads` does).
+    fn insert(&mut self, index: &mut HashMap<String, usize>, k: String, v: Box<RawValue>) {
+        match index.get(&k) {
+            Some(&i) => self.0[i].1 = v,
+            None => {
+                index.insert(k.clone(), self.0.len());
+                self.0.push((k, v));
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderedRaw {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = OrderedMap;
+            type Value = OrderedRaw;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<OrderedMap, A::Error> {
-                let mut out: Vec<(String, Value)> = Vec::new();
-                while let Some((k, v)) = a.next_entry::<String, Value>()? {
-                    // Duplicate key: the last value wins, at the first place
-                    // (what Python's json.loads does).
-                    match out.iter_mut().find(|(ek, _)| *ek == k) {
-                        Some(slot) => slot.1 = v,
-                        None => out.push((k, v)),
-                    }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<OrderedRaw, A::Error> {
+                let (mut out, mut index) = (OrderedRaw::default(), HashMap::new());
+                while let Some((k, v)) = a.next_entry::<String, Box<RawValue>>()? {
+                    out.insert(&mut index, k, v);
                 }
-                Ok(OrderedMap(out))
+                Ok(out)
             }
         }
         d.deserialize_map(V)
@@ -417,8 +435,8 @@ impl<'de> Deserialize<'de> for OrderedMap {
 /// The top level as read: the sessions in order, and any other keys.
 #[derive(Debug, Default)]
 struct RawDoc {
-    sessions: Option<OrderedMap>,
-    other: OrderedMap,
+    sessions: Option<OrderedRaw>,
+    other: OrderedRaw,
 }
 
 impl<'de> Deserialize<'de> for RawDoc {
@@ -430,18 +448,15 @@ impl<'de> Deserialize<'de> for RawDoc {
                 f.write_str("a JSON object with a \"sessions\" object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<RawDoc, A::Error> {
-                let mut doc = RawDoc::default();
+                let (mut doc, mut index) = (RawDoc::default(), HashMap::new());
                 while let Some(k) = a.next_key::<String>()? {
                     if k == "sessions" {
                         doc.sessions = Some(a.next_value().map_err(|e: A::Error| {
                             de::Error::custom(format!("\"sessions\" must be an object: {e}"))
                         })?);
                     } else {
-                        let v: Value = a.next_value()?;
-                        match doc.other.0.iter_mut().find(|(ek, _)| *ek == k) {
-                            Some(slot) => slot.1 = v,
-                            None => doc.other.0.push((k, v)),
-                        }
+                        let v = a.next_value()?;
+                        doc.other.insert(&mut index, k, v);
                     }
                 }
                 Ok(doc)
@@ -451,11 +466,38 @@ impl<'de> Deserialize<'de> for RawDoc {
     }
 }
 
+/// Whether a JSON object has a key, without building its values.
+struct KeyProbe<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for KeyProbe<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyProbe<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(k) = a.next_key::<String>()? {
+            a.next_value::<IgnoredAny>()?;
+            found |= k == self.0;
+        }
+        Ok(found)
+    }
+}
+
 /// The registry file in memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Doc {
+    path: PathBuf,
+    id_field: &'static str,
     sessions: Vec<(String, Slot)>,
-    other: Vec<(String, Value)>,
+    other: Vec<(String, Box<RawValue>)>,
 }
 
 impl Doc {
@@ -463,15 +505,61 @@ impl Doc {
         self.sessions.iter().position(|(k, _)| k == id)
     }
 
+    /// Parse slot `i` if it is still raw.
+    fn resolve(&mut self, i: usize) {
+        let (key, slot) = &mut self.sessions[i];
+        if let Slot::Raw(raw) = slot {
+            *slot = match Entry::from_stored(key, raw, self.id_field) {
+                Ok(e) => Slot::Entry(Box::new(e)),
+                Err(error) => {
+                    tracing::warn!(path = %self.path.display(), key, error, "unreadable registry entry kept as is");
+                    Slot::Unreadable {
+                        raw: raw.clone(),
+                        error,
+                    }
+                }
+            };
+        }
+    }
+
+    /// Parse the raw entries that lack the id field, so that writing them
+    /// adds it (the legacy Codex `session_id`-only entries). Only keys are
+    /// scanned; the other entries stay verbatim.
+    fn normalize(&mut self) {
+        for i in 0..self.sessions.len() {
+            if let Slot::Raw(raw) = &self.sessions[i].1 {
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                // Not an object (`Err`): left as is, like any unreadable entry.
+                if matches!(KeyProbe(self.id_field).deserialize(&mut de), Ok(false)) {
+                    self.resolve(i);
+                }
+            }
+        }
+    }
+
+    fn resolve_all(&mut self) {
+        for i in 0..self.sessions.len() {
+            self.resolve(i);
+        }
+    }
+
+    /// The entry at `i`, parsed; an unreadable one is an error.
+    fn entry_mut(&mut self, i: usize) -> Result<&mut Entry, RegistryError> {
+        self.resolve(i);
+        let (key, slot) = &mut self.sessions[i];
+        match slot {
+            Slot::Entry(e) => Ok(e),
+            Slot::Unreadable { error, .. } => Err(corrupt_entry(&self.path, key, error)),
+            Slot::Raw(_) => Err(corrupt_entry(&self.path, key, "not parsed")),
+        }
+    }
+
+    /// The readable entries, in file order (after [`Doc::resolve_all`]).
     fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.sessions.iter().filter_map(|(_, s)| match s {
             Slot::Entry(e) => Some(&**e),
-            Slot::Raw { .. } => None,
+            Slot::Raw(_) | Slot::Unreadable { .. } => None,
         })
-    }
-
-    fn entry(&self, id: &str) -> Option<&Entry> {
-        self.entries().find(|e| e.id == id)
     }
 }
 
@@ -557,16 +645,15 @@ impl Registry {
     /// [`RegistryError::Corrupt`] when the file (or this id's entry) cannot be
     /// read; the file is then left untouched. [`RegistryError::Io`] otherwise.
     pub fn upsert(&self, id: &str, update: &EntryUpdate) -> Result<Entry, RegistryError> {
-        let id_field = self.id_field;
         let backend = self.backend;
-        self.mutate(|doc, path| {
+        self.mutate(|doc| {
             let now = timefmt::now_local_iso();
             let i = match doc.position(id) {
                 Some(i) => i,
                 None => {
-                    let mut e = Entry::new(id, id_field);
-                    if let Some(parent) = update.resumed_from.as_deref().and_then(|p| doc.entry(p))
-                    {
+                    let mut e = Entry::new(id, doc.id_field);
+                    let parent = update.resumed_from.as_deref().and_then(|p| doc.position(p));
+                    if let Some(parent) = parent.and_then(|p| doc.entry_mut(p).ok()) {
                         e.label = parent.label.clone();
                         e.openclaw_session = parent.openclaw_session.clone();
                         e.project_dir = parent.project_dir.clone();
@@ -576,17 +663,14 @@ impl Registry {
                     doc.sessions.len() - 1
                 }
             };
-            let entry = match &mut doc.sessions[i].1 {
-                Slot::Entry(e) => e,
-                Slot::Raw { error, .. } => return Err(corrupt_entry(path, id, error)),
-            };
+            let entry = doc.entry_mut(i)?;
             entry.apply(update);
             if entry.created_at.is_none() {
                 entry.created_at = Some(now.clone());
             }
             entry.last_accessed = Some(now);
             entry.backend = Some(backend.to_owned());
-            Ok(((**entry).clone(), true))
+            Ok((entry.clone(), true))
         })
     }
 
@@ -602,18 +686,15 @@ impl Registry {
         id: &str,
         f: impl FnOnce(&mut Entry),
     ) -> Result<Option<Entry>, RegistryError> {
-        self.mutate(|doc, path| {
+        self.mutate(|doc| {
             let Some(i) = doc.position(id) else {
                 return Ok((None, false));
             };
-            let entry = match &mut doc.sessions[i].1 {
-                Slot::Entry(e) => e,
-                Slot::Raw { error, .. } => return Err(corrupt_entry(path, id, error)),
-            };
+            let entry = doc.entry_mut(i)?;
             entry.last_accessed = Some(timefmt::now_local_iso());
             f(entry);
             entry.id = id.to_owned();
-            Ok((Some((**entry).clone()), true))
+            Ok((Some(entry.clone()), true))
         })
     }
 
@@ -623,11 +704,10 @@ impl Registry {
     /// [`RegistryError::Corrupt`] when the file or this entry cannot be read;
     /// [`RegistryError::Io`] otherwise. A missing file is an empty registry.
     pub fn get(&self, id: &str) -> Result<Option<Entry>, RegistryError> {
-        let doc = self.load()?;
-        match doc.position(id).map(|i| &doc.sessions[i].1) {
+        let mut doc = self.load()?;
+        match doc.position(id) {
             None => Ok(None),
-            Some(Slot::Entry(e)) => Ok(Some((**e).clone())),
-            Some(Slot::Raw { error, .. }) => Err(corrupt_entry(&self.path, id, error)),
+            Some(i) => doc.entry_mut(i).map(|e| Some(e.clone())),
         }
     }
 
@@ -642,7 +722,8 @@ impl Registry {
     /// # Errors
     /// As [`Registry::get`].
     pub fn list(&self, since_hours: Option<f64>) -> Result<Vec<Entry>, RegistryError> {
-        let doc = self.load()?;
+        let mut doc = self.load()?;
+        doc.resolve_all();
         let cutoff = since_hours
             .filter(|h| h.is_finite())
             .map(|h| timefmt::now_micros().saturating_sub((h * 3_600_000_000.0) as i64));
@@ -670,7 +751,8 @@ impl Registry {
         if query.is_empty() {
             return Ok(Vec::new());
         }
-        let doc = self.load()?;
+        let mut doc = self.load()?;
+        doc.resolve_all();
         let (mut exact, mut partial) = (Vec::new(), Vec::new());
         for e in doc.entries() {
             let Some(l) = e.label.as_deref() else {
@@ -696,11 +778,12 @@ impl Registry {
     /// # Errors
     /// As [`Registry::upsert`].
     pub fn retain(&self, mut keep: impl FnMut(&Entry) -> bool) -> Result<usize, RegistryError> {
-        self.mutate(|doc, _| {
+        self.mutate(|doc| {
+            doc.resolve_all();
             let before = doc.sessions.len();
             doc.sessions.retain(|(_, s)| match s {
                 Slot::Entry(e) => keep(e),
-                Slot::Raw { .. } => true,
+                Slot::Raw(_) | Slot::Unreadable { .. } => true,
             });
             let removed = before - doc.sessions.len();
             Ok((removed, removed > 0))
@@ -711,7 +794,7 @@ impl Registry {
     /// when `f` says it changed something.
     fn mutate<T>(
         &self,
-        f: impl FnOnce(&mut Doc, &Path) -> Result<(T, bool), RegistryError>,
+        f: impl FnOnce(&mut Doc) -> Result<(T, bool), RegistryError>,
     ) -> Result<T, RegistryError> {
         self.ensure_parent()?;
         let lock_path = self.lock_path();
@@ -733,8 +816,9 @@ impl Registry {
             source,
         })?;
         let mut doc = self.load()?;
-        let (out, changed) = f(&mut doc, &self.path)?;
+        let (out, changed) = f(&mut doc)?;
         if changed {
+            doc.normalize();
             let json = serde_json::to_string_pretty(&doc).map_err(|e| RegistryError::Io {
                 path: self.path.clone(),
                 source: io::Error::other(e),
@@ -775,7 +859,7 @@ impl Registry {
             attempt += 1;
             let bytes = match std::fs::read(&self.path) {
                 Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Doc::default()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(self.empty_doc()),
                 Err(source) => {
                     return Err(RegistryError::Io {
                         path: self.path.clone(),
@@ -800,29 +884,30 @@ impl Registry {
         }
     }
 
+    fn empty_doc(&self) -> Doc {
+        Doc {
+            path: self.path.clone(),
+            id_field: self.id_field,
+            sessions: Vec::new(),
+            other: Vec::new(),
+        }
+    }
+
+    /// Check the file's shape; entries stay unparsed until needed.
     fn parse(&self, bytes: &[u8]) -> Result<Doc, String> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err("the file is empty".to_owned());
         }
         let raw: RawDoc = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         let sessions = raw.sessions.ok_or("no \"sessions\" key")?;
-        let sessions = sessions
-            .0
-            .into_iter()
-            .map(|(key, value)| {
-                let slot = match Entry::from_stored(&key, &value, self.id_field) {
-                    Ok(e) => Slot::Entry(Box::new(e)),
-                    Err(error) => {
-                        tracing::warn!(path = %self.path.display(), key, error, "unreadable registry entry kept as is");
-                        Slot::Raw { value, error }
-                    }
-                };
-                (key, slot)
-            })
-            .collect();
         Ok(Doc {
-            sessions,
+            sessions: sessions
+                .0
+                .into_iter()
+                .map(|(k, v)| (k, Slot::Raw(v)))
+                .collect(),
             other: raw.other.0,
+            ..self.empty_doc()
         })
     }
 }

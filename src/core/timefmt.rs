@@ -207,6 +207,7 @@ fn local_to_unix(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64
     // SAFETY: `tm` is a valid, exclusively borrowed struct.
     let t = unsafe { libc::mktime(&mut tm) };
     // -1 is also 1969-12-31T23:59:59 UTC; no registry entry is from then.
+    #[allow(clippy::useless_conversion)] // `time_t` is not `i64` on every target
     (t != -1).then_some(i64::from(t))
 }
 
