@@ -9,6 +9,7 @@
 //! - [`gateway`]: HTTP client for the OpenClaw gateway's `/tools/invoke`.
 //! - [`paths`]: where state lives (state dir, OpenClaw home).
 //! - [`registry`]: the seed-compatible session registries.
+//! - [`timefmt`]: the registries' naive local ISO timestamps.
 //! - [`process`]: spawning and stopping the agent's process group.
 //! - [`state`]: the run state folded from events.
 //! - [`run`]: the run record (`run.json`) and run directories.
@@ -27,11 +28,13 @@ pub mod orchestrator;
 pub mod outbox;
 pub mod paths;
 pub mod process;
+pub mod registry;
 pub mod route;
 pub mod run;
 pub mod session_key;
 pub mod sessions;
 pub mod state;
+pub mod timefmt;
 
 /// Current time as Unix seconds.
 pub fn now_secs() -> i64 {
