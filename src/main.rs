@@ -9,11 +9,16 @@ use anyhow::Context;
 use clap::Parser;
 
 use clawrun::Error;
+use clawrun::backends::config::BackendsConfig;
 use clawrun::channels::Console;
-use clawrun::cli::{Cli, Command, NotifyArgs, OutboxArgs, RunArgs, StatusArgs};
+use clawrun::cli::{
+    BACKENDS, Cli, Command, NotifyArgs, OutboxArgs, RunArgs, SessionsArgs, SessionsCommand,
+    StatusArgs,
+};
 use clawrun::core::orchestrator::{self, RunReport};
 use clawrun::core::outbox::{self, RetryPolicy};
 use clawrun::core::paths::{Paths, ProcessEnv};
+use clawrun::core::registry::{self, Registry};
 use clawrun::core::run::{self, RunDir, files};
 use clawrun::core::{control, notify, now_secs};
 
@@ -75,7 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status(args) => cmd_status(args, &paths),
         Command::Notify(args) => cmd_notify(args),
         Command::Outbox(args) => cmd_outbox(args, &paths),
-        Command::Sessions(args) => clawrun::core::sessions::cmd_sessions(args, &paths),
+        Command::Sessions(args) => cmd_sessions(args, &paths, backends_file.as_deref()),
     }
 }
 
@@ -298,4 +303,104 @@ fn cmd_outbox(args: &OutboxArgs, paths: &Paths) -> anyhow::Result<u8> {
     } else {
         0
     })
+}
+
+/// The registries to read: one backend's, or all.
+fn registries(
+    paths: &Paths,
+    backend: Option<&str>,
+    backends_file: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<Registry>> {
+    let config = BackendsConfig::load(backends_file)?;
+    let names: Vec<&str> = match backend {
+        Some(b) => vec![b],
+        None => BACKENDS.to_vec(),
+    };
+    names
+        .into_iter()
+        .map(|n| Ok(Registry::for_backend(paths, &config.backend(n)?)))
+        .collect()
+}
+
+fn cmd_sessions(
+    args: &SessionsArgs,
+    paths: &Paths,
+    backends_file: Option<&std::path::Path>,
+) -> anyhow::Result<u8> {
+    let mut out = std::io::stdout().lock();
+    match &args.command {
+        None => {
+            let hours = args.hours.unwrap_or(72.0);
+            let mut any = false;
+            let mut all = Vec::new();
+            for reg in registries(paths, args.backend.as_deref(), backends_file)? {
+                let entries = reg.list(Some(hours))?;
+                if args.json {
+                    all.extend(entries);
+                } else if !entries.is_empty() {
+                    any = true;
+                    writeln!(out, "{}:", reg.path().display())?;
+                    write!(out, "{}", registry::render_table(&entries, reg.id_field()))?;
+                }
+            }
+            if args.json {
+                serde_json::to_writer_pretty(&mut out, &all)?;
+                writeln!(out)?;
+            } else if !any {
+                writeln!(out, "No sessions in the last {hours} hours.")?;
+            }
+            Ok(0)
+        }
+        Some(SessionsCommand::Find {
+            label,
+            backend,
+            json,
+        }) => {
+            let mut found = Vec::new();
+            for reg in registries(
+                paths,
+                backend.as_deref().or(args.backend.as_deref()),
+                backends_file,
+            )? {
+                for e in reg.find_by_label(label)? {
+                    found.push((reg.id_field(), e));
+                }
+            }
+            if *json {
+                let v: Vec<_> = found.iter().map(|(_, e)| e).collect();
+                serde_json::to_writer_pretty(&mut out, &v)?;
+                writeln!(out)?;
+            } else if found.is_empty() {
+                writeln!(out, "No session labelled like {label:?}.")?;
+            } else {
+                let field = found[0].0;
+                let entries: Vec<_> = found.into_iter().map(|(_, e)| e).collect();
+                write!(out, "{}", registry::render_table(&entries, field))?;
+            }
+            Ok(0)
+        }
+        Some(SessionsCommand::Show { id, json }) => {
+            for reg in registries(paths, args.backend.as_deref(), backends_file)? {
+                if let Some(e) = reg.get(id)? {
+                    if *json {
+                        serde_json::to_writer_pretty(&mut out, &e)?;
+                        writeln!(out)?;
+                    } else {
+                        let v = serde_json::to_value(&e)?;
+                        if let Some(map) = v.as_object() {
+                            for (k, v) in map {
+                                let shown = match v {
+                                    serde_json::Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                };
+                                writeln!(out, "{k:>16}: {shown}")?;
+                            }
+                        }
+                    }
+                    return Ok(0);
+                }
+            }
+            Err(clawrun::core::error::RegistryError::NotFound(id.clone()).into())
+        }
+    }
 }

@@ -1,37 +1,66 @@
-//! Bridge from runs to the session registry (temporary no-op until the registry lands).
+//! Bridge from runs to the session registry: a run's record becomes the
+//! seed-compatible registry entry of its session.
 
-use crate::backends::{AnyBackend, Backend};
+use crate::backends::AnyBackend;
+use crate::core::error::Result;
+use crate::core::now_secs;
 use crate::core::paths::Paths;
-use crate::core::run::{RunRecord, RunSpec};
+use crate::core::registry::{EntryUpdate, Registry, Status};
+use crate::core::run::{RunRecord, RunSpec, RunStatus};
+use crate::core::state::Outcome;
 
 /// Records runs in the backend's session registry.
 #[derive(Debug, Clone)]
 pub struct SessionLog {
-    path: std::path::PathBuf,
+    registry: Registry,
+}
+
+/// The registry status of a run status.
+pub fn registry_status(status: RunStatus) -> Status {
+    match status {
+        RunStatus::Starting | RunStatus::Running => Status::Running,
+        RunStatus::Done(Outcome::Completed) => Status::Completed,
+        RunStatus::Done(Outcome::Failed) | RunStatus::Done(Outcome::Crashed) => Status::Failed,
+        RunStatus::Done(Outcome::Timeout) => Status::Timeout,
+        RunStatus::Done(Outcome::Killed) => Status::Killed,
+        RunStatus::Done(Outcome::ResumeFailed) => Status::ResumeFailed,
+    }
 }
 
 impl SessionLog {
     /// The log for `backend`'s registry.
     pub fn new(paths: &Paths, backend: &AnyBackend) -> Self {
         Self {
-            path: paths.registry(backend.registry_file()),
+            registry: Registry::for_backend(paths, backend),
         }
     }
 
-    /// Record the run's current state.
+    /// Record the run's current state under its resume id (nothing when the
+    /// id is not known yet). A resume keeps the entry's `created_at` and label.
     ///
     /// # Errors
-    /// Registry errors.
-    pub fn record(&self, _record: &RunRecord, _spec: &RunSpec) -> crate::Result<()> {
-        let _ = &self.path;
+    /// Registry errors (a corrupt registry is never overwritten).
+    pub fn record(&self, record: &RunRecord, spec: &RunSpec) -> Result<()> {
+        let Some(id) = &record.resume_id else {
+            return Ok(());
+        };
+        let usage = record.usage;
+        let done = record.status.is_done();
+        let update = EntryUpdate {
+            label: spec.label.clone(),
+            task: Some(spec.prompt.clone()),
+            project_dir: Some(spec.project.clone()),
+            status: Some(registry_status(record.status)),
+            openclaw_session: spec.session_key.clone(),
+            output_file: Some(spec.output_file.clone()),
+            run_id: Some(record.run_id.clone()),
+            cost_usd: record.cost_usd,
+            input_tokens: (usage.input_tokens > 0 || done).then_some(usage.input_tokens),
+            output_tokens: (usage.output_tokens > 0 || done).then_some(usage.output_tokens),
+            duration_s: done.then(|| record.duration_secs(now_secs()) as f64),
+            resumed_from: spec.resume_id.clone().filter(|r| r != id),
+        };
+        self.registry.upsert(id, &update)?;
         Ok(())
     }
-}
-
-/// `clawrun sessions …` (temporary until the registry lands).
-///
-/// # Errors
-/// Registry errors.
-pub fn cmd_sessions(_args: &crate::cli::SessionsArgs, _paths: &Paths) -> anyhow::Result<u8> {
-    Ok(0)
 }
