@@ -7,7 +7,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::core::orchestrator::{DEFAULT_GRACE_SECS, DEFAULT_TIMEOUT_SECS, RunOptions, TaskSource};
+use crate::core::orchestrator::{
+    DEFAULT_GRACE_SECS, DEFAULT_TIMEOUT_SECS, RoutingOptions, RunOptions, TaskSource,
+};
+use crate::core::route::TelegramRoutingMode;
 use crate::core::run::CompletionMode;
 
 /// Run coding-agent CLIs in the background for OpenClaw, and keep the human
@@ -38,6 +41,8 @@ pub enum Command {
     Status(StatusArgs),
     /// List, find and show sessions in the registry.
     Sessions(SessionsArgs),
+    /// Resolve and print the route of an OpenClaw session key (like `run --validate-only`).
+    Route(RouteArgs),
     /// Send a progress note to the person who asked for the task (called by the agent inside its run).
     Notify(NotifyArgs),
     /// List or deliver notifications that earlier runs could not deliver.
@@ -104,6 +109,30 @@ pub struct RunArgs {
     /// Codex: turn web search off (on by default).
     #[arg(long)]
     pub no_search: bool,
+    /// Notification channel hint: telegram, whatsapp, console, or another gateway channel (with --notify-target).
+    #[arg(long, value_name = "CHANNEL")]
+    pub notify_channel: Option<String>,
+    /// Chat id / group JID / target to notify (overrides what the session key resolves to only when consistent).
+    #[arg(long, value_name = "TARGET")]
+    pub notify_target: Option<String>,
+    /// Telegram topic / DM thread id (must match the session key's thread).
+    #[arg(long, value_name = "ID")]
+    pub notify_thread_id: Option<String>,
+    /// OpenClaw session uuid to wake (`openclaw agent --session-id`).
+    #[arg(long, value_name = "UUID")]
+    pub notify_session_id: Option<String>,
+    /// Telegram message id to reply to (not with thread routing).
+    #[arg(long, value_name = "ID")]
+    pub reply_to_message_id: Option<String>,
+    /// Telegram guard: auto (block likely misroutes), thread-only, allow-non-thread.
+    #[arg(long, value_enum, default_value_t = TelegramRoutingMode::Auto)]
+    pub telegram_routing_mode: TelegramRoutingMode,
+    /// Allow a non-thread Telegram route that the auto guard would block.
+    #[arg(long)]
+    pub allow_main_telegram: bool,
+    /// Resolve and print the route, check the channel's settings, and exit without running anything.
+    #[arg(long)]
+    pub validate_only: bool,
     /// Seconds between heartbeats (0 = none).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub heartbeat: u64,
@@ -131,6 +160,19 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// The routing flags.
+    pub fn routing(&self) -> RoutingOptions {
+        RoutingOptions {
+            notify_channel: self.notify_channel.clone(),
+            notify_target: self.notify_target.clone(),
+            notify_thread_id: self.notify_thread_id.clone(),
+            notify_session_id: self.notify_session_id.clone(),
+            reply_to_message_id: self.reply_to_message_id.clone(),
+            telegram_routing_mode: self.telegram_routing_mode,
+            allow_main_telegram: self.allow_main_telegram,
+        }
+    }
+
     /// The library's view of these flags.
     pub fn to_options(&self, backends_file: Option<PathBuf>) -> RunOptions {
         let task = match (&self.task, &self.task_file) {
@@ -235,6 +277,40 @@ pub struct OutboxArgs {
     /// `list` (default) or `flush`.
     #[arg(value_parser = ["list", "flush"], default_value = "list")]
     pub action: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `clawrun route`.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// The OpenClaw session key.
+    pub key: Option<String>,
+    /// Project directory (for the workdir route map; default: the current directory).
+    #[arg(short = 'p', long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Notification channel hint.
+    #[arg(long, value_name = "CHANNEL")]
+    pub notify_channel: Option<String>,
+    /// Target.
+    #[arg(long, value_name = "TARGET")]
+    pub notify_target: Option<String>,
+    /// Thread id.
+    #[arg(long, value_name = "ID")]
+    pub notify_thread_id: Option<String>,
+    /// Session uuid to wake.
+    #[arg(long, value_name = "UUID")]
+    pub notify_session_id: Option<String>,
+    /// Reply-to message id.
+    #[arg(long, value_name = "ID")]
+    pub reply_to_message_id: Option<String>,
+    /// Telegram guard mode.
+    #[arg(long, value_enum, default_value_t = TelegramRoutingMode::Auto)]
+    pub telegram_routing_mode: TelegramRoutingMode,
+    /// Allow a non-thread Telegram route.
+    #[arg(long)]
+    pub allow_main_telegram: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -12,13 +12,15 @@ use clawrun::Error;
 use clawrun::backends::config::BackendsConfig;
 use clawrun::channels::Console;
 use clawrun::cli::{
-    BACKENDS, Cli, Command, NotifyArgs, OutboxArgs, RunArgs, SessionsArgs, SessionsCommand,
-    StatusArgs,
+    BACKENDS, Cli, Command, NotifyArgs, OutboxArgs, RouteArgs, RunArgs, SessionsArgs,
+    SessionsCommand, StatusArgs,
 };
+use clawrun::core::delivery::Configs;
 use clawrun::core::orchestrator::{self, RunReport};
 use clawrun::core::outbox::{self, RetryPolicy};
 use clawrun::core::paths::{Paths, ProcessEnv};
 use clawrun::core::registry::{self, Registry};
+use clawrun::core::route;
 use clawrun::core::run::{self, RunDir, files};
 use clawrun::core::{control, notify, now_secs};
 
@@ -78,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(report.exit_code)
         }
         Command::Status(args) => cmd_status(args, &paths),
+        Command::Route(args) => cmd_route(args, &paths),
         Command::Notify(args) => cmd_notify(args),
         Command::Outbox(args) => cmd_outbox(args, &paths),
         Command::Sessions(args) => cmd_sessions(args, &paths, backends_file.as_deref()),
@@ -85,12 +88,45 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn execute(dir: &RunDir, paths: &Paths) -> anyhow::Result<RunReport> {
-    let channel = Console::new(Some(
-        dir.file(clawrun::channels::console::NOTIFICATIONS_FILE_NAME),
-    ));
+    let console = || {
+        Console::new(Some(
+            dir.file(clawrun::channels::console::NOTIFICATIONS_FILE_NAME),
+        ))
+    };
+    let spec = dir.read_spec()?;
+    let channel = match orchestrator::channel_for(&spec.channel, &dir.path, paths) {
+        Ok(c) => c,
+        Err(e) => {
+            // The settings checked at launch are gone (token removed?): say so
+            // loudly, and keep every message on the console and in the outbox.
+            eprintln!(
+                "❌ channel {} unavailable ({e:#}); notifications go to the console",
+                spec.channel
+            );
+            console().into()
+        }
+    };
     let rt = runtime()?;
-    let report = rt.block_on(orchestrator::execute(dir, paths, channel.into()))?;
-    Ok(report)
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(orchestrator::execute(dir, paths, channel))
+    }));
+    drop(rt);
+    match outcome {
+        Ok(report) => Ok(report?),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            let message = format!("the runner crashed: {what}");
+            let channel = orchestrator::channel_for(&spec.channel, &dir.path, paths)
+                .unwrap_or_else(|_| console().into());
+            let rt = runtime()?;
+            rt.block_on(orchestrator::record_crash(dir, paths, channel, &message))?;
+            anyhow::bail!("{message}")
+        }
+    }
 }
 
 fn cmd_run(
@@ -99,8 +135,37 @@ fn cmd_run(
     backends_file: Option<std::path::PathBuf>,
 ) -> anyhow::Result<u8> {
     let opts = args.to_options(backends_file);
-    let prepared = orchestrator::prepare(&opts, paths, &mut std::io::stdin().lock())?;
+    let mut prepared = orchestrator::prepare(&opts, paths, &mut std::io::stdin().lock())?;
+    let configs = Configs::load(paths)?;
+    let input = orchestrator::route_input(&prepared.spec, &args.routing(), &configs);
+    {
+        let rt = runtime()?;
+        rt.block_on(orchestrator::route(&mut prepared, &input, &configs))?;
+    }
     let spec = &prepared.spec;
+    for w in &spec.route.warnings {
+        eprintln!("⚠ {w}");
+    }
+    if args.validate_only {
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            let v = serde_json::json!({
+                "route": spec.route,
+                "channel": spec.channel,
+                "completion_mode": spec.completion_mode.as_str(),
+                "max_iterations": spec.max_iterations,
+                "iteration": spec.iteration,
+            });
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        } else {
+            write!(out, "{}", route::render_report(&spec.route, &input))?;
+            writeln!(out, "   channel_type: {}", spec.channel)?;
+            writeln!(out, "   completion_mode: {}", spec.completion_mode.as_str())?;
+            writeln!(out, "   max_iterations: {}", spec.max_iterations)?;
+        }
+        return Ok(0);
+    }
     banner(spec);
     let dir = orchestrator::create(&prepared)?;
     if args.detach {
@@ -109,7 +174,10 @@ fn cmd_run(
             orchestrator::spawn_detached(&dir, &exe, &paths.state_dir, Duration::from_secs(30))?;
         let mut out = std::io::stdout().lock();
         if args.json {
-            serde_json::to_writer_pretty(&mut out, &proof)?;
+            let mut v = serde_json::to_value(&proof)?;
+            v["route"] = serde_json::to_value(&prepared.spec.route)?;
+            v["channel"] = prepared.spec.channel.clone().into();
+            serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;
         } else {
             writeln!(out, "✅ Launched {} run {}", proof.backend, proof.run_id)?;
@@ -117,6 +185,12 @@ fn cmd_run(
             writeln!(out, "   agent pid:  {}", proof.agent_pid)?;
             writeln!(out, "   run dir:    {}", proof.run_dir.display())?;
             writeln!(out, "   output:     {}", proof.output_file.display())?;
+            writeln!(
+                out,
+                "   route:      {} via {}",
+                prepared.spec.route.channel.as_str(),
+                prepared.spec.channel
+            )?;
         }
         return Ok(0);
     }
@@ -144,6 +218,41 @@ fn cmd_run(
         writeln!(out)?;
     }
     Ok(report.exit_code)
+}
+
+fn cmd_route(args: &RouteArgs, paths: &Paths) -> anyhow::Result<u8> {
+    let configs = Configs::load(paths)?;
+    let project = match &args.project {
+        Some(p) => std::path::absolute(p)?,
+        None => std::env::current_dir()?,
+    };
+    let (workdir_routes, fallback) = clawrun::core::delivery::configured_routes(&configs.config);
+    let input = route::RouteInput {
+        session_key: args.key.clone(),
+        notify_channel: args.notify_channel.clone(),
+        notify_target: args.notify_target.clone(),
+        notify_thread_id: args.notify_thread_id.clone(),
+        notify_session_id: args.notify_session_id.clone(),
+        reply_to_message_id: args.reply_to_message_id.clone(),
+        telegram_routing_mode: args.telegram_routing_mode,
+        allow_main_telegram: args.allow_main_telegram,
+        project_dir: project,
+        workdir_routes,
+        fallback,
+    };
+    let rt = runtime()?;
+    let resolved = rt.block_on(clawrun::core::delivery::resolve(&input, &configs, paths))?;
+    let kind = clawrun::core::delivery::channel_kind(&resolved, &configs);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let v = serde_json::json!({"route": resolved, "channel": kind.name()});
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", route::render_report(&resolved, &input))?;
+        writeln!(out, "   channel_type: {}", kind.name())?;
+    }
+    Ok(0)
 }
 
 /// The seed's stderr banner (the skill's launch check greps for "Starting").

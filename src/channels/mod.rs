@@ -218,6 +218,18 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    /// The kind with config name `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            ChannelKind::Console,
+            ChannelKind::TelegramDirect,
+            ChannelKind::WhatsappGateway,
+            ChannelKind::MessageTool,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
+
     /// The config name (`telegram-direct`, …).
     pub fn name(self) -> &'static str {
         match self {

@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod control;
+pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod fsutil;

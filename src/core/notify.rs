@@ -117,6 +117,8 @@ pub struct Notifier {
     pub heartbeat_edit: bool,
     heartbeat_message: Option<String>,
     final_channel: AnyChannel,
+    /// Reply to this message id (`--reply-to-message-id`).
+    pub reply_to: Option<String>,
 }
 
 /// Delivery budget of one courier pass while the run goes on.
@@ -177,6 +179,7 @@ impl Notifier {
             heartbeat_edit: false,
             heartbeat_message: None,
             final_channel,
+            reply_to: None,
         }
     }
 
@@ -209,7 +212,7 @@ impl Notifier {
             destination: self.destination.clone(),
             body,
             silent,
-            reply_to: None,
+            reply_to: self.reply_to.clone(),
             edit_of: None,
             attachment: None,
         };

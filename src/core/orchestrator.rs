@@ -19,8 +19,9 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::backends::config::BackendsConfig;
 use crate::backends::{AnyBackend, Backend, LineParser, Permission, RunRequest};
-use crate::channels::{AnyChannel, Console, Destination, console};
+use crate::channels::{AnyChannel, ChannelKind, Console, Destination, console};
 use crate::core::control::{self, NoteLimiter};
+use crate::core::delivery::{self, Configs};
 use crate::core::error::{Error, Result};
 use crate::core::events::AgentEvent;
 use crate::core::iterations::{self, Iterations};
@@ -28,6 +29,7 @@ use crate::core::notify::{self, Notifier, RunInfo, WakePayload};
 use crate::core::outbox::{self, RetryPolicy, StaleCheck};
 use crate::core::paths::Paths;
 use crate::core::process;
+use crate::core::route::{Route, RouteInput, RouteSource, TelegramRoutingMode};
 use crate::core::run::{self, CompletionMode, RunDir, RunRecord, RunSpec, RunStatus, files};
 use crate::core::sessions::SessionLog;
 use crate::core::state::{Outcome, RunState};
@@ -376,6 +378,8 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         iteration,
         max_iterations,
         chain_root: plan.root,
+        route: Route::console(RouteSource::Default),
+        channel: ChannelKind::Console.name().to_owned(),
         trace_live: opts.trace_live,
     };
     Ok(Prepared {
@@ -383,6 +387,59 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         backend,
         paths: paths.clone(),
     })
+}
+
+/// The routing flags of `clawrun run`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoutingOptions {
+    /// `--notify-channel`.
+    pub notify_channel: Option<String>,
+    /// `--notify-target`.
+    pub notify_target: Option<String>,
+    /// `--notify-thread-id`.
+    pub notify_thread_id: Option<String>,
+    /// `--notify-session-id`.
+    pub notify_session_id: Option<String>,
+    /// `--reply-to-message-id`.
+    pub reply_to_message_id: Option<String>,
+    /// `--telegram-routing-mode`.
+    pub telegram_routing_mode: TelegramRoutingMode,
+    /// `--allow-main-telegram`.
+    pub allow_main_telegram: bool,
+}
+
+/// The routing input of a prepared run.
+pub fn route_input(spec: &RunSpec, routing: &RoutingOptions, configs: &Configs) -> RouteInput {
+    let (workdir_routes, fallback) = delivery::configured_routes(&configs.config);
+    RouteInput {
+        session_key: spec.session_key.clone(),
+        notify_channel: routing.notify_channel.clone(),
+        notify_target: routing.notify_target.clone(),
+        notify_thread_id: routing.notify_thread_id.clone(),
+        notify_session_id: routing.notify_session_id.clone(),
+        reply_to_message_id: routing.reply_to_message_id.clone(),
+        telegram_routing_mode: routing.telegram_routing_mode,
+        allow_main_telegram: routing.allow_main_telegram,
+        project_dir: spec.project.clone(),
+        workdir_routes,
+        fallback,
+    }
+}
+
+/// Resolve the route of a prepared run and choose its channel, checking that
+/// the channel can be built (its token is there). Reads only.
+///
+/// # Errors
+/// Routing refusals and channel configuration errors (exit 2).
+pub async fn route(prepared: &mut Prepared, input: &RouteInput, configs: &Configs) -> Result<()> {
+    let route = delivery::resolve(input, configs, &prepared.paths).await?;
+    let kind = delivery::channel_kind(&route, configs);
+    if kind != ChannelKind::Console {
+        delivery::build(kind.name(), &prepared.paths.state_dir, configs)?;
+    }
+    prepared.spec.route = route;
+    prepared.spec.channel = kind.name().to_owned();
+    Ok(())
 }
 
 /// The first 200 characters of a task.
@@ -713,7 +770,7 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         channel,
         &dir.path,
         RunInfo::new(&spec, backend.names()),
-        Destination::default(),
+        spec.route.destination(),
         spec.session_key.as_ref().map(|key| StaleCheck {
             runs_dir: paths.runs_dir(),
             session_key: key.clone(),
@@ -739,6 +796,9 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
             }
         });
     }
+    let mut notifier = notifier;
+    notifier.reply_to = spec.route.reply_to.clone();
+    notifier.heartbeat_edit = spec.heartbeat_edit;
     let mut sup = Supervisor {
         dir,
         parser: backend.parser(),
@@ -1090,7 +1150,12 @@ impl Supervisor<'_> {
         }
         self.notifier
             .result(outcome, &self.record, &self.state, &text, duration);
-        if let Some(key) = spec.session_key.clone() {
+        let wake_key = spec
+            .route
+            .session_key
+            .clone()
+            .or_else(|| spec.session_key.clone());
+        if let Some(key) = wake_key {
             let payload = WakePayload {
                 run_id: spec.run_id.clone(),
                 wake_id: String::new(),
@@ -1114,7 +1179,7 @@ impl Supervisor<'_> {
             }
             self.notifier.wake_with(
                 Some(key),
-                /*session_id*/ None,
+                spec.route.session_id.clone(),
                 backend.names().result_marker,
                 payload,
             );

@@ -84,6 +84,10 @@ pub struct RunSpec {
     pub max_iterations: u32,
     /// The first run of this run's resume chain (for iteration counting).
     pub chain_root: String,
+    /// Where messages go.
+    pub route: crate::core::route::Route,
+    /// The channel type that delivers them (`console`, `telegram-direct`, …).
+    pub channel: String,
     /// Send technical trace markers to the chat.
     pub trace_live: bool,
 }

@@ -1,0 +1,142 @@
+//! Where a run's messages go: resolving its route from the flags, the session
+//! key, the config and the gateway, choosing the channel type, and building
+//! that channel when the run (or a later outbox flush) delivers.
+//!
+//! Tokens are read from config at build time only; the run directory records
+//! the channel *type* and the route, never a secret.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::channels::{self, AnyChannel, ChannelKind, Console, console};
+use crate::core::config::Config;
+use crate::core::error::{ConfigError, Error, Result};
+use crate::core::gateway::{GatewayClient, HttpTimeouts};
+use crate::core::openclaw_config::{self, OpenclawConfig};
+use crate::core::paths::{Paths, ProcessEnv};
+use crate::core::route::{
+    self, ConfiguredRoute, GatewaySessions, LocalSessionFiles, NoGateway, Route, RouteChannel,
+    RouteInput, ToolInvoker, WorkdirRoute,
+};
+
+impl ToolInvoker for GatewayClient {
+    async fn invoke(&self, tool: &str, args: Value) -> std::result::Result<Value, String> {
+        GatewayClient::invoke(self, tool, args, None)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Both config files, loaded and validated.
+#[derive(Debug, Clone)]
+pub struct Configs {
+    /// `clawrun.toml`.
+    pub config: Config,
+    /// `openclaw.json`.
+    pub openclaw: OpenclawConfig,
+}
+
+impl Configs {
+    /// Load both.
+    ///
+    /// # Errors
+    /// Unreadable or invalid files (unknown keys in `clawrun.toml` included).
+    pub fn load(paths: &Paths) -> Result<Self> {
+        Ok(Self {
+            config: Config::load(&paths.config_file)?,
+            openclaw: OpenclawConfig::load(&paths.openclaw_config)?,
+        })
+    }
+
+    fn gateway(&self) -> Option<GatewayClient> {
+        let token =
+            openclaw_config::gateway_token(&self.config, &self.openclaw, &ProcessEnv).ok()?;
+        GatewayClient::new(
+            openclaw_config::gateway_url(&self.config, &self.openclaw),
+            token.value,
+            token.source,
+            HttpTimeouts {
+                connect: self.config.gateway.connect_timeout,
+                request: self.config.gateway.request_timeout,
+            },
+        )
+        .ok()
+    }
+}
+
+/// The workdir map and fallback route of `config`, in routing's terms.
+pub fn configured_routes(config: &Config) -> (Vec<WorkdirRoute>, Option<ConfiguredRoute>) {
+    let routes = config
+        .routes
+        .iter()
+        .map(|r| WorkdirRoute {
+            workdir: r.workdir.clone(),
+            channel: r.target.channel.clone(),
+            target: r.target.target.clone(),
+            thread_id: r.target.thread_id.clone(),
+            account: r.target.account.clone(),
+            session_key: r.target.session_key.clone(),
+        })
+        .collect();
+    let fallback = config.fallback_route.as_ref().map(|t| ConfiguredRoute {
+        channel: t.channel.clone(),
+        target: t.target.clone(),
+        thread_id: t.thread_id.clone(),
+        account: t.account.clone(),
+        session_key: t.session_key.clone(),
+    });
+    (routes, fallback)
+}
+
+/// Resolve the route of a run: flags, session key, workdir map, fallback; the
+/// gateway's `sessions_list` and the legacy local session files where needed.
+///
+/// # Errors
+/// [`Error::Usage`] with the routing message (`❌ Invalid routing: …`,
+/// `❌ Unsafe routing blocked: …`).
+pub async fn resolve(input: &RouteInput, configs: &Configs, paths: &Paths) -> Result<Route> {
+    let local = LocalSessionFiles::new(paths.openclaw_home.clone());
+    let route = match configs.gateway() {
+        Some(client) => route::resolve_route(input, &GatewaySessions::new(client), &local).await,
+        None => route::resolve_route(input, &NoGateway, &local).await,
+    };
+    route.map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// The channel type for `route` under `[notify] channel`.
+pub fn channel_kind(route: &Route, configs: &Configs) -> ChannelKind {
+    match &route.channel {
+        RouteChannel::Console => ChannelKind::Console,
+        other => channels::auto_channel_kind(
+            configs.config.notify.channel,
+            Some(other.as_str()),
+            &configs.config,
+            &configs.openclaw,
+            &ProcessEnv,
+        ),
+    }
+}
+
+/// Build the channel of type `kind` for the run in `run_dir` (the console
+/// logs to its `notifications.jsonl`).
+///
+/// # Errors
+/// An unknown type, or a channel whose token or settings are missing.
+pub fn build(kind: &str, run_dir: &Path, configs: &Configs) -> Result<AnyChannel> {
+    let kind = ChannelKind::from_name(kind).ok_or_else(|| {
+        Error::Config(ConfigError::Invalid(format!(
+            "unknown channel type {kind:?}"
+        )))
+    })?;
+    match kind {
+        ChannelKind::Console => {
+            Ok(Console::new(Some(run_dir.join(console::NOTIFICATIONS_FILE_NAME))).into())
+        }
+        other => Ok(channels::build_channel(
+            other,
+            &configs.config,
+            &configs.openclaw,
+        )?),
+    }
+}
