@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use clawrun::Error;
-use clawrun::backends::config::BackendsConfig;
+use clawrun::backends::config;
 use clawrun::channels::Console;
 use clawrun::cli::{
     BACKENDS, Cli, Command, NotifyArgs, OutboxArgs, RouteArgs, RunArgs, SessionsArgs,
@@ -420,7 +420,7 @@ fn registries(
     backend: Option<&str>,
     backends_file: Option<&std::path::Path>,
 ) -> anyhow::Result<Vec<Registry>> {
-    let config = BackendsConfig::load(backends_file)?;
+    let config = config::load(backends_file)?;
     let names: Vec<&str> = match backend {
         Some(b) => vec![b],
         None => BACKENDS.to_vec(),

@@ -1,52 +1,1072 @@
-//! The Claude backend (stub, to be implemented).
+//! Claude Code: the command line, and the `stream-json` parser.
+//!
+//! # Command
+//!
+//! ```text
+//! claude -p --output-format stream-json <permission> [--model M] [--resume ID [--fork-session]]
+//!        [--append-system-prompt=TEXT] [--max-budget-usd N] [--allowedTools T…] --verbose <extra args>
+//! ```
+//!
+//! The prompt goes on stdin (with `-p` and no prompt argument Claude reads it from
+//! there), the working directory is the project, and `<permission>` is either the
+//! configured default (`--dangerously-skip-permissions`) or `--permission-mode M`.
+//! Flags checked against `claude --help` of 2.1.197 and a real run.
+//!
+//! # Events
+//!
+//! One JSON object per line: `system` (subtypes `init`, `api_retry`, `status`,
+//! `task_started`, `task_progress`, `task_updated`, `task_notification`),
+//! `assistant` and `user` (one content block per line, several lines share a
+//! `message.id`), `stream_event` (with `--include-partial-messages`, raw SSE
+//! events), `rate_limit_event` and `result`. See
+//! `tests/fixtures/claude/*.jsonl` for real transcripts and
+//! `tests/fixtures/expected/claude/*.json` for what each maps to.
 
-use crate::backends::{AnyParser, Backend, CommandSpec, LineParser, Names, RunRequest};
-use crate::core::events::AgentEvent;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
-/// The Claude backend.
-#[derive(Debug, Clone, Default)]
-pub struct ClaudeBackend;
+use serde::Deserialize;
 
-/// Per-run parser for Claude output.
-#[derive(Debug, Clone, Default)]
-pub struct ClaudeParser;
+use crate::backends::config::ClaudeConfig;
+use crate::backends::wire::{self, StrArgs};
+use crate::backends::{
+    AnyParser, Backend, CommandSpec, LineParser, Names, Permission, RequestError, RunRequest,
+};
+use crate::core::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
-impl LineParser for ClaudeParser {
-    fn parse_line(&mut self, _line: &str) -> Vec<AgentEvent> {
-        Vec::new()
+/// Permission modes `claude --permission-mode` accepts (2.1.197).
+pub const CLAUDE_PERMISSION_MODES: &[&str] = &[
+    "acceptEdits",
+    "auto",
+    "bypassPermissions",
+    "default",
+    "dontAsk",
+    "plan",
+];
+
+/// Tools whose calls start a subagent.
+const SUBAGENT_TOOLS: &[&str] = &["Task", "Agent"];
+
+/// Longest summary of a shell command, in characters.
+const COMMAND_SUMMARY_MAX: usize = 80;
+/// Longest summary of any other tool call, in characters.
+const OTHER_SUMMARY_MAX: usize = 60;
+/// Longest stderr excerpt in a failure message, in characters.
+const STDERR_MESSAGE_MAX: usize = 500;
+/// What Claude prints when `--resume` names an unknown session (or one from another cwd).
+const RESUME_NOT_FOUND: &str = "No conversation found";
+/// Model name of the assistant messages Claude makes up to carry an API error.
+const SYNTHETIC_MODEL: &str = "<synthetic>";
+
+/// The Claude Code backend.
+#[derive(Debug, Clone)]
+pub struct ClaudeBackend {
+    config: ClaudeConfig,
+}
+
+impl ClaudeBackend {
+    /// A backend with these settings (see [`crate::backends::config`]).
+    pub fn new(config: ClaudeConfig) -> Self {
+        Self { config }
     }
-    fn finish(&mut self, _exit_code: Option<i32>, _stderr_tail: &str) -> Vec<AgentEvent> {
-        Vec::new()
+
+    /// Its settings.
+    pub fn config(&self) -> &ClaudeConfig {
+        &self.config
     }
+}
+
+fn reject(message: String) -> Result<(), RequestError> {
+    Err(RequestError {
+        backend: "claude",
+        message,
+    })
+}
+
+/// An argument value that must not be taken for an option.
+fn check_value(what: &str, value: &str) -> Result<(), RequestError> {
+    if value.trim().is_empty() {
+        return reject(format!("{what} must not be empty"));
+    }
+    if value.starts_with('-') {
+        return reject(format!("{what} must not start with '-': {value:?}"));
+    }
+    Ok(())
 }
 
 impl Backend for ClaudeBackend {
     fn name(&self) -> &'static str {
         "claude"
     }
+
     fn names(&self) -> Names {
         Names {
-            display: "Claude",
-            tag: "Claude",
-            result_marker: "",
+            display: "Claude Code",
+            tag: "CC",
+            result_marker: "[CLAUDE_CODE_RESULT]",
         }
     }
-    fn command(&self, _req: &RunRequest) -> CommandSpec {
-        CommandSpec::default()
+
+    fn validate(&self, req: &RunRequest) -> Result<(), RequestError> {
+        if req.prompt.trim().is_empty() {
+            return reject("the prompt is empty".to_string());
+        }
+        match &req.permission {
+            Permission::Default => {}
+            Permission::ClaudeMode(mode) => {
+                if !CLAUDE_PERMISSION_MODES.contains(&mode.as_str()) {
+                    return reject(format!(
+                        "unknown permission mode {mode:?}; valid modes: {}",
+                        CLAUDE_PERMISSION_MODES.join(", ")
+                    ));
+                }
+            }
+            Permission::CodexSandbox(mode) => {
+                return reject(format!(
+                    "sandbox mode {mode:?} is a Codex option; Claude takes a permission mode ({})",
+                    CLAUDE_PERMISSION_MODES.join(", ")
+                ));
+            }
+        }
+        if let Some(model) = &req.model {
+            check_value("the model", model)?;
+        }
+        match &req.resume_id {
+            Some(id) => check_value("the resume id", id)?,
+            None if req.fork => return reject("fork needs a session to resume".to_string()),
+            None => {}
+        }
+        for tool in &req.allowed_tools {
+            check_value("an allowed tool", tool)?;
+        }
+        if let Some(budget) = req.max_budget_usd {
+            if !(budget.is_finite() && budget > 0.0) {
+                return reject(format!(
+                    "the budget must be a positive number of dollars, not {budget}"
+                ));
+            }
+        }
+        if req.search == Some(false) {
+            // Claude's WebSearch/WebFetch tools have no on/off switch of their own.
+            return reject("web search cannot be turned off for Claude Code".to_string());
+        }
+        Ok(())
     }
+
+    fn command(&self, req: &RunRequest) -> CommandSpec {
+        let mut args: Vec<String> = ["-p", "--output-format", "stream-json"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        match &req.permission {
+            Permission::Default => args.extend(self.config.permission_args.iter().cloned()),
+            // A sandbox mode is rejected by `validate`; should it get here anyway it
+            // is passed on, so that Claude refuses it loudly instead of clawrun
+            // silently running with another permission mode.
+            Permission::ClaudeMode(mode) | Permission::CodexSandbox(mode) => {
+                args.extend(["--permission-mode".to_string(), mode.clone()]);
+            }
+        }
+        if let Some(model) = &req.model {
+            args.extend(["--model".to_string(), model.clone()]);
+        }
+        if let Some(id) = &req.resume_id {
+            args.extend(["--resume".to_string(), id.clone()]);
+            if req.fork {
+                args.push("--fork-session".to_string());
+            }
+        }
+        if let Some(text) = &req.append_system_prompt {
+            // One argument, so that a text starting with '-' is never read as an option.
+            args.push(format!("--append-system-prompt={text}"));
+        }
+        if let Some(budget) = req.max_budget_usd {
+            args.extend(["--max-budget-usd".to_string(), budget.to_string()]);
+        }
+        if !req.allowed_tools.is_empty() {
+            // `--allowedTools <tools...>` is variadic: it takes every following
+            // argument up to the next option, which is why `--verbose` comes after it.
+            args.push("--allowedTools".to_string());
+            args.extend(req.allowed_tools.iter().cloned());
+        }
+        // Required with `--output-format stream-json` in print mode.
+        args.push("--verbose".to_string());
+        args.extend(self.config.args.iter().cloned());
+        CommandSpec {
+            program: self.config.program.clone(),
+            args,
+            env: self
+                .config
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            cwd: req.project.clone(),
+            stdin: req.prompt.clone(),
+        }
+    }
+
     fn parser(&self) -> AnyParser {
-        ClaudeParser.into()
+        ClaudeParser::default().into()
     }
+
     fn registry_file(&self) -> &'static str {
         "claude_sessions.json"
     }
+
     fn id_field(&self) -> &'static str {
         "session_id"
     }
+
     fn needs_git_repo(&self) -> bool {
-        true
+        false
     }
+
     fn tested_version(&self) -> &'static str {
-        ""
+        self.config.tested_version
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Wire types: private, lenient (every field optional, odd types read as absent,
+// unknown fields skipped), borrowed from the line.
+
+/// One line of `stream-json`: the union of the fields of every line type.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    subtype: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    session_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    claude_code_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    parent_tool_use_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::obj")]
+    message: Option<Message<'a>>,
+    #[serde(borrow, default, deserialize_with = "wire::obj")]
+    event: Option<StreamEvent<'a>>,
+    // result
+    #[serde(default, deserialize_with = "wire::bool")]
+    is_error: Option<bool>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    result: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str_seq")]
+    errors: Vec<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "wire::u64")]
+    api_error_status: Option<u64>,
+    #[serde(default, deserialize_with = "wire::f64")]
+    total_cost_usd: Option<f64>,
+    #[serde(default, deserialize_with = "wire::obj")]
+    usage: Option<WireUsage>,
+    // system/api_retry
+    #[serde(default, deserialize_with = "wire::u64")]
+    attempt: Option<u64>,
+    #[serde(default, deserialize_with = "wire::u64")]
+    max_retries: Option<u64>,
+    #[serde(default, deserialize_with = "wire::u64")]
+    error_status: Option<u64>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    error: Option<Cow<'a, str>>,
+    // system/task_*
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    tool_use_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    task_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    description: Option<Cow<'a, str>>,
+    // rate_limit_event
+    #[serde(borrow, default, deserialize_with = "wire::obj")]
+    rate_limit_info: Option<RateLimitInfo<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::obj_seq")]
+    content: Vec<Block<'a>>,
+    #[serde(default, deserialize_with = "wire::obj")]
+    usage: Option<WireUsage>,
+}
+
+/// A content block of any type (`text`, `tool_use`, `tool_result`, `thinking`, …).
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::obj")]
+    input: Option<StrArgs<'a>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    tool_use_id: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "wire::bool")]
+    is_error: Option<bool>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+struct WireUsage {
+    #[serde(default, deserialize_with = "wire::u64")]
+    input_tokens: Option<u64>,
+    #[serde(default, deserialize_with = "wire::u64")]
+    cache_creation_input_tokens: Option<u64>,
+    #[serde(default, deserialize_with = "wire::u64")]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default, deserialize_with = "wire::u64")]
+    output_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    /// Normalized: cache reads and writes are part of the prompt.
+    fn normalize(self) -> Usage {
+        let cached = self.cache_read_input_tokens.unwrap_or(0);
+        Usage {
+            input_tokens: self
+                .input_tokens
+                .unwrap_or(0)
+                .saturating_add(self.cache_creation_input_tokens.unwrap_or(0))
+                .saturating_add(cached),
+            cached_input_tokens: cached,
+            output_tokens: self.output_tokens.unwrap_or(0),
+        }
+    }
+}
+
+/// The `event` of a `stream_event` line: a raw Messages API SSE event.
+#[derive(Deserialize)]
+struct StreamEvent<'a> {
+    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::obj")]
+    message: Option<StreamMessage<'a>>,
+    #[serde(borrow, default, deserialize_with = "wire::obj")]
+    delta: Option<Delta<'a>>,
+    #[serde(default, deserialize_with = "wire::obj")]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct StreamMessage<'a> {
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "wire::obj")]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    text: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RateLimitInfo<'a> {
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    status: Option<Cow<'a, str>>,
+    #[serde(rename = "resetsAt", default, deserialize_with = "wire::i64")]
+    resets_at: Option<i64>,
+    #[serde(
+        rename = "rateLimitType",
+        borrow,
+        default,
+        deserialize_with = "wire::str"
+    )]
+    rate_limit_type: Option<Cow<'a, str>>,
+}
+
+// ---------------------------------------------------------------------------
+// Parser
+
+/// Per-run parser for Claude Code `stream-json` output.
+///
+/// State it keeps: whether a `result` line was seen (else [`LineParser::finish`]
+/// reports a failure), the open subagents (so each starts and finishes once),
+/// the latest usage per message id (so repeated reports are not re-emitted and
+/// never go backwards), and the message being streamed in partial-messages mode.
+#[derive(Debug, Clone, Default)]
+pub struct ClaudeParser {
+    saw_result: bool,
+    /// Subagents ever started (by the tool call id that started them).
+    subagents_seen: HashSet<String>,
+    /// Subagents started and not yet finished.
+    subagents_open: HashSet<String>,
+    /// Latest usage emitted per message id.
+    message_usage: HashMap<String, Usage>,
+    /// Partial-messages mode: the message being streamed, per parent tool call
+    /// (`None` = the main agent), since `message_delta` does not repeat the id.
+    streaming: Vec<(Option<String>, String)>,
+    /// Warnings already given, to report each oddity once per run.
+    warned: HashSet<String>,
+}
+
+fn owned(s: Option<Cow<'_, str>>) -> Option<String> {
+    s.map(Cow::into_owned)
+}
+
+fn to_u32(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+fn to_u16(v: u64) -> Option<u16> {
+    u16::try_from(v).ok()
+}
+
+/// A short excerpt of an odd line, for warnings.
+fn preview(line: &str) -> String {
+    wire::short(line, 120)
+}
+
+impl ClaudeParser {
+    /// A parser for a new run.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn warn_once(&mut self, message: String, out: &mut Vec<AgentEvent>) {
+        if self.warned.insert(message.clone()) {
+            out.push(AgentEvent::Warning { message });
+        }
+    }
+
+    fn handle(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+        match line.kind.as_deref() {
+            Some("system") => self.system(line, out),
+            Some("assistant") => self.assistant(line, out),
+            Some("user") => self.user(line, out),
+            Some("stream_event") => self.stream_event(line, out),
+            Some("result") => self.result(line, out),
+            Some("rate_limit_event") => Self::rate_limit(line, out),
+            Some(other) => self.warn_once(format!("unknown Claude event type {other:?}"), out),
+            None => out.push(AgentEvent::Warning {
+                message: "Claude line without a \"type\"".to_string(),
+            }),
+        }
+    }
+
+    fn system(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+        match line.subtype.as_deref() {
+            Some("init") => match line.session_id {
+                Some(id) => out.push(AgentEvent::SessionStarted {
+                    resume_id: id.into_owned(),
+                    model: owned(line.model),
+                    cli_version: owned(line.claude_code_version),
+                }),
+                None => out.push(AgentEvent::Warning {
+                    message: "Claude system/init without a session_id".to_string(),
+                }),
+            },
+            Some("api_retry") => out.push(AgentEvent::ApiRetry {
+                attempt: to_u32(line.attempt.unwrap_or(0)),
+                max_retries: line.max_retries.map(to_u32),
+                status: line.error_status.and_then(to_u16),
+                message: owned(line.error).unwrap_or_default(),
+            }),
+            // Liveness and bookkeeping only.
+            Some("status" | "task_progress" | "task_updated") => {}
+            Some("task_started") => {
+                if let Some(id) = line.tool_use_id.or(line.task_id) {
+                    let description = owned(line.description).unwrap_or_default();
+                    self.subagent_started(id.into_owned(), description, out);
+                }
+            }
+            Some("task_notification") => {
+                if let Some(id) = line.tool_use_id.or(line.task_id) {
+                    self.subagent_finished(&id, out);
+                }
+            }
+            Some(other) => {
+                self.warn_once(
+                    format!("unknown Claude system event subtype {other:?}"),
+                    out,
+                );
+            }
+            None => self.warn_once("Claude system event without a subtype".to_string(), out),
+        }
+    }
+
+    fn subagent_started(
+        &mut self,
+        call_id: String,
+        description: String,
+        out: &mut Vec<AgentEvent>,
+    ) {
+        if self.subagents_seen.insert(call_id.clone()) {
+            self.subagents_open.insert(call_id.clone());
+            out.push(AgentEvent::SubagentStarted {
+                call_id,
+                description,
+            });
+        }
+    }
+
+    fn subagent_finished(&mut self, call_id: &str, out: &mut Vec<AgentEvent>) {
+        if self.subagents_open.remove(call_id) {
+            out.push(AgentEvent::SubagentFinished {
+                call_id: call_id.to_string(),
+            });
+        }
+    }
+
+    fn assistant(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+        let Some(message) = line.message else {
+            out.push(AgentEvent::Warning {
+                message: "Claude assistant line without a message".to_string(),
+            });
+            return;
+        };
+        let parent = line.parent_tool_use_id.as_deref();
+        for block in message.content {
+            match block.kind.as_deref() {
+                Some("text") => {
+                    if let Some(text) = block.text.filter(|t| !t.is_empty()) {
+                        out.push(AgentEvent::AssistantText {
+                            text: text.into_owned(),
+                            parent_tool_id: parent.map(str::to_string),
+                        });
+                    }
+                }
+                Some("tool_use" | "server_tool_use") => {
+                    let Some(call_id) = block.id else {
+                        out.push(AgentEvent::Warning {
+                            message: "Claude tool_use block without an id".to_string(),
+                        });
+                        continue;
+                    };
+                    let name = block.name.as_deref().unwrap_or("tool");
+                    let input = block.input.unwrap_or_default();
+                    let summary = tool_summary(name, &input);
+                    let call_id = call_id.into_owned();
+                    let subagent = SUBAGENT_TOOLS.contains(&name);
+                    out.push(AgentEvent::ToolStarted {
+                        call_id: call_id.clone(),
+                        name: name.to_string(),
+                        summary: summary.clone(),
+                        parent_tool_id: parent.map(str::to_string),
+                    });
+                    if subagent {
+                        self.subagent_started(call_id, summary, out);
+                    }
+                }
+                Some("thinking" | "redacted_thinking") => out.push(AgentEvent::Thinking),
+                // Results of server-side tools (web search) come inside the assistant message.
+                Some(kind) if kind.ends_with("_tool_result") => {
+                    if let Some(id) = block.tool_use_id {
+                        out.push(AgentEvent::ToolFinished {
+                            call_id: id.into_owned(),
+                            ok: !block.is_error.unwrap_or(false),
+                        });
+                    }
+                }
+                Some(other) => {
+                    self.warn_once(format!("unknown Claude content block type {other:?}"), out);
+                }
+                None => self.warn_once("Claude content block without a type".to_string(), out),
+            }
+        }
+        // The made-up messages that carry API errors report zero usage: skip them.
+        if message.model.as_deref() == Some(SYNTHETIC_MODEL) {
+            return;
+        }
+        if let (Some(id), Some(usage)) = (message.id, message.usage) {
+            self.report_usage(&id, usage.normalize(), out);
+        }
+    }
+
+    /// Emit the usage of message `id` if it adds to what was reported before.
+    ///
+    /// Claude repeats a message's usage on every content block, and in
+    /// partial-messages mode reports it again (with the final output count) in
+    /// `message_delta`; the figures of one message only grow, so they are merged
+    /// field by field with the maximum and emitted only when they changed.
+    fn report_usage(&mut self, id: &str, usage: Usage, out: &mut Vec<AgentEvent>) {
+        let merged = match self.message_usage.get(id) {
+            Some(prev) => Usage {
+                input_tokens: prev.input_tokens.max(usage.input_tokens),
+                cached_input_tokens: prev.cached_input_tokens.max(usage.cached_input_tokens),
+                output_tokens: prev.output_tokens.max(usage.output_tokens),
+            },
+            None => usage,
+        };
+        let unchanged = match self.message_usage.get(id) {
+            Some(prev) => *prev == merged,
+            None => merged == Usage::default(),
+        };
+        if unchanged {
+            return;
+        }
+        self.message_usage.insert(id.to_string(), merged);
+        out.push(AgentEvent::Usage {
+            scope: UsageScope::Message { id: id.to_string() },
+            usage: merged,
+        });
+    }
+
+    fn user(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+        let Some(message) = line.message else {
+            return;
+        };
+        for block in message.content {
+            if block.kind.as_deref() != Some("tool_result") {
+                // Echoed prompts (a subagent's task) and other user content.
+                continue;
+            }
+            let Some(id) = block.tool_use_id else {
+                out.push(AgentEvent::Warning {
+                    message: "Claude tool_result without a tool_use_id".to_string(),
+                });
+                continue;
+            };
+            out.push(AgentEvent::ToolFinished {
+                call_id: id.to_string(),
+                ok: !block.is_error.unwrap_or(false),
+            });
+            self.subagent_finished(&id, out);
+        }
+    }
+
+    fn stream_event(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+        let Some(event) = line.event else {
+            out.push(AgentEvent::Warning {
+                message: "Claude stream_event without an event".to_string(),
+            });
+            return;
+        };
+        let parent = line.parent_tool_use_id.as_deref();
+        match event.kind.as_deref() {
+            Some("content_block_delta") => match event.delta {
+                Some(Delta {
+                    kind: Some(kind),
+                    text,
+                }) => match kind.as_ref() {
+                    "text_delta" => {
+                        if let Some(text) = text.filter(|t| !t.is_empty()) {
+                            out.push(AgentEvent::TextDelta {
+                                text: text.into_owned(),
+                            });
+                        }
+                    }
+                    "thinking_delta" => out.push(AgentEvent::Thinking),
+                    _ => {}
+                },
+                _ => {}
+            },
+            Some("message_start") => {
+                let Some(StreamMessage {
+                    id: Some(id),
+                    usage,
+                }) = event.message
+                else {
+                    return;
+                };
+                match self
+                    .streaming
+                    .iter_mut()
+                    .find(|(p, _)| p.as_deref() == parent)
+                {
+                    Some(entry) => id.as_ref().clone_into(&mut entry.1),
+                    None => self
+                        .streaming
+                        .push((parent.map(str::to_string), id.to_string())),
+                }
+                if let Some(usage) = usage {
+                    self.report_usage(&id, usage.normalize(), out);
+                }
+            }
+            Some("message_delta") => {
+                let Some(usage) = event.usage else {
+                    return;
+                };
+                let Some(id) = self
+                    .streaming
+                    .iter()
+                    .find(|(p, _)| p.as_deref() == parent)
+                    .map(|(_, id)| id.clone())
+                else {
+                    return;
+                };
+                // Only the fields present count; the others keep message_start's figures.
+                self.report_usage(&id, usage.normalize(), out);
+            }
+            _ => {}
+        }
+    }
+
+    fn result(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+        self.saw_result = true;
+        let cost_usd = line.total_cost_usd;
+        let text = line.result.as_deref().unwrap_or("");
+        if let Some((message, resets_at)) = usage_limit_text(text) {
+            out.push(AgentEvent::RateLimited {
+                resets_at: Some(resets_at),
+                message: message.clone(),
+            });
+            out.push(AgentEvent::TurnFailed {
+                message,
+                kind: FailureKind::RateLimit,
+                cost_usd,
+            });
+            return;
+        }
+        let subtype = line.subtype.as_deref().unwrap_or("");
+        // `subtype` stays "success" on API errors: `is_error` is what tells.
+        let failed = line.is_error.unwrap_or(false) || subtype.starts_with("error");
+        if !failed {
+            out.push(AgentEvent::TurnCompleted {
+                final_text: owned(line.result),
+                usage: line.usage.map(WireUsage::normalize),
+                cost_usd,
+            });
+            return;
+        }
+        let message = if !text.trim().is_empty() {
+            text.to_string()
+        } else if !line.errors.is_empty() {
+            line.errors.join("; ")
+        } else {
+            format!(
+                "Claude Code failed ({})",
+                if subtype.is_empty() {
+                    "no subtype"
+                } else {
+                    subtype
+                }
+            )
+        };
+        let kind = classify_failure(&message, &line.errors, line.api_error_status);
+        out.push(AgentEvent::TurnFailed {
+            message,
+            kind,
+            cost_usd,
+        });
+    }
+
+    fn rate_limit(line: Line<'_>, out: &mut Vec<AgentEvent>) {
+        let Some(info) = line.rate_limit_info else {
+            return;
+        };
+        if info.status.as_deref() != Some("rejected") {
+            return;
+        }
+        let message = match info.rate_limit_type {
+            Some(kind) => format!("Claude usage limit reached ({kind})"),
+            None => "Claude usage limit reached".to_string(),
+        };
+        out.push(AgentEvent::RateLimited {
+            resets_at: info.resets_at,
+            message,
+        });
+    }
+}
+
+/// The `"… usage limit reached|<unix seconds>"` result text of older Claude Code
+/// versions: the message before the bar and the reset time.
+fn usage_limit_text(text: &str) -> Option<(String, i64)> {
+    let (message, epoch) = text.trim().rsplit_once('|')?;
+    let resets_at = epoch.trim().parse::<i64>().ok()?;
+    let lower = message.to_ascii_lowercase();
+    (lower.contains("limit")).then(|| (message.trim().to_string(), resets_at))
+}
+
+fn classify_failure(message: &str, errors: &[Cow<'_, str>], status: Option<u64>) -> FailureKind {
+    let mentions =
+        |needle: &str| message.contains(needle) || errors.iter().any(|e| e.contains(needle));
+    if mentions(RESUME_NOT_FOUND) {
+        return FailureKind::ResumeNotFound;
+    }
+    let lower = message.to_ascii_lowercase();
+    if status == Some(429)
+        || lower.contains("rate limit")
+        || lower.contains("rate_limit")
+        || lower.contains("usage limit")
+    {
+        return FailureKind::RateLimit;
+    }
+    match status {
+        Some(status) => FailureKind::Api {
+            status: to_u16(status),
+        },
+        None => FailureKind::Other,
+    }
+}
+
+/// A short human label for a tool call.
+fn tool_summary(name: &str, input: &StrArgs<'_>) -> String {
+    let pick = |key: &str| input.get(key).filter(|v| !v.trim().is_empty());
+    let (text, max) = match name {
+        "Bash" => (pick("command"), COMMAND_SUMMARY_MAX),
+        "Read" | "Edit" | "Write" | "MultiEdit" | "NotebookEdit" | "NotebookRead" => {
+            let path = pick("file_path")
+                .or_else(|| pick("notebook_path"))
+                .or_else(|| pick("path"));
+            (path.map(wire::base_name), OTHER_SUMMARY_MAX)
+        }
+        "Grep" | "Glob" => (pick("pattern"), OTHER_SUMMARY_MAX),
+        "Task" | "Agent" => (
+            pick("description").or_else(|| pick("prompt")),
+            OTHER_SUMMARY_MAX,
+        ),
+        "WebFetch" => (pick("url"), OTHER_SUMMARY_MAX),
+        "WebSearch" | "web_search" => (pick("query"), OTHER_SUMMARY_MAX),
+        _ => (None, OTHER_SUMMARY_MAX),
+    };
+    wire::short(text.or_else(|| input.first()).unwrap_or(""), max)
+}
+
+impl LineParser for ClaudeParser {
+    fn parse_line(&mut self, line: &str) -> Vec<AgentEvent> {
+        let line = line.trim();
+        if line.is_empty() {
+            return Vec::new();
+        }
+        if !line.starts_with('{') {
+            return vec![AgentEvent::Warning {
+                message: format!("Claude line is not a JSON object: {}", preview(line)),
+            }];
+        }
+        let wire: Line<'_> = match serde_json::from_str(line) {
+            Ok(wire) => wire,
+            Err(e) => {
+                return vec![AgentEvent::Warning {
+                    message: format!("malformed Claude line ({e}): {}", preview(line)),
+                }];
+            }
+        };
+        let mut out = Vec::new();
+        self.handle(wire, &mut out);
+        out
+    }
+
+    fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {
+        if self.saw_result {
+            return Vec::new();
+        }
+        let kind = if stderr_tail.contains(RESUME_NOT_FOUND) {
+            FailureKind::ResumeNotFound
+        } else {
+            FailureKind::NoResult
+        };
+        let tail = wire::tail_lines(stderr_tail.lines(), STDERR_MESSAGE_MAX);
+        let message = if tail.is_empty() {
+            wire::no_result_message(exit_code)
+        } else {
+            tail
+        };
+        vec![AgentEvent::TurnFailed {
+            message,
+            kind,
+            cost_usd: None,
+        }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::path::PathBuf;
+
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::backends::config::BackendsConfig;
+
+    fn backend() -> ClaudeBackend {
+        ClaudeBackend::new(BackendsConfig::builtin().unwrap().claude)
+    }
+
+    fn request() -> RunRequest {
+        RunRequest {
+            prompt: "fix the bug".to_string(),
+            project: PathBuf::from("/work/p"),
+            ..RunRequest::default()
+        }
+    }
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn plain_run_uses_default_permission_and_stdin() {
+        assert_eq!(
+            backend().command(&request()),
+            CommandSpec {
+                program: "claude".to_string(),
+                args: strings(&[
+                    "-p",
+                    "--output-format",
+                    "stream-json",
+                    "--dangerously-skip-permissions",
+                    "--verbose",
+                ]),
+                env: vec![],
+                cwd: PathBuf::from("/work/p"),
+                stdin: "fix the bug".to_string(),
+            }
+        );
+    }
+
+    #[test]
+    fn every_option_maps_to_its_flag() {
+        let mut config = BackendsConfig::builtin().unwrap().claude;
+        config.program = "/opt/claude".to_string();
+        config.args = strings(&["--add-dir", "/data"]);
+        config.env.insert("IS_SANDBOX".to_string(), "1".to_string());
+        let req = RunRequest {
+            model: Some("opus".to_string()),
+            resume_id: Some("b97f592b".to_string()),
+            fork: true,
+            permission: Permission::ClaudeMode("plan".to_string()),
+            allowed_tools: strings(&["Bash(git *)", "Read"]),
+            append_system_prompt: Some("- be brief".to_string()),
+            max_budget_usd: Some(1.5),
+            ..request()
+        };
+        assert_eq!(ClaudeBackend::new(config.clone()).validate(&req), Ok(()));
+        assert_eq!(
+            ClaudeBackend::new(config).command(&req),
+            CommandSpec {
+                program: "/opt/claude".to_string(),
+                args: strings(&[
+                    "-p",
+                    "--output-format",
+                    "stream-json",
+                    "--permission-mode",
+                    "plan",
+                    "--model",
+                    "opus",
+                    "--resume",
+                    "b97f592b",
+                    "--fork-session",
+                    "--append-system-prompt=- be brief",
+                    "--max-budget-usd",
+                    "1.5",
+                    "--allowedTools",
+                    "Bash(git *)",
+                    "Read",
+                    "--verbose",
+                    "--add-dir",
+                    "/data",
+                ]),
+                env: vec![("IS_SANDBOX".to_string(), "1".to_string())],
+                cwd: PathBuf::from("/work/p"),
+                stdin: "fix the bug".to_string(),
+            }
+        );
+    }
+
+    #[test]
+    fn validate_rejects_what_claude_cannot_do() {
+        let b = backend();
+        let bad = [
+            RunRequest {
+                permission: Permission::CodexSandbox("read-only".to_string()),
+                ..request()
+            },
+            RunRequest {
+                permission: Permission::ClaudeMode("yolo".to_string()),
+                ..request()
+            },
+            RunRequest {
+                fork: true,
+                ..request()
+            },
+            RunRequest {
+                resume_id: Some("--help".to_string()),
+                ..request()
+            },
+            RunRequest {
+                max_budget_usd: Some(f64::NAN),
+                ..request()
+            },
+            RunRequest {
+                search: Some(false),
+                ..request()
+            },
+            RunRequest {
+                prompt: " ".to_string(),
+                ..request()
+            },
+        ];
+        for req in bad {
+            let err = b.validate(&req).unwrap_err();
+            assert_eq!(err.backend, "claude");
+        }
+        let err = b
+            .validate(&RunRequest {
+                permission: Permission::ClaudeMode("yolo".to_string()),
+                ..request()
+            })
+            .unwrap_err();
+        assert!(err.message.contains("acceptEdits"), "{err}");
+        assert_eq!(b.validate(&request()), Ok(()));
+    }
+
+    #[test]
+    fn tool_summaries() {
+        let args = |json: &str| -> StrArgs<'static> {
+            serde_json::from_str(Box::leak(json.to_string().into_boxed_str())).unwrap()
+        };
+        assert_eq!(
+            tool_summary(
+                "Bash",
+                &args(r#"{"command":"ls  -la\n/tmp","description":"x"}"#)
+            ),
+            "ls -la /tmp"
+        );
+        assert_eq!(
+            tool_summary(
+                "Edit",
+                &args(r#"{"file_path":"/a/b/c.rs","old_string":"x"}"#)
+            ),
+            "c.rs"
+        );
+        assert_eq!(
+            tool_summary("Grep", &args(r#"{"pattern":"fn main","path":"src"}"#)),
+            "fn main"
+        );
+        assert_eq!(
+            tool_summary(
+                "Task",
+                &args(r#"{"prompt":"long","description":"Inspect"}"#)
+            ),
+            "Inspect"
+        );
+        assert_eq!(
+            tool_summary("WebFetch", &args(r#"{"url":"https://x.y/z"}"#)),
+            "https://x.y/z"
+        );
+        assert_eq!(
+            tool_summary("mcp__x__y", &args(r#"{"n":1,"q":"","name":"abc"}"#)),
+            "abc"
+        );
+        assert_eq!(tool_summary("Other", &args(r#"{"n":1}"#)), "");
+        let long = format!(r#"{{"command":"{}"}}"#, "y".repeat(300));
+        assert_eq!(tool_summary("Bash", &args(&long)).chars().count(), 80);
+        let long = format!(r#"{{"x":"{}"}}"#, "y".repeat(300));
+        assert_eq!(tool_summary("Other", &args(&long)).chars().count(), 60);
+    }
+
+    #[test]
+    fn usage_limit_texts() {
+        assert_eq!(
+            usage_limit_text("Claude AI usage limit reached|1750032000"),
+            Some(("Claude AI usage limit reached".to_string(), 1_750_032_000))
+        );
+        assert_eq!(usage_limit_text("a|b"), None);
+        assert_eq!(usage_limit_text("DONE"), None);
     }
 }

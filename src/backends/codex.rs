@@ -1,52 +1,890 @@
-//! The Codex backend (stub, to be implemented).
+//! OpenAI Codex: the command line, and the `exec --json` parser.
+//!
+//! # Command
+//!
+//! ```text
+//! codex [--search] exec --json -C <project> <permission> [-c web_search="disabled"] [--model M]
+//!       <extra args> [resume <thread id> | fork <thread id>] -
+//! ```
+//!
+//! Checked against `codex --help`, `codex exec --help` and `codex exec resume
+//! --help` of 0.169.0, and real runs:
+//!
+//! - `--search` is a top-level option (before `exec`). Without it this version
+//!   still offers the model a web search tool; `-c web_search="disabled"` is what
+//!   turns it off.
+//! - `exec resume` has no `-C` or `-s` of its own, but `exec` options written
+//!   before the `resume` word apply to the resumed session (a resume with
+//!   `-C other -s read-only` ran in `other` with the read-only sandbox). So every
+//!   option goes before `resume`/`fork`, in the same place for all three forms.
+//! - `-` as the prompt argument reads the prompt from stdin (also for `resume`
+//!   and `fork`). The prompt is never in argv.
+//! - `<permission>` is the configured default
+//!   (`--dangerously-bypass-approvals-and-sandbox`) or `-s <mode>`.
+//!
+//! # Events
+//!
+//! `thread.started`, `turn.started`, `item.started` / `item.updated` /
+//! `item.completed` (items `command_execution`, `agent_message`, `reasoning`,
+//! `file_change`, `web_search`, `mcp_tool_call`, `todo_list`, `error`),
+//! `turn.completed` (usage, cumulative for the thread), `turn.failed`, `error`.
+//! See `tests/fixtures/codex/*.jsonl` and `tests/fixtures/expected/codex/*.json`.
 
-use crate::backends::{AnyParser, Backend, CommandSpec, LineParser, Names, RunRequest};
-use crate::core::events::AgentEvent;
+use std::borrow::Cow;
+use std::collections::HashSet;
 
-/// The Codex backend.
-#[derive(Debug, Clone, Default)]
-pub struct CodexBackend;
+use serde::Deserialize;
 
-/// Per-run parser for Codex output.
-#[derive(Debug, Clone, Default)]
-pub struct CodexParser;
+use crate::backends::config::CodexConfig;
+use crate::backends::wire;
+use crate::backends::{
+    AnyParser, Backend, CommandSpec, LineParser, Names, Permission, RequestError, RunRequest,
+};
+use crate::core::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
-impl LineParser for CodexParser {
-    fn parse_line(&mut self, _line: &str) -> Vec<AgentEvent> {
-        Vec::new()
+/// Sandbox modes `codex -s` accepts (0.169.0).
+pub const CODEX_SANDBOX_MODES: &[&str] = &["read-only", "workspace-write", "danger-full-access"];
+
+/// The exec option that lets Codex run outside a git work tree.
+const SKIP_GIT_CHECK: &str = "--skip-git-repo-check";
+/// Longest summary of a shell command, in characters.
+const COMMAND_SUMMARY_MAX: usize = 80;
+/// Longest summary of any other tool call, in characters.
+const OTHER_SUMMARY_MAX: usize = 60;
+/// Longest stderr excerpt in a failure message, in characters.
+const STDERR_MESSAGE_MAX: usize = 500;
+/// What `codex exec resume <unknown id>` prints on stderr (0.169.0):
+/// `Error: thread/resume: thread/resume failed: no rollout found for thread id …`.
+const RESUME_NOT_FOUND: &[&str] = &["no rollout found for thread id", "thread/resume failed"];
+/// Harmless stderr lines, left out of failure messages.
+const HARMLESS_STDERR_PREFIXES: &[&str] = &[
+    "WARNING: proceeding, even though we could not create PATH aliases",
+    "Reading additional input from stdin...",
+];
+
+/// The OpenAI Codex backend.
+#[derive(Debug, Clone)]
+pub struct CodexBackend {
+    config: CodexConfig,
+}
+
+impl CodexBackend {
+    /// A backend with these settings (see [`crate::backends::config`]).
+    pub fn new(config: CodexConfig) -> Self {
+        Self { config }
     }
-    fn finish(&mut self, _exit_code: Option<i32>, _stderr_tail: &str) -> Vec<AgentEvent> {
-        Vec::new()
+
+    /// Its settings.
+    pub fn config(&self) -> &CodexConfig {
+        &self.config
     }
+}
+
+fn reject(message: String) -> Result<(), RequestError> {
+    Err(RequestError {
+        backend: "codex",
+        message,
+    })
+}
+
+/// An argument value that must not be taken for an option.
+fn check_value(what: &str, value: &str) -> Result<(), RequestError> {
+    if value.trim().is_empty() {
+        return reject(format!("{what} must not be empty"));
+    }
+    if value.starts_with('-') {
+        return reject(format!("{what} must not start with '-': {value:?}"));
+    }
+    Ok(())
 }
 
 impl Backend for CodexBackend {
     fn name(&self) -> &'static str {
         "codex"
     }
+
     fn names(&self) -> Names {
         Names {
-            display: "Codex",
+            display: "OpenAI Codex",
             tag: "Codex",
-            result_marker: "",
+            result_marker: "[CODEX_RESULT]",
         }
     }
-    fn command(&self, _req: &RunRequest) -> CommandSpec {
-        CommandSpec::default()
+
+    fn validate(&self, req: &RunRequest) -> Result<(), RequestError> {
+        if req.prompt.trim().is_empty() {
+            return reject("the prompt is empty".to_string());
+        }
+        match &req.permission {
+            Permission::Default => {}
+            Permission::CodexSandbox(mode) => {
+                if !CODEX_SANDBOX_MODES.contains(&mode.as_str()) {
+                    return reject(format!(
+                        "unknown sandbox mode {mode:?}; valid modes: {}",
+                        CODEX_SANDBOX_MODES.join(", ")
+                    ));
+                }
+            }
+            Permission::ClaudeMode(mode) => {
+                return reject(format!(
+                    "permission mode {mode:?} is a Claude option; Codex takes a sandbox mode ({})",
+                    CODEX_SANDBOX_MODES.join(", ")
+                ));
+            }
+        }
+        if let Some(model) = &req.model {
+            check_value("the model", model)?;
+        }
+        match &req.resume_id {
+            Some(id) => check_value("the thread id", id)?,
+            None if req.fork => return reject("fork needs a thread to resume".to_string()),
+            None => {}
+        }
+        if !req.allowed_tools.is_empty() {
+            return reject("allowed tools are a Claude option".to_string());
+        }
+        if req.append_system_prompt.is_some() {
+            return reject("an appended system prompt is a Claude option".to_string());
+        }
+        if req.max_budget_usd.is_some() {
+            return reject("a dollar budget is a Claude option".to_string());
+        }
+        Ok(())
     }
+
+    fn command(&self, req: &RunRequest) -> CommandSpec {
+        let search = req.search.unwrap_or(self.config.search);
+        let mut args: Vec<String> = Vec::new();
+        if search {
+            args.push("--search".to_string());
+        }
+        args.extend([
+            "exec".to_string(),
+            "--json".to_string(),
+            "-C".to_string(),
+            req.project.to_string_lossy().into_owned(),
+        ]);
+        match &req.permission {
+            Permission::Default => args.extend(self.config.permission_args.iter().cloned()),
+            // A Claude mode is rejected by `validate`; should it get here anyway it
+            // is passed on, so that Codex refuses it loudly instead of clawrun
+            // silently running with another sandbox.
+            Permission::CodexSandbox(mode) | Permission::ClaudeMode(mode) => {
+                args.extend(["-s".to_string(), mode.clone()]);
+            }
+        }
+        if !search {
+            args.extend(["-c".to_string(), "web_search=\"disabled\"".to_string()]);
+        }
+        if let Some(model) = &req.model {
+            args.extend(["--model".to_string(), model.clone()]);
+        }
+        args.extend(self.config.args.iter().cloned());
+        if let Some(id) = &req.resume_id {
+            let sub = if req.fork { "fork" } else { "resume" };
+            args.extend([sub.to_string(), id.clone()]);
+        }
+        // The prompt: read from stdin.
+        args.push("-".to_string());
+        CommandSpec {
+            program: self.config.program.clone(),
+            args,
+            env: self
+                .config
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            cwd: req.project.clone(),
+            stdin: req.prompt.clone(),
+        }
+    }
+
     fn parser(&self) -> AnyParser {
-        CodexParser.into()
+        CodexParser::default().into()
     }
+
     fn registry_file(&self) -> &'static str {
         "codex_sessions.json"
     }
+
     fn id_field(&self) -> &'static str {
-        "session_id"
+        "thread_id"
     }
+
     fn needs_git_repo(&self) -> bool {
-        true
+        // `codex exec` refuses to run outside a git work tree unless told not to check.
+        !self.config.args.iter().any(|a| a == SKIP_GIT_CHECK)
     }
+
     fn tested_version(&self) -> &'static str {
-        ""
+        self.config.tested_version
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Wire types: private, lenient, borrowed from the line.
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    thread_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::obj")]
+    item: Option<Item<'a>>,
+    #[serde(default, deserialize_with = "wire::obj")]
+    usage: Option<WireUsage>,
+    #[serde(borrow, default, deserialize_with = "wire::obj")]
+    error: Option<ErrorObj<'a>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    message: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Item<'a> {
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    id: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    command: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "wire::i64")]
+    exit_code: Option<i64>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    message: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::obj_seq")]
+    changes: Vec<Change<'a>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    query: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    server: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    tool: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "wire::obj")]
+    error: Option<ErrorObj<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Change<'a> {
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    path: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ErrorObj<'a> {
+    #[serde(borrow, default, deserialize_with = "wire::str")]
+    message: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct WireUsage {
+    #[serde(default, deserialize_with = "wire::u64")]
+    input_tokens: Option<u64>,
+    #[serde(default, deserialize_with = "wire::u64")]
+    cached_input_tokens: Option<u64>,
+    #[serde(default, deserialize_with = "wire::u64")]
+    output_tokens: Option<u64>,
+    #[serde(default, deserialize_with = "wire::u64")]
+    reasoning_output_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    /// Normalized: cached input is a subset of input; reasoning counts as output.
+    fn normalize(self) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens.unwrap_or(0),
+            cached_input_tokens: self.cached_input_tokens.unwrap_or(0),
+            output_tokens: self
+                .output_tokens
+                .unwrap_or(0)
+                .saturating_add(self.reasoning_output_tokens.unwrap_or(0)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parser
+
+/// Per-run parser for `codex exec --json` output.
+///
+/// State it keeps: the tool items started and not finished (so a tool is
+/// started exactly once even when Codex only reports its completion), the
+/// reasoning items already reported, the last agent message (the final text),
+/// the last non-retry `error` (the failure message if no terminal event comes),
+/// and whether a terminal event (`turn.completed` / `turn.failed`) was seen.
+#[derive(Debug, Clone, Default)]
+pub struct CodexParser {
+    terminal: bool,
+    tools_open: HashSet<String>,
+    reasoning_seen: HashSet<String>,
+    last_message: Option<String>,
+    last_error: Option<String>,
+    retries: u32,
+    warned: HashSet<String>,
+}
+
+/// Where an item event stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Started,
+    Updated,
+    Completed,
+}
+
+/// A short excerpt of an odd line, for warnings.
+fn preview(line: &str) -> String {
+    wire::short(line, 120)
+}
+
+impl CodexParser {
+    /// A parser for a new run.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn warn_once(&mut self, message: String, out: &mut Vec<AgentEvent>) {
+        if self.warned.insert(message.clone()) {
+            out.push(AgentEvent::Warning { message });
+        }
+    }
+
+    fn handle(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+        match line.kind.as_deref() {
+            Some("thread.started") => match line.thread_id {
+                Some(id) => out.push(AgentEvent::SessionStarted {
+                    resume_id: id.into_owned(),
+                    model: None,
+                    cli_version: None,
+                }),
+                None => out.push(AgentEvent::Warning {
+                    message: "Codex thread.started without a thread_id".to_string(),
+                }),
+            },
+            Some("turn.started") => {}
+            Some("item.started") => self.item(Phase::Started, line.item, out),
+            Some("item.updated") => self.item(Phase::Updated, line.item, out),
+            Some("item.completed") => self.item(Phase::Completed, line.item, out),
+            Some("turn.completed") => {
+                self.terminal = true;
+                let usage = line.usage.map(WireUsage::normalize);
+                if let Some(usage) = usage {
+                    out.push(AgentEvent::Usage {
+                        scope: UsageScope::Cumulative,
+                        usage,
+                    });
+                }
+                out.push(AgentEvent::TurnCompleted {
+                    final_text: self.last_message.clone(),
+                    usage,
+                    cost_usd: None,
+                });
+            }
+            Some("turn.failed") => {
+                self.terminal = true;
+                let message = line
+                    .error
+                    .and_then(|e| e.message)
+                    .map(Cow::into_owned)
+                    .or_else(|| self.last_error.clone())
+                    .unwrap_or_else(|| "Codex reported a failed turn".to_string());
+                let kind = classify_failure(&message);
+                out.push(AgentEvent::TurnFailed {
+                    message,
+                    kind,
+                    cost_usd: None,
+                });
+            }
+            Some("error") => {
+                let message = line.message.map(Cow::into_owned).unwrap_or_default();
+                self.error(message, out);
+            }
+            Some(other) => self.warn_once(format!("unknown Codex event type {other:?}"), out),
+            None => out.push(AgentEvent::Warning {
+                message: "Codex line without a \"type\"".to_string(),
+            }),
+        }
+    }
+
+    /// A top-level `error`: a retry notice, or a failure that `turn.failed`
+    /// usually repeats (kept for [`LineParser::finish`] in case it does not).
+    fn error(&mut self, message: String, out: &mut Vec<AgentEvent>) {
+        if let Some(rest) = message.strip_prefix("Reconnecting...") {
+            self.retries = self.retries.saturating_add(1);
+            let (attempt, max_retries) = retry_counts(rest).unwrap_or((self.retries, None));
+            out.push(AgentEvent::ApiRetry {
+                attempt,
+                max_retries,
+                status: status_in(&message),
+                message,
+            });
+            return;
+        }
+        if message.to_ascii_lowercase().contains("usage limit") {
+            out.push(AgentEvent::RateLimited {
+                resets_at: None,
+                message: message.clone(),
+            });
+        }
+        self.last_error = Some(message);
+    }
+
+    fn item(&mut self, phase: Phase, item: Option<Item<'_>>, out: &mut Vec<AgentEvent>) {
+        let Some(item) = item else {
+            out.push(AgentEvent::Warning {
+                message: "Codex item event without an item".to_string(),
+            });
+            return;
+        };
+        let id = item.id.as_deref().unwrap_or("");
+        match item.kind.as_deref() {
+            Some("command_execution") => {
+                let summary = || {
+                    let command = item.command.as_deref().unwrap_or("");
+                    wire::short(&shell_inner(command), COMMAND_SUMMARY_MAX)
+                };
+                let ok = item.exit_code == Some(0);
+                self.tool(phase, id, "shell", summary, ok, out);
+            }
+            Some("file_change") => {
+                let summary = || {
+                    let names: Vec<&str> = item
+                        .changes
+                        .iter()
+                        .filter_map(|c| c.path.as_deref())
+                        .map(wire::base_name)
+                        .collect();
+                    wire::short(&names.join(", "), OTHER_SUMMARY_MAX)
+                };
+                let ok = !matches!(item.status.as_deref(), Some("failed" | "declined"));
+                self.tool(phase, id, "file_change", summary, ok, out);
+            }
+            Some("web_search") => {
+                let summary =
+                    || wire::short(item.query.as_deref().unwrap_or(""), OTHER_SUMMARY_MAX);
+                let ok = !matches!(item.status.as_deref(), Some("failed"));
+                self.tool(phase, id, "web_search", summary, ok, out);
+            }
+            Some("mcp_tool_call") => {
+                let summary = || {
+                    let server = item.server.as_deref().unwrap_or("");
+                    let tool = item.tool.as_deref().unwrap_or("");
+                    wire::short(&format!("{server}/{tool}"), OTHER_SUMMARY_MAX)
+                };
+                let ok = item.error.is_none() && !matches!(item.status.as_deref(), Some("failed"));
+                self.tool(phase, id, "mcp_tool_call", summary, ok, out);
+            }
+            Some("agent_message") => {
+                if phase == Phase::Completed {
+                    if let Some(text) = item.text {
+                        let text = text.into_owned();
+                        self.last_message = Some(text.clone());
+                        out.push(AgentEvent::AssistantText {
+                            text,
+                            parent_tool_id: None,
+                        });
+                    }
+                }
+            }
+            Some("reasoning") => {
+                if phase != Phase::Updated && !self.reasoning_seen.contains(id) {
+                    self.reasoning_seen.insert(id.to_string());
+                    out.push(AgentEvent::Thinking);
+                }
+            }
+            Some("todo_list") => {}
+            Some("error") => {
+                if phase == Phase::Completed {
+                    out.push(AgentEvent::Warning {
+                        message: item
+                            .message
+                            .map(Cow::into_owned)
+                            .unwrap_or_else(|| "Codex reported an error item".to_string()),
+                    });
+                }
+            }
+            Some(other) => self.warn_once(format!("unknown Codex item type {other:?}"), out),
+            None => self.warn_once("Codex item without a type".to_string(), out),
+        }
+    }
+
+    /// A tool-like item: started once (also when only its completion is
+    /// reported), finished on completion.
+    fn tool(
+        &mut self,
+        phase: Phase,
+        id: &str,
+        name: &str,
+        summary: impl FnOnce() -> String,
+        ok: bool,
+        out: &mut Vec<AgentEvent>,
+    ) {
+        match phase {
+            Phase::Started => {
+                if self.tools_open.insert(id.to_string()) {
+                    out.push(AgentEvent::ToolStarted {
+                        call_id: id.to_string(),
+                        name: name.to_string(),
+                        summary: summary(),
+                        parent_tool_id: None,
+                    });
+                }
+            }
+            Phase::Updated => {}
+            Phase::Completed => {
+                if !self.tools_open.remove(id) {
+                    out.push(AgentEvent::ToolStarted {
+                        call_id: id.to_string(),
+                        name: name.to_string(),
+                        summary: summary(),
+                        parent_tool_id: None,
+                    });
+                }
+                out.push(AgentEvent::ToolFinished {
+                    call_id: id.to_string(),
+                    ok,
+                });
+            }
+        }
+    }
+}
+
+/// The `n/m` of `"Reconnecting... n/m (…)"`.
+fn retry_counts(rest: &str) -> Option<(u32, Option<u32>)> {
+    let word = rest.split_whitespace().next()?;
+    let (n, m) = word.split_once('/')?;
+    Some((n.parse().ok()?, m.parse().ok()))
+}
+
+/// An HTTP status named in an error text: `status 401`, `last status: 429`.
+fn status_in(text: &str) -> Option<u16> {
+    text.match_indices("status").find_map(|(at, word)| {
+        let rest = text[at + word.len()..].trim_start_matches([':', ' ']);
+        let digits: &str = &rest[..rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len())];
+        (digits.len() == 3)
+            .then(|| digits.parse::<u16>().ok())
+            .flatten()
+            .filter(|s| (100..=599).contains(s))
+    })
+}
+
+fn classify_failure(message: &str) -> FailureKind {
+    let lower = message.to_ascii_lowercase();
+    let status = status_in(message);
+    if status == Some(429)
+        || lower.contains("rate limit")
+        || lower.contains("usage limit")
+        || lower.contains("too many requests")
+    {
+        return FailureKind::RateLimit;
+    }
+    match status {
+        Some(status) => FailureKind::Api {
+            status: Some(status),
+        },
+        None => FailureKind::Other,
+    }
+}
+
+/// The command inside Codex's shell wrapper: `/bin/bash -lc 'echo hi'` → `echo hi`.
+fn shell_inner(command: &str) -> Cow<'_, str> {
+    let trimmed = command.trim();
+    let mut parts = trimmed.splitn(3, ' ');
+    let (Some(program), Some(flag), Some(script)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Cow::Borrowed(trimmed);
+    };
+    let shell = matches!(wire::base_name(program), "bash" | "sh" | "zsh" | "dash");
+    if !shell || !matches!(flag, "-c" | "-lc" | "-cl") {
+        return Cow::Borrowed(trimmed);
+    }
+    unquote(script.trim())
+}
+
+/// Undo one level of POSIX shell quoting of a whole word, when it is one.
+fn unquote(word: &str) -> Cow<'_, str> {
+    let bytes = word.as_bytes();
+    if bytes.len() >= 2 && bytes[0] == b'\'' && bytes[bytes.len() - 1] == b'\'' {
+        let inner = &word[1..word.len() - 1];
+        // `'\''` is how a quote is written inside single quotes; any other quote
+        // means this is not a single quoted word.
+        if !inner.replace("'\\''", "").contains('\'') {
+            return Cow::Owned(inner.replace("'\\''", "'"));
+        }
+    } else if bytes.len() >= 2 && bytes[0] == b'"' && bytes[bytes.len() - 1] == b'"' {
+        let inner = &word[1..word.len() - 1];
+        let mut out = String::with_capacity(inner.len());
+        let mut chars = inner.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, chars.peek()) {
+                ('\\', Some(&next)) if matches!(next, '\\' | '"' | '$' | '`') => {
+                    out.push(next);
+                    chars.next();
+                }
+                ('"', _) => return Cow::Borrowed(word),
+                _ => out.push(c),
+            }
+        }
+        return Cow::Owned(out);
+    }
+    Cow::Borrowed(word)
+}
+
+impl LineParser for CodexParser {
+    fn parse_line(&mut self, line: &str) -> Vec<AgentEvent> {
+        let line = line.trim();
+        if line.is_empty() {
+            return Vec::new();
+        }
+        if !line.starts_with('{') {
+            return vec![AgentEvent::Warning {
+                message: format!("Codex line is not a JSON object: {}", preview(line)),
+            }];
+        }
+        let wire: Line<'_> = match serde_json::from_str(line) {
+            Ok(wire) => wire,
+            Err(e) => {
+                return vec![AgentEvent::Warning {
+                    message: format!("malformed Codex line ({e}): {}", preview(line)),
+                }];
+            }
+        };
+        let mut out = Vec::new();
+        self.handle(wire, &mut out);
+        out
+    }
+
+    fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {
+        if self.terminal {
+            return Vec::new();
+        }
+        let useful = stderr_tail.lines().filter(|l| {
+            !HARMLESS_STDERR_PREFIXES
+                .iter()
+                .any(|p| l.trim_start().starts_with(p))
+        });
+        let tail = wire::tail_lines(useful, STDERR_MESSAGE_MAX);
+        if RESUME_NOT_FOUND.iter().any(|s| stderr_tail.contains(s)) {
+            return vec![AgentEvent::TurnFailed {
+                message: tail,
+                kind: FailureKind::ResumeNotFound,
+                cost_usd: None,
+            }];
+        }
+        let message = match self.last_error.take() {
+            Some(error) => error,
+            None if !tail.is_empty() => tail,
+            None => wire::no_result_message(exit_code),
+        };
+        vec![AgentEvent::TurnFailed {
+            message,
+            kind: FailureKind::NoResult,
+            cost_usd: None,
+        }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::path::PathBuf;
+
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::backends::config::BackendsConfig;
+
+    fn backend() -> CodexBackend {
+        CodexBackend::new(BackendsConfig::builtin().unwrap().codex)
+    }
+
+    fn request() -> RunRequest {
+        RunRequest {
+            prompt: "fix the bug".to_string(),
+            project: PathBuf::from("/work/p"),
+            ..RunRequest::default()
+        }
+    }
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| a.to_string()).collect()
+    }
+
+    fn spec(args: &[&str]) -> CommandSpec {
+        CommandSpec {
+            program: "codex".to_string(),
+            args: strings(args),
+            env: vec![],
+            cwd: PathBuf::from("/work/p"),
+            stdin: "fix the bug".to_string(),
+        }
+    }
+
+    #[test]
+    fn plain_run_searches_and_bypasses_by_default() {
+        assert_eq!(
+            backend().command(&request()),
+            spec(&[
+                "--search",
+                "exec",
+                "--json",
+                "-C",
+                "/work/p",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "-",
+            ])
+        );
+    }
+
+    #[test]
+    fn sandbox_model_no_search_and_extra_args() {
+        let mut config = BackendsConfig::builtin().unwrap().codex;
+        config.args = strings(&["--skip-git-repo-check"]);
+        let b = CodexBackend::new(config);
+        let req = RunRequest {
+            model: Some("gpt-5.5".to_string()),
+            permission: Permission::CodexSandbox("workspace-write".to_string()),
+            search: Some(false),
+            ..request()
+        };
+        assert_eq!(b.validate(&req), Ok(()));
+        assert_eq!(
+            b.command(&req),
+            spec(&[
+                "exec",
+                "--json",
+                "-C",
+                "/work/p",
+                "-s",
+                "workspace-write",
+                "-c",
+                "web_search=\"disabled\"",
+                "--model",
+                "gpt-5.5",
+                "--skip-git-repo-check",
+                "-",
+            ])
+        );
+        assert!(!b.needs_git_repo());
+        assert!(backend().needs_git_repo());
+    }
+
+    #[test]
+    fn resume_and_fork_put_options_before_the_subcommand() {
+        let req = RunRequest {
+            resume_id: Some("01a20060-1a1b".to_string()),
+            ..request()
+        };
+        assert_eq!(
+            backend().command(&req),
+            spec(&[
+                "--search",
+                "exec",
+                "--json",
+                "-C",
+                "/work/p",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "resume",
+                "01a20060-1a1b",
+                "-",
+            ])
+        );
+        let req = RunRequest {
+            fork: true,
+            search: Some(true),
+            ..req
+        };
+        assert_eq!(
+            backend().command(&req),
+            spec(&[
+                "--search",
+                "exec",
+                "--json",
+                "-C",
+                "/work/p",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "fork",
+                "01a20060-1a1b",
+                "-",
+            ])
+        );
+    }
+
+    #[test]
+    fn validate_rejects_claude_options() {
+        let b = backend();
+        let bad = [
+            RunRequest {
+                permission: Permission::ClaudeMode("plan".to_string()),
+                ..request()
+            },
+            RunRequest {
+                permission: Permission::CodexSandbox("yolo".to_string()),
+                ..request()
+            },
+            RunRequest {
+                allowed_tools: strings(&["Bash"]),
+                ..request()
+            },
+            RunRequest {
+                append_system_prompt: Some("x".to_string()),
+                ..request()
+            },
+            RunRequest {
+                max_budget_usd: Some(1.0),
+                ..request()
+            },
+            RunRequest {
+                fork: true,
+                ..request()
+            },
+            RunRequest {
+                model: Some("-x".to_string()),
+                ..request()
+            },
+        ];
+        for req in bad {
+            assert_eq!(b.validate(&req).unwrap_err().backend, "codex");
+        }
+        assert_eq!(b.validate(&request()), Ok(()));
+    }
+
+    #[test]
+    fn shell_wrappers_are_unwrapped() {
+        assert_eq!(
+            shell_inner("/bin/bash -lc 'echo hello-from-tool'"),
+            "echo hello-from-tool"
+        );
+        assert_eq!(
+            shell_inner(r#"/bin/bash -lc "printf 'fake notes\\n' > notes.txt""#),
+            r"printf 'fake notes\n' > notes.txt"
+        );
+        assert_eq!(shell_inner("/bin/bash -lc ls"), "ls");
+        assert_eq!(shell_inner(r"bash -c 'echo '\''hi'\'''"), "echo 'hi'");
+        assert_eq!(shell_inner("git status"), "git status");
+        assert_eq!(shell_inner("/bin/bash -lc 'a' 'b'"), "'a' 'b'");
+    }
+
+    #[test]
+    fn statuses_and_retry_counts() {
+        assert_eq!(
+            status_in("unexpected status 401 Unauthorized: x"),
+            Some(401)
+        );
+        assert_eq!(
+            status_in("exceeded retry limit, last status: 429 Too Many Requests"),
+            Some(429)
+        );
+        assert_eq!(status_in("url: http://127.0.0.1:44290/s"), None);
+        assert_eq!(status_in("status 4012"), None);
+        assert_eq!(retry_counts(" 1/5 (high demand)"), Some((1, Some(5))));
+        assert_eq!(retry_counts(" waiting for network"), None);
     }
 }

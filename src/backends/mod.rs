@@ -11,6 +11,7 @@
 pub mod claude;
 pub mod codex;
 pub mod config;
+mod wire;
 
 use std::path::PathBuf;
 
@@ -19,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::backends::claude::{ClaudeBackend, ClaudeParser};
 pub use crate::backends::codex::{CodexBackend, CodexParser};
+use crate::backends::config::BackendsConfig;
+use crate::core::error::ConfigError;
 use crate::core::events::AgentEvent;
 
 /// Permission handling for an unattended run.
@@ -75,6 +78,16 @@ pub struct CommandSpec {
     pub stdin: String,
 }
 
+/// A run request a backend cannot honour, found by [`Backend::validate`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{backend}: {message}")]
+pub struct RequestError {
+    /// The backend's name ("claude" | "codex").
+    pub backend: &'static str,
+    /// What is wrong, naming the option.
+    pub message: String,
+}
+
 /// Display names of a backend, used in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Names {
@@ -117,6 +130,14 @@ pub trait Backend {
     fn name(&self) -> &'static str;
     /// Display names for messages.
     fn names(&self) -> Names;
+    /// Check that this backend can honour `req`, before anything is spawned or
+    /// written. [`Backend::command`] assumes this passed: it maps every option it
+    /// supports and does not report the others.
+    ///
+    /// # Errors
+    /// [`RequestError`] naming the option this backend cannot honour (a usage
+    /// error: exit code 2).
+    fn validate(&self, req: &RunRequest) -> Result<(), RequestError>;
     /// Build the command for a run.
     fn command(&self, req: &RunRequest) -> CommandSpec;
     /// A fresh parser for one run.
@@ -139,4 +160,15 @@ pub enum AnyBackend {
     Claude(ClaudeBackend),
     /// OpenAI Codex.
     Codex(CodexBackend),
+}
+
+impl AnyBackend {
+    /// The backend called `name` (`"claude"` | `"codex"`), with the settings of
+    /// the loaded `backends.toml` layers.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the valid backends when `name` is unknown.
+    pub fn from_config(name: &str, config: &BackendsConfig) -> Result<Self, ConfigError> {
+        config.backend(name)
+    }
 }

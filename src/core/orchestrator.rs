@@ -17,7 +17,7 @@ use serde::Serialize;
 use tokio::io::AsyncReadExt;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::backends::config::BackendsConfig;
+use crate::backends::config;
 use crate::backends::{AnyBackend, Backend, LineParser, Permission, RunRequest};
 use crate::channels::{AnyChannel, ChannelKind, Console, Destination, console};
 use crate::core::control::{self, NoteLimiter};
@@ -179,7 +179,7 @@ pub fn find_program(program: &str, path_var: Option<&str>) -> Option<PathBuf> {
 /// # Errors
 /// [`Error::Usage`] for bad input, [`Error::Config`] for a bad backends file.
 pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result<Prepared> {
-    let backends = BackendsConfig::load(opts.backends_file.as_deref())?;
+    let backends = config::load(opts.backends_file.as_deref())?;
     let backend = backends.backend(&opts.backend)?;
 
     let prompt = match &opts.task {
@@ -763,7 +763,7 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
     let spec = dir.read_spec()?;
     let mut record = dir.read_record()?;
     record.runner_pid = std::process::id();
-    let backends = BackendsConfig::load(spec.backends_file.as_deref())?;
+    let backends = config::load(spec.backends_file.as_deref())?;
     let backend = backends.backend(&spec.backend)?;
     let sessions = SessionLog::new(paths, &backend);
     let notifier = Notifier::new(
@@ -1363,7 +1363,7 @@ pub async fn record_crash(
     if !spec.output_file.exists() {
         let _ = fsutil::write_atomic(&spec.output_file, message.as_bytes());
     }
-    let backends = BackendsConfig::load(spec.backends_file.as_deref())?;
+    let backends = config::load(spec.backends_file.as_deref())?;
     let names = backends.backend(&spec.backend)?.names();
     let mut notifier = Notifier::new(
         channel,

@@ -1,0 +1,488 @@
+//! Lenient readers for the CLIs' JSON lines, shared by the Claude and Codex parsers.
+//!
+//! The CLIs' output formats change without notice, so the private wire structs in
+//! `claude.rs` and `codex.rs` read every field through these helpers: a field of
+//! the expected JSON type is taken, anything else (a `null`, a number where a
+//! string was expected, an object where an array was expected) is consumed and
+//! read as "absent". One odd field therefore never costs the whole line; only
+//! malformed JSON does, and the parsers turn that into an `AgentEvent::Warning`.
+//!
+//! Everything borrows from the line where it can (`Cow::Borrowed` for strings
+//! without escapes) and skips what it does not need with
+//! [`serde::de::IgnoredAny`], so a line is scanned once and nothing is copied
+//! that is not kept. This is the parsers' hot path (see `benches/parse.rs`).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// Any JSON value, reduced to the scalars we can use.
+enum Scalar<'de> {
+    Str(Cow<'de, str>),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Bool(bool),
+    /// `null`, an array or an object (consumed).
+    Other,
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::U64(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::I64(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::F64(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// A string, borrowed from the line when it has no escapes.
+pub(crate) fn str<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Str(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// A non-negative integer (also from a float or a numeric string).
+pub(crate) fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::U64(v) => Some(v),
+        Scalar::I64(v) => u64::try_from(v).ok(),
+        Scalar::F64(v) if v.is_finite() && v >= 0.0 => Some(v as u64),
+        Scalar::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// An integer (also from a float or a numeric string).
+pub(crate) fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::U64(v) => i64::try_from(v).ok(),
+        Scalar::I64(v) => Some(v),
+        Scalar::F64(v) if v.is_finite() => Some(v as i64),
+        Scalar::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// A number.
+pub(crate) fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::U64(v) => Some(v as f64),
+        Scalar::I64(v) => Some(v as f64),
+        Scalar::F64(v) => Some(v),
+        _ => None,
+    })
+}
+
+/// A boolean.
+pub(crate) fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Bool(v) => Some(v),
+        _ => None,
+    })
+}
+
+/// Reads an object as `T`; any other JSON value is consumed and gives `None`.
+struct ObjVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjVisitor<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// An object read as `T`; anything else gives `None`.
+pub(crate) fn obj<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    d.deserialize_any(ObjVisitor(PhantomData))
+}
+
+/// One array element read leniently as an object.
+struct ObjElem<T>(Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjElem<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        obj(d).map(ObjElem)
+    }
+}
+
+/// One array element read leniently as a string.
+struct StrElem<'de>(Option<Cow<'de, str>>);
+
+impl<'de> Deserialize<'de> for StrElem<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        str(d).map(StrElem)
+    }
+}
+
+/// Reads an array, keeping the elements `E` turns into `Some`; any other JSON
+/// value (a string `content`, `null`) gives an empty list.
+struct SeqVisitor<E, T>(PhantomData<(E, T)>);
+
+impl<'de, E, T> Visitor<'de> for SeqVisitor<E, T>
+where
+    E: Deserialize<'de> + Into<Option<T>>,
+{
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+        while let Some(elem) = seq.next_element::<E>()? {
+            if let Some(v) = elem.into() {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Vec::new())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_none<Er: de::Error>(self) -> Result<Self::Value, Er> {
+        Ok(Vec::new())
+    }
+    fn visit_unit<Er: de::Error>(self) -> Result<Self::Value, Er> {
+        Ok(Vec::new())
+    }
+    fn visit_bool<Er: de::Error>(self, _: bool) -> Result<Self::Value, Er> {
+        Ok(Vec::new())
+    }
+    fn visit_i64<Er: de::Error>(self, _: i64) -> Result<Self::Value, Er> {
+        Ok(Vec::new())
+    }
+    fn visit_u64<Er: de::Error>(self, _: u64) -> Result<Self::Value, Er> {
+        Ok(Vec::new())
+    }
+    fn visit_f64<Er: de::Error>(self, _: f64) -> Result<Self::Value, Er> {
+        Ok(Vec::new())
+    }
+    fn visit_str<Er: de::Error>(self, _: &str) -> Result<Self::Value, Er> {
+        Ok(Vec::new())
+    }
+}
+
+impl<T> From<ObjElem<T>> for Option<T> {
+    fn from(e: ObjElem<T>) -> Self {
+        e.0
+    }
+}
+
+impl<'de> From<StrElem<'de>> for Option<Cow<'de, str>> {
+    fn from(e: StrElem<'de>) -> Self {
+        e.0
+    }
+}
+
+/// An array of objects read as `T` (other elements skipped); not an array: empty.
+pub(crate) fn obj_seq<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    d.deserialize_any(SeqVisitor::<ObjElem<T>, T>(PhantomData))
+}
+
+/// An array of strings (other elements skipped); not an array: empty.
+pub(crate) fn str_seq<'de, D>(d: D) -> Result<Vec<Cow<'de, str>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    d.deserialize_any(SeqVisitor::<StrElem<'de>, Cow<'de, str>>(PhantomData))
+}
+
+/// The top-level string arguments of a tool call, in order (other values skipped).
+///
+/// Used for short human summaries: the named argument a tool is known for, else
+/// the first string argument.
+#[derive(Debug, Default)]
+pub(crate) struct StrArgs<'a>(pub(crate) Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> StrArgs<'a> {
+    /// The value of argument `key`, if it is a string.
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// The first non-empty string argument.
+    pub(crate) fn first(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .map(|(_, v)| v.as_ref())
+            .find(|v| !v.trim().is_empty())
+    }
+}
+
+struct StrArgsVisitor;
+
+impl<'de> Visitor<'de> for StrArgsVisitor {
+    type Value = StrArgs<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(StrElem(key)) = map.next_key::<StrElem<'de>>()? {
+            let StrElem(value) = map.next_value::<StrElem<'de>>()?;
+            if let (Some(k), Some(v)) = (key, value) {
+                out.push((k, v));
+            }
+        }
+        Ok(StrArgs(out))
+    }
+}
+
+impl<'de> Deserialize<'de> for StrArgs<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(StrArgsVisitor)
+    }
+}
+
+/// Collapse runs of whitespace (newlines included) into one space and cut to at
+/// most `max` characters, ending with `…` when cut.
+pub(crate) fn short(text: &str, max: usize) -> String {
+    let collapsed = text
+        .split_whitespace()
+        .flat_map(|word| std::iter::once(' ').chain(word.chars()))
+        .skip(1);
+    let mut out = String::with_capacity(text.len().min(max.saturating_mul(4)));
+    let mut count = 0;
+    for ch in collapsed {
+        if count == max {
+            // One character too many: keep `max - 1` and mark the cut.
+            out.pop();
+            let kept = out.trim_end().len();
+            out.truncate(kept);
+            out.push('…');
+            break;
+        }
+        out.push(ch);
+        count += 1;
+    }
+    out
+}
+
+/// The last path component of `path` (the whole text when it has none).
+pub(crate) fn base_name(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    match trimmed.rsplit('/').next() {
+        Some(name) if !name.is_empty() => name,
+        _ => path,
+    }
+}
+
+/// The last non-empty lines of `text`, at most `max` characters in all (the
+/// last line alone is cut from the front when it is longer).
+pub(crate) fn tail_lines<'t>(
+    lines: impl DoubleEndedIterator<Item = &'t str>,
+    max: usize,
+) -> String {
+    let mut picked: Vec<&str> = Vec::new();
+    let mut total = 0;
+    for line in lines.rev() {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            continue;
+        }
+        let len = line.chars().count();
+        if picked.is_empty() && len > max {
+            let skip = len - max;
+            let start = line.char_indices().nth(skip).map_or(0, |(i, _)| i);
+            return line[start..].to_string();
+        }
+        // +1 for the newline joining it to the next picked line.
+        if total + len + usize::from(!picked.is_empty()) > max {
+            break;
+        }
+        total += len + usize::from(!picked.is_empty());
+        picked.push(line);
+    }
+    picked.reverse();
+    picked.join("\n")
+}
+
+/// A failure message for a CLI that stopped without a terminal event.
+pub(crate) fn no_result_message(exit_code: Option<i32>) -> String {
+    match exit_code {
+        Some(code) if (129..=192).contains(&code) => {
+            let signal = nix::sys::signal::Signal::try_from(code - 128).map_or_else(
+                |_| format!("signal {}", code - 128),
+                |s| s.as_str().to_string(),
+            );
+            format!("exited with code {code} ({signal}) without a result")
+        }
+        Some(code) => format!("exited with code {code} without a result"),
+        None => "killed by a signal without a result".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn short_collapses_whitespace_and_cuts_with_ellipsis() {
+        assert_eq!(short("  echo   hi\nthere ", 80), "echo hi there");
+        assert_eq!(short("abcdef", 6), "abcdef");
+        assert_eq!(short("abcdefg", 6), "abcde…");
+        assert_eq!(short("abc defg", 6), "abc d…");
+        assert_eq!(short("abcde fg", 6), "abcde…");
+        let long = "x".repeat(200);
+        let cut = short(&long, 80);
+        assert_eq!(cut.chars().count(), 80);
+        assert!(cut.ends_with('…'));
+        assert_eq!(short("ééééé", 3), "éé…");
+    }
+
+    #[test]
+    fn base_name_takes_last_component() {
+        assert_eq!(base_name("/home/dev/work/notes.txt"), "notes.txt");
+        assert_eq!(base_name("notes.txt"), "notes.txt");
+        assert_eq!(base_name("src/"), "src");
+        assert_eq!(base_name("/"), "/");
+    }
+
+    #[test]
+    fn tail_lines_keeps_last_lines_within_limit() {
+        let text = "one\n\ntwo\nthree\n\n";
+        assert_eq!(tail_lines(text.lines(), 500), "one\ntwo\nthree");
+        assert_eq!(tail_lines(text.lines(), 9), "two\nthree");
+        assert_eq!(tail_lines(text.lines(), 3), "ree");
+        assert_eq!(tail_lines("".lines(), 10), "");
+    }
+
+    #[test]
+    fn no_result_message_names_signals() {
+        assert_eq!(
+            no_result_message(Some(0)),
+            "exited with code 0 without a result"
+        );
+        assert_eq!(
+            no_result_message(Some(143)),
+            "exited with code 143 (SIGTERM) without a result"
+        );
+        assert_eq!(
+            no_result_message(None),
+            "killed by a signal without a result"
+        );
+    }
+
+    #[test]
+    fn lenient_readers_turn_odd_types_into_none() {
+        #[derive(serde::Deserialize)]
+        struct T<'a> {
+            #[serde(borrow, default, deserialize_with = "str")]
+            s: Option<Cow<'a, str>>,
+            #[serde(default, deserialize_with = "u64")]
+            n: Option<u64>,
+            #[serde(borrow, default, deserialize_with = "str_seq")]
+            list: Vec<Cow<'a, str>>,
+        }
+        let t: T = serde_json::from_str(r#"{"s":{"a":[1,2]},"n":"12","list":"x"}"#).unwrap();
+        assert_eq!(t.s, None);
+        assert_eq!(t.n, Some(12));
+        assert!(t.list.is_empty());
+        let t: T =
+            serde_json::from_str(r#"{"s":"a\"b","n":null,"list":["a",1,null,"b"]}"#).unwrap();
+        assert_eq!(t.s.as_deref(), Some("a\"b"));
+        assert_eq!(t.n, None);
+        assert_eq!(t.list, vec!["a", "b"]);
+    }
+}
