@@ -242,7 +242,7 @@ fn cmd_route(args: &RouteArgs, paths: &Paths) -> anyhow::Result<u8> {
     };
     let rt = runtime()?;
     let resolved = rt.block_on(clawrun::core::delivery::resolve(&input, &configs, paths))?;
-    let kind = clawrun::core::delivery::channel_kind(&resolved, &configs);
+    let kind = clawrun::core::delivery::channel_kind(&resolved, &configs)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let v = serde_json::json!({"route": resolved, "channel": kind.name()});

@@ -105,17 +105,36 @@ pub async fn resolve(input: &RouteInput, configs: &Configs, paths: &Paths) -> Re
 }
 
 /// The channel type for `route` under `[notify] channel`.
-pub fn channel_kind(route: &Route, configs: &Configs) -> ChannelKind {
-    match &route.channel {
-        RouteChannel::Console => ChannelKind::Console,
-        other => channels::auto_channel_kind(
-            configs.config.notify.channel,
-            Some(other.as_str()),
-            &configs.config,
-            &configs.openclaw,
-            &ProcessEnv,
-        ),
+///
+/// # Errors
+/// A route to a chat network that no configured channel can reach (no bot
+/// token, no gateway token): that is an error, never a silent console fallback.
+pub fn channel_kind(route: &Route, configs: &Configs) -> Result<ChannelKind> {
+    let network = match &route.channel {
+        RouteChannel::Console => return Ok(ChannelKind::Console),
+        other => other.as_str(),
+    };
+    let kind = channels::auto_channel_kind(
+        configs.config.notify.channel,
+        Some(network),
+        &configs.config,
+        &configs.openclaw,
+        &ProcessEnv,
+    );
+    if kind == ChannelKind::Console
+        && configs.config.notify.channel != crate::core::config::NotifyChannel::Console
+    {
+        return Err(Error::Usage(format!(
+            "❌ Invalid routing: the route goes to {network} but no channel can reach it: \
+             set gateway.auth.token in openclaw.json (or gateway.token_env in clawrun.toml){}",
+            if network == "telegram" {
+                ", or a Telegram bot token (channels.telegram.botToken / telegram.bot_token_env)"
+            } else {
+                ""
+            }
+        )));
     }
+    Ok(kind)
 }
 
 /// Build the channel of type `kind` for the run in `run_dir` (the console

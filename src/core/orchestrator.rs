@@ -433,7 +433,7 @@ pub fn route_input(spec: &RunSpec, routing: &RoutingOptions, configs: &Configs) 
 /// Routing refusals and channel configuration errors (exit 2).
 pub async fn route(prepared: &mut Prepared, input: &RouteInput, configs: &Configs) -> Result<()> {
     let route = delivery::resolve(input, configs, &prepared.paths).await?;
-    let kind = delivery::channel_kind(&route, configs);
+    let kind = delivery::channel_kind(&route, configs)?;
     if kind != ChannelKind::Console {
         delivery::build(kind.name(), &prepared.paths.state_dir, configs)?;
     }
@@ -459,6 +459,15 @@ pub fn create(prepared: &Prepared) -> Result<RunDir> {
             e,
         )
     })?;
+    if spec.completion_mode == CompletionMode::Iterate {
+        // Counted under a lock: two resumes racing for the last iteration cannot both pass.
+        Iterations::new(&prepared.paths.state_dir).start(
+            spec.session_key.as_deref(),
+            spec.resume_id.as_deref(),
+            &spec.run_id,
+            spec.max_iterations,
+        )?;
+    }
     let dir = RunDir::create(&prepared.paths.runs_dir(), &spec.run_id)?;
     dir.write_spec(spec)?;
     let record = RunRecord {
