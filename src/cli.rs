@@ -33,6 +33,7 @@ pub struct Cli {
 }
 
 /// The subcommands.
+#[allow(clippy::large_enum_variant)] // parsed once per process
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a task with a coding agent (in the foreground, or detached with --detach).

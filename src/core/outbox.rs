@@ -52,6 +52,7 @@ impl Item {
 }
 
 /// One line of `outbox.jsonl`.
+#[allow(clippy::large_enum_variant)] // short-lived, one at a time
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Line {
@@ -382,7 +383,7 @@ impl Outbox {
         let mut wakes_blocked = false;
         for entry in &pending {
             let is_wake = matches!(entry.item, Item::Wake(_));
-            if (is_wake && (wakes_blocked || messages_blocked)) || (!is_wake && messages_blocked) {
+            if messages_blocked || (is_wake && wakes_blocked) {
                 report.pending += 1;
                 continue;
             }

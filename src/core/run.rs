@@ -364,34 +364,6 @@ pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
     runs
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compact_utc_format() {
-        assert_eq!(format_utc_compact(0), "19700101-000000");
-        assert_eq!(format_utc_compact(1_795_303_502), "20261121-232502");
-        let id = new_run_id(1_795_303_502);
-        assert!(id.starts_with("20261121-232502-") && id.len() == 22, "{id}");
-    }
-
-    #[test]
-    fn status_words_round_trip() {
-        for s in [
-            RunStatus::Starting,
-            RunStatus::Running,
-            RunStatus::Done(Outcome::Timeout),
-            RunStatus::Done(Outcome::ResumeFailed),
-        ] {
-            let j = serde_json::to_string(&s).unwrap_or_default();
-            assert_eq!(j, format!("\"{}\"", s.as_str()));
-            let back: RunStatus = serde_json::from_str(&j).unwrap_or(RunStatus::Starting);
-            assert_eq!(back, s);
-        }
-    }
-}
-
 /// The runs that are active now (`starting` or `running`), after reaping stale
 /// ones: a record whose runner is gone is marked `crashed` (and any agent
 /// process of it left alive is killed).
@@ -435,5 +407,33 @@ fn runner_matches(pid: u32, _dir: &RunDir) -> bool {
                     .any(|arg| arg.ends_with(b"__runner"))
         }
         Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_utc_format() {
+        assert_eq!(format_utc_compact(0), "19700101-000000");
+        assert_eq!(format_utc_compact(1_795_303_502), "20261121-232502");
+        let id = new_run_id(1_795_303_502);
+        assert!(id.starts_with("20261121-232502-") && id.len() == 22, "{id}");
+    }
+
+    #[test]
+    fn status_words_round_trip() {
+        for s in [
+            RunStatus::Starting,
+            RunStatus::Running,
+            RunStatus::Done(Outcome::Timeout),
+            RunStatus::Done(Outcome::ResumeFailed),
+        ] {
+            let j = serde_json::to_string(&s).unwrap_or_default();
+            assert_eq!(j, format!("\"{}\"", s.as_str()));
+            let back: RunStatus = serde_json::from_str(&j).unwrap_or(RunStatus::Starting);
+            assert_eq!(back, s);
+        }
     }
 }
