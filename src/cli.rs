@@ -24,7 +24,7 @@ pub struct Cli {
     /// clawrun config file (default: ~/.openclaw/clawrun.toml).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Backend definitions overriding the built-in ones (default: <state dir>/backends.toml if present).
+    /// Backend definitions overriding the built-in ones (default: `<state dir>/backends.toml` if present).
     #[arg(long, global = true, value_name = "PATH")]
     pub backends: Option<PathBuf>,
     /// The command.
@@ -149,7 +149,7 @@ pub struct RunArgs {
     /// In iterate mode: the most iterations of one resume chain per session key.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_iterations: u32,
-    /// Send technical trace markers ([TRACE][TECH]…) to the chat.
+    /// Send technical trace markers (`[TRACE][TECH]…`) to the chat.
     #[arg(long)]
     pub trace_live: bool,
     /// Return once the agent has started, printing the launch proof; the run goes on in the background.
