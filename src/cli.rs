@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::core::orchestrator::{
-    DEFAULT_GRACE_SECS, DEFAULT_TIMEOUT_SECS, RoutingOptions, RunOptions, TaskSource,
+    DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, DEFAULT_TIMEOUT_SECS, RoutingOptions,
+    RunOptions, TaskSource,
 };
 use crate::core::route::TelegramRoutingMode;
 use crate::core::run::CompletionMode;
@@ -149,6 +150,10 @@ pub struct RunArgs {
     /// In iterate mode: the most iterations of one resume chain per session key.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_iterations: u32,
+    /// Seconds a finishing run waits for its last notifications and the wake to be delivered;
+    /// what is left stays queued for `clawrun outbox flush` (and the next run's start).
+    #[arg(long, default_value_t = DEFAULT_DELIVERY_WAIT_SECS, value_name = "SECS")]
+    pub delivery_wait: u64,
     /// Send technical trace markers (`[TRACE][TECH]…`) to the chat.
     #[arg(long)]
     pub trace_live: bool,
@@ -208,6 +213,7 @@ impl RunArgs {
             },
             max_iterations: self.max_iterations,
             trace_live: self.trace_live,
+            delivery_wait_secs: self.delivery_wait,
         }
     }
 }

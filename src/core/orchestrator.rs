@@ -55,9 +55,9 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 const NOTE_EVERY: Duration = Duration::from_secs(10);
 /// Progress notes: at most this many per run.
 const MAX_NOTES: u32 = 100;
-/// How long a finishing run waits for its last notifications to be delivered;
+/// How long (seconds, default) a finishing run waits for its last notifications to be delivered;
 /// what is left stays in the outbox for `clawrun outbox flush`.
-const FINAL_DELIVERY_WAIT: Duration = Duration::from_secs(120);
+pub const DEFAULT_DELIVERY_WAIT_SECS: u64 = 120;
 /// How often `run.json` is refreshed while the agent runs (when something changed).
 const RECORD_REFRESH: Duration = Duration::from_secs(5);
 
@@ -117,6 +117,8 @@ pub struct RunOptions {
     pub max_iterations: u32,
     /// Trace markers to the chat.
     pub trace_live: bool,
+    /// Seconds a finishing run waits for its last messages to be delivered.
+    pub delivery_wait_secs: u64,
 }
 
 /// A validated run, ready to be created.
@@ -378,6 +380,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         iteration,
         max_iterations,
         chain_root: plan.root,
+        delivery_wait_secs: opts.delivery_wait_secs,
         route: Route::console(RouteSource::Default),
         channel: ChannelKind::Console.name().to_owned(),
         trace_live: opts.trace_live,
@@ -1194,7 +1197,10 @@ impl Supervisor<'_> {
             );
         }
         self.notifier
-            .finish(FINAL_DELIVERY_WAIT, &self.spec.output_file.clone())
+            .finish(
+                Duration::from_secs(self.spec.delivery_wait_secs),
+                &self.spec.output_file.clone(),
+            )
             .await;
 
         Ok(RunReport {
@@ -1327,7 +1333,10 @@ impl Supervisor<'_> {
         let _ = fsutil::write_atomic(&self.spec.output_file, message.as_bytes());
         self.notifier.crash(&message);
         self.notifier
-            .finish(FINAL_DELIVERY_WAIT, &self.spec.output_file.clone())
+            .finish(
+                Duration::from_secs(self.spec.delivery_wait_secs),
+                &self.spec.output_file.clone(),
+            )
             .await;
         Ok(RunReport {
             run_id: self.spec.run_id.clone(),
@@ -1384,7 +1393,10 @@ pub async fn record_crash(
     let _ = paths;
     notifier.crash(message);
     notifier
-        .finish(FINAL_DELIVERY_WAIT, &spec.output_file)
+        .finish(
+            Duration::from_secs(spec.delivery_wait_secs),
+            &spec.output_file,
+        )
         .await;
     Ok(())
 }

@@ -82,6 +82,9 @@ pub struct RunSpec {
     pub iteration: u32,
     /// The iteration limit (1 in single mode).
     pub max_iterations: u32,
+    /// Seconds a finishing run waits for its last messages to be delivered
+    /// (what is left stays in the outbox for `clawrun outbox flush`).
+    pub delivery_wait_secs: u64,
     /// The first run of this run's resume chain (for iteration counting).
     pub chain_root: String,
     /// Where messages go.
