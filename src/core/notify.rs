@@ -127,6 +127,7 @@ const IN_RUN_POLICY: RetryPolicy = RetryPolicy {
     max: Duration::from_secs(30),
     max_attempts: 8,
     budget: Duration::from_secs(60),
+    wakes: true,
 };
 
 impl Notifier {
@@ -337,13 +338,15 @@ impl Notifier {
     /// `clawrun outbox flush`.
     pub async fn finish(&mut self, wait: Duration, output: &Path) {
         self.kick = None;
-        if let Some(courier) = self.courier.take() {
-            if tokio::time::timeout(wait, courier).await.is_err() {
+        if let Some(mut courier) = self.courier.take() {
+            if tokio::time::timeout(wait, &mut courier).await.is_err() {
+                // Stuck in retries: stop it; what is left stays in the outbox.
+                courier.abort();
+                let _ = courier.await;
                 eprintln!(
                     "⚠ some notifications are still pending; they stay in {} for `clawrun outbox flush`",
                     self.outbox.path().display()
                 );
-                return;
             }
         }
         // One message to the human when the wake did not happen.
@@ -357,10 +360,16 @@ impl Notifier {
         else {
             return;
         };
-        let reason = wake.last_error.clone().unwrap_or_default();
+        let reason = wake
+            .last_error
+            .clone()
+            .unwrap_or_else(|| "no answer".to_owned());
         let text = match wake.status {
             EntryStatus::Delivered => return,
             EntryStatus::Abandoned if reason.starts_with("stale") => return,
+            // Never tried: the messages before it are not through either, so
+            // the human cannot be told anything now; the flush will do both.
+            EntryStatus::Pending if wake.attempts == 0 => return,
             EntryStatus::Abandoned => format!(
                 "⚠️ The orchestrating agent was not woken: {reason}. The result is in {}.",
                 output.display()
@@ -374,6 +383,7 @@ impl Notifier {
         self.send(MessageKind::Notice, Body::plain(text), false);
         let policy = RetryPolicy {
             budget: wait.min(Duration::from_secs(30)),
+            wakes: false,
             ..IN_RUN_POLICY
         };
         let _ = self

@@ -756,13 +756,11 @@ struct Supervisor<'a> {
 ///
 /// # Errors
 /// An unknown channel type, or a channel that cannot be configured.
-pub fn channel_for(kind: &str, run_dir: &Path, _paths: &Paths) -> Result<AnyChannel> {
-    match kind {
-        "console" => Ok(Console::new(Some(run_dir.join(console::NOTIFICATIONS_FILE_NAME))).into()),
-        other => Err(Error::Config(crate::core::error::ConfigError::Invalid(
-            format!("unknown channel type {other:?}"),
-        ))),
+pub fn channel_for(kind: &str, run_dir: &Path, paths: &Paths) -> Result<AnyChannel> {
+    if kind == ChannelKind::Console.name() {
+        return Ok(Console::new(Some(run_dir.join(console::NOTIFICATIONS_FILE_NAME))).into());
     }
+    delivery::build(kind, run_dir, &Configs::load(paths)?)
 }
 
 /// Execute the run in `dir` to its end: spawn, supervise, finish. Handles the

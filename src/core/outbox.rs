@@ -156,6 +156,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// Give up this pass after this long in total (items stay pending).
     pub budget: Duration,
+    /// Deliver wakes in this pass (false: messages only).
+    pub wakes: bool,
 }
 
 impl Default for RetryPolicy {
@@ -165,6 +167,7 @@ impl Default for RetryPolicy {
             max: Duration::from_secs(30),
             max_attempts: 8,
             budget: Duration::from_secs(120),
+            wakes: true,
         }
     }
 }
@@ -383,7 +386,7 @@ impl Outbox {
         let mut wakes_blocked = false;
         for entry in &pending {
             let is_wake = matches!(entry.item, Item::Wake(_));
-            if messages_blocked || (is_wake && wakes_blocked) {
+            if messages_blocked || (is_wake && (wakes_blocked || !policy.wakes)) {
                 report.pending += 1;
                 continue;
             }

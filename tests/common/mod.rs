@@ -94,3 +94,16 @@ impl Sandbox {
         c
     }
 }
+
+/// The run ids of a sandbox, oldest first.
+pub fn run_ids(sb: &Sandbox) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(sb.state_dir().join("runs"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}

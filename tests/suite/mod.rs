@@ -1,5 +1,6 @@
 mod channels;
 mod config;
+mod outbox;
 mod parsers;
 mod registry;
 mod routing;

@@ -1,0 +1,382 @@
+//! The durable outbox over a fake OpenClaw gateway (wiremock on loopback):
+//! outages, 429 storms, a runner killed mid-send, stale wakes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use crate::common::{Sandbox, fixture};
+
+const TOKEN: &str = "gw-secret-token-4242";
+const KEY: &str = "agent:main:whatsapp:group:120363@g.us";
+
+fn ok_body() -> Value {
+    json!({"ok": true, "result": {"content": [{"type": "text", "text": "{}"}], "details": {"status": "ok", "messageId": "m1"}}})
+}
+
+fn sessions_body() -> Value {
+    let sessions = json!({"sessions": [{
+        "key": KEY,
+        "sessionId": "5f0c3c1e-1111-4222-8333-944445555666",
+        "deliveryContext": {"channel": "whatsapp", "to": "120363@g.us"}
+    }]});
+    json!({"ok": true, "result": {"content": [{"type": "text", "text": sessions.to_string()}], "details": sessions}})
+}
+
+fn gateway_sandbox(port: u16) -> Sandbox {
+    let sb = Sandbox::new();
+    let oc = sb.openclaw_home();
+    std::fs::create_dir_all(&oc).unwrap();
+    std::fs::write(
+        oc.join("openclaw.json"),
+        json!({"gateway": {"port": port, "auth": {"token": TOKEN}}}).to_string(),
+    )
+    .unwrap();
+    sb
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn server_on(port: u16) -> MockServer {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    MockServer::builder().listener(listener).start().await
+}
+
+async fn mount_ok(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/tools/invoke"))
+        .and(body_partial_json(json!({"tool": "sessions_list"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(sessions_body()))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/tools/invoke"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok_body()))
+        .mount(server)
+        .await;
+}
+
+async fn clawrun(sb: &Sandbox, args: &[&str], fixture_name: &str) -> std::process::Output {
+    let mut cmd = sb.run_std(args);
+    cmd.env("FAKE_FIXTURE", fixture(fixture_name));
+    tokio::process::Command::from(cmd).output().await.unwrap()
+}
+
+async fn cmd(sb: &Sandbox, args: &[&str]) -> std::process::Output {
+    let mut c = std::process::Command::new(crate::common::clawrun_bin());
+    c.env_clear()
+        .env("HOME", sb.home())
+        .env("PATH", "/usr/bin:/bin")
+        .args(args);
+    tokio::process::Command::from(c).output().await.unwrap()
+}
+
+/// (tool, idempotency key, message text) of every delivery request, in order.
+fn deliveries(requests: &[Request]) -> Vec<(String, String, String)> {
+    requests
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter(|b| b["tool"] != "sessions_list")
+        .map(|b| {
+            let text = b["args"]["message"].as_str().unwrap_or_default().to_owned();
+            (
+                b["tool"].as_str().unwrap_or_default().to_owned(),
+                b["idempotencyKey"].as_str().unwrap_or_default().to_owned(),
+                text,
+            )
+        })
+        .collect()
+}
+
+fn assert_no_secret_in_files(sb: &Sandbox) {
+    for entry in walk(&sb.state_dir()) {
+        let data = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&data).contains(TOKEN),
+            "token found in {}",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_down_for_the_whole_run_then_flush_delivers_each_once_in_order() {
+    let port = free_port();
+    let sb = gateway_sandbox(port);
+    let out = clawrun(
+        &sb,
+        &[
+            "-s",
+            KEY,
+            "-t",
+            "x",
+            "--delivery-wait",
+            "2",
+            "--heartbeat",
+            "0",
+        ],
+        "claude/tool.jsonl",
+    )
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("outbox flush"), "{err}");
+    assert!(!err.contains(TOKEN));
+
+    let list = cmd(&sb, &["outbox", "list", "--json"]).await;
+    let pending: Value = serde_json::from_slice(&list.stdout).unwrap();
+    let keys: Vec<String> = pending[0]["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 3, "{pending}");
+    assert!(
+        keys[0].ends_with(":launch:1")
+            && keys[1].ends_with(":result:2")
+            && keys[2].ends_with(":wake:3")
+    );
+
+    // The gateway comes up.
+    let server = server_on(port).await;
+    mount_ok(&server).await;
+    let flush = cmd(&sb, &["outbox", "flush"]).await;
+    assert_eq!(
+        flush.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&flush.stdout)
+    );
+    let got = deliveries(&server.received_requests().await.unwrap());
+    let tools: Vec<&str> = got.iter().map(|(t, _, _)| t.as_str()).collect();
+    assert_eq!(tools, vec!["message", "message", "sessions_send"]);
+    let got_keys: Vec<&str> = got.iter().map(|(_, k, _)| k.as_str()).collect();
+    assert_eq!(
+        got_keys,
+        keys.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert!(got[0].2.contains("started") && got[1].2.contains("task complete"));
+    // Flushing again sends nothing.
+    let again = cmd(&sb, &["outbox", "flush"]).await;
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(
+        deliveries(&server.received_requests().await.unwrap()).len(),
+        3
+    );
+    assert_no_secret_in_files(&sb);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_storm_is_waited_out_with_retry_after_and_order_is_kept() {
+    let port = free_port();
+    let server = server_on(port).await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({"tool": "message"})))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_json(
+                    json!({"error": {"message": "Too many requests", "type": "rate_limited"}}),
+                ),
+        )
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_ok(&server).await;
+    let sb = gateway_sandbox(port);
+    let t0 = Instant::now();
+    let out = clawrun(
+        &sb,
+        &["-s", KEY, "-t", "x", "--heartbeat", "0"],
+        "claude/tool.jsonl",
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = deliveries(&server.received_requests().await.unwrap());
+    // Three 429s on the launch, each retried with the same key after Retry-After.
+    let keys: Vec<&str> = got.iter().map(|(_, k, _)| k.as_str()).collect();
+    assert_eq!(keys.len(), 6, "{got:?}");
+    assert!(
+        keys[..4].iter().all(|k| k.ends_with(":launch:1")),
+        "{keys:?}"
+    );
+    assert!(
+        keys[4].ends_with(":result:2") && keys[5].ends_with(":wake:3"),
+        "{keys:?}"
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_secs(3),
+        "Retry-After not honoured"
+    );
+    let list = cmd(&sb, &["outbox", "list"]).await;
+    assert!(String::from_utf8_lossy(&list.stdout).contains("Nothing pending"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runner_sigkilled_mid_send_then_flush_resends_only_the_unconfirmed_item() {
+    let port = free_port();
+    let server = server_on(port).await;
+    // The result message hangs: the runner is killed while it waits.
+    Mock::given(method("POST"))
+        .and(|r: &Request| String::from_utf8_lossy(&r.body).contains("task complete"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(ok_body())
+                .set_delay(Duration::from_secs(30)),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_ok(&server).await;
+    let sb = gateway_sandbox(port);
+    let mut std_cmd = sb.run_std(&["-s", KEY, "-t", "x", "--heartbeat", "0"]);
+    std_cmd
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = tokio::process::Command::from(std_cmd).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let killed_key = loop {
+        let got = deliveries(&server.received_requests().await.unwrap());
+        if let Some((_, k, _)) = got.iter().find(|(_, _, t)| t.contains("task complete")) {
+            break k.clone();
+        }
+        assert!(Instant::now() < deadline, "the result was never sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+
+    server.reset().await;
+    mount_ok(&server).await;
+    let flush = cmd(&sb, &["outbox", "flush"]).await;
+    assert_eq!(
+        flush.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&flush.stdout)
+    );
+    let got = deliveries(&server.received_requests().await.unwrap());
+    let keys: Vec<&str> = got.iter().map(|(_, k, _)| k.as_str()).collect();
+    // The launch was confirmed before the kill: not sent again. The result was in
+    // doubt: sent again with the same idempotency key (the gateway drops repeats). Then the wake.
+    assert_eq!(keys.len(), 2, "{got:?}");
+    assert_eq!(keys[0], killed_key);
+    assert!(keys[1].ends_with(":wake:3"));
+    let again = cmd(&sb, &["outbox", "flush"]).await;
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(
+        deliveries(&server.received_requests().await.unwrap()).len(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_wake_is_not_sent_and_the_human_hears_the_agent_was_not_woken() {
+    let port = free_port();
+    let server = server_on(port).await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({"tool": "sessions_send"})))
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_json(json!({"error": {"message": "Gateway context is unavailable; retry shortly.", "type": "unavailable"}})),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_ok(&server).await;
+    let sb = gateway_sandbox(port);
+    let args = [
+        "-s",
+        KEY,
+        "-t",
+        "x",
+        "--heartbeat",
+        "0",
+        "--delivery-wait",
+        "3",
+    ];
+    let first = clawrun(&sb, &args, "claude/tool.jsonl").await;
+    assert_eq!(first.status.code(), Some(0));
+    // The human was told the agent was not woken yet, and where the result is.
+    let got = deliveries(&server.received_requests().await.unwrap());
+    assert!(
+        got.iter()
+            .any(|(_, _, t)| t.contains("has not been woken yet") && t.contains("output.txt")),
+        "{got:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = clawrun(&sb, &args, "claude/tool.jsonl").await;
+    assert_eq!(second.status.code(), Some(0));
+
+    server.reset().await;
+    mount_ok(&server).await;
+    let flush = cmd(&sb, &["outbox", "flush", "--json"]).await;
+    assert_eq!(
+        flush.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&flush.stdout)
+    );
+    // The first run's wake was abandoned as stale (by the second run's start-up
+    // flush, or by this one), never sent.
+    let runs: Vec<String> = crate::common::run_ids(&sb);
+    let first_outbox = std::fs::read_to_string(
+        sb.state_dir()
+            .join("runs")
+            .join(&runs[0])
+            .join("outbox.jsonl"),
+    )
+    .unwrap();
+    let stale: Vec<&str> = first_outbox
+        .lines()
+        .filter(|l| l.contains("\"op\":\"abandoned\"") && l.contains(":wake:"))
+        .collect();
+    assert_eq!(stale.len(), 1, "{first_outbox}");
+    assert!(
+        stale[0].contains(&format!("stale: a newer run ({})", runs[1])),
+        "{}",
+        stale[0]
+    );
+    let wakes: Vec<(String, String, String)> =
+        deliveries(&server.received_requests().await.unwrap())
+            .into_iter()
+            .filter(|(t, _, _)| t == "sessions_send")
+            .collect();
+    assert_eq!(wakes.len(), 1, "{wakes:?}");
+    assert!(
+        wakes[0].1.starts_with(&runs[1]),
+        "the newer run's wake goes out: {wakes:?} {runs:?}"
+    );
+}
