@@ -95,7 +95,7 @@ pub struct Names {
     pub display: &'static str,
     /// Short tag for heartbeats: "CC", "Codex".
     pub tag: &'static str,
-    /// Wake marker: "[CLAUDE_CODE_RESULT]", "[CODEX_RESULT]".
+    /// Wake marker: `[CLAUDE_CODE_RESULT]`, `[CODEX_RESULT]`.
     pub result_marker: &'static str,
 }
 
