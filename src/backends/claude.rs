@@ -25,8 +25,6 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use serde::Deserialize;
-
 use crate::backends::config::ClaudeConfig;
 use crate::backends::wire::{self, StrArgs};
 use crate::backends::{
@@ -231,100 +229,67 @@ impl Backend for ClaudeBackend {
 // Wire types: private, lenient (every field optional, odd types read as absent,
 // unknown fields skipped), borrowed from the line.
 
-/// One line of `stream-json`: the union of the fields of every line type.
-#[derive(Deserialize)]
-struct Line<'a> {
-    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    subtype: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    session_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    model: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    claude_code_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    parent_tool_use_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::obj")]
-    message: Option<Message<'a>>,
-    #[serde(borrow, default, deserialize_with = "wire::obj")]
-    event: Option<StreamEvent<'a>>,
-    // result
-    #[serde(default, deserialize_with = "wire::bool")]
-    is_error: Option<bool>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    result: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str_seq")]
-    errors: Vec<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "wire::u64")]
-    api_error_status: Option<u64>,
-    #[serde(default, deserialize_with = "wire::f64")]
-    total_cost_usd: Option<f64>,
-    #[serde(default, deserialize_with = "wire::obj")]
-    usage: Option<WireUsage>,
-    // system/api_retry
-    #[serde(default, deserialize_with = "wire::u64")]
-    attempt: Option<u64>,
-    #[serde(default, deserialize_with = "wire::u64")]
-    max_retries: Option<u64>,
-    #[serde(default, deserialize_with = "wire::u64")]
-    error_status: Option<u64>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    error: Option<Cow<'a, str>>,
-    // system/task_*
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    tool_use_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    task_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    description: Option<Cow<'a, str>>,
-    // rate_limit_event
-    #[serde(borrow, default, deserialize_with = "wire::obj")]
-    rate_limit_info: Option<RateLimitInfo<'a>>,
+wire::record! {
+    /// One line of `stream-json`: the union of the fields of every line type.
+    struct Line<'a> {
+        "type" => kind: Option<Cow<'a, str>>,
+        "subtype" => subtype: Option<Cow<'a, str>>,
+        "session_id" => session_id: Option<Cow<'a, str>>,
+        "model" => model: Option<Cow<'a, str>>,
+        "claude_code_version" => claude_code_version: Option<Cow<'a, str>>,
+        "parent_tool_use_id" => parent_tool_use_id: Option<Cow<'a, str>>,
+        "message" => message: Option<Message<'a>>,
+        "event" => event: Option<StreamEvent<'a>>,
+        // result
+        "is_error" => is_error: Option<bool>,
+        "result" => result: Option<Cow<'a, str>>,
+        "errors" => errors: Vec<Cow<'a, str>>,
+        "api_error_status" => api_error_status: Option<u64>,
+        "total_cost_usd" => total_cost_usd: Option<f64>,
+        "usage" => usage: Option<WireUsage>,
+        // system/api_retry
+        "attempt" => attempt: Option<u64>,
+        "max_retries" => max_retries: Option<u64>,
+        "error_status" => error_status: Option<u64>,
+        "error" => error: Option<Cow<'a, str>>,
+        // system/task_*
+        "tool_use_id" => tool_use_id: Option<Cow<'a, str>>,
+        "task_id" => task_id: Option<Cow<'a, str>>,
+        "description" => description: Option<Cow<'a, str>>,
+        // rate_limit_event
+        "rate_limit_info" => rate_limit_info: Option<RateLimitInfo<'a>>,
+    }
 }
 
-#[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    model: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::obj_seq")]
-    content: Vec<Block<'a>>,
-    #[serde(default, deserialize_with = "wire::obj")]
-    usage: Option<WireUsage>,
+wire::record! {
+    struct Message<'a> {
+        "id" => id: Option<Cow<'a, str>>,
+        "model" => model: Option<Cow<'a, str>>,
+        "content" => content: Vec<Block<'a>>,
+        "usage" => usage: Option<WireUsage>,
+    }
 }
 
-/// A content block of any type (`text`, `tool_use`, `tool_result`, `thinking`, …).
-#[derive(Deserialize)]
-struct Block<'a> {
-    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    name: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::obj")]
-    input: Option<StrArgs<'a>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    tool_use_id: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "wire::bool")]
-    is_error: Option<bool>,
+wire::record! {
+    /// A content block of any type (`text`, `tool_use`, `tool_result`, `thinking`, …).
+    struct Block<'a> {
+        "type" => kind: Option<Cow<'a, str>>,
+        "text" => text: Option<Cow<'a, str>>,
+        "id" => id: Option<Cow<'a, str>>,
+        "name" => name: Option<Cow<'a, str>>,
+        "input" => input: Option<StrArgs<'a>>,
+        "tool_use_id" => tool_use_id: Option<Cow<'a, str>>,
+        "is_error" => is_error: Option<bool>,
+    }
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
-struct WireUsage {
-    #[serde(default, deserialize_with = "wire::u64")]
-    input_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "wire::u64")]
-    cache_creation_input_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "wire::u64")]
-    cache_read_input_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "wire::u64")]
-    output_tokens: Option<u64>,
+wire::record! {
+    struct WireUsage {
+        "input_tokens" => input_tokens: Option<u64>,
+        "cache_creation_input_tokens" => cache_creation_input_tokens: Option<u64>,
+        "cache_read_input_tokens" => cache_read_input_tokens: Option<u64>,
+        "output_tokens" => output_tokens: Option<u64>,
+    }
 }
 
 impl WireUsage {
@@ -343,48 +308,36 @@ impl WireUsage {
     }
 }
 
-/// The `event` of a `stream_event` line: a raw Messages API SSE event.
-#[derive(Deserialize)]
-struct StreamEvent<'a> {
-    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::obj")]
-    message: Option<StreamMessage<'a>>,
-    #[serde(borrow, default, deserialize_with = "wire::obj")]
-    delta: Option<Delta<'a>>,
-    #[serde(default, deserialize_with = "wire::obj")]
-    usage: Option<WireUsage>,
+wire::record! {
+    /// The `event` of a `stream_event` line: a raw Messages API SSE event.
+    struct StreamEvent<'a> {
+        "type" => kind: Option<Cow<'a, str>>,
+        "message" => message: Option<StreamMessage<'a>>,
+        "delta" => delta: Option<Delta<'a>>,
+        "usage" => usage: Option<WireUsage>,
+    }
 }
 
-#[derive(Deserialize)]
-struct StreamMessage<'a> {
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    id: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "wire::obj")]
-    usage: Option<WireUsage>,
+wire::record! {
+    struct StreamMessage<'a> {
+        "id" => id: Option<Cow<'a, str>>,
+        "usage" => usage: Option<WireUsage>,
+    }
 }
 
-#[derive(Deserialize)]
-struct Delta<'a> {
-    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    text: Option<Cow<'a, str>>,
+wire::record! {
+    struct Delta<'a> {
+        "type" => kind: Option<Cow<'a, str>>,
+        "text" => text: Option<Cow<'a, str>>,
+    }
 }
 
-#[derive(Deserialize)]
-struct RateLimitInfo<'a> {
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    status: Option<Cow<'a, str>>,
-    #[serde(rename = "resetsAt", default, deserialize_with = "wire::i64")]
-    resets_at: Option<i64>,
-    #[serde(
-        rename = "rateLimitType",
-        borrow,
-        default,
-        deserialize_with = "wire::str"
-    )]
-    rate_limit_type: Option<Cow<'a, str>>,
+wire::record! {
+    struct RateLimitInfo<'a> {
+        "status" => status: Option<Cow<'a, str>>,
+        "resetsAt" => resets_at: Option<i64>,
+        "rateLimitType" => rate_limit_type: Option<Cow<'a, str>>,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -646,11 +599,15 @@ impl ClaudeParser {
         };
         let parent = line.parent_tool_use_id.as_deref();
         match event.kind.as_deref() {
-            Some("content_block_delta") => match event.delta {
-                Some(Delta {
+            Some("content_block_delta") => {
+                let Some(Delta {
                     kind: Some(kind),
                     text,
-                }) => match kind.as_ref() {
+                }) = event.delta
+                else {
+                    return;
+                };
+                match kind.as_ref() {
                     "text_delta" => {
                         if let Some(text) = text.filter(|t| !t.is_empty()) {
                             out.push(AgentEvent::TextDelta {
@@ -660,9 +617,8 @@ impl ClaudeParser {
                     }
                     "thinking_delta" => out.push(AgentEvent::Thinking),
                     _ => {}
-                },
-                _ => {}
-            },
+                }
+            }
             Some("message_start") => {
                 let Some(StreamMessage {
                     id: Some(id),
@@ -836,7 +792,7 @@ impl LineParser for ClaudeParser {
                 message: format!("Claude line is not a JSON object: {}", preview(line)),
             }];
         }
-        let wire: Line<'_> = match serde_json::from_str(line) {
+        let wire: Line<'_> = match wire::parse_record(line) {
             Ok(wire) => wire,
             Err(e) => {
                 return vec![AgentEvent::Warning {

@@ -33,8 +33,6 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use serde::Deserialize;
-
 use crate::backends::config::CodexConfig;
 use crate::backends::wire;
 use crate::backends::{
@@ -225,72 +223,55 @@ impl Backend for CodexBackend {
 // ---------------------------------------------------------------------------
 // Wire types: private, lenient, borrowed from the line.
 
-#[derive(Deserialize)]
-struct Line<'a> {
-    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    thread_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::obj")]
-    item: Option<Item<'a>>,
-    #[serde(default, deserialize_with = "wire::obj")]
-    usage: Option<WireUsage>,
-    #[serde(borrow, default, deserialize_with = "wire::obj")]
-    error: Option<ErrorObj<'a>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    message: Option<Cow<'a, str>>,
+wire::record! {
+    /// One line of `exec --json`: the union of the fields of every line type.
+    struct Line<'a> {
+        "type" => kind: Option<Cow<'a, str>>,
+        "thread_id" => thread_id: Option<Cow<'a, str>>,
+        "item" => item: Option<Item<'a>>,
+        "usage" => usage: Option<WireUsage>,
+        "error" => error: Option<ErrorObj<'a>>,
+        "message" => message: Option<Cow<'a, str>>,
+    }
 }
 
-#[derive(Deserialize)]
-struct Item<'a> {
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    id: Option<Cow<'a, str>>,
-    #[serde(rename = "type", borrow, default, deserialize_with = "wire::str")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    command: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "wire::i64")]
-    exit_code: Option<i64>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    status: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    message: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::obj_seq")]
-    changes: Vec<Change<'a>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    query: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    server: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    tool: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "wire::obj")]
-    error: Option<ErrorObj<'a>>,
+wire::record! {
+    /// An item of any type (`command_execution`, `agent_message`, …).
+    struct Item<'a> {
+        "id" => id: Option<Cow<'a, str>>,
+        "type" => kind: Option<Cow<'a, str>>,
+        "command" => command: Option<Cow<'a, str>>,
+        "exit_code" => exit_code: Option<i64>,
+        "status" => status: Option<Cow<'a, str>>,
+        "text" => text: Option<Cow<'a, str>>,
+        "message" => message: Option<Cow<'a, str>>,
+        "changes" => changes: Vec<Change<'a>>,
+        "query" => query: Option<Cow<'a, str>>,
+        "server" => server: Option<Cow<'a, str>>,
+        "tool" => tool: Option<Cow<'a, str>>,
+        "error" => error: Option<ErrorObj<'a>>,
+    }
 }
 
-#[derive(Deserialize)]
-struct Change<'a> {
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    path: Option<Cow<'a, str>>,
+wire::record! {
+    struct Change<'a> {
+        "path" => path: Option<Cow<'a, str>>,
+    }
 }
 
-#[derive(Deserialize)]
-struct ErrorObj<'a> {
-    #[serde(borrow, default, deserialize_with = "wire::str")]
-    message: Option<Cow<'a, str>>,
+wire::record! {
+    struct ErrorObj<'a> {
+        "message" => message: Option<Cow<'a, str>>,
+    }
 }
 
-#[derive(Deserialize, Clone, Copy)]
-struct WireUsage {
-    #[serde(default, deserialize_with = "wire::u64")]
-    input_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "wire::u64")]
-    cached_input_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "wire::u64")]
-    output_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "wire::u64")]
-    reasoning_output_tokens: Option<u64>,
+wire::record! {
+    struct WireUsage {
+        "input_tokens" => input_tokens: Option<u64>,
+        "cached_input_tokens" => cached_input_tokens: Option<u64>,
+        "output_tokens" => output_tokens: Option<u64>,
+        "reasoning_output_tokens" => reasoning_output_tokens: Option<u64>,
+    }
 }
 
 impl WireUsage {
@@ -612,6 +593,9 @@ fn unquote(word: &str) -> Cow<'_, str> {
     let bytes = word.as_bytes();
     if bytes.len() >= 2 && bytes[0] == b'\'' && bytes[bytes.len() - 1] == b'\'' {
         let inner = &word[1..word.len() - 1];
+        if !inner.contains('\'') {
+            return Cow::Borrowed(inner);
+        }
         // `'\''` is how a quote is written inside single quotes; any other quote
         // means this is not a single quoted word.
         if !inner.replace("'\\''", "").contains('\'') {
@@ -647,7 +631,7 @@ impl LineParser for CodexParser {
                 message: format!("Codex line is not a JSON object: {}", preview(line)),
             }];
         }
-        let wire: Line<'_> = match serde_json::from_str(line) {
+        let wire: Line<'_> = match wire::parse_record(line) {
             Ok(wire) => wire,
             Err(e) => {
                 return vec![AgentEvent::Warning {

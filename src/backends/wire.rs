@@ -14,10 +14,39 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::marker::PhantomData;
 
-use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// The `visit_*` methods for every JSON value but arrays and objects, all
+/// giving `$ret`: for visitors that only want a container.
+macro_rules! ignore_scalars {
+    ($ret:expr) => {
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+    };
+}
 
 /// Any JSON value, reduced to the scalars we can use.
 enum Scalar<'de> {
@@ -132,66 +161,6 @@ pub(crate) fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::E
     })
 }
 
-/// Reads an object as `T`; any other JSON value is consumed and gives `None`.
-struct ObjVisitor<T>(PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjVisitor<T> {
-    type Value = Option<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        T::deserialize(MapAccessDeserializer::new(map)).map(Some)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// An object read as `T`; anything else gives `None`.
-pub(crate) fn obj<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    d.deserialize_any(ObjVisitor(PhantomData))
-}
-
-/// One array element read leniently as an object.
-struct ObjElem<T>(Option<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjElem<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        obj(d).map(ObjElem)
-    }
-}
-
 /// One array element read leniently as a string.
 struct StrElem<'de>(Option<Cow<'de, str>>);
 
@@ -201,86 +170,289 @@ impl<'de> Deserialize<'de> for StrElem<'de> {
     }
 }
 
-/// Reads an array, keeping the elements `E` turns into `Some`; any other JSON
-/// value (a string `content`, `null`) gives an empty list.
-struct SeqVisitor<E, T>(PhantomData<(E, T)>);
+/// An array of strings (other elements skipped); not an array: empty.
+pub(crate) fn str_seq<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Cow<'de, str>>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(StrElem(item)) = seq.next_element()? {
+                out.extend(item);
+            }
+            Ok(out)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Vec::new())
+        }
+        ignore_scalars!(Vec::new());
+    }
+    d.deserialize_any(V)
+}
 
-impl<'de, E, T> Visitor<'de> for SeqVisitor<E, T>
-where
-    E: Deserialize<'de> + Into<Option<T>>,
-{
-    type Value = Vec<T>;
+// ---------------------------------------------------------------------------
+// Records: wire structs filled in place.
+//
+// `#[derive(Deserialize)]` builds each struct in locals and moves it out, once
+// per nesting level; with a few hundred bytes of `Option` fields per struct and
+// lines of a hundred bytes, those copies cost more than reading the JSON. A
+// record is instead created with `Default` and its fields are written where they
+// are, by the `record!` macro's `MapAccess` loop.
+
+/// A wire struct whose fields are filled in place from a JSON object.
+pub(crate) trait Record<'de>: Default {
+    /// Read the object's entries into `self`; unknown keys are skipped.
+    fn fill<A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+}
+
+/// A field type read leniently in place: the expected JSON type sets it, any
+/// other value leaves it empty.
+pub(crate) trait Field<'de> {
+    /// Read `d` into `self`.
+    fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error>;
+}
+
+/// Reads the next map value into a field.
+pub(crate) struct FieldSeed<'s, F>(pub(crate) &'s mut F);
+
+impl<'de, F: Field<'de>> de::DeserializeSeed<'de> for FieldSeed<'_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.read(d)
+    }
+}
+
+/// A map key, borrowed when it has no escapes.
+pub(crate) struct Key<'de>(Cow<'de, str>);
+
+impl Key<'_> {
+    /// The key text.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Visits one JSON value into a record: `true` when it was an object.
+struct RecordVisitor<'s, R>(&'s mut R);
+
+impl<'de, R: Record<'de>> Visitor<'de> for RecordVisitor<'_, R> {
+    type Value = bool;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
-        while let Some(elem) = seq.next_element::<E>()? {
-            if let Some(v) = elem.into() {
-                out.push(v);
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+        self.0.fill(map)?;
+        Ok(true)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
+    ignore_scalars!(false);
+}
+
+/// Reads one array element into a record: `true` when it was an object.
+struct ElemSeed<'s, R>(&'s mut R);
+
+impl<'de, R: Record<'de>> de::DeserializeSeed<'de> for ElemSeed<'_, R> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(RecordVisitor(self.0))
+    }
+}
+
+/// Visits an array of records; elements that are not objects are dropped.
+struct RecordSeqVisitor<'s, R>(&'s mut Vec<R>);
+
+impl<'de, R: Record<'de>> Visitor<'de> for RecordSeqVisitor<'_, R> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            self.0.push(R::default());
+            let Some(last) = self.0.last_mut() else {
+                return Ok(());
+            };
+            match seq.next_element_seed(ElemSeed(last))? {
+                Some(true) => {}
+                Some(false) => {
+                    self.0.pop();
+                }
+                None => {
+                    self.0.pop();
+                    return Ok(());
+                }
             }
         }
-        Ok(out)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Vec::new())
+        Ok(())
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_none<Er: de::Error>(self) -> Result<Self::Value, Er> {
-        Ok(Vec::new())
-    }
-    fn visit_unit<Er: de::Error>(self) -> Result<Self::Value, Er> {
-        Ok(Vec::new())
-    }
-    fn visit_bool<Er: de::Error>(self, _: bool) -> Result<Self::Value, Er> {
-        Ok(Vec::new())
-    }
-    fn visit_i64<Er: de::Error>(self, _: i64) -> Result<Self::Value, Er> {
-        Ok(Vec::new())
-    }
-    fn visit_u64<Er: de::Error>(self, _: u64) -> Result<Self::Value, Er> {
-        Ok(Vec::new())
-    }
-    fn visit_f64<Er: de::Error>(self, _: f64) -> Result<Self::Value, Er> {
-        Ok(Vec::new())
-    }
-    fn visit_str<Er: de::Error>(self, _: &str) -> Result<Self::Value, Er> {
-        Ok(Vec::new())
+    ignore_scalars!(());
+}
+
+impl<'de, R: Record<'de>> Field<'de> for Option<R> {
+    fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        let record = self.insert(R::default());
+        if !d.deserialize_any(RecordVisitor(record))? {
+            *self = None;
+        }
+        Ok(())
     }
 }
 
-impl<T> From<ObjElem<T>> for Option<T> {
-    fn from(e: ObjElem<T>) -> Self {
-        e.0
+impl<'de, R: Record<'de>> Field<'de> for Vec<R> {
+    fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        self.clear();
+        d.deserialize_any(RecordSeqVisitor(self))
     }
 }
 
-impl<'de> From<StrElem<'de>> for Option<Cow<'de, str>> {
-    fn from(e: StrElem<'de>) -> Self {
-        e.0
+impl<'de> Field<'de> for Option<Cow<'de, str>> {
+    fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        *self = str(d)?;
+        Ok(())
     }
 }
 
-/// An array of objects read as `T` (other elements skipped); not an array: empty.
-pub(crate) fn obj_seq<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    d.deserialize_any(SeqVisitor::<ObjElem<T>, T>(PhantomData))
+impl<'de> Field<'de> for Vec<Cow<'de, str>> {
+    fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        *self = str_seq(d)?;
+        Ok(())
+    }
 }
 
-/// An array of strings (other elements skipped); not an array: empty.
-pub(crate) fn str_seq<'de, D>(d: D) -> Result<Vec<Cow<'de, str>>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    d.deserialize_any(SeqVisitor::<StrElem<'de>, Cow<'de, str>>(PhantomData))
+impl<'de> Field<'de> for Option<u64> {
+    fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        *self = u64(d)?;
+        Ok(())
+    }
 }
+
+impl<'de> Field<'de> for Option<i64> {
+    fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        *self = i64(d)?;
+        Ok(())
+    }
+}
+
+impl<'de> Field<'de> for Option<f64> {
+    fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        *self = f64(d)?;
+        Ok(())
+    }
+}
+
+impl<'de> Field<'de> for Option<bool> {
+    fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        *self = bool(d)?;
+        Ok(())
+    }
+}
+
+/// Parse one line, which must be a JSON object, into a fresh record.
+pub(crate) fn parse_record<'de, R: Record<'de>>(line: &'de str) -> Result<R, serde_json::Error> {
+    let mut record = R::default();
+    let mut de = serde_json::Deserializer::from_str(line);
+    de.deserialize_map(RecordMapVisitor(&mut record))?;
+    de.end()?;
+    Ok(record)
+}
+
+/// The top level: an object only (anything else is an error, hence a warning).
+struct RecordMapVisitor<'s, R>(&'s mut R);
+
+impl<'de, R: Record<'de>> Visitor<'de> for RecordMapVisitor<'_, R> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.fill(map)
+    }
+}
+
+/// Declare a wire struct filled in place (see [`Record`]): each field names the
+/// JSON key it is read from; every other key is skipped.
+macro_rules! record {
+    (
+        $(#[$meta:meta])*
+        struct $name:ident<$lt:lifetime> {
+            $( $key:literal => $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Default)]
+        struct $name<$lt> {
+            $( $field: $ty, )*
+        }
+
+        impl<'de> $crate::backends::wire::Record<'de> for $name<'de> {
+            $crate::backends::wire::record!(@fill $( $key => $field ),*);
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        struct $name:ident {
+            $( $key:literal => $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Default, Clone, Copy)]
+        struct $name {
+            $( $field: $ty, )*
+        }
+
+        impl<'de> $crate::backends::wire::Record<'de> for $name {
+            $crate::backends::wire::record!(@fill $( $key => $field ),*);
+        }
+    };
+    (@fill $( $key:literal => $field:ident ),*) => {
+        fn fill<A: serde::de::MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<$crate::backends::wire::Key<'de>>()? {
+                match key.as_str() {
+                    $( $key => map.next_value_seed($crate::backends::wire::FieldSeed(&mut self.$field))?, )*
+                    _ => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    };
+}
+pub(crate) use record;
 
 /// The top-level string arguments of a tool call, in order (other values skipped).
 ///
@@ -333,16 +505,48 @@ impl<'de> Deserialize<'de> for StrArgs<'de> {
     }
 }
 
+/// Tool arguments: an object, else empty.
+impl<'de> Field<'de> for Option<StrArgs<'de>> {
+    fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<StrArgs<'de>>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                StrArgsVisitor.visit_map(map).map(Some)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            ignore_scalars!(None);
+        }
+        *self = d.deserialize_any(V)?;
+        Ok(())
+    }
+}
+
 /// Collapse runs of whitespace (newlines included) into one space and cut to at
 /// most `max` characters, ending with `…` when cut.
 pub(crate) fn short(text: &str, max: usize) -> String {
+    // Fast path: already short and on one line, with single spaces.
+    if text.len() <= max
+        && !text.contains("  ")
+        && !text
+            .bytes()
+            .any(|b| matches!(b, b'\n' | b'\r' | b'\t' | 0x0b | 0x0c))
+        && text.trim() == text
+    {
+        return text.to_string();
+    }
     let collapsed = text
         .split_whitespace()
         .flat_map(|word| std::iter::once(' ').chain(word.chars()))
         .skip(1);
     let mut out = String::with_capacity(text.len().min(max.saturating_mul(4)));
-    let mut count = 0;
-    for ch in collapsed {
+    for (count, ch) in collapsed.enumerate() {
         if count == max {
             // One character too many: keep `max - 1` and mark the cut.
             out.pop();
@@ -352,7 +556,6 @@ pub(crate) fn short(text: &str, max: usize) -> String {
             break;
         }
         out.push(ch);
-        count += 1;
     }
     out
 }
