@@ -108,6 +108,15 @@ pub struct RunArgs {
     /// --dangerously-bypass-approvals-and-sandbox.
     #[arg(long, value_name = "MODE")]
     pub sandbox: Option<String>,
+    /// Claude: tools allowed without asking (repeatable, or comma-separated).
+    #[arg(long, value_name = "TOOL", value_delimiter = ',')]
+    pub allowed_tools: Vec<String>,
+    /// Claude: text appended to the system prompt.
+    #[arg(long, value_name = "TEXT")]
+    pub append_system_prompt: Option<String>,
+    /// Claude: stop the run when its cost passes this many US dollars (the CLI's own --max-budget-usd).
+    #[arg(long, value_name = "USD")]
+    pub max_budget_usd: Option<f64>,
     /// Codex: turn web search off (on by default).
     #[arg(long)]
     pub no_search: bool,
@@ -214,6 +223,9 @@ impl RunArgs {
             max_iterations: self.max_iterations,
             trace_live: self.trace_live,
             delivery_wait_secs: self.delivery_wait,
+            allowed_tools: self.allowed_tools.clone(),
+            append_system_prompt: self.append_system_prompt.clone(),
+            max_budget_usd: self.max_budget_usd,
         }
     }
 }

@@ -119,6 +119,12 @@ pub struct RunOptions {
     pub trace_live: bool,
     /// Seconds a finishing run waits for its last messages to be delivered.
     pub delivery_wait_secs: u64,
+    /// Claude `--allowedTools`.
+    pub allowed_tools: Vec<String>,
+    /// Claude `--append-system-prompt`.
+    pub append_system_prompt: Option<String>,
+    /// Stop when the run's cost passes this (Claude `--max-budget-usd`).
+    pub max_budget_usd: Option<f64>,
 }
 
 /// A validated run, ready to be created.
@@ -356,6 +362,21 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
             plan.iteration
         }
     };
+    let probe = RunRequest {
+        prompt: prompt.clone(),
+        project: project.clone(),
+        model: opts.model.clone(),
+        resume_id: opts.resume.clone(),
+        fork: opts.fork,
+        permission: permission.clone(),
+        search: opts.no_search.then_some(false),
+        allowed_tools: opts.allowed_tools.clone(),
+        append_system_prompt: opts.append_system_prompt.clone(),
+        max_budget_usd: opts.max_budget_usd,
+    };
+    backend
+        .validate(&probe)
+        .map_err(|e| usage(format!("{}: {}", e.backend, e.message)))?;
     let spec = RunSpec {
         run_id,
         backend: backend.name().to_owned(),
@@ -380,6 +401,9 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         iteration,
         max_iterations,
         chain_root: plan.root,
+        allowed_tools: opts.allowed_tools.clone(),
+        append_system_prompt: opts.append_system_prompt.clone(),
+        max_budget_usd: opts.max_budget_usd,
         delivery_wait_secs: opts.delivery_wait_secs,
         route: Route::console(RouteSource::Default),
         channel: ChannelKind::Console.name().to_owned(),
@@ -897,7 +921,9 @@ impl Supervisor<'_> {
             fork: spec.fork,
             permission: spec.permission.clone(),
             search: spec.search,
-            ..RunRequest::default()
+            allowed_tools: spec.allowed_tools.clone(),
+            append_system_prompt: spec.append_system_prompt.clone(),
+            max_budget_usd: spec.max_budget_usd,
         };
         let cmd = backend.command(&req);
         let extra_env = vec![(

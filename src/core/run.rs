@@ -85,6 +85,12 @@ pub struct RunSpec {
     /// Seconds a finishing run waits for its last messages to be delivered
     /// (what is left stays in the outbox for `clawrun outbox flush`).
     pub delivery_wait_secs: u64,
+    /// Claude `--allowedTools`.
+    pub allowed_tools: Vec<String>,
+    /// Claude `--append-system-prompt`.
+    pub append_system_prompt: Option<String>,
+    /// Cost limit (Claude `--max-budget-usd`).
+    pub max_budget_usd: Option<f64>,
     /// The first run of this run's resume chain (for iteration counting).
     pub chain_root: String,
     /// Where messages go.

@@ -581,6 +581,37 @@ fn bad_input_exits_2_and_writes_nothing() {
             "/nonexistent/backends.toml",
         ),
         (vec!["-t", "x", "--bogus"], "--bogus"),
+        (
+            vec!["-t", "x", "--max-budget-usd=0"],
+            "the budget must be a positive number",
+        ),
+        (
+            vec!["-t", "x", "--backend", "codex", "--allowed-tools", "Bash"],
+            "allowed tools are a Claude option",
+        ),
+        (
+            vec!["-t", "x", "--permission-mode", "yolo"],
+            "unknown permission mode",
+        ),
+        (
+            vec!["-t", "x", "--completion-mode", "loop"],
+            "--completion-mode",
+        ),
+        (vec!["-t", "x", "--max-iterations", "0"], "--max-iterations"),
+        (vec!["-t", "x", "--heartbeat", "3"], "--heartbeat"),
+        (
+            vec!["-t", "x", "--notify-channel", "telegram"],
+            "Invalid routing",
+        ),
+        (
+            vec!["-t", "x", "-s", "agent:main:telegram:user:123"],
+            "Unsafe routing blocked",
+        ),
+        (
+            vec!["-t", "x", "-s", "agent:main:whatsapp:group:1@g.us"],
+            "no channel can reach it",
+        ),
+        (vec!["-t", "x", "-s", "not-a-key"], "session key"),
     ];
     for (args, needle) in cases {
         let out = sb.run(&args).output().unwrap();
