@@ -299,6 +299,9 @@ pub struct OutboxArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// `flush`: stop retrying after this many seconds; what is left stays queued.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub wait: u64,
 }
 
 /// `clawrun route`.

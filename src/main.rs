@@ -371,7 +371,10 @@ fn cmd_outbox(args: &OutboxArgs, paths: &Paths) -> anyhow::Result<u8> {
     let results = rt.block_on(outbox::flush_all(
         &runs_dir,
         None,
-        &RetryPolicy::default(),
+        &RetryPolicy {
+            budget: Duration::from_secs(args.wait),
+            ..RetryPolicy::default()
+        },
         &build,
     ));
     let still_pending: usize = results

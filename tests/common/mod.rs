@@ -107,3 +107,14 @@ pub fn run_ids(sb: &Sandbox) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// Run `clawrun ARGS…` in the sandbox environment, asynchronously.
+pub async fn clawrun_in(sb: &Sandbox, args: &[&str]) -> std::process::Output {
+    let mut c = std::process::Command::new(clawrun_bin());
+    c.env_clear()
+        .env("HOME", sb.home())
+        .env("PATH", format!("{}:/usr/bin:/bin", sb.bin.display()))
+        .current_dir(&sb.root)
+        .args(args);
+    tokio::process::Command::from(c).output().await.unwrap()
+}

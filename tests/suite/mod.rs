@@ -5,4 +5,5 @@ mod parsers;
 mod registry;
 mod routing;
 mod run;
+mod telegram_run;
 mod telegram_text;

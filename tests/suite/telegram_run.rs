@@ -1,0 +1,361 @@
+//! `clawrun run` routed to a Telegram forum topic, over a fake gateway and a
+//! fake Bot API (wiremock on loopback): what reaches the chat, the wake, and
+//! that no token leaks anywhere, including on network errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{Sandbox, fixture};
+
+const GW_TOKEN: &str = "gw-token-SECRET-7f3a";
+const BOT_TOKEN: &str = "123456789:AAbotSECRETtokenZZ";
+const CHAT: &str = "-1001234567890";
+const TOPIC: &str = "42";
+const SESSION_UUID: &str = "8d2f4c1e-0a1b-4c2d-8e3f-405162738495";
+
+fn key() -> String {
+    format!("agent:main:telegram:group:{CHAT}:topic:{TOPIC}")
+}
+
+fn setup(sb: &Sandbox, gateway_port: u16, api_root: &str) {
+    let oc = sb.openclaw_home();
+    std::fs::create_dir_all(&oc).unwrap();
+    std::fs::write(
+        oc.join("openclaw.json"),
+        json!({
+            "gateway": {"port": gateway_port, "auth": {"token": GW_TOKEN}},
+            "channels": {"telegram": {"botToken": BOT_TOKEN, "apiRoot": api_root}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    // The OpenClaw CLI used for the wake: records its argv, answers like the real one.
+    let fake = sb.bin.join("openclaw");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nenv > '{}'\necho '{{\"runId\":\"r1\",\"status\":\"ok\",\"summary\":\"completed\",\"deliveryStatus\":{{\"requested\":true,\"attempted\":true,\"status\":\"sent\",\"succeeded\":true}}}}'\n",
+            sb.root.join("openclaw.argv").display(),
+            sb.root.join("openclaw.env").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+async fn mount_gateway(server: &MockServer) {
+    let sessions = json!({"sessions": [{
+        "key": key(),
+        "sessionId": SESSION_UUID,
+        "deliveryContext": {"channel": "telegram", "to": format!("telegram:{CHAT}"), "threadId": TOPIC}
+    }]});
+    Mock::given(method("POST"))
+        .and(path("/tools/invoke"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true,
+            "result": {"content": [{"type": "text", "text": sessions.to_string()}], "details": sessions}
+        })))
+        .mount(server)
+        .await;
+}
+
+async fn mount_bot(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/bot[^/]+/(sendMessage|editMessageText)$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true,
+            "result": {"message_id": 777, "chat": {"id": -1001234567890_i64}, "date": 0}
+        })))
+        .mount(server)
+        .await;
+}
+
+fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.is_dir() => out.extend(all_files(&p)),
+                Ok(_) => out.push(p),
+                Err(_) => {}
+            }
+        }
+    }
+    out
+}
+
+/// Neither token appears in the outputs, nor in any file under the OpenClaw
+/// home other than openclaw.json itself (state dir, run dirs, registries).
+fn assert_no_token_leak(sb: &Sandbox, outputs: &[&[u8]]) {
+    for out in outputs {
+        let text = String::from_utf8_lossy(out);
+        assert!(
+            !text.contains(GW_TOKEN) && !text.contains(BOT_TOKEN),
+            "token in output: {text}"
+        );
+        assert!(
+            !text.contains("AAbotSECRET"),
+            "part of the bot token in output: {text}"
+        );
+    }
+    for f in all_files(&sb.openclaw_home()) {
+        if f.file_name().is_some_and(|n| n == "openclaw.json") {
+            continue;
+        }
+        let data = String::from_utf8_lossy(&std::fs::read(&f).unwrap_or_default()).into_owned();
+        assert!(
+            !data.contains(GW_TOKEN) && !data.contains(BOT_TOKEN) && !data.contains("AAbotSECRET"),
+            "token in {}",
+            f.display()
+        );
+    }
+    if let Ok(argv) = std::fs::read_to_string(sb.root.join("openclaw.argv")) {
+        assert!(
+            !argv.contains(GW_TOKEN) && !argv.contains(BOT_TOKEN),
+            "token in wake argv"
+        );
+    }
+}
+
+fn bot_calls(requests: &[wiremock::Request]) -> Vec<(String, Value)> {
+    requests
+        .iter()
+        .filter(|r| r.url.path().starts_with("/bot"))
+        .map(|r| {
+            let method = r
+                .url
+                .path()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            (
+                method,
+                serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_route_launch_result_and_wake() {
+    let server = MockServer::start().await;
+    mount_gateway(&server).await;
+    mount_bot(&server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+
+    // --validate-only resolves the topic session through sessions_list.
+    let mut v = sb.run_std(&["-s", &key(), "-t", "x", "--validate-only", "--json"]);
+    v.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"));
+    let out = tokio::process::Command::from(v).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["channel"], "telegram-direct");
+    assert_eq!(plan["route"]["target"], CHAT);
+    assert_eq!(plan["route"]["thread_id"], TOPIC);
+    assert_eq!(plan["route"]["session_id"], SESSION_UUID);
+    assert!(
+        !sb.state_dir().join("runs").exists(),
+        "--validate-only wrote a run"
+    );
+
+    let mut c = sb.run_std(&[
+        "-s",
+        &key(),
+        "-t",
+        "fix <the> bug & more",
+        "--label",
+        "Topic run",
+    ]);
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"));
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let calls = bot_calls(&server.received_requests().await.unwrap());
+    let sends: Vec<&Value> = calls
+        .iter()
+        .filter(|(m, _)| m == "sendMessage")
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(sends.len(), 2, "{calls:?}");
+    for s in &sends {
+        assert_eq!(s["chat_id"].to_string().trim_matches('"'), CHAT);
+        assert_eq!(s["message_thread_id"], 42);
+        assert_eq!(s["parse_mode"], "HTML");
+    }
+    // Launch: silent, HTML-escaped prompt in an expandable quote.
+    assert_eq!(sends[0]["disable_notification"], true);
+    let launch = sends[0]["text"].as_str().unwrap();
+    assert!(
+        launch.contains("Claude Code started")
+            && launch
+                .contains("<blockquote expandable>fix &lt;the&gt; bug &amp; more</blockquote>"),
+        "{launch}"
+    );
+    // Result: not silent, with the result in an expandable quote and the resume command.
+    assert_eq!(sends[1]["disable_notification"], false);
+    let result = sends[1]["text"].as_str().unwrap();
+    assert!(
+        result.contains("task complete")
+            && result.contains("<blockquote expandable>DONE</blockquote>"),
+        "{result}"
+    );
+    assert!(
+        result.contains("--resume b97f592b-6515-4a57-b3bb-0bc3448d4c8a"),
+        "{result}"
+    );
+
+    // The wake went through `openclaw agent --session-id … --deliver --json`, after the result.
+    let argv = std::fs::read_to_string(sb.root.join("openclaw.argv")).unwrap();
+    let args: Vec<&str> = argv.lines().collect();
+    assert_eq!(
+        &args[..3],
+        &["agent", "--session-id", SESSION_UUID],
+        "{argv}"
+    );
+    assert!(
+        args.contains(&"--deliver") && args.contains(&"--json"),
+        "{argv}"
+    );
+    assert!(
+        argv.contains("run_id=") && argv.contains("status=completed"),
+        "{argv}"
+    );
+    let runs = crate::common::run_ids(&sb);
+    let outbox = std::fs::read_to_string(
+        sb.state_dir()
+            .join("runs")
+            .join(&runs[0])
+            .join("outbox.jsonl"),
+    )
+    .unwrap();
+    let delivered: Vec<&str> = outbox
+        .lines()
+        .filter(|l| l.contains("\"op\":\"delivered\""))
+        .collect();
+    assert_eq!(delivered.len(), 3, "{outbox}");
+    assert!(
+        delivered[1].contains(":result:") && delivered[2].contains(":wake:"),
+        "{outbox}"
+    );
+    assert_no_token_leak(&sb, &[&out.stdout, &out.stderr]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_leaks_when_the_bot_api_is_unreachable() {
+    let gateway = MockServer::start().await;
+    mount_gateway(&gateway).await;
+    // The Bot API base points at a closed port: every send fails with connection refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sb = Sandbox::new();
+    setup(
+        &sb,
+        gateway.address().port(),
+        &format!("http://127.0.0.1:{closed}"),
+    );
+    let mut c = sb.run_std(&[
+        "-s",
+        &key(),
+        "-t",
+        "x",
+        "--delivery-wait",
+        "2",
+        "--heartbeat",
+        "0",
+    ]);
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("CLAWRUN_LOG", "debug");
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pending") || err.contains("not delivered"),
+        "{err}"
+    );
+    let list = crate::common::clawrun_in(&sb, &["outbox", "list"]).await;
+    assert!(
+        String::from_utf8_lossy(&list.stdout).contains("connection"),
+        "{}",
+        String::from_utf8_lossy(&list.stdout)
+    );
+    let flush = crate::common::clawrun_in(&sb, &["outbox", "flush", "--json", "--wait", "2"]).await;
+    assert_ne!(flush.status.code(), Some(0));
+    assert_no_token_leak(
+        &sb,
+        &[
+            &out.stdout,
+            &out.stderr,
+            &list.stdout,
+            &list.stderr,
+            &flush.stdout,
+            &flush.stderr,
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_edit_one_message_in_place() {
+    let server = MockServer::start().await;
+    mount_gateway(&server).await;
+    mount_bot(&server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+    let mut c = sb.run_std(&[
+        "-s",
+        &key(),
+        "-t",
+        "x",
+        "--heartbeat",
+        "10",
+        "--heartbeat-edit",
+    ]);
+    // Five lines, 5 s apart: heartbeats at 10 s and 20 s.
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("FAKE_DELAY", "5");
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = bot_calls(&server.received_requests().await.unwrap());
+    let beats: Vec<&(String, Value)> = calls
+        .iter()
+        .filter(|(_, b)| b["text"].as_str().is_some_and(|t| t.contains(" CC (")))
+        .collect();
+    assert!(beats.len() >= 2, "{calls:?}");
+    assert_eq!(beats[0].0, "sendMessage");
+    assert_eq!(beats[0].1["disable_notification"], true);
+    for (m, b) in &beats[1..] {
+        assert_eq!(m, "editMessageText", "{calls:?}");
+        assert_eq!(b["message_id"], 777);
+        assert_eq!(b["chat_id"].to_string().trim_matches('"'), CHAT);
+    }
+}
