@@ -45,6 +45,10 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Resolve and print the route of an OpenClaw session key (like `run --validate-only`).
     Route(RouteArgs),
+    /// Stream a running run's text into its chat (after a catch-up of what was missed).
+    Fg(RunRefArgs),
+    /// Stop streaming a run's text; lifecycle messages and heartbeats go on.
+    Bg(RunRefArgs),
     /// Send a progress note to the person who asked for the task (called by the agent inside its run).
     Notify(NotifyArgs),
     /// List or deliver notifications that earlier runs could not deliver.
@@ -144,6 +148,9 @@ pub struct RunArgs {
     /// Resolve and print the route, check the channel's settings, and exit without running anything.
     #[arg(long)]
     pub validate_only: bool,
+    /// Foreground: stream the agent's text into the chat as it is produced (see `clawrun fg`).
+    #[arg(long)]
+    pub fg: bool,
     /// Seconds between heartbeats (0 = none).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub heartbeat: u64,
@@ -223,6 +230,7 @@ impl RunArgs {
             max_iterations: self.max_iterations,
             trace_live: self.trace_live,
             delivery_wait_secs: self.delivery_wait,
+            fg: self.fg,
             allowed_tools: self.allowed_tools.clone(),
             append_system_prompt: self.append_system_prompt.clone(),
             max_budget_usd: self.max_budget_usd,
@@ -333,6 +341,16 @@ pub struct RouteArgs {
     /// Allow a non-thread Telegram route.
     #[arg(long)]
     pub allow_main_telegram: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A command that names one run.
+#[derive(Debug, Args)]
+pub struct RunRefArgs {
+    /// Run id or a unique prefix of it.
+    pub run: String,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -12,7 +12,7 @@ use clawrun::Error;
 use clawrun::backends::config;
 use clawrun::channels::Console;
 use clawrun::cli::{
-    BACKENDS, Cli, Command, NotifyArgs, OutboxArgs, RouteArgs, RunArgs, SessionsArgs,
+    BACKENDS, Cli, Command, NotifyArgs, OutboxArgs, RouteArgs, RunArgs, RunRefArgs, SessionsArgs,
     SessionsCommand, StatusArgs,
 };
 use clawrun::core::delivery::Configs;
@@ -82,6 +82,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status(args) => cmd_status(args, &paths),
         Command::Route(args) => cmd_route(args, &paths),
         Command::Notify(args) => cmd_notify(args),
+        Command::Fg(args) => cmd_fg_bg(args, &paths, true),
+        Command::Bg(args) => cmd_fg_bg(args, &paths, false),
         Command::Outbox(args) => cmd_outbox(args, &paths),
         Command::Sessions(args) => cmd_sessions(args, &paths, backends_file.as_deref()),
     }
@@ -515,4 +517,38 @@ fn cmd_sessions(
             Err(clawrun::core::error::RegistryError::NotFound(id.clone()).into())
         }
     }
+}
+
+fn cmd_fg_bg(args: &RunRefArgs, paths: &Paths, fg: bool) -> anyhow::Result<u8> {
+    let dir = run::resolve_run(&paths.runs_dir(), &args.run)?;
+    let rt = runtime()?;
+    let req = if fg {
+        control::Request::Fg
+    } else {
+        control::Request::Bg
+    };
+    let reply = rt
+        .block_on(control::request(&dir.path, &req))
+        .map_err(|_| {
+            clawrun::Error::Usage(format!(
+                "run {} is not running (no live runner to stream from)",
+                args.run
+            ))
+        })?;
+    let what = if fg {
+        "foreground: its text streams into the chat"
+    } else {
+        "background"
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"run_dir": dir.path, "fg": fg, "ok": reply.ok, "error": reply.error})
+        );
+    } else if reply.ok {
+        eprintln!("✓ run is in the {what}");
+    } else {
+        eprintln!("❌ {}", reply.error.clone().unwrap_or_default());
+    }
+    Ok(if reply.ok { 0 } else { EXIT_INTERNAL })
 }

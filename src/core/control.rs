@@ -30,6 +30,10 @@ pub enum Request {
         /// The note.
         text: String,
     },
+    /// Stream the agent's text into the chat (after a catch-up).
+    Fg,
+    /// Stop streaming the agent's text.
+    Bg,
 }
 
 /// The runner's reply.

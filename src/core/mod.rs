@@ -20,6 +20,7 @@ pub mod control;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod foreground;
 pub mod fsutil;
 pub mod gateway;
 pub mod iterations;

@@ -290,6 +290,11 @@ impl Notifier {
             })
     }
 
+    /// Streamed agent text (foreground mode; silent).
+    pub fn stream(&mut self, text: String) {
+        self.send(MessageKind::Stream, Body::plain(text), true);
+    }
+
     /// A short lifecycle note (silent).
     pub fn notice(&mut self, text: &str) {
         self.send(MessageKind::Notice, Body::plain(text), true);

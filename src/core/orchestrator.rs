@@ -24,6 +24,7 @@ use crate::core::control::{self, NoteLimiter};
 use crate::core::delivery::{self, Configs};
 use crate::core::error::{Error, Result};
 use crate::core::events::AgentEvent;
+use crate::core::foreground::Foreground;
 use crate::core::iterations::{self, Iterations};
 use crate::core::notify::{self, Notifier, RunInfo, WakePayload};
 use crate::core::outbox::{self, RetryPolicy, StaleCheck};
@@ -119,6 +120,8 @@ pub struct RunOptions {
     pub trace_live: bool,
     /// Seconds a finishing run waits for its last messages to be delivered.
     pub delivery_wait_secs: u64,
+    /// Stream the agent's text into the chat from the start.
+    pub fg: bool,
     /// Claude `--allowedTools`.
     pub allowed_tools: Vec<String>,
     /// Claude `--append-system-prompt`.
@@ -401,6 +404,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         iteration,
         max_iterations,
         chain_root: plan.root,
+        fg: opts.fg,
         allowed_tools: opts.allowed_tools.clone(),
         append_system_prompt: opts.append_system_prompt.clone(),
         max_budget_usd: opts.max_budget_usd,
@@ -773,6 +777,8 @@ struct Supervisor<'a> {
     stalled: bool,
     rate_limited: bool,
     paths: Paths,
+    fg: Foreground,
+    stream_pos: u64,
 }
 
 /// Build the channel of type `kind` for the run in `run_dir` (used to deliver
@@ -846,7 +852,13 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         stalled: false,
         rate_limited: false,
         paths: paths.clone(),
+        fg: Foreground::load(&dir.path),
+        stream_pos: 0,
     };
+    if sup.spec.fg && !sup.fg.enabled {
+        sup.fg.enabled = true;
+        sup.fg.save();
+    }
     sup.run(&backend).await
 }
 
@@ -988,6 +1000,8 @@ impl Supervisor<'_> {
         let mut heartbeat =
             tokio::time::interval_at(Instant::now() + heartbeat_period, heartbeat_period);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut fg_tick = tokio::time::interval(Duration::from_millis(500));
+        fg_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut refresh = tokio::time::interval(RECORD_REFRESH);
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stream_error: Option<String> = None;
@@ -1004,6 +1018,7 @@ impl Supervisor<'_> {
                     Ok(0) | Err(_) => stdout_open = false,
                     Ok(n) => {
                         let chunk = &out_buf[..n];
+                        self.stream_pos += n as u64;
                         if stream_error.is_none() {
                             if let Err(e) = stream.write_all(chunk) {
                                 stream_error = Some(format!("writing {}: {e}", stream_path.display()));
@@ -1072,8 +1087,30 @@ impl Supervisor<'_> {
                                 }
                             }
                         }
+                        control::Request::Fg => {
+                            match self.fg.enable(&stream_path, self.stream_pos, backend.parser()) {
+                                Ok(catchup) => {
+                                    if let Some(c) = catchup {
+                                        self.notifier.stream(c);
+                                    }
+                                    control::Reply::ok()
+                                }
+                                Err(e) => control::Reply::err(e.to_string()),
+                            }
+                        }
+                        control::Request::Bg => {
+                            if let Some(text) = self.fg.disable(Instant::now(), self.stream_pos) {
+                                self.notifier.stream(text);
+                            }
+                            control::Reply::ok()
+                        }
                     };
                     let _ = reply.send(answer);
+                },
+                _ = fg_tick.tick(), if self.fg.enabled => {
+                    if let Some(text) = self.fg.take_due(Instant::now(), self.stream_pos, false) {
+                        self.notifier.stream(text);
+                    }
                 },
                 _ = refresh.tick() => {
                     if self.record_dirty && self.last_record_write.elapsed() >= RECORD_REFRESH {
@@ -1175,6 +1212,9 @@ impl Supervisor<'_> {
             }
         }
         let duration = started.elapsed().as_secs() as i64;
+        if let Some(text) = self.fg.take_due(Instant::now(), self.stream_pos, true) {
+            self.notifier.stream(text);
+        }
         if spec.trace_live {
             self.notifier.trace(&format!(
                 "[RUN_TASK][COMPLETE] exit={} output={} size={} run_id={}",
@@ -1284,6 +1324,13 @@ impl Supervisor<'_> {
         }
         for ev in &events {
             self.state.touch(now);
+            if let AgentEvent::AssistantText {
+                text,
+                parent_tool_id: None,
+            } = ev
+            {
+                self.fg.push(text, now);
+            }
             match ev {
                 AgentEvent::RateLimited { resets_at, message } if !self.rate_limited => {
                     self.rate_limited = true;
