@@ -516,6 +516,7 @@ pub fn create(prepared: &Prepared) -> Result<RunDir> {
         runner_pid: std::process::id(),
         agent_pid: None,
         created_at: spec.created_at,
+        created_ms: run::now_ms(),
         started_at: None,
         ended_at: None,
         updated_at: now_secs(),
@@ -816,6 +817,7 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
             session_key: key.clone(),
             run_id: spec.run_id.clone(),
             created_at: spec.created_at,
+            created_ms: record.created_ms,
         }),
     );
     // Deliver what earlier runs left pending, alongside this run.

@@ -474,6 +474,8 @@ pub struct StaleCheck {
     pub run_id: String,
     /// This run's creation time.
     pub created_at: i64,
+    /// This run's creation time in milliseconds (0 when unknown).
+    pub created_ms: i64,
 }
 
 impl StaleCheck {
@@ -483,7 +485,10 @@ impl StaleCheck {
             .into_iter()
             .map(|(_, r)| r)
             .filter(|r| r.session_key.as_deref() == Some(self.session_key.as_str()))
-            .filter(|r| (r.created_at, r.run_id.as_str()) > (self.created_at, self.run_id.as_str()))
+            .filter(|r| {
+                (r.created_at, r.created_ms, r.run_id.as_str())
+                    > (self.created_at, self.created_ms, self.run_id.as_str())
+            })
             .map(|r| r.run_id)
             .next()
     }
@@ -517,6 +522,45 @@ pub fn runs_with_pending(runs_dir: &Path) -> Vec<(PathBuf, Vec<Entry>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_check_orders_runs_of_the_same_second_by_milliseconds() {
+        #![allow(clippy::unwrap_used)]
+        use crate::core::run::{RunDir, RunRecord, RunStatus};
+        let tmp = tempfile::tempdir().unwrap();
+        let mk = |id: &str, ms: i64| {
+            let dir = RunDir::create(tmp.path(), id).unwrap();
+            let rec: RunRecord = serde_json::from_value(serde_json::json!({
+                "run_id": id, "backend": "claude", "status": RunStatus::Running, "label": null,
+                "project": "/p", "task_summary": "t", "session_key": "k", "resumed_from": null,
+                "resume_id": null, "model": null, "cli_version": null, "runner_pid": 1,
+                "agent_pid": null, "created_at": 100, "created_ms": ms, "started_at": null,
+                "ended_at": null, "updated_at": 100, "exit_code": null,
+                "usage": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0},
+                "cost_usd": null, "tool_calls": 0, "timeout_secs": 1, "output_file": "/o",
+                "error": null, "runner_cpu_ms": null, "runner_peak_rss_kb": null
+            }))
+            .unwrap();
+            dir.write_record(&rec).unwrap();
+        };
+        // The later run has the smaller random suffix.
+        mk("19700101-000140-ffffff", 100_100);
+        mk("19700101-000140-000000", 100_900);
+        let check = |id: &str, ms| StaleCheck {
+            runs_dir: tmp.path().to_path_buf(),
+            session_key: "k".into(),
+            run_id: id.into(),
+            created_at: 100,
+            created_ms: ms,
+        };
+        assert_eq!(
+            check("19700101-000140-ffffff", 100_100)
+                .newer_run()
+                .as_deref(),
+            Some("19700101-000140-000000")
+        );
+        assert_eq!(check("19700101-000140-000000", 100_900).newer_run(), None);
+    }
 
     #[test]
     fn backoff_doubles_to_the_cap() {
@@ -583,6 +627,7 @@ pub async fn flush_all(
                     session_key: r.session_key?,
                     run_id: r.run_id,
                     created_at: r.created_at,
+                    created_ms: r.created_ms,
                 })
             });
         let result = Outbox::new(&dir)

@@ -185,6 +185,9 @@ pub struct RunRecord {
     pub agent_pid: Option<u32>,
     /// Created at (Unix seconds).
     pub created_at: i64,
+    /// Created at, Unix milliseconds (orders runs created in the same second).
+    #[serde(default)]
+    pub created_ms: i64,
     /// Agent spawned at.
     pub started_at: Option<i64>,
     /// Finished at.
@@ -211,6 +214,14 @@ pub struct RunRecord {
     /// Peak resident memory of the runner (KiB), written at the end.
     #[serde(default)]
     pub runner_peak_rss_kb: Option<u64>,
+}
+
+/// Current time as Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.
