@@ -90,7 +90,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn cmd_gc(args: &GcArgs, paths: &Paths) -> anyhow::Result<u8> {
-    let config = clawrun::core::config::Config::load(&paths.config_file)?;
+    let config = clawrun::core::config::Config::load(&paths.config_file).map_err(Error::from)?;
     let opts = gc::GcOptions {
         older_than_days: args.older_than,
         dry_run: args.dry_run,

@@ -1,5 +1,7 @@
 mod channels;
 mod config;
+mod doctor;
+mod gc;
 mod outbox;
 mod parsers;
 mod registry;

@@ -1,0 +1,1 @@
+//! `clawrun doctor`.
