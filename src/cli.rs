@@ -49,7 +49,7 @@ pub enum Command {
     Notify(NotifyArgs),
     /// List or deliver notifications that earlier runs could not deliver.
     Outbox(OutboxArgs),
-    /// Remove finished runs and registry entries older than the retention ([retention] in clawrun.toml).
+    /// Remove finished runs and registry entries older than the retention (`[retention]` in clawrun.toml).
     Gc(GcArgs),
     /// Check the CLIs, the gateway, Telegram, the config and permissions, and say how to fix each problem.
     Doctor(DoctorArgs),
