@@ -59,36 +59,24 @@ fn run_id(n: u32) -> String {
 fn make_run(sb: &Sandbox, id: &str, status: RunStatus, age_days: i64, stream: &[u8]) -> RunDir {
     let dir = RunDir::create(&runs_dir(sb), id).unwrap();
     let at = now() - age_days * DAY;
-    let record = RunRecord {
-        run_id: id.to_owned(),
-        backend: "claude".into(),
-        status,
-        label: None,
-        project: sb.root.clone(),
-        task_summary: "x".into(),
-        session_key: None,
-        resumed_from: None,
-        resume_id: None,
-        model: None,
-        cli_version: None,
+    // Built from JSON rather than a struct literal, so fields added later
+    // with defaults do not break this helper.
+    let record: RunRecord = serde_json::from_value(json!({
+        "run_id": id, "backend": "claude", "status": status, "label": null,
+        "project": sb.root, "task_summary": "x", "session_key": null,
+        "resumed_from": null, "resume_id": null, "model": null, "cli_version": null,
         // Never a live process: gc must not mistake it for a running runner.
-        runner_pid: 999_999,
+        "runner_pid": 999_999,
         // No agent: reaping a stale record must not signal anything.
-        agent_pid: None,
-        created_at: at - 60,
-        started_at: Some(at - 60),
-        ended_at: status.is_done().then_some(at),
-        updated_at: at,
-        exit_code: None,
-        usage: Default::default(),
-        cost_usd: None,
-        tool_calls: 0,
-        timeout_secs: 60,
-        output_file: dir.file("output.txt"),
-        error: None,
-        runner_cpu_ms: None,
-        runner_peak_rss_kb: None,
-    };
+        "agent_pid": null,
+        "created_at": at - 60, "started_at": at - 60,
+        "ended_at": if status.is_done() { Some(at) } else { None },
+        "updated_at": at, "exit_code": null,
+        "usage": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0},
+        "cost_usd": null, "tool_calls": 0, "timeout_secs": 60,
+        "output_file": dir.file("output.txt"), "error": null
+    }))
+    .unwrap();
     dir.write_record(&record).unwrap();
     fs::write(dir.file("stream.jsonl"), stream).unwrap();
     fs::write(dir.file("output.txt"), b"DONE").unwrap();
@@ -313,9 +301,11 @@ fn gc_removes_only_old_finished_runs_and_never_follows_symlinks() {
 
     // Dry run: the same figures, and nothing on disk changes (not even the
     // dead run's record, which a real pass reaps, nor a lock file).
-    let before = snapshot(&sb.state_dir());
+    // (The live runner keeps its own files, in and out of runs/, up to date:
+    // only runs/ outside its directory is compared.)
+    let before = snapshot(&runs);
     let dry = gc_json(&sb, &["--dry-run"]);
-    let after = snapshot(&sb.state_dir());
+    let after = snapshot(&runs);
     // The live run may have written to its own directory meanwhile.
     let outside_live = |s: &BTreeMap<PathBuf, _>| -> Vec<PathBuf> {
         s.keys()
@@ -335,6 +325,7 @@ fn gc_removes_only_old_finished_runs_and_never_follows_symlinks() {
         }
     }
     assert!(!sb.state_dir().join(GC_LOCK_NAME).exists());
+    assert!(!sb.state_dir().join(GC_STAMP_NAME).exists());
     assert_eq!(dry["dry_run"], true);
     assert_eq!(dry["runs_removed"], 3);
     assert_eq!(dry["bytes_freed"], expected_bytes);
