@@ -53,6 +53,10 @@ pub enum Command {
     Notify(NotifyArgs),
     /// List or deliver notifications that earlier runs could not deliver.
     Outbox(OutboxArgs),
+    /// Remove finished runs and registry entries older than the retention (`[retention]` in clawrun.toml).
+    Gc(GcArgs),
+    /// Check the CLIs, the gateway, Telegram, the config and permissions, and say how to fix each problem.
+    Doctor(DoctorArgs),
     /// Internal: execute a prepared run directory (used by --detach).
     #[command(name = "__runner", hide = true)]
     Runner {
@@ -351,6 +355,32 @@ pub struct RouteArgs {
 pub struct RunRefArgs {
     /// Run id or a unique prefix of it.
     pub run: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `clawrun gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Remove runs finished, and registry entries unused, more than DAYS days ago
+    /// (overrides both `[retention] run_days` and `registry_days` for this call).
+    #[arg(long, value_name = "DAYS")]
+    pub older_than: Option<u32>,
+    /// Show what would be removed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `clawrun doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Seconds each external check (a CLI's --version, an HTTP call) may take.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub timeout: u64,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

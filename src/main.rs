@@ -12,8 +12,8 @@ use clawrun::Error;
 use clawrun::backends::config;
 use clawrun::channels::Console;
 use clawrun::cli::{
-    BACKENDS, Cli, Command, NotifyArgs, OutboxArgs, RouteArgs, RunArgs, RunRefArgs, SessionsArgs,
-    SessionsCommand, StatusArgs,
+    BACKENDS, Cli, Command, DoctorArgs, GcArgs, NotifyArgs, OutboxArgs, RouteArgs, RunArgs,
+    RunRefArgs, SessionsArgs, SessionsCommand, StatusArgs,
 };
 use clawrun::core::delivery::Configs;
 use clawrun::core::orchestrator::{self, RunReport};
@@ -22,7 +22,7 @@ use clawrun::core::paths::{Paths, ProcessEnv};
 use clawrun::core::registry::{self, Registry};
 use clawrun::core::route;
 use clawrun::core::run::{self, RunDir, files};
-use clawrun::core::{control, notify, now_secs};
+use clawrun::core::{control, doctor, gc, notify, now_secs};
 
 /// Exit code for bad input (nothing spawned, nothing written).
 const EXIT_USAGE: u8 = 2;
@@ -86,7 +86,50 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bg(args) => cmd_fg_bg(args, &paths, false),
         Command::Outbox(args) => cmd_outbox(args, &paths),
         Command::Sessions(args) => cmd_sessions(args, &paths, backends_file.as_deref()),
+        Command::Gc(args) => cmd_gc(args, &paths),
+        Command::Doctor(args) => cmd_doctor(args, &paths, backends_file),
     }
+}
+
+fn cmd_gc(args: &GcArgs, paths: &Paths) -> anyhow::Result<u8> {
+    let config = clawrun::core::config::Config::load(&paths.config_file).map_err(Error::from)?;
+    let opts = gc::GcOptions {
+        older_than_days: args.older_than,
+        dry_run: args.dry_run,
+    };
+    let report = gc::gc(paths, &config, &opts)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", report.render())?;
+    }
+    Ok(if report.errors.is_empty() {
+        0
+    } else {
+        EXIT_INTERNAL
+    })
+}
+
+fn cmd_doctor(
+    args: &DoctorArgs,
+    paths: &Paths,
+    backends_file: Option<std::path::PathBuf>,
+) -> anyhow::Result<u8> {
+    let opts = doctor::DoctorOptions {
+        backends_file,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    let report = runtime()?.block_on(doctor::run(paths, &opts, &ProcessEnv));
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", report.render())?;
+    }
+    Ok(report.exit_code())
 }
 
 fn execute(dir: &RunDir, paths: &Paths) -> anyhow::Result<RunReport> {
@@ -167,6 +210,16 @@ fn cmd_run(
             writeln!(out, "   max_iterations: {}", spec.max_iterations)?;
         }
         return Ok(0);
+    }
+    if let Some(report) = clawrun::core::gc::auto_gc(paths, &configs.config) {
+        if report.runs_removed > 0 || report.registry_entries_removed > 0 {
+            eprintln!(
+                "🧹 daily clean-up: {} old run(s) and {} registry entr(ies) removed, {} freed",
+                report.runs_removed,
+                report.registry_entries_removed,
+                clawrun::core::gc::format_bytes(report.bytes_freed)
+            );
+        }
     }
     banner(spec);
     let dir = orchestrator::create(&prepared)?;

@@ -14,15 +14,19 @@
 //! - [`state`]: the run state folded from events.
 //! - [`run`]: the run record (`run.json`) and run directories.
 //! - [`orchestrator`]: the run lifecycle.
+//! - [`gc`]: retention: removing old runs and registry entries.
+//! - [`doctor`]: environment checks with fixes (`clawrun doctor`).
 
 pub mod config;
 pub mod control;
 pub mod delivery;
+pub mod doctor;
 pub mod error;
 pub mod events;
 pub mod foreground;
 pub mod fsutil;
 pub mod gateway;
+pub mod gc;
 pub mod iterations;
 pub mod notify;
 pub mod openclaw_config;

@@ -1,6 +1,8 @@
 mod channels;
 mod config;
+mod doctor;
 mod foreground;
+mod gc;
 mod outbox;
 mod parsers;
 mod registry;
