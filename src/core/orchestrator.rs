@@ -780,6 +780,7 @@ struct Supervisor<'a> {
     paths: Paths,
     fg: Foreground,
     stream_pos: u64,
+    text_file: Option<std::fs::File>,
 }
 
 /// Build the channel of type `kind` for the run in `run_dir` (used to deliver
@@ -856,6 +857,7 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         paths: paths.clone(),
         fg: Foreground::load(&dir.path),
         stream_pos: 0,
+        text_file: None,
     };
     if sup.spec.fg && !sup.fg.enabled {
         sup.fg.enabled = true;
@@ -1187,16 +1189,35 @@ impl Supervisor<'_> {
             (e, s) => e.or(s),
         };
 
-        let text = self
-            .state
-            .best_text()
-            .map(str::to_owned)
-            .or_else(|| error.clone())
-            .or_else(|| Some(stderr_tail.trim().to_owned()).filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| "(no output captured)".to_owned());
-        if let Err(e) = fsutil::write_atomic(&spec.output_file, text.as_bytes()) {
-            tracing::warn!("writing {}: {e}", spec.output_file.display());
-        }
+        // The output file: the final answer, else every assistant text so far
+        // (copied from assistant.txt, never held whole in memory), else why not.
+        let final_text = self.state.final_text.clone().filter(|t| !t.is_empty());
+        let text_file = self.dir.file(files::ASSISTANT_TEXT);
+        let (text, output_chars) = match (&final_text, self.state.assistant_chars) {
+            (Some(t), _) => {
+                if let Err(e) = fsutil::write_atomic(&spec.output_file, t.as_bytes()) {
+                    tracing::warn!("writing {}: {e}", spec.output_file.display());
+                }
+                (t.clone(), t.chars().count())
+            }
+            (None, n) if n > 0 => {
+                if let Err(e) = copy_atomic(&text_file, &spec.output_file) {
+                    tracing::warn!("writing {}: {e}", spec.output_file.display());
+                }
+                (self.state.assistant_text.clone(), n as usize)
+            }
+            (None, _) => {
+                let t = error
+                    .clone()
+                    .or_else(|| Some(stderr_tail.trim().to_owned()).filter(|s| !s.is_empty()))
+                    .unwrap_or_else(|| "(no output captured)".to_owned());
+                if let Err(e) = fsutil::write_atomic(&spec.output_file, t.as_bytes()) {
+                    tracing::warn!("writing {}: {e}", spec.output_file.display());
+                }
+                let n = t.chars().count();
+                (t, n)
+            }
+        };
 
         self.record.status = RunStatus::Done(outcome);
         self.record.ended_at = Some(now_secs());
@@ -1276,7 +1297,7 @@ impl Supervisor<'_> {
             agent_exit_code: agent_exit,
             resume_id: self.state.resume_id.clone(),
             output_file: spec.output_file.clone(),
-            output_chars: text.chars().count(),
+            output_chars,
             duration_secs: duration,
             cost_usd: self.state.cost_usd,
             error,
@@ -1309,6 +1330,28 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Append top-level assistant text to `assistant.txt` (the whole text of
+    /// the run, on disk rather than in memory).
+    fn save_text(&mut self, text: &str) {
+        if self.text_file.is_none() {
+            self.text_file = fsutil::open_append(&self.dir.file(files::ASSISTANT_TEXT)).ok();
+        }
+        if let Some(f) = &mut self.text_file {
+            // Called before the state counts this text: anything counted came earlier.
+            let sep: &[u8] = if self.state.assistant_chars > 0 {
+                b"\n"
+            } else {
+                b""
+            };
+            if f.write_all(sep)
+                .and_then(|()| f.write_all(text.as_bytes()))
+                .is_err()
+            {
+                self.text_file = None;
+            }
+        }
+    }
+
     fn notifier_tag(&self) -> &'static str {
         match self.spec.backend.as_str() {
             "codex" => "Codex",
@@ -1332,6 +1375,7 @@ impl Supervisor<'_> {
             } = ev
             {
                 self.fg.push(text, now);
+                self.save_text(text);
             }
             match ev {
                 AgentEvent::RateLimited { resets_at, message } if !self.rate_limited => {
@@ -1492,6 +1536,24 @@ fn shell_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
+}
+
+/// Copy `from` to `to` atomically (temp file in `to`'s directory, 0600, fsync, rename).
+fn copy_atomic(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = to
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".clawrun-")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
+    std::io::copy(&mut std::fs::File::open(from)?, tmp.as_file_mut())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(to).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn parse_one(

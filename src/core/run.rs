@@ -30,6 +30,8 @@ pub mod files {
     pub const STDERR: &str = "stderr.log";
     /// Default output file.
     pub const OUTPUT: &str = "output.txt";
+    /// Every top-level assistant text of the run, as it arrived.
+    pub const ASSISTANT_TEXT: &str = "assistant.txt";
     /// Log of a detached runner's own stderr.
     pub const RUNNER_LOG: &str = "runner.log";
 }

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
-/// The longest assistant text kept for the fallback final answer (bytes).
-pub const MAX_TEXT_KEPT: usize = 4 * 1024 * 1024;
+/// Bytes of the newest assistant text kept in memory (for previews); the whole
+/// text goes to the run directory's `assistant.txt` as it arrives.
+pub const MAX_TEXT_KEPT: usize = 64 * 1024;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -84,8 +85,10 @@ pub struct RunState {
     pub last_event_at: Instant,
     /// Events since the last heartbeat.
     pub events_since_mark: u64,
-    /// Top-level assistant texts, joined (bounded by [`MAX_TEXT_KEPT`]).
+    /// The newest top-level assistant text, joined (the last [`MAX_TEXT_KEPT`] bytes).
     pub assistant_text: String,
+    /// Characters of top-level assistant text in all.
+    pub assistant_chars: u64,
     /// Final text from the terminal event.
     pub final_text: Option<String>,
     /// The terminal result, once seen: `Ok(())` completed, `Err` failed.
@@ -122,6 +125,7 @@ impl RunState {
             last_event_at: Instant::now(),
             events_since_mark: 0,
             assistant_text: String::new(),
+            assistant_chars: 0,
             final_text: None,
             terminal: None,
             api_retries: 0,
@@ -250,19 +254,20 @@ impl RunState {
     }
 
     fn push_text(&mut self, text: &str) {
-        let room = MAX_TEXT_KEPT.saturating_sub(self.assistant_text.len());
-        if room == 0 {
-            return;
+        self.assistant_chars += text.chars().count() as u64;
+        self.assistant_text.push_str(text);
+        // Trim in batches: keep the newest MAX_TEXT_KEPT bytes.
+        if self.assistant_text.len() > 2 * MAX_TEXT_KEPT {
+            let mut cut = self.assistant_text.len() - MAX_TEXT_KEPT;
+            while !self.assistant_text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            self.assistant_text.drain(..cut);
         }
-        let mut end = text.len().min(room);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.assistant_text.push_str(&text[..end]);
     }
 
-    /// The best final answer: the terminal event's text, else the assistant's
-    /// texts so far.
+    /// The best final answer: the terminal event's text, else the newest of
+    /// the assistant's texts so far (the whole text is in `assistant.txt`).
     pub fn best_text(&self) -> Option<&str> {
         self.final_text
             .as_deref()
