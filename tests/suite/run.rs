@@ -349,8 +349,8 @@ fn a_200_mb_stream_keeps_memory_flat() {
     let (big_size, big_rss) = run(200 * 1024 * 1024 / (line.len() as u64 + 1));
     assert!(big_size > 200_000_000, "{big_size}");
     assert!(small_size < 3_000_000);
-    // The assistant text kept for the fallback answer is capped at 4 MiB; beyond
-    // that nothing may grow with the stream.
+    // Only a 64 KiB tail of the assistant text stays in memory (the rest is in
+    // assistant.txt): nothing may grow with the stream.
     assert!(
         big_rss < small_rss + 4 * 1024,
         "peak RSS grew from {small_rss} KiB to {big_rss} KiB"
