@@ -155,9 +155,9 @@ pub struct RunArgs {
     /// Foreground: stream the agent's text into the chat as it is produced (see `clawrun fg`).
     #[arg(long)]
     pub fg: bool,
-    /// Seconds between heartbeats (0 = none).
-    #[arg(long, default_value_t = 60, value_name = "SECS")]
-    pub heartbeat: u64,
+    /// Seconds between heartbeats (0 = none; default: `[notify] heartbeat_secs`, else 60).
+    #[arg(long, value_name = "SECS")]
+    pub heartbeat: Option<u64>,
     /// Edit one heartbeat message in place (Telegram) instead of posting a new one each time.
     #[arg(long)]
     pub heartbeat_edit: bool,
@@ -223,7 +223,9 @@ impl RunArgs {
             sandbox: self.sandbox.clone(),
             no_search: self.no_search,
             backends_file,
-            heartbeat_secs: self.heartbeat,
+            heartbeat_secs: self
+                .heartbeat
+                .unwrap_or(crate::core::config::DEFAULT_HEARTBEAT_SECS),
             heartbeat_edit: self.heartbeat_edit,
             stall_secs: self.stall_secs,
             completion_mode: if self.completion_mode == "iterate" {

@@ -179,9 +179,12 @@ fn cmd_run(
     paths: &Paths,
     backends_file: Option<std::path::PathBuf>,
 ) -> anyhow::Result<u8> {
-    let opts = args.to_options(backends_file);
-    let mut prepared = orchestrator::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let configs = Configs::load(paths)?;
+    let mut opts = args.to_options(backends_file);
+    if args.heartbeat.is_none() {
+        opts.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
+    }
+    let mut prepared = orchestrator::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let input = orchestrator::route_input(&prepared.spec, &args.routing(), &configs);
     {
         let rt = runtime()?;
