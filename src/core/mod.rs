@@ -23,6 +23,7 @@ pub mod events;
 pub mod fsutil;
 pub mod gateway;
 pub mod iterations;
+pub mod manager;
 pub mod notify;
 pub mod openclaw_config;
 pub mod orchestrator;

@@ -1,5 +1,6 @@
 mod channels;
 mod config;
+mod manager;
 mod outbox;
 mod parsers;
 mod registry;
