@@ -202,7 +202,11 @@ fn list_shows_a_running_and_a_finished_run_in_json_and_text() {
     assert_eq!(json(&out).as_array().unwrap().len(), 2);
 
     // The running state is checked, not trusted: a dead runner's run is reaped.
+    let (runner, run_id) = (live.runner, live.run_id.clone());
     drop(live);
+    wait_until("the runner to die", Duration::from_secs(10), || {
+        !pid_alive(runner)
+    });
     let out = sb
         .cmd()
         .args(["list", "--status", "active", "--json"])
