@@ -71,6 +71,9 @@ const MAX_CANDIDATES_SHOWN: usize = 10;
 /// After `kill` sees the run done, how long it waits for the runner to exit
 /// (its last notifications and registry write happen after the record).
 const RUNNER_EXIT_WAIT: Duration = Duration::from_secs(10);
+/// How long `kill` lets a `starting` record whose runner is gone settle (a
+/// detached runner takes over the record from the process that created it).
+const STARTING_SETTLE: Duration = Duration::from_secs(2);
 /// Poll period of `kill`.
 const KILL_POLL: Duration = Duration::from_millis(50);
 /// When the runner is gone: the most `kill` waits between SIGTERM and SIGKILL
@@ -1199,79 +1202,74 @@ pub struct KillReport {
 pub fn kill_run(paths: &Paths, run: &Run, wait: Duration) -> Result<KillReport> {
     let started = Instant::now();
     let deadline = started + wait;
-    let rec = run.dir.read_record()?;
-    if rec.status.is_done() {
+    let first = run.dir.read_record()?;
+    if first.status.is_done() {
         return Err(Error::Usage(format!(
             "run {} already finished ({}{}); there is nothing to kill",
-            rec.run_id,
-            rec.status.as_str(),
-            rec.ended_at
+            first.run_id,
+            first.status.as_str(),
+            first
+                .ended_at
                 .map(|e| format!(", {} ago", timefmt::format_age(now_secs() - e)))
                 .unwrap_or_default()
         )));
     }
-    let mut signalled = false;
-    if runner_alive(&rec) {
-        // The runner handles SIGTERM as "kill": same path as its timeout.
-        kill(Pid::from_raw(rec.runner_pid as i32), Signal::SIGTERM).map_err(|e| {
-            Error::io(
-                format!("signalling the runner (pid {})", rec.runner_pid),
-                io::Error::from(e),
-            )
-        })?;
-        signalled = true;
-        loop {
-            let now_rec = run.dir.read_record()?;
-            if now_rec.status.is_done() {
-                let seconds = started.elapsed().as_secs_f64();
-                let exit_by = (Instant::now() + RUNNER_EXIT_WAIT).min(deadline.max(Instant::now()));
-                let mut runner_exited = !runner_alive(&now_rec);
-                while !runner_exited && Instant::now() < exit_by {
-                    std::thread::sleep(KILL_POLL);
-                    runner_exited = !runner_alive(&now_rec);
-                }
-                return Ok(KillReport {
-                    run_id: now_rec.run_id.clone(),
-                    outcome: now_rec.status.as_str().to_owned(),
-                    via: KillPath::Runner,
-                    seconds,
-                    error: now_rec.error.clone(),
-                    runner_exited,
-                });
+    let mut signalled: Option<u32> = None;
+    let orphan = loop {
+        let rec = run.dir.read_record()?;
+        if rec.status.is_done() {
+            // The runner finished the run: its notification and registry
+            // write come right after the record, so wait for it to exit.
+            let exit_by = (Instant::now() + RUNNER_EXIT_WAIT).min(deadline.max(Instant::now()));
+            let mut runner_exited = !runner_alive(&rec);
+            while !runner_exited && Instant::now() < exit_by {
+                std::thread::sleep(KILL_POLL);
+                runner_exited = !runner_alive(&rec);
             }
-            if !runner_alive(&now_rec) {
-                // Died without finishing (e.g. signalled before it installed
-                // its handlers). Take over below.
-                break;
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::io(
-                    format!(
-                        "sent SIGTERM to the runner (pid {}), but run {} is not done after {}s; \
-                         see `clawrun show {}`",
-                        rec.runner_pid,
-                        rec.run_id,
-                        wait.as_secs(),
-                        rec.run_id
-                    ),
-                    io::Error::from(io::ErrorKind::TimedOut),
-                ));
-            }
-            std::thread::sleep(KILL_POLL);
+            return Ok(KillReport {
+                run_id: rec.run_id.clone(),
+                outcome: rec.status.as_str().to_owned(),
+                via: KillPath::Runner,
+                seconds: started.elapsed().as_secs_f64(),
+                error: rec.error.clone(),
+                runner_exited,
+            });
         }
-    }
+        if runner_alive(&rec) {
+            // The runner handles SIGTERM as "kill": the same stop path as its
+            // timeout. A record naming a new runner (a detached runner takes
+            // over from the `run --detach` that created the record) gets it too.
+            if signalled != Some(rec.runner_pid) {
+                kill(Pid::from_raw(rec.runner_pid as i32), Signal::SIGTERM).map_err(|e| {
+                    Error::io(
+                        format!("signalling the runner (pid {})", rec.runner_pid),
+                        io::Error::from(e),
+                    )
+                })?;
+                signalled = Some(rec.runner_pid);
+            }
+        } else if let Some(orphan) = settled_without_runner(run, &rec, deadline)? {
+            break orphan;
+        } else {
+            continue;
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::io(
+                format!(
+                    "sent SIGTERM to the runner (pid {}), but run {} is not done after {}s; \
+                     see `clawrun show {}`",
+                    rec.runner_pid,
+                    rec.run_id,
+                    wait.as_secs(),
+                    rec.run_id
+                ),
+                io::Error::from(io::ErrorKind::TimedOut),
+            ));
+        }
+        std::thread::sleep(KILL_POLL);
+    };
     // The runner is gone: stop what is left of the agent, then close the record.
-    let mut rec = run.dir.read_record()?;
-    if rec.status.is_done() {
-        return Ok(KillReport {
-            run_id: rec.run_id.clone(),
-            outcome: rec.status.as_str().to_owned(),
-            via: KillPath::Runner,
-            seconds: started.elapsed().as_secs_f64(),
-            error: rec.error.clone(),
-            runner_exited: true,
-        });
-    }
+    let mut rec = orphan;
     let agent_was_alive = agent_alive(&rec);
     if agent_was_alive {
         let grace = run
@@ -1293,7 +1291,7 @@ pub fn kill_run(paths: &Paths, run: &Run, wait: Duration) -> Result<KillReport> 
                 rec.runner_pid
             ),
         )
-    } else if signalled {
+    } else if signalled.is_some() {
         (
             Outcome::Killed,
             KillPath::Runner,
@@ -1328,6 +1326,32 @@ pub fn kill_run(paths: &Paths, run: &Run, wait: Duration) -> Result<KillReport> 
         error: Some(error),
         runner_exited: true,
     })
+}
+
+/// The runner named by `rec` is gone. `Some(record)` when the run is really
+/// orphaned; `None` when the record changed meanwhile (finished, or taken over
+/// by a new runner), so the caller looks again. A `starting` record is given a
+/// moment: its detached runner may be about to write its own pid.
+fn settled_without_runner(
+    run: &Run,
+    rec: &RunRecord,
+    deadline: Instant,
+) -> Result<Option<RunRecord>> {
+    let settle_until = if rec.status == RunStatus::Starting {
+        (Instant::now() + STARTING_SETTLE).min(deadline)
+    } else {
+        Instant::now()
+    };
+    loop {
+        let again = run.dir.read_record()?;
+        if again.status.is_done() || again.runner_pid != rec.runner_pid {
+            return Ok(None);
+        }
+        if Instant::now() >= settle_until {
+            return Ok(Some(again));
+        }
+        std::thread::sleep(KILL_POLL);
+    }
 }
 
 /// SIGTERM the agent's group, wait up to `grace`, SIGKILL whatever is left.

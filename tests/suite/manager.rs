@@ -213,6 +213,7 @@ fn list_shows_a_running_and_a_finished_run_in_json_and_text() {
         .output()
         .unwrap();
     assert_eq!(json(&out), serde_json::json!([]));
+    assert_eq!(record(&sb, &run_id)["status"], "crashed");
 }
 
 #[test]
@@ -479,15 +480,24 @@ fn kill_stops_the_agent_group_when_the_runner_is_gone() {
     let sb = Sandbox::new();
     let id = finished_run(&sb, "claude/tool.jsonl", &[]);
     // An "agent" in its own process group, with a child, whose runner is gone.
+    let child_pid_file = sb.root.join("child.pid");
     let mut agent = std::process::Command::new("bash")
-        .args(["-c", "sleep 300 & wait"])
+        .args(["-c", "sleep 300 & echo $! > \"$1\"; wait", "agent"])
+        .arg(&child_pid_file)
         .process_group(0)
         .spawn()
         .unwrap();
+    let agent_pid = agent.id();
+    // Reap it as soon as it exits (as init would for an orphan): a zombie
+    // would keep its process group alive.
+    let reaper = std::thread::spawn(move || agent.wait().unwrap());
+    wait_until("the agent's child", Duration::from_secs(5), || {
+        child_pid_file.exists()
+    });
     let mut rec = record(&sb, &id);
     rec["status"] = "running".into();
     rec["runner_pid"] = 999_999.into();
-    rec["agent_pid"] = agent.id().into();
+    rec["agent_pid"] = agent_pid.into();
     rec["ended_at"] = Value::Null;
     write_record(&sb, &id, &rec);
     let out = sb.cmd().args(["kill", &id, "--json"]).output().unwrap();
@@ -495,8 +505,17 @@ fn kill_stops_the_agent_group_when_the_runner_is_gone() {
     let report = json(&out);
     assert_eq!(report["outcome"], "killed");
     assert_eq!(report["via"], "agent-group");
-    let status = agent.wait().unwrap();
+    let status = reaper.join().unwrap();
     assert!(!status.success());
+    let child: i32 = std::fs::read_to_string(&child_pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    wait_until("the agent's child to go", Duration::from_secs(5), || {
+        !pid_alive(child)
+    });
+    assert!(report["seconds"].as_f64().unwrap() < 5.0, "{report}");
     let rec = record(&sb, &id);
     assert_eq!(rec["status"], "killed");
     assert!(
@@ -513,6 +532,19 @@ fn kill_stops_the_agent_group_when_the_runner_is_gone() {
         reg["sessions"]["b97f592b-6515-4a57-b3bb-0bc3448d4c8a"]["status"],
         "killed"
     );
+    // Neither runner nor agent alive: the stale record is closed as crashed.
+    let stale = finished_run(&sb, "claude/multi.jsonl", &[]);
+    let mut rec = record(&sb, &stale);
+    rec["status"] = "running".into();
+    rec["runner_pid"] = 999_999.into();
+    rec["ended_at"] = Value::Null;
+    write_record(&sb, &stale, &rec);
+    let out = sb.cmd().args(["kill", &stale, "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["outcome"], "crashed");
+    assert_eq!(report["via"], "nothing-alive");
+    assert_eq!(record(&sb, &stale)["status"], "crashed");
 }
 
 #[test]
