@@ -1204,14 +1204,31 @@ pub fn kill_run(paths: &Paths, run: &Run, wait: Duration) -> Result<KillReport> 
     let deadline = started + wait;
     let first = run.dir.read_record()?;
     if first.status.is_done() {
+        // A label names the newest run; say so when an older one is the live one.
+        let same_label: Vec<String> = match first.label.as_deref().map(norm_label) {
+            Some(label) => run::active_runs(&paths.runs_dir())
+                .into_iter()
+                .filter(|(_, r)| r.label.as_deref().map(norm_label).as_deref() == Some(&label))
+                .map(|(_, r)| r.run_id)
+                .collect(),
+            None => Vec::new(),
+        };
         return Err(Error::Usage(format!(
-            "run {} already finished ({}{}); there is nothing to kill",
+            "run {} already finished ({}{}); there is nothing to kill{}",
             first.run_id,
             first.status.as_str(),
             first
                 .ended_at
                 .map(|e| format!(", {} ago", timefmt::format_age(now_secs() - e)))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if same_label.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; running with the same label: {} (name it by run id)",
+                    same_label.join(", ")
+                )
+            }
         )));
     }
     let mut signalled: Option<u32> = None;

@@ -473,6 +473,22 @@ fn kill_refuses_a_finished_run() {
     );
     assert!(err.contains("nothing to kill"), "{err}");
     assert_eq!(record(&sb, &id)["status"], "completed");
+
+    // A label names the newest run; when that one is finished but an older
+    // run with the label is live, the refusal points at it.
+    let live = live_run(&sb, &["--label", "twin"], &[], "hang", "claude/tool.jsonl");
+    let newer = finished_run(&sb, "claude/multi.jsonl", &["--label", "Twin"]);
+    let out = sb.cmd().args(["kill", "twin"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("run {newer} already finished")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("running with the same label: {}", live.run_id)),
+        "{err}"
+    );
 }
 
 #[test]
