@@ -158,7 +158,7 @@ pub enum Target {
 fn registries(paths: &Paths) -> Result<Vec<(&'static str, Registry)>> {
     // Registry file names and id fields are fixed per backend; a user's
     // backends.toml cannot change them, so the built-in definitions suffice.
-    let config = backends_config::load(None)?;
+    let config = backends_config::load(/*user file*/ None)?;
     BACKEND_NAMES
         .iter()
         .map(|name| {
@@ -732,7 +732,7 @@ fn parser_for(run: &Run) -> Result<AnyParser> {
     let config = match backends_config::load(file.as_deref()) {
         Ok(c) => c,
         // The user's file may have changed since; the parser does not depend on it.
-        Err(_) => backends_config::load(None)?,
+        Err(_) => backends_config::load(/*user file*/ None)?,
     };
     Ok(config.backend(&backend)?.parser())
 }
