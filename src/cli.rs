@@ -41,6 +41,18 @@ pub enum Command {
     Run(RunArgs),
     /// Show the runs that are running now (stale records are reaped).
     Status(StatusArgs),
+    /// List running and recent runs (default: running + the last 24 hours).
+    List(ListArgs),
+    /// Show one run: status, route, pids, usage, cost, output path, error, how to resume.
+    Show(ShowArgs),
+    /// Print a run's text so far (--full: the raw stream); --follow until it is done.
+    Output(OutputArgs),
+    /// Stop a running run through its runner (notification, registry and record as usual).
+    Kill(KillArgs),
+    /// Counts, durations, cost and tokens per day and per backend, most expensive runs.
+    Stats(StatsArgs),
+    /// Continue a run's session with a new task (a new `clawrun run --resume`).
+    Resume(ResumeArgs),
     /// List, find and show sessions in the registry.
     Sessions(SessionsArgs),
     /// Resolve and print the route of an OpenClaw session key (like `run --validate-only`).
@@ -177,6 +189,9 @@ pub struct RunArgs {
     /// Send technical trace markers (`[TRACE][TECH]…`) to the chat.
     #[arg(long)]
     pub trace_live: bool,
+    /// When `[limits] max_sessions` runs are already running, wait for a slot instead of refusing.
+    #[arg(long)]
+    pub queue: bool,
     /// Return once the agent has started, printing the launch proof; the run goes on in the background.
     #[arg(long)]
     pub detach: bool,
@@ -355,7 +370,7 @@ pub struct RouteArgs {
 /// A command that names one run.
 #[derive(Debug, Args)]
 pub struct RunRefArgs {
-    /// Run id or a unique prefix of it.
+    /// The run: run id, unique run-id prefix, session/thread id, or label.
     pub run: String,
     /// Print JSON.
     #[arg(long)]
@@ -386,4 +401,127 @@ pub struct DoctorArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `clawrun list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Every run, not just running ones and those of the last 24 hours.
+    #[arg(long)]
+    pub all: bool,
+    /// Only runs with this status: running, starting, completed, failed, timeout, killed,
+    /// resume_failed, crashed, or active / done.
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `clawrun show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The run. Run id, unique run-id prefix, session/thread id, or label
+    /// (case-insensitive; exact, then substring; newest first).
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `clawrun output`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// The run. Run id, unique run-id prefix, session/thread id, or label
+    /// (case-insensitive; exact, then substring; newest first).
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// Keep printing new text as the agent writes it; stop when the run is done.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Print the whole raw stream (the agent's JSON lines) instead of its text.
+    #[arg(long)]
+    pub full: bool,
+    /// How many of the last lines of text to print (0 = all).
+    #[arg(short = 'n', long, default_value_t = crate::core::manager::DEFAULT_OUTPUT_LINES, value_name = "N")]
+    pub lines: usize,
+    /// Print JSON (with --follow: one JSON object per line).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `clawrun kill`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// The run. Run id, unique run-id prefix, session/thread id, or label
+    /// (case-insensitive; exact, then substring; newest first).
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// Seconds to wait for the run to finish stopping.
+    #[arg(long, default_value_t = crate::core::manager::DEFAULT_KILL_WAIT.as_secs(), value_name = "SECS")]
+    pub wait: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `clawrun stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Runs created in the last N days (0 = all).
+    #[arg(long, default_value_t = crate::core::manager::DEFAULT_STATS_DAYS, value_name = "N")]
+    pub days: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `clawrun resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run (or registry session) to continue. Run id, unique run-id prefix, session/thread id, or label
+    /// (case-insensitive; exact, then substring; newest first).
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// The next task (default: "Continue where you left off."); goes to the agent on stdin.
+    #[arg(value_name = "TASK", conflicts_with = "task_file")]
+    pub task: Option<String>,
+    /// Read the task from a file (`-` = standard input).
+    #[arg(long, value_name = "PATH")]
+    pub task_file: Option<PathBuf>,
+    /// Fork into a new session instead of continuing the same one (claude).
+    #[arg(long)]
+    pub fork: bool,
+    /// Return once the agent has started (as `run --detach`).
+    #[arg(long)]
+    pub detach: bool,
+    /// Time limit in seconds (default: as `run`).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Model name.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// OpenClaw session key to report to (default: the resumed run's).
+    #[arg(short = 's', long, value_name = "KEY")]
+    pub session: Option<String>,
+    /// Print JSON (as `run --json`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ResumeArgs {
+    /// The library's view of these flags.
+    pub fn to_request(&self) -> crate::core::manager::ResumeRequest {
+        crate::core::manager::ResumeRequest {
+            task: self.task.clone(),
+            task_file: self.task_file.clone(),
+            fork: self.fork,
+            detach: self.detach,
+            json: self.json,
+            timeout_secs: self.timeout,
+            model: self.model.clone(),
+            session: self.session.clone(),
+        }
+    }
 }

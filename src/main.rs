@@ -12,8 +12,9 @@ use clawrun::Error;
 use clawrun::backends::config;
 use clawrun::channels::Console;
 use clawrun::cli::{
-    BACKENDS, Cli, Command, DoctorArgs, GcArgs, NotifyArgs, OutboxArgs, RouteArgs, RunArgs,
-    RunRefArgs, SessionsArgs, SessionsCommand, StatusArgs,
+    BACKENDS, Cli, Command, DoctorArgs, GcArgs, KillArgs, ListArgs, NotifyArgs, OutboxArgs,
+    OutputArgs, ResumeArgs, RouteArgs, RunArgs, RunRefArgs, SessionsArgs, SessionsCommand,
+    ShowArgs, StatsArgs, StatusArgs,
 };
 use clawrun::core::delivery::Configs;
 use clawrun::core::orchestrator::{self, RunReport};
@@ -22,7 +23,7 @@ use clawrun::core::paths::{Paths, ProcessEnv};
 use clawrun::core::registry::{self, Registry};
 use clawrun::core::route;
 use clawrun::core::run::{self, RunDir, files};
-use clawrun::core::{control, doctor, gc, notify, now_secs};
+use clawrun::core::{control, doctor, gc, manager, notify, now_secs};
 
 /// Exit code for bad input (nothing spawned, nothing written).
 const EXIT_USAGE: u8 = 2;
@@ -86,6 +87,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bg(args) => cmd_fg_bg(args, &paths, false),
         Command::Outbox(args) => cmd_outbox(args, &paths),
         Command::Sessions(args) => cmd_sessions(args, &paths, backends_file.as_deref()),
+        Command::List(args) => cmd_list(args, &paths),
+        Command::Show(args) => cmd_show(args, &paths),
+        Command::Output(args) => cmd_output(args, &paths),
+        Command::Kill(args) => cmd_kill(args, &paths),
+        Command::Stats(args) => cmd_stats(args, &paths),
+        Command::Resume(args) => cmd_resume(args, &paths, backends_file.as_deref()),
         Command::Gc(args) => cmd_gc(args, &paths),
         Command::Doctor(args) => cmd_doctor(args, &paths, backends_file),
     }
@@ -130,6 +137,153 @@ fn cmd_doctor(
         write!(out, "{}", report.render())?;
     }
     Ok(report.exit_code())
+}
+
+/// Print `value` as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Print `text` on stdout.
+fn print_text(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn cmd_list(args: &ListArgs, paths: &Paths) -> anyhow::Result<u8> {
+    let filter = args
+        .status
+        .as_deref()
+        .map(manager::StatusFilter::parse)
+        .transpose()?;
+    let runs = manager::list(paths, args.all, filter, now_secs());
+    if args.json {
+        print_json(&runs)?;
+    } else if runs.is_empty() {
+        print_text(if args.all {
+            "No runs.\n"
+        } else {
+            "No runs running or in the last 24 hours (--all lists older ones).\n"
+        })?;
+    } else {
+        print_text(&manager::render_list(&runs))?;
+    }
+    Ok(0)
+}
+
+fn cmd_show(args: &ShowArgs, paths: &Paths) -> anyhow::Result<u8> {
+    let _ = run::active_runs(&paths.runs_dir());
+    let details = manager::show(&manager::resolve_run(paths, &args.run)?);
+    if args.json {
+        print_json(&details)?;
+    } else {
+        print_text(&manager::render_details(&details, now_secs()))?;
+    }
+    Ok(0)
+}
+
+fn cmd_output(args: &OutputArgs, paths: &Paths) -> anyhow::Result<u8> {
+    let _ = run::active_runs(&paths.runs_dir());
+    let run = manager::resolve_run(paths, &args.run)?;
+    if args.follow {
+        let opts = manager::FollowOptions {
+            lines: args.lines,
+            raw: args.full,
+            json: args.json,
+            poll: manager::DEFAULT_FOLLOW_POLL,
+        };
+        let end = manager::follow(&run, &opts, &mut std::io::stdout().lock())?;
+        if !args.json && !end.reader_gone {
+            if end.runner_gone {
+                eprintln!(
+                    "— run {}: its runner died without finishing ({})",
+                    end.run_id, end.status
+                );
+            } else {
+                eprintln!("— run {} ended: {}", end.run_id, end.status);
+            }
+        }
+        return Ok(0);
+    }
+    if args.full {
+        manager::copy_stream(&run, &mut std::io::stdout().lock())?;
+        return Ok(0);
+    }
+    let text = manager::output_text(&run, args.lines)?;
+    if args.json {
+        print_json(&text)?;
+    } else {
+        let mut body = text.lines.join("\n");
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        print_text(&body)?;
+        if text.lines.is_empty() {
+            eprintln!("(no text yet; run {} is {})", text.run_id, text.status);
+        }
+    }
+    Ok(0)
+}
+
+fn cmd_kill(args: &KillArgs, paths: &Paths) -> anyhow::Result<u8> {
+    let run = manager::resolve_run(paths, &args.run)?;
+    let report = manager::kill_run(paths, &run, Duration::from_secs(args.wait))?;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        let icon = if report.outcome == "killed" {
+            "⛔"
+        } else {
+            "ℹ"
+        };
+        print_text(&format!(
+            "{icon} run {} {} ({:.1}s, via {})\n",
+            report.run_id,
+            report.outcome,
+            report.seconds,
+            match report.via {
+                manager::KillPath::Runner => "its runner",
+                manager::KillPath::AgentGroup => "the agent's process group; the runner was gone",
+                manager::KillPath::NothingAlive => "nothing: runner and agent were already gone",
+            }
+        ))?;
+    }
+    Ok(0)
+}
+
+fn cmd_stats(args: &StatsArgs, paths: &Paths) -> anyhow::Result<u8> {
+    let days = (args.days > 0).then_some(args.days);
+    let stats = manager::stats(paths, days, now_secs())?;
+    if args.json {
+        print_json(&stats)?;
+    } else {
+        print_text(&manager::render_stats(&stats))?;
+    }
+    Ok(0)
+}
+
+fn cmd_resume(
+    args: &ResumeArgs,
+    paths: &Paths,
+    backends_file: Option<&std::path::Path>,
+) -> anyhow::Result<u8> {
+    let target = manager::resolve(paths, &args.run)?;
+    let plan = manager::plan_resume(paths, backends_file, &target, &args.to_request())?;
+    if !args.json {
+        eprintln!(
+            "↩️ Resuming {} session {} in {}",
+            plan.backend,
+            plan.resume_id,
+            plan.project.display()
+        );
+    }
+    let exe = std::env::current_exe().context("finding the clawrun executable")?;
+    Err(manager::exec_resume(&plan, &exe).into())
 }
 
 fn execute(dir: &RunDir, paths: &Paths) -> anyhow::Result<RunReport> {
@@ -213,6 +367,16 @@ fn cmd_run(
             writeln!(out, "   max_iterations: {}", spec.max_iterations)?;
         }
         return Ok(0);
+    }
+    let max = configs.config.limits.max_sessions;
+    if args.queue {
+        if manager::check_capacity(paths, max).is_err() {
+            eprintln!("⏳ {max} runs are running (the limit); waiting for one to finish…");
+            let rt = runtime()?;
+            rt.block_on(manager::wait_for_slot(paths, max, Duration::from_secs(2)));
+        }
+    } else {
+        manager::check_capacity(paths, max)?;
     }
     if let Some(report) = clawrun::core::gc::auto_gc(paths, &configs.config) {
         if report.runs_removed > 0 || report.registry_entries_removed > 0 {
@@ -576,7 +740,7 @@ fn cmd_sessions(
 }
 
 fn cmd_fg_bg(args: &RunRefArgs, paths: &Paths, fg: bool) -> anyhow::Result<u8> {
-    let dir = run::resolve_run(&paths.runs_dir(), &args.run)?;
+    let dir = manager::resolve_run(paths, &args.run)?.dir;
     let rt = runtime()?;
     let req = if fg {
         control::Request::Fg

@@ -43,6 +43,9 @@
 //! [retention]
 //! run_days = 30
 //! registry_days = 90
+//!
+//! [limits]
+//! max_sessions = 5                 # runs at once; `clawrun run` refuses (or queues) beyond it
 //! ```
 
 use std::fmt;
@@ -69,6 +72,8 @@ pub const DEFAULT_TELEGRAM_API_BASE: &str = "https://api.telegram.org";
 pub const DEFAULT_RUN_DAYS: u32 = 30;
 /// Default number of days finished registry entries are kept.
 pub const DEFAULT_REGISTRY_DAYS: u32 = 90;
+/// Default cap on runs running at once (`[limits] max_sessions`).
+pub const DEFAULT_MAX_SESSIONS: u32 = 5;
 /// Shortest accepted heartbeat interval.
 pub const MIN_HEARTBEAT_SECS: u64 = 10;
 
@@ -203,6 +208,14 @@ pub struct RetentionToml {
     pub registry_days: Option<u32>,
 }
 
+/// `[limits]` as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsToml {
+    /// Most runs running at once.
+    pub max_sessions: Option<u32>,
+}
+
 /// The whole `clawrun.toml` as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,6 +232,8 @@ pub struct ConfigToml {
     pub fallback_route: Option<FallbackRouteToml>,
     /// `[retention]`.
     pub retention: Option<RetentionToml>,
+    /// `[limits]`.
+    pub limits: Option<LimitsToml>,
 }
 
 /// Top-level keys of `clawrun.toml`.
@@ -229,6 +244,7 @@ const SECTION_NAMES: &[&str] = &[
     "route",
     "fallback_route",
     "retention",
+    "limits",
 ];
 
 impl ConfigToml {
@@ -255,6 +271,7 @@ impl ConfigToml {
                     out.fallback_route = section(value, "fallback_route", &mut problems);
                 }
                 "retention" => out.retention = section(value, "retention", &mut problems),
+                "limits" => out.limits = section(value, "limits", &mut problems),
                 "route" => match value {
                     toml::Value::Array(items) => {
                         let routes: Vec<Option<RouteToml>> = items
@@ -379,6 +396,11 @@ impl ConfigToml {
             }
             if r.registry_days == Some(0) {
                 problems.push("retention.registry_days: must be at least 1".to_owned());
+            }
+        }
+        if let Some(l) = &self.limits {
+            if l.max_sessions == Some(0) {
+                problems.push("limits.max_sessions: must be at least 1".to_owned());
             }
         }
         problems
@@ -623,6 +645,21 @@ impl Default for RetentionConfig {
     }
 }
 
+/// `[limits]` with defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// Most runs running at once.
+    pub max_sessions: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_sessions: DEFAULT_MAX_SESSIONS,
+        }
+    }
+}
+
 /// clawrun's configuration with every default filled in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
@@ -638,6 +675,8 @@ pub struct Config {
     pub fallback_route: Option<RouteTarget>,
     /// Cleanup.
     pub retention: RetentionConfig,
+    /// Concurrency.
+    pub limits: LimitsConfig,
 }
 
 impl Config {
@@ -698,6 +737,7 @@ impl TryFrom<ConfigToml> for Config {
         let tg = t.telegram.unwrap_or_default();
         let n = t.notify.unwrap_or_default();
         let r = t.retention.unwrap_or_default();
+        let l = t.limits.unwrap_or_default();
         let routes = t
             .route
             .unwrap_or_default()
@@ -755,6 +795,9 @@ impl TryFrom<ConfigToml> for Config {
             retention: RetentionConfig {
                 run_days: r.run_days.unwrap_or(DEFAULT_RUN_DAYS),
                 registry_days: r.registry_days.unwrap_or(DEFAULT_REGISTRY_DAYS),
+            },
+            limits: LimitsConfig {
+                max_sessions: l.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS),
             },
         })
     }

@@ -28,6 +28,7 @@ pub mod fsutil;
 pub mod gateway;
 pub mod gc;
 pub mod iterations;
+pub mod manager;
 pub mod notify;
 pub mod openclaw_config;
 pub mod orchestrator;

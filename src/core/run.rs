@@ -434,33 +434,6 @@ fn runner_matches(pid: u32, _dir: &RunDir) -> bool {
     }
 }
 
-/// The run named `name`: a run id, or a unique prefix of one.
-///
-/// # Errors
-/// [`Error::Usage`] when nothing or more than one run matches.
-pub fn resolve_run(runs_dir: &Path, name: &str) -> Result<RunDir> {
-    let exact = runs_dir.join(name);
-    if !name.is_empty() && !name.contains('/') && exact.join(files::RECORD).is_file() {
-        return Ok(RunDir::open(exact));
-    }
-    let matches: Vec<String> = list_runs(runs_dir)
-        .into_iter()
-        .map(|(_, r)| r.run_id)
-        .filter(|id| !name.is_empty() && id.starts_with(name))
-        .collect();
-    match matches.as_slice() {
-        [one] => Ok(RunDir::open(runs_dir.join(one))),
-        [] => Err(Error::Usage(format!(
-            "no run matches {name:?} (see `clawrun status`)"
-        ))),
-        many => Err(Error::Usage(format!(
-            "{name:?} matches {} runs: {}",
-            many.len(),
-            many.join(", ")
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@ mod config;
 mod doctor;
 mod foreground;
 mod gc;
+mod manager;
 mod outbox;
 mod parsers;
 mod registry;

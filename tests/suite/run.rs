@@ -864,3 +864,62 @@ fn without_a_result_the_output_is_every_assistant_text() {
         "{result}"
     );
 }
+
+#[test]
+fn max_sessions_refuses_or_queues_a_run() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.openclaw_home()).unwrap();
+    std::fs::write(
+        sb.openclaw_home().join("clawrun.toml"),
+        "[limits]\nmax_sessions = 1\n",
+    )
+    .unwrap();
+    let first = sb
+        .run(&["-t", "x", "--detach", "--json", "--label", "long one"])
+        .env("FAKE_FIXTURE", fixture("claude/cancel-SIGTERM.jsonl"))
+        .env("FAKE_MODE", "hang")
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let refused = sb
+        .run(&["-t", "y"])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("(the limit is 1)"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(crate::common::run_ids(&sb).len(), 1);
+    // With --queue it waits; stopping the first run frees the slot.
+    let mut queued = sb
+        .run_std(&["-t", "y", "--queue"])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        queued.try_wait().unwrap().is_none(),
+        "the queued run did not wait"
+    );
+    let kill = sb
+        .cmd()
+        .args(["kill", "long one", "--wait", "20"])
+        .output()
+        .unwrap();
+    assert_eq!(kill.status.code(), Some(0), "{}", stderr(&kill));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = queued.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the queued run never started");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(crate::common::run_ids(&sb).len(), 2);
+}
