@@ -94,6 +94,20 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     };
+    // One line per failed assertion; the scenario name follows in the log.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("(panic)");
+        eprintln!("e2e: assertion failed at {location}:\n{message}");
+    }));
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     let selected: Vec<Scenario> = scenarios()
         .into_iter()
@@ -145,7 +159,7 @@ async fn run_suite(env: E2eEnv, selected: Vec<Scenario>) -> ExitCode {
             &ctx.openai.base_url(),
             &ctx.telegram.server.uri(),
         );
-        let gw = gateway::Gateway::spawn(&ctx.env, &home, port, &token);
+        let gw = gateway::Gateway::spawn(&ctx.env, &ctx.path_var(), &home, port, &token);
         println!("e2e: gateway pid {} on {}", gw.pid, gw.url);
         *ctx.gateway.lock().await = Some(gw);
     }

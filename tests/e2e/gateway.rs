@@ -74,10 +74,10 @@ pub fn write_config(home: &Path, port: u16, token: &str, openai_base: &str, tele
 }
 
 /// The environment every `openclaw` process of the suite gets.
-pub fn openclaw_env(env: &E2eEnv, home: &Path) -> Vec<(String, String)> {
+pub fn openclaw_env(path_var: &str, home: &Path) -> Vec<(String, String)> {
     vec![
         ("HOME".into(), home.display().to_string()),
-        ("PATH".into(), env.path_var()),
+        ("PATH".into(), path_var.to_owned()),
         ("OPENCLAW_NO_AUTO_UPDATE".into(), "1".into()),
         ("OPENCLAW_DISABLE_BONJOUR".into(), "1".into()),
         ("OPENCLAW_NO_RESPAWN".into(), "1".into()),
@@ -86,7 +86,7 @@ pub fn openclaw_env(env: &E2eEnv, home: &Path) -> Vec<(String, String)> {
 
 impl Gateway {
     /// Spawn `openclaw gateway run` (config already written into `home`).
-    pub fn spawn(env: &E2eEnv, home: &Path, port: u16, token: &str) -> Self {
+    pub fn spawn(env: &E2eEnv, path_var: &str, home: &Path, port: u16, token: &str) -> Self {
         use std::os::unix::process::CommandExt;
         let console_file = home.join("gateway.console.log");
         let out = std::fs::File::create(&console_file).unwrap();
@@ -94,7 +94,7 @@ impl Gateway {
         let child = Command::new(&env.openclaw)
             .args(["gateway", "run", "--port", &port.to_string()])
             .env_clear()
-            .envs(openclaw_env(env, home))
+            .envs(openclaw_env(path_var, home))
             .current_dir(home)
             .stdin(Stdio::null())
             .stdout(out)

@@ -14,7 +14,7 @@ use clawrun::core::outbox::{EntryStatus, Item};
 
 use crate::fakes::{GATEWAY_AGENT_ANSWER, SLOW_ANSWER, TEXT_ANSWER, TgCall};
 use crate::gateway::{self, BOT_TOKEN, CHAT_ID, TOPIC_ID, TOPIC_KEY};
-use crate::harness::{Ctx, Run, outbox_entries, run_record, run_request};
+use crate::harness::{Ctx, Run, outbox_entries, run_request};
 
 /// A clawrun.toml for the gateway HOME with `[notify] channel = CHANNEL`.
 fn clawrun_config(ctx: &Ctx, channel: &str) -> PathBuf {
@@ -94,7 +94,6 @@ fn check_topic_route(run_dir: &Path, session_id: &str) {
         route["session_id"], session_id,
         "the route's session id is not the gateway's: {route}"
     );
-    assert_eq!(route["source"]["kind"], "gateway", "{route}");
 }
 
 /// Telegram topic, sent directly to the Bot API; woken with the real
@@ -144,12 +143,6 @@ pub async fn telegram_topic_direct(ctx: Arc<Ctx>) {
         "no launch message in the topic: {texts:#?}"
     );
     assert!(
-        texts
-            .iter()
-            .any(|t| t.contains("⏳") || t.to_lowercase().contains("running")),
-        "no heartbeat in the topic: {texts:#?}"
-    );
-    assert!(
         texts.iter().any(|t| t.contains(SLOW_ANSWER)),
         "no result in the topic: {texts:#?}"
     );
@@ -177,6 +170,17 @@ pub async fn telegram_topic_direct(ctx: Arc<Ctx>) {
         .filter(|e| matches!(&e.item, Item::Message(m) if m.kind == MessageKind::Heartbeat))
         .count();
     assert!(heartbeat_count >= 1, "no heartbeat was queued");
+    for e in &entries {
+        if let Item::Message(m) = &e.item {
+            let sent = m.body.html.as_deref().unwrap_or(&m.body.plain);
+            assert!(
+                texts.contains(&sent),
+                "{:?} {} did not reach the topic: {texts:#?}",
+                m.kind,
+                e.key
+            );
+        }
+    }
     assert!(
         entries.iter().all(|e| e.status == EntryStatus::Delivered),
         "undelivered: {entries:#?}"
@@ -268,6 +272,9 @@ pub async fn telegram_topic_message_tool(ctx: Arc<Ctx>) {
             "{kind:?} not delivered through the gateway with a message id: {messages:#?}"
         );
     }
+    // The wake goes through `sessions_send`, which the gateway refuses for
+    // thread sessions: either it is confirmed, or the human is told in the
+    // topic, with the reason. Never silent.
     let wake = entries
         .iter()
         .find(|e| matches!(e.item, Item::Wake(_)))
@@ -276,10 +283,28 @@ pub async fn telegram_topic_message_tool(ctx: Arc<Ctx>) {
         "    message-tool wake of a topic session: {:?}, {} attempt(s), last error: {:?}",
         wake.status, wake.attempts, wake.last_error
     );
-    ctx.note(
-        "message_tool_wake",
-        &format!("{:?}: {:?}", wake.status, wake.last_error),
-    );
+    if wake.status != EntryStatus::Delivered {
+        let reason = wake.last_error.clone().unwrap_or_default();
+        assert!(!reason.is_empty(), "wake failed without a reason");
+        let all_texts: Vec<String> = ctx
+            .telegram
+            .calls()
+            .await
+            .split_off(before)
+            .iter()
+            .filter(|c| in_topic(c))
+            .map(|c| c.text().to_owned())
+            .collect();
+        // The gateway renders Markdown (`x` → <code>x</code>): compare bare text.
+        let bare = |t: &str| strip_tags(t).replace('`', "");
+        let told = all_texts
+            .iter()
+            .any(|t| t.contains("not woken") && bare(t).contains(&bare(&reason)));
+        assert!(
+            told,
+            "the human was not told the wake failed ({reason}): {all_texts:#?}"
+        );
+    }
 }
 
 /// WhatsApp through the real gateway, offline: the channel is unavailable, the
@@ -349,10 +374,13 @@ pub async fn whatsapp_unavailable(ctx: Arc<Ctx>) {
         entries.iter().all(|e| e.status != EntryStatus::Delivered),
         "something claims delivery over WhatsApp: {entries:#?}"
     );
-    for e in &pending {
+    // What was tried says why it failed; what waited behind it was never sent.
+    let tried: Vec<_> = pending.iter().filter(|e| e.attempts > 0).collect();
+    assert!(!tried.is_empty(), "nothing was tried: {entries:#?}");
+    for e in &tried {
         let err = e.last_error.as_deref().unwrap_or_default();
         assert!(
-            err.contains("message") && err.contains("gateway"),
+            err.contains("`message` tool failed inside the OpenClaw gateway"),
             "unclear reason for {}: {err:?}",
             e.key
         );
@@ -382,24 +410,21 @@ pub async fn whatsapp_unavailable(ctx: Arc<Ctx>) {
         Some(pending.len()),
         "{ours}"
     );
-    let flush = ctx.clawrun(&ctx.gateway_home(), &["outbox", "flush"]).await;
-    assert_ne!(flush.code, 0, "flush claims success:\n{}", flush.stdout);
-    assert!(
-        flush.stdout.contains(run_id) && flush.stdout.contains("pending"),
-        "flush output:\n{}{}",
-        flush.stdout,
-        flush.stderr
-    );
-    let after = outbox_entries(&run_dir);
-    assert_eq!(
-        after
-            .iter()
-            .filter(|e| e.status == EntryStatus::Pending)
-            .count(),
-        pending.len(),
-        "the flush lost or dropped messages: {after:#?}"
-    );
-    let _ = run_record(&run_dir);
+}
+
+/// `text` without HTML tags.
+fn strip_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The `name:` in a SKILL.md front matter.
@@ -446,16 +471,11 @@ pub async fn skills_load(ctx: Arc<Ctx>) {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::copy(path, dir.join("SKILL.md")).unwrap();
     }
-    // clawrun on PATH, for skills that require it.
-    let bin = ctx.root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let _ = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_clawrun"), bin.join("clawrun"));
     let started = Instant::now();
     let out = tokio::process::Command::new(&ctx.env.openclaw)
         .args(["skills", "list", "--json"])
         .env_clear()
-        .envs(gateway::openclaw_env(&ctx.env, &home))
-        .env("PATH", format!("{}:{}", bin.display(), ctx.env.path_var()))
+        .envs(gateway::openclaw_env(&ctx.path_var(), &home))
         .current_dir(&home)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -480,17 +500,31 @@ pub async fn skills_load(ctx: Arc<Ctx>) {
         .or_else(|| listing.as_array())
         .cloned()
         .unwrap_or_default();
+    let workspace: Vec<&str> = all
+        .iter()
+        .filter(|s| s["source"] == "openclaw-workspace")
+        .filter_map(|s| s["name"].as_str())
+        .collect();
     for (path, name) in &skills {
         let found = all
             .iter()
             .find(|s| s["name"] == name.as_str())
             .unwrap_or_else(|| {
                 panic!(
-                    "{} (skill {name}) is not in `openclaw skills list`:\n{stdout}\n{stderr}",
+                    "{} (skill {name}) is not in `openclaw skills list` (an invalid skill is \
+                     skipped); workspace skills listed: {workspace:?}; openclaw stderr:\n{stderr}",
                     path.display()
                 )
             });
         println!("    skill {name}: {found}");
+        // Everything a user would have is there (clawrun, claude, codex on PATH,
+        // a gateway token): the skill must be usable.
+        assert_eq!(
+            found["eligible"],
+            json!(true),
+            "skill {name} is not eligible; missing: {}",
+            found["missing"]
+        );
         for key in ["error", "errors", "invalid"] {
             let v = &found[key];
             assert!(

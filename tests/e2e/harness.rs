@@ -58,10 +58,14 @@ impl E2eEnv {
         })
     }
 
-    /// `PATH` for every process of the suite: Node 24 first (the `openclaw` CLI and
-    /// the codex wrapper are Node scripts), then the system.
-    pub fn path_var(&self) -> String {
-        format!("{}:/usr/local/bin:/usr/bin:/bin", self.node24_bin.display())
+    /// `PATH` for every process of the suite: `bin` (clawrun, claude, codex), Node 24
+    /// (the `openclaw` CLI and the codex wrapper are Node scripts), then the system.
+    pub fn path_var(&self, bin: &Path) -> String {
+        format!(
+            "{}:{}:/usr/local/bin:/usr/bin:/bin",
+            bin.display(),
+            self.node24_bin.display()
+        )
     }
 }
 
@@ -186,6 +190,28 @@ impl Ctx {
         self.root.join("backends.toml")
     }
 
+    /// `PATH` for the suite's processes (see [`E2eEnv::path_var`]).
+    pub fn path_var(&self) -> String {
+        self.env.path_var(&self.bin_dir())
+    }
+
+    /// `clawrun`, `claude` and `codex` as a user has them on `PATH` (for skills
+    /// that require them).
+    pub fn bin_dir(&self) -> PathBuf {
+        let bin = self.root.join("bin");
+        if !bin.exists() {
+            std::fs::create_dir_all(&bin).unwrap();
+            for (name, target) in [
+                ("clawrun", PathBuf::from(env!("CARGO_BIN_EXE_clawrun"))),
+                ("claude", self.env.claude.clone()),
+                ("codex", self.env.codex.clone()),
+            ] {
+                std::os::unix::fs::symlink(target, bin.join(name)).unwrap();
+            }
+        }
+        bin
+    }
+
     /// A fresh project directory.
     pub fn project(&self, name: &str) -> PathBuf {
         let p = self.root.join("projects").join(name);
@@ -249,7 +275,7 @@ impl Ctx {
         cmd.args(args)
             .env_clear()
             .env("HOME", home)
-            .env("PATH", self.env.path_var())
+            .env("PATH", self.path_var())
             .env("RUST_BACKTRACE", "1")
             .current_dir(&self.root)
             .stdin(Stdio::null())
