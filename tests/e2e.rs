@@ -3,8 +3,8 @@
 //! APIs and the Telegram Bot API (tests/e2e/).
 //!
 //! Run it with `scripts/e2e.sh`, which installs the programs (cached) and sets
-//! `CLAWRUN_E2E_*`. Without `CLAWRUN_E2E_CACHE` this binary prints a note and
-//! passes, so plain `cargo test` stays fast and offline.
+//! `CLAWRUN_E2E_{CLAUDE,CODEX,NODE24_BIN,OPENCLAW}`. Without them this binary
+//! prints a note and passes, so plain `cargo test` stays fast and offline.
 //!
 //! Own harness (`harness = false`): one gateway for the whole suite, started
 //! early (it takes ~30 s to get ready) and stopped by its pid at the end;
@@ -89,8 +89,9 @@ fn main() -> ExitCode {
     }
     let Some(env) = E2eEnv::from_env() else {
         println!(
-            "e2e: skipped: CLAWRUN_E2E_CACHE is not set. The end-to-end suite against the real \
-             claude, codex and openclaw runs with scripts/e2e.sh."
+            "e2e: skipped: not run by scripts/e2e.sh (CLAWRUN_E2E_CLAUDE etc. unset). The \
+             end-to-end suite against the real claude, codex and openclaw runs with \
+             scripts/e2e.sh."
         );
         return ExitCode::SUCCESS;
     };

@@ -30,18 +30,27 @@ pub struct E2eEnv {
 }
 
 impl E2eEnv {
+    /// The variables scripts/e2e.sh sets (and only it: `CLAWRUN_E2E_CACHE` alone
+    /// may be set by a user to move the cache, so it does not start the suite).
+    pub const VARS: [&str; 4] = [
+        "CLAWRUN_E2E_CLAUDE",
+        "CLAWRUN_E2E_CODEX",
+        "CLAWRUN_E2E_NODE24_BIN",
+        "CLAWRUN_E2E_OPENCLAW",
+    ];
+
     /// From the environment scripts/e2e.sh sets; `None` when not run by it.
     ///
     /// # Panics
-    /// When `CLAWRUN_E2E_CACHE` is set but a program is missing: that is an
-    /// install problem, never a reason to skip.
+    /// When only some of [`Self::VARS`] are set, or a program is missing: that
+    /// is an install problem, never a reason to skip.
     pub fn from_env() -> Option<Self> {
-        std::env::var_os("CLAWRUN_E2E_CACHE")?;
+        if Self::VARS.iter().all(|v| std::env::var_os(v).is_none()) {
+            return None;
+        }
         let program = |var: &str| {
             let p = PathBuf::from(std::env::var_os(var).unwrap_or_else(|| {
-                panic!(
-                    "CLAWRUN_E2E_CACHE is set but {var} is not: run the suite with scripts/e2e.sh"
-                )
+                panic!("{var} is not set (but others are): run the suite with scripts/e2e.sh")
             }));
             assert!(
                 p.exists(),
