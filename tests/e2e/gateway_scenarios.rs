@@ -82,6 +82,28 @@ fn in_topic(c: &TgCall) -> bool {
     c.method == "sendMessage" && c.chat_id() == CHAT_ID && c.thread_id() == TOPIC_ID
 }
 
+/// Neither token appears in anything the run wrote or printed.
+async fn check_no_secrets(ctx: &Ctx, run_dir: &Path, run: &Run) {
+    let gateway_token = ctx.ready_gateway().await.token.clone();
+    let mut seen = vec![
+        ("stdout".to_owned(), run.stdout.clone()),
+        ("stderr".to_owned(), run.stderr.clone()),
+    ];
+    for entry in std::fs::read_dir(run_dir).unwrap().filter_map(Result::ok) {
+        if let Ok(text) = std::fs::read(entry.path()) {
+            seen.push((
+                entry.path().display().to_string(),
+                String::from_utf8_lossy(&text).into_owned(),
+            ));
+        }
+    }
+    for (what, text) in &seen {
+        for secret in [BOT_TOKEN, gateway_token.as_str()] {
+            assert!(!text.contains(secret), "a token leaked into {what}");
+        }
+    }
+}
+
 /// The route in request.json resolved the topic through the gateway.
 fn check_topic_route(run_dir: &Path, session_id: &str) {
     let request = run_request(run_dir);
@@ -124,6 +146,7 @@ pub async fn telegram_topic_direct(ctx: Arc<Ctx>) {
     let run_id = report["run_id"].as_str().unwrap().to_owned();
     let run_dir = r.run_dir(&ctx.gateway_home());
     check_topic_route(&run_dir, &session_id);
+    check_no_secrets(&ctx, &run_dir, &r).await;
     assert_eq!(run_request(&run_dir)["channel"], "telegram-direct");
 
     let calls: Vec<TgCall> = ctx.telegram.calls().await.split_off(before);
@@ -233,6 +256,7 @@ pub async fn telegram_topic_message_tool(ctx: Arc<Ctx>) {
     assert_eq!(report["outcome"], "completed", "{report}");
     let run_dir = r.run_dir(&ctx.gateway_home());
     check_topic_route(&run_dir, &session_id);
+    check_no_secrets(&ctx, &run_dir, &r).await;
     assert_eq!(run_request(&run_dir)["channel"], "message-tool");
     let calls: Vec<TgCall> = ctx.telegram.calls().await.split_off(before);
     assert!(
