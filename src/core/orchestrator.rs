@@ -781,6 +781,10 @@ struct Supervisor<'a> {
     fg: Foreground,
     stream_pos: u64,
     text_file: Option<std::fs::File>,
+    /// The newest CLI version this build was tested with (the backend's).
+    tested_version: &'static str,
+    /// The "newer than tested" warning was printed (once per run).
+    version_warned: bool,
 }
 
 /// Build the channel of type `kind` for the run in `run_dir` (used to deliver
@@ -858,6 +862,8 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         fg: Foreground::load(&dir.path),
         stream_pos: 0,
         text_file: None,
+        tested_version: backend.tested_version(),
+        version_warned: false,
     };
     if sup.spec.fg && !sup.fg.enabled {
         sup.fg.enabled = true;
@@ -1401,6 +1407,7 @@ impl Supervisor<'_> {
             if let AgentEvent::Warning { message } = ev {
                 tracing::debug!("agent stream: {message}");
             }
+            let started = matches!(ev, AgentEvent::SessionStarted { .. });
             if self.state.apply(ev) {
                 // The resume id is known: record it now, so a crash later still
                 // leaves a resumable entry.
@@ -1414,6 +1421,16 @@ impl Supervisor<'_> {
                     if let Err(e) = its.link(id, &self.spec.chain_root) {
                         eprintln!("⚠ iterations: {e}");
                     }
+                }
+            }
+            if started && !self.version_warned {
+                if let Some(warning) = version_warning(
+                    &self.spec.backend,
+                    self.state.cli_version.as_deref(),
+                    self.tested_version,
+                ) {
+                    self.version_warned = true;
+                    eprintln!("{warning}");
                 }
             }
         }
@@ -1573,6 +1590,29 @@ fn parse_one(
     }
 }
 
+/// The numeric parts of a version (`2.1.197`, `v0.169.0`, `2.2.0-beta.1` →
+/// `[2, 2, 0]`); `None` when it does not start with a number.
+fn version_parts(v: &str) -> Option<Vec<u64>> {
+    let core = v.trim().trim_start_matches('v');
+    let core = core.split(['-', '+', ' ']).next().unwrap_or_default();
+    let parts: Option<Vec<u64>> = core.split('.').map(|p| p.parse().ok()).collect();
+    parts.filter(|p| !p.is_empty())
+}
+
+/// The warning for a CLI `seen` newer than the newest version clawrun was
+/// `tested` with, or `None` (same or older, or a version we cannot read).
+/// Codex prints no version in its stream, so only Claude runs are checked.
+pub fn version_warning(backend: &str, seen: Option<&str>, tested: &str) -> Option<String> {
+    let seen = seen?;
+    let (s, t) = (version_parts(seen)?, version_parts(tested)?);
+    (s > t).then(|| {
+        format!(
+            "⚠ {backend} {seen} is newer than the newest version clawrun was tested with \
+             ({tested}); if results look wrong, report it"
+        )
+    })
+}
+
 fn signal_name(n: i32) -> &'static str {
     match Signal::try_from(n) {
         Ok(Signal::SIGTERM) => "SIGTERM",
@@ -1618,6 +1658,24 @@ mod tests {
         assert_eq!(t.buf.len(), STDERR_TAIL_BYTES);
         assert!(t.text().ends_with("axyz"));
         assert_eq!(t.total, STDERR_TAIL_BYTES as u64 + 3);
+    }
+
+    #[test]
+    fn warns_only_for_a_newer_cli() {
+        let w = version_warning("claude", Some("2.2.0"), "2.1.197");
+        assert_eq!(
+            w.as_deref(),
+            Some(
+                "⚠ claude 2.2.0 is newer than the newest version clawrun was tested with \
+                 (2.1.197); if results look wrong, report it"
+            )
+        );
+        assert!(version_warning("claude", Some("2.1.197"), "2.1.197").is_none());
+        assert!(version_warning("claude", Some("2.1.99"), "2.1.197").is_none());
+        assert!(version_warning("claude", Some("2.1.198-beta"), "2.1.197").is_some());
+        assert!(version_warning("claude", Some("2.1.197.1"), "2.1.197").is_some());
+        assert!(version_warning("claude", Some("unknown"), "2.1.197").is_none());
+        assert!(version_warning("codex", None, "0.169.0").is_none());
     }
 
     #[test]

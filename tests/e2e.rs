@@ -1,0 +1,225 @@
+//! End-to-end suite against the real programs: `claude` 2.1.197, `codex`
+//! 0.169.0 and an `openclaw` 2026.9.6 gateway, with loopback fakes for the model
+//! APIs and the Telegram Bot API (tests/e2e/).
+//!
+//! Run it with `scripts/e2e.sh`, which installs the programs (cached) and sets
+//! `CLAWRUN_E2E_{CLAUDE,CODEX,NODE24_BIN,OPENCLAW}`. Without them this binary
+//! prints a note and passes, so plain `cargo test` stays fast and offline.
+//!
+//! Own harness (`harness = false`): one gateway for the whole suite, started
+//! early (it takes ~30 s to get ready) and stopped by its pid at the end;
+//! scenarios run one after another, each timed; a failing scenario does not stop
+//! the others. Positional arguments filter scenarios by name substring.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "e2e/cli_scenarios.rs"]
+mod cli_scenarios;
+#[path = "e2e/fakes.rs"]
+mod fakes;
+#[path = "e2e/gateway.rs"]
+mod gateway;
+#[path = "e2e/gateway_scenarios.rs"]
+mod gateway_scenarios;
+#[path = "e2e/harness.rs"]
+mod harness;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use harness::{Ctx, E2eEnv};
+
+type ScenarioFn = fn(Arc<Ctx>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+struct Scenario {
+    name: &'static str,
+    needs_gateway: bool,
+    run: ScenarioFn,
+}
+
+macro_rules! scenario {
+    ($name:literal, $gw:expr, $f:path) => {
+        Scenario {
+            name: $name,
+            needs_gateway: $gw,
+            run: |ctx| Box::pin($f(ctx)),
+        }
+    };
+}
+
+fn scenarios() -> Vec<Scenario> {
+    vec![
+        scenario!("claude_tool", false, cli_scenarios::claude_tool),
+        scenario!("claude_resume", false, cli_scenarios::claude_resume),
+        scenario!("claude_api_error", false, cli_scenarios::claude_api_error),
+        scenario!("claude_timeout", false, cli_scenarios::claude_timeout),
+        scenario!("codex_tool", false, cli_scenarios::codex_tool),
+        scenario!("codex_resume", false, cli_scenarios::codex_resume),
+        scenario!("codex_failed", false, cli_scenarios::codex_failed),
+        scenario!("version_guard", false, cli_scenarios::version_guard),
+        scenario!(
+            "telegram_topic_direct",
+            true,
+            gateway_scenarios::telegram_topic_direct
+        ),
+        scenario!(
+            "telegram_topic_message_tool",
+            true,
+            gateway_scenarios::telegram_topic_message_tool
+        ),
+        scenario!(
+            "whatsapp_unavailable",
+            true,
+            gateway_scenarios::whatsapp_unavailable
+        ),
+        scenario!("skills_load", true, gateway_scenarios::skills_load),
+    ]
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        for s in scenarios() {
+            println!("{}: test", s.name);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let Some(env) = E2eEnv::from_env() else {
+        println!(
+            "e2e: skipped: not run by scripts/e2e.sh (CLAWRUN_E2E_CLAUDE etc. unset). The \
+             end-to-end suite against the real claude, codex and openclaw runs with \
+             scripts/e2e.sh."
+        );
+        return ExitCode::SUCCESS;
+    };
+    // One line per failed assertion; the scenario name follows in the log.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("(panic)");
+        eprintln!("e2e: assertion failed at {location}:\n{message}");
+    }));
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let selected: Vec<Scenario> = scenarios()
+        .into_iter()
+        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str())))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run_suite(env, selected))
+}
+
+async fn run_suite(env: E2eEnv, selected: Vec<Scenario>) -> ExitCode {
+    harness::stop_all_on_signal();
+    let suite_start = Instant::now();
+    let tmp = tempfile::Builder::new()
+        .prefix("clawrun-e2e-")
+        .tempdir()
+        .unwrap();
+    let ctx = Arc::new(Ctx {
+        env,
+        root: tmp.path().to_path_buf(),
+        anthropic: fakes::Anthropic::start().await,
+        openai: fakes::OpenAi::start().await,
+        telegram: fakes::Telegram::start().await,
+        gateway: tokio::sync::Mutex::new(None),
+        gateway_ready: tokio::sync::OnceCell::new(),
+        notes: Mutex::new(HashMap::new()),
+        figures: Mutex::new(Vec::new()),
+    });
+    println!(
+        "e2e: {} scenario(s); files under {}; fakes: anthropic {}, openai {}, telegram {}",
+        selected.len(),
+        ctx.root.display(),
+        ctx.anthropic.server.uri(),
+        ctx.openai.server.uri(),
+        ctx.telegram.server.uri()
+    );
+    cli_scenarios::write_backends(&ctx);
+    if selected.iter().any(|s| s.needs_gateway) {
+        // Started first: it takes ~30 s to get ready, while the CLI scenarios run.
+        let home = ctx.gateway_home();
+        let port = harness::free_port();
+        let token = format!("e2e-{}", uuid::Uuid::new_v4().simple());
+        gateway::write_config(
+            &home,
+            port,
+            &token,
+            &ctx.openai.base_url(),
+            &ctx.telegram.server.uri(),
+        );
+        let gw = gateway::Gateway::spawn(&ctx.env, &ctx.path_var(), &home, port, &token);
+        println!("e2e: gateway pid {} on {}", gw.pid, gw.url);
+        *ctx.gateway.lock().await = Some(gw);
+    }
+
+    let mut results = Vec::new();
+    for s in &selected {
+        println!("e2e: ── {} ──", s.name);
+        let started = Instant::now();
+        let outcome = tokio::spawn((s.run)(ctx.clone())).await;
+        let secs = started.elapsed().as_secs_f64();
+        let ok = outcome.is_ok();
+        println!(
+            "e2e: {} {} ({secs:.1}s)",
+            if ok { "ok    " } else { "FAILED" },
+            s.name
+        );
+        results.push((s.name, ok, secs));
+    }
+
+    if let Some(mut gw) = ctx.gateway.lock().await.take() {
+        if let Some(d) = gw.stop() {
+            ctx.figure(
+                "gateway: SIGTERM to exit",
+                format!("{:.1}s", d.as_secs_f64()),
+            );
+        }
+    }
+
+    println!("\ne2e: summary");
+    for (name, ok, secs) in &results {
+        println!(
+            "  {:<30} {:>6.1}s  {}",
+            name,
+            secs,
+            if *ok { "ok" } else { "FAILED" }
+        );
+    }
+    for (what, value) in ctx.figures.lock().unwrap().iter() {
+        println!("  {what}: {value}");
+    }
+    println!(
+        "  suite wall time: {:.1}s",
+        suite_start.elapsed().as_secs_f64()
+    );
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|(_, ok, _)| !ok)
+        .map(|(n, _, _)| *n)
+        .collect();
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        // Keep the files for a look.
+        let kept = tmp.keep();
+        println!(
+            "e2e: FAILED: {} (files kept in {})",
+            failed.join(", "),
+            kept.display()
+        );
+        ExitCode::FAILURE
+    }
+}
