@@ -27,6 +27,10 @@ pub struct MessageTool {
     gateway: GatewayClient,
     /// `accountId` for Telegram destinations that name none (`telegram.account`).
     telegram_account: Option<String>,
+    /// The OpenClaw CLI, for waking thread sessions (which `sessions_send` refuses).
+    openclaw_program: std::path::PathBuf,
+    /// How long the woken agent's turn may take.
+    wake_timeout: std::time::Duration,
 }
 
 impl MessageTool {
@@ -36,7 +40,20 @@ impl MessageTool {
         Self {
             gateway,
             telegram_account,
+            openclaw_program: std::path::PathBuf::from("openclaw"),
+            wake_timeout: std::time::Duration::from_secs(120),
         }
+    }
+
+    /// Use `program` (and `timeout` for the woken turn) to wake thread sessions.
+    pub fn with_agent_cli(
+        mut self,
+        program: std::path::PathBuf,
+        timeout: std::time::Duration,
+    ) -> Self {
+        self.openclaw_program = program;
+        self.wake_timeout = timeout;
+        self
     }
 }
 
@@ -92,6 +109,17 @@ impl Channel for MessageTool {
     }
 
     async fn wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError> {
+        // The gateway refuses `sessions_send` to thread sessions (Telegram topics
+        // and DM threads); those are woken through the CLI, like telegram-direct.
+        if wake.destination.thread_id.is_some() && wake.session_id.is_some() {
+            return super::telegram_direct::openclaw_agent_wake(
+                &self.openclaw_program,
+                self.wake_timeout,
+                wake,
+                &|s: &str| s.to_owned(),
+            )
+            .await;
+        }
         sessions_send(&self.gateway, wake).await
     }
 }

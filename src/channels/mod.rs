@@ -319,9 +319,12 @@ pub fn build_channel_with_env(
         ChannelKind::WhatsappGateway => {
             AnyChannel::WhatsappGateway(WhatsappGateway::new(gateway()?))
         }
-        ChannelKind::MessageTool => {
-            AnyChannel::MessageTool(MessageTool::new(gateway()?, cfg.telegram.account.clone()))
-        }
+        ChannelKind::MessageTool => AnyChannel::MessageTool(
+            MessageTool::new(gateway()?, cfg.telegram.account.clone()).with_agent_cli(
+                cfg.telegram.openclaw_program.clone(),
+                cfg.telegram.wake_timeout,
+            ),
+        ),
         ChannelKind::TelegramDirect => {
             let token = openclaw_config::telegram_bot_token(cfg, oc, env)?;
             let settings = TelegramDirectSettings {

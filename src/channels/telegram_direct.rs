@@ -451,71 +451,88 @@ impl TelegramDirect {
     }
 
     async fn run_wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError> {
-        let program = &self.settings.openclaw_program;
-        let mut cmd = tokio::process::Command::new(program);
-        cmd.arg("agent");
-        match (
-            wake.session_id.as_deref().filter(|s| !s.is_empty()),
-            wake.session_key.as_deref().filter(|s| !s.is_empty()),
-        ) {
-            (Some(id), _) => cmd.args(["--session-id", id]),
-            (None, Some(key)) => cmd.args(["--session-key", key]),
-            (None, None) => {
-                return Err(ChannelError::Permanent(
-                    "cannot wake the agent with `openclaw agent`: no session id or session key"
-                        .to_owned(),
-                ));
-            }
-        };
-        let turn_timeout = self.settings.wake_timeout;
-        cmd.args(["--message", &wake.text, "--deliver", "--json", "--timeout"])
-            .arg(turn_timeout.as_secs().max(1).to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        let child = cmd.spawn().map_err(|e| {
-            ChannelError::Permanent(format!(
-                "cannot run {} for the wake ({e}); set telegram.openclaw_program in clawrun.toml",
-                program.display()
-            ))
-        })?;
-        let pid = child.id();
-        let limit = turn_timeout + WAKE_GRACE.min(turn_timeout);
-        let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
-            Ok(Ok(out)) => out,
-            Ok(Err(e)) => {
-                return Err(ChannelError::Transient(format!(
-                    "waiting for {}: {e}",
-                    program.display()
-                )));
-            }
-            Err(_) => {
-                // The child itself is killed on drop; its process group may hold helpers.
-                if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                return Err(ChannelError::Transient(format!(
-                    "`{} agent` did not finish within {}s",
-                    program.display(),
-                    limit.as_secs()
-                )));
-            }
-        };
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let json = parse_json_object(&stdout);
-        judge_wake(
-            output.status.code(),
-            json.as_ref(),
-            &self.clean(&tail(&stdout)),
-            &self.clean(&tail(&stderr)),
+        openclaw_agent_wake(
+            &self.settings.openclaw_program,
+            self.settings.wake_timeout,
+            wake,
+            &|s: &str| self.clean(s),
         )
+        .await
     }
+}
+
+/// Wake the agent with `openclaw agent --session-id <uuid> --message <text>
+/// --deliver --json` (or `--session-key` without a uuid). Used by telegram-direct,
+/// and by message-tool for thread sessions, which the gateway's `sessions_send`
+/// refuses. `clean` redacts secrets from the CLI output quoted in errors.
+pub(crate) async fn openclaw_agent_wake(
+    program: &std::path::Path,
+    turn_timeout: Duration,
+    wake: &Wake,
+    clean: &(dyn Fn(&str) -> String + Sync),
+) -> Result<WakeAck, ChannelError> {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.arg("agent");
+    match (
+        wake.session_id.as_deref().filter(|s| !s.is_empty()),
+        wake.session_key.as_deref().filter(|s| !s.is_empty()),
+    ) {
+        (Some(id), _) => cmd.args(["--session-id", id]),
+        (None, Some(key)) => cmd.args(["--session-key", key]),
+        (None, None) => {
+            return Err(ChannelError::Permanent(
+                "cannot wake the agent with `openclaw agent`: no session id or session key"
+                    .to_owned(),
+            ));
+        }
+    };
+    cmd.args(["--message", &wake.text, "--deliver", "--json", "--timeout"])
+        .arg(turn_timeout.as_secs().max(1).to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|e| {
+        ChannelError::Permanent(format!(
+            "cannot run {} for the wake ({e}); set telegram.openclaw_program in clawrun.toml",
+            program.display()
+        ))
+    })?;
+    let pid = child.id();
+    let limit = turn_timeout + WAKE_GRACE.min(turn_timeout);
+    let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            return Err(ChannelError::Transient(format!(
+                "waiting for {}: {e}",
+                program.display()
+            )));
+        }
+        Err(_) => {
+            // The child itself is killed on drop; its process group may hold helpers.
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            return Err(ChannelError::Transient(format!(
+                "`{} agent` did not finish within {}s",
+                program.display(),
+                limit.as_secs()
+            )));
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let json = parse_json_object(&stdout);
+    judge_wake(
+        output.status.code(),
+        json.as_ref(),
+        &clean(&tail(&stdout)),
+        &clean(&tail(&stderr)),
+    )
 }
 
 impl ApiFailure {

@@ -359,3 +359,46 @@ async fn heartbeats_edit_one_message_in_place() {
         assert_eq!(b["chat_id"].to_string().trim_matches('"'), CHAT);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_tool_wakes_a_topic_session_through_the_cli() {
+    let server = MockServer::start().await;
+    mount_gateway(&server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+    std::fs::write(
+        sb.openclaw_home().join("clawrun.toml"),
+        "[notify]\nchannel = \"message-tool\"\n",
+    )
+    .unwrap();
+    let mut c = sb.run_std(&["-s", &key(), "-t", "x", "--heartbeat", "0"]);
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"));
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|r| serde_json::from_slice(&r.body).ok())
+        .collect();
+    let sends: Vec<&Value> = bodies.iter().filter(|b| b["tool"] == "message").collect();
+    assert_eq!(sends.len(), 2, "{bodies:?}");
+    assert_eq!(sends[0]["args"]["threadId"], TOPIC);
+    // No sessions_send (the gateway refuses it for thread sessions): the CLI woke the agent.
+    assert!(
+        !bodies.iter().any(|b| b["tool"] == "sessions_send"),
+        "{bodies:?}"
+    );
+    let argv = std::fs::read_to_string(sb.root.join("openclaw.argv")).unwrap();
+    assert!(
+        argv.starts_with(&format!("agent\n--session-id\n{SESSION_UUID}\n")),
+        "{argv}"
+    );
+    assert_no_token_leak(&sb, &[&out.stdout, &out.stderr]);
+}
