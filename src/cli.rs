@@ -176,6 +176,12 @@ pub struct RunArgs {
     /// Seconds of agent silence before one stall alert (0 = none).
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub stall_secs: u64,
+    /// Stop the run when the agent has been silent this many seconds (0 = never).
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    pub idle_timeout: u64,
+    /// Send one "still running" reminder after this many seconds (0 = none).
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub remind_after: u64,
     /// What the woken agent should do: `single` (report and stop) or `iterate` (continue until the goal is met).
     #[arg(long, default_value = "single", value_parser = ["single", "iterate"])]
     pub completion_mode: String,
@@ -243,6 +249,8 @@ impl RunArgs {
                 .unwrap_or(crate::core::config::DEFAULT_HEARTBEAT_SECS),
             heartbeat_edit: self.heartbeat_edit,
             stall_secs: self.stall_secs,
+            idle_timeout_secs: self.idle_timeout,
+            remind_after_secs: self.remind_after,
             completion_mode: if self.completion_mode == "iterate" {
                 CompletionMode::Iterate
             } else {

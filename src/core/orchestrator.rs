@@ -112,6 +112,10 @@ pub struct RunOptions {
     pub heartbeat_edit: bool,
     /// Seconds of silence before a stall alert (0 = none).
     pub stall_secs: u64,
+    /// Seconds of silence after which the run is stopped (0 = never).
+    pub idle_timeout_secs: u64,
+    /// Seconds after which one "still running" reminder is sent (0 = none).
+    pub remind_after_secs: u64,
     /// Completion mode.
     pub completion_mode: CompletionMode,
     /// Iteration limit in iterate mode.
@@ -400,6 +404,8 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         heartbeat_secs: opts.heartbeat_secs,
         heartbeat_edit: opts.heartbeat_edit,
         stall_secs: opts.stall_secs,
+        idle_timeout_secs: opts.idle_timeout_secs,
+        remind_after_secs: opts.remind_after_secs,
         completion_mode: opts.completion_mode,
         iteration,
         max_iterations,
@@ -678,6 +684,7 @@ pub struct RunReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StopReason {
     Timeout,
+    Idle,
     Signal(i32),
 }
 
@@ -1012,7 +1019,8 @@ impl Supervisor<'_> {
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut fg_tick = tokio::time::interval(Duration::from_millis(500));
         fg_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut refresh = tokio::time::interval(RECORD_REFRESH);
+        let mut refresh = tokio::time::interval(Duration::from_secs(1));
+        let mut reminded = false;
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stream_error: Option<String> = None;
 
@@ -1126,6 +1134,34 @@ impl Supervisor<'_> {
                     if self.record_dirty && self.last_record_write.elapsed() >= RECORD_REFRESH {
                         self.write_record();
                     }
+                    let now = Instant::now();
+                    if spec.remind_after_secs > 0
+                        && !reminded
+                        && now.saturating_duration_since(started) >= Duration::from_secs(spec.remind_after_secs)
+                    {
+                        reminded = true;
+                        self.notifier.notice(&format!(
+                            "⏱️ {} is still running ({}). Watch it with `clawrun fg {}`, or stop it with `clawrun kill {}`.",
+                            spec.label.as_deref().unwrap_or(&spec.run_id),
+                            notify::fmt_duration(now.saturating_duration_since(started).as_secs() as i64),
+                            spec.run_id,
+                            spec.run_id
+                        ));
+                    }
+                    let idle = now.saturating_duration_since(self.state.last_event_at);
+                    if spec.idle_timeout_secs > 0
+                        && stop_reason.is_none()
+                        && exit_status.is_none()
+                        && idle >= Duration::from_secs(spec.idle_timeout_secs)
+                    {
+                        stop_reason = Some(StopReason::Idle);
+                        self.notifier.notice(&format!(
+                            "💤 The agent has been silent for {}: stopping it (--idle-timeout).",
+                            notify::fmt_duration(idle.as_secs() as i64)
+                        ));
+                        exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
+                        drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
+                    }
                 },
             }
         }
@@ -1167,6 +1203,13 @@ impl Supervisor<'_> {
             Some(StopReason::Timeout) => (
                 Outcome::Timeout,
                 Some(format!("timed out after {}s", spec.timeout_secs)),
+            ),
+            Some(StopReason::Idle) => (
+                Outcome::Timeout,
+                Some(format!(
+                    "stopped after {}s without output from the agent (--idle-timeout)",
+                    spec.idle_timeout_secs
+                )),
             ),
             Some(StopReason::Signal(n)) => (
                 Outcome::Killed,

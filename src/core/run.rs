@@ -78,6 +78,12 @@ pub struct RunSpec {
     pub heartbeat_edit: bool,
     /// Seconds of agent silence before one stall alert (0 = none).
     pub stall_secs: u64,
+    /// Seconds of agent silence after which the run is stopped (0 = never).
+    #[serde(default)]
+    pub idle_timeout_secs: u64,
+    /// Seconds after which one "still running" reminder is sent (0 = none).
+    #[serde(default)]
+    pub remind_after_secs: u64,
     /// What the orchestrator should do with the result.
     pub completion_mode: CompletionMode,
     /// Iteration of this run in its chain (1-based) and the limit.

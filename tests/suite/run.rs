@@ -923,3 +923,48 @@ fn max_sessions_refuses_or_queues_a_run() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(crate::common::run_ids(&sb).len(), 2);
 }
+
+#[test]
+fn idle_timeout_stops_a_silent_agent_and_a_reminder_is_sent_once() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&[
+            "-t",
+            "x",
+            "--idle-timeout",
+            "2",
+            "--remind-after",
+            "1",
+            "--grace",
+            "1",
+            "--json",
+        ])
+        .env("FAKE_FIXTURE", fixture("claude/cancel-SIGTERM.jsonl"))
+        .env("FAKE_MODE", "hang")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["error"].as_str().unwrap().contains("--idle-timeout"),
+        "{report}"
+    );
+    let notes = notification_lines(&only_run_dir(&sb));
+    let texts: Vec<&str> = notes.iter().map(|n| n["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("is still running"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("has been silent for"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+}
