@@ -1,10 +1,12 @@
 mod channels;
 mod config;
+mod examples;
 mod foreground;
 mod outbox;
 mod parsers;
 mod registry;
 mod routing;
 mod run;
+mod skills;
 mod telegram_run;
 mod telegram_text;
