@@ -32,7 +32,9 @@
 //! The command is `program <args> [<model_args>] [<resume_args>]`, run in the
 //! project directory, with the prompt on stdin (never in argv: it is visible in
 //! `ps` and limited in size). Placeholders: `{project}` anywhere, `{model}` only
-//! in `model_args`, `{resume_id}` only in `resume_args`.
+//! in `model_args`, `{resume_id}` only in `resume_args`. There is no prompt-file
+//! placeholder: a backend writes no files. A CLI that insists on reading the
+//! prompt from a file can be given `/dev/stdin` as its name.
 //!
 //! Each line's type is read at `events.type`; `events.on.<type>` says which
 //! [`AgentEvent`] it becomes (`event = …`) and where its fields are (JSON

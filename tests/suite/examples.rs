@@ -3,7 +3,7 @@
 //! How they are built: `cargo test` already builds every example (they are
 //! targets of the package), but `cargo test --test all` does not, and a stale
 //! binary must not pass for a fresh one. So the first test that needs one runs
-//! `cargo build --examples` once (the same cargo, profile and target dir as
+//! `cargo build --examples --offline` once (the same cargo, profile and target dir as
 //! this test binary; a no-op when `cargo test` just built them), then runs
 //! `target/<profile>/examples/<name>` as a subprocess with a private HOME and
 //! PATH. Subprocesses, not in-process calls, because the examples read `PATH`
@@ -61,8 +61,14 @@ fn example(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--examples", "--quiet", "--manifest-path"])
-            .arg(repo().join("Cargo.toml"));
+        cmd.args([
+            "build",
+            "--examples",
+            "--quiet",
+            "--offline",
+            "--manifest-path",
+        ])
+        .arg(repo().join("Cargo.toml"));
         if !cfg!(debug_assertions) {
             cmd.arg("--release");
         }
