@@ -12,6 +12,11 @@
 //!   `permission_args` and, for Codex, `search`. `tested_version` describes this
 //!   build of clawrun and cannot be overridden.
 //!
+//! A file may also define backends of its own, for any CLI that prints JSON
+//! lines: `[generic.<name>]` tables (see [`crate::backends::generic`]). They
+//! are validated strictly when the file is loaded, and a later file replaces a
+//! same-named definition as a whole.
+//!
 //! [`BackendsConfig::backend`] (or [`AnyBackend::from_config`]) turns a backend
 //! name into an [`AnyBackend`].
 
@@ -21,6 +26,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use crate::backends::generic::{GenericBackend, GenericConfig, GenericToml};
 use crate::backends::{AnyBackend, ClaudeBackend, CodexBackend};
 use crate::core::error::ConfigError;
 
@@ -30,7 +36,8 @@ pub const BUILTIN_BACKENDS_TOML: &str = include_str!("../../backends.toml");
 /// Name of the user override file in the state directory.
 pub const BACKENDS_FILE_NAME: &str = "backends.toml";
 
-/// Names of the known backends, as accepted by [`BackendsConfig::backend`].
+/// Names of the built-in backends. [`BackendsConfig::names`] adds the
+/// generic ones a file defines.
 pub const BACKEND_NAMES: &[&str] = &["claude", "codex"];
 
 /// Shown as the path of the built-in file in error messages.
@@ -44,6 +51,8 @@ pub struct BackendsToml {
     pub claude: Option<ClaudeToml>,
     /// `[codex]`: OpenAI Codex.
     pub codex: Option<CodexToml>,
+    /// `[generic.<name>]`: backends for other JSONL-printing CLIs, by name.
+    pub generic: Option<BTreeMap<String, GenericToml>>,
 }
 
 /// `[claude]` in `backends.toml`.
@@ -120,6 +129,8 @@ pub struct BackendsConfig {
     pub claude: ClaudeConfig,
     /// OpenAI Codex.
     pub codex: CodexConfig,
+    /// Generic backends, by name.
+    pub generic: BTreeMap<String, GenericConfig>,
 }
 
 /// Parse the built-in file once; its strings live for the whole program, which
@@ -170,15 +181,18 @@ impl BackendsConfig {
                 search: *required(&codex.search, "codex.search")?,
                 tested_version: required(&codex.tested_version, "codex.tested_version")?.as_str(),
             },
+            generic: generic_configs(toml.generic.clone(), BUILTIN_PATH)?,
         })
     }
 
     /// Lay a parsed user file over these settings. `source` names the file in errors.
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] for an empty `program` or a `tested_version` key.
+    /// [`ConfigError::Invalid`] for an empty `program`, a `tested_version` key,
+    /// or an invalid `[generic.<name>]` table (every problem is named).
     pub fn apply(&mut self, user: BackendsToml, source: &Path) -> Result<(), ConfigError> {
         let src = source.display();
+        let generic = generic_configs(user.generic, &src.to_string())?;
         if let Some(claude) = user.claude {
             if claude.tested_version.is_some() {
                 return Err(fixed_version(&src, "claude"));
@@ -216,10 +230,21 @@ impl BackendsConfig {
                 self.codex.search = search;
             }
         }
+        self.generic.extend(generic);
         Ok(())
     }
 
-    /// The backend called `name` (`"claude"` or `"codex"`), built from these settings.
+    /// Every backend name: the built-in ones, then the generic ones in name order.
+    pub fn names(&self) -> Vec<&str> {
+        BACKEND_NAMES
+            .iter()
+            .copied()
+            .chain(self.generic.keys().map(String::as_str))
+            .collect()
+    }
+
+    /// The backend called `name` (`"claude"`, `"codex"` or a `[generic.<name>]`
+    /// one), built from these settings.
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] naming the valid backends when `name` is unknown.
@@ -227,11 +252,36 @@ impl BackendsConfig {
         match name {
             "claude" => Ok(ClaudeBackend::new(self.claude.clone()).into()),
             "codex" => Ok(CodexBackend::new(self.codex.clone()).into()),
-            other => Err(ConfigError::Invalid(format!(
-                "unknown backend {other:?}; valid backends: {}",
-                BACKEND_NAMES.join(", ")
-            ))),
+            other => match self.generic.get(other) {
+                Some(config) => Ok(GenericBackend::new(config.clone()).into()),
+                None => Err(ConfigError::Invalid(format!(
+                    "unknown backend {other:?}; valid backends: {}",
+                    self.names().join(", ")
+                ))),
+            },
         }
+    }
+}
+
+/// Validate the `[generic.<name>]` tables of one file.
+fn generic_configs(
+    tables: Option<BTreeMap<String, GenericToml>>,
+    source: &str,
+) -> Result<BTreeMap<String, GenericConfig>, ConfigError> {
+    let mut out = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (name, table) in tables.unwrap_or_default() {
+        match GenericConfig::from_toml(&name, table, source) {
+            Ok(config) => {
+                out.insert(name, config);
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(ConfigError::Invalid(problems.join("\n")))
     }
 }
 
@@ -414,5 +464,45 @@ mod tests {
             err.contains("\"gemini\"") && err.contains("claude, codex"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn generic_backend_from_a_user_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("backends.toml");
+        std::fs::write(
+            &path,
+            "[claude]\nprogram = \"/opt/claude\"\n\
+             [generic.acme]\nprogram = \"acme\"\n\
+             [generic.acme.events]\ntype = \"/t\"\n\
+             [generic.acme.events.on.say]\nevent = \"assistant_text\"\ntext = \"/x\"\n",
+        )
+        .unwrap();
+        let config = load(Some(&path)).unwrap();
+        assert_eq!(config.names(), vec!["claude", "codex", "acme"]);
+        let acme = config.backend("acme").unwrap();
+        assert_eq!(acme.name(), "acme");
+        assert_eq!(acme.registry_file(), "acme_sessions.json");
+        assert_eq!(config.claude.program, "/opt/claude");
+        let err = config.backend("zeta").unwrap_err().to_string();
+        assert!(err.contains("claude, codex, acme"), "{err}");
+
+        // A bad pointer is an error naming the file and the key.
+        std::fs::write(
+            &path,
+            "[generic.acme]\nprogram = \"acme\"\n\
+             [generic.acme.events]\ntype = \"t\"\n\
+             [generic.acme.events.on.say]\nevent = \"assistant_text\"\ntext = \"/x\"\n",
+        )
+        .unwrap();
+        let err = load(Some(&path)).unwrap_err().to_string();
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains("generic.acme.events.type"),
+            "{err}"
+        );
+        // An unknown key too.
+        std::fs::write(&path, "[generic.acme]\nprogram = \"acme\"\nflavour = 1\n").unwrap();
+        let err = load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("flavour"), "{err}");
     }
 }

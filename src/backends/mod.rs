@@ -6,11 +6,14 @@
 //!
 //! Backends are defined by `backends.toml` (embedded defaults, see
 //! [`config::BackendsToml`]); a user file can override the program path, extra
-//! arguments and environment.
+//! arguments and environment, and define [`generic`] backends for other CLIs
+//! that print JSON lines, with their fields mapped to [`AgentEvent`]s in the
+//! file itself.
 
 pub mod claude;
 pub mod codex;
 pub mod config;
+pub mod generic;
 mod wire;
 
 use std::path::PathBuf;
@@ -21,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::backends::claude::{ClaudeBackend, ClaudeParser};
 pub use crate::backends::codex::{CodexBackend, CodexParser};
 use crate::backends::config::BackendsConfig;
+pub use crate::backends::generic::{GenericBackend, GenericParser};
 use crate::core::error::ConfigError;
 use crate::core::events::AgentEvent;
 
@@ -82,7 +86,7 @@ pub struct CommandSpec {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{backend}: {message}")]
 pub struct RequestError {
-    /// The backend's name ("claude" | "codex").
+    /// The backend's name ("claude", "codex", or a generic backend's name).
     pub backend: &'static str,
     /// What is wrong, naming the option.
     pub message: String,
@@ -121,12 +125,15 @@ pub enum AnyParser {
     Claude(ClaudeParser),
     /// Codex `exec --json`.
     Codex(CodexParser),
+    /// A generic JSONL CLI, mapped by its `backends.toml` table.
+    Generic(GenericParser),
 }
 
 /// A coding-agent CLI driven headlessly. Pure: builds argv, parses lines, never spawns.
 #[enum_dispatch]
 pub trait Backend {
-    /// Backend name as used in flags and files: "claude" | "codex".
+    /// Backend name as used in flags and files: "claude", "codex", or the name
+    /// of a `[generic.<name>]` table.
     fn name(&self) -> &'static str;
     /// Display names for messages.
     fn names(&self) -> Names;
@@ -160,11 +167,13 @@ pub enum AnyBackend {
     Claude(ClaudeBackend),
     /// OpenAI Codex.
     Codex(CodexBackend),
+    /// A CLI defined in `backends.toml` alone (`[generic.<name>]`).
+    Generic(GenericBackend),
 }
 
 impl AnyBackend {
-    /// The backend called `name` (`"claude"` | `"codex"`), with the settings of
-    /// the loaded `backends.toml` layers.
+    /// The backend called `name` (`"claude"`, `"codex"`, or a generic one),
+    /// with the settings of the loaded `backends.toml` layers.
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] naming the valid backends when `name` is unknown.

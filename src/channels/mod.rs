@@ -4,8 +4,12 @@
 //! reporting a typed [`ChannelError`] when it cannot, so the orchestrator's outbox
 //! can decide whether and when to retry. Channels never sleep, retry or write files
 //! (the console channel's `notifications.jsonl` is its delivery medium, not state).
+//!
+//! Channels defined outside the crate plug in through [`custom::DynChannel`]
+//! and [`AnyChannel::Custom`].
 
 pub mod console;
+pub mod custom;
 pub mod message_tool;
 pub mod telegram_direct;
 pub mod telegram_text;
@@ -17,6 +21,7 @@ use enum_dispatch::enum_dispatch;
 use serde::{Deserialize, Serialize};
 
 pub use crate::channels::console::Console;
+pub use crate::channels::custom::{CustomChannel, DynChannel};
 pub use crate::channels::message_tool::MessageTool;
 pub use crate::channels::telegram_direct::{TelegramDirect, TelegramDirectSettings};
 pub use crate::channels::whatsapp_gateway::WhatsappGateway;
@@ -201,6 +206,10 @@ pub enum AnyChannel {
     WhatsappGateway(WhatsappGateway),
     /// Any network through the gateway's `message` tool; wakes through `sessions_send`.
     MessageTool(MessageTool),
+    /// A channel defined outside this crate ([`DynChannel`]). Only a library
+    /// caller can choose it, by passing it to the orchestrator; it has no
+    /// config name, so what it leaves undelivered is for the caller to flush.
+    Custom(CustomChannel),
 }
 
 /// A concrete channel type, as named in config (`[notify] channel`).

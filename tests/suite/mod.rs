@@ -1,6 +1,7 @@
 mod channels;
 mod config;
 mod doctor;
+mod examples;
 mod foreground;
 mod gc;
 mod manager;
@@ -9,5 +10,6 @@ mod parsers;
 mod registry;
 mod routing;
 mod run;
+mod skills;
 mod telegram_run;
 mod telegram_text;
