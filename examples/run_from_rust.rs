@@ -23,43 +23,17 @@ use std::process::ExitCode;
 
 use clawrun::channels::Console;
 use clawrun::channels::console::NOTIFICATIONS_FILE_NAME;
-use clawrun::core::orchestrator::{
-    self, DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, RunOptions, RunReport, TaskSource,
-};
+use clawrun::core::orchestrator::{self, RunOptions, RunReport, TaskSource};
 use clawrun::core::paths::{Paths, ProcessEnv};
-use clawrun::core::run::CompletionMode;
 
-/// Options for a plain foreground run: what `clawrun run --backend B -p P -t T`
-/// would use, every field spelled out.
+/// Options for a plain foreground run: what `clawrun run --backend B -p P -t T
+/// --label "from Rust" --timeout 600` would use.
 fn options(backend: &str, project: PathBuf, task: String) -> RunOptions {
-    RunOptions {
-        backend: backend.to_owned(),
-        task: TaskSource::Inline(task),
-        project: Some(project),
-        session_key: None,
-        label: Some("from Rust".to_owned()),
-        resume: None,
-        fork: false,
-        model: None,
-        timeout_secs: 600,
-        grace_secs: DEFAULT_GRACE_SECS,
-        output: None,
-        permission_mode: None,
-        sandbox: None,
-        no_search: false,
-        backends_file: None,
-        heartbeat_secs: 60,
-        heartbeat_edit: false,
-        stall_secs: 600,
-        completion_mode: CompletionMode::Single,
-        max_iterations: 1,
-        trace_live: false,
-        delivery_wait_secs: DEFAULT_DELIVERY_WAIT_SECS,
-        fg: false,
-        allowed_tools: Vec::new(),
-        append_system_prompt: None,
-        max_budget_usd: None,
-    }
+    let mut opts = RunOptions::new(backend, TaskSource::Inline(task));
+    opts.project = Some(project);
+    opts.label = Some("from Rust".to_owned());
+    opts.timeout_secs = 600;
+    opts
 }
 
 fn run(backend: &str, project: PathBuf, task: String) -> anyhow::Result<RunReport> {

@@ -12,9 +12,9 @@ use clawrun::Error;
 use clawrun::backends::config;
 use clawrun::channels::Console;
 use clawrun::cli::{
-    BACKENDS, Cli, Command, DoctorArgs, GcArgs, KillArgs, ListArgs, NotifyArgs, OutboxArgs,
-    OutputArgs, ResumeArgs, RouteArgs, RunArgs, RunRefArgs, SessionsArgs, SessionsCommand,
-    ShowArgs, StatsArgs, StatusArgs,
+    Cli, Command, DoctorArgs, GcArgs, KillArgs, ListArgs, NotifyArgs, OutboxArgs, OutputArgs,
+    ResumeArgs, RouteArgs, RunArgs, RunRefArgs, SessionsArgs, SessionsCommand, ShowArgs, StatsArgs,
+    StatusArgs,
 };
 use clawrun::core::delivery::Configs;
 use clawrun::core::orchestrator::{self, RunReport};
@@ -648,7 +648,7 @@ fn registries(
     let config = config::load(backends_file)?;
     let names: Vec<&str> = match backend {
         Some(b) => vec![b],
-        None => BACKENDS.to_vec(),
+        None => config.names(),
     };
     names
         .into_iter()

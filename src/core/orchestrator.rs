@@ -134,6 +134,43 @@ pub struct RunOptions {
     pub max_budget_usd: Option<f64>,
 }
 
+impl RunOptions {
+    /// The options `clawrun run --backend BACKEND` uses by default, for `task`:
+    /// the defaults of every flag. Set fields to change them.
+    pub fn new(backend: impl Into<String>, task: TaskSource) -> Self {
+        Self {
+            backend: backend.into(),
+            task,
+            project: None,
+            session_key: None,
+            label: None,
+            resume: None,
+            fork: false,
+            model: None,
+            timeout_secs: DEFAULT_TIMEOUT_SECS,
+            grace_secs: DEFAULT_GRACE_SECS,
+            output: None,
+            permission_mode: None,
+            sandbox: None,
+            no_search: false,
+            backends_file: None,
+            heartbeat_secs: crate::core::config::DEFAULT_HEARTBEAT_SECS,
+            heartbeat_edit: false,
+            stall_secs: 600,
+            idle_timeout_secs: 0,
+            remind_after_secs: 600,
+            completion_mode: CompletionMode::Single,
+            max_iterations: 5,
+            trace_live: false,
+            delivery_wait_secs: DEFAULT_DELIVERY_WAIT_SECS,
+            fg: false,
+            allowed_tools: Vec::new(),
+            append_system_prompt: None,
+            max_budget_usd: None,
+        }
+    }
+}
+
 /// A validated run, ready to be created.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -788,6 +825,8 @@ struct Supervisor<'a> {
     fg: Foreground,
     stream_pos: u64,
     text_file: Option<std::fs::File>,
+    /// The backend's short tag for heartbeats ("CC", "Codex", …).
+    tag: &'static str,
     /// The newest CLI version this build was tested with (the backend's).
     tested_version: &'static str,
     /// The "newer than tested" warning was printed (once per run).
@@ -869,6 +908,7 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         fg: Foreground::load(&dir.path),
         stream_pos: 0,
         text_file: None,
+        tag: backend.names().tag,
         tested_version: backend.tested_version(),
         version_warned: false,
     };
@@ -1402,10 +1442,7 @@ impl Supervisor<'_> {
     }
 
     fn notifier_tag(&self) -> &'static str {
-        match self.spec.backend.as_str() {
-            "codex" => "Codex",
-            _ => "CC",
-        }
+        self.tag
     }
 
     fn apply_events(&mut self, events: Vec<AgentEvent>, now: Instant) {

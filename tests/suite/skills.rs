@@ -330,7 +330,28 @@ fn every_clawrun_command_in_the_skills_parses() {
                 Command::Status(_) => {
                     taught.insert("status".to_owned());
                 }
-                Command::Route(_) | Command::Fg(_) | Command::Bg(_) | Command::Runner { .. } => {}
+                Command::List(_) => {
+                    taught.insert("list".to_owned());
+                }
+                Command::Output(_) => {
+                    taught.insert("output".to_owned());
+                }
+                Command::Kill(_) => {
+                    taught.insert("kill".to_owned());
+                }
+                Command::Doctor(_) => {
+                    taught.insert("doctor".to_owned());
+                }
+                Command::Resume(_) => {
+                    taught.insert("resume".to_owned());
+                }
+                Command::Route(_)
+                | Command::Fg(_)
+                | Command::Bg(_)
+                | Command::Show(_)
+                | Command::Stats(_)
+                | Command::Gc(_)
+                | Command::Runner { .. } => {}
             }
         }
         for must in [
@@ -345,6 +366,11 @@ fn every_clawrun_command_in_the_skills_parses() {
             "outbox list",
             "outbox flush",
             "status",
+            "list",
+            "output",
+            "kill",
+            "doctor",
+            "resume",
         ] {
             assert!(
                 taught.contains(must),
@@ -358,9 +384,16 @@ fn every_clawrun_command_in_the_skills_parses() {
 #[test]
 fn every_flag_the_skills_mention_exists() {
     let cli = Cli::command();
-    let run = cli.find_subcommand("run").unwrap();
     let mut known: BTreeSet<String> = BTreeSet::new();
-    for arg in cli.get_arguments().chain(run.get_arguments()) {
+    // Flags of any subcommand (and their subcommands).
+    let mut args: Vec<&clap::Arg> = cli.get_arguments().collect();
+    for sub in cli.get_subcommands() {
+        args.extend(sub.get_arguments());
+        for subsub in sub.get_subcommands() {
+            args.extend(subsub.get_arguments());
+        }
+    }
+    for arg in args {
         if let Some(long) = arg.get_long() {
             known.insert(long.to_owned());
         }
@@ -380,7 +413,7 @@ fn every_flag_the_skills_mention_exists() {
                 let name = flag.split([' ', '=']).next().unwrap_or_default().to_owned();
                 assert!(
                     known.contains(&name),
-                    "{}: `{span}` is not a flag of clawrun run",
+                    "{}: `{span}` is not a flag of any clawrun command",
                     skill.file
                 );
                 checked += 1;
