@@ -13,6 +13,37 @@
 //! - [`core`]: the orchestrator: run lifecycle, process supervision, registry,
 //!   config, notifications.
 //! - [`cli`]: the command-line interface of the `clawrun` binary.
+//!
+//! # Use as a library
+//!
+//! A run from Rust is the same three steps as `clawrun run`: validate
+//! ([`core::orchestrator::prepare`], which touches nothing), create the run
+//! directory ([`core::orchestrator::create`]), and execute it to the end
+//! ([`core::orchestrator::execute`], inside a tokio runtime) with any channel:
+//!
+//! ```no_run
+//! use clawrun::channels::Console;
+//! use clawrun::core::orchestrator::{self, RunOptions, TaskSource};
+//! use clawrun::core::paths::{Paths, ProcessEnv};
+//!
+//! # async fn demo() -> clawrun::Result<()> {
+//! let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
+//! let mut opts = RunOptions::new("claude", TaskSource::Inline("Add a test for parse()".into()));
+//! opts.project = Some("/home/me/src/app".into());
+//! let prepared = orchestrator::prepare(&opts, &paths, &mut std::io::empty())?;
+//! let dir = orchestrator::create(&prepared)?;
+//! let console = Console::new(Some(dir.file("notifications.jsonl")));
+//! let report = orchestrator::execute(&dir, &paths, console.into()).await?;
+//! println!("{} → {}", report.outcome.as_str(), report.output_file.display());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A channel defined outside the crate implements
+//! [`channels::custom::DynChannel`] and is passed as `AnyChannel::Custom`; a
+//! backend for another JSONL-speaking CLI is a `[generic.<name>]` table in
+//! `backends.toml` (see [`backends::generic`]). The `examples/` directory has one
+//! of each.
 
 pub mod backends;
 pub mod channels;
