@@ -303,6 +303,10 @@ fn gc_removes_only_old_finished_runs_and_never_follows_symlinks() {
     // dead run's record, which a real pass reaps, nor a lock file).
     // (The live runner keeps its own files, in and out of runs/, up to date:
     // only runs/ outside its directory is compared.)
+    // (`clawrun run`'s daily automatic pass may have left its lock and stamp:
+    // remove them, so the dry run can be seen to create neither.)
+    let _ = std::fs::remove_file(sb.state_dir().join(GC_LOCK_NAME));
+    let _ = std::fs::remove_file(sb.state_dir().join(GC_STAMP_NAME));
     let before = snapshot(&runs);
     let dry = gc_json(&sb, &["--dry-run"]);
     let after = snapshot(&runs);
