@@ -824,7 +824,7 @@ struct Supervisor<'a> {
     paths: Paths,
     fg: Foreground,
     stream_pos: u64,
-    text_file: Option<std::fs::File>,
+    text_file: Option<std::io::BufWriter<std::fs::File>>,
     /// The backend's short tag for heartbeats ("CC", "Codex", …).
     tag: &'static str,
     /// The newest CLI version this build was tested with (the backend's).
@@ -1174,6 +1174,10 @@ impl Supervisor<'_> {
                     if self.record_dirty && self.last_record_write.elapsed() >= RECORD_REFRESH {
                         self.write_record();
                     }
+                    // assistant.txt is buffered; keep it at most a second behind.
+                    if let Some(f) = &mut self.text_file {
+                        let _ = f.flush();
+                    }
                     let now = Instant::now();
                     if spec.remind_after_secs > 0
                         && !reminded
@@ -1281,6 +1285,10 @@ impl Supervisor<'_> {
         // The output file: the final answer, else every assistant text so far
         // (copied from assistant.txt, never held whole in memory), else why not.
         let final_text = self.state.final_text.clone().filter(|t| !t.is_empty());
+        if let Some(f) = &mut self.text_file {
+            let _ = f.flush();
+        }
+        self.text_file = None;
         let text_file = self.dir.file(files::ASSISTANT_TEXT);
         let (text, output_chars) = match (&final_text, self.state.assistant_chars) {
             (Some(t), _) => {
@@ -1423,7 +1431,9 @@ impl Supervisor<'_> {
     /// the run, on disk rather than in memory).
     fn save_text(&mut self, text: &str) {
         if self.text_file.is_none() {
-            self.text_file = fsutil::open_append(&self.dir.file(files::ASSISTANT_TEXT)).ok();
+            self.text_file = fsutil::open_append(&self.dir.file(files::ASSISTANT_TEXT))
+                .ok()
+                .map(|f| std::io::BufWriter::with_capacity(64 * 1024, f));
         }
         if let Some(f) = &mut self.text_file {
             // Called before the state counts this text: anything counted came earlier.
