@@ -63,6 +63,8 @@ pub enum Command {
     Bg(RunRefArgs),
     /// Send a progress note to the person who asked for the task (called by the agent inside its run).
     Notify(NotifyArgs),
+    /// Answer a multi-turn run that is waiting for input (or interrupt its turn).
+    Respond(RespondArgs),
     /// List or deliver notifications that earlier runs could not deliver.
     Outbox(OutboxArgs),
     /// Remove finished runs and registry entries older than the retention (`[retention]` in clawrun.toml).
@@ -204,6 +206,17 @@ pub struct RunArgs {
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Claude: keep the session open after each turn ("waiting for input"); answer with
+    /// `clawrun respond RUN "message"`. Closes after --idle-timeout (default 1800 s here) without an answer.
+    #[arg(long)]
+    pub multi_turn: bool,
+    /// With --multi-turn: the most consecutive `respond` answers not marked `--user`.
+    #[arg(long, default_value_t = crate::core::run::DEFAULT_MAX_AUTO_RESPONDS, value_name = "N")]
+    pub max_auto_responds: u32,
+    /// When the agent hits a usage limit with a known reset time: wait for it (within --timeout),
+    /// then resume the same session.
+    #[arg(long)]
+    pub auto_resume_on_limit: bool,
 }
 
 impl RunArgs {
@@ -263,6 +276,9 @@ impl RunArgs {
             allowed_tools: self.allowed_tools.clone(),
             append_system_prompt: self.append_system_prompt.clone(),
             max_budget_usd: self.max_budget_usd,
+            multi_turn: self.multi_turn,
+            max_auto_responds: self.max_auto_responds,
+            auto_resume_on_limit: self.auto_resume_on_limit,
         }
     }
 }
@@ -325,6 +341,22 @@ pub struct NotifyArgs {
     /// The run directory (default: $CLAWRUN_RUN_DIR, set by the runner for the agent).
     #[arg(long, value_name = "DIR", env = "CLAWRUN_RUN_DIR")]
     pub run_dir: PathBuf,
+}
+
+/// `clawrun respond`.
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    /// The run: run id, label, or session id.
+    pub run: String,
+    /// The message for the agent.
+    pub message: String,
+    /// Interrupt the turn in progress first (a stream-json interrupt request; the
+    /// interrupted turn ends and the message starts the next one).
+    #[arg(long)]
+    pub interrupt: bool,
+    /// The answer comes from the human: resets the auto-respond counter.
+    #[arg(long)]
+    pub user: bool,
 }
 
 /// `clawrun outbox`.

@@ -13,8 +13,8 @@ use clawrun::backends::config;
 use clawrun::channels::Console;
 use clawrun::cli::{
     Cli, Command, DoctorArgs, GcArgs, KillArgs, ListArgs, NotifyArgs, OutboxArgs, OutputArgs,
-    ResumeArgs, RouteArgs, RunArgs, RunRefArgs, SessionsArgs, SessionsCommand, ShowArgs, StatsArgs,
-    StatusArgs,
+    RespondArgs, ResumeArgs, RouteArgs, RunArgs, RunRefArgs, SessionsArgs, SessionsCommand,
+    ShowArgs, StatsArgs, StatusArgs,
 };
 use clawrun::core::delivery::Configs;
 use clawrun::core::orchestrator::{self, RunReport};
@@ -83,6 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status(args) => cmd_status(args, &paths),
         Command::Route(args) => cmd_route(args, &paths),
         Command::Notify(args) => cmd_notify(args),
+        Command::Respond(args) => cmd_respond(args, &paths),
         Command::Fg(args) => cmd_fg_bg(args, &paths, true),
         Command::Bg(args) => cmd_fg_bg(args, &paths, false),
         Command::Outbox(args) => cmd_outbox(args, &paths),
@@ -550,6 +551,37 @@ fn cmd_notify(args: &NotifyArgs) -> anyhow::Result<u8> {
         Ok(0)
     } else {
         eprintln!("❌ note not sent: {}", reply.error.unwrap_or_default());
+        Ok(EXIT_INTERNAL)
+    }
+}
+
+fn cmd_respond(args: &RespondArgs, paths: &Paths) -> anyhow::Result<u8> {
+    let run = manager::resolve_run(paths, &args.run)?;
+    let id = run.record.run_id.clone();
+    let finished = |what: &str| {
+        eprintln!(
+            "❌ run {id} {what}: it takes no more input. Continue its session with \
+             `clawrun resume {id} \"message\"`."
+        );
+        Ok(EXIT_INTERNAL)
+    };
+    if run.record.status.is_done() {
+        return finished(&format!("has finished ({})", run.record.status.as_str()));
+    }
+    let rt = runtime()?;
+    let req = control::Request::Respond {
+        text: args.message.clone(),
+        interrupt: args.interrupt,
+        user: args.user,
+    };
+    let Ok(reply) = rt.block_on(control::request(&run.dir.path, &req)) else {
+        return finished("is not running (no live runner)");
+    };
+    if reply.ok {
+        eprintln!("✓ sent to run {id}");
+        Ok(0)
+    } else {
+        eprintln!("❌ not sent: {}", reply.error.unwrap_or_default());
         Ok(EXIT_INTERNAL)
     }
 }

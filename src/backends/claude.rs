@@ -727,6 +727,49 @@ impl ClaudeParser {
     }
 }
 
+/// The command of a multi-turn run: `cmd` (built by the claude backend) with
+/// `--input-format stream-json`, and its stdin turned into the first user
+/// message line (see [`user_message_line`]). The caller keeps stdin open.
+pub fn multi_turn_command(mut cmd: CommandSpec) -> CommandSpec {
+    // Right after `-p`: before any variadic option (`--allowedTools`).
+    let at = usize::from(!cmd.args.is_empty());
+    cmd.args.splice(
+        at..at,
+        ["--input-format".to_string(), "stream-json".to_string()],
+    );
+    cmd.stdin = user_message_line(&cmd.stdin);
+    cmd
+}
+
+/// One user message for `claude -p --input-format stream-json`: a JSON line
+/// `{"type":"user","message":{"role":"user","content":[{"type":"text","text":…}]}}`
+/// ending in a newline.
+pub fn user_message_line(text: &str) -> String {
+    let v = serde_json::json!({
+        "type": "user",
+        "message": {
+            "role": "user",
+            "content": [{"type": "text", "text": text}],
+        },
+    });
+    format!("{v}\n")
+}
+
+/// A request that interrupts the turn in progress of a multi-turn run, as a
+/// stdin line (`{"type":"control_request","request_id":…,"request":{"subtype":"interrupt"}}`).
+/// Claude 2.1.197 answers with a `control_response`, ends the turn with a
+/// `result` of subtype `error_during_execution`, and reads the next message.
+/// (SIGINT does not do this: the turn goes on, and a message sent after it was
+/// never answered.)
+pub fn interrupt_request_line(request_id: &str) -> String {
+    let v = serde_json::json!({
+        "type": "control_request",
+        "request_id": request_id,
+        "request": {"subtype": "interrupt"},
+    });
+    format!("{v}\n")
+}
+
 /// The `"… usage limit reached|<unix seconds>"` result text of older Claude Code
 /// versions: the message before the bar and the reset time.
 fn usage_limit_text(text: &str) -> Option<(String, i64)> {
@@ -853,6 +896,48 @@ mod tests {
 
     fn strings(args: &[&str]) -> Vec<String> {
         args.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn multi_turn_reads_stream_json_input_and_sends_the_prompt_as_a_user_line() {
+        let req = RunRequest {
+            allowed_tools: strings(&["Read", "Bash"]),
+            prompt: "say \"hi\"\nthen stop".to_string(),
+            ..request()
+        };
+        let cmd = multi_turn_command(backend().command(&req));
+        assert_eq!(
+            cmd.args,
+            strings(&[
+                "-p",
+                "--input-format",
+                "stream-json",
+                "--output-format",
+                "stream-json",
+                "--dangerously-skip-permissions",
+                "--allowedTools",
+                "Read",
+                "Bash",
+                "--verbose",
+            ])
+        );
+        // One line, exactly the shape claude 2.1.197 accepts.
+        assert_eq!(cmd.stdin.matches('\n').count(), 1);
+        assert!(cmd.stdin.ends_with('\n'));
+        assert_eq!(
+            cmd.stdin,
+            "{\"message\":{\"content\":[{\"text\":\"say \\\"hi\\\"\\nthen stop\",\"type\":\"text\"}],\
+             \"role\":\"user\"},\"type\":\"user\"}\n"
+        );
+        let v: serde_json::Value = serde_json::from_str(cmd.stdin.trim_end()).unwrap();
+        assert_eq!(v["message"]["content"][0]["text"], "say \"hi\"\nthen stop");
+        let i: serde_json::Value =
+            serde_json::from_str(interrupt_request_line("r-1").trim_end()).unwrap();
+        assert_eq!(
+            i,
+            serde_json::json!({"type": "control_request", "request_id": "r-1",
+                               "request": {"subtype": "interrupt"}})
+        );
     }
 
     #[test]

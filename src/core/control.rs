@@ -34,7 +34,21 @@ pub enum Request {
     Fg,
     /// Stop streaming the agent's text.
     Bg,
+    /// Send the next user message to a multi-turn run.
+    Respond {
+        /// The message.
+        text: String,
+        /// Interrupt the turn in progress first.
+        #[serde(default)]
+        interrupt: bool,
+        /// From the human: resets the auto-respond counter.
+        #[serde(default)]
+        user: bool,
+    },
 }
+
+/// Longest `respond` message accepted (bytes).
+pub const MAX_RESPOND_BYTES: usize = 64 * 1024;
 
 /// The runner's reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,10 +115,13 @@ pub fn serve(run_dir: &Path) -> Result<(mpsc::Receiver<Pending>, SocketGuard)> {
 async fn handle(stream: UnixStream, tx: mpsc::Sender<Pending>) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
-    // A bounded read: a request is small.
+    // A bounded read: a request is small (a `respond` message at most
+    // MAX_RESPOND_BYTES, escaped).
     let n = tokio::time::timeout(
         Duration::from_secs(5),
-        BufReader::new(read).take(64 * 1024).read_line(&mut line),
+        BufReader::new(read)
+            .take(8 * MAX_RESPOND_BYTES as u64)
+            .read_line(&mut line),
     )
     .await
     .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "request timeout"))??;

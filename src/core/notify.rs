@@ -542,6 +542,28 @@ pub struct WakePayload {
 /// Characters of the result in the wake text.
 pub const WAKE_PREVIEW_CHARS: usize = 1200;
 
+/// The wake status of a multi-turn run that finished a turn and waits for input.
+pub const WAITING_STATUS: &str = "waiting";
+/// Characters of the agent's last text quoted in a "waiting for input" notice.
+pub const WAITING_PREVIEW_CHARS: usize = 500;
+
+/// The last `n` characters of `s`, with `…` in front when cut.
+pub fn tail_chars(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    if count <= n {
+        return s.to_owned();
+    }
+    let tail: String = s.chars().skip(count - n).collect();
+    format!("…{tail}")
+}
+
+/// The "waiting for input" notice: `🔔 <label> asks:` and the tail of the
+/// agent's text, with how to answer.
+pub fn render_waiting(label: &str, run_id: &str, text: &str) -> String {
+    let asks = tail_chars(text.trim(), WAITING_PREVIEW_CHARS);
+    format!("🔔 {label} asks:\n{asks}\n\n↩️ Answer with `clawrun respond {run_id} \"…\"`.")
+}
+
 /// Render the wake text the orchestrating agent reads.
 pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     let mut t = format!(
@@ -559,6 +581,19 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     );
     if let Some(l) = &p.label {
         t.push_str(&format!("Label: {l}\n"));
+    }
+    if p.status == WAITING_STATUS {
+        t.push_str(&format!(
+            "Project: {}\n\nThe agent asks:\n{}\n\n---\n\
+             This is an automated signal from clawrun, not a message from the user: a multi-turn \
+             run finished its turn and is waiting for input. The user has already seen the \
+             question. If you can answer it from what the user asked, run: clawrun respond {} \
+             \"your answer\". If only the user can, ask them and send their answer with \
+             clawrun respond {} --user \"their answer\". Otherwise leave it: the run closes by \
+             itself when nobody answers.",
+            p.project, p.preview, p.run_id, p.run_id
+        ));
+        return t;
     }
     t.push_str(&format!(
         "Project: {}\n\nResult preview:\n{}\n\n---\n",

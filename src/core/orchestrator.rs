@@ -59,6 +59,9 @@ const MAX_NOTES: u32 = 100;
 /// How long (seconds, default) a finishing run waits for its last notifications to be delivered;
 /// what is left stays in the outbox for `clawrun outbox flush`.
 pub const DEFAULT_DELIVERY_WAIT_SECS: u64 = 120;
+/// Multi-turn runs: seconds without an answer before stdin is closed, when
+/// `--idle-timeout` is 0.
+pub const DEFAULT_MULTI_TURN_IDLE_SECS: u64 = 1800;
 /// How often `run.json` is refreshed while the agent runs (when something changed).
 const RECORD_REFRESH: Duration = Duration::from_secs(5);
 
@@ -132,6 +135,12 @@ pub struct RunOptions {
     pub append_system_prompt: Option<String>,
     /// Stop when the run's cost passes this (Claude `--max-budget-usd`).
     pub max_budget_usd: Option<f64>,
+    /// Multi-turn (claude only): keep stdin open for `clawrun respond`.
+    pub multi_turn: bool,
+    /// Most consecutive automatic answers before `respond` is refused.
+    pub max_auto_responds: u32,
+    /// Wait out a usage limit with a known reset time, then resume the session.
+    pub auto_resume_on_limit: bool,
 }
 
 impl RunOptions {
@@ -167,6 +176,9 @@ impl RunOptions {
             allowed_tools: Vec::new(),
             append_system_prompt: None,
             max_budget_usd: None,
+            multi_turn: false,
+            max_auto_responds: run::DEFAULT_MAX_AUTO_RESPONDS,
+            auto_resume_on_limit: false,
         }
     }
 }
@@ -336,6 +348,23 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
     if opts.no_search && backend.name() != "codex" {
         return Err(usage("--no-search is a codex option"));
     }
+    if opts.multi_turn && backend.name() != "claude" {
+        return Err(usage(format!(
+            "--multi-turn is supported by the claude backend only ({} takes no input while it \
+             runs); continue a finished {} run with `clawrun resume RUN \"message\"`",
+            backend.name(),
+            backend.name()
+        )));
+    }
+    if opts.max_auto_responds > 1000 {
+        return Err(usage("--max-auto-responds must be at most 1000"));
+    }
+    // Multi-turn runs wait for answers: an abandoned one closes after 30 minutes.
+    let idle_timeout_secs = if opts.multi_turn && opts.idle_timeout_secs == 0 {
+        DEFAULT_MULTI_TURN_IDLE_SECS
+    } else {
+        opts.idle_timeout_secs
+    };
 
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
     let absolute = |p: &Path| {
@@ -441,7 +470,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         heartbeat_secs: opts.heartbeat_secs,
         heartbeat_edit: opts.heartbeat_edit,
         stall_secs: opts.stall_secs,
-        idle_timeout_secs: opts.idle_timeout_secs,
+        idle_timeout_secs,
         remind_after_secs: opts.remind_after_secs,
         completion_mode: opts.completion_mode,
         iteration,
@@ -455,6 +484,9 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         route: Route::console(RouteSource::Default),
         channel: ChannelKind::Console.name().to_owned(),
         trace_live: opts.trace_live,
+        multi_turn: opts.multi_turn,
+        max_auto_responds: opts.max_auto_responds,
+        auto_resume_on_limit: opts.auto_resume_on_limit,
     };
     Ok(Prepared {
         spec,
@@ -831,6 +863,33 @@ struct Supervisor<'a> {
     tested_version: &'static str,
     /// The "newer than tested" warning was printed (once per run).
     version_warned: bool,
+    /// The backend's wake marker.
+    result_marker: &'static str,
+    /// Multi-turn state.
+    turns: Turns,
+}
+
+/// Most automatic resumes after a usage limit, per run.
+const MAX_LIMIT_RESUMES: u32 = 3;
+/// The prompt of a resume after a usage limit.
+pub const LIMIT_RESUME_PROMPT: &str = "Continue where you left off.";
+
+/// The state of a multi-turn run.
+#[derive(Debug, Default)]
+struct Turns {
+    /// Lines for the agent's stdin; dropping it closes stdin.
+    input: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    /// A turn is running (false while waiting for input).
+    in_progress: bool,
+    /// Since when the run waits for an answer.
+    waiting_since: Option<Instant>,
+    /// Automatic answers since the last human one.
+    auto_count: u32,
+    /// Interrupts sent whose turn end has not been seen yet (that turn end
+    /// does not mean "waiting": the next message is already queued).
+    interrupts_pending: u32,
+    /// Interrupts sent in all (for request ids).
+    interrupts_sent: u32,
 }
 
 /// Build the channel of type `kind` for the run in `run_dir` (used to deliver
@@ -911,6 +970,8 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         tag: backend.names().tag,
         tested_version: backend.tested_version(),
         version_warned: false,
+        result_marker: backend.names().result_marker,
+        turns: Turns::default(),
     };
     if sup.spec.fg && !sup.fg.enabled {
         sup.fg.enabled = true;
@@ -994,7 +1055,7 @@ impl Supervisor<'_> {
             append_system_prompt: spec.append_system_prompt.clone(),
             max_budget_usd: spec.max_budget_usd,
         };
-        let cmd = backend.command(&req);
+        let cmd = self.agent_command(backend, &req);
         let extra_env = vec![(
             "CLAWRUN_RUN_DIR".to_owned(),
             self.dir.path.display().to_string(),
@@ -1008,13 +1069,12 @@ impl Supervisor<'_> {
         let mut sighup =
             signal(SignalKind::hangup()).map_err(|e| Error::io("installing SIGHUP handler", e))?;
 
-        let mut agent = match process::spawn(&cmd, &extra_env) {
+        let mut agent = match self.start_agent(&cmd, &extra_env) {
             Ok(a) => a,
             Err(e) => return self.crash(e.to_string()).await,
         };
         let started = Instant::now();
         self.record.status = RunStatus::Running;
-        self.record.agent_pid = Some(agent.pid);
         self.record.started_at = Some(now_secs());
         self.write_record();
         self.notifier.launch(agent.pid);
@@ -1046,13 +1106,8 @@ impl Supervisor<'_> {
         let deadline = Instant::now() + Duration::from_secs(spec.timeout_secs);
         let mut out_buf = vec![0u8; 64 * 1024];
         let mut err_buf = vec![0u8; 16 * 1024];
-        let mut splitter = LineSplitter::default();
         let mut tail = Tail::default();
-        let mut stdout_open = true;
-        let mut stderr_open = true;
-        let mut exit_status = None;
-        let mut stop_reason = None;
-        let mut drain_deadline: Option<Instant> = None;
+        let mut limit_resumes = 0u32;
         let heartbeat_period = Duration::from_secs(spec.heartbeat_secs.max(1));
         let mut heartbeat =
             tokio::time::interval_at(Instant::now() + heartbeat_period, heartbeat_period);
@@ -1064,165 +1119,247 @@ impl Supervisor<'_> {
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stream_error: Option<String> = None;
 
-        while stdout_open || stderr_open || exit_status.is_none() {
-            let drain_sleep = async {
-                match drain_deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                n = agent.stdout.read(&mut out_buf), if stdout_open => match n {
-                    Ok(0) | Err(_) => stdout_open = false,
-                    Ok(n) => {
-                        let chunk = &out_buf[..n];
-                        self.stream_pos += n as u64;
-                        if stream_error.is_none() {
-                            if let Err(e) = stream.write_all(chunk) {
-                                stream_error = Some(format!("writing {}: {e}", stream_path.display()));
-                            }
-                        }
-                        let now = Instant::now();
-                        let mut events = Vec::new();
-                        let parser = &mut self.parser;
-                        splitter.feed(chunk, &mut |line| events.extend(parse_one(parser, line)));
-                        self.apply_events(events, now);
+        // One pass per agent process: the first, then one per resume after a usage limit.
+        let (exit_status, stop_reason) = loop {
+            let mut splitter = LineSplitter::default();
+            let mut stdout_open = true;
+            let mut stderr_open = true;
+            let mut exit_status = None;
+            let mut stop_reason = None;
+            let mut drain_deadline: Option<Instant> = None;
+            while stdout_open || stderr_open || exit_status.is_none() {
+                let drain_sleep = async {
+                    match drain_deadline {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
                     }
-                },
-                n = agent.stderr.read(&mut err_buf), if stderr_open => match n {
-                    Ok(0) | Err(_) => stderr_open = false,
-                    Ok(n) => tail.push(&err_buf[..n]),
-                },
-                status = agent.child.wait(), if exit_status.is_none() => {
-                    exit_status = Some(status.map_err(|e| Error::io("waiting for the agent", e)));
-                    drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
-                },
-                () = drain_sleep => {
-                    // The agent exited but something it started still holds the pipes.
-                    agent.kill_leftovers(Duration::from_secs(spec.grace_secs.min(2))).await;
-                    stdout_open = false;
-                    stderr_open = false;
-                },
-                () = tokio::time::sleep_until(deadline), if stop_reason.is_none() && exit_status.is_none() => {
-                    stop_reason = Some(StopReason::Timeout);
-                    self.notifier.notice(&format!("⏰ Timeout ({}s) reached, stopping the agent", spec.timeout_secs));
-                    exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
-                    drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
-                },
-                _ = sigterm.recv(), if stop_reason.is_none() && exit_status.is_none() => {
-                    stop_reason = Some(StopReason::Signal(libc::SIGTERM));
-                    exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
-                    drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
-                },
-                _ = sigint.recv(), if stop_reason.is_none() && exit_status.is_none() => {
-                    stop_reason = Some(StopReason::Signal(libc::SIGINT));
-                    exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
-                    drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
-                },
-                _ = sighup.recv(), if stop_reason.is_none() && exit_status.is_none() => {
-                    stop_reason = Some(StopReason::Signal(libc::SIGHUP));
-                    exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
-                    drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
-                },
-                _ = heartbeat.tick(), if spec.heartbeat_secs > 0 && exit_status.is_none() => {
-                    self.on_heartbeat(started);
-                },
-                Some((req, reply)) = recv_opt(&mut requests) => {
-                    let answer = match req {
-                        control::Request::Notify { text } => {
-                            let text = text.trim();
-                            if text.is_empty() {
-                                control::Reply::err("empty note")
-                            } else if text.chars().count() > control::MAX_NOTE_CHARS {
-                                control::Reply::err(format!("note longer than {} characters", control::MAX_NOTE_CHARS))
-                            } else {
-                                match limiter.take() {
-                                    Ok(()) => {
-                                        self.notifier.progress(text);
-                                        control::Reply::ok()
-                                    }
-                                    Err(e) => control::Reply::err(e),
+                };
+                tokio::select! {
+                    n = agent.stdout.read(&mut out_buf), if stdout_open => match n {
+                        Ok(0) | Err(_) => stdout_open = false,
+                        Ok(n) => {
+                            let chunk = &out_buf[..n];
+                            self.stream_pos += n as u64;
+                            if stream_error.is_none() {
+                                if let Err(e) = stream.write_all(chunk) {
+                                    stream_error = Some(format!("writing {}: {e}", stream_path.display()));
                                 }
                             }
+                            let now = Instant::now();
+                            let mut events = Vec::new();
+                            let parser = &mut self.parser;
+                            splitter.feed(chunk, &mut |line| events.extend(parse_one(parser, line)));
+                            self.apply_events(events, now);
                         }
-                        control::Request::Fg => {
-                            match self.fg.enable(&stream_path, self.stream_pos, backend.parser()) {
-                                Ok(catchup) => {
-                                    if let Some(c) = catchup {
-                                        self.notifier.stream(c);
-                                    }
-                                    control::Reply::ok()
-                                }
-                                Err(e) => control::Reply::err(e.to_string()),
-                            }
-                        }
-                        control::Request::Bg => {
-                            if let Some(text) = self.fg.disable(Instant::now(), self.stream_pos) {
-                                self.notifier.stream(text);
-                            }
-                            control::Reply::ok()
-                        }
-                    };
-                    let _ = reply.send(answer);
-                },
-                _ = fg_tick.tick(), if self.fg.enabled => {
-                    if let Some(text) = self.fg.take_due(Instant::now(), self.stream_pos, false) {
-                        self.notifier.stream(text);
-                    }
-                },
-                _ = refresh.tick() => {
-                    if self.record_dirty && self.last_record_write.elapsed() >= RECORD_REFRESH {
-                        self.write_record();
-                    }
-                    // assistant.txt is buffered; keep it at most a second behind.
-                    if let Some(f) = &mut self.text_file {
-                        let _ = f.flush();
-                    }
-                    let now = Instant::now();
-                    if spec.remind_after_secs > 0
-                        && !reminded
-                        && now.saturating_duration_since(started) >= Duration::from_secs(spec.remind_after_secs)
-                    {
-                        reminded = true;
-                        self.notifier.notice(&format!(
-                            "⏱️ {} is still running ({}). Watch it with `clawrun fg {}`, or stop it with `clawrun kill {}`.",
-                            spec.label.as_deref().unwrap_or(&spec.run_id),
-                            notify::fmt_duration(now.saturating_duration_since(started).as_secs() as i64),
-                            spec.run_id,
-                            spec.run_id
-                        ));
-                    }
-                    let idle = now.saturating_duration_since(self.state.last_event_at);
-                    if spec.idle_timeout_secs > 0
-                        && stop_reason.is_none()
-                        && exit_status.is_none()
-                        && idle >= Duration::from_secs(spec.idle_timeout_secs)
-                    {
-                        stop_reason = Some(StopReason::Idle);
-                        self.notifier.notice(&format!(
-                            "💤 The agent has been silent for {}: stopping it (--idle-timeout).",
-                            notify::fmt_duration(idle.as_secs() as i64)
-                        ));
+                    },
+                    n = agent.stderr.read(&mut err_buf), if stderr_open => match n {
+                        Ok(0) | Err(_) => stderr_open = false,
+                        Ok(n) => tail.push(&err_buf[..n]),
+                    },
+                    status = agent.child.wait(), if exit_status.is_none() => {
+                        exit_status = Some(status.map_err(|e| Error::io("waiting for the agent", e)));
+                        drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
+                        self.turns.input = None;
+                    },
+                    () = drain_sleep => {
+                        // The agent exited but something it started still holds the pipes.
+                        agent.kill_leftovers(Duration::from_secs(spec.grace_secs.min(2))).await;
+                        stdout_open = false;
+                        stderr_open = false;
+                    },
+                    () = tokio::time::sleep_until(deadline), if stop_reason.is_none() && exit_status.is_none() => {
+                        stop_reason = Some(StopReason::Timeout);
+                        self.notifier.notice(&format!("⏰ Timeout ({}s) reached, stopping the agent", spec.timeout_secs));
                         exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
                         drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
-                    }
-                },
+                    },
+                    _ = sigterm.recv(), if stop_reason.is_none() && exit_status.is_none() => {
+                        stop_reason = Some(StopReason::Signal(libc::SIGTERM));
+                        exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
+                        drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
+                    },
+                    _ = sigint.recv(), if stop_reason.is_none() && exit_status.is_none() => {
+                        stop_reason = Some(StopReason::Signal(libc::SIGINT));
+                        exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
+                        drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
+                    },
+                    _ = sighup.recv(), if stop_reason.is_none() && exit_status.is_none() => {
+                        stop_reason = Some(StopReason::Signal(libc::SIGHUP));
+                        exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
+                        drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
+                    },
+                    _ = heartbeat.tick(), if spec.heartbeat_secs > 0 && exit_status.is_none() => {
+                        self.on_heartbeat(started);
+                    },
+                    Some((req, reply)) = recv_opt(&mut requests) => {
+                        let answer = match req {
+                            control::Request::Notify { text } => {
+                                let text = text.trim();
+                                if text.is_empty() {
+                                    control::Reply::err("empty note")
+                                } else if text.chars().count() > control::MAX_NOTE_CHARS {
+                                    control::Reply::err(format!("note longer than {} characters", control::MAX_NOTE_CHARS))
+                                } else {
+                                    match limiter.take() {
+                                        Ok(()) => {
+                                            self.notifier.progress(text);
+                                            control::Reply::ok()
+                                        }
+                                        Err(e) => control::Reply::err(e),
+                                    }
+                                }
+                            }
+                            control::Request::Fg => {
+                                match self.fg.enable(&stream_path, self.stream_pos, backend.parser()) {
+                                    Ok(catchup) => {
+                                        if let Some(c) = catchup {
+                                            self.notifier.stream(c);
+                                        }
+                                        control::Reply::ok()
+                                    }
+                                    Err(e) => control::Reply::err(e.to_string()),
+                                }
+                            }
+                            control::Request::Bg => {
+                                if let Some(text) = self.fg.disable(Instant::now(), self.stream_pos) {
+                                    self.notifier.stream(text);
+                                }
+                                control::Reply::ok()
+                            }
+                            control::Request::Respond { text, interrupt, user } => {
+                                self.on_respond(&text, interrupt, user)
+                            }
+                        };
+                        let _ = reply.send(answer);
+                    },
+                    _ = fg_tick.tick(), if self.fg.enabled => {
+                        if let Some(text) = self.fg.take_due(Instant::now(), self.stream_pos, false) {
+                            self.notifier.stream(text);
+                        }
+                    },
+                    _ = refresh.tick() => {
+                        if self.record_dirty && self.last_record_write.elapsed() >= RECORD_REFRESH {
+                            self.write_record();
+                        }
+                        // assistant.txt is buffered; keep it at most a second behind.
+                        if let Some(f) = &mut self.text_file {
+                            let _ = f.flush();
+                        }
+                        let now = Instant::now();
+                        if spec.remind_after_secs > 0
+                            && !reminded
+                            && now.saturating_duration_since(started) >= Duration::from_secs(spec.remind_after_secs)
+                        {
+                            reminded = true;
+                            self.notifier.notice(&format!(
+                                "⏱️ {} is still running ({}). Watch it with `clawrun fg {}`, or stop it with `clawrun kill {}`.",
+                                spec.label.as_deref().unwrap_or(&spec.run_id),
+                                notify::fmt_duration(now.saturating_duration_since(started).as_secs() as i64),
+                                spec.run_id,
+                                spec.run_id
+                            ));
+                        }
+                        if spec.multi_turn && spec.idle_timeout_secs > 0 && self.turns.input.is_some() {
+                            if let Some(since) = self.turns.waiting_since {
+                                let waited = now.saturating_duration_since(since);
+                                if waited >= Duration::from_secs(spec.idle_timeout_secs) {
+                                    // Closing stdin ends the session the normal way.
+                                    self.turns.input = None;
+                                    self.notifier.notice(&format!(
+                                        "💤 No answer for {}: closing the session (--idle-timeout). \
+                                         Continue it later with `clawrun resume {} \"…\"`.",
+                                        notify::fmt_duration(waited.as_secs() as i64),
+                                        spec.run_id
+                                    ));
+                                }
+                            }
+                        }
+                        let idle = now.saturating_duration_since(self.state.last_event_at);
+                        if spec.idle_timeout_secs > 0
+                            && !spec.multi_turn
+                            && stop_reason.is_none()
+                            && exit_status.is_none()
+                            && idle >= Duration::from_secs(spec.idle_timeout_secs)
+                        {
+                            stop_reason = Some(StopReason::Idle);
+                            self.notifier.notice(&format!(
+                                "💤 The agent has been silent for {}: stopping it (--idle-timeout).",
+                                notify::fmt_duration(idle.as_secs() as i64)
+                            ));
+                            exit_status = Some(agent.stop(Duration::from_secs(spec.grace_secs)).await.map_err(|e| Error::io("stopping the agent", e)));
+                            drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
+                        }
+                    },
+                }
             }
-        }
-        {
-            let now = Instant::now();
-            let mut events = Vec::new();
-            let parser = &mut self.parser;
-            splitter.finish(&mut |line| events.extend(parse_one(parser, line)));
-            self.apply_events(events, now);
-        }
+            {
+                let now = Instant::now();
+                let mut events = Vec::new();
+                let parser = &mut self.parser;
+                splitter.finish(&mut |line| events.extend(parse_one(parser, line)));
+                self.apply_events(events, now);
+            }
+            self.turns.input = None;
+            // Nothing of the run may survive it.
+            agent
+                .kill_leftovers(Duration::from_secs(spec.grace_secs.min(2)))
+                .await;
+            agent.disarm();
+
+            if stop_reason.is_none() && limit_resumes < MAX_LIMIT_RESUMES {
+                if let Some(wait) = self.limit_wait(deadline) {
+                    // Let the parser see the end of this process first: a failure it
+                    // reports now belongs to this attempt.
+                    let code = exit_status
+                        .as_ref()
+                        .and_then(|s| s.as_ref().ok())
+                        .and_then(|s| s.code());
+                    let closing = self.parser.finish(code, &tail.text());
+                    self.apply_events(closing, Instant::now());
+                    limit_resumes += 1;
+                    let until = self.state.rate_limited_until.unwrap_or_default();
+                    self.notifier.notice(&format!(
+                        "⏳ usage limit until {}; will resume then",
+                        hh_mm_utc(until)
+                    ));
+                    let woke = tokio::select! {
+                        () = tokio::time::sleep(wait) => None,
+                        _ = sigterm.recv() => Some(libc::SIGTERM),
+                        _ = sigint.recv() => Some(libc::SIGINT),
+                        _ = sighup.recv() => Some(libc::SIGHUP),
+                    };
+                    if let Some(sig) = woke {
+                        break (exit_status, Some(StopReason::Signal(sig)));
+                    }
+                    let resume_req = RunRequest {
+                        prompt: LIMIT_RESUME_PROMPT.to_owned(),
+                        resume_id: self.state.resume_id.clone(),
+                        fork: false,
+                        ..req.clone()
+                    };
+                    let cmd = self.agent_command(backend, &resume_req);
+                    match self.start_agent(&cmd, &extra_env) {
+                        Ok(a) => agent = a,
+                        Err(e) => {
+                            self.notifier
+                                .notice(&format!("⚠️ resuming after the usage limit failed: {e}"));
+                            break (exit_status, None);
+                        }
+                    }
+                    self.parser = backend.parser();
+                    self.state.terminal = None;
+                    self.state.rate_limited_until = None;
+                    self.rate_limited = false;
+                    self.state.touch(Instant::now());
+                    self.write_record();
+                    self.notifier.notice("▶️ resumed");
+                    continue;
+                }
+            }
+            break (exit_status, stop_reason);
+        };
         let _ = stream.flush();
         drop(stream);
-        // Nothing of the run may survive it.
-        agent
-            .kill_leftovers(Duration::from_secs(spec.grace_secs.min(2)))
-            .await;
-        agent.disarm();
         let _ = agent;
 
         let stderr_tail = tail.text();
@@ -1346,40 +1483,11 @@ impl Supervisor<'_> {
         }
         self.notifier
             .result(outcome, &self.record, &self.state, &text, duration);
-        let wake_key = spec
-            .route
-            .session_key
-            .clone()
-            .or_else(|| spec.session_key.clone());
-        if let Some(key) = wake_key {
-            let payload = WakePayload {
-                run_id: spec.run_id.clone(),
-                wake_id: String::new(),
-                backend: spec.backend.clone(),
-                status: outcome.as_str().to_owned(),
-                exit_code: agent_exit,
-                resume_id: self.state.resume_id.clone(),
-                output: spec.output_file.display().to_string(),
-                preview: notify::preview(&text, notify::WAKE_PREVIEW_CHARS),
-                mode: spec.completion_mode,
-                iteration: spec.iteration,
-                max_iterations: spec.max_iterations,
-                project: spec.project.display().to_string(),
-                label: spec.label.clone(),
-            };
-            if spec.trace_live {
-                self.notifier.trace(&format!(
-                    "[WAKE] dispatching wake (session={key}, output={})",
-                    spec.output_file.display()
-                ));
-            }
-            self.notifier.wake_with(
-                Some(key),
-                spec.route.session_id.clone(),
-                backend.names().result_marker,
-                payload,
-            );
-        }
+        self.send_wake(
+            outcome.as_str(),
+            agent_exit,
+            notify::preview(&text, notify::WAKE_PREVIEW_CHARS),
+        );
         self.notifier
             .finish(
                 Duration::from_secs(self.spec.delivery_wait_secs),
@@ -1401,6 +1509,202 @@ impl Supervisor<'_> {
         })
     }
 
+    /// The backend's command for `req`, in multi-turn form when asked.
+    fn agent_command(
+        &self,
+        backend: &AnyBackend,
+        req: &RunRequest,
+    ) -> crate::backends::CommandSpec {
+        let cmd = backend.command(req);
+        if self.spec.multi_turn {
+            crate::backends::claude::multi_turn_command(cmd)
+        } else {
+            cmd
+        }
+    }
+
+    /// Spawn the agent; in multi-turn mode keep its stdin and feed it from a
+    /// channel (the first line is the prompt). Records the agent's pid.
+    fn start_agent(
+        &mut self,
+        cmd: &crate::backends::CommandSpec,
+        extra_env: &[(String, String)],
+    ) -> std::result::Result<process::Agent, crate::core::error::ProcessError> {
+        let agent = if self.spec.multi_turn {
+            let mut agent = process::spawn_keep_stdin(cmd, extra_env)?;
+            if let Some(mut stdin) = agent.stdin.take() {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+                let _ = tx.send(cmd.stdin.clone());
+                tokio::spawn(async move {
+                    use tokio::io::AsyncWriteExt;
+                    while let Some(line) = rx.recv().await {
+                        if stdin.write_all(line.as_bytes()).await.is_err()
+                            || stdin.flush().await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                    let _ = stdin.shutdown().await;
+                });
+                self.turns.input = Some(tx);
+                self.turns.in_progress = true;
+                self.turns.waiting_since = None;
+            }
+            agent
+        } else {
+            process::spawn(cmd, extra_env)?
+        };
+        self.record.agent_pid = Some(agent.pid);
+        Ok(agent)
+    }
+
+    /// How long to wait before resuming after a usage limit, when the run
+    /// should: `--auto-resume-on-limit`, the last attempt failed (or gave no
+    /// result) after a limit with a known reset, the session id is known, and
+    /// the reset comes before the run's deadline.
+    fn limit_wait(&self, deadline: Instant) -> Option<Duration> {
+        if !self.spec.auto_resume_on_limit || self.state.resume_id.is_none() {
+            return None;
+        }
+        if matches!(self.state.terminal, Some(Ok(()))) {
+            return None;
+        }
+        let resets_at = self.state.rate_limited_until?;
+        // One second of margin past the reset.
+        let wait = Duration::from_secs(resets_at.saturating_sub(now_secs()).max(0) as u64 + 1);
+        (Instant::now() + wait < deadline).then_some(wait)
+    }
+
+    /// A multi-turn turn ended: the run waits for input. Tell the human once,
+    /// and wake the orchestrator.
+    fn on_waiting(&mut self, now: Instant) {
+        self.turns.in_progress = false;
+        self.turns.waiting_since = Some(now);
+        let text = match &self.state.terminal {
+            Some(Err((msg, _))) => msg.clone(),
+            _ => self
+                .state
+                .final_text
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| self.state.assistant_text.clone()),
+        };
+        let label = self
+            .spec
+            .label
+            .clone()
+            .unwrap_or_else(|| self.spec.run_id.clone());
+        self.notifier
+            .notice(&notify::render_waiting(&label, &self.spec.run_id, &text));
+        let preview = notify::tail_chars(text.trim(), notify::WAITING_PREVIEW_CHARS);
+        self.send_wake(notify::WAITING_STATUS, None, preview);
+    }
+
+    /// Wake the orchestrating agent (when the run has a session key to wake).
+    fn send_wake(&mut self, status: &str, exit_code: Option<i32>, preview: String) {
+        let spec = &self.spec;
+        let Some(key) = spec
+            .route
+            .session_key
+            .clone()
+            .or_else(|| spec.session_key.clone())
+        else {
+            return;
+        };
+        let payload = WakePayload {
+            run_id: spec.run_id.clone(),
+            wake_id: String::new(),
+            backend: spec.backend.clone(),
+            status: status.to_owned(),
+            exit_code,
+            resume_id: self.state.resume_id.clone(),
+            output: spec.output_file.display().to_string(),
+            preview,
+            mode: spec.completion_mode,
+            iteration: spec.iteration,
+            max_iterations: spec.max_iterations,
+            project: spec.project.display().to_string(),
+            label: spec.label.clone(),
+        };
+        if spec.trace_live {
+            let t = format!(
+                "[WAKE] dispatching wake (session={key}, output={})",
+                spec.output_file.display()
+            );
+            self.notifier.trace(&t);
+        }
+        let session_id = self.spec.route.session_id.clone();
+        self.notifier
+            .wake_with(Some(key), session_id, self.result_marker, payload);
+    }
+
+    /// `clawrun respond`: send the next user message to a multi-turn run.
+    fn on_respond(&mut self, text: &str, interrupt: bool, user: bool) -> control::Reply {
+        let id = self.spec.run_id.clone();
+        let Some(input) = &self.turns.input else {
+            return control::Reply::err(if self.spec.multi_turn {
+                format!(
+                    "run {id} is closing (its input is closed); once it has ended, continue it \
+                     with `clawrun resume {id} \"message\"`"
+                )
+            } else {
+                format!(
+                    "run {id} ({}) takes no input while it runs (not a --multi-turn run); once \
+                     its turn has ended, continue it with `clawrun resume {id} \"message\"`",
+                    self.spec.backend
+                )
+            });
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            return control::Reply::err("empty message");
+        }
+        if text.len() > control::MAX_RESPOND_BYTES {
+            return control::Reply::err(format!(
+                "message longer than {} bytes",
+                control::MAX_RESPOND_BYTES
+            ));
+        }
+        let max = self.spec.max_auto_responds;
+        if user {
+            self.turns.auto_count = 0;
+        } else if self.turns.auto_count >= max {
+            return control::Reply::err(format!(
+                "⚠️ Auto-respond limit reached ({}/{max}): the agent has been answered \
+                 automatically {max} times in a row. Ask the user, then answer with \
+                 `clawrun respond {id} --user \"…\"` (which resets the count).",
+                self.turns.auto_count
+            ));
+        }
+        let mut lines = String::new();
+        if interrupt && self.turns.in_progress {
+            self.turns.interrupts_sent += 1;
+            lines.push_str(&crate::backends::claude::interrupt_request_line(&format!(
+                "clawrun-interrupt-{}",
+                self.turns.interrupts_sent
+            )));
+        }
+        lines.push_str(&crate::backends::claude::user_message_line(text));
+        if input.send(lines).is_err() {
+            return control::Reply::err(format!("run {id} is closing (its input is closed)"));
+        }
+        if !user {
+            self.turns.auto_count += 1;
+        }
+        if interrupt && self.turns.in_progress {
+            self.turns.interrupts_pending += 1;
+        }
+        self.turns.in_progress = true;
+        self.turns.waiting_since = None;
+        self.state.touch(Instant::now());
+        let label = self.spec.label.clone().unwrap_or(id);
+        self.notifier.notice(&format!(
+            "↩️ {label} Responded:\n{}",
+            notify::preview(text, 200)
+        ));
+        control::Reply::ok()
+    }
+
     fn on_heartbeat(&mut self, started: Instant) {
         let now = Instant::now();
         let idle = now.saturating_duration_since(self.state.last_event_at);
@@ -1415,6 +1719,7 @@ impl Supervisor<'_> {
         self.notifier.heartbeat(text);
         self.state.events_since_mark = 0;
         if self.spec.stall_secs > 0
+            && self.turns.waiting_since.is_none()
             && !self.stalled
             && idle >= Duration::from_secs(self.spec.stall_secs)
         {
@@ -1463,8 +1768,16 @@ impl Supervisor<'_> {
             self.stalled = false;
             self.notifier.notice("✅ The agent is active again.");
         }
+        // Turn ends in this batch (one chunk may hold several).
+        let mut turn_ends = 0u32;
         for ev in &events {
             self.state.touch(now);
+            if matches!(
+                ev,
+                AgentEvent::TurnCompleted { .. } | AgentEvent::TurnFailed { .. }
+            ) {
+                turn_ends += 1;
+            }
             if let AgentEvent::AssistantText {
                 text,
                 parent_tool_id: None,
@@ -1474,6 +1787,14 @@ impl Supervisor<'_> {
                 self.save_text(text);
             }
             match ev {
+                AgentEvent::RateLimited { resets_at, .. }
+                    if !self.rate_limited
+                        && self.spec.auto_resume_on_limit
+                        && resets_at.is_some() =>
+                {
+                    // Announced once, when the run stops on it and waits (or not at all).
+                    self.rate_limited = true;
+                }
                 AgentEvent::RateLimited { resets_at, message } if !self.rate_limited => {
                     self.rate_limited = true;
                     let until = resets_at.map_or(String::new(), |t| {
@@ -1525,6 +1846,14 @@ impl Supervisor<'_> {
             }
         }
         self.record_dirty = true;
+        if self.spec.multi_turn && self.turns.input.is_some() {
+            // Interrupted turns end first: the answers that interrupted them are queued.
+            let interrupted = turn_ends.min(self.turns.interrupts_pending);
+            self.turns.interrupts_pending -= interrupted;
+            if turn_ends > interrupted {
+                self.on_waiting(now);
+            }
+        }
     }
 
     fn sync_state(&mut self) {
@@ -1701,6 +2030,12 @@ pub fn version_warning(backend: &str, seen: Option<&str>, tested: &str) -> Optio
              ({tested}); if results look wrong, report it"
         )
     })
+}
+
+/// `HH:MM UTC` of a Unix time.
+fn hh_mm_utc(t: i64) -> String {
+    let day = t.rem_euclid(86_400);
+    format!("{:02}:{:02} UTC", day / 3600, (day % 3600) / 60)
 }
 
 fn signal_name(n: i32) -> &'static str {

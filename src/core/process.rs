@@ -5,7 +5,8 @@
 //! started: shells, MCP servers, subagents), with a parent-death signal (so it
 //! does not outlive a runner that is SIGKILLed), stdin = the prompt then closed
 //! (codex waits for end of input; claude waits 3 s on an open pipe), stdout and
-//! stderr piped and read concurrently by the caller.
+//! stderr piped and read concurrently by the caller. A multi-turn run keeps
+//! stdin open instead ([`spawn_keep_stdin`]): the caller writes the messages.
 
 use std::io;
 use std::os::unix::process::ExitStatusExt;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
 use crate::backends::CommandSpec;
 use crate::core::error::ProcessError;
@@ -29,6 +30,9 @@ pub struct Agent {
     pub stdout: ChildStdout,
     /// Its stderr.
     pub stderr: ChildStderr,
+    /// Its stdin, when kept open ([`spawn_keep_stdin`]); `None` once the prompt
+    /// was written and stdin closed.
+    pub stdin: Option<ChildStdin>,
     /// Its pid, which is also its process-group id.
     pub pid: u32,
     guard: GroupGuard,
@@ -55,6 +59,27 @@ impl Drop for GroupGuard {
 /// [`ProcessError::Spawn`] when the program cannot be started (not found, not
 /// executable).
 pub fn spawn(spec: &CommandSpec, extra_env: &[(String, String)]) -> Result<Agent, ProcessError> {
+    spawn_inner(spec, extra_env, false)
+}
+
+/// Like [`spawn`], but nothing is written to stdin and it stays open: the
+/// caller gets it in [`Agent::stdin`] and writes `spec.stdin` and whatever
+/// follows itself (a multi-turn run). Dropping it closes the agent's input.
+///
+/// # Errors
+/// As [`spawn`].
+pub fn spawn_keep_stdin(
+    spec: &CommandSpec,
+    extra_env: &[(String, String)],
+) -> Result<Agent, ProcessError> {
+    spawn_inner(spec, extra_env, true)
+}
+
+fn spawn_inner(
+    spec: &CommandSpec,
+    extra_env: &[(String, String)],
+    keep_stdin: bool,
+) -> Result<Agent, ProcessError> {
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .current_dir(&spec.cwd)
@@ -106,6 +131,16 @@ pub fn spawn(spec: &CommandSpec, extra_env: &[(String, String)]) -> Result<Agent
     // Write the prompt, then close stdin. In a task: a large prompt must not
     // block the reader of stdout. A child that exits without reading gets EPIPE,
     // which is not our error to report (its exit status says what happened).
+    if keep_stdin {
+        return Ok(Agent {
+            child,
+            stdout,
+            stderr,
+            stdin: Some(stdin),
+            pid,
+            guard,
+        });
+    }
     let prompt = spec.stdin.clone().into_bytes();
     tokio::spawn(async move {
         let _ = stdin.write_all(&prompt).await;
@@ -116,6 +151,7 @@ pub fn spawn(spec: &CommandSpec, extra_env: &[(String, String)]) -> Result<Agent
         child,
         stdout,
         stderr,
+        stdin: None,
         pid,
         guard,
     })

@@ -109,6 +109,23 @@ pub struct RunSpec {
     pub channel: String,
     /// Send technical trace markers to the chat.
     pub trace_live: bool,
+    /// Multi-turn (claude): stdin stays open and each result ends a turn, not the
+    /// run; `clawrun respond` sends the next message.
+    #[serde(default)]
+    pub multi_turn: bool,
+    /// Most consecutive automatic answers (`respond` without `--user`).
+    #[serde(default = "default_max_auto_responds")]
+    pub max_auto_responds: u32,
+    /// On a usage limit with a known reset time: wait for it, then resume.
+    #[serde(default)]
+    pub auto_resume_on_limit: bool,
+}
+
+/// Default for [`RunSpec::max_auto_responds`].
+pub const DEFAULT_MAX_AUTO_RESPONDS: u32 = 10;
+
+fn default_max_auto_responds() -> u32 {
+    DEFAULT_MAX_AUTO_RESPONDS
 }
 
 /// What the orchestrating agent is asked to do when woken.

@@ -8,6 +8,7 @@ mod manager;
 mod outbox;
 mod parsers;
 mod registry;
+mod respond;
 mod routing;
 mod run;
 mod skills;

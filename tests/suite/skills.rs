@@ -351,6 +351,7 @@ fn every_clawrun_command_in_the_skills_parses() {
                 | Command::Show(_)
                 | Command::Stats(_)
                 | Command::Gc(_)
+                | Command::Respond(_)
                 | Command::Runner { .. } => {}
             }
         }
