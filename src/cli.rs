@@ -142,27 +142,9 @@ pub struct RunArgs {
     /// Codex: turn web search off (on by default).
     #[arg(long)]
     pub no_search: bool,
-    /// Notification channel hint: telegram, whatsapp, console, or another gateway channel (with --notify-target).
-    #[arg(long, value_name = "CHANNEL")]
-    pub notify_channel: Option<String>,
-    /// Chat id / group JID / target to notify (overrides what the session key resolves to only when consistent).
-    #[arg(long, value_name = "TARGET")]
-    pub notify_target: Option<String>,
-    /// Telegram topic / DM thread id (must match the session key's thread).
-    #[arg(long, value_name = "ID")]
-    pub notify_thread_id: Option<String>,
-    /// OpenClaw session uuid to wake (`openclaw agent --session-id`).
-    #[arg(long, value_name = "UUID")]
-    pub notify_session_id: Option<String>,
-    /// Telegram message id to reply to (not with thread routing).
-    #[arg(long, value_name = "ID")]
-    pub reply_to_message_id: Option<String>,
-    /// Telegram guard: auto (block likely misroutes), thread-only, allow-non-thread.
-    #[arg(long, value_enum, default_value_t = TelegramRoutingMode::Auto)]
-    pub telegram_routing_mode: TelegramRoutingMode,
-    /// Allow a non-thread Telegram route that the auto guard would block.
-    #[arg(long)]
-    pub allow_main_telegram: bool,
+    /// Where notifications go.
+    #[command(flatten)]
+    pub routing: RoutingFlags,
     /// Resolve and print the route, check the channel's settings, and exit without running anything.
     #[arg(long)]
     pub validate_only: bool,
@@ -222,15 +204,7 @@ pub struct RunArgs {
 impl RunArgs {
     /// The routing flags.
     pub fn routing(&self) -> RoutingOptions {
-        RoutingOptions {
-            notify_channel: self.notify_channel.clone(),
-            notify_target: self.notify_target.clone(),
-            notify_thread_id: self.notify_thread_id.clone(),
-            notify_session_id: self.notify_session_id.clone(),
-            reply_to_message_id: self.reply_to_message_id.clone(),
-            telegram_routing_mode: self.telegram_routing_mode,
-            allow_main_telegram: self.allow_main_telegram,
-        }
+        self.routing.to_options()
     }
 
     /// The library's view of these flags.
@@ -381,27 +355,9 @@ pub struct RouteArgs {
     /// Project directory (for the workdir route map; default: the current directory).
     #[arg(short = 'p', long, value_name = "DIR")]
     pub project: Option<PathBuf>,
-    /// Notification channel hint.
-    #[arg(long, value_name = "CHANNEL")]
-    pub notify_channel: Option<String>,
-    /// Target.
-    #[arg(long, value_name = "TARGET")]
-    pub notify_target: Option<String>,
-    /// Thread id.
-    #[arg(long, value_name = "ID")]
-    pub notify_thread_id: Option<String>,
-    /// Session uuid to wake.
-    #[arg(long, value_name = "UUID")]
-    pub notify_session_id: Option<String>,
-    /// Reply-to message id.
-    #[arg(long, value_name = "ID")]
-    pub reply_to_message_id: Option<String>,
-    /// Telegram guard mode.
-    #[arg(long, value_enum, default_value_t = TelegramRoutingMode::Auto)]
-    pub telegram_routing_mode: TelegramRoutingMode,
-    /// Allow a non-thread Telegram route.
-    #[arg(long)]
-    pub allow_main_telegram: bool,
+    /// Where notifications go.
+    #[command(flatten)]
+    pub routing: RoutingFlags,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -562,6 +518,47 @@ impl ResumeArgs {
             timeout_secs: self.timeout,
             model: self.model.clone(),
             session: self.session.clone(),
+        }
+    }
+}
+
+/// The routing flags shared by `clawrun run` and `clawrun route`.
+#[derive(Debug, Args)]
+pub struct RoutingFlags {
+    /// Notification channel hint: telegram, whatsapp, console, or another gateway channel (with --notify-target).
+    #[arg(long, value_name = "CHANNEL")]
+    pub notify_channel: Option<String>,
+    /// Chat id / group JID / target to notify (overrides what the session key resolves to only when consistent).
+    #[arg(long, value_name = "TARGET")]
+    pub notify_target: Option<String>,
+    /// Telegram topic / DM thread id (must match the session key's thread).
+    #[arg(long, value_name = "ID")]
+    pub notify_thread_id: Option<String>,
+    /// OpenClaw session uuid to wake (`openclaw agent --session-id`).
+    #[arg(long, value_name = "UUID")]
+    pub notify_session_id: Option<String>,
+    /// Telegram message id to reply to (not with thread routing).
+    #[arg(long, value_name = "ID")]
+    pub reply_to_message_id: Option<String>,
+    /// Telegram guard: auto (block likely misroutes), thread-only, allow-non-thread.
+    #[arg(long, value_enum, default_value_t = TelegramRoutingMode::Auto)]
+    pub telegram_routing_mode: TelegramRoutingMode,
+    /// Allow a non-thread Telegram route that the auto guard would block.
+    #[arg(long)]
+    pub allow_main_telegram: bool,
+}
+
+impl RoutingFlags {
+    /// The library's view of these flags.
+    pub fn to_options(&self) -> RoutingOptions {
+        RoutingOptions {
+            notify_channel: self.notify_channel.clone(),
+            notify_target: self.notify_target.clone(),
+            notify_thread_id: self.notify_thread_id.clone(),
+            notify_session_id: self.notify_session_id.clone(),
+            reply_to_message_id: self.reply_to_message_id.clone(),
+            telegram_routing_mode: self.telegram_routing_mode,
+            allow_main_telegram: self.allow_main_telegram,
         }
     }
 }

@@ -450,15 +450,16 @@ fn cmd_route(args: &RouteArgs, paths: &Paths) -> anyhow::Result<u8> {
         None => std::env::current_dir()?,
     };
     let (workdir_routes, fallback) = clawrun::core::delivery::configured_routes(&configs.config);
+    let routing = args.routing.to_options();
     let input = route::RouteInput {
         session_key: args.key.clone(),
-        notify_channel: args.notify_channel.clone(),
-        notify_target: args.notify_target.clone(),
-        notify_thread_id: args.notify_thread_id.clone(),
-        notify_session_id: args.notify_session_id.clone(),
-        reply_to_message_id: args.reply_to_message_id.clone(),
-        telegram_routing_mode: args.telegram_routing_mode,
-        allow_main_telegram: args.allow_main_telegram,
+        notify_channel: routing.notify_channel,
+        notify_target: routing.notify_target,
+        notify_thread_id: routing.notify_thread_id,
+        notify_session_id: routing.notify_session_id,
+        reply_to_message_id: routing.reply_to_message_id,
+        telegram_routing_mode: routing.telegram_routing_mode,
+        allow_main_telegram: routing.allow_main_telegram,
         project_dir: project,
         workdir_routes,
         fallback,
