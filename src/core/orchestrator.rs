@@ -52,6 +52,8 @@ pub const MAX_TASK_BYTES: usize = 16 * 1024 * 1024;
 /// How long to keep reading stdout after the agent exited, for output still in
 /// the pipe (a grandchild holding the pipe open must not hang the runner).
 const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// Follow-ups queued with `clawrun respond` (one JSON line each), in the run dir.
+pub const FOLLOWUPS_FILE_NAME: &str = "followups.jsonl";
 /// Progress notes: one more per this interval (after a burst of 3).
 const NOTE_EVERY: Duration = Duration::from_secs(10);
 /// Progress notes: at most this many per run.
@@ -857,6 +859,10 @@ struct Supervisor<'a> {
     fg: Foreground,
     stream_pos: u64,
     text_file: Option<std::io::BufWriter<std::fs::File>>,
+    /// Follow-ups queued by `clawrun respond` for a run without live input.
+    followups: std::collections::VecDeque<String>,
+    /// The last attempt ended: no more follow-ups are accepted.
+    finishing: bool,
     /// The backend's short tag for heartbeats ("CC", "Codex", …).
     tag: &'static str,
     /// The newest CLI version this build was tested with (the backend's).
@@ -967,6 +973,8 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         fg: Foreground::load(&dir.path),
         stream_pos: 0,
         text_file: None,
+        followups: std::collections::VecDeque::new(),
+        finishing: false,
         tag: backend.names().tag,
         tested_version: backend.tested_version(),
         version_warned: false,
@@ -1356,6 +1364,42 @@ impl Supervisor<'_> {
                     continue;
                 }
             }
+            // A follow-up queued with `clawrun respond` while the turn ran: resume
+            // the same session with it, once the turn completed.
+            if stop_reason.is_none()
+                && matches!(self.state.terminal, Some(Ok(())))
+                && self.state.resume_id.is_some()
+            {
+                if let Some(next) = self.followups.pop_front() {
+                    let resume_req = RunRequest {
+                        prompt: next.clone(),
+                        resume_id: self.state.resume_id.clone(),
+                        fork: false,
+                        ..req.clone()
+                    };
+                    let cmd = self.agent_command(backend, &resume_req);
+                    match self.start_agent(&cmd, &extra_env) {
+                        Ok(a) => {
+                            agent = a;
+                            self.parser = backend.parser();
+                            self.state.terminal = None;
+                            self.state.final_text = None;
+                            self.state.touch(Instant::now());
+                            self.write_record();
+                            self.notifier.notice(&format!(
+                                "↩️ Running the queued follow-up:\n{}",
+                                notify::preview(&next, 200)
+                            ));
+                            continue;
+                        }
+                        Err(e) => {
+                            self.notifier
+                                .notice(&format!("⚠️ the queued follow-up could not start: {e}"));
+                        }
+                    }
+                }
+            }
+            self.finishing = true;
             break (exit_status, stop_reason);
         };
         let _ = stream.flush();
@@ -1641,6 +1685,9 @@ impl Supervisor<'_> {
     /// `clawrun respond`: send the next user message to a multi-turn run.
     fn on_respond(&mut self, text: &str, interrupt: bool, user: bool) -> control::Reply {
         let id = self.spec.run_id.clone();
+        if !self.spec.multi_turn && self.turns.input.is_none() && !self.finishing {
+            return self.queue_followup(text, interrupt, user);
+        }
         let Some(input) = &self.turns.input else {
             return control::Reply::err(if self.spec.multi_turn {
                 format!(
@@ -1700,6 +1747,52 @@ impl Supervisor<'_> {
         let label = self.spec.label.clone().unwrap_or(id);
         self.notifier.notice(&format!(
             "↩️ {label} Responded:\n{}",
+            notify::preview(text, 200)
+        ));
+        control::Reply::ok()
+    }
+
+    /// A run that takes no live input (codex exec, single-turn claude): queue
+    /// the message; when the current turn completes, the runner resumes the same
+    /// session with it (in the same run directory).
+    fn queue_followup(&mut self, text: &str, interrupt: bool, user: bool) -> control::Reply {
+        let id = self.spec.run_id.clone();
+        let text = text.trim();
+        if text.is_empty() {
+            return control::Reply::err("empty message");
+        }
+        if text.len() > control::MAX_RESPOND_BYTES {
+            return control::Reply::err(format!(
+                "message longer than {} bytes",
+                control::MAX_RESPOND_BYTES
+            ));
+        }
+        if interrupt {
+            return control::Reply::err(format!(
+                "run {id} ({}) cannot be interrupted with a message; the follow-up is queued only \
+                 without --interrupt (or stop the run with `clawrun kill {id}`)",
+                self.spec.backend
+            ));
+        }
+        let max = self.spec.max_auto_responds;
+        if user {
+            self.turns.auto_count = 0;
+        } else if self.turns.auto_count >= max {
+            return control::Reply::err(format!(
+                "⚠️ Auto-respond limit reached ({}/{max}): ask the user, then answer with \
+                 `clawrun respond {id} --user \"…\"` (which resets the count).",
+                self.turns.auto_count
+            ));
+        }
+        if !user {
+            self.turns.auto_count += 1;
+        }
+        let line = serde_json::json!({"at": now_secs(), "text": text}).to_string();
+        let _ = fsutil::append_line(&self.dir.file(FOLLOWUPS_FILE_NAME), &line);
+        self.followups.push_back(text.to_owned());
+        let label = self.spec.label.clone().unwrap_or(id);
+        self.notifier.notice(&format!(
+            "↩️ {label}: follow-up queued; it runs in the same session when the current turn ends:\n{}",
             notify::preview(text, 200)
         ));
         control::Reply::ok()

@@ -247,8 +247,9 @@ fn multi_turn_is_refused_for_codex() {
 }
 
 #[test]
-fn respond_to_a_running_codex_run_says_to_resume_it() {
+fn respond_to_a_running_codex_run_queues_a_follow_up_that_resumes_the_thread() {
     let sb = Sandbox::new();
+    let rec = sb.root.join("rec");
     let out = sb
         .run(&[
             "--backend",
@@ -262,22 +263,66 @@ fn respond_to_a_running_codex_run_says_to_resume_it() {
             "x",
         ])
         .env("FAKE_FIXTURE", fixture("codex/tool.jsonl"))
-        .env("FAKE_MODE", "hang")
+        .env("FAKE_DELAY", "0.7")
+        .env("FAKE_RECORD", &rec)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let (id, dir) = run_dir(&sb);
+    // While the first turn runs, codex takes no input: the follow-up is queued.
     let out = respond(&sb, &[&id, "also add tests"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.contains("takes no input while it runs"), "{err}");
-    assert!(
-        err.contains(&format!("clawrun resume {id} \"message\"")),
-        "{err}"
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(dir.join("followups.jsonl").exists());
+    assert_eq!(wait_done(&dir), "completed");
+    // The second spawn resumed the same thread with the follow-up on stdin.
+    let argv = std::fs::read_to_string(rec.join("argv")).unwrap();
+    let args: Vec<&str> = argv.lines().collect();
+    let at = args
+        .iter()
+        .position(|a| *a == "resume")
+        .expect("a resume spawn");
+    assert_eq!(
+        args[at + 1],
+        "01a20060-1a1b-7e03-ae4c-46fb1f209375",
+        "{argv}"
     );
-    let kill = sb.cmd().args(["kill", &id]).output().unwrap();
-    assert_eq!(kill.status.code(), Some(0), "{}", stderr(&kill));
-    assert_eq!(wait_done(&dir), "killed");
+    assert_eq!(
+        std::fs::read_to_string(rec.join("stdin")).unwrap(),
+        "also add tests"
+    );
+    let texts: Vec<String> = notes(&dir)
+        .iter()
+        .map(|n| n["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("follow-up queued"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("Running the queued follow-up"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("task complete")).count(),
+        1,
+        "{texts:?}"
+    );
+    // Once the run is over, respond says how to continue.
+    let late = respond(&sb, &[&id, "one more"]);
+    assert_eq!(late.status.code(), Some(1));
+    assert!(
+        stderr(&late).contains("clawrun resume"),
+        "{}",
+        stderr(&late)
+    );
 }
 
 #[test]
