@@ -46,6 +46,7 @@ use crate::core::config::Config;
 use crate::core::error::{Error, Result};
 use crate::core::outbox::Outbox;
 use crate::core::paths::Paths;
+use crate::core::process;
 use crate::core::registry::{Entry, Registry, Status};
 use crate::core::run::{self, RunDir, RunRecord, files};
 use crate::core::{fsutil, now_secs, timefmt};
@@ -430,7 +431,7 @@ fn collect_runs(runs_dir: &Path, run_days: u32, report: &mut GcReport) -> HashSe
     // crashed) first; a dry run only predicts which would be reaped.
     let active: HashSet<String> = if report.dry_run {
         seen.iter()
-            .filter(|s| !s.record.status.is_done() && runner_alive(s.record.runner_pid))
+            .filter(|s| !s.record.status.is_done() && process::runner_alive(s.record.runner_pid))
             .map(|s| s.name.clone())
             .collect()
     } else {
@@ -506,24 +507,6 @@ fn collect_runs(runs_dir: &Path, run_days: u32, report: &mut GcReport) -> HashSe
         }
     }
     removed
-}
-
-/// Whether `pid` is a live clawrun runner (read-only; mirrors the liveness
-/// test of [`run::active_runs`], which reaps as it goes and so cannot serve a
-/// dry run). Without /proc, a live pid is trusted.
-fn runner_alive(pid: u32) -> bool {
-    if !crate::core::process::pid_alive(pid) {
-        return false;
-    }
-    match fs::read(format!("/proc/{pid}/cmdline")) {
-        Ok(cmdline) => {
-            String::from_utf8_lossy(&cmdline).contains("clawrun")
-                || cmdline
-                    .split(|b| *b == 0)
-                    .any(|arg| arg.ends_with(b"__runner"))
-        }
-        Err(_) => true,
-    }
 }
 
 /// Remove `runs_dir/name` (a real directory, checked again after the rename)

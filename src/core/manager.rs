@@ -88,25 +88,12 @@ const MAX_ORPHAN_GRACE: Duration = Duration::from_secs(10);
 /// reused pid is not our runner; a zombie is dead). Without /proc, the pid
 /// alone decides.
 pub fn runner_alive(record: &RunRecord) -> bool {
-    let pid = record.runner_pid;
-    if !process::pid_alive(pid) {
-        return false;
-    }
-    match std::fs::read(format!("/proc/{pid}/cmdline")) {
-        // A zombie has an empty command line.
-        Ok(cmdline) => String::from_utf8_lossy(&cmdline).contains("clawrun"),
-        Err(_) => true,
-    }
+    process::runner_alive(record.runner_pid)
 }
 
 /// Whether any process of the agent's process group is alive.
 pub fn agent_alive(record: &RunRecord) -> bool {
-    match record.agent_pid {
-        Some(pid) if pid > 1 && pid <= i32::MAX as u32 => {
-            killpg(Pid::from_raw(pid as i32), None).is_ok()
-        }
-        _ => false,
-    }
+    record.agent_pid.is_some_and(process::group_alive)
 }
 
 /// Every run with a readable record, newest first. Run ids sort by their

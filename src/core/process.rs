@@ -238,3 +238,26 @@ pub fn kill_group(pgid: u32) {
         let _ = killpg(Pid::from_raw(pgid as i32), Signal::SIGKILL);
     }
 }
+
+/// Whether `pid` is a live clawrun runner: alive, and its command line names
+/// clawrun (a reused pid is not our runner; a zombie's command line is empty).
+/// Without /proc, a live pid is trusted.
+pub fn runner_alive(pid: u32) -> bool {
+    if !pid_alive(pid) {
+        return false;
+    }
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => {
+            String::from_utf8_lossy(&cmdline).contains("clawrun")
+                || cmdline
+                    .split(|b| *b == 0)
+                    .any(|arg| arg.ends_with(b"__runner"))
+        }
+        Err(_) => true,
+    }
+}
+
+/// Whether any process of the process group `pgid` is alive.
+pub fn group_alive(pgid: u32) -> bool {
+    pgid > 1 && pgid <= i32::MAX as u32 && killpg(Pid::from_raw(pgid as i32), None).is_ok()
+}

@@ -420,15 +420,12 @@ pub fn active_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
         if rec.status.is_done() {
             continue;
         }
-        if crate::core::process::pid_alive(rec.runner_pid) && runner_matches(rec.runner_pid, &dir) {
+        if crate::core::process::runner_alive(rec.runner_pid) {
             active.push((dir, rec));
             continue;
         }
         if let Some(pid) = rec.agent_pid {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            crate::core::process::kill_group(pid);
         }
         rec.status = RunStatus::Done(Outcome::Crashed);
         let now = crate::core::now_secs();
@@ -441,20 +438,6 @@ pub fn active_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
         let _ = dir.write_record(&rec);
     }
     active
-}
-
-/// Whether `pid` is still the runner of `dir` (and not a reused pid): its
-/// command line names clawrun. Without /proc, trust the pid.
-fn runner_matches(pid: u32, _dir: &RunDir) -> bool {
-    match std::fs::read(format!("/proc/{pid}/cmdline")) {
-        Ok(cmdline) => {
-            String::from_utf8_lossy(&cmdline).contains("clawrun")
-                || cmdline
-                    .split(|b| *b == 0)
-                    .any(|arg| arg.ends_with(b"__runner"))
-        }
-        Err(_) => true,
-    }
 }
 
 #[cfg(test)]
