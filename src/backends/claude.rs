@@ -825,27 +825,29 @@ fn tool_summary(name: &str, input: &StrArgs<'_>) -> String {
 }
 
 impl LineParser for ClaudeParser {
-    fn parse_line(&mut self, line: &str) -> Vec<AgentEvent> {
-        let line = line.trim();
+    fn parse_line_into(&mut self, line: &str, out: &mut Vec<AgentEvent>) {
+        // JSON whitespace is ASCII.
+        let line = line.trim_ascii();
         if line.is_empty() {
-            return Vec::new();
+            return;
         }
         if !line.starts_with('{') {
-            return vec![AgentEvent::Warning {
+            out.push(AgentEvent::Warning {
                 message: format!("Claude line is not a JSON object: {}", preview(line)),
-            }];
+            });
+            return;
         }
-        let wire: Line<'_> = match wire::parse_record(line) {
-            Ok(wire) => wire,
+        let mut wire = Line::default();
+        match wire::parse_record(line, &mut wire) {
+            Ok(()) => {}
             Err(e) => {
-                return vec![AgentEvent::Warning {
+                out.push(AgentEvent::Warning {
                     message: format!("malformed Claude line ({e}): {}", preview(line)),
-                }];
+                });
+                return;
             }
         };
-        let mut out = Vec::new();
-        self.handle(wire, &mut out);
-        out
+        self.handle(wire, out);
     }
 
     fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {

@@ -334,9 +334,9 @@ impl CodexParser {
         }
     }
 
-    fn handle(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+    fn handle(&mut self, line: &mut Line<'_>, out: &mut Vec<AgentEvent>) {
         match line.kind.as_deref() {
-            Some("thread.started") => match line.thread_id {
+            Some("thread.started") => match line.thread_id.take() {
                 Some(id) => out.push(AgentEvent::SessionStarted {
                     resume_id: id.into_owned(),
                     model: None,
@@ -347,9 +347,9 @@ impl CodexParser {
                 }),
             },
             Some("turn.started") => {}
-            Some("item.started") => self.item(Phase::Started, line.item, out),
-            Some("item.updated") => self.item(Phase::Updated, line.item, out),
-            Some("item.completed") => self.item(Phase::Completed, line.item, out),
+            Some("item.started") => self.item(Phase::Started, line.item.as_mut(), out),
+            Some("item.updated") => self.item(Phase::Updated, line.item.as_mut(), out),
+            Some("item.completed") => self.item(Phase::Completed, line.item.as_mut(), out),
             Some("turn.completed") => {
                 self.terminal = true;
                 let usage = line.usage.map(WireUsage::normalize);
@@ -369,6 +369,7 @@ impl CodexParser {
                 self.terminal = true;
                 let message = line
                     .error
+                    .take()
                     .and_then(|e| e.message)
                     .map(Cow::into_owned)
                     .or_else(|| self.last_error.clone())
@@ -381,7 +382,7 @@ impl CodexParser {
                 });
             }
             Some("error") => {
-                let message = line.message.map(Cow::into_owned).unwrap_or_default();
+                let message = line.message.take().map(Cow::into_owned).unwrap_or_default();
                 self.error(message, out);
             }
             Some(other) => self.warn_once(format!("unknown Codex event type {other:?}"), out),
@@ -414,7 +415,7 @@ impl CodexParser {
         self.last_error = Some(message);
     }
 
-    fn item(&mut self, phase: Phase, item: Option<Item<'_>>, out: &mut Vec<AgentEvent>) {
+    fn item(&mut self, phase: Phase, item: Option<&mut Item<'_>>, out: &mut Vec<AgentEvent>) {
         let Some(item) = item else {
             out.push(AgentEvent::Warning {
                 message: "Codex item event without an item".to_string(),
@@ -461,9 +462,17 @@ impl CodexParser {
             }
             Some("agent_message") => {
                 if phase == Phase::Completed {
-                    if let Some(text) = item.text {
+                    if let Some(text) = item.text.take() {
                         let text = text.into_owned();
-                        self.last_message = Some(text.clone());
+                        // Kept for the turn's final text, in the buffer of
+                        // the previous one: no allocation per message.
+                        match &mut self.last_message {
+                            Some(last) => {
+                                last.clear();
+                                last.push_str(&text);
+                            }
+                            None => self.last_message = Some(text.clone()),
+                        }
                         out.push(AgentEvent::AssistantText {
                             text,
                             parent_tool_id: None,
@@ -483,6 +492,7 @@ impl CodexParser {
                     out.push(AgentEvent::Warning {
                         message: item
                             .message
+                            .take()
                             .map(Cow::into_owned)
                             .unwrap_or_else(|| "Codex reported an error item".to_string()),
                     });
@@ -621,27 +631,29 @@ fn unquote(word: &str) -> Cow<'_, str> {
 }
 
 impl LineParser for CodexParser {
-    fn parse_line(&mut self, line: &str) -> Vec<AgentEvent> {
-        let line = line.trim();
+    fn parse_line_into(&mut self, line: &str, out: &mut Vec<AgentEvent>) {
+        // JSON whitespace is ASCII.
+        let line = line.trim_ascii();
         if line.is_empty() {
-            return Vec::new();
+            return;
         }
         if !line.starts_with('{') {
-            return vec![AgentEvent::Warning {
+            out.push(AgentEvent::Warning {
                 message: format!("Codex line is not a JSON object: {}", preview(line)),
-            }];
+            });
+            return;
         }
-        let wire: Line<'_> = match wire::parse_record(line) {
-            Ok(wire) => wire,
+        let mut wire = Line::default();
+        match wire::parse_record(line, &mut wire) {
+            Ok(()) => {}
             Err(e) => {
-                return vec![AgentEvent::Warning {
+                out.push(AgentEvent::Warning {
                     message: format!("malformed Codex line ({e}): {}", preview(line)),
-                }];
+                });
+                return;
             }
         };
-        let mut out = Vec::new();
-        self.handle(wire, &mut out);
-        out
+        self.handle(&mut wire, out);
     }
 
     fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {

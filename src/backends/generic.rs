@@ -1090,7 +1090,19 @@ fn usage_at(v: &Value, tokens: &TokenPointers) -> Option<Usage> {
 }
 
 impl LineParser for GenericParser {
-    fn parse_line(&mut self, line: &str) -> Vec<AgentEvent> {
+    fn parse_line_into(&mut self, line: &str, out: &mut Vec<AgentEvent>) {
+        let mut events = self.events_of(line);
+        out.append(&mut events);
+    }
+
+    fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {
+        self.finish_events(exit_code, stderr_tail)
+    }
+}
+
+impl GenericParser {
+    /// The events of one line.
+    fn events_of(&mut self, line: &str) -> Vec<AgentEvent> {
         if line.trim().is_empty() {
             return Vec::new();
         }
@@ -1128,7 +1140,8 @@ impl LineParser for GenericParser {
         }
     }
 
-    fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {
+    /// The closing events (see [`LineParser::finish`]).
+    fn finish_events(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {
         if self.terminal {
             return Vec::new();
         }

@@ -106,9 +106,19 @@ pub struct Names {
 /// Per-run, stateful line parser. Pure: it only maps text to events.
 #[enum_dispatch]
 pub trait LineParser {
-    /// Map one stdout line (without its newline) to events. Never fails: odd
-    /// input becomes [`AgentEvent::Warning`].
-    fn parse_line(&mut self, line: &str) -> Vec<AgentEvent>;
+    /// Map one stdout line (without its newline) to events, appended to `out`.
+    /// Never fails: odd input becomes [`AgentEvent::Warning`].
+    ///
+    /// The hot path: a caller that keeps `out` between lines allocates no
+    /// vector per line.
+    fn parse_line_into(&mut self, line: &str, out: &mut Vec<AgentEvent>);
+
+    /// [`LineParser::parse_line_into`] into a new vector.
+    fn parse_line(&mut self, line: &str) -> Vec<AgentEvent> {
+        let mut out = Vec::new();
+        self.parse_line_into(line, &mut out);
+        out
+    }
 
     /// Called once after the process exited, with its exit code (`None` when
     /// killed by a signal) and the tail of its stderr. Returns closing events,

@@ -381,13 +381,15 @@ impl<'de> Field<'de> for Option<bool> {
     }
 }
 
-/// Parse one line, which must be a JSON object, into a fresh record.
-pub(crate) fn parse_record<'de, R: Record<'de>>(line: &'de str) -> Result<R, serde_json::Error> {
-    let mut record = R::default();
+/// Parse one line, which must be a JSON object, into `record` (a fresh
+/// `Default` one: fields absent from the line are left as they are).
+pub(crate) fn parse_record<'de, R: Record<'de>>(
+    line: &'de str,
+    record: &mut R,
+) -> Result<(), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(line);
-    de.deserialize_map(RecordMapVisitor(&mut record))?;
-    de.end()?;
-    Ok(record)
+    de.deserialize_map(RecordMapVisitor(record))?;
+    de.end()
 }
 
 /// The top level: an object only (anything else is an error, hence a warning).
@@ -531,14 +533,9 @@ impl<'de> Field<'de> for Option<StrArgs<'de>> {
 /// Collapse runs of whitespace (newlines included) into one space and cut to at
 /// most `max` characters, ending with `…` when cut.
 pub(crate) fn short(text: &str, max: usize) -> String {
-    // Fast path: already short and on one line, with single spaces.
-    if text.len() <= max
-        && !text.contains("  ")
-        && !text
-            .bytes()
-            .any(|b| matches!(b, b'\n' | b'\r' | b'\t' | 0x0b | 0x0c))
-        && text.trim() == text
-    {
+    // Fast path: already short (in bytes, so in characters too) and on one
+    // line, with single ASCII spaces and none at either end.
+    if text.len() <= max && is_collapsed(text) {
         return text.to_string();
     }
     let collapsed = text
@@ -558,6 +555,30 @@ pub(crate) fn short(text: &str, max: usize) -> String {
         out.push(ch);
     }
     out
+}
+
+/// Whether `text` is what [`short`] would make of it, but for the length: no
+/// whitespace other than single ASCII spaces between words.
+fn is_collapsed(text: &str) -> bool {
+    if !text.is_ascii() {
+        return text.chars().all(|c| c == ' ' || !c.is_whitespace())
+            && !text.contains("  ")
+            && text.trim() == text;
+    }
+    let bytes = text.as_bytes();
+    if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') {
+        return false;
+    }
+    let mut prev_space = false;
+    for &b in bytes {
+        match b {
+            b' ' if prev_space => return false,
+            b' ' => prev_space = true,
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => return false,
+            _ => prev_space = false,
+        }
+    }
+    true
 }
 
 /// The last path component of `path` (the whole text when it has none).
@@ -632,6 +653,27 @@ mod tests {
         assert_eq!(cut.chars().count(), 80);
         assert!(cut.ends_with('…'));
         assert_eq!(short("ééééé", 3), "éé…");
+    }
+
+    #[test]
+    fn short_fast_path_agrees_with_the_slow_path() {
+        // The fast path returns its input unchanged; these must all go the slow way.
+        for (text, want) in [
+            (" a", "a"),
+            ("a ", "a"),
+            ("a  b", "a b"),
+            ("a\tb", "a b"),
+            ("a\r\nb", "a b"),
+            ("a\u{a0}b", "a b"),
+            ("é  é", "é é"),
+            (" é", "é"),
+            ("é\u{2003}é", "é é"),
+        ] {
+            assert_eq!(short(text, 80), want, "{text:?}");
+        }
+        for text in ["a b c", "é é", "", "x", "a-b_c/d"] {
+            assert_eq!(short(text, 80), text);
+        }
     }
 
     #[test]

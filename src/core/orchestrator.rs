@@ -1156,7 +1156,7 @@ impl Supervisor<'_> {
                             let now = Instant::now();
                             let mut events = Vec::new();
                             let parser = &mut self.parser;
-                            splitter.feed(chunk, &mut |line| events.extend(parse_one(parser, line)));
+                            splitter.feed(chunk, &mut |line| parse_one(parser, line, &mut events));
                             self.apply_events(events, now);
                         }
                     },
@@ -1304,7 +1304,7 @@ impl Supervisor<'_> {
                 let now = Instant::now();
                 let mut events = Vec::new();
                 let parser = &mut self.parser;
-                splitter.finish(&mut |line| events.extend(parse_one(parser, line)));
+                splitter.finish(&mut |line| parse_one(parser, line, &mut events));
                 self.apply_events(events, now);
             }
             self.turns.input = None;
@@ -2085,20 +2085,23 @@ fn copy_atomic(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The events of one stdout line (`Err`: the length of a line too long to
+/// parse), appended to `out`.
 fn parse_one(
     parser: &mut crate::backends::AnyParser,
     line: std::result::Result<&[u8], usize>,
-) -> Vec<AgentEvent> {
+    out: &mut Vec<AgentEvent>,
+) {
     match line {
         Ok(bytes) => match std::str::from_utf8(bytes) {
-            Ok(s) => parser.parse_line(s),
-            Err(_) => parser.parse_line(&String::from_utf8_lossy(bytes)),
+            Ok(s) => parser.parse_line_into(s, out),
+            Err(_) => parser.parse_line_into(&String::from_utf8_lossy(bytes), out),
         },
-        Err(len) => vec![AgentEvent::Warning {
+        Err(len) => out.push(AgentEvent::Warning {
             message: format!(
                 "skipped a {len}-byte line longer than {MAX_LINE_BYTES} bytes (kept in stream.jsonl)"
             ),
-        }],
+        }),
     }
 }
 

@@ -75,6 +75,15 @@ fn check_backend(backend: &str, minimum: usize) {
         let mut parser = parser_for(backend);
         let mut events = feed(&mut parser, &lines);
         events.extend(parser.finish(Some(rc), &stderr));
+        // The orchestrator's way: one buffer, appended to line after line.
+        let mut again = parser_for(backend);
+        let mut appended = vec![AgentEvent::Thinking];
+        for line in lines.lines() {
+            again.parse_line_into(line, &mut appended);
+        }
+        assert_eq!(appended.remove(0), AgentEvent::Thinking, "{backend}/{name}");
+        appended.extend(again.finish(Some(rc), &stderr));
+        assert_eq!(appended, events, "{backend}/{name}: parse_line_into");
         let expected_path = expected_dir.join(format!("{name}.json"));
         if update {
             std::fs::create_dir_all(&expected_dir).unwrap();
