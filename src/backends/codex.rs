@@ -527,18 +527,20 @@ impl CodexParser {
             }
             Phase::Updated => {}
             Phase::Completed => {
-                if !self.tools_open.remove(id) {
-                    out.push(AgentEvent::ToolStarted {
-                        call_id: id.to_string(),
-                        name: name.to_string(),
-                        summary: summary(),
-                        parent_tool_id: None,
-                    });
-                }
-                out.push(AgentEvent::ToolFinished {
-                    call_id: id.to_string(),
-                    ok,
-                });
+                // The id kept when the tool started is the finished event's.
+                let call_id = match self.tools_open.take(id) {
+                    Some(call_id) => call_id,
+                    None => {
+                        out.push(AgentEvent::ToolStarted {
+                            call_id: id.to_string(),
+                            name: name.to_string(),
+                            summary: summary(),
+                            parent_tool_id: None,
+                        });
+                        id.to_string()
+                    }
+                };
+                out.push(AgentEvent::ToolFinished { call_id, ok });
             }
         }
     }
