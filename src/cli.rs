@@ -405,7 +405,8 @@ pub struct ListArgs {
     /// Every run, not just running ones and those of the last 24 hours.
     #[arg(long)]
     pub all: bool,
-    /// Only runs with this status: running, starting, completed, failed, timeout, killed,
+    /// Only runs with this status: running, waiting (a multi-turn run waiting for input;
+    /// also counted as running), starting, completed, failed, timeout, killed,
     /// resume_failed, crashed, or active / done.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,

@@ -530,7 +530,7 @@ fn cmd_status(args: &StatusArgs, paths: &Paths) -> anyhow::Result<u8> {
             "{}  {:<7} {:<8} {:>6}  pid {}/{}  {}  {}",
             r.run_id,
             r.backend,
-            r.status.as_str(),
+            r.shown_status(),
             notify::fmt_duration(r.duration_secs(now)),
             r.runner_pid,
             r.agent_pid.map_or("-".to_owned(), |p| p.to_string()),

@@ -182,7 +182,7 @@ fn describe_run(r: &RunRecord) -> String {
     format!(
         "{}  {:<9} {:<6} {}",
         r.run_id,
-        r.status.as_str(),
+        r.shown_status(),
         r.backend,
         r.label.as_deref().unwrap_or("-")
     )
@@ -349,6 +349,8 @@ pub enum StatusFilter {
     Active,
     /// Any finished run.
     Done,
+    /// A running `--multi-turn` run waiting for input.
+    Waiting,
 }
 
 /// Status words `--status` accepts.
@@ -357,6 +359,7 @@ pub const STATUS_WORDS: &[&str] = &[
     "done",
     "starting",
     "running",
+    "waiting",
     "completed",
     "failed",
     "timeout",
@@ -377,6 +380,7 @@ impl StatusFilter {
             "done" | "finished" => StatusFilter::Done,
             "starting" => StatusFilter::Is(RunStatus::Starting),
             "running" => StatusFilter::Is(RunStatus::Running),
+            "waiting" => StatusFilter::Waiting,
             "completed" => StatusFilter::Is(RunStatus::Done(Outcome::Completed)),
             "failed" => StatusFilter::Is(RunStatus::Done(Outcome::Failed)),
             "timeout" => StatusFilter::Is(RunStatus::Done(Outcome::Timeout)),
@@ -392,12 +396,15 @@ impl StatusFilter {
         })
     }
 
-    /// Whether `status` passes.
-    pub fn matches(self, status: RunStatus) -> bool {
+    /// Whether a run with this record passes. `running` takes the runs
+    /// waiting for input too: their process runs.
+    pub fn matches(self, record: &RunRecord) -> bool {
+        let status = record.status;
         match self {
             StatusFilter::Is(s) => s == status,
             StatusFilter::Active => !status.is_done(),
             StatusFilter::Done => status.is_done(),
+            StatusFilter::Waiting => record.shown_status() == "waiting",
         }
     }
 }
@@ -447,7 +454,7 @@ impl RunSummary {
     fn new(dir: &RunDir, r: &RunRecord, now: i64) -> Self {
         RunSummary {
             run_id: r.run_id.clone(),
-            status: r.status.as_str().to_owned(),
+            status: r.shown_status().to_owned(),
             backend: r.backend.clone(),
             label: r.label.clone(),
             project: r.project.clone(),
@@ -482,7 +489,7 @@ pub fn list(paths: &Paths, all: bool, status: Option<StatusFilter>, now: i64) ->
             all || !r.status.is_done()
                 || r.ended_at.unwrap_or(r.created_at).max(r.created_at) >= since
         })
-        .filter(|(_, r)| status.is_none_or(|f| f.matches(r.status)))
+        .filter(|(_, r)| status.is_none_or(|f| f.matches(r)))
         .map(|(d, r)| RunSummary::new(d, r, now))
         .collect()
 }
@@ -601,7 +608,15 @@ pub fn render_details(d: &RunDetails, now: i64) -> String {
     let r = &d.record;
     let mut lines: Vec<(&str, String)> = Vec::new();
     let alive = |b: bool| if b { "alive" } else { "gone" };
-    lines.push(("status", r.status.as_str().to_owned()));
+    let mut status = r.shown_status().to_owned();
+    if let Some(since) = r.waiting_since {
+        status.push_str(&format!(
+            " for input since {} (`clawrun respond {}`)",
+            local_time(since),
+            r.run_id
+        ));
+    }
+    lines.push(("status", status));
     let mut backend = r.backend.clone();
     if let Some(m) = &r.model {
         backend.push_str(&format!(", model {m}"));
@@ -2081,8 +2096,35 @@ mod tests {
             StatusFilter::parse("Resume-Failed").ok(),
             Some(StatusFilter::Is(RunStatus::Done(Outcome::ResumeFailed)))
         );
-        assert!(StatusFilter::Active.matches(RunStatus::Starting));
-        assert!(!StatusFilter::Done.matches(RunStatus::Running));
+        let record = |status: &str, waiting_since: Option<i64>| -> RunRecord {
+            let mut v = serde_json::json!({
+                "run_id": "r", "backend": "claude", "status": status, "label": null,
+                "project": "/p", "task_summary": "t", "session_key": null,
+                "resumed_from": null, "resume_id": null, "model": null, "cli_version": null,
+                "runner_pid": 1, "agent_pid": null, "created_at": 0, "started_at": null,
+                "ended_at": null, "updated_at": 0, "exit_code": null,
+                "usage": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0},
+                "cost_usd": null, "tool_calls": 0, "timeout_secs": 1, "output_file": "/o",
+                "error": null,
+            });
+            if let Some(t) = waiting_since {
+                v["waiting_since"] = t.into();
+            }
+            serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert!(StatusFilter::Active.matches(&record("starting", None)));
+        assert!(!StatusFilter::Done.matches(&record("running", None)));
+        let waiting = record("running", Some(5));
+        assert_eq!(waiting.shown_status(), "waiting");
+        assert_eq!(
+            StatusFilter::parse("waiting").ok(),
+            Some(StatusFilter::Waiting)
+        );
+        assert!(StatusFilter::Waiting.matches(&waiting));
+        assert!(StatusFilter::parse("running").is_ok_and(|f| f.matches(&waiting)));
+        assert!(!StatusFilter::Waiting.matches(&record("running", None)));
+        // A finished run is its outcome, whatever the field says.
+        assert_eq!(record("completed", Some(5)).shown_status(), "completed");
         let err = StatusFilter::parse("sleeping").err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("valid: active, done")));
     }

@@ -606,6 +606,7 @@ pub fn create(prepared: &Prepared) -> Result<RunDir> {
         error: None,
         runner_cpu_ms: None,
         runner_peak_rss_kb: None,
+        waiting_since: None,
     };
     dir.write_record(&record)?;
     Ok(dir)
@@ -1498,6 +1499,7 @@ impl Supervisor<'_> {
         };
 
         self.record.status = RunStatus::Done(outcome);
+        self.record.waiting_since = None;
         self.record.ended_at = Some(now_secs());
         self.record.exit_code = agent_exit;
         self.record.error = error.clone();
@@ -1593,6 +1595,7 @@ impl Supervisor<'_> {
                 self.turns.input = Some(tx);
                 self.turns.in_progress = true;
                 self.turns.waiting_since = None;
+                self.record.waiting_since = None;
             }
             agent
         } else {
@@ -1624,6 +1627,9 @@ impl Supervisor<'_> {
     fn on_waiting(&mut self, now: Instant) {
         self.turns.in_progress = false;
         self.turns.waiting_since = Some(now);
+        // On disk before anyone is told, so that `list` agrees with the wake.
+        self.record.waiting_since = Some(now_secs());
+        self.write_record();
         let text = match &self.state.terminal {
             Some(Err((msg, _))) => msg.clone(),
             _ => self
@@ -1743,6 +1749,9 @@ impl Supervisor<'_> {
         }
         self.turns.in_progress = true;
         self.turns.waiting_since = None;
+        if self.record.waiting_since.take().is_some() {
+            self.write_record();
+        }
         self.state.touch(Instant::now());
         let label = self.spec.label.clone().unwrap_or(id);
         self.notifier.notice(&format!(

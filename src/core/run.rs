@@ -239,6 +239,10 @@ pub struct RunRecord {
     /// Peak resident memory of the runner (KiB), written at the end.
     #[serde(default)]
     pub runner_peak_rss_kb: Option<u64>,
+    /// A `--multi-turn` run whose turn has ended waits for input (`clawrun
+    /// respond`) since then (Unix seconds); `None` while a turn runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<i64>,
 }
 
 /// Current time as Unix milliseconds.
@@ -261,6 +265,15 @@ pub fn self_usage() -> (u64, u64) {
 }
 
 impl RunRecord {
+    /// The status as shown to people and in `--json` listings: `waiting` for a
+    /// running multi-turn run that waits for input, else [`RunStatus::as_str`].
+    pub fn shown_status(&self) -> &'static str {
+        match (self.status, self.waiting_since) {
+            (RunStatus::Running, Some(_)) => "waiting",
+            (status, _) => status.as_str(),
+        }
+    }
+
     /// Seconds from creation to the end (or to now).
     pub fn duration_secs(&self, now: i64) -> i64 {
         let start = self.started_at.unwrap_or(self.created_at);

@@ -80,11 +80,30 @@ fn wait_done(dir: &Path) -> String {
     }
 }
 
+/// The status `clawrun list --json` shows for run `id`.
+fn listed_status(sb: &Sandbox, id: &str) -> String {
+    let out = sb.cmd().args(["list", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let runs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let run = runs.iter().find(|r| r["run_id"] == id).unwrap();
+    run["status"].as_str().unwrap().to_owned()
+}
+
 fn respond(sb: &Sandbox, args: &[&str]) -> Output {
     sb.cmd().arg("respond").args(args).output().unwrap()
 }
 
 fn start_multi_turn(sb: &Sandbox, rec: &Path, extra: &[&str]) -> (String, PathBuf) {
+    start_multi_turn_with(sb, rec, extra, &[])
+}
+
+/// A detached `--multi-turn` run of the fake agent, with more environment.
+fn start_multi_turn_with(
+    sb: &Sandbox,
+    rec: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (String, PathBuf) {
     let base = [
         "-s",
         KEY,
@@ -101,6 +120,7 @@ fn start_multi_turn(sb: &Sandbox, rec: &Path, extra: &[&str]) -> (String, PathBu
         .run(&[&base[..], extra].concat())
         .env("FAKE_MODE", "multi-turn")
         .env("FAKE_RECORD", rec)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -121,7 +141,12 @@ fn user_line_text(line: &str) -> String {
 fn multi_turn_run_waits_takes_an_answer_and_closes_when_idle() {
     let sb = Sandbox::new();
     let rec = sb.root.join("rec");
-    let (id, dir) = start_multi_turn(&sb, &rec, &["--idle-timeout", "2"]);
+    let (id, dir) = start_multi_turn_with(
+        &sb,
+        &rec,
+        &["--idle-timeout", "2"],
+        &[("FAKE_LATER_TURN_DELAY", "2")],
+    );
 
     // First turn done: one waiting notice with the agent's question, and a wake.
     wait_for(&dir, "the first waiting notice", |n| {
@@ -148,9 +173,18 @@ fn multi_turn_run_waits_takes_an_answer_and_closes_when_idle() {
         wakes[0]
     );
 
+    // `list` and `show` say it waits (written before the wake was sent).
+    assert_eq!(listed_status(&sb, &id), "waiting");
+    let show = sb.cmd().args(["show", &id]).output().unwrap();
+    let show = String::from_utf8_lossy(&show.stdout).into_owned();
+    assert!(show.contains("waiting for input since"), "{show}");
+    assert!(show.contains(&format!("clawrun respond {id}")), "{show}");
+
     // An answer starts a second turn in the same process.
     let out = respond(&sb, &[&id, "blue, please"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The second turn takes two seconds: the run is running again meanwhile.
+    assert_eq!(listed_status(&sb, &id), "running");
     wait_for(&dir, "the second turn", |n| {
         count_notices(n, "Turn 2: which colour") == 1
     });
