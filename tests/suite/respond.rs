@@ -144,7 +144,7 @@ fn multi_turn_run_waits_takes_an_answer_and_closes_when_idle() {
     let (id, dir) = start_multi_turn_with(
         &sb,
         &rec,
-        &["--idle-timeout", "2"],
+        &["--idle-timeout", "4"],
         &[("FAKE_LATER_TURN_DELAY", "2")],
     );
 
