@@ -838,15 +838,12 @@ impl LineParser for ClaudeParser {
             return;
         }
         let mut wire = Line::default();
-        match wire::parse_record(line, &mut wire) {
-            Ok(()) => {}
-            Err(e) => {
-                out.push(AgentEvent::Warning {
-                    message: format!("malformed Claude line ({e}): {}", preview(line)),
-                });
-                return;
-            }
-        };
+        if let Err(e) = wire::parse_record(line, &mut wire) {
+            out.push(AgentEvent::Warning {
+                message: format!("malformed Claude line ({e}): {}", preview(line)),
+            });
+            return;
+        }
         self.handle(wire, out);
     }
 

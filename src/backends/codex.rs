@@ -646,15 +646,12 @@ impl LineParser for CodexParser {
             return;
         }
         let mut wire = Line::default();
-        match wire::parse_record(line, &mut wire) {
-            Ok(()) => {}
-            Err(e) => {
-                out.push(AgentEvent::Warning {
-                    message: format!("malformed Codex line ({e}): {}", preview(line)),
-                });
-                return;
-            }
-        };
+        if let Err(e) = wire::parse_record(line, &mut wire) {
+            out.push(AgentEvent::Warning {
+                message: format!("malformed Codex line ({e}): {}", preview(line)),
+            });
+            return;
+        }
         self.handle(&mut wire, out);
     }
 
