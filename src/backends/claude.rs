@@ -75,21 +75,12 @@ impl ClaudeBackend {
 }
 
 fn reject(message: String) -> Result<(), RequestError> {
-    Err(RequestError {
-        backend: "claude",
-        message,
-    })
+    RequestError::reject("claude", message)
 }
 
 /// An argument value that must not be taken for an option.
 fn check_value(what: &str, value: &str) -> Result<(), RequestError> {
-    if value.trim().is_empty() {
-        return reject(format!("{what} must not be empty"));
-    }
-    if value.starts_with('-') {
-        return reject(format!("{what} must not start with '-': {value:?}"));
-    }
-    Ok(())
+    RequestError::check_value("claude", what, value)
 }
 
 impl Backend for ClaudeBackend {

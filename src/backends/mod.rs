@@ -92,6 +92,32 @@ pub struct RequestError {
     pub message: String,
 }
 
+impl RequestError {
+    /// `backend` refuses the request, saying why.
+    pub(crate) fn reject(backend: &'static str, message: String) -> Result<(), RequestError> {
+        Err(RequestError { backend, message })
+    }
+
+    /// An argument value (`what`: "the model", "the session id"…) that must not
+    /// be empty nor be taken for an option by the CLI.
+    pub(crate) fn check_value(
+        backend: &'static str,
+        what: &str,
+        value: &str,
+    ) -> Result<(), RequestError> {
+        if value.trim().is_empty() {
+            return Self::reject(backend, format!("{what} must not be empty"));
+        }
+        if value.starts_with('-') {
+            return Self::reject(
+                backend,
+                format!("{what} must not start with '-': {value:?}"),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Display names of a backend, used in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Names {
