@@ -97,9 +97,7 @@ impl Backend for ClaudeBackend {
     }
 
     fn validate(&self, req: &RunRequest) -> Result<(), RequestError> {
-        if req.prompt.trim().is_empty() {
-            return reject("the prompt is empty".to_string());
-        }
+        req.check_common("claude", "the resume id")?;
         match &req.permission {
             Permission::Default => {}
             Permission::ClaudeMode(mode) => {
@@ -117,13 +115,8 @@ impl Backend for ClaudeBackend {
                 ));
             }
         }
-        if let Some(model) = &req.model {
-            check_value("the model", model)?;
-        }
-        match &req.resume_id {
-            Some(id) => check_value("the resume id", id)?,
-            None if req.fork => return reject("fork needs a session to resume".to_string()),
-            None => {}
+        if req.fork && req.resume_id.is_none() {
+            return reject("fork needs a session to resume".to_string());
         }
         for tool in &req.allowed_tools {
             check_value("an allowed tool", tool)?;

@@ -82,11 +82,6 @@ fn reject(message: String) -> Result<(), RequestError> {
     RequestError::reject("codex", message)
 }
 
-/// An argument value that must not be taken for an option.
-fn check_value(what: &str, value: &str) -> Result<(), RequestError> {
-    RequestError::check_value("codex", what, value)
-}
-
 impl Backend for CodexBackend {
     fn name(&self) -> &'static str {
         "codex"
@@ -101,9 +96,7 @@ impl Backend for CodexBackend {
     }
 
     fn validate(&self, req: &RunRequest) -> Result<(), RequestError> {
-        if req.prompt.trim().is_empty() {
-            return reject("the prompt is empty".to_string());
-        }
+        req.check_common("codex", "the thread id")?;
         match &req.permission {
             Permission::Default => {}
             Permission::CodexSandbox(mode) => {
@@ -121,13 +114,8 @@ impl Backend for CodexBackend {
                 ));
             }
         }
-        if let Some(model) = &req.model {
-            check_value("the model", model)?;
-        }
-        match &req.resume_id {
-            Some(id) => check_value("the thread id", id)?,
-            None if req.fork => return reject("fork needs a thread to resume".to_string()),
-            None => {}
+        if req.fork && req.resume_id.is_none() {
+            return reject("fork needs a thread to resume".to_string());
         }
         if !req.allowed_tools.is_empty() {
             return reject("allowed tools are a Claude option".to_string());

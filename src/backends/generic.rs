@@ -741,9 +741,7 @@ impl Backend for GenericBackend {
     }
 
     fn validate(&self, req: &RunRequest) -> Result<(), RequestError> {
-        if req.prompt.trim().is_empty() {
-            return self.reject("the prompt is empty");
-        }
+        req.check_common(self.config.name, "the session id")?;
         match &req.permission {
             Permission::Default => {}
             Permission::ClaudeMode(_) | Permission::CodexSandbox(_) => {
@@ -752,27 +750,17 @@ impl Backend for GenericBackend {
                 );
             }
         }
-        if let Some(model) = &req.model {
-            if self.config.model_args.is_empty() {
-                return self.reject(format!(
-                    "cannot take a model: [generic.{}] has no `model_args`",
-                    self.config.name
-                ));
-            }
-            if model.trim().is_empty() || model.starts_with('-') {
-                return self.reject(format!("bad model name {model:?}"));
-            }
+        if req.model.is_some() && self.config.model_args.is_empty() {
+            return self.reject(format!(
+                "cannot take a model: [generic.{}] has no `model_args`",
+                self.config.name
+            ));
         }
-        if let Some(id) = &req.resume_id {
-            if self.config.resume_args.is_empty() {
-                return self.reject(format!(
-                    "cannot resume: [generic.{}] has no `resume_args`",
-                    self.config.name
-                ));
-            }
-            if id.trim().is_empty() || id.starts_with('-') {
-                return self.reject(format!("bad session id {id:?}"));
-            }
+        if req.resume_id.is_some() && self.config.resume_args.is_empty() {
+            return self.reject(format!(
+                "cannot resume: [generic.{}] has no `resume_args`",
+                self.config.name
+            ));
         }
         if req.fork {
             return self.reject("fork is a claude option");
@@ -1268,6 +1256,19 @@ message = "/reason"
             ..RunRequest::default()
         };
         b.validate(&req).unwrap();
+        // Values the CLI would take for options are refused, as for claude and codex.
+        for (model, resume_id, what) in [
+            (Some("-x"), None, "the model must not start with '-'"),
+            (None, Some(" "), "the session id must not be empty"),
+        ] {
+            let odd = RunRequest {
+                model: model.map(String::from),
+                resume_id: resume_id.map(String::from),
+                ..req.clone()
+            };
+            let err = b.validate(&odd).unwrap_err();
+            assert!(err.message.contains(what), "{err}");
+        }
         let spec = b.command(&req);
         assert_eq!(spec.program, "acme-agent");
         assert_eq!(

@@ -118,6 +118,28 @@ impl RequestError {
     }
 }
 
+impl RunRequest {
+    /// The checks every backend makes: a prompt, and a model and resume id
+    /// (`id_name`: "the session id", "the thread id") the CLI cannot take for
+    /// options. Which options a backend takes at all is its own business.
+    pub(crate) fn check_common(
+        &self,
+        backend: &'static str,
+        id_name: &str,
+    ) -> Result<(), RequestError> {
+        if self.prompt.trim().is_empty() {
+            return RequestError::reject(backend, "the prompt is empty".to_string());
+        }
+        if let Some(model) = &self.model {
+            RequestError::check_value(backend, "the model", model)?;
+        }
+        if let Some(id) = &self.resume_id {
+            RequestError::check_value(backend, id_name, id)?;
+        }
+        Ok(())
+    }
+}
+
 /// Display names of a backend, used in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Names {
