@@ -69,7 +69,7 @@ fn count<P: LineParser>(mut parser: P, text: &str) -> (usize, usize) {
     let events: Vec<_> = text.lines().flat_map(|l| parser.parse_line(l)).collect();
     let warnings = events
         .iter()
-        .filter(|e| matches!(e, clawrun::core::events::AgentEvent::Warning { .. }))
+        .filter(|e| matches!(e, clawrun::core::model::events::AgentEvent::Warning { .. }))
         .count();
     (events.len(), warnings)
 }

@@ -26,8 +26,8 @@ use serde_json::json;
 use clawrun::channels::custom::{BoxFuture, CustomChannel, DynChannel};
 use clawrun::channels::{ChannelError, Delivery, Outgoing, Wake, WakeAck};
 use clawrun::cli::{Cli, Command};
-use clawrun::core::orchestrator::{self, RunReport};
-use clawrun::core::paths::{Paths, ProcessEnv};
+use clawrun::core::runner::{self, RunReport};
+use clawrun::core::store::paths::{Paths, ProcessEnv};
 
 /// Wait this long after a 429 without a usable `Retry-After`.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -135,13 +135,13 @@ fn run(url: &str, project: &str, task: &str, backend: &str) -> anyhow::Result<Ru
         anyhow::bail!("not a run command");
     };
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
-    let prepared = orchestrator::prepare(&args.to_options(None), &paths, &mut std::io::empty())?;
-    let dir = orchestrator::create(&prepared)?;
+    let prepared = runner::prepare(&args.to_options(None), &paths, &mut std::io::empty())?;
+    let dir = runner::create(&prepared)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let channel = CustomChannel::new(webhook);
-    Ok(rt.block_on(orchestrator::execute(&dir, &paths, channel.into()))?)
+    Ok(rt.block_on(runner::execute(&dir, &paths, channel.into()))?)
 }
 
 fn main() -> ExitCode {

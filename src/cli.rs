@@ -7,12 +7,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::core::orchestrator::{
+use crate::core::routing::TelegramRoutingMode;
+use crate::core::runner::{
     DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, DEFAULT_TIMEOUT_SECS, RoutingOptions,
     RunOptions, TaskSource,
 };
-use crate::core::route::TelegramRoutingMode;
-use crate::core::run::CompletionMode;
+use crate::core::store::run::CompletionMode;
 
 /// Run coding-agent CLIs in the background for OpenClaw, and keep the human
 /// and the orchestrating agent informed until the work is done.
@@ -193,7 +193,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub multi_turn: bool,
     /// With --multi-turn: the most consecutive `respond` answers not marked `--user`.
-    #[arg(long, default_value_t = crate::core::run::DEFAULT_MAX_AUTO_RESPONDS, value_name = "N")]
+    #[arg(long, default_value_t = crate::core::store::run::DEFAULT_MAX_AUTO_RESPONDS, value_name = "N")]
     pub max_auto_responds: u32,
     /// When the agent hits a usage limit with a known reset time: wait for it (within --timeout),
     /// then resume the same session.
@@ -441,7 +441,7 @@ pub struct OutputArgs {
     #[arg(long)]
     pub full: bool,
     /// How many of the last lines of text to print (0 = all).
-    #[arg(short = 'n', long, default_value_t = crate::core::manager::DEFAULT_OUTPUT_LINES, value_name = "N")]
+    #[arg(short = 'n', long, default_value_t = crate::core::ops::manager::DEFAULT_OUTPUT_LINES, value_name = "N")]
     pub lines: usize,
     /// Print JSON (with --follow: one JSON object per line).
     #[arg(long)]
@@ -456,7 +456,7 @@ pub struct KillArgs {
     #[arg(value_name = "RUN")]
     pub run: String,
     /// Seconds to wait for the run to finish stopping.
-    #[arg(long, default_value_t = crate::core::manager::DEFAULT_KILL_WAIT.as_secs(), value_name = "SECS")]
+    #[arg(long, default_value_t = crate::core::ops::manager::DEFAULT_KILL_WAIT.as_secs(), value_name = "SECS")]
     pub wait: u64,
     /// Print JSON.
     #[arg(long)]
@@ -467,7 +467,7 @@ pub struct KillArgs {
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Runs created in the last N days (0 = all).
-    #[arg(long, default_value_t = crate::core::manager::DEFAULT_STATS_DAYS, value_name = "N")]
+    #[arg(long, default_value_t = crate::core::ops::manager::DEFAULT_STATS_DAYS, value_name = "N")]
     pub days: u32,
     /// Print JSON.
     #[arg(long)]
@@ -509,8 +509,8 @@ pub struct ResumeArgs {
 
 impl ResumeArgs {
     /// The library's view of these flags.
-    pub fn to_request(&self) -> crate::core::manager::ResumeRequest {
-        crate::core::manager::ResumeRequest {
+    pub fn to_request(&self) -> crate::core::ops::manager::ResumeRequest {
+        crate::core::ops::manager::ResumeRequest {
             task: self.task.clone(),
             task_file: self.task_file.clone(),
             fork: self.fork,

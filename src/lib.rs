@@ -7,7 +7,7 @@
 //! # Layout
 //!
 //! - [`backends`]: one coding-agent CLI each; pure mapping of a run request to a
-//!   command line, and of the CLI's output lines to [`core::events::AgentEvent`]s.
+//!   command line, and of the CLI's output lines to [`core::model::events::AgentEvent`]s.
 //! - [`channels`]: where messages go (console, Telegram, WhatsApp via the gateway);
 //!   delivery only.
 //! - [`core`]: the orchestrator: run lifecycle, process supervision, registry,
@@ -17,23 +17,23 @@
 //! # Use as a library
 //!
 //! A run from Rust is the same three steps as `clawrun run`: validate
-//! ([`core::orchestrator::prepare`], which touches nothing), create the run
-//! directory ([`core::orchestrator::create`]), and execute it to the end
-//! ([`core::orchestrator::execute`], inside a tokio runtime) with any channel:
+//! ([`core::runner::prepare`], which touches nothing), create the run
+//! directory ([`core::runner::create`]), and execute it to the end
+//! ([`core::runner::execute`], inside a tokio runtime) with any channel:
 //!
 //! ```no_run
 //! use clawrun::channels::Console;
-//! use clawrun::core::orchestrator::{self, RunOptions, TaskSource};
-//! use clawrun::core::paths::{Paths, ProcessEnv};
+//! use clawrun::core::runner::{self, RunOptions, TaskSource};
+//! use clawrun::core::store::paths::{Paths, ProcessEnv};
 //!
 //! # async fn demo() -> clawrun::Result<()> {
 //! let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
 //! let mut opts = RunOptions::new("claude", TaskSource::Inline("Add a test for parse()".into()));
 //! opts.project = Some("/home/me/src/app".into());
-//! let prepared = orchestrator::prepare(&opts, &paths, &mut std::io::empty())?;
-//! let dir = orchestrator::create(&prepared)?;
+//! let prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;
+//! let dir = runner::create(&prepared)?;
 //! let console = Console::new(Some(dir.file("notifications.jsonl")));
-//! let report = orchestrator::execute(&dir, &paths, console.into()).await?;
+//! let report = runner::execute(&dir, &paths, console.into()).await?;
 //! println!("{} → {}", report.outcome.as_str(), report.output_file.display());
 //! # Ok(())
 //! # }

@@ -16,14 +16,17 @@ use clawrun::cli::{
     RespondArgs, ResumeArgs, RouteArgs, RunArgs, RunRefArgs, SessionsArgs, SessionsCommand,
     ShowArgs, StatsArgs, StatusArgs,
 };
-use clawrun::core::delivery::Configs;
-use clawrun::core::orchestrator::{self, RunReport};
-use clawrun::core::outbox::{self, RetryPolicy};
-use clawrun::core::paths::{Paths, ProcessEnv};
-use clawrun::core::registry::{self, Registry};
-use clawrun::core::route;
-use clawrun::core::run::{self, RunDir, files};
-use clawrun::core::{control, doctor, gc, manager, notify, now_secs};
+use clawrun::core::notify;
+use clawrun::core::notify::delivery::Configs;
+use clawrun::core::notify::outbox::{self, RetryPolicy};
+use clawrun::core::now_secs;
+use clawrun::core::ops::{doctor, gc, manager};
+use clawrun::core::routing;
+use clawrun::core::runner::control;
+use clawrun::core::runner::{self, RunReport};
+use clawrun::core::store::paths::{Paths, ProcessEnv};
+use clawrun::core::store::registry::{self, Registry};
+use clawrun::core::store::run::{self, RunDir, files};
 
 /// Exit code for bad input (nothing spawned, nothing written).
 const EXIT_USAGE: u8 = 2;
@@ -294,7 +297,7 @@ fn execute(dir: &RunDir, paths: &Paths) -> anyhow::Result<RunReport> {
         ))
     };
     let spec = dir.read_spec()?;
-    let channel = match orchestrator::channel_for(&spec.channel, &dir.path, paths) {
+    let channel = match runner::channel_for(&spec.channel, &dir.path, paths) {
         Ok(c) => c,
         Err(e) => {
             // The settings checked at launch are gone (token removed?): say so
@@ -308,7 +311,7 @@ fn execute(dir: &RunDir, paths: &Paths) -> anyhow::Result<RunReport> {
     };
     let rt = runtime()?;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        rt.block_on(orchestrator::execute(dir, paths, channel))
+        rt.block_on(runner::execute(dir, paths, channel))
     }));
     drop(rt);
     match outcome {
@@ -320,10 +323,10 @@ fn execute(dir: &RunDir, paths: &Paths) -> anyhow::Result<RunReport> {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
             let message = format!("the runner crashed: {what}");
-            let channel = orchestrator::channel_for(&spec.channel, &dir.path, paths)
+            let channel = runner::channel_for(&spec.channel, &dir.path, paths)
                 .unwrap_or_else(|_| console().into());
             let rt = runtime()?;
-            rt.block_on(orchestrator::record_crash(dir, paths, channel, &message))?;
+            rt.block_on(runner::record_crash(dir, paths, channel, &message))?;
             anyhow::bail!("{message}")
         }
     }
@@ -339,11 +342,11 @@ fn cmd_run(
     if args.heartbeat.is_none() {
         opts.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
     }
-    let mut prepared = orchestrator::prepare(&opts, paths, &mut std::io::stdin().lock())?;
-    let input = orchestrator::route_input(&prepared.spec, &args.routing(), &configs);
+    let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
+    let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
     {
         let rt = runtime()?;
-        rt.block_on(orchestrator::route(&mut prepared, &input, &configs))?;
+        rt.block_on(runner::route(&mut prepared, &input, &configs))?;
     }
     let spec = &prepared.spec;
     for w in &spec.route.warnings {
@@ -362,7 +365,7 @@ fn cmd_run(
             serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;
         } else {
-            write!(out, "{}", route::render_report(&spec.route, &input))?;
+            write!(out, "{}", routing::render_report(&spec.route, &input))?;
             writeln!(out, "   channel_type: {}", spec.channel)?;
             writeln!(out, "   completion_mode: {}", spec.completion_mode.as_str())?;
             writeln!(out, "   max_iterations: {}", spec.max_iterations)?;
@@ -379,22 +382,21 @@ fn cmd_run(
     } else {
         manager::check_capacity(paths, max)?;
     }
-    if let Some(report) = clawrun::core::gc::auto_gc(paths, &configs.config) {
+    if let Some(report) = clawrun::core::ops::gc::auto_gc(paths, &configs.config) {
         if report.runs_removed > 0 || report.registry_entries_removed > 0 {
             eprintln!(
                 "🧹 daily clean-up: {} old run(s) and {} registry entr(ies) removed, {} freed",
                 report.runs_removed,
                 report.registry_entries_removed,
-                clawrun::core::gc::format_bytes(report.bytes_freed)
+                clawrun::core::ops::gc::format_bytes(report.bytes_freed)
             );
         }
     }
     banner(spec);
-    let dir = orchestrator::create(&prepared)?;
+    let dir = runner::create(&prepared)?;
     if args.detach {
         let exe = std::env::current_exe().context("finding the clawrun executable")?;
-        let proof =
-            orchestrator::spawn_detached(&dir, &exe, &paths.state_dir, Duration::from_secs(30))?;
+        let proof = runner::spawn_detached(&dir, &exe, &paths.state_dir, Duration::from_secs(30))?;
         let mut out = std::io::stdout().lock();
         if args.json {
             let mut v = serde_json::to_value(&proof)?;
@@ -419,8 +421,8 @@ fn cmd_run(
     }
     let report = execute(&dir, paths)?;
     let icon = match report.outcome {
-        clawrun::core::state::Outcome::Completed => "✅",
-        clawrun::core::state::Outcome::Timeout => "⏰ TIMEOUT",
+        clawrun::core::model::state::Outcome::Completed => "✅",
+        clawrun::core::model::state::Outcome::Timeout => "⏰ TIMEOUT",
         _ => "❌",
     };
     eprintln!(
@@ -449,9 +451,10 @@ fn cmd_route(args: &RouteArgs, paths: &Paths) -> anyhow::Result<u8> {
         Some(p) => std::path::absolute(p)?,
         None => std::env::current_dir()?,
     };
-    let (workdir_routes, fallback) = clawrun::core::delivery::configured_routes(&configs.config);
+    let (workdir_routes, fallback) =
+        clawrun::core::notify::delivery::configured_routes(&configs.config);
     let routing = args.routing.to_options();
-    let input = route::RouteInput {
+    let input = routing::RouteInput {
         session_key: args.key.clone(),
         notify_channel: routing.notify_channel,
         notify_target: routing.notify_target,
@@ -465,22 +468,24 @@ fn cmd_route(args: &RouteArgs, paths: &Paths) -> anyhow::Result<u8> {
         fallback,
     };
     let rt = runtime()?;
-    let resolved = rt.block_on(clawrun::core::delivery::resolve(&input, &configs, paths))?;
-    let kind = clawrun::core::delivery::channel_kind(&resolved, &configs)?;
+    let resolved = rt.block_on(clawrun::core::notify::delivery::resolve(
+        &input, &configs, paths,
+    ))?;
+    let kind = clawrun::core::notify::delivery::channel_kind(&resolved, &configs)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let v = serde_json::json!({"route": resolved, "channel": kind.name()});
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
-        write!(out, "{}", route::render_report(&resolved, &input))?;
+        write!(out, "{}", routing::render_report(&resolved, &input))?;
         writeln!(out, "   channel_type: {}", kind.name())?;
     }
     Ok(0)
 }
 
 /// The seed's stderr banner (the skill's launch check greps for "Starting").
-fn banner(spec: &clawrun::core::run::RunSpec) {
+fn banner(spec: &clawrun::core::store::run::RunSpec) {
     let name = match spec.backend.as_str() {
         "claude" => "Claude Code",
         "codex" => "OpenAI Codex",
@@ -622,7 +627,7 @@ fn cmd_outbox(args: &OutboxArgs, paths: &Paths) -> anyhow::Result<u8> {
         return Ok(0);
     }
     let rt = runtime()?;
-    let build = |kind: &str, dir: &std::path::Path| orchestrator::channel_for(kind, dir, paths);
+    let build = |kind: &str, dir: &std::path::Path| runner::channel_for(kind, dir, paths);
     let results = rt.block_on(outbox::flush_all(
         &runs_dir,
         None,

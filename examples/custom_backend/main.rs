@@ -8,7 +8,7 @@
 //! `examples/custom_backend/backends.toml` defines the backend `acme` for
 //! `acme-agent`, a fictional CLI that prints JSON lines (the fake one next to
 //! it stands in for it): which field holds each line's type, and for each type
-//! the [`AgentEvent`](clawrun::core::events::AgentEvent) it becomes and where
+//! the [`AgentEvent`](clawrun::core::model::events::AgentEvent) it becomes and where
 //! its fields are. This example loads that file, shows how one line maps, and
 //! runs a task with it; the binary does the same with
 //!
@@ -27,8 +27,8 @@ use clawrun::backends::{Backend, LineParser};
 use clawrun::channels::Console;
 use clawrun::channels::console::NOTIFICATIONS_FILE_NAME;
 use clawrun::cli::{Cli, Command};
-use clawrun::core::orchestrator::{self, RunReport};
-use clawrun::core::paths::{Paths, ProcessEnv};
+use clawrun::core::runner::{self, RunReport};
+use clawrun::core::store::paths::{Paths, ProcessEnv};
 
 use clap::Parser;
 
@@ -64,14 +64,13 @@ fn run(project: &str, task: &str, resume: Option<&str>) -> anyhow::Result<RunRep
     };
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
     // The run records the backends file, so a detached runner finds `acme` too.
-    let prepared =
-        orchestrator::prepare(&args.to_options(Some(file)), &paths, &mut std::io::empty())?;
-    let dir = orchestrator::create(&prepared)?;
+    let prepared = runner::prepare(&args.to_options(Some(file)), &paths, &mut std::io::empty())?;
+    let dir = runner::create(&prepared)?;
     let console = Console::new(Some(dir.file(NOTIFICATIONS_FILE_NAME)));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    Ok(rt.block_on(orchestrator::execute(&dir, &paths, console.into()))?)
+    Ok(rt.block_on(runner::execute(&dir, &paths, console.into()))?)
 }
 
 fn main() -> ExitCode {

@@ -30,7 +30,7 @@ use crate::backends::wire::{self, StrArgs};
 use crate::backends::{
     AnyParser, Backend, CommandSpec, LineParser, Names, Permission, RequestError, RunRequest,
 };
-use crate::core::events::{AgentEvent, FailureKind, Usage, UsageScope};
+use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
 /// Permission modes `claude --permission-mode` accepts (2.1.197).
 pub const CLAUDE_PERMISSION_MODES: &[&str] = &[

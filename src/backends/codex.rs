@@ -38,7 +38,7 @@ use crate::backends::wire;
 use crate::backends::{
     AnyParser, Backend, CommandSpec, LineParser, Names, Permission, RequestError, RunRequest,
 };
-use crate::core::events::{AgentEvent, FailureKind, Usage, UsageScope};
+use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
 /// Sandbox modes `codex -s` accepts (0.169.0).
 pub const CODEX_SANDBOX_MODES: &[&str] = &["read-only", "workspace-write", "danger-full-access"];

@@ -61,7 +61,7 @@ use crate::backends::{
     AnyParser, Backend, CommandSpec, LineParser, Names, Permission, RequestError, RunRequest,
 };
 use crate::core::error::ConfigError;
-use crate::core::events::{AgentEvent, FailureKind, Usage, UsageScope};
+use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
 /// Placeholder for the project directory (any argument list).
 pub const PROJECT_PLACEHOLDER: &str = "{project}";

@@ -26,7 +26,7 @@ pub use crate::backends::codex::{CodexBackend, CodexParser};
 use crate::backends::config::BackendsConfig;
 pub use crate::backends::generic::{GenericBackend, GenericParser};
 use crate::core::error::ConfigError;
-use crate::core::events::AgentEvent;
+use crate::core::model::events::AgentEvent;
 
 /// Permission handling for an unattended run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -55,7 +55,7 @@ impl Console {
             text,
         })
         .map_err(|e| ChannelError::Permanent(format!("encoding notification: {e}")))?;
-        crate::core::fsutil::append_line(path, &line)
+        crate::core::store::fsutil::append_line(path, &line)
             .map_err(|e| ChannelError::Transient(format!("writing {}: {e}", path.display())))
     }
 }

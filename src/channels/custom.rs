@@ -5,7 +5,7 @@
 //! [`AnyChannel::Custom`](crate::channels::AnyChannel::Custom): implement
 //! [`DynChannel`] (object safe, so it can live behind an `Arc`), wrap it in a
 //! [`CustomChannel`], and hand that to
-//! [`orchestrator::execute`](crate::core::orchestrator::execute).
+//! [`runner::execute`](crate::core::runner::execute).
 //!
 //! The contract is that of every channel: deliver one message or wake, and
 //! report a typed [`ChannelError`]; never sleep, retry or write state. The

@@ -16,7 +16,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::channels::{Channel, ChannelError, Delivery, Outgoing, Wake, WakeAck};
-use crate::core::gateway::GatewayClient;
+use crate::core::openclaw::gateway::GatewayClient;
 
 /// Telegram's General forum topic id, which must not be sent as a thread id.
 pub const GENERAL_TOPIC_ID: &str = "1";

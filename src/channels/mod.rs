@@ -28,9 +28,9 @@ pub use crate::channels::whatsapp_gateway::WhatsappGateway;
 
 use crate::core::config::{Config, NotifyChannel};
 use crate::core::error::ConfigError;
-use crate::core::gateway::{GatewayClient, HttpTimeouts};
-use crate::core::openclaw_config::{self, OpenclawConfig};
-use crate::core::paths::{Env, ProcessEnv};
+use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
+use crate::core::openclaw::gateway::{GatewayClient, HttpTimeouts};
+use crate::core::store::paths::{Env, ProcessEnv};
 
 /// What kind of message this is; channels use it for silence and formatting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -46,7 +46,7 @@ use crate::channels::telegram_text::{
 };
 use crate::channels::{Attachment, Channel, ChannelError, Delivery, Outgoing, Wake, WakeAck};
 use crate::core::config::Secret;
-use crate::core::gateway::{HttpTimeouts, error_chain, redact, snippet};
+use crate::core::openclaw::gateway::{HttpTimeouts, error_chain, redact, snippet};
 
 /// Most messages one outgoing message is split into; longer texts are truncated.
 pub const MAX_CHUNKS: usize = 3;

@@ -13,7 +13,7 @@
 use serde_json::json;
 
 use crate::channels::{Channel, ChannelError, Delivery, Outgoing, Wake, WakeAck};
-use crate::core::gateway::GatewayClient;
+use crate::core::openclaw::gateway::GatewayClient;
 
 /// Sends WhatsApp messages and wakes through the OpenClaw gateway.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //!
 //! Every key is optional: a user with a working OpenClaw needs no file at all, and
 //! gateway and Telegram settings default to what `openclaw.json` says (see
-//! [`crate::core::openclaw_config`]). The schema is strict: an unknown key or a
+//! [`crate::core::openclaw::config`]). The schema is strict: an unknown key or a
 //! value of the wrong type is an error naming its TOML path (`gateway.urll`,
 //! `route[1].thread_id`).
 //!

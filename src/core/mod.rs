@@ -1,47 +1,26 @@
-//! The orchestrator: everything that is not pure mapping (backends) or pure
-//! delivery (channels). It owns time, processes, files and retries.
+//! Everything that is not pure mapping (backends) or pure delivery (channels):
+//! time, processes, files and retries.
 //!
-//! - [`events`]: the normalized [`events::AgentEvent`] vocabulary.
-//! - [`error`]: error types per boundary.
-//! - [`fsutil`]: private directories, atomic writes, appends.
-//! - [`config`]: `clawrun.toml` (strict schema, defaults).
-//! - [`openclaw_config`]: defaults and tokens from OpenClaw's `openclaw.json`.
-//! - [`gateway`]: HTTP client for the OpenClaw gateway's `/tools/invoke`.
-//! - [`paths`]: where state lives (state dir, OpenClaw home).
-//! - [`registry`]: the seed-compatible session registries.
-//! - [`timefmt`]: the registries' naive local ISO timestamps.
-//! - [`process`]: spawning and stopping the agent's process group.
-//! - [`state`]: the run state folded from events.
-//! - [`run`]: the run record (`run.json`) and run directories.
-//! - [`orchestrator`]: the run lifecycle.
-//! - [`gc`]: retention: removing old runs and registry entries.
-//! - [`doctor`]: environment checks with fixes (`clawrun doctor`).
+//! The folders are layers; each one uses only the ones above it in this list:
+//!
+//! - [`error`], [`config`]: error types per boundary; `clawrun.toml`.
+//! - [`model`]: leaf types without I/O: events, run state, routes, messages.
+//! - [`store`]: state on disk: paths, atomic files, run dirs, registries, time.
+//! - [`openclaw`]: `openclaw.json`, the gateway client, session keys.
+//! - [`routing`]: where a run's messages and wake go.
+//! - [`notify`]: rendering, the notifier, the durable outbox, the channel factory.
+//! - [`runner`]: one run from start to end.
+//! - [`ops`]: functions over existing runs (list, show, kill, gc, doctor, …).
 
 pub mod config;
-pub mod control;
-pub mod delivery;
-pub mod doctor;
 pub mod error;
-pub mod events;
-pub mod foreground;
-pub mod fsutil;
-pub mod gateway;
-pub mod gc;
-pub mod iterations;
-pub mod manager;
+pub mod model;
 pub mod notify;
-pub mod openclaw_config;
-pub mod orchestrator;
-pub mod outbox;
-pub mod paths;
-pub mod process;
-pub mod registry;
-pub mod route;
-pub mod run;
-pub mod session_key;
-pub mod sessions;
-pub mod state;
-pub mod timefmt;
+pub mod openclaw;
+pub mod ops;
+pub mod routing;
+pub mod runner;
+pub mod store;
 
 /// Current time as Unix seconds.
 pub fn now_secs() -> i64 {

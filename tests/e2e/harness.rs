@@ -371,8 +371,8 @@ pub fn run_request(run_dir: &Path) -> Value {
 }
 
 /// A run's outbox entries (`outbox.jsonl`, folded by key: last state wins).
-pub fn outbox_entries(run_dir: &Path) -> Vec<clawrun::core::outbox::Entry> {
-    clawrun::core::outbox::Outbox::new(run_dir)
+pub fn outbox_entries(run_dir: &Path) -> Vec<clawrun::core::notify::outbox::Entry> {
+    clawrun::core::notify::outbox::Outbox::new(run_dir)
         .entries()
         .unwrap_or_else(|e| panic!("reading the outbox of {}: {e}", run_dir.display()))
 }

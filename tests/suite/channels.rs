@@ -12,7 +12,7 @@ use clawrun::channels::{
     Outgoing, TelegramDirect, TelegramDirectSettings, Wake, WhatsappGateway,
 };
 use clawrun::core::config::Secret;
-use clawrun::core::gateway::{GatewayClient, GatewayError, HttpTimeouts};
+use clawrun::core::openclaw::gateway::{GatewayClient, GatewayError, HttpTimeouts};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, header, method, path};

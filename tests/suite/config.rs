@@ -8,10 +8,10 @@ use std::time::Duration;
 use clawrun::channels::{AnyChannel, ChannelKind, auto_channel_kind, build_channel_with_env};
 use clawrun::core::config::{Config, NotifyChannel, RouteTarget};
 use clawrun::core::error::ConfigError;
-use clawrun::core::openclaw_config::{
+use clawrun::core::openclaw::config::{
     OpenclawConfig, gateway_token, gateway_url, telegram_api_base, telegram_bot_token,
 };
-use clawrun::core::paths::Env;
+use clawrun::core::store::paths::Env;
 use pretty_assertions::assert_eq;
 
 const GW_TOKEN: &str = "gw-token-from-json-1234";

@@ -12,13 +12,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clawrun::channels::{Destination, Wake};
 use clawrun::core::config::Config;
-use clawrun::core::gc::{self, GC_LOCK_NAME, GC_STAMP_NAME, GcOptions, GcReport};
-use clawrun::core::outbox::{Item, Outbox};
-use clawrun::core::paths::Paths;
-use clawrun::core::registry::{EntryUpdate, Registry, Status};
-use clawrun::core::run::{RunDir, RunRecord, RunStatus};
-use clawrun::core::state::Outcome;
-use clawrun::core::timefmt;
+use clawrun::core::model::state::Outcome;
+use clawrun::core::notify::outbox::{Item, Outbox};
+use clawrun::core::ops::gc::{self, GC_LOCK_NAME, GC_STAMP_NAME, GcOptions, GcReport};
+use clawrun::core::store::paths::Paths;
+use clawrun::core::store::registry::{EntryUpdate, Registry, Status};
+use clawrun::core::store::run::{RunDir, RunRecord, RunStatus};
+use clawrun::core::store::timefmt;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 

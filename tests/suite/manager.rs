@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use clawrun::core::config::{Config, DEFAULT_MAX_SESSIONS};
-use clawrun::core::manager;
-use clawrun::core::paths::Paths;
+use clawrun::core::ops::manager;
+use clawrun::core::store::paths::Paths;
 
 use crate::common::{Sandbox, fixture};
 
@@ -649,7 +649,7 @@ fn stats_figures_over_runs_with_known_costs_and_a_registry_only_session() {
         write_record(&sb, id, &rec);
     }
     // A codex session whose run directory was deleted long ago.
-    let now_iso = clawrun::core::timefmt::now_local_iso();
+    let now_iso = clawrun::core::store::timefmt::now_local_iso();
     let reg = serde_json::json!({"sessions": {"thread-old": {
         "thread_id": "thread-old", "label": "old codex", "task_summary": "t",
         "project_dir": "/tmp/p", "created_at": now_iso, "last_accessed": now_iso,

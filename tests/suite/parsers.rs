@@ -19,7 +19,7 @@ use std::path::Path;
 
 use clawrun::backends::config::BackendsConfig;
 use clawrun::backends::{AnyParser, Backend, ClaudeParser, CodexParser, LineParser};
-use clawrun::core::events::{AgentEvent, FailureKind, Usage, UsageScope};
+use clawrun::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 use pretty_assertions::assert_eq;
 
 use crate::common::fixture;

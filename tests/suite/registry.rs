@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clawrun::core::error::RegistryError;
-use clawrun::core::registry::{Entry, EntryUpdate, Registry, Status, render_table};
-use clawrun::core::timefmt;
+use clawrun::core::store::registry::{Entry, EntryUpdate, Registry, Status, render_table};
+use clawrun::core::store::timefmt;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clawrun::core::route::{
+use clawrun::core::routing::{
     ConfiguredRoute, GatewaySessions, LocalSessionFiles, NoGateway, Route, RouteChannel,
     RouteInput, RouteSource, SessionSource, TelegramRoutingMode, ToolInvoker, WorkdirRoute,
     render_report, resolve_route,

@@ -13,7 +13,7 @@ use clap::{CommandFactory, Parser};
 use clawrun::backends::Backend;
 use clawrun::backends::config::BackendsConfig;
 use clawrun::cli::{Cli, Command, SessionsCommand};
-use clawrun::core::state::Outcome;
+use clawrun::core::model::state::Outcome;
 use serde_json::Value;
 
 /// A skill file and what it must say.
@@ -39,7 +39,7 @@ const SKILLS: [Skill; 2] = [
     },
 ];
 
-/// `openclaw.json` keys clawrun reads (see `core::openclaw_config`): the only
+/// `openclaw.json` keys clawrun reads (see `core::openclaw::config`): the only
 /// ones a skill may require.
 const KEYS_CLAWRUN_READS: &[&str] = &[
     "gateway.auth.token",

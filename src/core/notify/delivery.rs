@@ -12,13 +12,13 @@ use serde_json::Value;
 use crate::channels::{self, AnyChannel, ChannelKind, Console, console};
 use crate::core::config::Config;
 use crate::core::error::{ConfigError, Error, Result};
-use crate::core::gateway::{GatewayClient, HttpTimeouts};
-use crate::core::openclaw_config::{self, OpenclawConfig};
-use crate::core::paths::{Paths, ProcessEnv};
-use crate::core::route::{
+use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
+use crate::core::openclaw::gateway::{GatewayClient, HttpTimeouts};
+use crate::core::routing::{
     self, ConfiguredRoute, GatewaySessions, LocalSessionFiles, NoGateway, Route, RouteChannel,
     RouteInput, ToolInvoker, WorkdirRoute,
 };
+use crate::core::store::paths::{Paths, ProcessEnv};
 
 impl ToolInvoker for GatewayClient {
     async fn invoke(&self, tool: &str, args: Value) -> std::result::Result<Value, String> {
@@ -98,8 +98,8 @@ pub fn configured_routes(config: &Config) -> (Vec<WorkdirRoute>, Option<Configur
 pub async fn resolve(input: &RouteInput, configs: &Configs, paths: &Paths) -> Result<Route> {
     let local = LocalSessionFiles::new(paths.openclaw_home.clone());
     let route = match configs.gateway() {
-        Some(client) => route::resolve_route(input, &GatewaySessions::new(client), &local).await,
-        None => route::resolve_route(input, &NoGateway, &local).await,
+        Some(client) => routing::resolve_route(input, &GatewaySessions::new(client), &local).await,
+        None => routing::resolve_route(input, &NoGateway, &local).await,
     };
     route.map_err(|e| Error::Usage(e.to_string()))
 }

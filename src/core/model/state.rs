@@ -6,7 +6,7 @@ use tokio::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::events::{AgentEvent, FailureKind, Usage, UsageScope};
+use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
 /// Bytes of the newest assistant text kept in memory (for previews); the whole
 /// text goes to the run directory's `assistant.txt` as it arrives.

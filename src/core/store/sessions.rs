@@ -3,11 +3,11 @@
 
 use crate::backends::AnyBackend;
 use crate::core::error::Result;
+use crate::core::model::state::Outcome;
 use crate::core::now_secs;
-use crate::core::paths::Paths;
-use crate::core::registry::{EntryUpdate, Registry, Status};
-use crate::core::run::{RunRecord, RunSpec, RunStatus};
-use crate::core::state::Outcome;
+use crate::core::store::paths::Paths;
+use crate::core::store::registry::{EntryUpdate, Registry, Status};
+use crate::core::store::run::{RunRecord, RunSpec, RunStatus};
 
 /// Records runs in the backend's session registry.
 #[derive(Debug, Clone)]

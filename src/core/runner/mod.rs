@@ -6,6 +6,9 @@
 //! directory. [`execute`] runs the agent to the end, in this process (foreground)
 //! or in a detached runner started by [`spawn_detached`].
 
+pub mod control;
+pub mod process;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,21 +23,21 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::backends::config;
 use crate::backends::{AnyBackend, Backend, LineParser, Permission, RunRequest};
 use crate::channels::{AnyChannel, ChannelKind, Console, Destination, console};
-use crate::core::control::{self, NoteLimiter};
-use crate::core::delivery::{self, Configs};
 use crate::core::error::{Error, Result};
-use crate::core::events::AgentEvent;
-use crate::core::foreground::Foreground;
-use crate::core::iterations::{self, Iterations};
+use crate::core::model::events::AgentEvent;
+use crate::core::model::state::{Outcome, RunState};
+use crate::core::notify::delivery::{self, Configs};
+use crate::core::notify::foreground::Foreground;
+use crate::core::notify::outbox::{self, RetryPolicy, StaleCheck};
 use crate::core::notify::{self, Notifier, RunInfo, WakePayload};
-use crate::core::outbox::{self, RetryPolicy, StaleCheck};
-use crate::core::paths::Paths;
-use crate::core::process;
-use crate::core::route::{Route, RouteInput, RouteSource, TelegramRoutingMode};
-use crate::core::run::{self, CompletionMode, RunDir, RunRecord, RunSpec, RunStatus, files};
-use crate::core::sessions::SessionLog;
-use crate::core::state::{Outcome, RunState};
-use crate::core::{fsutil, now_secs};
+use crate::core::now_secs;
+use crate::core::routing::{Route, RouteInput, RouteSource, TelegramRoutingMode};
+use crate::core::store::fsutil;
+use crate::core::store::iterations::{self, Iterations};
+use crate::core::store::paths::Paths;
+use crate::core::store::run::{self, CompletionMode, RunDir, RunRecord, RunSpec, RunStatus, files};
+use crate::core::store::sessions::SessionLog;
+use control::NoteLimiter;
 
 /// Default time limit (seconds).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 7200;
@@ -1446,7 +1449,7 @@ impl Supervisor<'_> {
             ),
             None => match &self.state.terminal {
                 Some(Ok(())) => (Outcome::Completed, None),
-                Some(Err((msg, crate::core::events::FailureKind::ResumeNotFound))) => {
+                Some(Err((msg, crate::core::model::events::FailureKind::ResumeNotFound))) => {
                     (Outcome::ResumeFailed, Some(msg.clone()))
                 }
                 Some(Err((msg, _))) => (Outcome::Failed, Some(msg.clone())),

@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use crate::core::config::{Config, DEFAULT_TELEGRAM_API_BASE, Secret};
 use crate::core::error::ConfigError;
-use crate::core::paths::Env;
+use crate::core::store::paths::Env;
 
 /// The gateway's default port when `gateway.port` is not set.
 pub const DEFAULT_GATEWAY_PORT: u16 = 18789;

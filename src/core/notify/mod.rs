@@ -5,6 +5,10 @@
 //! where the seed was wrong (UTF-16-safe truncation is the channel's job; every
 //! outcome reaches every channel).
 
+pub mod delivery;
+pub mod foreground;
+pub mod outbox;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -12,11 +16,11 @@ use tokio::time::Instant;
 
 use crate::backends::Names;
 use crate::channels::{AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, Wake};
-use crate::core::outbox::{EntryStatus, Item, Outbox, RetryPolicy, StaleCheck};
+use crate::core::notify::outbox::{EntryStatus, Item, Outbox, RetryPolicy, StaleCheck};
 use serde::Serialize;
 
-use crate::core::run::{CompletionMode, RunRecord, RunSpec};
-use crate::core::state::{Outcome, RunState};
+use crate::core::model::state::{Outcome, RunState};
+use crate::core::store::run::{CompletionMode, RunRecord, RunSpec};
 
 /// Characters of the result shown in the result message.
 pub const PREVIEW_CHARS: usize = 2000;
@@ -736,7 +740,7 @@ pub fn render_result(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::events::{AgentEvent, Usage, UsageScope};
+    use crate::core::model::events::{AgentEvent, Usage, UsageScope};
 
     #[tokio::test(start_paused = true)]
     async fn heartbeat_at_controlled_times() {

@@ -35,12 +35,14 @@ use serde_json::{Value, json};
 
 use crate::backends::config::{self as backends_config, BACKEND_NAMES, BackendsConfig};
 use crate::core::config::{Config, NotifyChannel};
-use crate::core::gateway::{GatewayClient, GatewayError, HttpTimeouts, error_chain, redact};
-use crate::core::openclaw_config::{
-    self, GATEWAY_TOKEN_ENV_NAME, OpenclawConfig, TELEGRAM_BOT_TOKEN_ENV_NAME,
+use crate::core::openclaw::config::{
+    self as openclaw_config, GATEWAY_TOKEN_ENV_NAME, OpenclawConfig, TELEGRAM_BOT_TOKEN_ENV_NAME,
 };
-use crate::core::paths::{Env, Paths};
-use crate::core::registry::Registry;
+use crate::core::openclaw::gateway::{
+    GatewayClient, GatewayError, HttpTimeouts, error_chain, redact,
+};
+use crate::core::store::paths::{Env, Paths};
+use crate::core::store::registry::Registry;
 
 /// Default limit for each external check (a CLI's `--version`, an HTTP call).
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -524,7 +526,7 @@ async fn run_version(
         Ok(Err(e)) => Err(VersionError::Spawn(e)),
         Err(_) => {
             if let Some(pid) = pid {
-                crate::core::process::kill_group(pid);
+                crate::core::runner::process::kill_group(pid);
             }
             Err(VersionError::Timeout)
         }
@@ -977,7 +979,7 @@ fn check_state_dir(state_dir: &Path) -> Check {
     }
     let mut problems = Vec::new();
     let mut fixes = Vec::new();
-    let runs = state_dir.join(crate::core::paths::RUNS_DIR_NAME);
+    let runs = state_dir.join(crate::core::store::paths::RUNS_DIR_NAME);
     for dir in [state_dir, runs.as_path()] {
         if let Some((p, f)) = ownership_problem(dir, 0o700, "700") {
             problems.push(p);

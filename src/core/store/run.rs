@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::backends::Permission;
 use crate::core::error::{Error, Result};
-use crate::core::events::Usage;
-use crate::core::fsutil;
-use crate::core::state::Outcome;
+use crate::core::model::events::Usage;
+use crate::core::model::state::Outcome;
+use crate::core::store::fsutil;
 
 /// File names inside a run directory.
 pub mod files {
@@ -104,7 +104,7 @@ pub struct RunSpec {
     /// The first run of this run's resume chain (for iteration counting).
     pub chain_root: String,
     /// Where messages go.
-    pub route: crate::core::route::Route,
+    pub route: crate::core::routing::Route,
     /// The channel type that delivers them (`console`, `telegram-direct`, …).
     pub channel: String,
     /// Send technical trace markers to the chat.
@@ -433,12 +433,12 @@ pub fn active_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
         if rec.status.is_done() {
             continue;
         }
-        if crate::core::process::runner_alive(rec.runner_pid) {
+        if crate::core::runner::process::runner_alive(rec.runner_pid) {
             active.push((dir, rec));
             continue;
         }
         if let Some(pid) = rec.agent_pid {
-            crate::core::process::kill_group(pid);
+            crate::core::runner::process::kill_group(pid);
         }
         rec.status = RunStatus::Done(Outcome::Crashed);
         let now = crate::core::now_secs();

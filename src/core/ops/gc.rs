@@ -44,12 +44,13 @@ use serde::Serialize;
 use crate::backends::config::BACKEND_NAMES;
 use crate::core::config::Config;
 use crate::core::error::{Error, Result};
-use crate::core::outbox::Outbox;
-use crate::core::paths::Paths;
-use crate::core::process;
-use crate::core::registry::{Entry, Registry, Status};
-use crate::core::run::{self, RunDir, RunRecord, files};
-use crate::core::{fsutil, now_secs, timefmt};
+use crate::core::notify::outbox::Outbox;
+use crate::core::now_secs;
+use crate::core::runner::process;
+use crate::core::store::paths::Paths;
+use crate::core::store::registry::{Entry, Registry, Status};
+use crate::core::store::run::{self, RunDir, RunRecord, files};
+use crate::core::store::{fsutil, timefmt};
 
 /// The stamp of the last automatic pass, under the state dir (Unix seconds).
 pub const GC_STAMP_NAME: &str = "gc.stamp";

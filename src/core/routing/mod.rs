@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::channels::Destination;
-use crate::core::session_key::{
+use crate::core::openclaw::session_key::{
     SessionKey, SessionKeyError, is_telegram_chat_id, telegram_thread_id,
 };
 

@@ -16,8 +16,8 @@ use tokio::time::Instant;
 
 use crate::backends::{AnyParser, LineParser};
 use crate::core::error::{Error, Result};
-use crate::core::events::AgentEvent;
-use crate::core::fsutil;
+use crate::core::model::events::AgentEvent;
+use crate::core::store::fsutil;
 
 /// File name of the foreground state in the run directory.
 pub const FG_FILE_NAME: &str = "fg.json";

@@ -51,9 +51,9 @@ use serde_json::{Map, Value};
 
 use crate::backends::Backend;
 use crate::core::error::RegistryError;
-use crate::core::fsutil;
-use crate::core::paths::Paths;
-use crate::core::timefmt;
+use crate::core::store::fsutil;
+use crate::core::store::paths::Paths;
+use crate::core::store::timefmt;
 
 /// How many characters of the task the seed kept as `task_summary`.
 pub const TASK_SUMMARY_CHARS: usize = 200;

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::channels::{AnyChannel, Channel, ChannelError, MessageKind, Outgoing, Wake};
 use crate::core::error::{Error, Result};
-use crate::core::{fsutil, now_secs};
+use crate::core::now_secs;
+use crate::core::store::fsutil;
 
 /// File name of the outbox in a run directory.
 pub const OUTBOX_FILE_NAME: &str = "outbox.jsonl";
@@ -481,7 +482,7 @@ pub struct StaleCheck {
 impl StaleCheck {
     /// The id of a newer run for the same session, if any.
     pub fn newer_run(&self) -> Option<String> {
-        crate::core::run::list_runs(&self.runs_dir)
+        crate::core::store::run::list_runs(&self.runs_dir)
             .into_iter()
             .map(|(_, r)| r)
             .filter(|r| r.session_key.as_deref() == Some(self.session_key.as_str()))
@@ -526,7 +527,7 @@ mod tests {
     #[test]
     fn stale_check_orders_runs_of_the_same_second_by_milliseconds() {
         #![allow(clippy::unwrap_used)]
-        use crate::core::run::{RunDir, RunRecord, RunStatus};
+        use crate::core::store::run::{RunDir, RunRecord, RunStatus};
         let tmp = tempfile::tempdir().unwrap();
         let mk = |id: &str, ms: i64| {
             let dir = RunDir::create(tmp.path(), id).unwrap();
@@ -618,7 +619,7 @@ pub async fn flush_all(
                 continue;
             }
         };
-        let stale = crate::core::run::RunDir::open(dir.clone())
+        let stale = crate::core::store::run::RunDir::open(dir.clone())
             .read_record()
             .ok()
             .and_then(|r| {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::core::error::{Error, Result};
-use crate::core::fsutil;
+use crate::core::store::fsutil;
 
 /// File name under the state dir.
 pub const ITERATIONS_FILE_NAME: &str = "iterations.json";

@@ -36,14 +36,16 @@ use serde::Serialize;
 use crate::backends::config::{self as backends_config, BACKEND_NAMES};
 use crate::backends::{AnyParser, Backend, LineParser};
 use crate::core::error::{Error, Result};
-use crate::core::events::AgentEvent;
-use crate::core::paths::Paths;
-use crate::core::registry::{Entry, Registry, Status};
-use crate::core::route::Route;
-use crate::core::run::{self, RunDir, RunRecord, RunStatus, files};
-use crate::core::sessions::registry_status;
-use crate::core::state::Outcome;
-use crate::core::{now_secs, process, timefmt};
+use crate::core::model::events::AgentEvent;
+use crate::core::model::state::Outcome;
+use crate::core::now_secs;
+use crate::core::routing::Route;
+use crate::core::runner::process;
+use crate::core::store::paths::Paths;
+use crate::core::store::registry::{Entry, Registry, Status};
+use crate::core::store::run::{self, RunDir, RunRecord, RunStatus, files};
+use crate::core::store::sessions::registry_status;
+use crate::core::store::timefmt;
 
 /// `list` without `--all`: runs that ended (or started) within this many hours,
 /// plus every active run.
