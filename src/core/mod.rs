@@ -4,6 +4,7 @@
 //! The folders are layers; each one uses only the ones above it in this list:
 //!
 //! - [`error`], [`config`]: error types per boundary; `clawrun.toml`.
+//! - [`git`]: a leaf beside them: repository facts, worktrees, what changed.
 //! - [`model`]: leaf types without I/O: events, run state, routes, messages.
 //! - [`store`]: state on disk: paths, atomic files, run dirs, registries, time.
 //! - [`openclaw`]: `openclaw.json`, the gateway client, session keys.
@@ -14,6 +15,7 @@
 
 pub mod config;
 pub mod error;
+pub mod git;
 pub mod model;
 pub mod notify;
 pub mod openclaw;

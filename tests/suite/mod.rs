@@ -14,3 +14,4 @@ mod run;
 mod skills;
 mod telegram_run;
 mod telegram_text;
+mod worktree;
