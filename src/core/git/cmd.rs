@@ -1,6 +1,8 @@
 //! Running `git`: explicit arguments, `-C dir`, no shell, a sanitized
 //! environment and the C locale, so output is parseable and the repository is
 //! the one we name (never one inherited from `GIT_DIR` or `GIT_WORK_TREE`).
+//! Output-shaping flags are explicit (`-z`, `--porcelain`, `--no-show-signature`,
+//! `color.ui=false`) so user config such as `log.showSignature` cannot change it.
 
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
@@ -44,6 +46,7 @@ where
         .env("GIT_EDITOR", ":")
         .env("GIT_OPTIONAL_LOCKS", "0")
         .arg("--no-pager")
+        .args(["-c", "color.ui=false"])
         .arg("-C")
         .arg(dir)
         .args(args)

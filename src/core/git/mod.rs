@@ -21,14 +21,14 @@
 //!   listed, merged or deleted. The directory is the caller's choice (a
 //!   clawrun-owned state dir, e.g. `<state>/worktrees/<run id>`), never inside
 //!   the repository.
-//! - **`.worktreeinclude`** follows Claude Code's convention: see [`include`].
+//! - **`.worktreeinclude`** follows Claude Code's convention: see [`include`](mod@include).
 //! - **Merges are all or nothing**: a trial merge with
 //!   `git merge-tree --write-tree` (git ≥ 2.38; written against 2.47) names the
 //!   conflicting files before any ref, index or file changes.
 //! - **Commands** run as `git --no-pager -C <dir> <args>`: no shell, stdin
 //!   closed, `LC_ALL=C`, no prompts, optional locks off (so status does not
 //!   race an agent's own git), and `GIT_DIR`/`GIT_WORK_TREE`/… removed from
-//!   the environment (see [`cmd`]).
+//!   the environment (the private `cmd` module).
 
 mod changes;
 mod cmd;

@@ -60,7 +60,7 @@ pub struct WorktreeEntry {
 /// are created), on a new branch `clawrun/<sanitized name_hint>` (with a
 /// `-2`, `-3`, … suffix when taken), starting at `base` (default: the `HEAD`
 /// of `repo`). Then copies the files `.worktreeinclude` selects (see
-/// [`include`](super::include)).
+/// [`include`](mod@super::include)).
 ///
 /// # Errors
 /// [`GitError::NotARepository`] when `repo` is not in a work tree,
