@@ -7,4 +7,5 @@ pub mod paths;
 pub mod registry;
 pub mod run;
 pub mod sessions;
+pub mod slots;
 pub mod timefmt;
