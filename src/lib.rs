@@ -47,7 +47,6 @@
 
 pub mod backends;
 pub mod channels;
-pub mod cli;
 pub mod core;
 
 pub use crate::core::error::{Error, Result};
