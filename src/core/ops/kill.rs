@@ -94,7 +94,7 @@ pub fn kill_run(paths: &Paths, run: &Run, wait: Duration) -> Result<KillReport> 
     match signal_runner(run, started, deadline, wait)? {
         Stopping::Finished(report) => Ok(report),
         Stopping::Orphaned { record, signalled } => {
-            close_orphan(paths, run, record, signalled, started, deadline)
+            close_orphan(paths, run, *record, signalled, started, deadline)
         }
     }
 }
@@ -136,7 +136,7 @@ enum Stopping {
     /// The runner is gone and the run is not done.
     Orphaned {
         /// The record as last read.
-        record: RunRecord,
+        record: Box<RunRecord>,
         /// Whether we had signalled a runner before it went.
         signalled: bool,
     },
@@ -174,7 +174,7 @@ fn signal_runner(
             }
         } else if let Some(record) = settled_without_runner(run, &rec, deadline)? {
             return Ok(Stopping::Orphaned {
-                record,
+                record: Box::new(record),
                 signalled: signalled.is_some(),
             });
         } else {
