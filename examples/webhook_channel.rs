@@ -20,13 +20,11 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use serde_json::json;
 
 use clawrun::channels::custom::{BoxFuture, CustomChannel, DynChannel};
 use clawrun::channels::{ChannelError, Delivery, Outgoing, Wake, WakeAck};
-use clawrun::cli::{Cli, Command};
-use clawrun::core::runner::{self, RunReport};
+use clawrun::core::runner::{self, RunOptions, RunReport, TaskSource};
 use clawrun::core::store::paths::{Paths, ProcessEnv};
 
 /// Wait this long after a 429 without a usable `Retry-After`.
@@ -118,24 +116,13 @@ impl DynChannel for Webhook {
 
 fn run(url: &str, project: &str, task: &str, backend: &str) -> anyhow::Result<RunReport> {
     let webhook = Webhook::new(url)?;
-    // The same options, and defaults, as `clawrun run` with these flags.
-    let cli = Cli::try_parse_from([
-        "clawrun",
-        "run",
-        "--backend",
-        backend,
-        "-p",
-        project,
-        "-t",
-        task,
-        "--delivery-wait",
-        "30",
-    ])?;
-    let Command::Run(args) = cli.command else {
-        anyhow::bail!("not a run command");
-    };
+    // The same options, and defaults, as `clawrun run --backend BACKEND -p PROJECT
+    // -t TASK --delivery-wait 30`.
+    let mut opts = RunOptions::new(backend, TaskSource::Inline(task.to_owned()));
+    opts.project = Some(project.into());
+    opts.delivery_wait_secs = 30;
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
-    let prepared = runner::prepare(&args.to_options(None), &paths, &mut std::io::empty())?;
+    let prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;
     let dir = runner::create(&prepared)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

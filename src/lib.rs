@@ -2,52 +2,104 @@
 //!
 //! Runs coding-agent CLIs (Anthropic's Claude Code, OpenAI's Codex) in the
 //! background on behalf of an orchestrating agent (OpenClaw), and keeps the human
-//! and the orchestrator informed until the work is done.
+//! and the orchestrator informed until the work is done. The `clawrun` binary
+//! is one user of this library; a skill written in Rust can be another.
 //!
-//! # Layout
+//! Everything a skill author needs is re-exported at the top of the crate:
+//! [`RunOptions`], [`prepare`], [`create`], [`execute`] and the [`RunReport`]
+//! to run a task; [`Backend`] / [`AnyBackend`] for the coding agents;
+//! [`Channel`] / [`AnyChannel`] and the [`DynChannel`] trait for where the
+//! messages go; the [`AgentEvent`]s a run is made of, its [`Outcome`],
+//! [`Paths`], and [`Error`] / [`Result`].
 //!
-//! - [`backends`]: one coding-agent CLI each; pure mapping of a run request to a
-//!   command line, and of the CLI's output lines to [`core::model::events::AgentEvent`]s.
-//! - [`channels`]: where messages go (console, Telegram, WhatsApp via the gateway);
-//!   delivery only.
-//! - [`core`]: the orchestrator: run lifecycle, process supervision, registry,
-//!   config, notifications.
-//! - [`cli`]: the command-line interface of the `clawrun` binary.
-//!
-//! # Use as a library
+//! # Run a task
 //!
 //! A run from Rust is the same three steps as `clawrun run`: validate
-//! ([`core::runner::prepare`], which touches nothing), create the run
-//! directory ([`core::runner::create`]), and execute it to the end
-//! ([`core::runner::execute`], inside a tokio runtime) with any channel:
+//! ([`prepare`], which touches nothing), create the run directory
+//! ([`create`]), and execute it to the end ([`execute`], inside a tokio
+//! runtime) with any channel. [`RunOptions::new`] has the defaults of
+//! `clawrun run`; set the fields of the flags you would pass.
 //!
 //! ```no_run
 //! use clawrun::channels::Console;
-//! use clawrun::core::runner::{self, RunOptions, TaskSource};
-//! use clawrun::core::store::paths::{Paths, ProcessEnv};
+//! use clawrun::{Paths, ProcessEnv, RunOptions, TaskSource};
 //!
 //! # async fn demo() -> clawrun::Result<()> {
 //! let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
 //! let mut opts = RunOptions::new("claude", TaskSource::Inline("Add a test for parse()".into()));
 //! opts.project = Some("/home/me/src/app".into());
-//! let prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;
-//! let dir = runner::create(&prepared)?;
+//! let prepared = clawrun::prepare(&opts, &paths, &mut std::io::empty())?;
+//! let dir = clawrun::create(&prepared)?;
 //! let console = Console::new(Some(dir.file("notifications.jsonl")));
-//! let report = runner::execute(&dir, &paths, console.into()).await?;
+//! let report = clawrun::execute(&dir, &paths, console.into()).await?;
 //! println!("{} → {}", report.outcome.as_str(), report.output_file.display());
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! A channel defined outside the crate implements
-//! [`channels::custom::DynChannel`] and is passed as `AnyChannel::Custom`; a
-//! backend for another JSONL-speaking CLI is a `[generic.<name>]` table in
-//! `backends.toml` (see [`backends::generic`]). The `examples/` directory has one
-//! of each.
+//! [`prepare`] fails with [`Error::Usage`] or [`Error::Config`] for bad input
+//! (nothing was spawned or written); the report's
+//! [`exit_code`](RunReport::exit_code) is the one `clawrun run` exits with.
+//!
+//! # Plug in a channel
+//!
+//! The built-in channels (console, Telegram, WhatsApp and the message tool
+//! through the OpenClaw gateway) are chosen by `clawrun.toml`. A channel of
+//! your own implements [`DynChannel`] and goes in as
+//! [`CustomChannel`](channels::CustomChannel). It only delivers: the run's
+//! durable outbox retries what fails with [`ChannelError::Transient`] or
+//! [`ChannelError::RetryAfter`], with the same idempotency key.
+//!
+//! ```no_run
+//! use clawrun::channels::custom::BoxFuture;
+//! use clawrun::channels::{ChannelError, CustomChannel, Delivery, Outgoing};
+//! use clawrun::DynChannel;
+//!
+//! /// Prints every message; a real one would POST it somewhere.
+//! struct Stdout;
+//!
+//! impl DynChannel for Stdout {
+//!     fn id(&self) -> &str {
+//!         "stdout"
+//!     }
+//!
+//!     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Delivery, ChannelError>> {
+//!         Box::pin(async move {
+//!             println!("[{}] {}", msg.idempotency_key, msg.body.plain);
+//!             Ok(Delivery::default())
+//!         })
+//!     }
+//! }
+//!
+//! # async fn demo(dir: clawrun::core::store::run::RunDir, paths: clawrun::Paths) -> clawrun::Result<()> {
+//! let report = clawrun::execute(&dir, &paths, CustomChannel::new(Stdout).into()).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A backend for another CLI that prints JSON lines needs no Rust: it is a
+//! `[generic.<name>]` table in `backends.toml` (see [`backends::generic`]).
+//! The `examples/` directory has one of each: `run_from_rust.rs`,
+//! `webhook_channel.rs`, `custom_backend/`.
+//!
+//! # Layout
+//!
+//! - [`backends`]: one coding-agent CLI each; pure mapping of a run request
+//!   to a command line, and of the CLI's output lines to [`AgentEvent`]s.
+//! - [`channels`]: where messages go; delivery only.
+//! - `core`: everything else, in layers (model, store, openclaw, routing,
+//!   notify, runner, ops); hidden from these docs, public for the tests and
+//!   the binary. README "Layout" walks one run through them.
 
 pub mod backends;
 pub mod channels;
-pub mod cli;
+#[doc(hidden)]
 pub mod core;
 
+pub use crate::backends::{AnyBackend, Backend};
+pub use crate::channels::{AnyChannel, Channel, ChannelError, DynChannel};
 pub use crate::core::error::{Error, Result};
+pub use crate::core::model::events::AgentEvent;
+pub use crate::core::model::state::Outcome;
+pub use crate::core::runner::{RunOptions, RunReport, TaskSource, create, execute, prepare};
+pub use crate::core::store::paths::{Paths, ProcessEnv};

@@ -26,11 +26,8 @@ use clawrun::backends::config;
 use clawrun::backends::{Backend, LineParser};
 use clawrun::channels::Console;
 use clawrun::channels::console::NOTIFICATIONS_FILE_NAME;
-use clawrun::cli::{Cli, Command};
-use clawrun::core::runner::{self, RunReport};
+use clawrun::core::runner::{self, RunOptions, RunReport, TaskSource};
 use clawrun::core::store::paths::{Paths, ProcessEnv};
-
-use clap::Parser;
 
 /// The backend definitions of this example, next to this file.
 fn backends_file() -> PathBuf {
@@ -46,25 +43,15 @@ fn run(project: &str, task: &str, resume: Option<&str>) -> anyhow::Result<RunRep
     let line = r#"{"kind":"say","text":"hello from acme"}"#;
     eprintln!("{line}\n  → {:?}", parser.parse_line(line));
 
-    let mut argv = vec![
-        "clawrun",
-        "run",
-        "--backend",
-        acme.name(),
-        "-p",
-        project,
-        "-t",
-        task,
-    ];
-    if let Some(id) = resume {
-        argv.extend(["--resume", id]);
-    }
-    let Command::Run(args) = Cli::try_parse_from(argv)?.command else {
-        anyhow::bail!("not a run command");
-    };
+    // The same options, and defaults, as `clawrun --backends FILE run --backend acme -p
+    // PROJECT -t TASK [--resume ID]`. The run records the backends file, so a
+    // detached runner finds `acme` too.
+    let mut opts = RunOptions::new(acme.name(), TaskSource::Inline(task.to_owned()));
+    opts.project = Some(project.into());
+    opts.resume = resume.map(str::to_owned);
+    opts.backends_file = Some(file);
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
-    // The run records the backends file, so a detached runner finds `acme` too.
-    let prepared = runner::prepare(&args.to_options(Some(file)), &paths, &mut std::io::empty())?;
+    let prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;
     let dir = runner::create(&prepared)?;
     let console = Console::new(Some(dir.file(NOTIFICATIONS_FILE_NAME)));
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use clawrun::core::config::{Config, DEFAULT_MAX_SESSIONS};
-use clawrun::core::ops::manager;
+use clawrun::core::ops::{capacity, kill, resolve};
 use clawrun::core::store::paths::Paths;
 
 use crate::common::{Sandbox, fixture};
@@ -875,29 +875,29 @@ fn resume_refuses_a_run_without_a_session() {
 async fn capacity_is_checked_against_live_runs_and_a_slot_can_be_awaited() {
     let sb = Sandbox::new();
     let p = paths(&sb);
-    manager::check_capacity(&p, 1).unwrap();
+    capacity::check_capacity(&p, 1).unwrap();
     let one = live_run(&sb, &["--grace", "1"], &[], "hang", "claude/tool.jsonl");
     let _two = live_run(&sb, &["--grace", "1"], &[], "hang", "claude/tool.jsonl");
-    assert_eq!(manager::active_count(&p), 2);
-    let err = manager::check_capacity(&p, 2).unwrap_err();
+    assert_eq!(capacity::active_count(&p), 2);
+    let err = capacity::check_capacity(&p, 2).unwrap_err();
     assert!(matches!(err, clawrun::Error::Usage(_)), "{err:?}");
     assert_eq!(
         err.to_string(),
         "2 runs are running (the limit is 2): wait, stop one with `clawrun kill`, or pass --queue"
     );
-    manager::check_capacity(&p, 3).unwrap();
+    capacity::check_capacity(&p, 3).unwrap();
 
     // A waiter gets its slot once one run ends.
     let waiter = {
         let p = p.clone();
-        tokio::spawn(async move { manager::wait_for_slot(&p, 2, Duration::from_millis(50)).await })
+        tokio::spawn(async move { capacity::wait_for_slot(&p, 2, Duration::from_millis(50)).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiter.is_finished(), "the waiter did not wait");
-    let run = manager::resolve_run(&p, &one.run_id).unwrap();
+    let run = resolve::resolve_run(&p, &one.run_id).unwrap();
     let p2 = p.clone();
     let killer =
-        tokio::task::spawn_blocking(move || manager::kill_run(&p2, &run, Duration::from_secs(15)));
+        tokio::task::spawn_blocking(move || kill::kill_run(&p2, &run, Duration::from_secs(15)));
     let active = tokio::time::timeout(Duration::from_secs(15), waiter)
         .await
         .expect("no slot within 15 s")
@@ -905,7 +905,7 @@ async fn capacity_is_checked_against_live_runs_and_a_slot_can_be_awaited() {
     assert_eq!(active, 1);
     let report = killer.await.unwrap().unwrap();
     assert_eq!(report.outcome, "killed");
-    manager::check_capacity(&p, 2).unwrap();
+    capacity::check_capacity(&p, 2).unwrap();
 }
 
 #[test]

@@ -12,9 +12,15 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use clawrun::backends::Backend;
 use clawrun::backends::config::BackendsConfig;
-use clawrun::cli::{Cli, Command, SessionsCommand};
 use clawrun::core::model::state::Outcome;
 use serde_json::Value;
+
+// The binary's own command line, included by path: the CLI is not part of the
+// library, and this test parses the skills' commands with the real parser.
+#[allow(dead_code)]
+#[path = "../../src/cli/args.rs"]
+mod args;
+use args::{Cli, Command, SessionsCommand};
 
 /// A skill file and what it must say.
 struct Skill {

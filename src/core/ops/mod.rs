@@ -1,6 +1,25 @@
-//! Library functions over existing runs: the session manager (list, show,
-//! output, kill, stats, resume), retention and the environment checks.
+//! Library functions over existing runs: what a person (or the orchestrating
+//! agent) does with runs once they exist. Each function returns data; the
+//! binary's `src/cli/render` turns it into text.
+//!
+//! Everything here reads the run directories (`<state dir>/runs/<id>/`) and,
+//! for sessions whose run directory is gone, the session registries.
+//!
+//! - [`resolve`]: what a name on the command line refers to; liveness.
+//! - [`list`], [`show`], [`output`], [`kill`], [`stats`], [`resume`]: one
+//!   command each.
+//! - [`capacity`]: the cap on runs running at once.
+//! - [`sessions`]: the session registries.
+//! - [`gc`]: retention; [`doctor`]: the environment checks.
 
+pub mod capacity;
 pub mod doctor;
 pub mod gc;
-pub mod manager;
+pub mod kill;
+pub mod list;
+pub mod output;
+pub mod resolve;
+pub mod resume;
+pub mod sessions;
+pub mod show;
+pub mod stats;

@@ -1,18 +1,22 @@
-//! Command-line interface definitions (clap derive).
+//! The command line (clap derive), and its translation into the library's
+//! options.
 //!
 //! `clawrun run` accepts the flag names of the seed `run-task.py` scripts, so a
 //! user of those can switch by changing one word.
+//!
+//! This file uses only `clawrun::` paths (never `crate::`): the skill tests
+//! include it by path to parse every command in SKILL.md with the real `Cli`.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::core::routing::TelegramRoutingMode;
-use crate::core::runner::{
+use clawrun::core::routing::TelegramRoutingMode;
+use clawrun::core::runner::{
     DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, DEFAULT_TIMEOUT_SECS, RoutingOptions,
     RunOptions, TaskSource,
 };
-use crate::core::store::run::CompletionMode;
+use clawrun::core::store::run::CompletionMode;
 
 /// Run coding-agent CLIs in the background for OpenClaw, and keep the human
 /// and the orchestrating agent informed until the work is done.
@@ -78,9 +82,6 @@ pub enum Command {
         dir: PathBuf,
     },
 }
-
-/// Backends built in.
-pub const BACKENDS: [&str; 2] = ["claude", "codex"];
 
 /// `clawrun run`.
 #[derive(Debug, Args)]
@@ -193,7 +194,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub multi_turn: bool,
     /// With --multi-turn: the most consecutive `respond` answers not marked `--user`.
-    #[arg(long, default_value_t = crate::core::store::run::DEFAULT_MAX_AUTO_RESPONDS, value_name = "N")]
+    #[arg(long, default_value_t = clawrun::core::store::run::DEFAULT_MAX_AUTO_RESPONDS, value_name = "N")]
     pub max_auto_responds: u32,
     /// When the agent hits a usage limit with a known reset time: wait for it (within --timeout),
     /// then resume the same session.
@@ -233,7 +234,7 @@ impl RunArgs {
             backends_file,
             heartbeat_secs: self
                 .heartbeat
-                .unwrap_or(crate::core::config::DEFAULT_HEARTBEAT_SECS),
+                .unwrap_or(clawrun::core::config::DEFAULT_HEARTBEAT_SECS),
             heartbeat_edit: self.heartbeat_edit,
             stall_secs: self.stall_secs,
             idle_timeout_secs: self.idle_timeout,
@@ -441,7 +442,7 @@ pub struct OutputArgs {
     #[arg(long)]
     pub full: bool,
     /// How many of the last lines of text to print (0 = all).
-    #[arg(short = 'n', long, default_value_t = crate::core::ops::manager::DEFAULT_OUTPUT_LINES, value_name = "N")]
+    #[arg(short = 'n', long, default_value_t = clawrun::core::ops::output::DEFAULT_OUTPUT_LINES, value_name = "N")]
     pub lines: usize,
     /// Print JSON (with --follow: one JSON object per line).
     #[arg(long)]
@@ -456,7 +457,7 @@ pub struct KillArgs {
     #[arg(value_name = "RUN")]
     pub run: String,
     /// Seconds to wait for the run to finish stopping.
-    #[arg(long, default_value_t = crate::core::ops::manager::DEFAULT_KILL_WAIT.as_secs(), value_name = "SECS")]
+    #[arg(long, default_value_t = clawrun::core::ops::kill::DEFAULT_KILL_WAIT.as_secs(), value_name = "SECS")]
     pub wait: u64,
     /// Print JSON.
     #[arg(long)]
@@ -467,7 +468,7 @@ pub struct KillArgs {
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Runs created in the last N days (0 = all).
-    #[arg(long, default_value_t = crate::core::ops::manager::DEFAULT_STATS_DAYS, value_name = "N")]
+    #[arg(long, default_value_t = clawrun::core::ops::stats::DEFAULT_STATS_DAYS, value_name = "N")]
     pub days: u32,
     /// Print JSON.
     #[arg(long)]
@@ -509,8 +510,8 @@ pub struct ResumeArgs {
 
 impl ResumeArgs {
     /// The library's view of these flags.
-    pub fn to_request(&self) -> crate::core::ops::manager::ResumeRequest {
-        crate::core::ops::manager::ResumeRequest {
+    pub fn to_request(&self) -> clawrun::core::ops::resume::ResumeRequest {
+        clawrun::core::ops::resume::ResumeRequest {
             task: self.task.clone(),
             task_file: self.task_file.clone(),
             fork: self.fork,
@@ -542,8 +543,8 @@ pub struct RoutingFlags {
     #[arg(long, value_name = "ID")]
     pub reply_to_message_id: Option<String>,
     /// Telegram guard: auto (block likely misroutes), thread-only, allow-non-thread.
-    #[arg(long, value_enum, default_value_t = TelegramRoutingMode::Auto)]
-    pub telegram_routing_mode: TelegramRoutingMode,
+    #[arg(long, value_enum, default_value_t = RoutingModeArg::Auto)]
+    pub telegram_routing_mode: RoutingModeArg,
     /// Allow a non-thread Telegram route that the auto guard would block.
     #[arg(long)]
     pub allow_main_telegram: bool,
@@ -558,8 +559,30 @@ impl RoutingFlags {
             notify_thread_id: self.notify_thread_id.clone(),
             notify_session_id: self.notify_session_id.clone(),
             reply_to_message_id: self.reply_to_message_id.clone(),
-            telegram_routing_mode: self.telegram_routing_mode,
+            telegram_routing_mode: self.telegram_routing_mode.into(),
             allow_main_telegram: self.allow_main_telegram,
+        }
+    }
+}
+
+/// `--telegram-routing-mode`: the clap side of the library's
+/// [`TelegramRoutingMode`], so the library needs no clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoutingModeArg {
+    /// Non-thread Telegram is allowed unless it looks like a misroute.
+    Auto,
+    /// Telegram runs must come from a thread session.
+    ThreadOnly,
+    /// Non-thread Telegram is allowed without checks.
+    AllowNonThread,
+}
+
+impl From<RoutingModeArg> for TelegramRoutingMode {
+    fn from(arg: RoutingModeArg) -> Self {
+        match arg {
+            RoutingModeArg::Auto => TelegramRoutingMode::Auto,
+            RoutingModeArg::ThreadOnly => TelegramRoutingMode::ThreadOnly,
+            RoutingModeArg::AllowNonThread => TelegramRoutingMode::AllowNonThread,
         }
     }
 }

@@ -1,0 +1,28 @@
+//! `clawrun gc`: retention.
+
+use clawrun::core::config::Config;
+use clawrun::core::ops::gc;
+
+use crate::cli::args::GcArgs;
+use crate::cli::exit::EXIT_INTERNAL;
+use crate::cli::{CmdResult, Ctx, render};
+
+/// `clawrun gc`.
+pub fn gc(args: &GcArgs, ctx: &Ctx) -> CmdResult {
+    let config = Config::load(&ctx.paths.config_file).map_err(clawrun::Error::from)?;
+    let opts = gc::GcOptions {
+        older_than_days: args.older_than,
+        dry_run: args.dry_run,
+    };
+    let report = gc::gc(&ctx.paths, &config, &opts)?;
+    if args.json {
+        render::json(&report)?;
+    } else {
+        render::text(&render::gc::report(&report))?;
+    }
+    Ok(if report.errors.is_empty() {
+        0
+    } else {
+        EXIT_INTERNAL
+    })
+}

@@ -1,0 +1,20 @@
+//! `clawrun kill`: stop a run through its runner.
+
+use std::time::Duration;
+
+use clawrun::core::ops::{kill, resolve::resolve_run};
+
+use crate::cli::args::KillArgs;
+use crate::cli::{CmdResult, Ctx, render};
+
+/// `clawrun kill`.
+pub fn kill(args: &KillArgs, ctx: &Ctx) -> CmdResult {
+    let run = resolve_run(&ctx.paths, &args.run)?;
+    let report = kill::kill_run(&ctx.paths, &run, Duration::from_secs(args.wait))?;
+    if args.json {
+        render::json(&report)?;
+    } else {
+        render::text(&render::runs::kill(&report))?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,54 @@
+//! `clawrun outbox`: list, or deliver, what earlier runs could not deliver.
+
+use std::time::Duration;
+
+use clawrun::core::notify::outbox::{self, RetryPolicy};
+use clawrun::core::runner;
+
+use crate::cli::args::OutboxArgs;
+use crate::cli::exit::EXIT_INTERNAL;
+use crate::cli::{CmdResult, Ctx, render, runtime};
+
+/// `clawrun outbox list|flush`.
+pub fn outbox(args: &OutboxArgs, ctx: &Ctx) -> CmdResult {
+    let paths = &ctx.paths;
+    let runs_dir = paths.runs_dir();
+    if args.action == "list" {
+        let pending = outbox::runs_with_pending(&runs_dir);
+        if args.json {
+            let v: Vec<_> = pending
+                .iter()
+                .map(|(dir, entries)| serde_json::json!({"run_dir": dir, "pending": entries}))
+                .collect();
+            render::json(&v)?;
+        } else {
+            render::text(&render::outbox::pending(&pending))?;
+        }
+        return Ok(0);
+    }
+    let build = |kind: &str, dir: &std::path::Path| runner::channel_for(kind, dir, paths);
+    let results = runtime()?.block_on(outbox::flush_all(
+        &runs_dir,
+        None,
+        &RetryPolicy {
+            budget: Duration::from_secs(args.wait),
+            ..RetryPolicy::default()
+        },
+        &build,
+    ));
+    let still_pending: usize = results
+        .iter()
+        .map(|r| r.report.as_ref().map_or(0, |p| p.pending))
+        .sum();
+    let errors = results.iter().filter(|r| r.error.is_some()).count();
+    if args.json {
+        render::json(&results)?;
+    } else {
+        render::text(&render::outbox::flushed(&results))?;
+    }
+    Ok(if still_pending > 0 || errors > 0 {
+        EXIT_INTERNAL
+    } else {
+        0
+    })
+}

@@ -1,0 +1,110 @@
+//! `clawrun output`: a run's text so far, the raw stream, or `--follow`.
+
+use std::io::{self, Write};
+
+use clawrun::core::ops::output::{self, FollowEnd, FollowOptions, FollowSink};
+use clawrun::core::ops::resolve::{Run, resolve_run};
+use clawrun::core::store::run;
+
+use crate::cli::args::OutputArgs;
+use crate::cli::{CmdResult, Ctx, render};
+
+/// `clawrun output`.
+pub fn output(args: &OutputArgs, ctx: &Ctx) -> CmdResult {
+    // Reap stale records first, so the status shown is true.
+    let _ = run::active_runs(&ctx.paths.runs_dir());
+    let run = resolve_run(&ctx.paths, &args.run)?;
+    if args.follow {
+        return follow(args, &run);
+    }
+    if args.full {
+        output::copy_stream(&run, &mut io::stdout().lock())?;
+        return Ok(0);
+    }
+    let text = output::output_text(&run, args.lines)?;
+    if args.json {
+        render::json(&text)?;
+    } else {
+        let mut body = text.lines.join("\n");
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        render::text(&body)?;
+        if text.lines.is_empty() {
+            eprintln!("(no text yet; run {} is {})", text.run_id, text.status);
+        }
+    }
+    Ok(0)
+}
+
+/// `output --follow`: print until the run is done, then say how it ended.
+fn follow(args: &OutputArgs, run: &Run) -> CmdResult {
+    let opts = FollowOptions {
+        lines: args.lines,
+        raw: args.full,
+        poll: output::DEFAULT_FOLLOW_POLL,
+    };
+    let mut sink = Stdout {
+        out: io::stdout().lock(),
+        json: args.json,
+    };
+    let end = output::follow(run, &opts, &mut sink)?;
+    if end.reader_gone {
+        return Ok(0);
+    }
+    if args.json && !args.full {
+        match sink.end(&end) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        }
+    } else if !args.json {
+        if end.runner_gone {
+            eprintln!(
+                "— run {}: its runner died without finishing ({})",
+                end.run_id, end.status
+            );
+        } else {
+            eprintln!("— run {} ended: {}", end.run_id, end.status);
+        }
+    }
+    Ok(0)
+}
+
+/// Standard output as a [`FollowSink`]: text lines, or one JSON object per
+/// line (`{"type":"text","text":…}`, then `{"type":"end",…}`).
+struct Stdout<W: Write> {
+    out: W,
+    json: bool,
+}
+
+impl<W: Write> Stdout<W> {
+    fn end(&mut self, end: &FollowEnd) -> io::Result<()> {
+        let v = serde_json::json!({
+            "type": "end",
+            "run_id": end.run_id,
+            "status": end.status,
+            "runner_gone": end.runner_gone,
+        });
+        writeln!(self.out, "{v}")?;
+        self.out.flush()
+    }
+}
+
+impl<W: Write> FollowSink for Stdout<W> {
+    fn text(&mut self, piece: &str) -> io::Result<()> {
+        if self.json {
+            let v = serde_json::json!({"type": "text", "text": piece});
+            writeln!(self.out, "{v}")
+        } else {
+            writeln!(self.out, "{}", piece.trim_end_matches('\n'))
+        }
+    }
+
+    fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

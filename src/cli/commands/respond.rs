@@ -1,0 +1,39 @@
+//! `clawrun respond`: answer a multi-turn run waiting for input.
+
+use clawrun::core::ops::resolve::resolve_run;
+use clawrun::core::runner::control;
+
+use crate::cli::args::RespondArgs;
+use crate::cli::exit::EXIT_INTERNAL;
+use crate::cli::{CmdResult, Ctx, runtime};
+
+/// `clawrun respond`.
+pub fn respond(args: &RespondArgs, ctx: &Ctx) -> CmdResult {
+    let run = resolve_run(&ctx.paths, &args.run)?;
+    let id = run.record.run_id.clone();
+    let finished = |what: &str| {
+        eprintln!(
+            "❌ run {id} {what}: it takes no more input. Continue its session with \
+             `clawrun resume {id} \"message\"`."
+        );
+        Ok(EXIT_INTERNAL)
+    };
+    if run.record.status.is_done() {
+        return finished(&format!("has finished ({})", run.record.status.as_str()));
+    }
+    let req = control::Request::Respond {
+        text: args.message.clone(),
+        interrupt: args.interrupt,
+        user: args.user,
+    };
+    let Ok(reply) = runtime()?.block_on(control::request(&run.dir.path, &req)) else {
+        return finished("is not running (no live runner)");
+    };
+    if reply.ok {
+        eprintln!("✓ sent to run {id}");
+        Ok(0)
+    } else {
+        eprintln!("❌ not sent: {}", reply.error.unwrap_or_default());
+        Ok(EXIT_INTERNAL)
+    }
+}

@@ -1,0 +1,40 @@
+//! `clawrun route`: resolve and print where a session key's messages go.
+
+use clawrun::core::notify::delivery::{self, Configs};
+use clawrun::core::routing::RouteInput;
+
+use crate::cli::args::RouteArgs;
+use crate::cli::{CmdResult, Ctx, render, runtime};
+
+/// `clawrun route`.
+pub fn route(args: &RouteArgs, ctx: &Ctx) -> CmdResult {
+    let configs = Configs::load(&ctx.paths)?;
+    let project = match &args.project {
+        Some(p) => std::path::absolute(p)?,
+        None => std::env::current_dir()?,
+    };
+    let (workdir_routes, fallback) = delivery::configured_routes(&configs.config);
+    let routing = args.routing.to_options();
+    let input = RouteInput {
+        session_key: args.key.clone(),
+        notify_channel: routing.notify_channel,
+        notify_target: routing.notify_target,
+        notify_thread_id: routing.notify_thread_id,
+        notify_session_id: routing.notify_session_id,
+        reply_to_message_id: routing.reply_to_message_id,
+        telegram_routing_mode: routing.telegram_routing_mode,
+        allow_main_telegram: routing.allow_main_telegram,
+        project_dir: project,
+        workdir_routes,
+        fallback,
+    };
+    let resolved = runtime()?.block_on(delivery::resolve(&input, &configs, &ctx.paths))?;
+    let kind = delivery::channel_kind(&resolved, &configs)?;
+    if args.json {
+        render::json(&serde_json::json!({"route": resolved, "channel": kind.name()}))?;
+    } else {
+        let extra = [("channel_type", kind.name().to_string())];
+        render::text(&render::route::report(&resolved, &input, &extra))?;
+    }
+    Ok(0)
+}

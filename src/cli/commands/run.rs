@@ -1,0 +1,155 @@
+//! `clawrun run` (validate, route, launch in the foreground or detached) and
+//! the hidden `__runner` that executes a detached run's directory.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clawrun::channels::Console;
+use clawrun::core::notify::delivery::Configs;
+use clawrun::core::ops::{capacity, gc};
+use clawrun::core::runner::{self, Prepared, RunReport};
+use clawrun::core::store::paths::Paths;
+use clawrun::core::store::run::RunDir;
+
+use crate::cli::args::RunArgs;
+use crate::cli::exit::CliError;
+use crate::cli::{CmdResult, Ctx, render, runtime};
+
+/// `clawrun run`.
+pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
+    let paths = &ctx.paths;
+    let configs = Configs::load(paths)?;
+    let mut opts = args.to_options(ctx.backends_file.clone());
+    if args.heartbeat.is_none() {
+        opts.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
+    }
+    let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
+    let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
+    runtime()?.block_on(runner::route(&mut prepared, &input, &configs))?;
+    let spec = &prepared.spec;
+    for w in &spec.route.warnings {
+        eprintln!("⚠ {w}");
+    }
+    if args.validate_only {
+        if args.json {
+            render::json(&serde_json::json!({
+                "route": spec.route,
+                "channel": spec.channel,
+                "completion_mode": spec.completion_mode.as_str(),
+                "max_iterations": spec.max_iterations,
+                "iteration": spec.iteration,
+            }))?;
+        } else {
+            let extra = [
+                ("channel_type", spec.channel.clone()),
+                ("completion_mode", spec.completion_mode.as_str().to_owned()),
+                ("max_iterations", spec.max_iterations.to_string()),
+            ];
+            render::text(&render::route::report(&spec.route, &input, &extra))?;
+        }
+        return Ok(0);
+    }
+    wait_for_capacity(args.queue, paths, configs.config.limits.max_sessions)?;
+    if let Some(report) = gc::auto_gc(paths, &configs.config) {
+        if report.runs_removed > 0 || report.registry_entries_removed > 0 {
+            eprintln!(
+                "🧹 daily clean-up: {} old run(s) and {} registry entr(ies) removed, {} freed",
+                report.runs_removed,
+                report.registry_entries_removed,
+                render::gc::format_bytes(report.bytes_freed)
+            );
+        }
+    }
+    eprint!("{}", render::run::banner(spec));
+    let dir = runner::create(&prepared)?;
+    if args.detach {
+        return detach(args, &dir, paths, &prepared);
+    }
+    let report = execute(&dir, paths)?;
+    eprint!("{}", render::run::done(&report));
+    if args.json {
+        render::json(&report)?;
+    }
+    Ok(report.exit_code)
+}
+
+/// Refuse when `max` runs are running, or with `--queue` wait for a slot.
+fn wait_for_capacity(queue: bool, paths: &Paths, max: u32) -> Result<(), CliError> {
+    if !queue {
+        capacity::check_capacity(paths, max)?;
+    } else if capacity::check_capacity(paths, max).is_err() {
+        eprintln!("⏳ {max} runs are running (the limit); waiting for one to finish…");
+        runtime()?.block_on(capacity::wait_for_slot(paths, max, Duration::from_secs(2)));
+    }
+    Ok(())
+}
+
+/// Start the runner in the background and print the launch proof.
+fn detach(args: &RunArgs, dir: &RunDir, paths: &Paths, prepared: &Prepared) -> CmdResult {
+    let exe = std::env::current_exe().context("finding the clawrun executable")?;
+    let proof = runner::spawn_detached(dir, &exe, &paths.state_dir, Duration::from_secs(30))?;
+    if args.json {
+        let mut v = serde_json::to_value(&proof)?;
+        v["route"] = serde_json::to_value(&prepared.spec.route)?;
+        v["channel"] = prepared.spec.channel.clone().into();
+        render::json(&v)?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        write!(out, "{}", render::run::launched(&proof, &prepared.spec))?;
+    }
+    Ok(0)
+}
+
+/// `clawrun __runner DIR`: execute a prepared run directory (used by
+/// `--detach`).
+pub fn runner(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
+    let dir = RunDir::open(PathBuf::from(dir));
+    let report = execute(&dir, &ctx.paths)?;
+    Ok(report.exit_code)
+}
+
+/// Execute `dir` to its end with its channel; a panic of the runner is
+/// recorded as a crash (and notified) before it is reported.
+fn execute(dir: &RunDir, paths: &Paths) -> Result<RunReport, CliError> {
+    let console = || {
+        Console::new(Some(
+            dir.file(clawrun::channels::console::NOTIFICATIONS_FILE_NAME),
+        ))
+    };
+    let spec = dir.read_spec()?;
+    let channel = match runner::channel_for(&spec.channel, &dir.path, paths) {
+        Ok(c) => c,
+        Err(e) => {
+            // The settings checked at launch are gone (token removed?): say so
+            // loudly, and keep every message on the console and in the outbox.
+            eprintln!(
+                "❌ channel {} unavailable ({:#}); notifications go to the console",
+                spec.channel,
+                anyhow::Error::from(e)
+            );
+            console().into()
+        }
+    };
+    let rt = runtime()?;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(runner::execute(dir, paths, channel))
+    }));
+    drop(rt);
+    match outcome {
+        Ok(report) => Ok(report?),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            let message = format!("the runner crashed: {what}");
+            let channel = runner::channel_for(&spec.channel, &dir.path, paths)
+                .unwrap_or_else(|_| console().into());
+            runtime()?.block_on(runner::record_crash(dir, paths, channel, &message))?;
+            Err(anyhow::anyhow!("{message}").into())
+        }
+    }
+}

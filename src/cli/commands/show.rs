@@ -1,0 +1,21 @@
+//! `clawrun show`: one run.
+
+use clawrun::core::now_secs;
+use clawrun::core::ops::{resolve::resolve_run, show};
+use clawrun::core::store::run;
+
+use crate::cli::args::ShowArgs;
+use crate::cli::{CmdResult, Ctx, render};
+
+/// `clawrun show`.
+pub fn show(args: &ShowArgs, ctx: &Ctx) -> CmdResult {
+    // Reap stale records first, so "running" is true.
+    let _ = run::active_runs(&ctx.paths.runs_dir());
+    let details = show::show(&resolve_run(&ctx.paths, &args.run)?);
+    if args.json {
+        render::json(&details)?;
+    } else {
+        render::text(&render::runs::details(&details, now_secs()))?;
+    }
+    Ok(0)
+}

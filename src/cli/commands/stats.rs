@@ -1,0 +1,19 @@
+//! `clawrun stats`: counts, durations, cost and tokens.
+
+use clawrun::core::now_secs;
+use clawrun::core::ops::stats;
+
+use crate::cli::args::StatsArgs;
+use crate::cli::{CmdResult, Ctx, render};
+
+/// `clawrun stats`.
+pub fn stats(args: &StatsArgs, ctx: &Ctx) -> CmdResult {
+    let days = (args.days > 0).then_some(args.days);
+    let stats = stats::stats(&ctx.paths, days, now_secs())?;
+    if args.json {
+        render::json(&stats)?;
+    } else {
+        render::text(&render::stats::stats(&stats))?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,28 @@
+//! `clawrun status`: the runs that are running now (stale records reaped).
+
+use clawrun::core::now_secs;
+use clawrun::core::store::run;
+
+use crate::cli::args::StatusArgs;
+use crate::cli::{CmdResult, Ctx, render};
+
+/// `clawrun status`.
+pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
+    let active = run::active_runs(&ctx.paths.runs_dir());
+    if args.json {
+        let records: Vec<_> = active.iter().map(|(_, r)| r).collect();
+        render::json(&records)?;
+        return Ok(0);
+    }
+    if active.is_empty() {
+        render::text("No runs are running.\n")?;
+        return Ok(0);
+    }
+    let now = now_secs();
+    let lines: String = active
+        .iter()
+        .map(|(dir, r)| render::runs::status_line(dir, r, now))
+        .collect();
+    render::text(&lines)?;
+    Ok(0)
+}

@@ -1,0 +1,78 @@
+//! The binary's own modules: the command line ([`args`]), one function per
+//! subcommand ([`commands`]), what is printed ([`render`]) and the exit status
+//! ([`exit`]). The library does the work and returns data; only this module
+//! tree writes to stdout and stderr.
+
+pub mod args;
+mod commands;
+pub mod exit;
+mod render;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clawrun::core::store::paths::{Paths, ProcessEnv};
+
+use self::args::{Cli, Command};
+use self::exit::CliError;
+
+/// What every command gets besides its own flags.
+pub struct Ctx {
+    /// Where state, config and openclaw.json are.
+    pub paths: Paths,
+    /// `--backends`, or `<state dir>/backends.toml` when it exists.
+    pub backends_file: Option<PathBuf>,
+}
+
+/// A command's result: its exit code, or why it failed.
+pub type CmdResult = Result<u8, CliError>;
+
+/// Run the command `cli` names.
+///
+/// # Errors
+/// Whatever the command ran into; [`exit::status`] turns it into a code.
+pub fn run(cli: Cli) -> CmdResult {
+    let paths = Paths::resolve(&ProcessEnv, cli.state_dir.as_deref(), cli.config.as_deref());
+    let backends_file = cli.backends.clone().or_else(|| {
+        let default = paths.backends_file();
+        default.is_file().then_some(default)
+    });
+    let ctx = Ctx {
+        paths,
+        backends_file,
+    };
+    use commands as c;
+    match &cli.command {
+        Command::Run(args) => c::run::run(args, &ctx),
+        Command::Runner { dir } => c::run::runner(dir, &ctx),
+        Command::Status(args) => c::status::status(args, &ctx),
+        Command::Route(args) => c::route::route(args, &ctx),
+        Command::Notify(args) => c::notify::notify(args),
+        Command::Respond(args) => c::respond::respond(args, &ctx),
+        Command::Fg(args) => c::fg::fg_bg(args, &ctx, true),
+        Command::Bg(args) => c::fg::fg_bg(args, &ctx, false),
+        Command::Outbox(args) => c::outbox::outbox(args, &ctx),
+        Command::Sessions(args) => c::sessions::sessions(args, &ctx),
+        Command::List(args) => c::list::list(args, &ctx),
+        Command::Show(args) => c::show::show(args, &ctx),
+        Command::Output(args) => c::output::output(args, &ctx),
+        Command::Kill(args) => c::kill::kill(args, &ctx),
+        Command::Stats(args) => c::stats::stats(args, &ctx),
+        Command::Resume(args) => c::resume::resume(args, &ctx),
+        Command::Gc(args) => c::gc::gc(args, &ctx),
+        Command::Doctor(args) => c::doctor::doctor(args, &ctx),
+    }
+}
+
+/// The async runtime for one command.
+///
+/// # Errors
+/// The runtime cannot start.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    // One thread: the runner waits on I/O, and the agent's parent-death signal is
+    // tied to the thread that spawned it, which must live as long as the run.
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?)
+}

@@ -1,0 +1,190 @@
+//! Runs as text: the `list` table, `show`'s details, `status` lines, and the
+//! `kill` summary.
+
+use clawrun::core::notify;
+use clawrun::core::ops::kill::{KillPath, KillReport};
+use clawrun::core::ops::list::RunSummary;
+use clawrun::core::ops::show::RunDetails;
+use clawrun::core::store::run::{RunDir, RunRecord, files};
+use clawrun::core::store::timefmt;
+
+fn fmt_cost(cost: Option<f64>) -> String {
+    match cost {
+        Some(c) => format!("${c:.4}"),
+        None => "-".to_owned(),
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    let mut it = s.chars();
+    let head: String = it.by_ref().take(n).collect();
+    if it.next().is_some() {
+        format!(
+            "{}…",
+            head.chars().take(n.saturating_sub(1)).collect::<String>()
+        )
+    } else {
+        head
+    }
+}
+
+/// `list` as a table.
+pub fn list(runs: &[RunSummary]) -> String {
+    let mut out = format!(
+        "{:<13} {:<7} {:>5} {:>5} {:>9}  {:<22}  {:<24}  {}\n",
+        "STATUS", "BACKEND", "AGE", "DUR", "COST", "RUN ID", "LABEL", "PROJECT"
+    );
+    for r in runs {
+        out.push_str(&format!(
+            "{:<13} {:<7} {:>5} {:>5} {:>9}  {:<22}  {:<24}  {}\n",
+            r.status,
+            r.backend,
+            timefmt::format_age(r.age_secs),
+            timefmt::format_age(r.duration_secs),
+            fmt_cost(r.cost_usd),
+            r.run_id,
+            clip(r.label.as_deref().unwrap_or("-"), 24),
+            r.project.display()
+        ));
+    }
+    out
+}
+
+fn local_time(secs: i64) -> String {
+    timefmt::format_local_iso(secs.saturating_mul(1_000_000)).unwrap_or_else(|| secs.to_string())
+}
+
+/// `show` as text.
+pub fn details(d: &RunDetails, now: i64) -> String {
+    let r = &d.record;
+    let mut lines: Vec<(&str, String)> = Vec::new();
+    let alive = |b: bool| if b { "alive" } else { "gone" };
+    let mut status = r.shown_status().to_owned();
+    if let Some(since) = r.waiting_since {
+        status.push_str(&format!(
+            " for input since {} (`clawrun respond {}`)",
+            local_time(since),
+            r.run_id
+        ));
+    }
+    lines.push(("status", status));
+    let mut backend = r.backend.clone();
+    if let Some(m) = &r.model {
+        backend.push_str(&format!(", model {m}"));
+    }
+    if let Some(v) = &r.cli_version {
+        backend.push_str(&format!(", CLI {v}"));
+    }
+    lines.push(("backend", backend));
+    if let Some(l) = &r.label {
+        lines.push(("label", l.clone()));
+    }
+    lines.push(("project", r.project.display().to_string()));
+    lines.push(("task", r.task_summary.replace('\n', " ")));
+    if let Some(k) = &r.session_key {
+        lines.push(("session key", k.clone()));
+    }
+    if let Some(route) = &d.route {
+        let mut s = route.channel.as_str().to_owned();
+        if let Some(t) = &route.target {
+            s.push_str(&format!(" → {t}"));
+        }
+        if let Some(t) = &route.thread_id {
+            s.push_str(&format!(" (thread {t})"));
+        }
+        if let Some(c) = &d.channel {
+            s.push_str(&format!(" via {c}"));
+        }
+        lines.push(("route", s));
+    }
+    lines.push((
+        "runner pid",
+        format!("{} ({})", r.runner_pid, alive(d.runner_alive)),
+    ));
+    if let Some(p) = r.agent_pid {
+        lines.push(("agent pid", format!("{p} ({})", alive(d.agent_alive))));
+    }
+    lines.push((
+        "created",
+        format!(
+            "{} ({} ago)",
+            local_time(r.created_at),
+            timefmt::format_age(now - r.created_at)
+        ),
+    ));
+    if let Some(e) = r.ended_at {
+        lines.push(("ended", local_time(e)));
+    }
+    lines.push((
+        "duration",
+        format!(
+            "{}{}",
+            timefmt::format_age(r.duration_secs(now)),
+            if r.status.is_done() { "" } else { " so far" }
+        ),
+    ));
+    lines.push((
+        "usage",
+        format!(
+            "{} input ({} cached), {} output tokens; {} tool calls",
+            r.usage.input_tokens, r.usage.cached_input_tokens, r.usage.output_tokens, r.tool_calls
+        ),
+    ));
+    lines.push(("cost", fmt_cost(r.cost_usd)));
+    if let Some(c) = r.exit_code {
+        lines.push(("exit code", c.to_string()));
+    }
+    lines.push(("output", r.output_file.display().to_string()));
+    lines.push(("stream", format!("{} bytes", d.stream_bytes)));
+    if let Some(e) = &r.error {
+        lines.push(("error", e.clone()));
+    }
+    if let Some(f) = &r.resumed_from {
+        lines.push(("resumed from", f.clone()));
+    }
+    if let Some(id) = &r.resume_id {
+        lines.push(("session id", id.clone()));
+    }
+    if let Some(c) = &d.resume_command {
+        lines.push(("resume", c.clone()));
+    }
+    lines.push(("run dir", d.run_dir.display().to_string()));
+    let mut out = format!("Run {}\n", r.run_id);
+    for (k, v) in lines {
+        out.push_str(&format!("  {k:>12}: {v}\n"));
+    }
+    out
+}
+
+/// One `status` line of an active run.
+pub fn status_line(dir: &RunDir, r: &RunRecord, now: i64) -> String {
+    format!(
+        "{}  {:<7} {:<8} {:>6}  pid {}/{}  {}  {}\n",
+        r.run_id,
+        r.backend,
+        r.shown_status(),
+        notify::fmt_duration(r.duration_secs(now)),
+        r.runner_pid,
+        r.agent_pid.map_or("-".to_owned(), |p| p.to_string()),
+        r.label.as_deref().unwrap_or("-"),
+        dir.file(files::OUTPUT).display()
+    )
+}
+
+/// What `kill` did, in one line.
+pub fn kill(report: &KillReport) -> String {
+    let icon = if report.outcome == "killed" {
+        "⛔"
+    } else {
+        "ℹ"
+    };
+    let via = match report.via {
+        KillPath::Runner => "its runner",
+        KillPath::AgentGroup => "the agent's process group; the runner was gone",
+        KillPath::NothingAlive => "nothing: runner and agent were already gone",
+    };
+    format!(
+        "{icon} run {} {} ({:.1}s, via {via})\n",
+        report.run_id, report.outcome, report.seconds
+    )
+}

@@ -1,0 +1,258 @@
+//! The checks of the coding-agent CLIs: `<program> --version` within the
+//! timeout, compared with the version this build was tested with.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use super::{Check, CheckStatus, DoctorOptions};
+use crate::backends::config::BackendsConfig;
+use crate::core::store::paths::Paths;
+
+/// Check every CLI. One CLI missing is fine (use the other); none at all
+/// means no run can start, so each is then a failure.
+pub(super) async fn check_clis(
+    paths: &Paths,
+    backends: &BackendsConfig,
+    opts: &DoctorOptions,
+) -> Vec<Check> {
+    let backends_path = opts
+        .backends_file
+        .clone()
+        .unwrap_or_else(|| paths.backends_file());
+    let mut cli_checks = Vec::new();
+    for (name, program, tested) in [
+        (
+            "claude",
+            &backends.claude.program,
+            backends.claude.tested_version,
+        ),
+        (
+            "codex",
+            &backends.codex.program,
+            backends.codex.tested_version,
+        ),
+    ] {
+        cli_checks.push(check_cli(name, program, tested, &backends_path, opts).await);
+    }
+    let none_found = cli_checks.iter().all(|(found, _)| !found);
+    cli_checks
+        .into_iter()
+        .map(|(_, mut check)| {
+            if none_found {
+                check.status = CheckStatus::Fail;
+            }
+            check
+        })
+        .collect()
+}
+
+/// `(found, check)`: `found` is false when the program does not exist.
+async fn check_cli(
+    name: &str,
+    program: &str,
+    tested: &str,
+    backends_path: &Path,
+    opts: &DoctorOptions,
+) -> (bool, Check) {
+    let install = match name {
+        "claude" => "install Claude Code (`npm install -g @anthropic-ai/claude-code`)",
+        _ => "install Codex (`npm install -g @openai/codex`)",
+    };
+    let where_set = format!("`program` under [{name}] in {}", backends_path.display());
+    let output = match run_version(program, opts.timeout).await {
+        Ok(o) => o,
+        Err(VersionError::NotFound) => {
+            return (
+                false,
+                Check::new(
+                    name,
+                    CheckStatus::Warn,
+                    format!("`{program}` not found (runs with --backend {name} cannot start)"),
+                )
+                .fix(format!("{install}, or set {where_set} to its path")),
+            );
+        }
+        Err(VersionError::Timeout) => {
+            return (
+                true,
+                Check::new(
+                    name,
+                    CheckStatus::Fail,
+                    format!(
+                        "`{program} --version` did not answer within {}s",
+                        opts.timeout.as_secs_f64()
+                    ),
+                )
+                .fix(format!(
+                    "run `{program} --version` by hand to see what it waits for (a login or update prompt?)"
+                )),
+            );
+        }
+        Err(VersionError::Spawn(e)) => {
+            return (
+                true,
+                Check::new(
+                    name,
+                    CheckStatus::Fail,
+                    format!("cannot start `{program}`: {e}"),
+                )
+                .fix(format!(
+                    "{install}, or set {where_set} to a working program"
+                )),
+            );
+        }
+    };
+    let (code, stdout, stderr) = output;
+    if code != Some(0) {
+        let tail = last_line(&stderr).or_else(|| last_line(&stdout));
+        return (
+            true,
+            Check::new(
+                name,
+                CheckStatus::Fail,
+                format!(
+                    "`{program} --version` exited with {}{}",
+                    code.map_or_else(|| "a signal".to_owned(), |c| c.to_string()),
+                    tail.map(|t| format!(": {t}")).unwrap_or_default()
+                ),
+            )
+            .fix(format!("reinstall: {install}")),
+        );
+    }
+    let Some(version) = find_version(&stdout) else {
+        return (
+            true,
+            Check::new(
+                name,
+                CheckStatus::Warn,
+                format!(
+                    "`{program} --version` printed no version number ({})",
+                    last_line(&stdout).unwrap_or_else(|| "nothing".to_owned())
+                ),
+            )
+            .fix(format!(
+                "check that {where_set} points at the real {name} CLI"
+            )),
+        );
+    };
+    (true, compare_versions(name, &version, tested, install))
+}
+
+/// How the version found compares with the tested one.
+fn compare_versions(name: &str, version: &str, tested: &str, install: &str) -> Check {
+    match (parse_version(version), parse_version(tested)) {
+        (Some(have), Some(want)) if have == want => Check::new(
+            name,
+            CheckStatus::Ok,
+            format!("{version} (the version this clawrun was tested with)"),
+        ),
+        (Some(have), Some(want)) if have < want => Check::new(
+            name,
+            CheckStatus::Warn,
+            format!("{version} is older than the tested {tested}"),
+        )
+        .fix(format!("update: {install}")),
+        (Some(have), Some(want)) if have.first() != want.first() => Check::new(
+            name,
+            CheckStatus::Warn,
+            format!(
+                "{version} is a newer major version than the tested {tested}; its event format may have changed"
+            ),
+        )
+        .fix("if runs report unknown events, pin the tested version or update clawrun"),
+        (Some(_), Some(_)) => Check::new(
+            name,
+            CheckStatus::Ok,
+            format!("{version} (newer than the tested {tested})"),
+        ),
+        _ => Check::new(name, CheckStatus::Ok, format!("{version} (tested: {tested})")),
+    }
+}
+
+enum VersionError {
+    NotFound,
+    Timeout,
+    Spawn(std::io::Error),
+}
+
+/// Run `program --version` in its own process group; on timeout the group is killed.
+async fn run_version(
+    program: &str,
+    timeout: Duration,
+) -> Result<(Option<i32>, String, String), VersionError> {
+    // TODO(house): runner::process
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => VersionError::NotFound,
+        _ => VersionError::Spawn(e),
+    })?;
+    let pid = child.id();
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(out)) => Ok((
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )),
+        Ok(Err(e)) => Err(VersionError::Spawn(e)),
+        Err(_) => {
+            if let Some(pid) = pid {
+                // TODO(house): runner::process
+                crate::core::runner::process::kill_group(pid);
+            }
+            Err(VersionError::Timeout)
+        }
+    }
+}
+
+fn last_line(text: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .map(|l| l.chars().take(200).collect())
+}
+
+/// The first `N.N[.N…]` token of `text` (`2.1.197 (Claude Code)`, `codex-cli 0.169.0`).
+pub fn find_version(text: &str) -> Option<String> {
+    text.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
+        .map(|t| t.trim_start_matches('v'))
+        .find(|t| {
+            let parts: Vec<&str> = t.split('.').collect();
+            parts.len() >= 2
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(str::to_owned)
+}
+
+fn parse_version(v: &str) -> Option<Vec<u64>> {
+    v.split('.').map(|p| p.parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_found_in_cli_output() {
+        assert_eq!(
+            find_version("2.1.197 (Claude Code)\n").as_deref(),
+            Some("2.1.197")
+        );
+        assert_eq!(
+            find_version("codex-cli 0.169.0\n").as_deref(),
+            Some("0.169.0")
+        );
+        assert_eq!(find_version("v1.2").as_deref(), Some("1.2"));
+        assert_eq!(find_version("no version here 1."), None);
+        assert!(parse_version("0.169.0") < parse_version("0.170.0"));
+        assert!(parse_version("2.1.197") > parse_version("2.1.9"));
+    }
+}

@@ -1,0 +1,85 @@
+//! `show`: everything known about one run, as data (`src/cli/render` turns it
+//! into text).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::resolve::{Run, agent_alive, runner_alive};
+use crate::core::routing::Route;
+use crate::core::store::run::{RunRecord, files};
+
+/// Everything `show` prints about a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunDetails {
+    /// The run record.
+    #[serde(flatten)]
+    pub record: RunRecord,
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// Where its messages go (from request.json).
+    pub route: Option<Route>,
+    /// The channel type delivering them.
+    pub channel: Option<String>,
+    /// Whether the runner process is alive.
+    pub runner_alive: bool,
+    /// Whether the agent's process group is alive.
+    pub agent_alive: bool,
+    /// Size of the raw stream so far, bytes.
+    pub stream_bytes: u64,
+    /// How to continue the session, once its id is known.
+    pub resume_command: Option<String>,
+}
+
+/// The details of `run`.
+pub fn show(run: &Run) -> RunDetails {
+    let spec = run.dir.read_spec().ok();
+    let r = &run.record;
+    let resume_command = r.resume_id.as_ref().map(|id| {
+        format!(
+            "clawrun resume {} \"<next task>\"   (= clawrun run --backend {} -p {} --resume {} -t \"<next task>\")",
+            r.run_id,
+            r.backend,
+            shell_quote(&r.project.display().to_string()),
+            shell_quote(id)
+        )
+    });
+    RunDetails {
+        record: r.clone(),
+        run_dir: run.dir.path.clone(),
+        route: spec.as_ref().map(|s| s.route.clone()),
+        channel: spec.map(|s| s.channel),
+        runner_alive: !r.status.is_done() && runner_alive(r),
+        agent_alive: agent_alive(r),
+        stream_bytes: std::fs::metadata(run.dir.file(files::STREAM)).map_or(0, |m| m.len()),
+        resume_command,
+    }
+}
+
+/// Quote `s` for a POSIX shell when it needs it (`shlex`; a NUL byte, which
+/// no path or session id holds, is kept as it is rather than refused).
+fn shell_quote(s: &str) -> String {
+    shlex::Quoter::new()
+        .allow_nul(true)
+        .quote(s)
+        .map_or_else(|_| s.to_owned(), std::borrow::Cow::into_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("/a/b-c"), "/a/b-c");
+        assert_eq!(
+            shlex::split(&shell_quote("it's")),
+            Some(vec!["it's".to_owned()])
+        );
+        assert_eq!(
+            shlex::split(&shell_quote("/home/me/my project")),
+            Some(vec!["/home/me/my project".to_owned()])
+        );
+        assert_eq!(shell_quote(""), "''");
+    }
+}
