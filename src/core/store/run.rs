@@ -17,6 +17,8 @@ use crate::core::error::{Error, Result};
 use crate::core::model::events::Usage;
 use crate::core::model::state::Outcome;
 use crate::core::store::fsutil;
+/// Kept at their old paths for the runner (their home is [`crate::core::store::timefmt`]).
+pub use crate::core::store::timefmt::{format_utc_compact, now_ms};
 
 /// File names inside a run directory.
 pub mod files {
@@ -245,14 +247,6 @@ pub struct RunRecord {
     pub waiting_since: Option<i64>,
 }
 
-/// Current time as Unix milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.
 pub fn self_usage() -> (u64, u64) {
     // SAFETY: getrusage fills the zeroed struct we pass; no other effects.
@@ -378,34 +372,6 @@ pub fn new_run_id(now: i64) -> String {
     format!("{}-{}", format_utc_compact(now), &rand[..6])
 }
 
-/// `YYYYmmdd-HHMMSS` in UTC.
-pub fn format_utc_compact(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    // Howard Hinnant's algorithm (public domain description of the calendar math).
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// Every run directory under `runs_dir` with a readable record, newest first.
 /// Unreadable records are skipped (a run being created has none yet).
 pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
@@ -458,9 +424,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compact_utc_format() {
-        assert_eq!(format_utc_compact(0), "19700101-000000");
-        assert_eq!(format_utc_compact(1_795_303_502), "20261121-232502");
+    fn run_ids_start_with_the_utc_time() {
         let id = new_run_id(1_795_303_502);
         assert!(id.starts_with("20261121-232502-") && id.len() == 22, "{id}");
     }
