@@ -134,12 +134,7 @@ fn run_dirs_load_and_keep_their_shape() {
         vec![RUN_GATEWAY, RUN_FAILED, RUN_CODEX, RUN_RESUMED, RUN_FIRST]
     );
     for (dir, record) in &runs {
-        let id = dir
-            .path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
+        let id = dir.path.file_name().unwrap().to_string_lossy().into_owned();
         let on_disk = old.json(&format!("state/runs/{id}/run.json"));
         assert_keeps(&on_disk, &serde_json::to_value(record).unwrap(), "run.json");
         let spec = dir.read_spec().unwrap();
