@@ -16,7 +16,7 @@ const STDERR_MESSAGE_MAX: usize = 500;
 /// Longest excerpt of an odd line in a warning, in characters.
 const WARNING_EXCERPT_MAX: usize = 120;
 
-/// The line parser of a [`GenericBackend`].
+/// The line parser of a [`GenericBackend`](super::GenericBackend).
 #[derive(Debug, Clone)]
 pub struct GenericParser {
     pub(super) events: Arc<EventMap>,
