@@ -24,10 +24,4 @@ pub mod routing;
 pub mod runner;
 pub mod store;
 
-/// Current time as Unix seconds.
-pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use store::timefmt::now_secs;

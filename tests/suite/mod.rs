@@ -1,4 +1,5 @@
 mod channels;
+mod compat;
 mod config;
 mod doctor;
 mod examples;

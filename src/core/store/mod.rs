@@ -1,5 +1,10 @@
 //! State on disk: where files live, atomic writes, run directories and records,
-//! the session registries, iteration chains and the registries' timestamps.
+//! the session registries, iteration chains, and time (the clock and the
+//! registries' timestamps, in [`timefmt`]).
+//!
+//! The store reads and writes files and never starts or signals a process:
+//! what needs to know whether a process is alive takes the runner's probes
+//! as arguments (see [`run::active_runs_with`]).
 
 pub mod fsutil;
 pub mod iterations;

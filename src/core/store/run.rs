@@ -17,6 +17,8 @@ use crate::core::error::{Error, Result};
 use crate::core::model::events::Usage;
 use crate::core::model::state::Outcome;
 use crate::core::store::fsutil;
+/// Kept at their old paths for the runner (their home is [`crate::core::store::timefmt`]).
+pub use crate::core::store::timefmt::{format_utc_compact, now_ms};
 
 /// File names inside a run directory.
 pub mod files {
@@ -245,14 +247,6 @@ pub struct RunRecord {
     pub waiting_since: Option<i64>,
 }
 
-/// Current time as Unix milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.
 pub fn self_usage() -> (u64, u64) {
     // SAFETY: getrusage fills the zeroed struct we pass; no other effects.
@@ -378,34 +372,6 @@ pub fn new_run_id(now: i64) -> String {
     format!("{}-{}", format_utc_compact(now), &rand[..6])
 }
 
-/// `YYYYmmdd-HHMMSS` in UTC.
-pub fn format_utc_compact(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    // Howard Hinnant's algorithm (public domain description of the calendar math).
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// Every run directory under `runs_dir` with a readable record, newest first.
 /// Unreadable records are skipped (a run being created has none yet).
 pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
@@ -427,30 +393,55 @@ pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
 /// The runs that are active now (`starting` or `running`), after reaping stale
 /// ones: a record whose runner is gone is marked `crashed` (and any agent
 /// process of it left alive is killed).
+///
+/// Transitional: the store signals no process, so this only forwards to
+/// [`active_runs_with`] with the runner's probes. Callers move to
+/// `active_runs_with(dir, process::runner_alive, process::kill_group)` (or a
+/// wrapper in `runner::process`), and this goes, with the store → runner edge.
 pub fn active_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
+    use crate::core::runner::process;
+    active_runs_with(runs_dir, process::runner_alive, process::kill_group)
+}
+
+/// The runs that are active now (`starting` or `running`), after reaping stale
+/// ones. `runner_alive(pid)` says whether a record's runner still runs; a
+/// record whose runner is gone is marked `crashed` (see [`mark_crashed`]),
+/// after `stop_agent(pgid)` has stopped what is left of its agent's process
+/// group. Both come from the runner's process module: the store reads and
+/// writes files and never signals a process.
+pub fn active_runs_with(
+    runs_dir: &Path,
+    runner_alive: impl Fn(u32) -> bool,
+    mut stop_agent: impl FnMut(u32),
+) -> Vec<(RunDir, RunRecord)> {
     let mut active = Vec::new();
     for (dir, mut rec) in list_runs(runs_dir) {
         if rec.status.is_done() {
             continue;
         }
-        if crate::core::runner::process::runner_alive(rec.runner_pid) {
+        if runner_alive(rec.runner_pid) {
             active.push((dir, rec));
             continue;
         }
         if let Some(pid) = rec.agent_pid {
-            crate::core::runner::process::kill_group(pid);
+            stop_agent(pid);
         }
-        rec.status = RunStatus::Done(Outcome::Crashed);
-        let now = crate::core::now_secs();
-        rec.ended_at = Some(now);
-        rec.updated_at = now;
-        rec.error = Some(format!(
-            "the runner (pid {}) exited without finishing the run",
-            rec.runner_pid
-        ));
+        mark_crashed(&mut rec, crate::core::now_secs());
         let _ = dir.write_record(&rec);
     }
     active
+}
+
+/// Close a record whose runner exited without finishing the run: status
+/// `crashed`, ended and updated `now`, and an error naming the runner.
+pub fn mark_crashed(rec: &mut RunRecord, now: i64) {
+    rec.status = RunStatus::Done(Outcome::Crashed);
+    rec.ended_at = Some(now);
+    rec.updated_at = now;
+    rec.error = Some(format!(
+        "the runner (pid {}) exited without finishing the run",
+        rec.runner_pid
+    ));
 }
 
 #[cfg(test)]
@@ -458,9 +449,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compact_utc_format() {
-        assert_eq!(format_utc_compact(0), "19700101-000000");
-        assert_eq!(format_utc_compact(1_795_303_502), "20261121-232502");
+    fn run_ids_start_with_the_utc_time() {
         let id = new_run_id(1_795_303_502);
         assert!(id.starts_with("20261121-232502-") && id.len() == 22, "{id}");
     }
@@ -478,5 +467,39 @@ mod tests {
             let back: RunStatus = serde_json::from_str(&j).unwrap_or(RunStatus::Starting);
             assert_eq!(back, s);
         }
+    }
+
+    #[test]
+    fn reaping_marks_runs_of_dead_runners_crashed_and_stops_their_agents() {
+        #![allow(clippy::unwrap_used)]
+        let tmp = tempfile::tempdir().unwrap();
+        let mk = |id: &str, runner: u32, status: &str| {
+            let dir = RunDir::create(tmp.path(), id).unwrap();
+            let rec: RunRecord = serde_json::from_value(serde_json::json!({
+                "run_id": id, "backend": "claude", "status": status, "label": null,
+                "project": "/p", "task_summary": "t", "session_key": null, "resumed_from": null,
+                "resume_id": null, "model": null, "cli_version": null, "runner_pid": runner,
+                "agent_pid": runner + 1, "created_at": 100, "created_ms": 100_000,
+                "started_at": null, "ended_at": null, "updated_at": 100, "exit_code": null,
+                "usage": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0},
+                "cost_usd": null, "tool_calls": 0, "timeout_secs": 1, "output_file": "/o",
+                "error": null, "runner_cpu_ms": null, "runner_peak_rss_kb": null
+            }))
+            .unwrap();
+            dir.write_record(&rec).unwrap();
+            dir
+        };
+        mk("a-live", 10, "running");
+        let dead = mk("b-dead", 20, "running");
+        mk("c-done", 30, "completed");
+        let mut stopped = Vec::new();
+        let active = active_runs_with(tmp.path(), |pid| pid == 10, |pgid| stopped.push(pgid));
+        let ids: Vec<&str> = active.iter().map(|(_, r)| r.run_id.as_str()).collect();
+        assert_eq!(ids, vec!["a-live"]);
+        assert_eq!(stopped, vec![21]);
+        let rec = dead.read_record().unwrap();
+        assert_eq!(rec.status, RunStatus::Done(Outcome::Crashed));
+        assert!(rec.ended_at.is_some());
+        assert!(rec.error.unwrap().contains("runner (pid 20)"));
     }
 }

@@ -1,4 +1,7 @@
-//! Timestamps in the seed registries' format.
+//! Time: the clock (Unix seconds, milliseconds, microseconds) and the formats
+//! clawrun writes: the seed registries' naive local ISO time and the UTC stamp
+//! in run ids. This is the one home of the time helpers; `core::now_secs`
+//! re-exports [`now_secs`].
 //!
 //! The seed wrote `datetime.now().isoformat()`: a *naive local* time such as
 //! `2026-11-21T23:10:01.123456`, with the fraction left out when the
@@ -6,21 +9,51 @@
 //! without a fraction, `T` or space separator, and also with a `Z`/`±HH:MM`
 //! offset in case another tool wrote an aware time) into Unix microseconds.
 //!
-//! Local time goes through libc (`localtime_r`, `mktime`) so we need no date
-//! crate. A naive time is ambiguous around a DST fall-back; `mktime` with
-//! `tm_isdst = -1` picks one of the two instants, which is good enough for
-//! sorting and "last N hours" filters.
+//! Calendar, time-zone and ISO 8601 work is [`jiff`]'s. A naive local time is
+//! ambiguous around a DST change; it is resolved like Python's `fold=0` (jiff's
+//! "compatible" rule): in a fall-back fold the earlier instant, in a
+//! spring-forward gap the time shifted forward by the gap. Every conversion has
+//! a `*_in` form taking the time zone, so tests pin one (the plain forms use the
+//! system zone, `$TZ` included, as Python does).
+//!
+//! Still written by hand, because no crate does it for us:
+//! - the clocks read [`SystemTime`] rather than `jiff::Timestamp::now`, which
+//!   panics on a clock outside jiff's range (years ±9999); ours saturate;
+//! - Python's `isoformat` rule of dropping a zero fraction (a format choice, a
+//!   few lines over jiff's civil fields);
+//! - [`format_age`], the table's `5m`/`3h` ages (jiff's spans print `5m 12s`
+//!   style durations, not one truncated unit).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+
 const MICROS_PER_SEC: i64 = 1_000_000;
+
+/// Time since the Unix epoch (negative before it), saturating at `i64::MAX`
+/// in the given unit.
+fn since_epoch(as_unit: fn(std::time::Duration) -> u128) -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(as_unit(d)).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(as_unit(e.duration())).unwrap_or(i64::MAX),
+    }
+}
+
+/// Current time as Unix seconds.
+pub fn now_secs() -> i64 {
+    since_epoch(|d| u128::from(d.as_secs()))
+}
+
+/// Current time as Unix milliseconds.
+pub fn now_ms() -> i64 {
+    since_epoch(|d| d.as_millis())
+}
 
 /// Current time as Unix microseconds.
 pub fn now_micros() -> i64 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
-    }
+    since_epoch(|d| d.as_micros())
 }
 
 /// The current local time in the seed's format, e.g. `2026-11-21T23:10:01.123456`.
@@ -32,28 +65,26 @@ pub fn now_local_iso() -> String {
 
 /// Format Unix microseconds as a naive local ISO time, like Python's
 /// `datetime.fromtimestamp(t).isoformat()`: `YYYY-MM-DDTHH:MM:SS[.ffffff]`,
-/// the fraction omitted when it is zero. `None` if libc cannot convert it.
+/// the fraction omitted when it is zero. `None` outside jiff's range.
 pub fn format_local_iso(unix_micros: i64) -> Option<String> {
-    let secs = unix_micros.div_euclid(MICROS_PER_SEC);
-    let micros = unix_micros.rem_euclid(MICROS_PER_SEC);
-    let t = libc::time_t::try_from(secs).ok()?;
-    // SAFETY: `tm` is plain old data (integers and a nullable pointer), so an
-    // all-zero value is valid; localtime_r only writes into it.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the duration of the call.
-    let ok = unsafe { libc::localtime_r(&t, &mut tm) };
-    if ok.is_null() {
-        return None;
-    }
+    format_local_iso_in(unix_micros, &TimeZone::system())
+}
+
+/// [`format_local_iso`] in the time zone `tz`.
+pub fn format_local_iso_in(unix_micros: i64, tz: &TimeZone) -> Option<String> {
+    let ts = Timestamp::from_microsecond(unix_micros).ok()?;
+    let dt = tz.to_datetime(ts);
     let mut out = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        i64::from(tm.tm_year) + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
     );
+    // Offsets are whole seconds, so the local fraction is the Unix one.
+    let micros = unix_micros.rem_euclid(MICROS_PER_SEC);
     if micros != 0 {
         out.push_str(&format!(".{micros:06}"));
     }
@@ -65,61 +96,31 @@ pub fn format_local_iso(unix_micros: i64) -> Option<String> {
 /// nothing (local time), `Z`, or `±HH[:MM]`. Also a bare `YYYY-MM-DD`
 /// (local midnight). Anything else, including impossible dates, is `None`.
 pub fn parse_iso_micros(s: &str) -> Option<i64> {
+    parse_iso_micros_in(s, &TimeZone::system())
+}
+
+/// [`parse_iso_micros`] with naive times taken in the time zone `tz`.
+pub fn parse_iso_micros_in(s: &str, tz: &TimeZone) -> Option<i64> {
     let s = s.trim();
-    let b = s.as_bytes();
-    let year = digits(b, 0, 4)?;
-    expect(b, 4, b'-')?;
-    let month = digits(b, 5, 2)?;
-    expect(b, 7, b'-')?;
-    let day = digits(b, 8, 2)?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    let (mut hour, mut minute, mut second, mut micros) = (0, 0, 0, 0);
-    let mut i = 10;
-    if b.len() > 10 {
-        if b[10] != b'T' && b[10] != b' ' {
-            return None;
-        }
-        hour = digits(b, 11, 2)?;
-        expect(b, 13, b':')?;
-        minute = digits(b, 14, 2)?;
-        i = 16;
-        if b.get(i) == Some(&b':') {
-            second = digits(b, 17, 2)?;
-            i = 19;
-            if matches!(b.get(i), Some(b'.') | Some(b',')) {
-                let start = i + 1;
-                let mut end = start;
-                while end < b.len() && b[end].is_ascii_digit() {
-                    end += 1;
-                }
-                if end == start || end - start > 9 {
-                    return None;
-                }
-                // Keep microsecond precision: pad or cut to 6 digits.
-                let frac = &s[start..end.min(start + 6)];
-                micros = frac.parse::<i64>().ok()? * 10_i64.pow(6 - frac.len() as u32);
-                i = end;
-            }
-        }
-        if hour > 23 || minute > 59 || second > 59 {
-            return None;
-        }
-    }
-    let rest = &s[i..];
-    let offset_secs = match rest {
-        "" => None,
-        "Z" | "z" => Some(0),
-        _ => Some(parse_offset(rest)?),
+    // An aware time (with `Z` or an offset) is an instant; jiff refuses to
+    // read one without an offset as a `Timestamp`, so a naive time falls
+    // through to the civil parse and the zone's rules.
+    let ts = match s.parse::<Timestamp>() {
+        Ok(ts) => ts,
+        Err(_) => tz.to_timestamp(s.parse::<DateTime>().ok()?).ok()?,
     };
-    let secs = match offset_secs {
-        Some(off) => {
-            days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - off
-        }
-        None => local_to_unix(year, month, day, hour, minute, second)?,
-    };
-    secs.checked_mul(MICROS_PER_SEC)?.checked_add(micros)
+    Some(ts.as_microsecond())
+}
+
+/// `YYYYmmdd-HHMMSS` in UTC (the time part of a run id). Times outside
+/// jiff's range (years ±9999) are clamped to it.
+pub fn format_utc_compact(secs: i64) -> String {
+    let ts = Timestamp::from_second(secs).unwrap_or(if secs < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    });
+    ts.strftime("%Y%m%d-%H%M%S").to_string()
 }
 
 /// A compact age for tables: `42s`, `5m`, `3h`, `2d`; negative ages (clock
@@ -134,86 +135,14 @@ pub fn format_age(secs: i64) -> String {
     }
 }
 
-fn digits(b: &[u8], at: usize, n: usize) -> Option<i64> {
-    let part = b.get(at..at + n)?;
-    part.iter().try_fold(0_i64, |acc, c| {
-        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-    })
-}
-
-fn expect(b: &[u8], at: usize, c: u8) -> Option<()> {
-    (b.get(at) == Some(&c)).then_some(())
-}
-
-fn parse_offset(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let sign = match b.first()? {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let hours = digits(b, 1, 2)?;
-    let minutes = match b.len() {
-        3 => 0,
-        5 => digits(b, 3, 2)?,
-        6 => {
-            expect(b, 3, b':')?;
-            digits(b, 4, 2)?
-        }
-        _ => return None,
-    };
-    if hours > 23 || minutes > 59 {
-        return None;
-    }
-    Some(sign * (hours * 3600 + minutes * 60))
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// A naive local wall-clock time to Unix seconds via `mktime`.
-fn local_to_unix(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
-    // SAFETY: as in `format_local_iso`, an all-zero `tm` is valid.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    tm.tm_year = i32::try_from(y - 1900).ok()?;
-    tm.tm_mon = i32::try_from(mo - 1).ok()?;
-    tm.tm_mday = i32::try_from(d).ok()?;
-    tm.tm_hour = i32::try_from(h).ok()?;
-    tm.tm_min = i32::try_from(mi).ok()?;
-    tm.tm_sec = i32::try_from(s).ok()?;
-    tm.tm_isdst = -1; // let libc decide whether DST applies
-    // SAFETY: `tm` is a valid, exclusively borrowed struct.
-    let t = unsafe { libc::mktime(&mut tm) };
-    // -1 is also 1969-12-31T23:59:59 UTC; no registry entry is from then.
-    #[allow(clippy::useless_conversion)] // `time_t` is not `i64` on every target
-    (t != -1).then_some(i64::from(t))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Europe/Berlin's rules as a POSIX TZ string, so the test needs no tzdb.
+    fn berlin() -> TimeZone {
+        TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap_or(TimeZone::UTC)
+    }
 
     #[test]
     fn round_trips_local_time() {
@@ -225,6 +154,64 @@ mod tests {
         let s = format_local_iso(whole).unwrap_or_default();
         assert_eq!(s.len(), 19, "no fraction when it is zero, like Python: {s}");
         assert_eq!(parse_iso_micros(&s), Some(whole));
+    }
+
+    #[test]
+    fn formats_and_parses_in_a_given_zone() {
+        let tz = berlin();
+        // 2026-11-21T22:31:01.123456Z is 23:31:01 in Berlin (CET, +01:00).
+        let t = 1_795_300_261_123_456;
+        assert_eq!(
+            format_local_iso_in(t, &tz).as_deref(),
+            Some("2026-11-21T23:31:01.123456")
+        );
+        assert_eq!(
+            parse_iso_micros_in("2026-11-21T23:31:01.123456", &tz),
+            Some(t)
+        );
+        assert_eq!(
+            parse_iso_micros_in("2026-11-21 23:31:01,123456", &tz),
+            Some(t)
+        );
+        assert_eq!(
+            parse_iso_micros_in("2026-11-21", &tz),
+            Some(1_795_215_600_000_000)
+        );
+    }
+
+    #[test]
+    fn dst_transitions_resolve_like_python() {
+        let tz = berlin();
+        // Spring forward, 2026-03-29 02:00 CET → 03:00 CEST (01:00Z).
+        let before = 1_774_745_999_000_000; // 00:59:59Z
+        assert_eq!(
+            format_local_iso_in(before, &tz).as_deref(),
+            Some("2026-03-29T01:59:59")
+        );
+        assert_eq!(
+            format_local_iso_in(before + MICROS_PER_SEC, &tz).as_deref(),
+            Some("2026-03-29T03:00:00")
+        );
+        // 02:30 does not exist: shifted forward by the gap, to 03:30 CEST.
+        let gap = parse_iso_micros_in("2026-03-29T02:30:00", &tz);
+        assert_eq!(gap, parse_iso_micros_in("2026-03-29T03:30:00", &tz));
+        assert_eq!(gap, Some(1_774_747_800_000_000));
+        // Fall back, 2026-10-25 03:00 CEST → 02:00 CET (01:00Z): 02:30 is
+        // both 00:30Z and 01:30Z; the earlier one is taken (fold=0).
+        let first = 1_792_888_200_000_000; // 00:30Z
+        let second = first + 3_600 * MICROS_PER_SEC; // 01:30Z
+        for t in [first, second] {
+            assert_eq!(
+                format_local_iso_in(t, &tz).as_deref(),
+                Some("2026-10-25T02:30:00")
+            );
+        }
+        assert_eq!(parse_iso_micros_in("2026-10-25T02:30:00", &tz), Some(first));
+        // Aware times ignore the zone.
+        assert_eq!(
+            parse_iso_micros_in("2026-10-25T02:30:00+01:00", &tz),
+            Some(second)
+        );
     }
 
     #[test]
@@ -259,6 +246,19 @@ mod tests {
             assert_eq!(parse_iso_micros(bad), None, "{bad:?}");
         }
         assert!(parse_iso_micros("2024-02-29").is_some());
+    }
+
+    #[test]
+    fn utc_compact_stamps() {
+        assert_eq!(format_utc_compact(0), "19700101-000000");
+        assert_eq!(format_utc_compact(1_795_303_502), "20261121-232502");
+        assert_eq!(format_utc_compact(-1), "19691231-235959");
+    }
+
+    #[test]
+    fn clocks_agree() {
+        let (s, ms, us) = (now_secs(), now_ms(), now_micros());
+        assert!((ms / 1000 - s).abs() <= 1 && (us / 1000 - ms).abs() <= 1000);
     }
 
     #[test]

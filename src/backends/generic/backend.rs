@@ -1,0 +1,143 @@
+//! The generic backend itself: what a request may ask of it, and the command
+//! line built from the config's argument lists and placeholders.
+
+use super::config::GenericConfig;
+use super::parser::GenericParser;
+use super::{GENERIC_ID_FIELD, MODEL_PLACEHOLDER, PROJECT_PLACEHOLDER, RESUME_ID_PLACEHOLDER};
+use crate::backends::{
+    AnyParser, Backend, CommandSpec, Names, Permission, RequestError, RunRequest,
+};
+
+/// A backend for any JSONL-printing CLI, defined in `backends.toml`.
+#[derive(Debug, Clone)]
+pub struct GenericBackend {
+    config: GenericConfig,
+}
+
+impl GenericBackend {
+    /// A backend with these settings.
+    pub fn new(config: GenericConfig) -> Self {
+        Self { config }
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &GenericConfig {
+        &self.config
+    }
+
+    fn reject(&self, message: impl Into<String>) -> Result<(), RequestError> {
+        Err(RequestError {
+            backend: self.config.name,
+            message: message.into(),
+        })
+    }
+}
+
+/// Replace the placeholders of `args`.
+fn fill(args: &[String], vars: &[(&str, &str)]) -> Vec<String> {
+    args.iter()
+        .map(|a| {
+            vars.iter()
+                .fold(a.clone(), |acc, (name, value)| acc.replace(name, value))
+        })
+        .collect()
+}
+
+impl Backend for GenericBackend {
+    fn name(&self) -> &'static str {
+        self.config.name
+    }
+
+    fn names(&self) -> Names {
+        self.config.names
+    }
+
+    fn validate(&self, req: &RunRequest) -> Result<(), RequestError> {
+        req.check_common(self.config.name, "the session id")?;
+        match &req.permission {
+            Permission::Default => {}
+            Permission::ClaudeMode(_) | Permission::CodexSandbox(_) => {
+                return self.reject(
+                    "permission and sandbox modes are claude/codex options; put the CLI's own flags in `args`",
+                );
+            }
+        }
+        if req.model.is_some() && self.config.model_args.is_empty() {
+            return self.reject(format!(
+                "cannot take a model: [generic.{}] has no `model_args`",
+                self.config.name
+            ));
+        }
+        if req.resume_id.is_some() && self.config.resume_args.is_empty() {
+            return self.reject(format!(
+                "cannot resume: [generic.{}] has no `resume_args`",
+                self.config.name
+            ));
+        }
+        if req.fork {
+            return self.reject("fork is a claude option");
+        }
+        if req.search.is_some() {
+            return self.reject("web search is a codex option");
+        }
+        if !req.allowed_tools.is_empty() {
+            return self.reject("allowed tools are a claude option");
+        }
+        if req.append_system_prompt.is_some() {
+            return self.reject("an appended system prompt is a claude option");
+        }
+        if req.max_budget_usd.is_some() {
+            return self.reject("a dollar budget is a claude option");
+        }
+        Ok(())
+    }
+
+    fn command(&self, req: &RunRequest) -> CommandSpec {
+        let project = req.project.to_string_lossy();
+        let mut args = fill(&self.config.args, &[(PROJECT_PLACEHOLDER, &project)]);
+        if let Some(model) = &req.model {
+            args.extend(fill(
+                &self.config.model_args,
+                &[(PROJECT_PLACEHOLDER, &project), (MODEL_PLACEHOLDER, model)],
+            ));
+        }
+        if let Some(id) = &req.resume_id {
+            args.extend(fill(
+                &self.config.resume_args,
+                &[(PROJECT_PLACEHOLDER, &project), (RESUME_ID_PLACEHOLDER, id)],
+            ));
+        }
+        CommandSpec {
+            program: self.config.program.clone(),
+            args,
+            env: self
+                .config
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            cwd: req.project.clone(),
+            stdin: req.prompt.clone(),
+        }
+    }
+
+    fn parser(&self) -> AnyParser {
+        GenericParser::new(&self.config).into()
+    }
+
+    fn registry_file(&self) -> &'static str {
+        self.config.registry_file
+    }
+
+    fn id_field(&self) -> &'static str {
+        GENERIC_ID_FIELD
+    }
+
+    fn needs_git_repo(&self) -> bool {
+        self.config.needs_git_repo
+    }
+
+    fn tested_version(&self) -> &'static str {
+        self.config.tested_version
+    }
+}
