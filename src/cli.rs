@@ -563,3 +563,27 @@ impl RoutingFlags {
         }
     }
 }
+
+// The library's `TelegramRoutingMode` has no clap derive (no clap in the
+// library's API); the flag's values are listed here. Stop-gap from the routing
+// branch until the CLI-side wrapper replaces it.
+impl clap::ValueEnum for TelegramRoutingMode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            TelegramRoutingMode::Auto,
+            TelegramRoutingMode::ThreadOnly,
+            TelegramRoutingMode::AllowNonThread,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let help = match self {
+            TelegramRoutingMode::Auto => {
+                "Non-thread Telegram is allowed unless it looks like a misroute"
+            }
+            TelegramRoutingMode::ThreadOnly => "Telegram runs must come from a thread session",
+            TelegramRoutingMode::AllowNonThread => "Non-thread Telegram is allowed without checks",
+        };
+        Some(clap::builder::PossibleValue::new(self.as_str()).help(help))
+    }
+}

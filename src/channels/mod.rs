@@ -25,119 +25,15 @@ pub use crate::channels::custom::{CustomChannel, DynChannel};
 pub use crate::channels::message_tool::MessageTool;
 pub use crate::channels::telegram_direct::{TelegramDirect, TelegramDirectSettings};
 pub use crate::channels::whatsapp_gateway::WhatsappGateway;
+pub use crate::core::model::message::{
+    Attachment, Body, Destination, MessageKind, Outgoing, Wake,
+};
 
 use crate::core::config::{Config, NotifyChannel};
 use crate::core::error::ConfigError;
 use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
-use crate::core::openclaw::gateway::{GatewayClient, HttpTimeouts};
+use crate::core::openclaw::gateway::{GatewayClient, GatewayError, HttpTimeouts};
 use crate::core::store::paths::{Env, ProcessEnv};
-
-/// What kind of message this is; channels use it for silence and formatting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageKind {
-    /// The run started.
-    Launch,
-    /// Periodic status.
-    Heartbeat,
-    /// A progress note from the agent (`clawrun notify`).
-    Progress,
-    /// The run's result (success).
-    Result,
-    /// The run failed, timed out, was killed or crashed.
-    Failure,
-    /// Any other lifecycle note (stall, recovery, rate limit, wake failure).
-    Notice,
-    /// Technical trace marker (`--trace-live`).
-    Trace,
-    /// Streamed agent text (foreground mode).
-    Stream,
-}
-
-/// A message body rendered for each kind of markup a channel may use.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Body {
-    /// Plain text, always present.
-    pub plain: String,
-    /// Telegram HTML (`<b>`, `<code>`, `<blockquote expandable>`), when it differs.
-    pub html: Option<String>,
-    /// WhatsApp-style markdown (`*bold*`), when it differs.
-    pub markdown: Option<String>,
-}
-
-impl Body {
-    /// A body with the same plain text for every markup.
-    pub fn plain(text: impl Into<String>) -> Self {
-        Self {
-            plain: text.into(),
-            html: None,
-            markdown: None,
-        }
-    }
-}
-
-/// Where a message goes, as resolved by routing.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Destination {
-    /// Gateway channel name (`telegram`, `whatsapp`, `discord`, …), when relevant.
-    pub channel: Option<String>,
-    /// Chat id, group JID, or other target.
-    pub target: Option<String>,
-    /// Telegram forum topic / DM thread id.
-    pub thread_id: Option<String>,
-    /// Account id for multi-account gateways.
-    pub account: Option<String>,
-}
-
-/// A file attached to a message (the full output of a long result).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Attachment {
-    /// File name shown to the user.
-    pub file_name: String,
-    /// Path of the file to upload.
-    pub path: std::path::PathBuf,
-}
-
-/// One message to deliver.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Outgoing {
-    /// Unique per message (`run_id:kind:seq`); passed on as `idempotencyKey` where supported.
-    pub idempotency_key: String,
-    /// What kind of message.
-    pub kind: MessageKind,
-    /// Where it goes.
-    pub destination: Destination,
-    /// The text, per markup.
-    pub body: Body,
-    /// Deliver without a notification sound where the channel supports it.
-    pub silent: bool,
-    /// Reply to this message id.
-    pub reply_to: Option<String>,
-    /// Edit this earlier message in place instead of posting a new one.
-    pub edit_of: Option<String>,
-    /// A file to send along.
-    pub attachment: Option<Attachment>,
-}
-
-/// A wake of the orchestrating agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Wake {
-    /// Unique per wake; passed on as `idempotencyKey` where supported.
-    pub idempotency_key: String,
-    /// The OpenClaw session key to wake.
-    pub session_key: Option<String>,
-    /// The OpenClaw session uuid (for `openclaw agent --session-id`).
-    pub session_id: Option<String>,
-    /// Where the agent's reply should go.
-    pub destination: Destination,
-    /// The wake text the agent reads.
-    pub text: String,
-}
 
 /// What a channel reports after delivering.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -178,6 +74,29 @@ impl ChannelError {
         match self {
             ChannelError::RetryAfter(_) | ChannelError::Transient(_) => true,
             ChannelError::Permanent(_) | ChannelError::Unsupported(_) => false,
+        }
+    }
+}
+
+/// How a gateway failure counts for the outbox: 429 waits, network trouble and
+/// 5xx are retried, the rest is final.
+impl From<GatewayError> for ChannelError {
+    fn from(e: GatewayError) -> Self {
+        match &e {
+            GatewayError::RateLimited { retry_after } => ChannelError::RetryAfter(*retry_after),
+            GatewayError::ToolFailed { .. }
+            | GatewayError::Unavailable { .. }
+            | GatewayError::Timeout { .. }
+            | GatewayError::Unreachable { .. } => ChannelError::Transient(e.to_string()),
+            GatewayError::Unauthorized { .. }
+            | GatewayError::BadRequest { .. }
+            | GatewayError::ToolNotAvailable { .. }
+            | GatewayError::Blocked { .. }
+            | GatewayError::ToolError { .. } => ChannelError::Permanent(e.to_string()),
+            GatewayError::Unexpected { status, .. } if *status >= 500 => {
+                ChannelError::Transient(e.to_string())
+            }
+            GatewayError::Unexpected { .. } => ChannelError::Permanent(e.to_string()),
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::core::error::{ConfigError, Error, Result};
 use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
 use crate::core::openclaw::gateway::{GatewayClient, HttpTimeouts};
 use crate::core::routing::{
-    self, ConfiguredRoute, GatewaySessions, LocalSessionFiles, NoGateway, Route, RouteChannel,
+    self, ConfiguredRoute, GatewaySessions, LocalSessionFiles, NoGateway, Route, Network,
     RouteInput, ToolInvoker, WorkdirRoute,
 };
 use crate::core::store::paths::{Paths, ProcessEnv};
@@ -111,7 +111,7 @@ pub async fn resolve(input: &RouteInput, configs: &Configs, paths: &Paths) -> Re
 /// token, no gateway token): that is an error, never a silent console fallback.
 pub fn channel_kind(route: &Route, configs: &Configs) -> Result<ChannelKind> {
     let network = match &route.channel {
-        RouteChannel::Console => return Ok(ChannelKind::Console),
+        Network::Console => return Ok(ChannelKind::Console),
         other => other.as_str(),
     };
     let kind = channels::auto_channel_kind(

@@ -37,7 +37,6 @@
 //!    blocks a target with a thread session active in the last 24 h (gateway,
 //!    then local files), unless `--allow-main-telegram`.
 
-use std::fmt;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -45,7 +44,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::channels::Destination;
+pub use crate::core::model::route::{Network, Route, RouteSource, TelegramRoutingMode};
 use crate::core::openclaw::session_key::{
     SessionKey, SessionKeyError, is_telegram_chat_id, telegram_thread_id,
 };
@@ -63,30 +62,6 @@ pub const MAX_SESSION_PAGES: usize = 500;
 // ---------------------------------------------------------------------------
 // Input
 // ---------------------------------------------------------------------------
-
-/// The `--telegram-routing-mode` flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum TelegramRoutingMode {
-    /// Non-thread Telegram is allowed unless it looks like a misroute.
-    #[default]
-    Auto,
-    /// Telegram runs must come from a thread session.
-    ThreadOnly,
-    /// Non-thread Telegram is allowed without checks.
-    AllowNonThread,
-}
-
-impl TelegramRoutingMode {
-    /// The flag value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TelegramRoutingMode::Auto => "auto",
-            TelegramRoutingMode::ThreadOnly => "thread-only",
-            TelegramRoutingMode::AllowNonThread => "allow-non-thread",
-        }
-    }
-}
 
 /// A route from configuration: the fallback route, or the route part of a
 /// [`WorkdirRoute`]. Fields mean the same as the `--notify-*` flags.
@@ -162,160 +137,6 @@ pub struct RouteInput {
     pub workdir_routes: Vec<WorkdirRoute>,
     /// The configured fallback route.
     pub fallback: Option<ConfiguredRoute>,
-}
-
-// ---------------------------------------------------------------------------
-// Output
-// ---------------------------------------------------------------------------
-
-/// The channel a route delivers to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
-pub enum RouteChannel {
-    /// Telegram (Bot API or gateway).
-    Telegram,
-    /// WhatsApp (gateway).
-    Whatsapp,
-    /// Another gateway channel (`discord`, `slack`, `signal`, …).
-    Other(String),
-    /// Local console only (stderr and the run's `notifications.jsonl`).
-    Console,
-}
-
-impl RouteChannel {
-    /// The channel's name.
-    pub fn as_str(&self) -> &str {
-        match self {
-            RouteChannel::Telegram => "telegram",
-            RouteChannel::Whatsapp => "whatsapp",
-            RouteChannel::Console => "console",
-            RouteChannel::Other(name) => name,
-        }
-    }
-
-    /// The channel for a name, case-insensitively (no validation).
-    pub fn from_name(name: &str) -> Self {
-        let lower = name.to_ascii_lowercase();
-        match lower.as_str() {
-            "telegram" => RouteChannel::Telegram,
-            "whatsapp" => RouteChannel::Whatsapp,
-            "console" => RouteChannel::Console,
-            _ => RouteChannel::Other(lower),
-        }
-    }
-}
-
-impl From<String> for RouteChannel {
-    fn from(s: String) -> Self {
-        RouteChannel::from_name(&s)
-    }
-}
-
-impl From<RouteChannel> for String {
-    fn from(c: RouteChannel) -> Self {
-        c.as_str().to_owned()
-    }
-}
-
-impl fmt::Display for RouteChannel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where the route's target came from (shown by `--validate-only`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RouteSource {
-    /// Nothing was given: console.
-    Default,
-    /// `--notify-channel` / `--notify-target`.
-    Flags,
-    /// The session key itself (`telegram:group:<chat>`, `whatsapp:group:<jid>`, …).
-    SessionKey,
-    /// The session's delivery context from the gateway's `sessions_list`.
-    Gateway,
-    /// A local session file.
-    LocalFile {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The workdir map entry for this prefix.
-    WorkdirMap {
-        /// The matching prefix.
-        workdir: PathBuf,
-    },
-    /// The configured fallback route.
-    Fallback,
-}
-
-impl fmt::Display for RouteSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RouteSource::Default => f.write_str("default (nothing given)"),
-            RouteSource::Flags => f.write_str("flags"),
-            RouteSource::SessionKey => f.write_str("session key"),
-            RouteSource::Gateway => f.write_str("gateway sessions_list"),
-            RouteSource::LocalFile { path } => write!(f, "local session file {}", path.display()),
-            RouteSource::WorkdirMap { workdir } => write!(f, "workdir map ({})", workdir.display()),
-            RouteSource::Fallback => f.write_str("fallback route"),
-        }
-    }
-}
-
-/// The resolved route of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Route {
-    /// Where notifications go.
-    pub channel: RouteChannel,
-    /// Chat id / JID / target; `None` only for the console.
-    pub target: Option<String>,
-    /// Thread/topic id (validated as an integer for Telegram).
-    pub thread_id: Option<String>,
-    /// Gateway account id.
-    pub account: Option<String>,
-    /// The OpenClaw session key (wakes via `sessions_send`).
-    pub session_key: Option<String>,
-    /// The OpenClaw session uuid (wakes via `openclaw agent --session-id`).
-    pub session_id: Option<String>,
-    /// Message to reply to.
-    pub reply_to: Option<String>,
-    /// Where the target came from.
-    pub source: RouteSource,
-    /// Non-fatal notes (gateway unreachable, local fallback used, …).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-impl Route {
-    /// The console route: no chat, nothing to wake unless a session is known.
-    pub fn console(source: RouteSource) -> Self {
-        Route {
-            channel: RouteChannel::Console,
-            target: None,
-            thread_id: None,
-            account: None,
-            session_key: None,
-            session_id: None,
-            reply_to: None,
-            source,
-            warnings: Vec::new(),
-        }
-    }
-
-    /// The delivery destination for channels.
-    pub fn destination(&self) -> Destination {
-        Destination {
-            channel: match self.channel {
-                RouteChannel::Console => None,
-                ref c => Some(c.as_str().to_owned()),
-            },
-            target: self.target.clone(),
-            thread_id: self.thread_id.clone(),
-            account: self.account.clone(),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1212,7 +1033,7 @@ fn label_id(text: &str) -> Option<String> {
 /// The request after flags and config are merged.
 struct Request {
     key: Option<String>,
-    channel: Option<RouteChannel>,
+    channel: Option<Network>,
     target: Option<String>,
     thread_id: Option<String>,
     account: Option<String>,
@@ -1243,7 +1064,7 @@ fn check_channel(
     origin: &str,
     name: Option<String>,
     target: &Option<String>,
-) -> Result<Option<RouteChannel>, RoutingError> {
+) -> Result<Option<Network>, RoutingError> {
     let Some(name) = name else { return Ok(None) };
     if !is_channel_name(&name) {
         return Err(RoutingError::BadChannelName {
@@ -1251,8 +1072,8 @@ fn check_channel(
             name,
         });
     }
-    let channel = RouteChannel::from_name(&name);
-    if let RouteChannel::Other(n) = &channel
+    let channel = Network::from_name(&name);
+    if let Network::Other(n) = &channel
         && target.is_none()
     {
         return Err(RoutingError::ChannelNeedsTarget {
@@ -1361,13 +1182,13 @@ pub async fn resolve_route(
     let key_channel = key
         .as_ref()
         .and_then(SessionKey::channel)
-        .map(RouteChannel::from_name);
+        .map(Network::from_name);
 
-    if req.channel == Some(RouteChannel::Console) {
+    if req.channel == Some(Network::Console) {
         if thread_id.is_some()
             && key_channel
                 .as_ref()
-                .is_none_or(|c| *c == RouteChannel::Telegram)
+                .is_none_or(|c| *c == Network::Telegram)
         {
             return Err(RoutingError::ThreadRequiresTelegram);
         }
@@ -1463,7 +1284,7 @@ pub async fn resolve_route(
         });
 
     let mut route = Route {
-        channel: RouteChannel::Console,
+        channel: Network::Console,
         target: None,
         thread_id: None,
         account,
@@ -1479,13 +1300,13 @@ pub async fn resolve_route(
     // of another gateway channel (Discord, Slack).
     let thread_needs_telegram = thread_id.is_some()
         && match &req.channel {
-            None | Some(RouteChannel::Telegram) => false,
-            Some(RouteChannel::Whatsapp | RouteChannel::Console) => true,
-            Some(RouteChannel::Other(_)) => {
+            None | Some(Network::Telegram) => false,
+            Some(Network::Whatsapp | Network::Console) => true,
+            Some(Network::Other(_)) => {
                 key.is_some()
                     && key_channel
                         .as_ref()
-                        .is_none_or(|c| *c == RouteChannel::Telegram)
+                        .is_none_or(|c| *c == Network::Telegram)
             }
         };
     if thread_needs_telegram {
@@ -1503,20 +1324,20 @@ pub async fn resolve_route(
         }
         (Some(f), _) => Some(f.clone()),
         (None, Some(k)) => Some(k.clone()),
-        (None, None) if thread_id.is_some() => Some(RouteChannel::Telegram),
+        (None, None) if thread_id.is_some() => Some(Network::Telegram),
         (None, None) => meta
             .as_ref()
             .and_then(|m| m.channel.as_deref())
-            .map(RouteChannel::from_name),
+            .map(Network::from_name),
     };
 
     if let Some(thread) = thread_id {
         match channel {
-            None | Some(RouteChannel::Telegram) => {
+            None | Some(Network::Telegram) => {
                 telegram_thread_route(&mut route, &req, meta.as_ref(), key.as_ref(), thread)?;
             }
             // A thread of another gateway channel (Slack, Discord): routed there.
-            Some(ch @ RouteChannel::Other(_)) => {
+            Some(ch @ Network::Other(_)) => {
                 let (target, source) = pick_target(&req, meta.as_ref(), key.as_ref(), &ch);
                 route.target = Some(target.ok_or_else(|| RoutingError::TargetUnresolved {
                     key: req.key.clone().unwrap_or_default(),
@@ -1525,7 +1346,7 @@ pub async fn resolve_route(
                 route.channel = ch;
                 route.thread_id = Some(thread);
             }
-            Some(RouteChannel::Whatsapp | RouteChannel::Console) => {
+            Some(Network::Whatsapp | Network::Console) => {
                 return Err(RoutingError::ThreadRequiresTelegram);
             }
         }
@@ -1539,7 +1360,7 @@ pub async fn resolve_route(
         let (target, source) = pick_target(&req, meta.as_ref(), key.as_ref(), &ch);
         route.source = source;
         match &ch {
-            RouteChannel::Telegram => {
+            Network::Telegram => {
                 guard_non_thread_telegram(
                     input,
                     key.as_ref(),
@@ -1558,7 +1379,7 @@ pub async fn resolve_route(
                 }
                 route.target = Some(target);
             }
-            RouteChannel::Whatsapp => {
+            Network::Whatsapp => {
                 if gateway_says_missing
                     && let Some(k) = key.as_ref().filter(|k| k.group_jid().is_some())
                 {
@@ -1570,7 +1391,7 @@ pub async fn resolve_route(
                     key: req.key.clone().unwrap_or_default(),
                 })?);
             }
-            RouteChannel::Other(_) | RouteChannel::Console => {
+            Network::Other(_) | Network::Console => {
                 route.target = Some(target.ok_or_else(|| RoutingError::TargetUnresolved {
                     key: req.key.clone().unwrap_or_default(),
                 })?);
@@ -1592,7 +1413,7 @@ fn pick_target(
     req: &Request,
     meta: Option<&SessionMeta>,
     key: Option<&SessionKey>,
-    channel: &RouteChannel,
+    channel: &Network,
 ) -> (Option<String>, RouteSource) {
     if let Some(t) = &req.target {
         return (Some(t.clone()), RouteSource::Flags);
@@ -1601,14 +1422,14 @@ fn pick_target(
         && let Some(t) = &m.target
         && m.channel
             .as_deref()
-            .is_none_or(|c| RouteChannel::from_name(c) == *channel)
+            .is_none_or(|c| Network::from_name(c) == *channel)
     {
         return (Some(t.clone()), m.origin.route_source());
     }
     let from_key = key.and_then(|k| match channel {
-        RouteChannel::Telegram => k.telegram_chat(),
-        RouteChannel::Whatsapp | RouteChannel::Other(_) | RouteChannel::Console => {
-            if k.channel().map(RouteChannel::from_name).as_ref() == Some(channel) {
+        Network::Telegram => k.telegram_chat(),
+        Network::Whatsapp | Network::Other(_) | Network::Console => {
+            if k.channel().map(Network::from_name).as_ref() == Some(channel) {
                 k.peer()
             } else {
                 None
@@ -1647,7 +1468,7 @@ fn telegram_thread_route(
     let telegram_meta = meta.filter(|m| {
         m.channel
             .as_deref()
-            .is_none_or(|c| RouteChannel::from_name(c) == RouteChannel::Telegram)
+            .is_none_or(|c| Network::from_name(c) == Network::Telegram)
     });
     let from_meta =
         telegram_meta.and_then(|m| m.target.clone().map(|t| (t, m.origin.route_source())));
@@ -1679,7 +1500,7 @@ fn telegram_thread_route(
         return Err(RoutingError::ThreadSessionIdUnresolved);
     }
     check_telegram_target(&target)?;
-    route.channel = RouteChannel::Telegram;
+    route.channel = Network::Telegram;
     route.target = Some(target);
     route.thread_id = Some(thread);
     Ok(())
