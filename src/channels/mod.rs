@@ -10,6 +10,7 @@
 
 pub mod console;
 pub mod custom;
+pub mod factory;
 pub mod message_tool;
 pub mod telegram_direct;
 pub mod telegram_text;
@@ -29,11 +30,9 @@ pub use crate::core::model::message::{
     Attachment, Body, Destination, MessageKind, Outgoing, Wake,
 };
 
-use crate::core::config::{Config, NotifyChannel};
-use crate::core::error::ConfigError;
-use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
-use crate::core::openclaw::gateway::{GatewayClient, GatewayError, HttpTimeouts};
-use crate::core::store::paths::{Env, ProcessEnv};
+pub use crate::channels::factory::{auto_channel_kind, build_channel, build_channel_with_env};
+pub use crate::core::config::ChannelKind;
+use crate::core::openclaw::gateway::GatewayError;
 
 /// What a channel reports after delivering.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -129,143 +128,4 @@ pub enum AnyChannel {
     /// caller can choose it, by passing it to the orchestrator; it has no
     /// config name, so what it leaves undelivered is for the caller to flush.
     Custom(CustomChannel),
-}
-
-/// A concrete channel type, as named in config (`[notify] channel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChannelKind {
-    /// [`Console`].
-    Console,
-    /// [`TelegramDirect`].
-    TelegramDirect,
-    /// [`WhatsappGateway`].
-    WhatsappGateway,
-    /// [`MessageTool`].
-    MessageTool,
-}
-
-impl ChannelKind {
-    /// The kind with config name `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        [
-            ChannelKind::Console,
-            ChannelKind::TelegramDirect,
-            ChannelKind::WhatsappGateway,
-            ChannelKind::MessageTool,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
-    }
-
-    /// The config name (`telegram-direct`, …).
-    pub fn name(self) -> &'static str {
-        match self {
-            ChannelKind::Console => "console",
-            ChannelKind::TelegramDirect => "telegram-direct",
-            ChannelKind::WhatsappGateway => "whatsapp-gateway",
-            ChannelKind::MessageTool => "message-tool",
-        }
-    }
-}
-
-/// Resolve `[notify] channel` for a destination on network `network`
-/// (`telegram`, `whatsapp`, …, as in the route).
-///
-/// An explicit choice is returned as is. `auto` picks: `telegram` with a bot token
-/// available → telegram-direct; `whatsapp` → whatsapp-gateway; any other named
-/// network, or telegram without a bot token, → message-tool when a gateway token is
-/// available; otherwise console.
-pub fn auto_channel_kind(
-    choice: NotifyChannel,
-    network: Option<&str>,
-    cfg: &Config,
-    oc: &OpenclawConfig,
-    env: &dyn Env,
-) -> ChannelKind {
-    match choice {
-        NotifyChannel::Console => return ChannelKind::Console,
-        NotifyChannel::TelegramDirect => return ChannelKind::TelegramDirect,
-        NotifyChannel::WhatsappGateway => return ChannelKind::WhatsappGateway,
-        NotifyChannel::MessageTool => return ChannelKind::MessageTool,
-        NotifyChannel::Auto => {}
-    }
-    let has_gateway = openclaw_config::gateway_token(cfg, oc, env).is_ok();
-    match network {
-        Some("telegram") if openclaw_config::telegram_bot_token(cfg, oc, env).is_ok() => {
-            ChannelKind::TelegramDirect
-        }
-        Some("whatsapp") if has_gateway => ChannelKind::WhatsappGateway,
-        Some(_) if has_gateway => ChannelKind::MessageTool,
-        Some(_) | None => ChannelKind::Console,
-    }
-}
-
-/// Build a channel of `kind` from clawrun's config and OpenClaw's, reading token
-/// variables from the process environment. See [`build_channel_with_env`].
-///
-/// # Errors
-/// As [`build_channel_with_env`].
-pub fn build_channel(
-    kind: ChannelKind,
-    cfg: &Config,
-    oc: &OpenclawConfig,
-) -> Result<AnyChannel, ConfigError> {
-    build_channel_with_env(kind, cfg, oc, &ProcessEnv)
-}
-
-/// Build a channel of `kind`; token variables are read through `env`.
-///
-/// [`ChannelKind::Console`] gives a console channel without a log file: set
-/// [`Console::log_path`] to the run's `notifications.jsonl`.
-///
-/// # Errors
-/// [`ConfigError::Invalid`] when a token is missing (saying where to put it), an
-/// account choice is ambiguous, or an HTTP client cannot be built.
-pub fn build_channel_with_env(
-    kind: ChannelKind,
-    cfg: &Config,
-    oc: &OpenclawConfig,
-    env: &dyn Env,
-) -> Result<AnyChannel, ConfigError> {
-    let timeouts = HttpTimeouts {
-        connect: cfg.gateway.connect_timeout,
-        request: cfg.gateway.request_timeout,
-    };
-    let gateway = || -> Result<GatewayClient, ConfigError> {
-        let token = openclaw_config::gateway_token(cfg, oc, env)?;
-        GatewayClient::new(
-            openclaw_config::gateway_url(cfg, oc),
-            token.value,
-            token.source,
-            timeouts,
-        )
-        .map_err(|e| ConfigError::Invalid(e.to_string()))
-    };
-    Ok(match kind {
-        ChannelKind::Console => AnyChannel::Console(Console::new(None)),
-        ChannelKind::WhatsappGateway => {
-            AnyChannel::WhatsappGateway(WhatsappGateway::new(gateway()?))
-        }
-        ChannelKind::MessageTool => AnyChannel::MessageTool(
-            MessageTool::new(gateway()?, cfg.telegram.account.clone()).with_agent_cli(
-                cfg.telegram.openclaw_program.clone(),
-                cfg.telegram.wake_timeout,
-            ),
-        ),
-        ChannelKind::TelegramDirect => {
-            let token = openclaw_config::telegram_bot_token(cfg, oc, env)?;
-            let settings = TelegramDirectSettings {
-                api_base: openclaw_config::telegram_api_base(cfg, oc)?,
-                token: token.value,
-                token_source: token.source,
-                timeouts,
-                openclaw_program: cfg.telegram.openclaw_program.clone(),
-                wake_timeout: cfg.telegram.wake_timeout,
-            };
-            AnyChannel::TelegramDirect(
-                TelegramDirect::new(settings).map_err(|e| ConfigError::Invalid(e.to_string()))?,
-            )
-        }
-    })
 }

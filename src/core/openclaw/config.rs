@@ -31,6 +31,7 @@ use serde_json::Value;
 
 use crate::core::config::{Config, DEFAULT_TELEGRAM_API_BASE, Secret};
 use crate::core::error::ConfigError;
+use crate::core::openclaw::gateway::{GatewayClient, HttpTimeouts};
 use crate::core::store::paths::Env;
 
 /// The gateway's default port when `gateway.port` is not set.
@@ -269,6 +270,33 @@ pub fn gateway_token(
                  variable holding it with `token_env = \"VAR\"` under [gateway] in clawrun.toml"
         ))
     })
+}
+
+/// The HTTP timeouts of `[gateway]` in clawrun.toml (Telegram requests use them too).
+pub fn http_timeouts(cfg: &Config) -> HttpTimeouts {
+    HttpTimeouts {
+        connect: cfg.gateway.connect_timeout,
+        request: cfg.gateway.request_timeout,
+    }
+}
+
+/// A client for the gateway both config files point at, its token read through `env`.
+///
+/// # Errors
+/// As [`gateway_token`]; [`ConfigError::Invalid`] when the HTTP client cannot be built.
+pub fn gateway_client(
+    cfg: &Config,
+    oc: &OpenclawConfig,
+    env: &dyn Env,
+) -> Result<GatewayClient, ConfigError> {
+    let token = gateway_token(cfg, oc, env)?;
+    GatewayClient::new(
+        gateway_url(cfg, oc),
+        token.value,
+        token.source,
+        http_timeouts(cfg),
+    )
+    .map_err(|e| ConfigError::Invalid(e.to_string()))
 }
 
 /// The account whose settings apply: `telegram.account` if set, else the only
