@@ -5,8 +5,8 @@
 //! Tokens are read here, at build time only: a run directory records the
 //! channel *kind* and the route, never a secret.
 
-use crate::channels::{AnyChannel, Console, MessageTool, TelegramDirect, TelegramDirectSettings};
 use crate::channels::WhatsappGateway;
+use crate::channels::{AnyChannel, Console, MessageTool, TelegramDirect, TelegramDirectSettings};
 use crate::core::config::{ChannelKind, Config, NotifyChannel};
 use crate::core::error::ConfigError;
 use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};

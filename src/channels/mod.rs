@@ -26,9 +26,7 @@ pub use crate::channels::custom::{CustomChannel, DynChannel};
 pub use crate::channels::message_tool::MessageTool;
 pub use crate::channels::telegram_direct::{TelegramDirect, TelegramDirectSettings};
 pub use crate::channels::whatsapp_gateway::WhatsappGateway;
-pub use crate::core::model::message::{
-    Attachment, Body, Destination, MessageKind, Outgoing, Wake,
-};
+pub use crate::core::model::message::{Attachment, Body, Destination, MessageKind, Outgoing, Wake};
 
 pub use crate::channels::factory::{auto_channel_kind, build_channel, build_channel_with_env};
 pub use crate::core::config::ChannelKind;

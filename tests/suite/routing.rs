@@ -9,9 +9,9 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clawrun::core::routing::{
-    ConfiguredRoute, GatewaySessions, LocalSessionFiles, NoGateway, Route, Network,
-    RouteInput, RouteSource, SessionSource, TelegramRoutingMode, ToolInvoker, WorkdirRoute,
-    render_report, resolve_route,
+    ConfiguredRoute, GatewaySessions, LocalSessionFiles, Network, NoGateway, Route, RouteInput,
+    RouteSource, SessionSource, TelegramRoutingMode, ToolInvoker, WorkdirRoute, render_report,
+    resolve_route,
 };
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};

@@ -161,7 +161,10 @@ mod tests {
             NotifyChannel::MessageTool
         ));
         let err = serde_json::from_str::<NotifyChannel>("\"pigeon\"").unwrap_err();
-        assert!(err.to_string().contains("unknown variant `pigeon`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown variant `pigeon`"),
+            "{err}"
+        );
         assert!("pigeon".parse::<ChannelKind>().is_err());
     }
 }

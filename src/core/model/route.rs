@@ -42,7 +42,6 @@ impl TelegramRoutingMode {
     }
 }
 
-
 /// The chat network a route delivers to (the route's `channel` field, as
 /// OpenClaw names networks). Serialized as its name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,26 +7,16 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use crate::channels::{self, AnyChannel, console};
 use crate::core::config::{ChannelKind, Config, NotifyChannel, UnknownChannelKind};
 use crate::core::error::{ConfigError, Error, Result};
 use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
 use crate::core::openclaw::gateway::GatewayClient;
 use crate::core::routing::{
-    self, ConfiguredRoute, GatewaySessions, LocalSessionFiles, NoGateway, Route, Network,
-    RouteInput, ToolInvoker, WorkdirRoute,
+    self, ConfiguredRoute, GatewaySessions, LocalSessionFiles, Network, NoGateway, Route,
+    RouteInput, WorkdirRoute,
 };
 use crate::core::store::paths::{Paths, ProcessEnv};
-
-impl ToolInvoker for GatewayClient {
-    async fn invoke(&self, tool: &str, args: Value) -> std::result::Result<Value, String> {
-        GatewayClient::invoke(self, tool, args, None)
-            .await
-            .map_err(|e| e.to_string())
-    }
-}
 
 /// Both config files, loaded and validated.
 #[derive(Debug, Clone)]
