@@ -5,7 +5,7 @@
 //! [`AnyChannel::Custom`](crate::channels::AnyChannel::Custom): implement
 //! [`DynChannel`] (object safe, so it can live behind an `Arc`), wrap it in a
 //! [`CustomChannel`], and hand that to the runner (`core::runner::execute`).
-//! The trait is written with [`async_trait`] (re-exported here): put
+//! The trait is written with [`macro@async_trait`] (re-exported here): put
 //! `#[async_trait]` on the `impl` too, and write the methods as `async fn`.
 //!
 //! The contract is that of every channel: deliver one message or wake, and
@@ -48,11 +48,11 @@ use crate::channels::{Channel, ChannelError, Delivery, Outgoing, Wake, WakeAck};
 pub use async_trait::async_trait;
 
 /// A boxed, `Send` future: what [`DynChannel`] methods return once
-/// [`async_trait`] has expanded them.
+/// [`macro@async_trait`] has expanded them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A channel implemented outside this crate. Object safe (through
-/// [`async_trait`], which boxes the futures), so a `dyn DynChannel` can be
+/// [`macro@async_trait`], which boxes the futures), so a `dyn DynChannel` can be
 /// shared by the run's courier task.
 #[async_trait]
 pub trait DynChannel: Send + Sync {

@@ -1,3 +1,5 @@
+//! Unit tests of the notifier: rendering and heartbeat timing.
+
 use super::*;
 use crate::core::model::events::{AgentEvent, Usage, UsageScope};
 

@@ -1,3 +1,5 @@
+//! Unit tests of session-key parsing and classification.
+
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
 use pretty_assertions::assert_eq;

@@ -29,7 +29,7 @@ pub const MAX_SESSION_PAGES: usize = 500;
 
 /// Why a session lookup failed. Routing treats every such failure as "not
 /// found here" and goes on to the next source; the error text ends up in
-/// [`Route::warnings`].
+/// [`Route::warnings`](crate::core::model::route::Route::warnings).
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// The gateway could not be reached (or the tool call failed in transport).
