@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use clawrun::channels::custom::{BoxFuture, CustomChannel, DynChannel};
+use clawrun::channels::custom::{CustomChannel, DynChannel, async_trait};
 use clawrun::channels::{ChannelError, Delivery, Outgoing, Wake, WakeAck};
 use clawrun::core::runner::{self, RunOptions, RunReport, TaskSource};
 use clawrun::core::store::paths::{Paths, ProcessEnv};
@@ -82,35 +82,32 @@ impl Webhook {
     }
 }
 
+#[async_trait]
 impl DynChannel for Webhook {
     fn id(&self) -> &str {
         "webhook"
     }
 
-    fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Delivery, ChannelError>> {
-        Box::pin(async move {
-            let body = json!({
-                "idempotency_key": msg.idempotency_key,
-                "kind": msg.kind,
-                "text": msg.body.plain,
-                "silent": msg.silent,
-            });
-            self.post(&msg.idempotency_key, body).await?;
-            Ok(Delivery::default())
-        })
+    async fn send(&self, msg: &Outgoing) -> Result<Delivery, ChannelError> {
+        let body = json!({
+            "idempotency_key": msg.idempotency_key,
+            "kind": msg.kind,
+            "text": msg.body.plain,
+            "silent": msg.silent,
+        });
+        self.post(&msg.idempotency_key, body).await?;
+        Ok(Delivery::default())
     }
 
-    fn wake<'a>(&'a self, wake: &'a Wake) -> BoxFuture<'a, Result<WakeAck, ChannelError>> {
-        Box::pin(async move {
-            let body = json!({
-                "idempotency_key": wake.idempotency_key,
-                "kind": "wake",
-                "session_key": wake.session_key,
-                "text": wake.text,
-            });
-            self.post(&wake.idempotency_key, body).await?;
-            Ok(WakeAck::default())
-        })
+    async fn wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError> {
+        let body = json!({
+            "idempotency_key": wake.idempotency_key,
+            "kind": "wake",
+            "session_key": wake.session_key,
+            "text": wake.text,
+        });
+        self.post(&wake.idempotency_key, body).await?;
+        Ok(WakeAck::default())
     }
 }
 

@@ -3,6 +3,10 @@
 //! Each message is printed to stderr (plain text) and appended as one JSON line to
 //! `notifications.jsonl` in the run directory, so a new user sees what would have
 //! been sent, and tests can read it back.
+//!
+//! Writing to stderr is this channel's delivery medium, so it is the one place
+//! in the library that writes to a standard stream on purpose; set
+//! [`Console::echo`] to `false` for the log file alone.
 
 use std::io::Write;
 use std::path::PathBuf;

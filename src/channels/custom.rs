@@ -4,8 +4,9 @@
 //! statically; a library user plugs a channel of their own into it through
 //! [`AnyChannel::Custom`](crate::channels::AnyChannel::Custom): implement
 //! [`DynChannel`] (object safe, so it can live behind an `Arc`), wrap it in a
-//! [`CustomChannel`], and hand that to
-//! [`runner::execute`](crate::core::runner::execute).
+//! [`CustomChannel`], and hand that to the runner (`core::runner::execute`).
+//! The trait is written with [`macro@async_trait`] (re-exported here): put
+//! `#[async_trait]` on the `impl` too, and write the methods as `async fn`.
 //!
 //! The contract is that of every channel: deliver one message or wake, and
 //! report a typed [`ChannelError`]; never sleep, retry or write state. The
@@ -15,23 +16,22 @@
 //! [`Outgoing::idempotency_key`] on to the receiving side when it can use one.
 //!
 //! ```
-//! use clawrun::channels::custom::{BoxFuture, CustomChannel, DynChannel};
+//! use clawrun::channels::custom::{CustomChannel, DynChannel, async_trait};
 //! use clawrun::channels::{AnyChannel, ChannelError, Delivery, Outgoing};
 //!
 //! /// Collects messages in memory.
 //! #[derive(Default)]
 //! struct Memory(std::sync::Mutex<Vec<String>>);
 //!
+//! #[async_trait]
 //! impl DynChannel for Memory {
 //!     fn id(&self) -> &str {
 //!         "memory"
 //!     }
-//!     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Delivery, ChannelError>> {
-//!         Box::pin(async move {
-//!             self.0.lock().map_err(|_| ChannelError::Permanent("poisoned".into()))?
-//!                 .push(msg.body.plain.clone());
-//!             Ok(Delivery::default())
-//!         })
+//!     async fn send(&self, msg: &Outgoing) -> Result<Delivery, ChannelError> {
+//!         self.0.lock().map_err(|_| ChannelError::Permanent("poisoned".into()))?
+//!             .push(msg.body.plain.clone());
+//!         Ok(Delivery::default())
 //!     }
 //! }
 //!
@@ -45,11 +45,16 @@ use std::sync::Arc;
 
 use crate::channels::{Channel, ChannelError, Delivery, Outgoing, Wake, WakeAck};
 
-/// A boxed, `Send` future: what [`DynChannel`] methods return.
+pub use async_trait::async_trait;
+
+/// A boxed, `Send` future: what [`DynChannel`] methods return once
+/// [`macro@async_trait`] has expanded them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A channel implemented outside this crate. Object safe: the futures are
-/// boxed, so a `dyn DynChannel` can be shared by the run's courier task.
+/// A channel implemented outside this crate. Object safe (through
+/// [`macro@async_trait`], which boxes the futures), so a `dyn DynChannel` can be
+/// shared by the run's courier task.
+#[async_trait]
 pub trait DynChannel: Send + Sync {
     /// A short name for logs and the outbox (`"webhook"`).
     fn id(&self) -> &str;
@@ -59,16 +64,16 @@ pub trait DynChannel: Send + Sync {
     /// # Errors
     /// [`ChannelError`]: `RetryAfter` and `Transient` are retried by the outbox,
     /// `Permanent` and `Unsupported` are not.
-    fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Delivery, ChannelError>>;
+    async fn send(&self, msg: &Outgoing) -> Result<Delivery, ChannelError>;
 
     /// Wake the orchestrating agent. By default this channel cannot: the wake
     /// is recorded as not delivered, and the human is told so.
     ///
     /// # Errors
     /// As [`DynChannel::send`].
-    fn wake<'a>(&'a self, wake: &'a Wake) -> BoxFuture<'a, Result<WakeAck, ChannelError>> {
+    async fn wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError> {
         let _ = wake;
-        Box::pin(async { Err(ChannelError::Unsupported("wake")) })
+        Err(ChannelError::Unsupported("wake"))
     }
 }
 
@@ -134,20 +139,19 @@ mod tests {
         seen: Mutex<Vec<String>>,
     }
 
+    #[async_trait]
     impl DynChannel for Recorder {
         fn id(&self) -> &str {
             "recorder"
         }
 
-        fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Delivery, ChannelError>> {
-            Box::pin(async move {
-                if msg.body.plain == "fail" {
-                    return Err(ChannelError::Transient("down".into()));
-                }
-                self.seen.lock().unwrap().push(msg.idempotency_key.clone());
-                Ok(Delivery {
-                    message_id: Some(format!("m{}", self.seen.lock().unwrap().len())),
-                })
+        async fn send(&self, msg: &Outgoing) -> Result<Delivery, ChannelError> {
+            if msg.body.plain == "fail" {
+                return Err(ChannelError::Transient("down".into()));
+            }
+            self.seen.lock().unwrap().push(msg.idempotency_key.clone());
+            Ok(Delivery {
+                message_id: Some(format!("m{}", self.seen.lock().unwrap().len())),
             })
         }
     }

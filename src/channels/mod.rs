@@ -10,6 +10,7 @@
 
 pub mod console;
 pub mod custom;
+pub mod factory;
 pub mod message_tool;
 pub mod telegram_direct;
 pub mod telegram_text;
@@ -25,119 +26,11 @@ pub use crate::channels::custom::{CustomChannel, DynChannel};
 pub use crate::channels::message_tool::MessageTool;
 pub use crate::channels::telegram_direct::{TelegramDirect, TelegramDirectSettings};
 pub use crate::channels::whatsapp_gateway::WhatsappGateway;
+pub use crate::core::model::message::{Attachment, Body, Destination, MessageKind, Outgoing, Wake};
 
-use crate::core::config::{Config, NotifyChannel};
-use crate::core::error::ConfigError;
-use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
-use crate::core::openclaw::gateway::{GatewayClient, HttpTimeouts};
-use crate::core::store::paths::{Env, ProcessEnv};
-
-/// What kind of message this is; channels use it for silence and formatting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageKind {
-    /// The run started.
-    Launch,
-    /// Periodic status.
-    Heartbeat,
-    /// A progress note from the agent (`clawrun notify`).
-    Progress,
-    /// The run's result (success).
-    Result,
-    /// The run failed, timed out, was killed or crashed.
-    Failure,
-    /// Any other lifecycle note (stall, recovery, rate limit, wake failure).
-    Notice,
-    /// Technical trace marker (`--trace-live`).
-    Trace,
-    /// Streamed agent text (foreground mode).
-    Stream,
-}
-
-/// A message body rendered for each kind of markup a channel may use.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Body {
-    /// Plain text, always present.
-    pub plain: String,
-    /// Telegram HTML (`<b>`, `<code>`, `<blockquote expandable>`), when it differs.
-    pub html: Option<String>,
-    /// WhatsApp-style markdown (`*bold*`), when it differs.
-    pub markdown: Option<String>,
-}
-
-impl Body {
-    /// A body with the same plain text for every markup.
-    pub fn plain(text: impl Into<String>) -> Self {
-        Self {
-            plain: text.into(),
-            html: None,
-            markdown: None,
-        }
-    }
-}
-
-/// Where a message goes, as resolved by routing.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Destination {
-    /// Gateway channel name (`telegram`, `whatsapp`, `discord`, …), when relevant.
-    pub channel: Option<String>,
-    /// Chat id, group JID, or other target.
-    pub target: Option<String>,
-    /// Telegram forum topic / DM thread id.
-    pub thread_id: Option<String>,
-    /// Account id for multi-account gateways.
-    pub account: Option<String>,
-}
-
-/// A file attached to a message (the full output of a long result).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Attachment {
-    /// File name shown to the user.
-    pub file_name: String,
-    /// Path of the file to upload.
-    pub path: std::path::PathBuf,
-}
-
-/// One message to deliver.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Outgoing {
-    /// Unique per message (`run_id:kind:seq`); passed on as `idempotencyKey` where supported.
-    pub idempotency_key: String,
-    /// What kind of message.
-    pub kind: MessageKind,
-    /// Where it goes.
-    pub destination: Destination,
-    /// The text, per markup.
-    pub body: Body,
-    /// Deliver without a notification sound where the channel supports it.
-    pub silent: bool,
-    /// Reply to this message id.
-    pub reply_to: Option<String>,
-    /// Edit this earlier message in place instead of posting a new one.
-    pub edit_of: Option<String>,
-    /// A file to send along.
-    pub attachment: Option<Attachment>,
-}
-
-/// A wake of the orchestrating agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Wake {
-    /// Unique per wake; passed on as `idempotencyKey` where supported.
-    pub idempotency_key: String,
-    /// The OpenClaw session key to wake.
-    pub session_key: Option<String>,
-    /// The OpenClaw session uuid (for `openclaw agent --session-id`).
-    pub session_id: Option<String>,
-    /// Where the agent's reply should go.
-    pub destination: Destination,
-    /// The wake text the agent reads.
-    pub text: String,
-}
+pub use crate::channels::factory::{auto_channel_kind, build_channel, build_channel_with_env};
+pub use crate::core::config::ChannelKind;
+use crate::core::openclaw::gateway::GatewayError;
 
 /// What a channel reports after delivering.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -182,6 +75,29 @@ impl ChannelError {
     }
 }
 
+/// How a gateway failure counts for the outbox: 429 waits, network trouble and
+/// 5xx are retried, the rest is final.
+impl From<GatewayError> for ChannelError {
+    fn from(e: GatewayError) -> Self {
+        match &e {
+            GatewayError::RateLimited { retry_after } => ChannelError::RetryAfter(*retry_after),
+            GatewayError::ToolFailed { .. }
+            | GatewayError::Unavailable { .. }
+            | GatewayError::Timeout { .. }
+            | GatewayError::Unreachable { .. } => ChannelError::Transient(e.to_string()),
+            GatewayError::Unauthorized { .. }
+            | GatewayError::BadRequest { .. }
+            | GatewayError::ToolNotAvailable { .. }
+            | GatewayError::Blocked { .. }
+            | GatewayError::ToolError { .. } => ChannelError::Permanent(e.to_string()),
+            GatewayError::Unexpected { status, .. } if *status >= 500 => {
+                ChannelError::Transient(e.to_string())
+            }
+            GatewayError::Unexpected { .. } => ChannelError::Permanent(e.to_string()),
+        }
+    }
+}
+
 /// A chat destination; async because delivery is I/O.
 #[enum_dispatch]
 #[allow(async_fn_in_trait)] // crate-internal dispatch; futures are Send for every concrete channel
@@ -210,143 +126,4 @@ pub enum AnyChannel {
     /// caller can choose it, by passing it to the orchestrator; it has no
     /// config name, so what it leaves undelivered is for the caller to flush.
     Custom(CustomChannel),
-}
-
-/// A concrete channel type, as named in config (`[notify] channel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChannelKind {
-    /// [`Console`].
-    Console,
-    /// [`TelegramDirect`].
-    TelegramDirect,
-    /// [`WhatsappGateway`].
-    WhatsappGateway,
-    /// [`MessageTool`].
-    MessageTool,
-}
-
-impl ChannelKind {
-    /// The kind with config name `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        [
-            ChannelKind::Console,
-            ChannelKind::TelegramDirect,
-            ChannelKind::WhatsappGateway,
-            ChannelKind::MessageTool,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
-    }
-
-    /// The config name (`telegram-direct`, …).
-    pub fn name(self) -> &'static str {
-        match self {
-            ChannelKind::Console => "console",
-            ChannelKind::TelegramDirect => "telegram-direct",
-            ChannelKind::WhatsappGateway => "whatsapp-gateway",
-            ChannelKind::MessageTool => "message-tool",
-        }
-    }
-}
-
-/// Resolve `[notify] channel` for a destination on network `network`
-/// (`telegram`, `whatsapp`, …, as in the route).
-///
-/// An explicit choice is returned as is. `auto` picks: `telegram` with a bot token
-/// available → telegram-direct; `whatsapp` → whatsapp-gateway; any other named
-/// network, or telegram without a bot token, → message-tool when a gateway token is
-/// available; otherwise console.
-pub fn auto_channel_kind(
-    choice: NotifyChannel,
-    network: Option<&str>,
-    cfg: &Config,
-    oc: &OpenclawConfig,
-    env: &dyn Env,
-) -> ChannelKind {
-    match choice {
-        NotifyChannel::Console => return ChannelKind::Console,
-        NotifyChannel::TelegramDirect => return ChannelKind::TelegramDirect,
-        NotifyChannel::WhatsappGateway => return ChannelKind::WhatsappGateway,
-        NotifyChannel::MessageTool => return ChannelKind::MessageTool,
-        NotifyChannel::Auto => {}
-    }
-    let has_gateway = openclaw_config::gateway_token(cfg, oc, env).is_ok();
-    match network {
-        Some("telegram") if openclaw_config::telegram_bot_token(cfg, oc, env).is_ok() => {
-            ChannelKind::TelegramDirect
-        }
-        Some("whatsapp") if has_gateway => ChannelKind::WhatsappGateway,
-        Some(_) if has_gateway => ChannelKind::MessageTool,
-        Some(_) | None => ChannelKind::Console,
-    }
-}
-
-/// Build a channel of `kind` from clawrun's config and OpenClaw's, reading token
-/// variables from the process environment. See [`build_channel_with_env`].
-///
-/// # Errors
-/// As [`build_channel_with_env`].
-pub fn build_channel(
-    kind: ChannelKind,
-    cfg: &Config,
-    oc: &OpenclawConfig,
-) -> Result<AnyChannel, ConfigError> {
-    build_channel_with_env(kind, cfg, oc, &ProcessEnv)
-}
-
-/// Build a channel of `kind`; token variables are read through `env`.
-///
-/// [`ChannelKind::Console`] gives a console channel without a log file: set
-/// [`Console::log_path`] to the run's `notifications.jsonl`.
-///
-/// # Errors
-/// [`ConfigError::Invalid`] when a token is missing (saying where to put it), an
-/// account choice is ambiguous, or an HTTP client cannot be built.
-pub fn build_channel_with_env(
-    kind: ChannelKind,
-    cfg: &Config,
-    oc: &OpenclawConfig,
-    env: &dyn Env,
-) -> Result<AnyChannel, ConfigError> {
-    let timeouts = HttpTimeouts {
-        connect: cfg.gateway.connect_timeout,
-        request: cfg.gateway.request_timeout,
-    };
-    let gateway = || -> Result<GatewayClient, ConfigError> {
-        let token = openclaw_config::gateway_token(cfg, oc, env)?;
-        GatewayClient::new(
-            openclaw_config::gateway_url(cfg, oc),
-            token.value,
-            token.source,
-            timeouts,
-        )
-        .map_err(|e| ConfigError::Invalid(e.to_string()))
-    };
-    Ok(match kind {
-        ChannelKind::Console => AnyChannel::Console(Console::new(None)),
-        ChannelKind::WhatsappGateway => {
-            AnyChannel::WhatsappGateway(WhatsappGateway::new(gateway()?))
-        }
-        ChannelKind::MessageTool => AnyChannel::MessageTool(
-            MessageTool::new(gateway()?, cfg.telegram.account.clone()).with_agent_cli(
-                cfg.telegram.openclaw_program.clone(),
-                cfg.telegram.wake_timeout,
-            ),
-        ),
-        ChannelKind::TelegramDirect => {
-            let token = openclaw_config::telegram_bot_token(cfg, oc, env)?;
-            let settings = TelegramDirectSettings {
-                api_base: openclaw_config::telegram_api_base(cfg, oc)?,
-                token: token.value,
-                token_source: token.source,
-                timeouts,
-                openclaw_program: cfg.telegram.openclaw_program.clone(),
-                wake_timeout: cfg.telegram.wake_timeout,
-            };
-            AnyChannel::TelegramDirect(
-                TelegramDirect::new(settings).map_err(|e| ConfigError::Invalid(e.to_string()))?,
-            )
-        }
-    })
 }

@@ -56,6 +56,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::error::ConfigError;
 
+mod channel;
+pub use channel::{ChannelKind, NotifyChannel, UnknownChannelKind};
+
 /// Default heartbeat interval.
 pub const DEFAULT_HEARTBEAT_SECS: u64 = 60;
 /// Default TCP connect timeout for gateway and Telegram requests.
@@ -104,24 +107,6 @@ impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }
-}
-
-/// Which channel notifications use (`[notify] channel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NotifyChannel {
-    /// Pick from the route and the tokens available (see
-    /// [`crate::channels::auto_channel_kind`]).
-    #[default]
-    Auto,
-    /// stderr + `notifications.jsonl` only.
-    Console,
-    /// Telegram Bot API directly.
-    TelegramDirect,
-    /// WhatsApp through the OpenClaw gateway.
-    WhatsappGateway,
-    /// Any channel through the gateway's `message` tool.
-    MessageTool,
 }
 
 /// `[gateway]` as written.

@@ -9,9 +9,9 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clawrun::core::routing::{
-    ConfiguredRoute, GatewaySessions, LocalSessionFiles, NoGateway, Route, RouteChannel,
-    RouteInput, RouteSource, SessionSource, TelegramRoutingMode, ToolInvoker, WorkdirRoute,
-    render_report, resolve_route,
+    ConfiguredRoute, GatewaySessions, LocalSessionFiles, Network, NoGateway, Route, RouteInput,
+    RouteSource, SessionSource, TelegramRoutingMode, ToolInvoker, WorkdirRoute, render_report,
+    resolve_route,
 };
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -258,7 +258,7 @@ fn world_files(home: &Path) {
 
 #[derive(Debug, Clone, PartialEq)]
 struct Want {
-    channel: RouteChannel,
+    channel: Network,
     target: Option<String>,
     thread: Option<String>,
     sid: Option<String>,
@@ -266,7 +266,7 @@ struct Want {
 }
 
 fn ok(
-    channel: RouteChannel,
+    channel: Network,
     target: &str,
     thread: Option<&str>,
     sid: Option<&str>,
@@ -281,8 +281,8 @@ fn ok(
     })
 }
 
-fn tg() -> RouteChannel {
-    RouteChannel::Telegram
+fn tg() -> Network {
+    Network::Telegram
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -335,7 +335,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Up,
             input: RouteInput::default(),
             want: Ok(Want {
-                channel: RouteChannel::Console,
+                channel: Network::Console,
                 target: None,
                 thread: None,
                 sid: None,
@@ -347,7 +347,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Down,
             input: with(key(WA_KEY), |i| i.notify_channel = Some("console".into())),
             want: Ok(Want {
-                channel: RouteChannel::Console,
+                channel: Network::Console,
                 target: None,
                 thread: None,
                 sid: None,
@@ -576,7 +576,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Up,
             input: key(SLACK_KEY),
             want: ok(
-                RouteChannel::Other("slack".into()),
+                Network::Other("slack".into()),
                 "c0123",
                 Some("1700000000.1"),
                 Some(SLACK_SID),
@@ -598,7 +598,7 @@ fn cases(home: &Path) -> Vec<Case> {
                 i.notify_thread_id = Some("456".into())
             }),
             want: ok(
-                RouteChannel::Other("discord".into()),
+                Network::Other("discord".into()),
                 "123",
                 Some("456"),
                 None,
@@ -781,7 +781,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Up,
             input: key(WA_KEY),
             want: ok(
-                RouteChannel::Whatsapp,
+                Network::Whatsapp,
                 WA_JID,
                 None,
                 Some(WA_SID),
@@ -793,7 +793,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Down,
             input: key(WA_KEY),
             want: ok(
-                RouteChannel::Whatsapp,
+                Network::Whatsapp,
                 WA_JID,
                 None,
                 None,
@@ -813,7 +813,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Up,
             input: key("agent:main:main"),
             want: ok(
-                RouteChannel::Whatsapp,
+                Network::Whatsapp,
                 "+4915112345678",
                 None,
                 Some(MAIN_SID),
@@ -825,7 +825,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Down,
             input: key("agent:main:whatsapp:dm:+4915100000000"),
             want: ok(
-                RouteChannel::Whatsapp,
+                Network::Whatsapp,
                 "+4915100000000",
                 None,
                 None,
@@ -863,7 +863,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Up,
             input: flags("discord", "123456789"),
             want: ok(
-                RouteChannel::Other("discord".into()),
+                Network::Other("discord".into()),
                 "123456789",
                 None,
                 None,
@@ -914,7 +914,7 @@ fn cases(home: &Path) -> Vec<Case> {
                 i.notify_target = Some("42".into());
             }),
             want: ok(
-                RouteChannel::Other("discord".into()),
+                Network::Other("discord".into()),
                 "42",
                 None,
                 Some(WA_SID),
@@ -1265,10 +1265,10 @@ async fn workdir_map_longest_prefix_then_fallback() {
         fallback: Some(fallback.clone()),
         ..RouteInput::default()
     };
-    let cases: Vec<(&str, RouteChannel, Option<&str>, RouteSource)> = vec![
+    let cases: Vec<(&str, Network, Option<&str>, RouteSource)> = vec![
         (
             "/proj/sub/deep",
-            RouteChannel::Other("discord".into()),
+            Network::Other("discord".into()),
             Some("sub-channel"),
             RouteSource::WorkdirMap {
                 workdir: "/proj/sub/".into(),
@@ -1276,7 +1276,7 @@ async fn workdir_map_longest_prefix_then_fallback() {
         ),
         (
             "/proj/sub",
-            RouteChannel::Other("discord".into()),
+            Network::Other("discord".into()),
             Some("sub-channel"),
             RouteSource::WorkdirMap {
                 workdir: "/proj/sub/".into(),
@@ -1284,7 +1284,7 @@ async fn workdir_map_longest_prefix_then_fallback() {
         ),
         (
             "/proj/subway",
-            RouteChannel::Whatsapp,
+            Network::Whatsapp,
             Some("1@g.us"),
             RouteSource::WorkdirMap {
                 workdir: "/proj".into(),
@@ -1292,7 +1292,7 @@ async fn workdir_map_longest_prefix_then_fallback() {
         ),
         (
             "/proj/sub/deep/er/x",
-            RouteChannel::Other("discord".into()),
+            Network::Other("discord".into()),
             Some("deeper"),
             RouteSource::WorkdirMap {
                 workdir: "/proj/sub/deep/er".into(),
@@ -1300,7 +1300,7 @@ async fn workdir_map_longest_prefix_then_fallback() {
         ),
         (
             "/keyed/x",
-            RouteChannel::Whatsapp,
+            Network::Whatsapp,
             Some(WA_JID),
             RouteSource::WorkdirMap {
                 workdir: "/keyed".into(),
@@ -1308,7 +1308,7 @@ async fn workdir_map_longest_prefix_then_fallback() {
         ),
         (
             "/elsewhere",
-            RouteChannel::Telegram,
+            Network::Telegram,
             Some("-100555"),
             RouteSource::Fallback,
         ),
@@ -1379,7 +1379,7 @@ async fn workdir_map_longest_prefix_then_fallback() {
     let r = resolve_route(&none, &sessions, &local).await.unwrap();
     assert_eq!(
         (r.channel, r.source),
-        (RouteChannel::Console, RouteSource::Default)
+        (Network::Console, RouteSource::Default)
     );
 }
 

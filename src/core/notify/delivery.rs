@@ -7,26 +7,16 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
-use crate::channels::{self, AnyChannel, ChannelKind, Console, console};
-use crate::core::config::Config;
+use crate::channels::{self, AnyChannel, console};
+use crate::core::config::{ChannelKind, Config, NotifyChannel, UnknownChannelKind};
 use crate::core::error::{ConfigError, Error, Result};
 use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
-use crate::core::openclaw::gateway::{GatewayClient, HttpTimeouts};
+use crate::core::openclaw::gateway::GatewayClient;
 use crate::core::routing::{
-    self, ConfiguredRoute, GatewaySessions, LocalSessionFiles, NoGateway, Route, RouteChannel,
-    RouteInput, ToolInvoker, WorkdirRoute,
+    self, ConfiguredRoute, GatewaySessions, LocalSessionFiles, Network, NoGateway, Route,
+    RouteInput, WorkdirRoute,
 };
 use crate::core::store::paths::{Paths, ProcessEnv};
-
-impl ToolInvoker for GatewayClient {
-    async fn invoke(&self, tool: &str, args: Value) -> std::result::Result<Value, String> {
-        GatewayClient::invoke(self, tool, args, None)
-            .await
-            .map_err(|e| e.to_string())
-    }
-}
 
 /// Both config files, loaded and validated.
 #[derive(Debug, Clone)]
@@ -50,18 +40,7 @@ impl Configs {
     }
 
     fn gateway(&self) -> Option<GatewayClient> {
-        let token =
-            openclaw_config::gateway_token(&self.config, &self.openclaw, &ProcessEnv).ok()?;
-        GatewayClient::new(
-            openclaw_config::gateway_url(&self.config, &self.openclaw),
-            token.value,
-            token.source,
-            HttpTimeouts {
-                connect: self.config.gateway.connect_timeout,
-                request: self.config.gateway.request_timeout,
-            },
-        )
-        .ok()
+        openclaw_config::gateway_client(&self.config, &self.openclaw, &ProcessEnv).ok()
     }
 }
 
@@ -111,7 +90,7 @@ pub async fn resolve(input: &RouteInput, configs: &Configs, paths: &Paths) -> Re
 /// token, no gateway token): that is an error, never a silent console fallback.
 pub fn channel_kind(route: &Route, configs: &Configs) -> Result<ChannelKind> {
     let network = match &route.channel {
-        RouteChannel::Console => return Ok(ChannelKind::Console),
+        Network::Console => return Ok(ChannelKind::Console),
         other => other.as_str(),
     };
     let kind = channels::auto_channel_kind(
@@ -122,7 +101,7 @@ pub fn channel_kind(route: &Route, configs: &Configs) -> Result<ChannelKind> {
         &ProcessEnv,
     );
     if kind == ChannelKind::Console
-        && configs.config.notify.channel != crate::core::config::NotifyChannel::Console
+        && configs.config.notify.channel != NotifyChannel::Kind(ChannelKind::Console)
     {
         return Err(Error::Usage(format!(
             "❌ Invalid routing: the route goes to {network} but no channel can reach it: \
@@ -137,25 +116,28 @@ pub fn channel_kind(route: &Route, configs: &Configs) -> Result<ChannelKind> {
     Ok(kind)
 }
 
-/// Build the channel of type `kind` for the run in `run_dir` (the console
-/// logs to its `notifications.jsonl`).
+/// Build the channel named `kind` (a [`ChannelKind`] name, as recorded in the
+/// run's `request.json`) for the run in `run_dir`; see [`build_kind`].
 ///
 /// # Errors
-/// An unknown type, or a channel whose token or settings are missing.
+/// An unknown name, or as [`build_kind`].
 pub fn build(kind: &str, run_dir: &Path, configs: &Configs) -> Result<AnyChannel> {
-    let kind = ChannelKind::from_name(kind).ok_or_else(|| {
-        Error::Config(ConfigError::Invalid(format!(
-            "unknown channel type {kind:?}"
-        )))
-    })?;
-    match kind {
-        ChannelKind::Console => {
-            Ok(Console::new(Some(run_dir.join(console::NOTIFICATIONS_FILE_NAME))).into())
-        }
-        other => Ok(channels::build_channel(
-            other,
-            &configs.config,
-            &configs.openclaw,
-        )?),
+    let kind: ChannelKind = kind
+        .parse()
+        .map_err(|e: UnknownChannelKind| Error::Config(ConfigError::Invalid(e.to_string())))?;
+    build_kind(kind, run_dir, configs)
+}
+
+/// Build the channel of `kind` for the run in `run_dir` through the channel
+/// factory ([`channels::build_channel`]); the console logs to the run's
+/// `notifications.jsonl`.
+///
+/// # Errors
+/// A channel whose token or settings are missing.
+pub fn build_kind(kind: ChannelKind, run_dir: &Path, configs: &Configs) -> Result<AnyChannel> {
+    let mut channel = channels::build_channel(kind, &configs.config, &configs.openclaw)?;
+    if let AnyChannel::Console(console) = &mut channel {
+        console.log_path = Some(run_dir.join(console::NOTIFICATIONS_FILE_NAME));
     }
+    Ok(channel)
 }

@@ -4,6 +4,10 @@
 //! Templates follow the seed's (launch, result, timeout, failure, crash), fixed
 //! where the seed was wrong (UTF-16-safe truncation is the channel's job; every
 //! outcome reaches every channel).
+//!
+//! The notifier never prints: delivery trouble (messages still pending,
+//! abandoned, an outbox that cannot be written) is reported through `tracing`
+//! (`warn`/`error`), which the binary sends to stderr.
 
 pub mod delivery;
 pub mod foreground;
@@ -160,16 +164,19 @@ impl Notifier {
                 {
                     Ok(Some(report)) => {
                         if let Some(e) = report.last_error.filter(|_| report.pending > 0) {
-                            eprintln!("⚠ notifications pending ({} waiting): {e}", report.pending);
+                            tracing::warn!(
+                                "⚠ notifications pending ({} waiting): {e}",
+                                report.pending
+                            );
                         }
                         for (key, reason) in report.abandoned {
                             if reason != "superseded" {
-                                eprintln!("❌ notification {key} not delivered: {reason}");
+                                tracing::error!("❌ notification {key} not delivered: {reason}");
                             }
                         }
                     }
                     Ok(None) => {}
-                    Err(e) => eprintln!("⚠ outbox: {e}"),
+                    Err(e) => tracing::warn!("⚠ outbox: {e}"),
                 }
             }
         });
@@ -200,7 +207,7 @@ impl Notifier {
 
     fn enqueue(&mut self, item: Item) {
         if let Err(e) = self.outbox.enqueue(&self.channel_id, item) {
-            eprintln!("⚠ outbox: {e}");
+            tracing::warn!("⚠ outbox: {e}");
             return;
         }
         if let Some(tx) = &self.kick {
@@ -352,7 +359,7 @@ impl Notifier {
                 // Stuck in retries: stop it; what is left stays in the outbox.
                 courier.abort();
                 let _ = courier.await;
-                eprintln!(
+                tracing::warn!(
                     "⚠ some notifications are still pending; they stay in {} for `clawrun outbox flush`",
                     self.outbox.path().display()
                 );
@@ -738,77 +745,4 @@ pub fn render_result(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::model::events::{AgentEvent, Usage, UsageScope};
-
-    #[tokio::test(start_paused = true)]
-    async fn heartbeat_at_controlled_times() {
-        let started = Instant::now();
-        let mut s = RunState::new();
-        s.apply(&AgentEvent::SubagentStarted {
-            call_id: "t".into(),
-            description: "d".into(),
-        });
-        for i in 0..18 {
-            s.apply(&AgentEvent::ToolStarted {
-                call_id: format!("c{i}"),
-                name: "Bash".into(),
-                summary: String::new(),
-                parent_tool_id: None,
-            });
-            s.apply(&AgentEvent::ToolFinished {
-                call_id: format!("c{i}"),
-                ok: true,
-            });
-        }
-        s.apply(&AgentEvent::Usage {
-            scope: UsageScope::Cumulative,
-            usage: Usage {
-                input_tokens: 50_000,
-                cached_input_tokens: 0,
-                output_tokens: 12_345,
-            },
-        });
-        s.touch(Instant::now());
-        tokio::time::advance(Duration::from_secs(180)).await;
-        // Active 0 s ago at 3 min: green, with the events since the last mark.
-        s.touch(Instant::now());
-        let hb = render_heartbeat("CC", started.elapsed(), &s, Instant::now(), true);
-        assert_eq!(hb, "🟢 CC (3min) | sub:1 | 12K tok | 18 calls | 🔧 Bash ✍️");
-        s.events_since_mark = 0;
-        tokio::time::advance(Duration::from_secs(45)).await;
-        let hb = render_heartbeat("CC", started.elapsed(), &s, Instant::now(), true);
-        assert_eq!(
-            hb,
-            "🟡 CC (3min) | sub:1 | 12K tok | 18 calls | 🧠 Thinking..."
-        );
-        tokio::time::advance(Duration::from_secs(100)).await;
-        let hb = render_heartbeat("CC", started.elapsed(), &s, Instant::now(), true);
-        assert_eq!(
-            hb,
-            "🔴 CC (5min) | sub:1 | 12K tok | 18 calls | 🧠 Thinking... (145s)"
-        );
-        // Codex shows open operations instead of subagents, only when there are some.
-        let hb = render_heartbeat(
-            "Codex",
-            started.elapsed(),
-            &RunState::new(),
-            Instant::now(),
-            false,
-        );
-        assert!(hb.starts_with("🟢 Codex (5min)"), "{hb}");
-    }
-
-    #[test]
-    fn seed_formats() {
-        assert_eq!(fmt_duration(59), "59s");
-        assert_eq!(fmt_duration(185), "3min");
-        assert_eq!(fmt_tokens(999), "999");
-        assert_eq!(fmt_tokens(1234), "1.2K");
-        assert_eq!(fmt_tokens(12_345), "12K");
-        assert_eq!(esc("<a & b>\"'"), "&lt;a &amp; b&gt;\"'");
-        assert_eq!(preview("héllo", 2), "hé…");
-        assert_eq!(preview("hé", 2), "hé");
-    }
-}
+mod tests;

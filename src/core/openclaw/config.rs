@@ -5,12 +5,11 @@
 //! `gateway.port`, `gateway.auth.token`, and `channels.telegram.{botToken, token,
 //! apiRoot, accounts.<id>.{botToken, token, apiRoot}}`. Anything else is ignored.
 //!
-//! OpenClaw accepts JSON5. We accept the JSON5 that people actually write in config
-//! files: `//` and `/* */` comments, trailing commas, unquoted identifier keys and
-//! single-quoted strings. Not supported (a clear parse error with line and column):
-//! hexadecimal numbers, leading/trailing decimal points, `+`/`Infinity`/`NaN`, and
-//! line continuations inside strings. A string value of exactly `${NAME}` is taken
-//! from the environment variable `NAME`, as OpenClaw does.
+//! OpenClaw accepts JSON5, and so do we, through the `json5` crate: comments,
+//! trailing commas, unquoted keys, single-quoted strings, hexadecimal numbers,
+//! `Infinity`/`NaN` (read as `null`), line continuations. A parse error names its
+//! line and column. A string value of exactly `${NAME}` is taken from the
+//! environment variable `NAME`, as OpenClaw does.
 //!
 //! Precedence (first that is set wins):
 //! - gateway URL: `gateway.url` in clawrun.toml; else `http://127.0.0.1:<gateway.port>`
@@ -31,6 +30,7 @@ use serde_json::Value;
 
 use crate::core::config::{Config, DEFAULT_TELEGRAM_API_BASE, Secret};
 use crate::core::error::ConfigError;
+use crate::core::openclaw::gateway::{GatewayClient, HttpTimeouts};
 use crate::core::store::paths::Env;
 
 /// The gateway's default port when `gateway.port` is not set.
@@ -126,8 +126,7 @@ impl OpenclawConfig {
             path: path.to_path_buf(),
             message,
         };
-        let json = json5_to_json(text).map_err(parse_err)?;
-        let root: Value = serde_json::from_str(&json).map_err(|e| parse_err(e.to_string()))?;
+        let root = parse_json5(text).map_err(parse_err)?;
         if !root.is_object() {
             return Err(parse_err(
                 "expected a JSON object at the top level".to_owned(),
@@ -271,6 +270,33 @@ pub fn gateway_token(
     })
 }
 
+/// The HTTP timeouts of `[gateway]` in clawrun.toml (Telegram requests use them too).
+pub fn http_timeouts(cfg: &Config) -> HttpTimeouts {
+    HttpTimeouts {
+        connect: cfg.gateway.connect_timeout,
+        request: cfg.gateway.request_timeout,
+    }
+}
+
+/// A client for the gateway both config files point at, its token read through `env`.
+///
+/// # Errors
+/// As [`gateway_token`]; [`ConfigError::Invalid`] when the HTTP client cannot be built.
+pub fn gateway_client(
+    cfg: &Config,
+    oc: &OpenclawConfig,
+    env: &dyn Env,
+) -> Result<GatewayClient, ConfigError> {
+    let token = gateway_token(cfg, oc, env)?;
+    GatewayClient::new(
+        gateway_url(cfg, oc),
+        token.value,
+        token.source,
+        http_timeouts(cfg),
+    )
+    .map_err(|e| ConfigError::Invalid(e.to_string()))
+}
+
 /// The account whose settings apply: `telegram.account` if set, else the only
 /// account when there is no top-level token. `Ok(None)` = use the top-level settings.
 fn telegram_account<'a>(
@@ -388,156 +414,26 @@ pub fn telegram_api_base(cfg: &Config, oc: &OpenclawConfig) -> Result<String, Co
         .unwrap_or_else(|| DEFAULT_TELEGRAM_API_BASE.to_owned()))
 }
 
-/// Convert the JSON5 subset described in the module docs to strict JSON.
-/// Comments become spaces (newlines are kept, so serde_json's line numbers match
-/// the file).
+/// Parse `openclaw.json` text: JSON5, as OpenClaw writes and accepts it.
 ///
 /// # Errors
-/// An unterminated string or block comment, with its line.
-pub fn json5_to_json(src: &str) -> Result<String, String> {
-    let chars: Vec<char> = src.chars().collect();
-    let mut out = String::with_capacity(src.len());
-    let mut i = 0;
-    let line_of = |pos: usize| {
-        chars[..pos.min(chars.len())]
-            .iter()
-            .filter(|c| **c == '\n')
-            .count()
-            + 1
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '"' | '\'' => {
-                let start = i;
-                out.push('"');
-                i += 1;
-                loop {
-                    let Some(&ch) = chars.get(i) else {
-                        return Err(format!(
-                            "unterminated string starting on line {}",
-                            line_of(start)
-                        ));
-                    };
-                    match ch {
-                        '\\' => {
-                            let next = chars.get(i + 1).copied();
-                            match next {
-                                // `\'` is not a JSON escape.
-                                Some('\'') => out.push('\''),
-                                Some(n) => {
-                                    out.push('\\');
-                                    out.push(n);
-                                }
-                                None => {}
-                            }
-                            i += 2;
-                        }
-                        '"' if c == '\'' => {
-                            out.push_str("\\\"");
-                            i += 1;
-                        }
-                        ch if ch == c => {
-                            out.push('"');
-                            i += 1;
-                            break;
-                        }
-                        ch => {
-                            out.push(ch);
-                            i += 1;
-                        }
-                    }
-                }
-            }
-            '/' if chars.get(i + 1) == Some(&'/') => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            '/' if chars.get(i + 1) == Some(&'*') => {
-                let start = i;
-                i += 2;
-                loop {
-                    match chars.get(i) {
-                        None => {
-                            return Err(format!(
-                                "unterminated /* comment starting on line {}",
-                                line_of(start)
-                            ));
-                        }
-                        Some('*') if chars.get(i + 1) == Some(&'/') => {
-                            i += 2;
-                            out.push(' ');
-                            break;
-                        }
-                        Some('\n') => {
-                            out.push('\n');
-                            i += 1;
-                        }
-                        Some(_) => i += 1,
-                    }
-                }
-            }
-            ',' => {
-                let next = next_significant(&chars, i + 1);
-                if !matches!(next, Some('}' | ']')) {
-                    out.push(',');
-                } else {
-                    out.push(' ');
-                }
-                i += 1;
-            }
-            c if c.is_alphabetic() || c == '_' || c == '$' => {
-                let start = i;
-                while i < chars.len()
-                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
-                {
-                    i += 1;
-                }
-                let word: String = chars[start..i].iter().collect();
-                if next_significant(&chars, i) == Some(':') {
-                    out.push('"');
-                    out.push_str(&word);
-                    out.push('"');
-                } else {
-                    out.push_str(&word);
-                }
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    Ok(out)
+/// The parser's message, with line and column (`… at line 3 column 5`).
+pub fn parse_json5(src: &str) -> Result<Value, String> {
+    json5::from_str(src).map_err(|e| e.to_string())
 }
 
-/// The next character after `from` that is not whitespace or inside a comment.
-fn next_significant(chars: &[char], mut from: usize) -> Option<char> {
-    loop {
-        match chars.get(from)? {
-            c if c.is_whitespace() => from += 1,
-            '/' if chars.get(from + 1) == Some(&'/') => {
-                while from < chars.len() && chars[from] != '\n' {
-                    from += 1;
-                }
-            }
-            '/' if chars.get(from + 1) == Some(&'*') => {
-                from += 2;
-                while from < chars.len()
-                    && !(chars[from] == '*' && chars.get(from + 1) == Some(&'/'))
-                {
-                    from += 1;
-                }
-                from += 2;
-            }
-            c => return Some(*c),
-        }
-    }
+/// JSON5 text as strict JSON text (for callers that want text; see
+/// [`parse_json5`]).
+///
+/// # Errors
+/// As [`parse_json5`].
+pub fn json5_to_json(src: &str) -> Result<String, String> {
+    parse_json5(src).map(|v| v.to_string())
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]
@@ -557,12 +453,37 @@ mod tests {
         assert_eq!(v["list"], serde_json::json!([1, 2, 3]));
         assert_eq!(v["single"], "say \"hi\"");
         assert_eq!(v["url"], "http://x//y");
-        assert_eq!(json.lines().count(), src.lines().count());
     }
 
     #[test]
     fn unterminated_comment_is_an_error() {
         assert!(json5_to_json("{ /* x ").is_err());
         assert!(json5_to_json("{ \"a ").is_err());
+    }
+
+    #[test]
+    fn the_rest_of_json5_parses() {
+        let src = "{\r\n  hex: 0x1F, lead: .5, trail: 5., plus: +1,\r\n  inf: Infinity, nan: NaN,\r\n  \
+                   cont: 'a\\\nb', esc: '\\u00e9', $id_1: null,\r\n  nested: {a: [{b: 1,},],},\r\n}";
+        let v = parse_json5(src).unwrap();
+        assert_eq!(v["hex"], 31);
+        assert_eq!(v["lead"], 0.5);
+        assert_eq!(v["trail"], 5.0);
+        assert_eq!(v["plus"], 1);
+        assert_eq!(v["inf"], Value::Null);
+        assert_eq!(v["nan"], Value::Null);
+        assert_eq!(v["cont"], "ab");
+        assert_eq!(v["esc"], "é");
+        assert_eq!(v["$id_1"], Value::Null);
+        assert_eq!(v["nested"]["a"][0]["b"], 1);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let err = parse_json5("{\n  // ok\n  port 1\n}").unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+        let err = parse_json5("{ a: 1 } trailing").unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
+        assert!(parse_json5("{ a: 1, a: 2 }").is_ok_and(|v| v["a"] == 2));
     }
 }

@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::channels::ChannelError;
 use crate::core::config::{DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_REQUEST_TIMEOUT_SECS, Secret};
 
 /// Path of the tool endpoint under the gateway URL.
@@ -127,27 +126,6 @@ pub enum GatewayError {
         /// What was wrong.
         message: String,
     },
-}
-
-impl From<GatewayError> for ChannelError {
-    fn from(e: GatewayError) -> Self {
-        match &e {
-            GatewayError::RateLimited { retry_after } => ChannelError::RetryAfter(*retry_after),
-            GatewayError::ToolFailed { .. }
-            | GatewayError::Unavailable { .. }
-            | GatewayError::Timeout { .. }
-            | GatewayError::Unreachable { .. } => ChannelError::Transient(e.to_string()),
-            GatewayError::Unauthorized { .. }
-            | GatewayError::BadRequest { .. }
-            | GatewayError::ToolNotAvailable { .. }
-            | GatewayError::Blocked { .. }
-            | GatewayError::ToolError { .. } => ChannelError::Permanent(e.to_string()),
-            GatewayError::Unexpected { status, .. } if *status >= 500 => {
-                ChannelError::Transient(e.to_string())
-            }
-            GatewayError::Unexpected { .. } => ChannelError::Permanent(e.to_string()),
-        }
-    }
 }
 
 /// Connect and request timeouts for HTTP clients.

@@ -106,7 +106,7 @@ pub struct RunSpec {
     /// The first run of this run's resume chain (for iteration counting).
     pub chain_root: String,
     /// Where messages go.
-    pub route: crate::core::routing::Route,
+    pub route: crate::core::model::route::Route,
     /// The channel type that delivers them (`console`, `telegram-direct`, …).
     pub channel: String,
     /// Send technical trace markers to the chat.

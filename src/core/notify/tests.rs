@@ -1,0 +1,74 @@
+//! Unit tests of the notifier: rendering and heartbeat timing.
+
+use super::*;
+use crate::core::model::events::{AgentEvent, Usage, UsageScope};
+
+#[tokio::test(start_paused = true)]
+async fn heartbeat_at_controlled_times() {
+    let started = Instant::now();
+    let mut s = RunState::new();
+    s.apply(&AgentEvent::SubagentStarted {
+        call_id: "t".into(),
+        description: "d".into(),
+    });
+    for i in 0..18 {
+        s.apply(&AgentEvent::ToolStarted {
+            call_id: format!("c{i}"),
+            name: "Bash".into(),
+            summary: String::new(),
+            parent_tool_id: None,
+        });
+        s.apply(&AgentEvent::ToolFinished {
+            call_id: format!("c{i}"),
+            ok: true,
+        });
+    }
+    s.apply(&AgentEvent::Usage {
+        scope: UsageScope::Cumulative,
+        usage: Usage {
+            input_tokens: 50_000,
+            cached_input_tokens: 0,
+            output_tokens: 12_345,
+        },
+    });
+    s.touch(Instant::now());
+    tokio::time::advance(Duration::from_secs(180)).await;
+    // Active 0 s ago at 3 min: green, with the events since the last mark.
+    s.touch(Instant::now());
+    let hb = render_heartbeat("CC", started.elapsed(), &s, Instant::now(), true);
+    assert_eq!(hb, "🟢 CC (3min) | sub:1 | 12K tok | 18 calls | 🔧 Bash ✍️");
+    s.events_since_mark = 0;
+    tokio::time::advance(Duration::from_secs(45)).await;
+    let hb = render_heartbeat("CC", started.elapsed(), &s, Instant::now(), true);
+    assert_eq!(
+        hb,
+        "🟡 CC (3min) | sub:1 | 12K tok | 18 calls | 🧠 Thinking..."
+    );
+    tokio::time::advance(Duration::from_secs(100)).await;
+    let hb = render_heartbeat("CC", started.elapsed(), &s, Instant::now(), true);
+    assert_eq!(
+        hb,
+        "🔴 CC (5min) | sub:1 | 12K tok | 18 calls | 🧠 Thinking... (145s)"
+    );
+    // Codex shows open operations instead of subagents, only when there are some.
+    let hb = render_heartbeat(
+        "Codex",
+        started.elapsed(),
+        &RunState::new(),
+        Instant::now(),
+        false,
+    );
+    assert!(hb.starts_with("🟢 Codex (5min)"), "{hb}");
+}
+
+#[test]
+fn seed_formats() {
+    assert_eq!(fmt_duration(59), "59s");
+    assert_eq!(fmt_duration(185), "3min");
+    assert_eq!(fmt_tokens(999), "999");
+    assert_eq!(fmt_tokens(1234), "1.2K");
+    assert_eq!(fmt_tokens(12_345), "12K");
+    assert_eq!(esc("<a & b>\"'"), "&lt;a &amp; b&gt;\"'");
+    assert_eq!(preview("héllo", 2), "hé…");
+    assert_eq!(preview("hé", 2), "hé");
+}
