@@ -315,7 +315,13 @@ fn execute(dir: &RunDir, paths: &Paths) -> anyhow::Result<RunReport> {
     }));
     drop(rt);
     match outcome {
-        Ok(report) => Ok(report?),
+        Ok(report) => {
+            let report = report?;
+            for w in &report.warnings {
+                eprintln!("{w}");
+            }
+            Ok(report)
+        }
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
@@ -358,17 +364,21 @@ fn cmd_run(
             let v = serde_json::json!({
                 "route": spec.route,
                 "channel": spec.channel,
-                "completion_mode": spec.completion_mode.as_str(),
-                "max_iterations": spec.max_iterations,
-                "iteration": spec.iteration,
+                "completion_mode": spec.chain.completion_mode.as_str(),
+                "max_iterations": spec.chain.max_iterations,
+                "iteration": spec.chain.iteration,
             });
             serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;
         } else {
             write!(out, "{}", routing::render_report(&spec.route, &input))?;
             writeln!(out, "   channel_type: {}", spec.channel)?;
-            writeln!(out, "   completion_mode: {}", spec.completion_mode.as_str())?;
-            writeln!(out, "   max_iterations: {}", spec.max_iterations)?;
+            writeln!(
+                out,
+                "   completion_mode: {}",
+                spec.chain.completion_mode.as_str()
+            )?;
+            writeln!(out, "   max_iterations: {}", spec.chain.max_iterations)?;
         }
         return Ok(0);
     }
@@ -494,22 +504,25 @@ fn banner(spec: &clawrun::core::store::run::RunSpec) {
     eprintln!("🔧 Starting {name}...");
     eprintln!(
         "   Task: {}",
-        notify::preview(&spec.prompt, 100).replace('\n', " ")
+        notify::preview(&spec.request.prompt, 100).replace('\n', " ")
     );
-    eprintln!("   Project: {}", spec.project.display());
+    eprintln!("   Project: {}", spec.request.project.display());
     eprintln!("   Output: {}", spec.output_file.display());
     eprintln!(
         "   Timeout: {}s ({}min)",
-        spec.timeout_secs,
-        spec.timeout_secs / 60
+        spec.limits.timeout_secs,
+        spec.limits.timeout_secs / 60
     );
-    if let Some(r) = &spec.resume_id {
-        eprintln!("   Resume: {r}{}", if spec.fork { " (fork)" } else { "" });
+    if let Some(r) = &spec.request.resume_id {
+        eprintln!(
+            "   Resume: {r}{}",
+            if spec.request.fork { " (fork)" } else { "" }
+        );
     }
     if let Some(l) = &spec.label {
         eprintln!("   Label: {l}");
     }
-    if let Some(m) = &spec.model {
+    if let Some(m) = &spec.request.model {
         eprintln!("   Model: {m}");
     }
     eprintln!("   Run: {}", spec.run_id);

@@ -36,8 +36,8 @@ use std::collections::HashSet;
 use crate::backends::config::CodexConfig;
 use crate::backends::wire;
 use crate::backends::{
-    AnyParser, Backend, Capabilities, CommandSpec, LineParser, Names, Permission,
-    PermissionStyle, RequestError, RunRequest,
+    AnyParser, Backend, Capabilities, CommandSpec, LineParser, Names, Permission, PermissionStyle,
+    RequestError, RunRequest,
 };
 use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 

@@ -90,4 +90,3 @@ pub fn interrupt_request_line(request_id: &str) -> String {
     });
     format!("{v}\n")
 }
-

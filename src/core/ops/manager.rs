@@ -1296,7 +1296,7 @@ pub fn kill_run(paths: &Paths, run: &Run, wait: Duration) -> Result<KillReport> 
         let grace = run
             .dir
             .read_spec()
-            .map(|s| Duration::from_secs(s.grace_secs))
+            .map(|s| Duration::from_secs(s.limits.grace_secs))
             .unwrap_or(MAX_ORPHAN_GRACE)
             .min(MAX_ORPHAN_GRACE)
             .min(deadline.saturating_duration_since(Instant::now()));
