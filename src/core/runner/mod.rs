@@ -1,26 +1,27 @@
 //! One run, start to end. The front door: [`RunOptions`] (what `clawrun run`
 //! was asked), then
 //!
-//! 1. [`prepare`] validates everything and touches nothing ([`prepare`](mod@prepare));
+//! 1. [`prepare`] validates everything and touches nothing;
 //! 2. [`route`] resolves where messages go; [`create`] makes the run directory;
 //! 3. [`execute`] runs the agent to its end, in this process (foreground) or in
-//!    a detached runner started by [`spawn_detached`] ([`detach`]).
+//!    a detached runner started by [`spawn_detached`].
 //!
-//! Inside [`execute`]: `supervisor` (the select loop, one method per event
+//! Modules: `setup` (prepare, route, create) and `detach` before the run;
+//! inside [`execute`], `supervisor` (the select loop, one method per event
 //! source, one stop path), `io` (stdout lines, stderr tail, stdin writer),
 //! `reactions` (events to effects, pure), `turns` (live input, follow-ups, the
 //! one restart), `finish` (a pure `decide_outcome`, the output and the final
-//! record) and [`process`] (all spawn, kill, session and signal code). Which
+//! record), and [`process`] (all spawn, kill, session and signal code). Which
 //! CLI runs is the backend's business ([`crate::backends::Backend`]): nothing
 //! here asks for its name.
 
 pub mod control;
-pub mod detach;
+mod detach;
 mod finish;
 mod io;
-pub mod prepare;
 pub mod process;
 mod reactions;
+mod setup;
 mod supervisor;
 mod turns;
 
@@ -34,10 +35,10 @@ use crate::core::store::run::{self, CompletionMode};
 pub use detach::{LaunchProof, spawn_detached};
 pub use finish::record_crash;
 pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
-pub use prepare::{
+pub use reactions::version_warning;
+pub use setup::{
     Prepared, RoutingOptions, create, find_program, prepare, route, route_input, task_summary,
 };
-pub use reactions::version_warning;
 pub use supervisor::{channel_for, execute};
 
 /// Default time limit (seconds).

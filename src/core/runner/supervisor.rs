@@ -291,7 +291,7 @@ impl Supervisor<'_> {
             self.supervise(&mut attempt, &mut lp).await;
             self.end_attempt(&mut attempt).await;
             match self.next_turn(&attempt, &mut lp).await {
-                super::turns::Next::Restart(agent) => attempt = Attempt::new(agent),
+                super::turns::Next::Restart(agent) => attempt = Attempt::new(*agent),
                 super::turns::Next::Stop(reason) => {
                     attempt.stop = Some(reason);
                     break;

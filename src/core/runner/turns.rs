@@ -50,7 +50,7 @@ pub(crate) struct Turns {
 /// What follows an agent process that has ended.
 pub(crate) enum Next {
     /// A new process in the same session.
-    Restart(Agent),
+    Restart(Box<Agent>),
     /// The runner was stopped while waiting to restart.
     Stop(StopReason),
     /// The run is over.
@@ -121,7 +121,7 @@ impl Supervisor<'_> {
                 }
                 return self
                     .restart(Restart::AfterLimit)
-                    .map_or(Next::Done, Next::Restart);
+                    .map_or(Next::Done, |a| Next::Restart(Box::new(a)));
             }
         }
         // A follow-up queued with `clawrun respond` while the turn ran: resume
@@ -129,7 +129,7 @@ impl Supervisor<'_> {
         if matches!(self.state.terminal, Some(Ok(()))) && self.state.resume_id.is_some() {
             if let Some(next) = self.turns.followups.pop_front() {
                 if let Some(agent) = self.restart(Restart::FollowUp(next)) {
-                    return Next::Restart(agent);
+                    return Next::Restart(Box::new(agent));
                 }
             }
         }

@@ -502,6 +502,7 @@ fn first_record(spec: &RunSpec) -> RunRecord {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
