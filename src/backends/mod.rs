@@ -2,7 +2,12 @@
 //!
 //! A backend builds the command line for a run ([`Backend::command`]) and turns
 //! the CLI's output lines into [`AgentEvent`]s ([`LineParser::parse_line`]). It
-//! never spawns, sleeps, sends or touches files: the orchestrator owns that.
+//! never spawns, sleeps, sends or touches files: the runner owns that.
+//!
+//! A backend owns its differences: what it can do ([`Backend::capabilities`]),
+//! which requests it honours ([`Backend::validate`]), and how the runner talks
+//! to a live agent ([`Backend::protocol`]: output lines in, events and bytes for
+//! the agent's stdin out). The runner never asks which CLI it drives.
 //!
 //! Backends are defined by `backends.toml` (embedded defaults, see
 //! [`config::BackendsToml`]); a user file can override the program path, extra
@@ -14,6 +19,7 @@ pub mod claude;
 pub mod codex;
 pub mod config;
 pub mod generic;
+pub mod protocol;
 mod wire;
 
 use std::path::PathBuf;
@@ -25,6 +31,7 @@ pub use crate::backends::claude::{ClaudeBackend, ClaudeParser};
 pub use crate::backends::codex::{CodexBackend, CodexParser};
 use crate::backends::config::BackendsConfig;
 pub use crate::backends::generic::{GenericBackend, GenericParser};
+pub use crate::backends::protocol::{AnyProtocol, LiveInput, OneWay, Protocol, Step};
 use crate::core::error::ConfigError;
 use crate::core::model::events::AgentEvent;
 
@@ -42,8 +49,10 @@ pub enum Permission {
     CodexSandbox(String),
 }
 
-/// Everything a backend needs to build a command. Built and validated by the orchestrator.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Everything a backend needs to build a command. Built by the runner from the
+/// run's spec (where it is stored flattened, in `request.json`), validated by
+/// [`Backend::validate`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RunRequest {
     /// The task text. Goes on stdin, never in argv.
     pub prompt: String,
@@ -65,6 +74,32 @@ pub struct RunRequest {
     pub append_system_prompt: Option<String>,
     /// Claude `--max-budget-usd`.
     pub max_budget_usd: Option<f64>,
+}
+
+/// Which permission option a backend takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PermissionStyle {
+    /// A permission mode ([`Permission::ClaudeMode`], `--permission-mode`).
+    Mode,
+    /// A sandbox mode ([`Permission::CodexSandbox`], `--sandbox`).
+    Sandbox,
+}
+
+/// What a backend can do beyond a plain one-shot run. The runner decides by
+/// these, never by the backend's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// Resume a session into a new one ([`RunRequest::fork`]).
+    pub fork: bool,
+    /// Takes user messages on stdin between turns ([`Backend::live_command`]);
+    /// without it, messages for a running run are queued and resumed after.
+    pub live_input: bool,
+    /// Web search can be turned off ([`RunRequest::search`]).
+    pub search_toggle: bool,
+    /// The permission option it takes, if any.
+    pub permission: Option<PermissionStyle>,
+    /// Reports subagents (the heartbeat shows them).
+    pub subagents: bool,
 }
 
 /// A fully built command: what the orchestrator spawns.
@@ -215,6 +250,24 @@ pub trait Backend {
     fn needs_git_repo(&self) -> bool;
     /// The newest CLI version this project was tested with.
     fn tested_version(&self) -> &'static str;
+    /// What it can do beyond a one-shot run (default: nothing).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+    /// The command of a run that keeps stdin open for input between turns
+    /// (its `stdin` is the first input, already encoded), or `None` when the
+    /// backend takes no live input.
+    fn live_command(&self, req: &RunRequest) -> Option<CommandSpec> {
+        let _ = req;
+        None
+    }
+    /// The runner's side of one agent process: parses its output and encodes
+    /// what goes to its stdin. `live`: the process was started from
+    /// [`Backend::live_command`]. Default: a one-way parser.
+    fn protocol(&self, live: bool) -> AnyProtocol {
+        let _ = live;
+        OneWay::new(self.parser()).into()
+    }
 }
 
 /// The closed set of backends.

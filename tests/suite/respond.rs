@@ -274,7 +274,7 @@ fn multi_turn_is_refused_for_codex() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("--multi-turn is supported by the claude backend only"),
+        err.contains("--multi-turn is not supported by the codex backend"),
         "{err}"
     );
     assert!(!sb.state_dir().join("runs").exists());

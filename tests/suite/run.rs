@@ -497,6 +497,44 @@ fn task_from_file_and_stdin() {
     );
 }
 
+/// Whether a backend can fork is its capability, not its name: codex builds
+/// `exec … fork <thread id> -`, so `--fork` is accepted for it.
+#[test]
+fn fork_is_accepted_for_every_backend_that_can_fork() {
+    let sb = Sandbox::new();
+    for backend in ["claude", "codex"] {
+        let out = sb
+            .run(&[
+                "--backend",
+                backend,
+                "--resume",
+                "r-1",
+                "--fork",
+                "-t",
+                "x",
+                "--validate-only",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{backend}: {}", stderr(&out));
+    }
+    assert!(!sb.state_dir().join("runs").exists());
+}
+
+/// `request.json` written by the version before the spec was grouped still
+/// loads, and is written back with the same keys and values.
+#[test]
+fn request_json_of_the_flat_version_round_trips() {
+    let text = std::fs::read_to_string(fixture("runner/request-v1.json")).unwrap();
+    let old: Value = serde_json::from_str(&text).unwrap();
+    let spec: clawrun::core::store::run::RunSpec = serde_json::from_str(&text).unwrap();
+    assert_eq!(serde_json::to_value(&spec).unwrap(), old);
+    let record = std::fs::read_to_string(fixture("runner/run-v1.json")).unwrap();
+    let old: Value = serde_json::from_str(&record).unwrap();
+    let rec: clawrun::core::store::run::RunRecord = serde_json::from_str(&record).unwrap();
+    assert_eq!(serde_json::to_value(&rec).unwrap(), old);
+}
+
 #[test]
 fn bad_input_exits_2_and_writes_nothing() {
     let sb = Sandbox::new();
@@ -536,10 +574,6 @@ fn bad_input_exits_2_and_writes_nothing() {
             "--resume must not contain spaces",
         ),
         (vec!["-t", "x", "--fork"], "--fork needs --resume"),
-        (
-            vec!["-t", "x", "--backend", "codex", "--resume", "r", "--fork"],
-            "--fork is supported by the claude backend only",
-        ),
         (vec!["-t", "x", "--model=-x"], "--model must not start with"),
         (vec!["-t", "x", "--model", ""], "--model must not be empty"),
         (vec!["-t", "x", "--label", " "], "--label must not be empty"),
@@ -561,19 +595,19 @@ fn bad_input_exits_2_and_writes_nothing() {
         ),
         (
             vec!["-t", "x", "--backend", "codex", "--permission-mode", "plan"],
-            "--permission-mode is a claude option",
+            "--permission-mode is not an option of the codex backend; for codex use --sandbox MODE",
         ),
         (
             vec!["-t", "x", "--sandbox", "read-only"],
-            "--sandbox is a codex option",
+            "--sandbox is not an option of the claude backend; for claude use --permission-mode MODE",
         ),
         (
             vec!["-t", "x", "--backend", "codex", "--sandbox", "yolo"],
-            "--sandbox must be one of",
+            "codex: unknown sandbox mode \"yolo\"",
         ),
         (
             vec!["-t", "x", "--no-search"],
-            "--no-search is a codex option",
+            "--no-search is not an option of the claude backend",
         ),
         (vec!["-t", "x", "--state-dir", f], "is not a directory"),
         (

@@ -37,15 +37,18 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
             render::json(&serde_json::json!({
                 "route": spec.route,
                 "channel": spec.channel,
-                "completion_mode": spec.completion_mode.as_str(),
-                "max_iterations": spec.max_iterations,
-                "iteration": spec.iteration,
+                "completion_mode": spec.chain.completion_mode.as_str(),
+                "max_iterations": spec.chain.max_iterations,
+                "iteration": spec.chain.iteration,
             }))?;
         } else {
             let extra = [
                 ("channel_type", spec.channel.clone()),
-                ("completion_mode", spec.completion_mode.as_str().to_owned()),
-                ("max_iterations", spec.max_iterations.to_string()),
+                (
+                    "completion_mode",
+                    spec.chain.completion_mode.as_str().to_owned(),
+                ),
+                ("max_iterations", spec.chain.max_iterations.to_string()),
             ];
             render::text(&render::route::report(&spec.route, &input, &extra))?;
         }
@@ -138,7 +141,13 @@ fn execute(dir: &RunDir, paths: &Paths) -> Result<RunReport, CliError> {
     }));
     drop(rt);
     match outcome {
-        Ok(report) => Ok(report?),
+        Ok(report) => {
+            let report = report?;
+            for w in &report.warnings {
+                eprintln!("{w}");
+            }
+            Ok(report)
+        }
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()

@@ -17,25 +17,25 @@ pub fn banner(spec: &RunSpec) -> String {
     let mut out = format!("🔧 Starting {name}...\n");
     out.push_str(&format!(
         "   Task: {}\n",
-        notify::preview(&spec.prompt, 100).replace('\n', " ")
+        notify::preview(&spec.request.prompt, 100).replace('\n', " ")
     ));
-    out.push_str(&format!("   Project: {}\n", spec.project.display()));
+    out.push_str(&format!("   Project: {}\n", spec.request.project.display()));
     out.push_str(&format!("   Output: {}\n", spec.output_file.display()));
     out.push_str(&format!(
         "   Timeout: {}s ({}min)\n",
-        spec.timeout_secs,
-        spec.timeout_secs / 60
+        spec.limits.timeout_secs,
+        spec.limits.timeout_secs / 60
     ));
-    if let Some(r) = &spec.resume_id {
+    if let Some(r) = &spec.request.resume_id {
         out.push_str(&format!(
             "   Resume: {r}{}\n",
-            if spec.fork { " (fork)" } else { "" }
+            if spec.request.fork { " (fork)" } else { "" }
         ));
     }
     if let Some(l) = &spec.label {
         out.push_str(&format!("   Label: {l}\n"));
     }
-    if let Some(m) = &spec.model {
+    if let Some(m) = &spec.request.model {
         out.push_str(&format!("   Model: {m}\n"));
     }
     out.push_str(&format!("   Run: {}\n", spec.run_id));

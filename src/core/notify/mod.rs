@@ -102,10 +102,10 @@ impl RunInfo {
             run_id: spec.run_id.clone(),
             names,
             label: spec.label.clone(),
-            project: spec.project.display().to_string(),
-            prompt: spec.prompt.clone(),
-            timeout_secs: spec.timeout_secs,
-            resume: spec.resume_id.clone(),
+            project: spec.request.project.display().to_string(),
+            prompt: spec.request.prompt.clone(),
+            timeout_secs: spec.limits.timeout_secs,
+            resume: spec.request.resume_id.clone(),
         }
     }
 }

@@ -231,7 +231,7 @@ fn close_orphan(
         let grace = run
             .dir
             .read_spec()
-            .map(|s| Duration::from_secs(s.grace_secs))
+            .map(|s| Duration::from_secs(s.limits.grace_secs))
             .unwrap_or(MAX_ORPHAN_GRACE)
             .min(MAX_ORPHAN_GRACE)
             .min(deadline.saturating_duration_since(Instant::now()));

@@ -1,5 +1,7 @@
-//! Spawning and stopping the agent process. All process-group and signal code
-//! lives here.
+//! Spawning and stopping processes. All process-group, session and signal code
+//! lives here: the agent's spawn and stop path, the detached runner's new
+//! session, and the helpers other modules use to signal a runner or a group
+//! ([`terminate`], [`stop_group_blocking`], [`kill_group`]).
 //!
 //! The agent runs in its own process group (so a stop reaches every process it
 //! started: shells, MCP servers, subagents), with a parent-death signal (so it
@@ -260,4 +262,81 @@ pub fn runner_alive(pid: u32) -> bool {
 /// Whether any process of the process group `pgid` is alive.
 pub fn group_alive(pgid: u32) -> bool {
     pgid > 1 && pgid <= i32::MAX as u32 && killpg(Pid::from_raw(pgid as i32), None).is_ok()
+}
+
+/// Send SIGTERM to the process `pid` (a runner: it handles SIGTERM as a kill
+/// of its run).
+///
+/// # Errors
+/// When the signal cannot be sent (no such process, not permitted).
+pub fn terminate(pid: u32) -> io::Result<()> {
+    let pid = i32::try_from(pid).map_err(|_| io::Error::other("pid out of range"))?;
+    nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM).map_err(io::Error::from)
+}
+
+/// The stop path for a group this process did not spawn: SIGTERM to the
+/// group `pgid`, up to `grace` (polling every `poll`) for it to go, then
+/// SIGKILL to whatever is left. Blocks the thread.
+pub fn stop_group_blocking(pgid: u32, grace: Duration, poll: Duration) {
+    if pgid <= 1 || pgid > i32::MAX as u32 {
+        return;
+    }
+    let _ = killpg(Pid::from_raw(pgid as i32), Signal::SIGTERM);
+    let until = std::time::Instant::now() + grace;
+    while group_alive(pgid) && std::time::Instant::now() < until {
+        std::thread::sleep(poll);
+    }
+    kill_group(pgid);
+}
+
+/// Make the child of `cmd` the leader of a new session (`setsid` before
+/// exec): a closing terminal or the parent's exit does not reach it.
+pub fn new_session(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe, and the closure makes no other call.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The runner's own stop signals (SIGTERM, SIGINT, SIGHUP), handled as a kill
+/// of its run. Installed before the agent is spawned, so none is lost.
+#[derive(Debug)]
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Install the handlers.
+    ///
+    /// # Errors
+    /// When a handler cannot be installed.
+    pub fn install() -> crate::core::error::Result<Self> {
+        use crate::core::error::Error;
+        use tokio::signal::unix::{SignalKind, signal};
+        let install = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| Error::io(format!("installing {name} handler"), e))
+        };
+        Ok(Self {
+            term: install(SignalKind::terminate(), "SIGTERM")?,
+            int: install(SignalKind::interrupt(), "SIGINT")?,
+            hup: install(SignalKind::hangup(), "SIGHUP")?,
+        })
+    }
+
+    /// The next of these signals to arrive (its number).
+    pub async fn recv(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.term.recv() => libc::SIGTERM,
+            _ = self.int.recv() => libc::SIGINT,
+            _ = self.hup.recv() => libc::SIGHUP,
+        }
+    }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::backends::Permission;
+use crate::backends::RunRequest;
 use crate::core::error::{Error, Result};
 use crate::core::model::events::Usage;
 use crate::core::model::state::Outcome;
@@ -39,80 +39,56 @@ pub mod files {
 }
 
 /// The validated request of a run, persisted so a detached runner can execute it.
+///
+/// Grouped by concern; the groups are flattened, so `request.json` is one flat
+/// object (the same keys as before the groups existed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSpec {
     /// Run id.
     pub run_id: String,
-    /// Backend name ("claude" | "codex").
+    /// Backend name.
     pub backend: String,
-    /// The task.
-    pub prompt: String,
-    /// Absolute project directory.
-    pub project: PathBuf,
-    /// Model.
-    pub model: Option<String>,
-    /// Session / thread to resume.
-    pub resume_id: Option<String>,
-    /// Fork on resume.
-    pub fork: bool,
-    /// Permission / sandbox mode.
-    pub permission: Permission,
-    /// Codex web search.
-    pub search: Option<bool>,
+    /// What the backend is asked (prompt, project, model, resume, permission, …).
+    #[serde(flatten)]
+    pub request: RunRequest,
     /// Human label.
     pub label: Option<String>,
     /// OpenClaw session key of the requester.
     pub session_key: Option<String>,
-    /// Time limit in seconds.
-    pub timeout_secs: u64,
-    /// Grace between SIGTERM and SIGKILL, seconds.
-    pub grace_secs: u64,
     /// Where the final text goes.
     pub output_file: PathBuf,
     /// The user's backends.toml override, if any.
     pub backends_file: Option<PathBuf>,
     /// Created at (Unix seconds).
     pub created_at: i64,
-    /// Seconds between heartbeats (0 = none).
-    pub heartbeat_secs: u64,
-    /// Edit one heartbeat message in place (Telegram) instead of posting new ones.
-    pub heartbeat_edit: bool,
-    /// Seconds of agent silence before one stall alert (0 = none).
-    pub stall_secs: u64,
-    /// Seconds of agent silence after which the run is stopped (0 = never).
-    #[serde(default)]
-    pub idle_timeout_secs: u64,
-    /// Seconds after which one "still running" reminder is sent (0 = none).
-    #[serde(default)]
-    pub remind_after_secs: u64,
-    /// What the orchestrator should do with the result.
-    pub completion_mode: CompletionMode,
-    /// Iteration of this run in its chain (1-based) and the limit.
-    pub iteration: u32,
-    /// The iteration limit (1 in single mode).
-    pub max_iterations: u32,
-    /// Seconds a finishing run waits for its last messages to be delivered
-    /// (what is left stays in the outbox for `clawrun outbox flush`).
-    pub delivery_wait_secs: u64,
-    /// Start in the foreground: stream the agent's text into the chat.
-    pub fg: bool,
-    /// Claude `--allowedTools`.
-    pub allowed_tools: Vec<String>,
-    /// Claude `--append-system-prompt`.
-    pub append_system_prompt: Option<String>,
-    /// Cost limit (Claude `--max-budget-usd`).
-    pub max_budget_usd: Option<f64>,
-    /// The first run of this run's resume chain (for iteration counting).
-    pub chain_root: String,
+    /// Time limits and turn handling.
+    #[serde(flatten)]
+    pub limits: RunLimits,
+    /// What the human is told, and how.
+    #[serde(flatten)]
+    pub notify: NotifySettings,
+    /// The run's place in its resume chain.
+    #[serde(flatten)]
+    pub chain: ChainPosition,
     /// Where messages go.
     pub route: crate::core::model::route::Route,
     /// The channel type that delivers them (`console`, `telegram-direct`, …).
     pub channel: String,
-    /// Send technical trace markers to the chat.
-    pub trace_live: bool,
-    /// Multi-turn (claude): stdin stays open and each result ends a turn, not the
-    /// run; `clawrun respond` sends the next message.
+}
+
+/// Limits of a run and how its turns are handled (part of [`RunSpec`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunLimits {
+    /// Time limit in seconds.
+    pub timeout_secs: u64,
+    /// Grace between SIGTERM and SIGKILL, seconds.
+    pub grace_secs: u64,
+    /// Seconds of agent silence after which the run is stopped (0 = never).
+    #[serde(default)]
+    pub idle_timeout_secs: u64,
+    /// Multi-turn: stdin stays open and each result ends a turn, not the run;
+    /// `clawrun respond` sends the next message.
     #[serde(default)]
     pub multi_turn: bool,
     /// Most consecutive automatic answers (`respond` without `--user`).
@@ -123,7 +99,41 @@ pub struct RunSpec {
     pub auto_resume_on_limit: bool,
 }
 
-/// Default for [`RunSpec::max_auto_responds`].
+/// What the human is told while the run goes on (part of [`RunSpec`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifySettings {
+    /// Seconds between heartbeats (0 = none).
+    pub heartbeat_secs: u64,
+    /// Edit one heartbeat message in place (Telegram) instead of posting new ones.
+    pub heartbeat_edit: bool,
+    /// Seconds of agent silence before one stall alert (0 = none).
+    pub stall_secs: u64,
+    /// Seconds after which one "still running" reminder is sent (0 = none).
+    #[serde(default)]
+    pub remind_after_secs: u64,
+    /// Seconds a finishing run waits for its last messages to be delivered
+    /// (what is left stays in the outbox for `clawrun outbox flush`).
+    pub delivery_wait_secs: u64,
+    /// Start in the foreground: stream the agent's text into the chat.
+    pub fg: bool,
+    /// Send technical trace markers to the chat.
+    pub trace_live: bool,
+}
+
+/// A run's place in its resume chain (part of [`RunSpec`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainPosition {
+    /// What the orchestrator should do with the result.
+    pub completion_mode: CompletionMode,
+    /// Iteration of this run in its chain (1-based).
+    pub iteration: u32,
+    /// The iteration limit (1 in single mode).
+    pub max_iterations: u32,
+    /// The first run of this run's resume chain (for iteration counting).
+    pub chain_root: String,
+}
+
+/// Default for [`RunLimits::max_auto_responds`].
 pub const DEFAULT_MAX_AUTO_RESPONDS: u32 = 10;
 
 fn default_max_auto_responds() -> u32 {

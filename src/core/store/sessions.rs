@@ -48,8 +48,8 @@ impl SessionLog {
         let done = record.status.is_done();
         let update = EntryUpdate {
             label: spec.label.clone(),
-            task: Some(spec.prompt.clone()),
-            project_dir: Some(spec.project.clone()),
+            task: Some(spec.request.prompt.clone()),
+            project_dir: Some(spec.request.project.clone()),
             status: Some(registry_status(record.status)),
             openclaw_session: spec.session_key.clone(),
             output_file: Some(spec.output_file.clone()),
@@ -58,7 +58,7 @@ impl SessionLog {
             input_tokens: (usage.input_tokens > 0 || done).then_some(usage.input_tokens),
             output_tokens: (usage.output_tokens > 0 || done).then_some(usage.output_tokens),
             duration_s: done.then(|| record.duration_secs(now_secs()) as f64),
-            resumed_from: spec.resume_id.clone().filter(|r| r != id),
+            resumed_from: spec.request.resume_id.clone().filter(|r| r != id),
         };
         self.registry.upsert(id, &update)?;
         Ok(())

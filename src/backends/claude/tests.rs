@@ -1,0 +1,238 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use pretty_assertions::assert_eq;
+
+use super::*;
+use crate::backends::config::BackendsConfig;
+use crate::backends::{Backend, CommandSpec, Permission, RunRequest};
+
+fn backend() -> ClaudeBackend {
+    ClaudeBackend::new(BackendsConfig::builtin().unwrap().claude)
+}
+
+fn request() -> RunRequest {
+    RunRequest {
+        prompt: "fix the bug".to_string(),
+        project: PathBuf::from("/work/p"),
+        ..RunRequest::default()
+    }
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+#[test]
+fn multi_turn_reads_stream_json_input_and_sends_the_prompt_as_a_user_line() {
+    let req = RunRequest {
+        allowed_tools: strings(&["Read", "Bash"]),
+        prompt: "say \"hi\"\nthen stop".to_string(),
+        ..request()
+    };
+    let cmd = multi_turn_command(backend().command(&req));
+    assert_eq!(
+        cmd.args,
+        strings(&[
+            "-p",
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+            "--dangerously-skip-permissions",
+            "--allowedTools",
+            "Read",
+            "Bash",
+            "--verbose",
+        ])
+    );
+    // One line, exactly the shape claude 2.1.197 accepts.
+    assert_eq!(cmd.stdin.matches('\n').count(), 1);
+    assert!(cmd.stdin.ends_with('\n'));
+    assert_eq!(
+        cmd.stdin,
+        "{\"message\":{\"content\":[{\"text\":\"say \\\"hi\\\"\\nthen stop\",\"type\":\"text\"}],\
+         \"role\":\"user\"},\"type\":\"user\"}\n"
+    );
+    let v: serde_json::Value = serde_json::from_str(cmd.stdin.trim_end()).unwrap();
+    assert_eq!(v["message"]["content"][0]["text"], "say \"hi\"\nthen stop");
+    let i: serde_json::Value =
+        serde_json::from_str(interrupt_request_line("r-1").trim_end()).unwrap();
+    assert_eq!(
+        i,
+        serde_json::json!({"type": "control_request", "request_id": "r-1",
+                           "request": {"subtype": "interrupt"}})
+    );
+}
+
+#[test]
+fn plain_run_uses_default_permission_and_stdin() {
+    assert_eq!(
+        backend().command(&request()),
+        CommandSpec {
+            program: "claude".to_string(),
+            args: strings(&[
+                "-p",
+                "--output-format",
+                "stream-json",
+                "--dangerously-skip-permissions",
+                "--verbose",
+            ]),
+            env: vec![],
+            cwd: PathBuf::from("/work/p"),
+            stdin: "fix the bug".to_string(),
+        }
+    );
+}
+
+#[test]
+fn every_option_maps_to_its_flag() {
+    let mut config = BackendsConfig::builtin().unwrap().claude;
+    config.program = "/opt/claude".to_string();
+    config.args = strings(&["--add-dir", "/data"]);
+    config.env.insert("IS_SANDBOX".to_string(), "1".to_string());
+    let req = RunRequest {
+        model: Some("opus".to_string()),
+        resume_id: Some("b97f592b".to_string()),
+        fork: true,
+        permission: Permission::ClaudeMode("plan".to_string()),
+        allowed_tools: strings(&["Bash(git *)", "Read"]),
+        append_system_prompt: Some("- be brief".to_string()),
+        max_budget_usd: Some(1.5),
+        ..request()
+    };
+    assert_eq!(ClaudeBackend::new(config.clone()).validate(&req), Ok(()));
+    assert_eq!(
+        ClaudeBackend::new(config).command(&req),
+        CommandSpec {
+            program: "/opt/claude".to_string(),
+            args: strings(&[
+                "-p",
+                "--output-format",
+                "stream-json",
+                "--permission-mode",
+                "plan",
+                "--model",
+                "opus",
+                "--resume",
+                "b97f592b",
+                "--fork-session",
+                "--append-system-prompt=- be brief",
+                "--max-budget-usd",
+                "1.5",
+                "--allowedTools",
+                "Bash(git *)",
+                "Read",
+                "--verbose",
+                "--add-dir",
+                "/data",
+            ]),
+            env: vec![("IS_SANDBOX".to_string(), "1".to_string())],
+            cwd: PathBuf::from("/work/p"),
+            stdin: "fix the bug".to_string(),
+        }
+    );
+}
+
+#[test]
+fn validate_rejects_what_claude_cannot_do() {
+    let b = backend();
+    let bad = [
+        RunRequest {
+            permission: Permission::CodexSandbox("read-only".to_string()),
+            ..request()
+        },
+        RunRequest {
+            permission: Permission::ClaudeMode("yolo".to_string()),
+            ..request()
+        },
+        RunRequest {
+            fork: true,
+            ..request()
+        },
+        RunRequest {
+            resume_id: Some("--help".to_string()),
+            ..request()
+        },
+        RunRequest {
+            max_budget_usd: Some(f64::NAN),
+            ..request()
+        },
+        RunRequest {
+            search: Some(false),
+            ..request()
+        },
+        RunRequest {
+            prompt: " ".to_string(),
+            ..request()
+        },
+    ];
+    for req in bad {
+        let err = b.validate(&req).unwrap_err();
+        assert_eq!(err.backend, "claude");
+    }
+    let err = b
+        .validate(&RunRequest {
+            permission: Permission::ClaudeMode("yolo".to_string()),
+            ..request()
+        })
+        .unwrap_err();
+    assert!(err.message.contains("acceptEdits"), "{err}");
+    assert_eq!(b.validate(&request()), Ok(()));
+}
+
+#[test]
+fn tool_summaries() {
+    let args = |json: &str| -> StrArgs<'static> {
+        serde_json::from_str(Box::leak(json.to_string().into_boxed_str())).unwrap()
+    };
+    assert_eq!(
+        tool_summary(
+            "Bash",
+            &args(r#"{"command":"ls  -la\n/tmp","description":"x"}"#)
+        ),
+        "ls -la /tmp"
+    );
+    assert_eq!(
+        tool_summary(
+            "Edit",
+            &args(r#"{"file_path":"/a/b/c.rs","old_string":"x"}"#)
+        ),
+        "c.rs"
+    );
+    assert_eq!(
+        tool_summary("Grep", &args(r#"{"pattern":"fn main","path":"src"}"#)),
+        "fn main"
+    );
+    assert_eq!(
+        tool_summary(
+            "Task",
+            &args(r#"{"prompt":"long","description":"Inspect"}"#)
+        ),
+        "Inspect"
+    );
+    assert_eq!(
+        tool_summary("WebFetch", &args(r#"{"url":"https://x.y/z"}"#)),
+        "https://x.y/z"
+    );
+    assert_eq!(
+        tool_summary("mcp__x__y", &args(r#"{"n":1,"q":"","name":"abc"}"#)),
+        "abc"
+    );
+    assert_eq!(tool_summary("Other", &args(r#"{"n":1}"#)), "");
+    let long = format!(r#"{{"command":"{}"}}"#, "y".repeat(300));
+    assert_eq!(tool_summary("Bash", &args(&long)).chars().count(), 80);
+    let long = format!(r#"{{"x":"{}"}}"#, "y".repeat(300));
+    assert_eq!(tool_summary("Other", &args(&long)).chars().count(), 60);
+}
+
+#[test]
+fn usage_limit_texts() {
+    assert_eq!(
+        usage_limit_text("Claude AI usage limit reached|1750032000"),
+        Some(("Claude AI usage limit reached".to_string(), 1_750_032_000))
+    );
+    assert_eq!(usage_limit_text("a|b"), None);
+    assert_eq!(usage_limit_text("DONE"), None);
+}

@@ -1,0 +1,111 @@
+//! The runner's seam to one agent process: output lines in; events, and bytes
+//! to write back to the agent's stdin, out.
+//!
+//! A one-way CLI (`codex exec --json`, `claude -p` with the prompt on stdin)
+//! only prints: its protocol is its [`LineParser`] ([`OneWay`]). A two-way CLI
+//! also reads while it runs: user messages between turns, answers to its own
+//! requests (Claude's control protocol, ACP's JSON-RPC). Its protocol encodes
+//! the runner's [`LiveInput`] and may answer a line with bytes of its own
+//! ([`Step::writes`]); the runner writes them to the agent's stdin without
+//! knowing which CLI it drives.
+
+use enum_dispatch::enum_dispatch;
+
+use crate::backends::claude::ClaudeLive;
+use crate::backends::{AnyParser, LineParser};
+use crate::core::model::events::AgentEvent;
+
+/// What the runner hands to a live agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveInput<'a> {
+    /// The next user message.
+    Message(&'a str),
+    /// Interrupt the turn in progress (the next message follows it).
+    Interrupt,
+}
+
+/// What one output line produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Step {
+    /// Normalized events, in order.
+    pub events: Vec<AgentEvent>,
+    /// Bytes to write to the agent's stdin (replies to its requests), in order.
+    pub writes: Vec<Vec<u8>>,
+}
+
+impl Step {
+    /// Take the events and writes out, leaving the step empty (its buffers
+    /// keep their capacity).
+    pub fn take(&mut self) -> Step {
+        Step {
+            events: std::mem::take(&mut self.events),
+            writes: std::mem::take(&mut self.writes),
+        }
+    }
+}
+
+/// One agent process's conversation, as the runner sees it.
+#[enum_dispatch]
+pub trait Protocol {
+    /// One stdout line (without its newline): events and replies appended to `step`.
+    fn on_line(&mut self, line: &str, step: &mut Step);
+    /// Encode `input` for the agent's stdin; `None` when the agent takes no such input.
+    fn encode(&mut self, input: LiveInput<'_>) -> Option<Vec<u8>>;
+    /// Called once after the process exited (see [`LineParser::finish`]).
+    fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent>;
+}
+
+/// A CLI that only prints: its parser, and no input.
+#[derive(Debug, Clone)]
+pub struct OneWay {
+    parser: AnyParser,
+}
+
+impl OneWay {
+    /// The protocol of a one-way CLI with this parser.
+    pub fn new(parser: AnyParser) -> Self {
+        Self { parser }
+    }
+}
+
+impl Protocol for OneWay {
+    fn on_line(&mut self, line: &str, step: &mut Step) {
+        self.parser.parse_line_into(line, &mut step.events);
+    }
+
+    fn encode(&mut self, _input: LiveInput<'_>) -> Option<Vec<u8>> {
+        None
+    }
+
+    fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {
+        self.parser.finish(exit_code, stderr_tail)
+    }
+}
+
+/// The closed set of protocols.
+#[enum_dispatch(Protocol)]
+#[derive(Debug, Clone)]
+pub enum AnyProtocol {
+    /// Output only.
+    OneWay(OneWay),
+    /// Claude Code with `--input-format stream-json`.
+    ClaudeLive(ClaudeLive),
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::backends::CodexParser;
+
+    #[test]
+    fn one_way_parses_and_takes_no_input() {
+        let mut p: AnyProtocol = OneWay::new(CodexParser::default().into()).into();
+        let mut step = Step::default();
+        p.on_line(r#"{"type":"thread.started","thread_id":"t-1"}"#, &mut step);
+        assert_eq!(step.events.len(), 1);
+        assert!(step.writes.is_empty());
+        assert_eq!(p.encode(LiveInput::Message("hi")), None);
+        assert_eq!(p.encode(LiveInput::Interrupt), None);
+    }
+}

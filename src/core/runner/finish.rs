@@ -1,0 +1,409 @@
+//! The end of a run: the outcome ([`decide_outcome`], pure), the output file,
+//! the final record, and the crash paths ([`record_crash`]).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use tokio::time::Instant;
+
+use crate::backends::config;
+use crate::backends::{Backend, Protocol};
+use crate::channels::{AnyChannel, Destination};
+use crate::core::error::Result;
+use crate::core::model::events::FailureKind;
+use crate::core::model::state::{Outcome, RunState};
+use crate::core::notify::{self, Notifier, RunInfo};
+use crate::core::now_secs;
+use crate::core::store::fsutil;
+use crate::core::store::paths::Paths;
+use crate::core::store::run::{self, RunDir, RunSpec, RunStatus, files};
+
+use super::RunReport;
+use super::process;
+use super::supervisor::{Attempt, Loop, Supervisor};
+
+/// Why supervision stopped the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopReason {
+    /// `--timeout` passed.
+    Timeout,
+    /// `--idle-timeout` passed without output.
+    Idle,
+    /// The runner got this signal (SIGTERM, SIGINT, SIGHUP).
+    Signal(i32),
+}
+
+/// The outcome of a run and why it failed: from why it was stopped, else from
+/// the last terminal event, else from the agent's exit code.
+pub(crate) fn decide_outcome(
+    stop: Option<StopReason>,
+    terminal: Option<&std::result::Result<(), (String, FailureKind)>>,
+    agent_exit: Option<i32>,
+    spec: &RunSpec,
+) -> (Outcome, Option<String>) {
+    match stop {
+        Some(StopReason::Timeout) => (
+            Outcome::Timeout,
+            Some(format!("timed out after {}s", spec.limits.timeout_secs)),
+        ),
+        Some(StopReason::Idle) => (
+            Outcome::Timeout,
+            Some(format!(
+                "stopped after {}s without output from the agent (--idle-timeout)",
+                spec.limits.idle_timeout_secs
+            )),
+        ),
+        Some(StopReason::Signal(n)) => (
+            Outcome::Killed,
+            Some(format!(
+                "stopped by signal {} to the runner",
+                signal_name(n)
+            )),
+        ),
+        None => match terminal {
+            Some(Ok(())) => (Outcome::Completed, None),
+            Some(Err((msg, FailureKind::ResumeNotFound))) => {
+                (Outcome::ResumeFailed, Some(msg.clone()))
+            }
+            Some(Err((msg, _))) => (Outcome::Failed, Some(msg.clone())),
+            None => (
+                Outcome::Failed,
+                Some(format!(
+                    "the agent exited ({}) without a result",
+                    agent_exit.map_or("unknown status".to_owned(), |c| format!("code {c}"))
+                )),
+            ),
+        },
+    }
+}
+
+/// Write the output file: the final answer, else every assistant text so far
+/// (copied from `assistant.txt`, never held whole in memory), else why not.
+/// Returns the text for the result message and its length in characters.
+pub(crate) fn write_output(
+    state: &RunState,
+    text_file: &Path,
+    output_file: &Path,
+    error: Option<&str>,
+    stderr_tail: &str,
+) -> (String, usize) {
+    let warn = |e: std::io::Error| tracing::warn!("writing {}: {e}", output_file.display());
+    let final_text = state.final_text.as_deref().filter(|t| !t.is_empty());
+    match (final_text, state.assistant_chars) {
+        (Some(t), _) => {
+            if let Err(e) = fsutil::write_atomic(output_file, t.as_bytes()) {
+                warn(e);
+            }
+            (t.to_owned(), t.chars().count())
+        }
+        (None, n) if n > 0 => {
+            if let Err(e) = copy_atomic(text_file, output_file) {
+                warn(e);
+            }
+            (state.assistant_text.clone(), n as usize)
+        }
+        (None, _) => {
+            let t = error
+                .map(str::to_owned)
+                .or_else(|| Some(stderr_tail.trim().to_owned()).filter(|s| !s.is_empty()))
+                .unwrap_or_else(|| "(no output captured)".to_owned());
+            if let Err(e) = fsutil::write_atomic(output_file, t.as_bytes()) {
+                warn(e);
+            }
+            let n = t.chars().count();
+            (t, n)
+        }
+    }
+}
+
+/// Copy `from` to `to` atomically (temp file in `to`'s directory, 0600, fsync, rename).
+fn copy_atomic(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = to
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".clawrun-")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
+    std::io::copy(&mut std::fs::File::open(from)?, tmp.as_file_mut())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(to).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// `HH:MM UTC` of a Unix time.
+pub(crate) fn hh_mm_utc(t: i64) -> String {
+    let day = t.rem_euclid(86_400);
+    format!("{:02}:{:02} UTC", day / 3600, (day % 3600) / 60)
+}
+
+fn signal_name(n: i32) -> &'static str {
+    match Signal::try_from(n) {
+        Ok(Signal::SIGTERM) => "SIGTERM",
+        Ok(Signal::SIGINT) => "SIGINT",
+        Ok(Signal::SIGHUP) => "SIGHUP",
+        _ => "?",
+    }
+}
+
+/// Record that the runner of `dir` crashed (a panic or an internal error
+/// outside the supervised path): the run is marked `crashed`, the output file
+/// says why, and the crash message is sent. Used by the binary's panic guard.
+///
+/// # Errors
+/// When the run directory cannot be read.
+pub async fn record_crash(
+    dir: &RunDir,
+    paths: &Paths,
+    channel: AnyChannel,
+    message: &str,
+) -> Result<()> {
+    let spec = dir.read_spec()?;
+    let mut record = dir.read_record()?;
+    if record.status.is_done() {
+        return Ok(());
+    }
+    if let Some(pid) = record.agent_pid {
+        process::kill_group(pid);
+    }
+    record.status = RunStatus::Done(Outcome::Crashed);
+    record.ended_at = Some(now_secs());
+    record.updated_at = now_secs();
+    record.error = Some(message.to_owned());
+    dir.write_record(&record)?;
+    if !spec.output_file.exists() {
+        let _ = fsutil::write_atomic(&spec.output_file, message.as_bytes());
+    }
+    let backends = config::load(spec.backends_file.as_deref())?;
+    let names = backends.backend(&spec.backend)?.names();
+    let mut notifier = Notifier::new(
+        channel,
+        &dir.path,
+        RunInfo::new(&spec, names),
+        Destination::default(),
+        None,
+    );
+    let _ = paths;
+    notifier.crash(message);
+    notifier
+        .finish(
+            Duration::from_secs(spec.notify.delivery_wait_secs),
+            &spec.output_file,
+        )
+        .await;
+    Ok(())
+}
+
+impl Supervisor<'_> {
+    /// The end of the run: outcome, output file, record, registry, result
+    /// message, wake, delivery.
+    pub(crate) async fn finish(&mut self, attempt: Attempt, lp: Loop) -> Result<RunReport> {
+        let Loop {
+            stream,
+            tail,
+            stream_error,
+            ..
+        } = lp;
+        drop(stream);
+        let stderr_tail = tail.text();
+        if let Err(e) = fsutil::write_atomic(&self.dir.file(files::STDERR), stderr_tail.as_bytes())
+        {
+            tracing::warn!("writing stderr tail: {e}");
+        }
+        let status = match attempt.exit_status {
+            Some(Ok(s)) => Some(s),
+            Some(Err(e)) => {
+                tracing::warn!("{e}");
+                None
+            }
+            None => None,
+        };
+        let agent_exit = status.as_ref().map(process::exit_code);
+        let closing = self
+            .protocol
+            .finish(status.as_ref().and_then(ExitStatus::code), &stderr_tail);
+        self.apply_events(closing, Instant::now());
+        let (outcome, error) = decide_outcome(
+            attempt.stop,
+            self.state.terminal.as_ref(),
+            agent_exit,
+            &self.spec,
+        );
+        let error = match (error, stream_error) {
+            (Some(e), Some(s)) => Some(format!("{e}; {s}")),
+            (e, s) => e.or(s),
+        };
+        if let Some(f) = &mut self.text_file {
+            let _ = f.flush();
+        }
+        self.text_file = None;
+        let (text, output_chars) = write_output(
+            &self.state,
+            &self.dir.file(files::ASSISTANT_TEXT),
+            &self.spec.output_file,
+            error.as_deref(),
+            &stderr_tail,
+        );
+        self.write_final_record(outcome, agent_exit, error.clone());
+        let duration = self.started.elapsed().as_secs() as i64;
+        self.report_end(outcome, agent_exit, &text, duration).await;
+        Ok(RunReport {
+            run_id: self.spec.run_id.clone(),
+            outcome,
+            exit_code: outcome.exit_code(),
+            agent_exit_code: agent_exit,
+            resume_id: self.state.resume_id.clone(),
+            output_file: self.spec.output_file.clone(),
+            output_chars,
+            duration_secs: duration,
+            cost_usd: self.state.cost_usd,
+            error,
+            warnings: std::mem::take(&mut self.warnings),
+        })
+    }
+
+    fn write_final_record(
+        &mut self,
+        outcome: Outcome,
+        agent_exit: Option<i32>,
+        error: Option<String>,
+    ) {
+        self.record.status = RunStatus::Done(outcome);
+        self.record.waiting_since = None;
+        self.record.ended_at = Some(now_secs());
+        self.record.exit_code = agent_exit;
+        self.record.error = error;
+        let (cpu_ms, rss_kb) = run::self_usage();
+        self.record.runner_cpu_ms = Some(cpu_ms);
+        self.record.runner_peak_rss_kb = Some(rss_kb);
+        self.write_record();
+        if self.state.resume_id.is_some() {
+            if let Err(e) = self.sessions.record(&self.record, &self.spec) {
+                tracing::warn!("session registry: {e}");
+            }
+        }
+    }
+
+    /// The last stream text, the trace, the result message, the wake, and
+    /// delivery of what is pending.
+    async fn report_end(
+        &mut self,
+        outcome: Outcome,
+        agent_exit: Option<i32>,
+        text: &str,
+        duration: i64,
+    ) {
+        if let Some(t) = self.fg.take_due(Instant::now(), self.stream_pos, true) {
+            self.notifier.stream(t);
+        }
+        if self.spec.notify.trace_live {
+            self.notifier.trace(&format!(
+                "[RUN_TASK][COMPLETE] exit={} output={} size={} run_id={}",
+                agent_exit.map_or("-".to_owned(), |c| c.to_string()),
+                self.spec.output_file.display(),
+                text.chars().count(),
+                self.spec.run_id
+            ));
+        }
+        self.notifier
+            .result(outcome, &self.record, &self.state, text, duration);
+        self.send_wake(
+            outcome.as_str(),
+            agent_exit,
+            notify::preview(text, notify::WAKE_PREVIEW_CHARS),
+        );
+        self.notifier
+            .finish(
+                Duration::from_secs(self.spec.notify.delivery_wait_secs),
+                &self.spec.output_file.clone(),
+            )
+            .await;
+    }
+
+    /// The run could not be supervised: record it `crashed` and say why.
+    pub(crate) async fn crash(&mut self, message: String) -> Result<RunReport> {
+        tracing::error!("{message}");
+        self.record.status = RunStatus::Done(Outcome::Crashed);
+        self.record.ended_at = Some(now_secs());
+        self.record.error = Some(message.clone());
+        self.write_record();
+        let _ = fsutil::write_atomic(&self.spec.output_file, message.as_bytes());
+        self.notifier.crash(&message);
+        self.notifier
+            .finish(
+                Duration::from_secs(self.spec.notify.delivery_wait_secs),
+                &self.spec.output_file.clone(),
+            )
+            .await;
+        Ok(RunReport {
+            run_id: self.spec.run_id.clone(),
+            outcome: Outcome::Crashed,
+            exit_code: Outcome::Crashed.exit_code(),
+            agent_exit_code: None,
+            resume_id: None,
+            output_file: self.spec.output_file.clone(),
+            output_chars: message.chars().count(),
+            duration_secs: 0,
+            cost_usd: None,
+            error: Some(message),
+            warnings: std::mem::take(&mut self.warnings),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn spec() -> RunSpec {
+        serde_json::from_str(include_str!(
+            "../../../tests/fixtures/runner/request-v1.json"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_stop_reason_decides_before_the_agent_does() {
+        let s = spec();
+        let ok = Ok(());
+        assert_eq!(
+            decide_outcome(Some(StopReason::Timeout), Some(&ok), Some(0), &s),
+            (Outcome::Timeout, Some("timed out after 7200s".into()))
+        );
+        assert_eq!(
+            decide_outcome(Some(StopReason::Signal(libc::SIGTERM)), None, None, &s),
+            (
+                Outcome::Killed,
+                Some("stopped by signal SIGTERM to the runner".into())
+            )
+        );
+        assert_eq!(
+            decide_outcome(None, Some(&ok), Some(0), &s),
+            (Outcome::Completed, None)
+        );
+        let gone = Err(("no such session".to_owned(), FailureKind::ResumeNotFound));
+        assert_eq!(
+            decide_outcome(None, Some(&gone), Some(1), &s).0,
+            Outcome::ResumeFailed
+        );
+        assert_eq!(
+            decide_outcome(None, None, Some(3), &s),
+            (
+                Outcome::Failed,
+                Some("the agent exited (code 3) without a result".into())
+            )
+        );
+    }
+
+    #[test]
+    fn hh_mm_of_a_unix_time() {
+        assert_eq!(hh_mm_utc(3600 * 25 + 60 * 7), "01:07 UTC");
+    }
+}

@@ -1,0 +1,550 @@
+//! Before anything runs: validate what `clawrun run` was asked ([`prepare`],
+//! which reads only), resolve its route ([`route`]), and create the run
+//! directory ([`create`]).
+//!
+//! Per-backend checks belong to the backend ([`Backend::validate`]); what a
+//! backend can do at all is read from [`Backend::capabilities`], never from
+//! its name.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::backends::config;
+use crate::backends::{AnyBackend, Backend, Capabilities, Permission, PermissionStyle, RunRequest};
+use crate::channels::ChannelKind;
+use crate::core::error::{Error, Result};
+use crate::core::notify::delivery::{self, Configs};
+use crate::core::now_secs;
+use crate::core::routing::{Route, RouteInput, RouteSource, TelegramRoutingMode};
+use crate::core::store::fsutil;
+use crate::core::store::iterations::{self, Iterations};
+use crate::core::store::paths::Paths;
+use crate::core::store::run::{
+    self, ChainPosition, CompletionMode, NotifySettings, RunDir, RunLimits, RunRecord, RunSpec,
+    RunStatus, files,
+};
+
+use super::{
+    DEFAULT_MULTI_TURN_IDLE_SECS, MAX_TASK_BYTES, MAX_TIMEOUT_SECS, RunOptions, TaskSource,
+};
+
+/// A validated run, ready to be created.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The request to persist.
+    pub spec: RunSpec,
+    /// The backend.
+    pub backend: AnyBackend,
+    /// Resolved paths.
+    pub paths: Paths,
+}
+
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}
+
+/// A flag value that must not be empty, start with `-` (it would be read as a
+/// flag by the CLI), or contain whitespace or control characters.
+fn check_token(flag: &str, value: &str, max: usize) -> Result<()> {
+    if value.is_empty() {
+        return Err(usage(format!("{flag} must not be empty")));
+    }
+    if value.starts_with('-') {
+        return Err(usage(format!("{flag} must not start with '-': {value:?}")));
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(usage(format!(
+            "{flag} must not contain spaces or control characters: {value:?}"
+        )));
+    }
+    if value.len() > max {
+        return Err(usage(format!("{flag} is longer than {max} characters")));
+    }
+    Ok(())
+}
+
+/// Find `program` the way `execvp` would: a path is checked as is, a bare name
+/// is looked up on `PATH`.
+pub fn find_program(program: &str, path_var: Option<&str>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return executable(&p).then_some(p);
+    }
+    path_var?
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(program))
+        .find(|p| executable(p))
+}
+
+/// Validate everything about a run. Touches nothing on disk (reads only).
+///
+/// # Errors
+/// [`Error::Usage`] for bad input, [`Error::Config`] for a bad backends file.
+pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result<Prepared> {
+    let backends = config::load(opts.backends_file.as_deref())?;
+    let backend = backends.backend(&opts.backend)?;
+    let prompt = read_task(&opts.task, stdin)?;
+    check_flags(opts)?;
+    check_capabilities(opts, backend.name(), backend.capabilities())?;
+    let permission = permission(opts)?;
+    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    let absolute = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            cwd.join(p)
+        }
+    };
+    let project = match &opts.project {
+        Some(p) => absolute(p),
+        None => paths.state_dir.join("scratch").join(backend.name()),
+    };
+    if project.exists() && !project.is_dir() {
+        return Err(usage(format!(
+            "--project {} exists and is not a directory",
+            project.display()
+        )));
+    }
+    if paths.state_dir.exists() && !paths.state_dir.is_dir() {
+        return Err(usage(format!(
+            "--state-dir {} exists and is not a directory",
+            paths.state_dir.display()
+        )));
+    }
+    let now = now_secs();
+    let run_id = run::new_run_id(now);
+    let output_file = match &opts.output {
+        Some(o) => {
+            let o = absolute(o);
+            if o.is_dir() {
+                return Err(usage(format!("--output {} is a directory", o.display())));
+            }
+            o
+        }
+        None => paths.runs_dir().join(&run_id).join(files::OUTPUT),
+    };
+    check_program(&backend, paths)?;
+    let chain = chain_position(opts, paths, &run_id)?;
+    let request = RunRequest {
+        prompt,
+        project,
+        model: opts.model.clone(),
+        resume_id: opts.resume.clone(),
+        fork: opts.fork,
+        permission,
+        search: opts.no_search.then_some(false),
+        allowed_tools: opts.allowed_tools.clone(),
+        append_system_prompt: opts.append_system_prompt.clone(),
+        max_budget_usd: opts.max_budget_usd,
+    };
+    backend
+        .validate(&request)
+        .map_err(|e| usage(format!("{}: {}", e.backend, e.message)))?;
+    let spec = RunSpec {
+        run_id,
+        backend: backend.name().to_owned(),
+        request,
+        label: opts.label.clone(),
+        session_key: opts.session_key.clone(),
+        output_file,
+        backends_file: opts.backends_file.clone(),
+        created_at: now,
+        limits: limits(opts),
+        notify: notify_settings(opts),
+        chain,
+        route: Route::console(RouteSource::Default),
+        channel: ChannelKind::Console.name().to_owned(),
+    };
+    Ok(Prepared {
+        spec,
+        backend,
+        paths: paths.clone(),
+    })
+}
+
+/// The task text, from where `task` says (at most [`MAX_TASK_BYTES`]).
+fn read_task(task: &TaskSource, stdin: &mut dyn Read) -> Result<String> {
+    let prompt = match task {
+        TaskSource::Inline(t) => t.clone(),
+        TaskSource::File(p) => {
+            let meta = std::fs::metadata(p)
+                .map_err(|e| usage(format!("--task-file {}: {e}", p.display())))?;
+            if meta.len() > MAX_TASK_BYTES as u64 {
+                return Err(usage(format!(
+                    "--task-file {} is larger than {MAX_TASK_BYTES} bytes",
+                    p.display()
+                )));
+            }
+            std::fs::read_to_string(p)
+                .map_err(|e| usage(format!("--task-file {}: {e}", p.display())))?
+        }
+        TaskSource::Stdin => {
+            let mut s = String::new();
+            stdin
+                .take(MAX_TASK_BYTES as u64 + 1)
+                .read_to_string(&mut s)
+                .map_err(|e| usage(format!("--task-file -: reading stdin: {e}")))?;
+            if s.len() > MAX_TASK_BYTES {
+                return Err(usage(format!(
+                    "the task on stdin is larger than {MAX_TASK_BYTES} bytes"
+                )));
+            }
+            s
+        }
+    };
+    if prompt.trim().is_empty() {
+        return Err(usage(
+            "the task is empty: give it with -t TEXT or --task-file PATH",
+        ));
+    }
+    Ok(prompt)
+}
+
+/// The checks of single flags and of flags against each other, whatever the backend.
+fn check_flags(opts: &RunOptions) -> Result<()> {
+    if opts.timeout_secs == 0 || opts.timeout_secs > MAX_TIMEOUT_SECS {
+        return Err(usage(format!(
+            "--timeout must be between 1 and {MAX_TIMEOUT_SECS} seconds, got {}",
+            opts.timeout_secs
+        )));
+    }
+    if opts.grace_secs > 600 {
+        return Err(usage("--grace must be at most 600 seconds"));
+    }
+    if let Some(r) = &opts.resume {
+        check_token("--resume", r, 200)?;
+    }
+    if opts.fork && opts.resume.is_none() {
+        return Err(usage("--fork needs --resume ID (the session to fork from)"));
+    }
+    if let Some(m) = &opts.model {
+        check_token("--model", m, 200)?;
+    }
+    if let Some(k) = &opts.session_key {
+        check_token("--session", k, 1000)?;
+    }
+    if let Some(l) = &opts.label {
+        if l.trim().is_empty() {
+            return Err(usage("--label must not be empty"));
+        }
+        if l.chars().count() > 200 || l.chars().any(char::is_control) {
+            return Err(usage(
+                "--label must be at most 200 characters, without control characters",
+            ));
+        }
+    }
+    if opts.max_auto_responds > 1000 {
+        return Err(usage("--max-auto-responds must be at most 1000"));
+    }
+    if opts.max_iterations == 0 || opts.max_iterations > 100 {
+        return Err(usage("--max-iterations must be between 1 and 100"));
+    }
+    if opts.heartbeat_secs != 0 && opts.heartbeat_secs < 10 {
+        return Err(usage("--heartbeat must be 0 (off) or at least 10 seconds"));
+    }
+    Ok(())
+}
+
+/// The flags a backend must be able to honour, by its capabilities (`name`
+/// only names it in the messages).
+fn check_capabilities(opts: &RunOptions, name: &str, caps: Capabilities) -> Result<()> {
+    if opts.fork && !caps.fork {
+        return Err(usage(format!(
+            "--fork is not supported by the {name} backend (it cannot fork a session)"
+        )));
+    }
+    let other_flag = |style: Option<PermissionStyle>| match style {
+        Some(PermissionStyle::Mode) => format!("; for {name} use --permission-mode MODE"),
+        Some(PermissionStyle::Sandbox) => format!("; for {name} use --sandbox MODE"),
+        None => String::new(),
+    };
+    if opts.permission_mode.is_some()
+        && opts.sandbox.is_none()
+        && caps.permission != Some(PermissionStyle::Mode)
+    {
+        return Err(usage(format!(
+            "--permission-mode is not an option of the {name} backend{}",
+            other_flag(caps.permission)
+        )));
+    }
+    if opts.sandbox.is_some()
+        && opts.permission_mode.is_none()
+        && caps.permission != Some(PermissionStyle::Sandbox)
+    {
+        return Err(usage(format!(
+            "--sandbox is not an option of the {name} backend{}",
+            other_flag(caps.permission)
+        )));
+    }
+    if opts.no_search && !caps.search_toggle {
+        return Err(usage(format!(
+            "--no-search is not an option of the {name} backend (its web search has no switch)"
+        )));
+    }
+    if opts.multi_turn && !caps.live_input {
+        return Err(usage(format!(
+            "--multi-turn is not supported by the {name} backend ({name} takes no input while it \
+             runs); continue a finished {name} run with `clawrun resume RUN \"message\"`"
+        )));
+    }
+    Ok(())
+}
+
+/// The permission asked for (the backend checks the mode itself).
+fn permission(opts: &RunOptions) -> Result<Permission> {
+    match (&opts.permission_mode, &opts.sandbox) {
+        (Some(_), Some(_)) => Err(usage("--permission-mode and --sandbox exclude each other")),
+        (Some(m), None) => {
+            check_token("--permission-mode", m, 64)?;
+            Ok(Permission::ClaudeMode(m.clone()))
+        }
+        (None, Some(s)) => {
+            check_token("--sandbox", s, 64)?;
+            Ok(Permission::CodexSandbox(s.clone()))
+        }
+        (None, None) => Ok(Permission::Default),
+    }
+}
+
+/// The backend's program must be there (found on `PATH`, or a path).
+fn check_program(backend: &AnyBackend, paths: &Paths) -> Result<()> {
+    let program = backend.command(&RunRequest::default()).program;
+    if find_program(&program, std::env::var("PATH").ok().as_deref()).is_none() {
+        return Err(usage(format!(
+            "{program} not found (PATH={}); install it, or set `program` under [{}] in {} or --backends FILE to its full path",
+            std::env::var("PATH").unwrap_or_default(),
+            backend.name(),
+            paths.backends_file().display()
+        )));
+    }
+    Ok(())
+}
+
+/// Where the run stands in its resume chain (checks the iteration limit).
+fn chain_position(opts: &RunOptions, paths: &Paths, run_id: &str) -> Result<ChainPosition> {
+    let max_iterations = match opts.completion_mode {
+        CompletionMode::Single => 1,
+        CompletionMode::Iterate => opts.max_iterations,
+    };
+    let plan = Iterations::new(&paths.state_dir).plan(
+        opts.session_key.as_deref(),
+        opts.resume.as_deref(),
+        run_id,
+    )?;
+    let iteration = match opts.completion_mode {
+        CompletionMode::Single => 1,
+        CompletionMode::Iterate => {
+            iterations::check_limit(&plan, opts.session_key.as_deref(), max_iterations)?;
+            plan.iteration
+        }
+    };
+    Ok(ChainPosition {
+        completion_mode: opts.completion_mode,
+        iteration,
+        max_iterations,
+        chain_root: plan.root,
+    })
+}
+
+fn limits(opts: &RunOptions) -> RunLimits {
+    RunLimits {
+        timeout_secs: opts.timeout_secs,
+        grace_secs: opts.grace_secs,
+        // Multi-turn runs wait for answers: an abandoned one closes after 30 minutes.
+        idle_timeout_secs: if opts.multi_turn && opts.idle_timeout_secs == 0 {
+            DEFAULT_MULTI_TURN_IDLE_SECS
+        } else {
+            opts.idle_timeout_secs
+        },
+        multi_turn: opts.multi_turn,
+        max_auto_responds: opts.max_auto_responds,
+        auto_resume_on_limit: opts.auto_resume_on_limit,
+    }
+}
+
+fn notify_settings(opts: &RunOptions) -> NotifySettings {
+    NotifySettings {
+        heartbeat_secs: opts.heartbeat_secs,
+        heartbeat_edit: opts.heartbeat_edit,
+        stall_secs: opts.stall_secs,
+        remind_after_secs: opts.remind_after_secs,
+        delivery_wait_secs: opts.delivery_wait_secs,
+        fg: opts.fg,
+        trace_live: opts.trace_live,
+    }
+}
+
+/// The routing flags of `clawrun run`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoutingOptions {
+    /// `--notify-channel`.
+    pub notify_channel: Option<String>,
+    /// `--notify-target`.
+    pub notify_target: Option<String>,
+    /// `--notify-thread-id`.
+    pub notify_thread_id: Option<String>,
+    /// `--notify-session-id`.
+    pub notify_session_id: Option<String>,
+    /// `--reply-to-message-id`.
+    pub reply_to_message_id: Option<String>,
+    /// `--telegram-routing-mode`.
+    pub telegram_routing_mode: TelegramRoutingMode,
+    /// `--allow-main-telegram`.
+    pub allow_main_telegram: bool,
+}
+
+/// The routing input of a prepared run.
+pub fn route_input(spec: &RunSpec, routing: &RoutingOptions, configs: &Configs) -> RouteInput {
+    let (workdir_routes, fallback) = delivery::configured_routes(&configs.config);
+    RouteInput {
+        session_key: spec.session_key.clone(),
+        notify_channel: routing.notify_channel.clone(),
+        notify_target: routing.notify_target.clone(),
+        notify_thread_id: routing.notify_thread_id.clone(),
+        notify_session_id: routing.notify_session_id.clone(),
+        reply_to_message_id: routing.reply_to_message_id.clone(),
+        telegram_routing_mode: routing.telegram_routing_mode,
+        allow_main_telegram: routing.allow_main_telegram,
+        project_dir: spec.request.project.clone(),
+        workdir_routes,
+        fallback,
+    }
+}
+
+/// Resolve the route of a prepared run and choose its channel, checking that
+/// the channel can be built (its token is there). Reads only.
+///
+/// # Errors
+/// Routing refusals and channel configuration errors (exit 2).
+pub async fn route(prepared: &mut Prepared, input: &RouteInput, configs: &Configs) -> Result<()> {
+    let route = delivery::resolve(input, configs, &prepared.paths).await?;
+    let kind = delivery::channel_kind(&route, configs)?;
+    if kind != ChannelKind::Console {
+        delivery::build(kind.name(), &prepared.paths.state_dir, configs)?;
+    }
+    prepared.spec.route = route;
+    prepared.spec.channel = kind.name().to_owned();
+    Ok(())
+}
+
+/// The first 200 characters of a task.
+pub fn task_summary(prompt: &str) -> String {
+    prompt.chars().take(200).collect()
+}
+
+/// Create the run directory, `request.json` and `run.json` (status `starting`).
+///
+/// # Errors
+/// I/O errors.
+pub fn create(prepared: &Prepared) -> Result<RunDir> {
+    let spec = &prepared.spec;
+    fsutil::create_private_dir(&prepared.paths.state_dir).map_err(|e| {
+        Error::io(
+            format!("creating {}", prepared.paths.state_dir.display()),
+            e,
+        )
+    })?;
+    if spec.chain.completion_mode == CompletionMode::Iterate {
+        // Counted under a lock: two resumes racing for the last iteration cannot both pass.
+        Iterations::new(&prepared.paths.state_dir).start(
+            spec.session_key.as_deref(),
+            spec.request.resume_id.as_deref(),
+            &spec.run_id,
+            spec.chain.max_iterations,
+        )?;
+    }
+    let dir = RunDir::create(&prepared.paths.runs_dir(), &spec.run_id)?;
+    dir.write_spec(spec)?;
+    dir.write_record(&first_record(spec))?;
+    Ok(dir)
+}
+
+/// The record of a run that has not started yet.
+fn first_record(spec: &RunSpec) -> RunRecord {
+    RunRecord {
+        run_id: spec.run_id.clone(),
+        backend: spec.backend.clone(),
+        status: RunStatus::Starting,
+        label: spec.label.clone(),
+        project: spec.request.project.clone(),
+        task_summary: task_summary(&spec.request.prompt),
+        session_key: spec.session_key.clone(),
+        resumed_from: spec.request.resume_id.clone(),
+        resume_id: None,
+        model: spec.request.model.clone(),
+        cli_version: None,
+        runner_pid: std::process::id(),
+        agent_pid: None,
+        created_at: spec.created_at,
+        created_ms: run::now_ms(),
+        started_at: None,
+        ended_at: None,
+        updated_at: now_secs(),
+        exit_code: None,
+        usage: Default::default(),
+        cost_usd: None,
+        tool_calls: 0,
+        timeout_secs: spec.limits.timeout_secs,
+        output_file: spec.output_file.clone(),
+        error: None,
+        runner_cpu_ms: None,
+        runner_peak_rss_kb: None,
+        waiting_since: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn finds_programs_on_path() {
+        assert!(find_program("sh", Some("/nonexistent:/bin:/usr/bin")).is_some());
+        assert!(find_program("definitely-not-a-program-xyz", Some("/bin:/usr/bin")).is_none());
+        assert!(find_program("/bin/sh", None).is_some());
+        assert!(find_program("sh", None).is_none());
+    }
+
+    #[test]
+    fn capabilities_decide_the_backend_flags() {
+        let mut opts = RunOptions::new("x", TaskSource::Inline("t".into()));
+        opts.fork = true;
+        opts.resume = Some("r".into());
+        let none = Capabilities::default();
+        let err = check_capabilities(&opts, "x", none)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--fork is not supported by the x backend"),
+            "{err}"
+        );
+        let fork = Capabilities {
+            fork: true,
+            ..Capabilities::default()
+        };
+        assert!(check_capabilities(&opts, "x", fork).is_ok());
+        opts.fork = false;
+        opts.sandbox = Some("read-only".into());
+        let mode = Capabilities {
+            permission: Some(PermissionStyle::Mode),
+            ..Capabilities::default()
+        };
+        let err = check_capabilities(&opts, "x", mode)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "--sandbox is not an option of the x backend; for x use --permission-mode"
+            ),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,704 @@
+//! One run from spawn to report: [`execute`] builds the [`Supervisor`], whose
+//! select loop waits on the agent's pipes and exit, the deadline, the runner's
+//! signals, the timers and the control socket, and hands each to one method.
+//! Every stop reason goes through [`Supervisor::stop`].
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+use crate::backends::config;
+use crate::backends::{AnyBackend, AnyProtocol, Backend, RunRequest, Step};
+use crate::channels::{AnyChannel, ChannelKind, Console, console};
+use crate::core::error::{Error, Result};
+use crate::core::model::events::AgentEvent;
+use crate::core::model::state::RunState;
+use crate::core::notify::delivery::{self, Configs};
+use crate::core::notify::foreground::Foreground;
+use crate::core::notify::outbox::{self, RetryPolicy, StaleCheck};
+use crate::core::notify::{self, Notifier, RunInfo};
+use crate::core::now_secs;
+use crate::core::store::fsutil;
+use crate::core::store::iterations::Iterations;
+use crate::core::store::paths::Paths;
+use crate::core::store::run::{RunDir, RunRecord, RunSpec, RunStatus, files};
+use crate::core::store::sessions::SessionLog;
+
+use super::control::{self, NoteLimiter};
+use super::finish::StopReason;
+use super::io::{LineSplitter, Tail, read_line};
+use super::process::{Agent, Signals};
+use super::reactions::{self, Effect, Setup, Watch};
+use super::turns::Turns;
+use super::{RunReport, inside_git_work_tree};
+
+/// How long to keep reading stdout after the agent exited, for output still in
+/// the pipe (a grandchild holding the pipe open must not hang the runner).
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// Progress notes: one more per this interval (after a burst of 3).
+const NOTE_EVERY: Duration = Duration::from_secs(10);
+/// Progress notes: at most this many per run.
+const MAX_NOTES: u32 = 100;
+/// How often `run.json` is refreshed while the agent runs (when something changed).
+const RECORD_REFRESH: Duration = Duration::from_secs(5);
+
+/// Runs one agent to its end. Built by [`execute`].
+pub(crate) struct Supervisor<'a> {
+    pub(crate) dir: &'a RunDir,
+    pub(crate) spec: RunSpec,
+    pub(crate) backend: AnyBackend,
+    pub(crate) record: RunRecord,
+    pub(crate) state: RunState,
+    /// The current agent process's protocol.
+    pub(crate) protocol: AnyProtocol,
+    pub(crate) sessions: SessionLog,
+    pub(crate) notifier: Notifier,
+    pub(crate) record_dirty: bool,
+    pub(crate) last_record_write: Instant,
+    pub(crate) watch: Watch,
+    pub(crate) paths: Paths,
+    pub(crate) fg: Foreground,
+    pub(crate) stream_pos: u64,
+    pub(crate) text_file: Option<std::io::BufWriter<std::fs::File>>,
+    /// Multi-turn state, follow-ups, restarts.
+    pub(crate) turns: Turns,
+    /// The request of the first agent (restarts derive theirs from it).
+    pub(crate) request: RunRequest,
+    /// Added to the agent's environment.
+    pub(crate) extra_env: Vec<(String, String)>,
+    pub(crate) started: Instant,
+    pub(crate) reminded: bool,
+    pub(crate) limiter: NoteLimiter,
+    /// Warnings for the person running clawrun, returned in the report.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// One agent process under supervision.
+pub(crate) struct Attempt {
+    pub(crate) agent: Agent,
+    pub(crate) splitter: LineSplitter,
+    pub(crate) stdout_open: bool,
+    pub(crate) stderr_open: bool,
+    pub(crate) exit_status: Option<Result<ExitStatus>>,
+    pub(crate) stop: Option<StopReason>,
+    pub(crate) drain_deadline: Option<Instant>,
+}
+
+impl Attempt {
+    pub(crate) fn new(agent: Agent) -> Self {
+        Self {
+            agent,
+            splitter: LineSplitter::default(),
+            stdout_open: true,
+            stderr_open: true,
+            exit_status: None,
+            stop: None,
+            drain_deadline: None,
+        }
+    }
+
+    /// The exit code for the parser's closing events (`None`: killed by a signal).
+    pub(crate) fn code(&self) -> Option<i32> {
+        self.exit_status
+            .as_ref()
+            .and_then(|s| s.as_ref().ok())
+            .and_then(ExitStatus::code)
+    }
+
+    fn running(&self) -> bool {
+        self.stop.is_none() && self.exit_status.is_none()
+    }
+}
+
+/// What the loop waits on besides the agent, and what it writes to.
+pub(crate) struct Loop {
+    pub(crate) signals: Signals,
+    pub(crate) requests: Option<mpsc::Receiver<control::Pending>>,
+    pub(crate) heartbeat: Interval,
+    pub(crate) fg_tick: Interval,
+    pub(crate) refresh: Interval,
+    pub(crate) deadline: Instant,
+    pub(crate) out_buf: Vec<u8>,
+    pub(crate) err_buf: Vec<u8>,
+    pub(crate) tail: Tail,
+    pub(crate) stream: std::fs::File,
+    pub(crate) stream_path: PathBuf,
+    pub(crate) stream_error: Option<String>,
+}
+
+fn interval(first: Instant, period: Duration) -> Interval {
+    let mut i = tokio::time::interval_at(first, period);
+    i.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    i
+}
+
+/// Build the channel of type `kind` for the run in `run_dir` (used to deliver
+/// what an earlier run left in its outbox).
+///
+/// # Errors
+/// An unknown channel type, or a channel that cannot be configured.
+pub fn channel_for(kind: &str, run_dir: &Path, paths: &Paths) -> Result<AnyChannel> {
+    if kind == ChannelKind::Console.name() {
+        return Ok(Console::new(Some(run_dir.join(console::NOTIFICATIONS_FILE_NAME))).into());
+    }
+    delivery::build(kind, run_dir, &Configs::load(paths)?)
+}
+
+/// Execute the run in `dir` to its end: spawn, supervise, finish. Handles the
+/// runner's own SIGTERM/SIGINT/SIGHUP as a kill (outcome `killed`).
+///
+/// # Errors
+/// Only for failures before the agent could be supervised (unreadable request);
+/// every later failure becomes an outcome in the report.
+pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result<RunReport> {
+    let spec = dir.read_spec()?;
+    let mut record = dir.read_record()?;
+    record.runner_pid = std::process::id();
+    let backends = config::load(spec.backends_file.as_deref())?;
+    let backend = backends.backend(&spec.backend)?;
+    let mut notifier = Notifier::new(
+        channel,
+        &dir.path,
+        RunInfo::new(&spec, backend.names()),
+        spec.route.destination(),
+        spec.session_key.as_ref().map(|key| StaleCheck {
+            runs_dir: paths.runs_dir(),
+            session_key: key.clone(),
+            run_id: spec.run_id.clone(),
+            created_at: spec.created_at,
+            created_ms: record.created_ms,
+        }),
+    );
+    flush_earlier_outboxes(paths, &spec.run_id);
+    notifier.reply_to = spec.route.reply_to.clone();
+    notifier.heartbeat_edit = spec.notify.heartbeat_edit;
+    let mut sup = Supervisor {
+        dir,
+        protocol: backend.protocol(spec.limits.multi_turn),
+        sessions: SessionLog::new(paths, &backend),
+        request: spec.request.clone(),
+        backend,
+        spec,
+        record,
+        state: RunState::new(),
+        notifier,
+        record_dirty: false,
+        last_record_write: Instant::now(),
+        watch: Watch::default(),
+        paths: paths.clone(),
+        fg: Foreground::load(&dir.path),
+        stream_pos: 0,
+        text_file: None,
+        turns: Turns::default(),
+        extra_env: vec![("CLAWRUN_RUN_DIR".to_owned(), dir.path.display().to_string())],
+        started: Instant::now(),
+        reminded: false,
+        limiter: NoteLimiter::new(3, NOTE_EVERY, MAX_NOTES),
+        warnings: Vec::new(),
+    };
+    if sup.spec.notify.fg && !sup.fg.enabled {
+        sup.fg.enabled = true;
+        sup.fg.save();
+    }
+    sup.run().await
+}
+
+/// Deliver what earlier runs left pending, alongside this run.
+fn flush_earlier_outboxes(paths: &Paths, own: &str) {
+    let runs_dir = paths.runs_dir();
+    let own = own.to_owned();
+    let paths = paths.clone();
+    tokio::spawn(async move {
+        let policy = RetryPolicy {
+            budget: Duration::from_secs(60),
+            ..RetryPolicy::default()
+        };
+        let build = |kind: &str, dir: &Path| channel_for(kind, dir, &paths);
+        for f in outbox::flush_all(&runs_dir, Some(&own), &policy, &build).await {
+            if let Some(e) = f.error {
+                tracing::warn!("flushing the outbox of {}: {e}", f.run_id);
+            }
+        }
+    });
+}
+
+impl Supervisor<'_> {
+    async fn run(&mut self) -> Result<RunReport> {
+        if let Err(message) = self.prepare_dirs() {
+            return self.crash(message).await;
+        }
+        // The agent may relay progress notes through our control socket.
+        let (requests, _socket_guard) = match control::serve(&self.dir.path) {
+            Ok((rx, guard)) => (Some(rx), Some(guard)),
+            Err(e) => {
+                tracing::warn!("progress notes unavailable: {e}");
+                (None, None)
+            }
+        };
+        if requests.is_some() {
+            self.request.prompt = with_automation_context(&self.spec.request.prompt);
+        }
+        // Signals first: a SIGTERM between spawn and the select loop must not be lost.
+        let signals = Signals::install()?;
+        let request = self.request.clone();
+        let mut agent = match self.start_agent(&request) {
+            Ok(a) => a,
+            Err(e) => return self.crash(e.to_string()).await,
+        };
+        self.started = Instant::now();
+        self.record.status = RunStatus::Running;
+        self.record.started_at = Some(now_secs());
+        self.write_record();
+        self.notifier.launch(agent.pid);
+        if std::env::var_os("CLAWRUN_FAULT").is_some_and(|v| v == "panic-after-spawn") {
+            // Fault injection for the crash-path test: the runner's own bug.
+            panic!("injected fault: panic after spawn");
+        }
+        self.trace_start();
+        let stream_path = self.dir.file(files::STREAM);
+        let stream = match fsutil::open_append(&stream_path) {
+            Ok(f) => f,
+            Err(e) => {
+                agent.stop(self.grace()).await.ok();
+                return self
+                    .crash(format!("opening {}: {e}", stream_path.display()))
+                    .await;
+            }
+        };
+        let heartbeat_period = Duration::from_secs(self.spec.notify.heartbeat_secs.max(1));
+        let mut lp = Loop {
+            signals,
+            requests,
+            heartbeat: interval(Instant::now() + heartbeat_period, heartbeat_period),
+            fg_tick: interval(Instant::now(), Duration::from_millis(500)),
+            refresh: interval(Instant::now(), Duration::from_secs(1)),
+            deadline: Instant::now() + Duration::from_secs(self.spec.limits.timeout_secs),
+            out_buf: vec![0u8; 64 * 1024],
+            err_buf: vec![0u8; 16 * 1024],
+            tail: Tail::default(),
+            stream,
+            stream_path,
+            stream_error: None,
+        };
+        // One pass per agent process: the first, then one per restart.
+        let mut attempt = Attempt::new(agent);
+        loop {
+            self.supervise(&mut attempt, &mut lp).await;
+            self.end_attempt(&mut attempt).await;
+            match self.next_turn(&attempt, &mut lp).await {
+                super::turns::Next::Restart(agent) => attempt = Attempt::new(*agent),
+                super::turns::Next::Stop(reason) => {
+                    attempt.stop = Some(reason);
+                    break;
+                }
+                super::turns::Next::Done => break,
+            }
+        }
+        self.turns.finishing = true;
+        let _ = lp.stream.flush();
+        self.finish(attempt, lp).await
+    }
+
+    /// The project directory (a git work tree unless inside one already) and
+    /// the output file's directory.
+    fn prepare_dirs(&self) -> std::result::Result<(), String> {
+        let project = &self.spec.request.project;
+        fsutil::create_private_dir(project)
+            .or_else(|e| if project.is_dir() { Ok(()) } else { Err(e) })
+            .map_err(|e| format!("creating project {}: {e}", project.display()))?;
+        if let Some(parent) = self.spec.output_file.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("creating {}: {e}", parent.display()))?;
+        }
+        if !inside_git_work_tree(project) {
+            // Codex refuses to run outside a git work tree; Claude benefits from one.
+            // Never nested: only when no parent is a work tree already.
+            let ok = std::process::Command::new("git")
+                .args(["init", "-q"])
+                .current_dir(project)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if !ok {
+                tracing::warn!(project = %project.display(), "git init failed; continuing");
+            }
+        }
+        Ok(())
+    }
+
+    fn trace_start(&mut self) {
+        if self.spec.notify.trace_live {
+            self.notifier.trace(&format!(
+                "[RUN_TASK][START] project={} mode={} limit={} run_id={}",
+                self.spec.request.project.display(),
+                self.spec.chain.completion_mode.as_str(),
+                self.spec.chain.max_iterations,
+                self.spec.run_id
+            ));
+        }
+    }
+
+    pub(crate) fn grace(&self) -> Duration {
+        Duration::from_secs(self.spec.limits.grace_secs)
+    }
+
+    /// Supervise one agent process until its pipes are closed and it has exited.
+    async fn supervise(&mut self, a: &mut Attempt, lp: &mut Loop) {
+        while a.stdout_open || a.stderr_open || a.exit_status.is_none() {
+            let drain_deadline = a.drain_deadline;
+            let drain = async move {
+                match drain_deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let running = a.running();
+            let heartbeat = self.spec.notify.heartbeat_secs > 0 && a.exit_status.is_none();
+            tokio::select! {
+                n = a.agent.stdout.read(&mut lp.out_buf), if a.stdout_open => self.on_stdout(a, lp, n),
+                n = a.agent.stderr.read(&mut lp.err_buf), if a.stderr_open => match n {
+                    Ok(0) | Err(_) => a.stderr_open = false,
+                    Ok(n) => lp.tail.push(&lp.err_buf[..n]),
+                },
+                status = a.agent.child.wait(), if a.exit_status.is_none() => {
+                    a.exit_status = Some(status.map_err(|e| Error::io("waiting for the agent", e)));
+                    a.drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
+                    self.turns.input = None;
+                },
+                () = drain => {
+                    // The agent exited but something it started still holds the pipes.
+                    a.agent.kill_leftovers(self.grace().min(Duration::from_secs(2))).await;
+                    a.stdout_open = false;
+                    a.stderr_open = false;
+                },
+                () = tokio::time::sleep_until(lp.deadline), if running => {
+                    self.stop(a, StopReason::Timeout).await;
+                },
+                sig = lp.signals.recv(), if running => self.stop(a, StopReason::Signal(sig)).await,
+                _ = lp.heartbeat.tick(), if heartbeat => self.on_heartbeat(),
+                Some((req, reply)) = recv_opt(&mut lp.requests) => {
+                    let answer = self.on_request(req, &lp.stream_path);
+                    let _ = reply.send(answer);
+                },
+                _ = lp.fg_tick.tick(), if self.fg.enabled => {
+                    if let Some(text) = self.fg.take_due(Instant::now(), self.stream_pos, false) {
+                        self.notifier.stream(text);
+                    }
+                },
+                _ = lp.refresh.tick() => {
+                    if let Some(reason) = self.on_refresh(running) {
+                        self.stop(a, reason).await;
+                    }
+                },
+            }
+        }
+    }
+
+    /// The one stop path, for every reason: say why (timeout, idle), then
+    /// SIGTERM, grace, SIGKILL to the agent's group, and drain its output.
+    async fn stop(&mut self, a: &mut Attempt, reason: StopReason) {
+        let notice = match reason {
+            StopReason::Timeout => Some(format!(
+                "⏰ Timeout ({}s) reached, stopping the agent",
+                self.spec.limits.timeout_secs
+            )),
+            StopReason::Idle => Some(format!(
+                "💤 The agent has been silent for {}: stopping it (--idle-timeout).",
+                notify::fmt_duration(self.silence().as_secs() as i64)
+            )),
+            StopReason::Signal(_) => None,
+        };
+        if let Some(notice) = notice {
+            self.notifier.notice(&notice);
+        }
+        a.stop = Some(reason);
+        a.exit_status = Some(
+            a.agent
+                .stop(self.grace())
+                .await
+                .map_err(|e| Error::io("stopping the agent", e)),
+        );
+        a.drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
+    }
+
+    fn silence(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.state.last_event_at)
+    }
+
+    fn on_stdout(&mut self, a: &mut Attempt, lp: &mut Loop, n: std::io::Result<usize>) {
+        let n = match n {
+            Ok(0) | Err(_) => {
+                a.stdout_open = false;
+                return;
+            }
+            Ok(n) => n,
+        };
+        let chunk = &lp.out_buf[..n];
+        self.stream_pos += n as u64;
+        if lp.stream_error.is_none() {
+            if let Err(e) = lp.stream.write_all(chunk) {
+                lp.stream_error = Some(format!("writing {}: {e}", lp.stream_path.display()));
+            }
+        }
+        let now = Instant::now();
+        let mut step = Step::default();
+        let protocol = &mut self.protocol;
+        a.splitter
+            .feed(chunk, &mut |line| read_line(protocol, line, &mut step));
+        self.apply_step(step, now);
+    }
+
+    /// After one agent process: its last line, its input closed, nothing of
+    /// it left running.
+    async fn end_attempt(&mut self, a: &mut Attempt) {
+        let mut step = Step::default();
+        let protocol = &mut self.protocol;
+        a.splitter
+            .finish(&mut |line| read_line(protocol, line, &mut step));
+        self.apply_step(step, Instant::now());
+        self.turns.input = None;
+        a.agent
+            .kill_leftovers(self.grace().min(Duration::from_secs(2)))
+            .await;
+        a.agent.disarm();
+    }
+
+    /// Carry out what a line produced: replies to the agent, then events.
+    fn apply_step(&mut self, step: Step, now: Instant) {
+        for bytes in step.writes {
+            match &self.turns.input {
+                Some(input) if input.send(bytes).is_ok() => {}
+                _ => tracing::warn!("the agent's input is closed; a reply to it was dropped"),
+            }
+        }
+        self.apply_events(step.events, now);
+    }
+
+    pub(crate) fn apply_events(&mut self, events: Vec<AgentEvent>, now: Instant) {
+        if events.is_empty() {
+            return;
+        }
+        let setup = Setup {
+            auto_resume_on_limit: self.spec.limits.auto_resume_on_limit,
+            backend: &self.spec.backend,
+            tested_version: self.backend.tested_version(),
+        };
+        let reaction = reactions::react(&mut self.watch, &mut self.state, &events, now, setup);
+        for effect in reaction.effects {
+            match effect {
+                Effect::Notice(text) => self.notifier.notice(&text),
+                Effect::Text { text, after_other } => {
+                    self.fg.push(&text, now);
+                    self.save_text(&text, after_other);
+                }
+                Effect::ResumeKnown => self.on_resume_known(),
+                Effect::Warning(w) => {
+                    tracing::debug!("{w}");
+                    self.warnings.push(w);
+                }
+            }
+        }
+        self.record_dirty = true;
+        self.on_turn_ends(reaction.turn_ends, now);
+    }
+
+    /// The resume id is known: record it now, so a crash later still leaves a
+    /// resumable entry.
+    fn on_resume_known(&mut self) {
+        self.write_record();
+        if let Err(e) = self.sessions.record(&self.record, &self.spec) {
+            tracing::warn!("session registry: {e}");
+        }
+        if let Some(id) = &self.state.resume_id {
+            let its = Iterations::new(&self.paths.state_dir);
+            if let Err(e) = its.link(id, &self.spec.chain.chain_root) {
+                tracing::warn!("iterations: {e}");
+            }
+        }
+    }
+
+    /// Append top-level assistant text to `assistant.txt` (the whole text of
+    /// the run, on disk rather than in memory).
+    fn save_text(&mut self, text: &str, after_other: bool) {
+        if self.text_file.is_none() {
+            self.text_file = fsutil::open_append(&self.dir.file(files::ASSISTANT_TEXT))
+                .ok()
+                .map(|f| std::io::BufWriter::with_capacity(64 * 1024, f));
+        }
+        if let Some(f) = &mut self.text_file {
+            let sep: &[u8] = if after_other { b"\n" } else { b"" };
+            if f.write_all(sep)
+                .and_then(|()| f.write_all(text.as_bytes()))
+                .is_err()
+            {
+                self.text_file = None;
+            }
+        }
+    }
+
+    fn on_heartbeat(&mut self) {
+        let now = Instant::now();
+        let idle = self.silence();
+        let text = notify::render_heartbeat(
+            self.backend.names().tag,
+            now.saturating_duration_since(self.started),
+            &self.state,
+            now,
+            self.backend.capabilities().subagents,
+        );
+        self.notifier.heartbeat(text);
+        self.state.events_since_mark = 0;
+        if self.spec.notify.stall_secs > 0
+            && self.turns.waiting_since.is_none()
+            && !self.watch.stalled
+            && idle >= Duration::from_secs(self.spec.notify.stall_secs)
+        {
+            self.watch.stalled = true;
+            self.notifier.notice(&format!(
+                "⚠️ The agent has been silent for {}; it may be stuck. Stop it with `clawrun kill {}` if needed.",
+                notify::fmt_duration(idle.as_secs() as i64),
+                self.spec.run_id
+            ));
+        }
+    }
+
+    /// A request on the control socket.
+    fn on_request(&mut self, req: control::Request, stream_path: &Path) -> control::Reply {
+        match req {
+            control::Request::Notify { text } => self.on_note(&text),
+            control::Request::Fg => {
+                match self
+                    .fg
+                    .enable(stream_path, self.stream_pos, self.backend.parser())
+                {
+                    Ok(catchup) => {
+                        if let Some(c) = catchup {
+                            self.notifier.stream(c);
+                        }
+                        control::Reply::ok()
+                    }
+                    Err(e) => control::Reply::err(e.to_string()),
+                }
+            }
+            control::Request::Bg => {
+                if let Some(text) = self.fg.disable(Instant::now(), self.stream_pos) {
+                    self.notifier.stream(text);
+                }
+                control::Reply::ok()
+            }
+            control::Request::Respond {
+                text,
+                interrupt,
+                user,
+            } => self.on_respond(&text, interrupt, user),
+        }
+    }
+
+    /// `clawrun notify`: a progress note from the agent, rate limited.
+    fn on_note(&mut self, text: &str) -> control::Reply {
+        let text = text.trim();
+        if text.is_empty() {
+            return control::Reply::err("empty note");
+        }
+        if text.chars().count() > control::MAX_NOTE_CHARS {
+            return control::Reply::err(format!(
+                "note longer than {} characters",
+                control::MAX_NOTE_CHARS
+            ));
+        }
+        match self.limiter.take() {
+            Ok(()) => {
+                self.notifier.progress(text);
+                control::Reply::ok()
+            }
+            Err(e) => control::Reply::err(e),
+        }
+    }
+
+    /// Every second: the record, `assistant.txt`, the reminder, the idle
+    /// limits. Returns a reason to stop the agent, if there is one.
+    fn on_refresh(&mut self, running: bool) -> Option<StopReason> {
+        if self.record_dirty && self.last_record_write.elapsed() >= RECORD_REFRESH {
+            self.write_record();
+        }
+        // assistant.txt is buffered; keep it at most a second behind.
+        if let Some(f) = &mut self.text_file {
+            let _ = f.flush();
+        }
+        let now = Instant::now();
+        let spec = &self.spec;
+        let ran = now.saturating_duration_since(self.started);
+        if spec.notify.remind_after_secs > 0
+            && !self.reminded
+            && ran >= Duration::from_secs(spec.notify.remind_after_secs)
+        {
+            self.reminded = true;
+            self.notifier.notice(&format!(
+                "⏱️ {} is still running ({}). Watch it with `clawrun fg {}`, or stop it with `clawrun kill {}`.",
+                spec.label.as_deref().unwrap_or(&spec.run_id),
+                notify::fmt_duration(ran.as_secs() as i64),
+                spec.run_id,
+                spec.run_id
+            ));
+        }
+        self.close_idle_input(now);
+        let idle = self.spec.limits.idle_timeout_secs;
+        (idle > 0
+            && !self.spec.limits.multi_turn
+            && running
+            && self.silence() >= Duration::from_secs(idle))
+        .then_some(StopReason::Idle)
+    }
+
+    pub(crate) fn sync_state(&mut self) {
+        self.record.resume_id.clone_from(&self.state.resume_id);
+        if self.state.model.is_some() {
+            self.record.model.clone_from(&self.state.model);
+        }
+        self.record.cli_version.clone_from(&self.state.cli_version);
+        self.record.usage = self.state.usage();
+        self.record.cost_usd = self.state.cost_usd;
+        self.record.tool_calls = self.state.tool_calls;
+    }
+
+    pub(crate) fn write_record(&mut self) {
+        self.sync_state();
+        self.record.updated_at = now_secs();
+        if let Err(e) = self.dir.write_record(&self.record) {
+            tracing::warn!("{e}");
+        }
+        self.record_dirty = false;
+        self.last_record_write = Instant::now();
+    }
+}
+
+/// The task with a note that tells the agent how to send progress notes.
+fn with_automation_context(prompt: &str) -> String {
+    let Ok(exe) = std::env::current_exe() else {
+        return prompt.to_owned();
+    };
+    let exe = exe.display().to_string();
+    // A path with a NUL byte cannot be quoted (nor exist): left as it is.
+    let exe = shlex::try_quote(&exe).map_or_else(|_| exe.clone(), |q| q.into_owned());
+    format!(
+        "[Automation context: you run in the background for a person who is not watching. \
+         To send them a short progress note at a milestone, run: {exe} notify \"your note\" \
+         (at most one every {}s).]\n\n{prompt}",
+        NOTE_EVERY.as_secs(),
+    )
+}
+
+async fn recv_opt(rx: &mut Option<mpsc::Receiver<control::Pending>>) -> Option<control::Pending> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
