@@ -51,23 +51,22 @@
 //! [`ChannelError::RetryAfter`], with the same idempotency key.
 //!
 //! ```no_run
-//! use clawrun::channels::custom::BoxFuture;
+//! use clawrun::channels::custom::async_trait;
 //! use clawrun::channels::{ChannelError, CustomChannel, Delivery, Outgoing};
 //! use clawrun::DynChannel;
 //!
 //! /// Prints every message; a real one would POST it somewhere.
 //! struct Stdout;
 //!
+//! #[async_trait]
 //! impl DynChannel for Stdout {
 //!     fn id(&self) -> &str {
 //!         "stdout"
 //!     }
 //!
-//!     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Delivery, ChannelError>> {
-//!         Box::pin(async move {
-//!             println!("[{}] {}", msg.idempotency_key, msg.body.plain);
-//!             Ok(Delivery::default())
-//!         })
+//!     async fn send(&self, msg: &Outgoing) -> Result<Delivery, ChannelError> {
+//!         println!("[{}] {}", msg.idempotency_key, msg.body.plain);
+//!         Ok(Delivery::default())
 //!     }
 //! }
 //!

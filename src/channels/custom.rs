@@ -39,17 +39,11 @@
 //! # let _ = channel;
 //! ```
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::channels::{Channel, ChannelError, Delivery, Outgoing, Wake, WakeAck};
 
 pub use async_trait::async_trait;
-
-/// A boxed, `Send` future: what [`DynChannel`] methods return once
-/// [`macro@async_trait`] has expanded them.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A channel implemented outside this crate. Object safe (through
 /// [`macro@async_trait`], which boxes the futures), so a `dyn DynChannel` can be

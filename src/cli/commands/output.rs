@@ -4,7 +4,6 @@ use std::io::{self, Write};
 
 use clawrun::core::ops::output::{self, FollowEnd, FollowOptions, FollowSink};
 use clawrun::core::ops::resolve::{Run, resolve_run};
-use clawrun::core::store::run;
 
 use crate::cli::args::OutputArgs;
 use crate::cli::{CmdResult, Ctx, render};
@@ -12,7 +11,7 @@ use crate::cli::{CmdResult, Ctx, render};
 /// `clawrun output`.
 pub fn output(args: &OutputArgs, ctx: &Ctx) -> CmdResult {
     // Reap stale records first, so the status shown is true.
-    let _ = run::active_runs(&ctx.paths.runs_dir());
+    let _ = clawrun::core::ops::resolve::active_runs(&ctx.paths.runs_dir());
     let run = resolve_run(&ctx.paths, &args.run)?;
     if args.follow {
         return follow(args, &run);

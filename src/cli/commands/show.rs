@@ -2,7 +2,6 @@
 
 use clawrun::core::now_secs;
 use clawrun::core::ops::{resolve::resolve_run, show};
-use clawrun::core::store::run;
 
 use crate::cli::args::ShowArgs;
 use crate::cli::{CmdResult, Ctx, render};
@@ -10,7 +9,7 @@ use crate::cli::{CmdResult, Ctx, render};
 /// `clawrun show`.
 pub fn show(args: &ShowArgs, ctx: &Ctx) -> CmdResult {
     // Reap stale records first, so "running" is true.
-    let _ = run::active_runs(&ctx.paths.runs_dir());
+    let _ = clawrun::core::ops::resolve::active_runs(&ctx.paths.runs_dir());
     let details = show::show(&resolve_run(&ctx.paths, &args.run)?);
     if args.json {
         render::json(&details)?;

@@ -1,14 +1,13 @@
 //! `clawrun status`: the runs that are running now (stale records reaped).
 
 use clawrun::core::now_secs;
-use clawrun::core::store::run;
 
 use crate::cli::args::StatusArgs;
 use crate::cli::{CmdResult, Ctx, render};
 
 /// `clawrun status`.
 pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
-    let active = run::active_runs(&ctx.paths.runs_dir());
+    let active = clawrun::core::ops::resolve::active_runs(&ctx.paths.runs_dir());
     if args.json {
         let records: Vec<_> = active.iter().map(|(_, r)| r).collect();
         render::json(&records)?;

@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use crate::core::error::{Error, Result};
 use crate::core::store::paths::Paths;
-use crate::core::store::run;
 
 /// How many runs are active now (stale records are reaped first).
 pub fn active_count(paths: &Paths) -> usize {
-    run::active_runs(&paths.runs_dir()).len()
+    crate::core::ops::resolve::active_runs(&paths.runs_dir()).len()
 }
 
 /// Refuse a new run when `max` runs are already active.

@@ -21,7 +21,7 @@ use crate::core::now_secs;
 use crate::core::runner::process;
 use crate::core::store::paths::Paths;
 use crate::core::store::registry::Status;
-use crate::core::store::run::{self, RunRecord, RunStatus};
+use crate::core::store::run::{RunRecord, RunStatus};
 use crate::core::store::sessions::registry_status;
 use crate::core::store::timefmt;
 
@@ -103,7 +103,7 @@ pub fn kill_run(paths: &Paths, run: &Run, wait: Duration) -> Result<KillReport> 
 /// say so when an older one is the live one.
 fn already_finished(paths: &Paths, first: &RunRecord) -> Error {
     let same_label: Vec<String> = match first.label.as_deref().map(norm_label) {
-        Some(label) => run::active_runs(&paths.runs_dir())
+        Some(label) => crate::core::ops::resolve::active_runs(&paths.runs_dir())
             .into_iter()
             .filter(|(_, r)| r.label.as_deref().map(norm_label).as_deref() == Some(&label))
             .map(|(_, r)| r.run_id)

@@ -9,7 +9,7 @@ use super::resolve::runs_newest_first;
 use crate::core::error::{Error, Result};
 use crate::core::model::state::Outcome;
 use crate::core::store::paths::Paths;
-use crate::core::store::run::{self, RunDir, RunRecord, RunStatus};
+use crate::core::store::run::{RunDir, RunRecord, RunStatus};
 
 /// `list` without `--all`: runs that ended (or started) within this many hours,
 /// plus every active run.
@@ -156,7 +156,7 @@ impl RunSummary {
 pub fn list(paths: &Paths, all: bool, status: Option<StatusFilter>, now: i64) -> Vec<RunSummary> {
     let runs_dir = paths.runs_dir();
     // Reaps records whose runner died (marks them crashed, kills leftovers).
-    let _ = run::active_runs(&runs_dir);
+    let _ = crate::core::ops::resolve::active_runs(&runs_dir);
     let since = now - DEFAULT_LIST_HOURS * 3600;
     runs_newest_first(paths)
         .iter()

@@ -15,7 +15,7 @@ use crate::backends::config as backends_config;
 use crate::backends::{AnyParser, Backend, LineParser};
 use crate::core::error::{Error, Result};
 use crate::core::model::events::AgentEvent;
-use crate::core::store::run::{self, files};
+use crate::core::store::run::files;
 
 /// `output` without `--lines`: this many lines of text.
 pub const DEFAULT_OUTPUT_LINES: usize = 50;
@@ -436,7 +436,9 @@ fn follow_inner(
                 if run.dir.read_record().is_ok_and(|r| r.status.is_done()) {
                     continue;
                 }
-                let _ = run::active_runs(run.dir.path.parent().unwrap_or(Path::new(".")));
+                let _ = crate::core::ops::resolve::active_runs(
+                    run.dir.path.parent().unwrap_or(Path::new(".")),
+                );
                 end.runner_gone = true;
                 if let Ok(r) = run.dir.read_record() {
                     end.status = r.status.as_str().to_owned();

@@ -9,6 +9,8 @@
 //! (the seed's label search silently took the oldest match, E.2). See
 //! [`resolve`].
 
+use std::path::Path;
+
 use crate::backends::config::{self as backends_config, BACKEND_NAMES};
 use crate::core::error::{Error, Result};
 use crate::core::runner::process;
@@ -29,6 +31,13 @@ pub fn runner_alive(record: &RunRecord) -> bool {
 /// Whether any process of the agent's process group is alive.
 pub fn agent_alive(record: &RunRecord) -> bool {
     record.agent_pid.is_some_and(process::group_alive)
+}
+
+/// The runs that are active now (`starting` or `running`), after reaping stale
+/// ones: a record whose runner is gone is marked `crashed`, and what is left of
+/// its agent's process group is stopped.
+pub fn active_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
+    run::active_runs_with(runs_dir, process::runner_alive, process::kill_group)
 }
 
 /// Every run with a readable record, newest first. Run ids sort by their

@@ -13,7 +13,6 @@ use super::resolve::{registries, runs_newest_first};
 use crate::core::error::Result;
 use crate::core::store::paths::Paths;
 use crate::core::store::registry::Status;
-use crate::core::store::run;
 use crate::core::store::timefmt;
 
 /// How many of the most expensive runs `stats` lists.
@@ -165,7 +164,7 @@ fn local_day(secs: i64) -> String {
 /// would be silently wrong).
 pub fn stats(paths: &Paths, days: Option<u32>, now: i64) -> Result<Stats> {
     let runs_dir = paths.runs_dir();
-    let _ = run::active_runs(&runs_dir);
+    let _ = crate::core::ops::resolve::active_runs(&runs_dir);
     let since = days.map(|d| now - i64::from(d) * 86_400);
     let in_window = |at: i64| since.is_none_or(|s| at >= s);
     let runs = runs_newest_first(paths);

@@ -401,19 +401,6 @@ pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
 }
 
 /// The runs that are active now (`starting` or `running`), after reaping stale
-/// ones: a record whose runner is gone is marked `crashed` (and any agent
-/// process of it left alive is killed).
-///
-/// Transitional: the store signals no process, so this only forwards to
-/// [`active_runs_with`] with the runner's probes. Callers move to
-/// `active_runs_with(dir, process::runner_alive, process::kill_group)` (or a
-/// wrapper in `runner::process`), and this goes, with the store → runner edge.
-pub fn active_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
-    use crate::core::runner::process;
-    active_runs_with(runs_dir, process::runner_alive, process::kill_group)
-}
-
-/// The runs that are active now (`starting` or `running`), after reaping stale
 /// ones. `runner_alive(pid)` says whether a record's runner still runs; a
 /// record whose runner is gone is marked `crashed` (see [`mark_crashed`]),
 /// after `stop_agent(pgid)` has stopped what is left of its agent's process

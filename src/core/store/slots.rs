@@ -299,6 +299,7 @@ fn parse_ticket(name: &str) -> Option<(u64, &str)> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]

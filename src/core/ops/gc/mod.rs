@@ -11,7 +11,7 @@
 //!   read *before* stale runs are reaped (so a run whose runner died long ago
 //!   is not kept for another period because reaping just stamped it).
 //! - A run that is `starting`/`running` with a live runner is kept. A run whose
-//!   runner is dead counts as finished only once [`run::active_runs`] has
+//!   runner is dead counts as finished only once [`active_runs`](crate::core::ops::resolve::active_runs) has
 //!   reaped it (marked it `crashed`); a dry run predicts that without writing.
 //! - A run whose outbox still has pending items is kept whatever its age: its
 //!   directory holds undelivered messages (`clawrun outbox flush` delivers them).

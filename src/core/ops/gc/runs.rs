@@ -12,7 +12,7 @@ use super::{GcReport, SECS_PER_DAY, TOMBSTONE_PREFIX, is_run_id};
 use crate::core::notify::outbox::Outbox;
 use crate::core::now_secs;
 use crate::core::runner::process;
-use crate::core::store::run::{self, RunDir, RunRecord, files};
+use crate::core::store::run::{RunDir, RunRecord, files};
 
 /// One entry of `runs/` as first seen.
 struct Seen {
@@ -146,7 +146,7 @@ fn active_names(runs_dir: &Path, seen: &[Seen], dry_run: bool) -> HashSet<String
             .map(|s| s.name.clone())
             .collect()
     } else {
-        run::active_runs(runs_dir)
+        crate::core::ops::resolve::active_runs(runs_dir)
             .into_iter()
             .filter_map(|(d, _)| d.path.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect()
