@@ -16,6 +16,7 @@
 //! - [`orchestrator`]: the run lifecycle.
 //! - [`gc`]: retention: removing old runs and registry entries.
 //! - [`doctor`]: environment checks with fixes (`clawrun doctor`).
+//! - [`version_guard`]: warnings when the CLI may have changed under clawrun.
 
 pub mod config;
 pub mod control;
@@ -42,6 +43,7 @@ pub mod session_key;
 pub mod sessions;
 pub mod state;
 pub mod timefmt;
+pub mod version_guard;
 
 /// Current time as Unix seconds.
 pub fn now_secs() -> i64 {

@@ -34,6 +34,7 @@ use crate::core::route::{Route, RouteInput, RouteSource, TelegramRoutingMode};
 use crate::core::run::{self, CompletionMode, RunDir, RunRecord, RunSpec, RunStatus, files};
 use crate::core::sessions::SessionLog;
 use crate::core::state::{Outcome, RunState};
+use crate::core::version_guard::{self, VersionGuard};
 use crate::core::{fsutil, now_secs};
 
 /// Default time limit (seconds).
@@ -601,6 +602,9 @@ pub fn create(prepared: &Prepared) -> Result<RunDir> {
         usage: Default::default(),
         cost_usd: None,
         tool_calls: 0,
+        subagents_running: 0,
+        subagents_started: 0,
+        replaced_ids: Vec::new(),
         timeout_secs: spec.timeout_secs,
         output_file: spec.output_file.clone(),
         error: None,
@@ -866,10 +870,8 @@ struct Supervisor<'a> {
     finishing: bool,
     /// The backend's short tag for heartbeats ("CC", "Codex", …).
     tag: &'static str,
-    /// The newest CLI version this build was tested with (the backend's).
-    tested_version: &'static str,
-    /// The "newer than tested" warning was printed (once per run).
-    version_warned: bool,
+    /// Warns once when the CLI is newer than tested or prints unknown events.
+    guard: VersionGuard,
     /// The backend's wake marker.
     result_marker: &'static str,
     /// Multi-turn state.
@@ -977,11 +979,11 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         followups: std::collections::VecDeque::new(),
         finishing: false,
         tag: backend.names().tag,
-        tested_version: backend.tested_version(),
-        version_warned: false,
+        guard: VersionGuard::new(backend.name(), backend.tested_version()),
         result_marker: backend.names().result_marker,
         turns: Turns::default(),
     };
+    sup.state.cli_version = version_guard::program_version(&backend, paths).await;
     if sup.spec.fg && !sup.fg.enabled {
         sup.fg.enabled = true;
         sup.fg.save();
@@ -1428,7 +1430,10 @@ impl Supervisor<'_> {
         let (outcome, error) = match stop_reason {
             Some(StopReason::Timeout) => (
                 Outcome::Timeout,
-                Some(format!("timed out after {}s", spec.timeout_secs)),
+                Some(match self.state.background_note() {
+                    Some(note) => format!("timed out after {}s; {note}", spec.timeout_secs),
+                    None => format!("timed out after {}s", spec.timeout_secs),
+                }),
             ),
             Some(StopReason::Idle) => (
                 Outcome::Timeout,
@@ -1920,7 +1925,6 @@ impl Supervisor<'_> {
             if let AgentEvent::Warning { message } = ev {
                 tracing::debug!("agent stream: {message}");
             }
-            let started = matches!(ev, AgentEvent::SessionStarted { .. });
             if self.state.apply(ev) {
                 // The resume id is known: record it now, so a crash later still
                 // leaves a resumable entry.
@@ -1936,15 +1940,8 @@ impl Supervisor<'_> {
                     }
                 }
             }
-            if started && !self.version_warned {
-                if let Some(warning) = version_warning(
-                    &self.spec.backend,
-                    self.state.cli_version.as_deref(),
-                    self.tested_version,
-                ) {
-                    self.version_warned = true;
-                    eprintln!("{warning}");
-                }
+            if let Some(warning) = self.guard.check(&self.state) {
+                eprintln!("{warning}");
             }
         }
         self.record_dirty = true;
@@ -1952,7 +1949,8 @@ impl Supervisor<'_> {
             // Interrupted turns end first: the answers that interrupted them are queued.
             let interrupted = turn_ends.min(self.turns.interrupts_pending);
             self.turns.interrupts_pending -= interrupted;
-            if turn_ends > interrupted {
+            // While background subagents run, the CLI goes on by itself.
+            if turn_ends > interrupted && !self.state.background_busy() {
                 self.on_waiting(now);
             }
         }
@@ -1967,6 +1965,11 @@ impl Supervisor<'_> {
         self.record.usage = self.state.usage();
         self.record.cost_usd = self.state.cost_usd;
         self.record.tool_calls = self.state.tool_calls;
+        self.record.subagents_running = self.state.open_subagents.len() as u64;
+        self.record.subagents_started = self.state.subagents_started;
+        self.record
+            .replaced_ids
+            .clone_from(&self.state.replaced_ids);
     }
 
     fn write_record(&mut self) {
@@ -2125,7 +2128,8 @@ fn version_parts(v: &str) -> Option<Vec<u64>> {
 
 /// The warning for a CLI `seen` newer than the newest version clawrun was
 /// `tested` with, or `None` (same or older, or a version we cannot read).
-/// Codex prints no version in its stream, so only Claude runs are checked.
+/// Claude names its version in its stream; Codex's comes from `codex --version`
+/// (see [`crate::core::version_guard`]).
 pub fn version_warning(backend: &str, seen: Option<&str>, tested: &str) -> Option<String> {
     let seen = seen?;
     let (s, t) = (version_parts(seen)?, version_parts(tested)?);

@@ -1,10 +1,14 @@
 //! Backend parsers against the real CLI transcripts in `tests/fixtures/`.
 //!
-//! Every `tests/fixtures/{claude,codex}/*.jsonl` is fed line by line to a fresh
-//! parser, then `finish` is called with the run's exit code (from
-//! `tests/fixtures/exit-codes.txt`) and its `.stderr` file. The whole event list
-//! must equal `tests/fixtures/expected/<backend>/<name>.json`, which was checked
-//! by hand against the transcript: those files are the parsers' specification.
+//! Every transcript of both sets, the first (`tests/fixtures/{claude,codex}/`:
+//! claude 2.1.197, codex 0.169.0) and the newest (`claude-2.1.332/`,
+//! `codex-0.171.0/`), is fed line by line to a fresh parser, then `finish` is
+//! called with the run's exit code (from `tests/fixtures/exit-codes.txt`, or
+//! `exit-codes-latest.txt` for the newest set) and its `.stderr` file (empty
+//! when the capture kept none). The whole event list must equal
+//! `tests/fixtures/expected/<set>/<name>.json`, which was checked by hand
+//! against the transcript: those files are the parsers' specification. A
+//! change for the newest CLI therefore cannot break users of the older one.
 //!
 //! Exit codes are passed as recorded, `Some(rc)`: the runner reports a signal
 //! death as `128 + n` (143 = SIGTERM), as `capture.sh` recorded it. `None` (no
@@ -24,8 +28,8 @@ use pretty_assertions::assert_eq;
 
 use crate::common::fixture;
 
-fn exit_codes() -> HashMap<String, i32> {
-    let text = std::fs::read_to_string(fixture("exit-codes.txt")).unwrap();
+fn exit_codes(file: &str) -> HashMap<String, i32> {
+    let text = std::fs::read_to_string(fixture(file)).unwrap();
     text.lines()
         .filter_map(|line| {
             let (name, rc) = line.split_once(" rc=")?;
@@ -48,11 +52,12 @@ fn feed(parser: &mut impl LineParser, text: &str) -> Vec<AgentEvent> {
         .collect()
 }
 
-/// Check every transcript of `backend` against its expected events.
-fn check_backend(backend: &str, minimum: usize) {
-    let codes = exit_codes();
-    let dir = fixture(backend);
-    let expected_dir = fixture(&format!("expected/{backend}"));
+/// Check every transcript in `tests/fixtures/<set>/` (a `backend` set, exit
+/// codes in `codes_file`) against its expected events.
+fn check_set(backend: &str, set: &str, codes_file: &str, minimum: usize) {
+    let codes = exit_codes(codes_file);
+    let dir = fixture(set);
+    let expected_dir = fixture(&format!("expected/{set}"));
     let update = std::env::var_os("CLAWRUN_UPDATE_EXPECTED").is_some();
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -68,7 +73,8 @@ fn check_backend(backend: &str, minimum: usize) {
     );
     for name in &names {
         let lines = std::fs::read_to_string(dir.join(format!("{name}.jsonl"))).unwrap();
-        let stderr = std::fs::read_to_string(dir.join(format!("{name}.stderr"))).unwrap();
+        let stderr =
+            std::fs::read_to_string(dir.join(format!("{name}.stderr"))).unwrap_or_default();
         let rc = *codes
             .get(&format!("{backend}-{name}"))
             .unwrap_or_else(|| panic!("no exit code for {backend}-{name}"));
@@ -81,9 +87,9 @@ fn check_backend(backend: &str, minimum: usize) {
         for line in lines.lines() {
             again.parse_line_into(line, &mut appended);
         }
-        assert_eq!(appended.remove(0), AgentEvent::Thinking, "{backend}/{name}");
+        assert_eq!(appended.remove(0), AgentEvent::Thinking, "{set}/{name}");
         appended.extend(again.finish(Some(rc), &stderr));
-        assert_eq!(appended, events, "{backend}/{name}: parse_line_into");
+        assert_eq!(appended, events, "{set}/{name}: parse_line_into");
         let expected_path = expected_dir.join(format!("{name}.json"));
         if update {
             std::fs::create_dir_all(&expected_dir).unwrap();
@@ -94,7 +100,7 @@ fn check_backend(backend: &str, minimum: usize) {
         let text = std::fs::read_to_string(&expected_path)
             .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
         let expected: Vec<AgentEvent> = serde_json::from_str(&text).unwrap();
-        assert_eq!(events, expected, "{backend}/{name}");
+        assert_eq!(events, expected, "{set}/{name}");
     }
     // No expected file without its transcript.
     for entry in std::fs::read_dir(&expected_dir).unwrap() {
@@ -110,12 +116,51 @@ fn check_backend(backend: &str, minimum: usize) {
 
 #[test]
 fn claude_fixtures_match_expected_events() {
-    check_backend("claude", 17);
+    check_set("claude", "claude", "exit-codes.txt", 17);
 }
 
 #[test]
 fn codex_fixtures_match_expected_events() {
-    check_backend("codex", 17);
+    check_set("codex", "codex", "exit-codes.txt", 17);
+}
+
+#[test]
+fn newest_claude_fixtures_match_expected_events() {
+    check_set("claude", "claude-2.1.332", "exit-codes-latest.txt", 17);
+}
+
+#[test]
+fn newest_codex_fixtures_match_expected_events() {
+    check_set("codex", "codex-0.171.0", "exit-codes-latest.txt", 17);
+}
+
+/// Every event type and subtype in the newest transcripts maps to something
+/// or is ignored on purpose: none comes out as unknown or as a warning.
+#[test]
+fn newest_transcripts_have_no_unknown_events() {
+    for (backend, set) in [("claude", "claude-2.1.332"), ("codex", "codex-0.171.0")] {
+        let dir = fixture(set);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "jsonl") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let events = feed(&mut parser_for(backend), &text);
+            let odd: Vec<&AgentEvent> = events
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e,
+                        AgentEvent::UnknownEvent { .. } | AgentEvent::Warning { .. }
+                    )
+                })
+                .collect();
+            // Codex's own `error` item for an unknown model is a real warning.
+            let allowed = usize::from(path.ends_with("unknown-model.jsonl"));
+            assert!(odd.len() <= allowed, "{}: {odd:?}", path.display());
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -362,20 +407,89 @@ fn malformed_and_non_object_lines_are_warnings() {
     }
 }
 
+fn is_unknown(events: &[AgentEvent], name: &str) -> bool {
+    matches!(events, [AgentEvent::UnknownEvent { what }] if what == name)
+}
+
 #[test]
-fn unknown_types_warn_once_per_run() {
+fn unknown_types_are_named_once_per_run() {
     let mut p = ClaudeParser::new();
-    assert!(is_warning(&p.parse_line(r#"{"type":"brand_new","x":1}"#)));
+    assert!(is_unknown(
+        &p.parse_line(r#"{"type":"brand_new","x":1}"#),
+        "\"brand_new\""
+    ));
     assert_eq!(p.parse_line(r#"{"type":"brand_new","x":2}"#), vec![]);
-    assert!(is_warning(
-        &p.parse_line(r#"{"type":"system","subtype":"brand_new"}"#)
+    assert!(is_unknown(
+        &p.parse_line(r#"{"type":"system","subtype":"brand_new"}"#),
+        "system/brand_new"
+    ));
+    assert!(is_unknown(
+        &p.parse_line(r#"{"type":"assistant","message":{"content":[{"type":"hologram"}]}}"#),
+        "content block \"hologram\""
     ));
     let mut p = CodexParser::new();
-    assert!(is_warning(&p.parse_line(r#"{"type":"thread.archived"}"#)));
+    assert!(is_unknown(
+        &p.parse_line(r#"{"type":"thread.archived"}"#),
+        "\"thread.archived\""
+    ));
     assert_eq!(p.parse_line(r#"{"type":"thread.archived"}"#), vec![]);
-    assert!(is_warning(&p.parse_line(
-        r#"{"type":"item.completed","item":{"id":"i","type":"hologram"}}"#
-    )));
+    assert!(is_unknown(
+        &p.parse_line(r#"{"type":"item.completed","item":{"id":"i","type":"hologram"}}"#),
+        "item \"hologram\""
+    ));
+}
+
+/// Events the issue reports for recent CLIs but no transcript shows yet: read
+/// leniently, each mapped or ignored on purpose, none unknown.
+#[test]
+fn reported_new_events_are_handled_leniently() {
+    let mut p = ClaudeParser::new();
+    let init = r#"{"type":"system","subtype":"init","session_id":"s1","model":"m","claude_code_version":"2.1.332"}"#;
+    let ignored = [
+        r#"{"type":"tool_progress","tool_use_id":"t","tool_name":"Bash","parent_tool_use_id":null,"elapsed_time_seconds":3}"#,
+        r#"{"type":"command_lifecycle","command_uuid":"u","state":"started"}"#,
+        r#"{"type":"system","subtype":"session_state_changed","state":"idle"}"#,
+        r#"{"type":"system","subtype":"status","status":"requesting"}"#,
+        r#"{"type":"system","subtype":"permission_denied","tool_name":"Read","tool_use_id":"t"}"#,
+        r#"{"type":"system","subtype":"background_tasks_changed","tasks":[]}"#,
+    ];
+    assert_eq!(p.parse_line(init).len(), 1);
+    for line in ignored {
+        assert_eq!(p.parse_line(line), vec![], "{line}");
+    }
+    // The conversation moves to a new session: that id is the one to resume.
+    let started = |id: &str| AgentEvent::SessionStarted {
+        resume_id: id.to_string(),
+        model: None,
+        cli_version: None,
+    };
+    assert_eq!(
+        p.parse_line(r#"{"type":"conversation_reset","newConversationId":"s2","session_id":"s1"}"#),
+        vec![started("s2")]
+    );
+    assert_eq!(
+        p.parse_line(r#"{"type":"conversation_reset","newConversationId":"s2"}"#),
+        vec![]
+    );
+    // A result naming yet another session moves the run there too.
+    let events = p.parse_line(
+        r#"{"type":"result","subtype":"success","is_error":false,"result":"ok","session_id":"s3"}"#,
+    );
+    assert_eq!(events[0], started("s3"));
+    // Codex: turn.completed with turn_id, status and duration_ms.
+    let mut c = CodexParser::new();
+    let done = c.parse_line(r#"{"type":"turn.completed","turn_id":"t1","status":"completed","duration_ms":12,"usage":{"input_tokens":5,"output_tokens":1}}"#);
+    assert!(
+        matches!(done.last(), Some(AgentEvent::TurnCompleted { .. })),
+        "{done:?}"
+    );
+    let failed = c.parse_line(
+        r#"{"type":"turn.completed","turn_id":"t2","status":"failed","duration_ms":12}"#,
+    );
+    assert!(
+        matches!(failed.as_slice(), [AgentEvent::TurnFailed { .. }]),
+        "{failed:?}"
+    );
 }
 
 #[test]
