@@ -1,6 +1,7 @@
-//! End-to-end suite against the real programs: `claude` 2.1.197, `codex`
-//! 0.169.0 and an `openclaw` 2026.9.6 gateway, with loopback fakes for the model
-//! APIs and the Telegram Bot API (tests/e2e/).
+//! End-to-end suite against the real programs: `claude` and `codex` (the pinned
+//! versions, or npm's `latest` with `scripts/e2e.sh --latest`) and an `openclaw`
+//! 2026.9.6 gateway, with loopback fakes for the model APIs and the Telegram Bot
+//! API (tests/e2e/).
 //!
 //! Run it with `scripts/e2e.sh`, which installs the programs (cached) and sets
 //! `CLAWRUN_E2E_{CLAUDE,CODEX,NODE24_BIN,OPENCLAW}`. Without them this binary
@@ -56,6 +57,7 @@ fn scenarios() -> Vec<Scenario> {
         scenario!("claude_resume", false, cli_scenarios::claude_resume),
         scenario!("claude_api_error", false, cli_scenarios::claude_api_error),
         scenario!("claude_timeout", false, cli_scenarios::claude_timeout),
+        scenario!("claude_subagent", false, cli_scenarios::claude_subagent),
         scenario!("codex_tool", false, cli_scenarios::codex_tool),
         scenario!("codex_resume", false, cli_scenarios::codex_resume),
         scenario!("codex_failed", false, cli_scenarios::codex_failed),
@@ -215,6 +217,12 @@ async fn run_suite(env: E2eEnv, selected: Vec<Scenario>) -> ExitCode {
     } else {
         // Keep the files for a look.
         let kept = tmp.keep();
+        println!(
+            "e2e: failed on {} (claude {}, codex {})",
+            std::env::var("CLAWRUN_E2E_PASS").unwrap_or_default(),
+            ctx.env.claude_version,
+            ctx.env.codex_version
+        );
         println!(
             "e2e: FAILED: {} (files kept in {})",
             failed.join(", "),

@@ -27,6 +27,10 @@ pub struct E2eEnv {
     pub node24_bin: PathBuf,
     /// `openclaw`.
     pub openclaw: PathBuf,
+    /// The claude version installed (`CLAWRUN_E2E_CLAUDE_VERSION`).
+    pub claude_version: String,
+    /// The codex version installed (`CLAWRUN_E2E_CODEX_VERSION`).
+    pub codex_version: String,
 }
 
 impl E2eEnv {
@@ -59,11 +63,18 @@ impl E2eEnv {
             );
             p
         };
+        let version = |var: &str| {
+            std::env::var(var).unwrap_or_else(|_| {
+                panic!("{var} is not set (but others are): run the suite with scripts/e2e.sh")
+            })
+        };
         Some(Self {
             claude: program("CLAWRUN_E2E_CLAUDE"),
             codex: program("CLAWRUN_E2E_CODEX"),
             node24_bin: program("CLAWRUN_E2E_NODE24_BIN"),
             openclaw: program("CLAWRUN_E2E_OPENCLAW"),
+            claude_version: version("CLAWRUN_E2E_CLAUDE_VERSION"),
+            codex_version: version("CLAWRUN_E2E_CODEX_VERSION"),
         })
     }
 
