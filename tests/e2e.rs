@@ -170,6 +170,7 @@ async fn run_suite(env: E2eEnv, selected: Vec<Scenario>) -> ExitCode {
     let mut results = Vec::new();
     for s in &selected {
         println!("e2e: ── {} ──", s.name);
+        let before = harness::run_dirs(&ctx.root);
         let started = Instant::now();
         let outcome = tokio::spawn((s.run)(ctx.clone())).await;
         let secs = started.elapsed().as_secs_f64();
@@ -178,6 +179,24 @@ async fn run_suite(env: E2eEnv, selected: Vec<Scenario>) -> ExitCode {
             "e2e: {} {} ({secs:.1}s)",
             if ok { "ok    " } else { "FAILED" },
             s.name
+        );
+        // What scripts/drift.sh tabulates: the CLIs this scenario ran, and the
+        // event types in their streams that clawrun does not know.
+        let after = harness::run_dirs(&ctx.root);
+        let (backends, unknown) = harness::stream_drift(after.difference(&before));
+        let list = |set: &std::collections::BTreeSet<String>| {
+            if set.is_empty() {
+                "-".to_owned()
+            } else {
+                set.iter().cloned().collect::<Vec<_>>().join(",")
+            }
+        };
+        println!(
+            "e2e: drift {} {} {} {}",
+            s.name,
+            if ok { "pass" } else { "FAIL" },
+            list(&backends),
+            list(&unknown)
         );
         results.push((s.name, ok, secs));
     }
