@@ -64,7 +64,8 @@ const COMMAND_SUMMARY_MAX: usize = 80;
 const OTHER_SUMMARY_MAX: usize = 60;
 /// Longest stderr excerpt in a failure message, in characters.
 const STDERR_MESSAGE_MAX: usize = 500;
-/// What Claude prints when `--resume` names an unknown session (or one from another cwd).
+/// What Claude prints when `--resume` names an unknown session (or, before 2.1.332,
+/// one started in another cwd; 2.1.332 resumes those).
 const RESUME_NOT_FOUND: &str = "No conversation found";
 /// Model name of the assistant messages Claude makes up to carry an API error.
 const SYNTHETIC_MODEL: &str = "<synthetic>";

@@ -54,7 +54,8 @@ pub enum UsageScope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FailureKind {
-    /// The session or thread to resume does not exist (or not from this directory).
+    /// The session or thread to resume does not exist (or, for Claude Code before
+    /// 2.1.332, not from this directory).
     ResumeNotFound,
     /// The model API answered with an error status.
     Api {
