@@ -402,6 +402,20 @@ wire::record! {
 // ---------------------------------------------------------------------------
 // Parser
 
+/// What the parser knows about subagents beyond their ids.
+#[derive(Debug, Clone, Default)]
+struct Subagents {
+    /// Background tasks: the CLI's task id → the tool call id that started them.
+    tasks: HashMap<String, String>,
+    /// Subagents that run in the background: the result of their `Task` call
+    /// (the launch notice) does not end them.
+    background: HashSet<String>,
+    /// Subagents' messages: message id → the tool call id of the subagent.
+    message_parent: HashMap<String, String>,
+    /// Per subagent, the tokens its task reports beyond its own messages.
+    task_extra: HashMap<String, u64>,
+}
+
 /// Per-run parser for Claude Code `stream-json` output.
 ///
 /// State it keeps: whether a `result` line was seen (else [`LineParser::finish`]
@@ -417,15 +431,9 @@ pub struct ClaudeParser {
     session_id: Option<String>,
     /// Sum of the `usage` of every `result` so far (each covers its own turn).
     results_usage: Usage,
-    /// Background tasks: the CLI's task id → the tool call id that started them.
-    tasks: HashMap<String, String>,
-    /// Subagents that run in the background: the result of their `Task` call
-    /// (the launch notice) does not end them.
-    background: HashSet<String>,
-    /// Subagents' messages: message id → the tool call id of the subagent.
-    message_parent: HashMap<String, String>,
-    /// Per subagent, the tokens its task reports beyond its own messages.
-    task_extra: HashMap<String, u64>,
+    /// Subagent bookkeeping (boxed: most runs have none, and the parser is
+    /// an enum variant).
+    subs: Box<Subagents>,
     /// Subagents ever started (by the tool call id that started them).
     subagents_seen: HashSet<String>,
     /// Subagents started and not yet finished.
@@ -592,7 +600,8 @@ impl ClaudeParser {
         }
         let task = line.task_id.as_deref()?;
         Some(
-            self.tasks
+            self.subs
+                .tasks
                 .get(task)
                 .map_or(task, String::as_str)
                 .to_string(),
@@ -604,10 +613,10 @@ impl ClaudeParser {
             return;
         };
         if let Some(task) = &line.task_id {
-            self.tasks.insert(task.to_string(), call_id.clone());
+            self.subs.tasks.insert(task.to_string(), call_id.clone());
         }
         if line.is_backgrounded == Some(true) {
-            self.background.insert(call_id.clone());
+            self.subs.background.insert(call_id.clone());
         }
         let description = owned(line.description).unwrap_or_default();
         self.subagent_started(call_id, description, out);
@@ -622,6 +631,7 @@ impl ClaudeParser {
             return;
         };
         let seen: u64 = self
+            .subs
             .message_parent
             .iter()
             .filter(|(_, parent)| parent.as_str() == call_id)
@@ -629,10 +639,10 @@ impl ClaudeParser {
             .map(Usage::total)
             .sum();
         let extra = total.saturating_sub(seen);
-        if self.task_extra.get(call_id).copied().unwrap_or(0) == extra {
+        if self.subs.task_extra.get(call_id).copied().unwrap_or(0) == extra {
             return;
         }
-        self.task_extra.insert(call_id.to_string(), extra);
+        self.subs.task_extra.insert(call_id.to_string(), extra);
         out.push(AgentEvent::Usage {
             scope: UsageScope::Message {
                 id: format!("task:{call_id}"),
@@ -728,8 +738,9 @@ impl ClaudeParser {
         }
         if let (Some(id), Some(usage)) = (message.id, message.usage) {
             if let Some(parent) = parent {
-                if !self.message_parent.contains_key(id.as_ref()) {
-                    self.message_parent
+                if !self.subs.message_parent.contains_key(id.as_ref()) {
+                    self.subs
+                        .message_parent
                         .insert(id.to_string(), parent.to_string());
                 }
             }
@@ -790,10 +801,10 @@ impl ClaudeParser {
                 ok: !block.is_error.unwrap_or(false),
             });
             if launched {
-                self.background.insert(id.to_string());
+                self.subs.background.insert(id.to_string());
             }
             // A background subagent ends with its task_notification instead.
-            if !self.background.contains(id.as_ref()) {
+            if !self.subs.background.contains(id.as_ref()) {
                 self.subagent_finished(&id, out);
             }
         }
