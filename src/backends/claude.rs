@@ -15,18 +15,31 @@
 //! # Events
 //!
 //! One JSON object per line: `system` (subtypes `init`, `api_retry`, `status`,
-//! `task_started`, `task_progress`, `task_updated`, `task_notification`),
-//! `assistant` and `user` (one content block per line, several lines share a
-//! `message.id`), `stream_event` (with `--include-partial-messages`, raw SSE
-//! events), `rate_limit_event` and `result`. See
-//! `tests/fixtures/claude/*.jsonl` for real transcripts and
-//! `tests/fixtures/expected/claude/*.json` for what each maps to.
+//! `permission_denied`, `task_started`, `task_progress`, `task_updated`,
+//! `task_notification`, `background_tasks_changed`), `assistant` and `user` (one
+//! content block per line, several lines share a `message.id`), `stream_event`
+//! (with `--include-partial-messages`, raw SSE events), `rate_limit_event` and
+//! `result`. Which of them map to what, and which are ignored and why, is said
+//! where each is matched ([`ClaudeParser`]'s `handle` and `system`). Anything
+//! else becomes an [`AgentEvent::UnknownEvent`], once per run.
+//!
+//! Since 2.1.332 a subagent may run in the background: its `Task` call returns
+//! at once ("Async agent launched", `tool_use_result.status` `async_launched`),
+//! the subagent's work and the `task_*` events follow, and the CLI then starts
+//! another turn by itself, so one run prints several `system/init` and `result`
+//! lines. Each `result` carries its own turn's `usage`, while `total_cost_usd`
+//! and `modelUsage` (subagents included) are running totals for the process
+//! (measured: `usage` 200/14 then 100/7, `modelUsage` 500/35 in both).
+//!
+//! See `tests/fixtures/claude/*.jsonl` (2.1.197) and
+//! `tests/fixtures/claude-2.1.332/*.jsonl` for real transcripts and
+//! `tests/fixtures/expected/` for what each maps to.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::backends::LineParser;
-use crate::backends::wire::{self, StrArgs};
+use crate::backends::wire::{self, StrArgs, Values};
 use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
 mod backend;
@@ -54,7 +67,8 @@ const COMMAND_SUMMARY_MAX: usize = 80;
 const OTHER_SUMMARY_MAX: usize = 60;
 /// Longest stderr excerpt in a failure message, in characters.
 const STDERR_MESSAGE_MAX: usize = 500;
-/// What Claude prints when `--resume` names an unknown session (or one from another cwd).
+/// What Claude prints when `--resume` names an unknown session (or, before 2.1.332,
+/// one started in another cwd; 2.1.332 resumes those).
 const RESUME_NOT_FOUND: &str = "No conversation found";
 /// Model name of the assistant messages Claude makes up to carry an API error.
 const SYNTHETIC_MODEL: &str = "<synthetic>";
@@ -81,6 +95,7 @@ wire::record! {
         "api_error_status" => api_error_status: Option<u64>,
         "total_cost_usd" => total_cost_usd: Option<f64>,
         "usage" => usage: Option<WireUsage>,
+        "modelUsage" => model_usage: Values<ModelUsage>,
         // system/api_retry
         "attempt" => attempt: Option<u64>,
         "max_retries" => max_retries: Option<u64>,
@@ -90,6 +105,12 @@ wire::record! {
         "tool_use_id" => tool_use_id: Option<Cow<'a, str>>,
         "task_id" => task_id: Option<Cow<'a, str>>,
         "description" => description: Option<Cow<'a, str>>,
+        "is_backgrounded" => is_backgrounded: Option<bool>,
+        "patch" => patch: Option<TaskPatch<'a>>,
+        // user (the result of a Task call that went to the background)
+        "tool_use_result" => tool_use_result: Option<ToolUseResult<'a>>,
+        // conversation_reset
+        "newConversationId" => new_conversation_id: Option<Cow<'a, str>>,
         // rate_limit_event
         "rate_limit_info" => rate_limit_info: Option<RateLimitInfo<'a>>,
     }
@@ -123,6 +144,60 @@ wire::record! {
         "cache_creation_input_tokens" => cache_creation_input_tokens: Option<u64>,
         "cache_read_input_tokens" => cache_read_input_tokens: Option<u64>,
         "output_tokens" => output_tokens: Option<u64>,
+        // task_progress / task_notification: only a total
+        "total_tokens" => total_tokens: Option<u64>,
+    }
+}
+
+wire::record! {
+    /// One model's running totals in a `result`'s `modelUsage`.
+    struct ModelUsage {
+        "inputTokens" => input_tokens: Option<u64>,
+        "cacheCreationInputTokens" => cache_creation_input_tokens: Option<u64>,
+        "cacheReadInputTokens" => cache_read_input_tokens: Option<u64>,
+        "outputTokens" => output_tokens: Option<u64>,
+    }
+}
+
+wire::record! {
+    /// `system/task_updated`: the fields that changed.
+    struct TaskPatch<'a> {
+        "status" => status: Option<Cow<'a, str>>,
+    }
+}
+
+wire::record! {
+    /// The structured result of a tool call on a `user` line.
+    struct ToolUseResult<'a> {
+        "status" => status: Option<Cow<'a, str>>,
+        "isAsync" => is_async: Option<bool>,
+    }
+}
+
+/// The sum of `modelUsage` over its models, normalized; `None` when absent or empty.
+fn model_usage_total(models: &[ModelUsage]) -> Option<Usage> {
+    if models.is_empty() {
+        return None;
+    }
+    let total = models.iter().fold(Usage::default(), |acc, m| {
+        let wire = WireUsage {
+            input_tokens: m.input_tokens,
+            cache_creation_input_tokens: m.cache_creation_input_tokens,
+            cache_read_input_tokens: m.cache_read_input_tokens,
+            output_tokens: m.output_tokens,
+            total_tokens: None,
+        };
+        add_usage(acc, wire.normalize())
+    });
+    Some(total)
+}
+
+/// Field-by-field sum.
+fn add_usage(a: Usage, b: Usage) -> Usage {
+    Usage {
+        input_tokens: a.input_tokens.saturating_add(b.input_tokens),
+        cached_input_tokens: a.cached_input_tokens.saturating_add(b.cached_input_tokens),
+        output_tokens: a.output_tokens.saturating_add(b.output_tokens),
     }
 }
 
@@ -177,15 +252,38 @@ wire::record! {
 // ---------------------------------------------------------------------------
 // Parser
 
+/// What the parser knows about subagents beyond their ids.
+#[derive(Debug, Clone, Default)]
+struct Subagents {
+    /// Background tasks: the CLI's task id → the tool call id that started them.
+    tasks: HashMap<String, String>,
+    /// Subagents that run in the background: the result of their `Task` call
+    /// (the launch notice) does not end them.
+    background: HashSet<String>,
+    /// Subagents' messages: message id → the tool call id of the subagent.
+    message_parent: HashMap<String, String>,
+    /// Per subagent, the tokens its task reports beyond its own messages.
+    task_extra: HashMap<String, u64>,
+}
+
 /// Per-run parser for Claude Code `stream-json` output.
 ///
 /// State it keeps: whether a `result` line was seen (else [`LineParser::finish`]
-/// reports a failure), the open subagents (so each starts and finishes once),
-/// the latest usage per message id (so repeated reports are not re-emitted and
-/// never go backwards), and the message being streamed in partial-messages mode.
+/// reports a failure), the open subagents (so each starts and finishes once)
+/// and which of them run in the background, the latest usage per message id (so
+/// repeated reports are not re-emitted and never go backwards), the usage of
+/// the `result`s so far, the session id, and the message being streamed in
+/// partial-messages mode.
 #[derive(Debug, Clone, Default)]
 pub struct ClaudeParser {
     saw_result: bool,
+    /// The session id announced last.
+    session_id: Option<String>,
+    /// Sum of the `usage` of every `result` so far (each covers its own turn).
+    results_usage: Usage,
+    /// Subagent bookkeeping (boxed: most runs have none, and the parser is
+    /// an enum variant).
+    subs: Box<Subagents>,
     /// Subagents ever started (by the tool call id that started them).
     subagents_seen: HashSet<String>,
     /// Subagents started and not yet finished.
@@ -228,6 +326,13 @@ impl ClaudeParser {
         }
     }
 
+    /// Name an unknown line type, subtype or block once per run.
+    fn unknown_once(&mut self, what: String, out: &mut Vec<AgentEvent>) {
+        if self.warned.insert(what.clone()) {
+            out.push(AgentEvent::UnknownEvent { what });
+        }
+    }
+
     fn handle(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
         match line.kind.as_deref() {
             Some("system") => self.system(line, out),
@@ -236,21 +341,51 @@ impl ClaudeParser {
             Some("stream_event") => self.stream_event(line, out),
             Some("result") => self.result(line, out),
             Some("rate_limit_event") => Self::rate_limit(line, out),
-            Some(other) => self.warn_once(format!("unknown Claude event type {other:?}"), out),
+            // The conversation continues under a new session id (seen in the
+            // 2.1.332 binary, not in a transcript): the new id is the one to resume.
+            Some("conversation_reset") => {
+                if let Some(id) = line.new_conversation_id.or(line.session_id) {
+                    self.session_seen(&id, out);
+                }
+            }
+            // Heartbeats of a running tool or hook (hooks with made-up ids):
+            // liveness only, which any line gives; the tool itself came as a tool_use.
+            Some("tool_progress") => {}
+            // Lifecycle of queued input messages that carry a uuid; clawrun's
+            // prompts and follow-ups carry none, so there is nothing to follow.
+            Some("command_lifecycle") => {}
+            Some(other) => self.unknown_once(format!("{other:?}"), out),
             None => out.push(AgentEvent::Warning {
                 message: "Claude line without a \"type\"".to_string(),
             }),
         }
     }
 
+    /// A session id named by a line: a new one (the CLI moved the conversation
+    /// to another session) is announced, as the id to resume from now on.
+    fn session_seen(&mut self, id: &str, out: &mut Vec<AgentEvent>) {
+        if self.session_id.as_deref() == Some(id) {
+            return;
+        }
+        self.session_id = Some(id.to_string());
+        out.push(AgentEvent::SessionStarted {
+            resume_id: id.to_string(),
+            model: None,
+            cli_version: None,
+        });
+    }
+
     fn system(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
         match line.subtype.as_deref() {
             Some("init") => match line.session_id {
-                Some(id) => out.push(AgentEvent::SessionStarted {
-                    resume_id: id.into_owned(),
-                    model: owned(line.model),
-                    cli_version: owned(line.claude_code_version),
-                }),
+                Some(id) => {
+                    self.session_id = Some(id.to_string());
+                    out.push(AgentEvent::SessionStarted {
+                        resume_id: id.into_owned(),
+                        model: owned(line.model),
+                        cli_version: owned(line.claude_code_version),
+                    });
+                }
                 None => out.push(AgentEvent::Warning {
                     message: "Claude system/init without a session_id".to_string(),
                 }),
@@ -261,27 +396,113 @@ impl ClaudeParser {
                 status: line.error_status.and_then(to_u16),
                 message: owned(line.error).unwrap_or_default(),
             }),
-            // Liveness and bookkeeping only.
-            Some("status" | "task_progress" | "task_updated") => {}
-            Some("task_started") => {
-                if let Some(id) = line.tool_use_id.or(line.task_id) {
-                    let description = owned(line.description).unwrap_or_default();
-                    self.subagent_started(id.into_owned(), description, out);
+            // `status` ("requesting", "compacting"): liveness only, which any line gives.
+            Some("status") => {}
+            // A tool call the permission mode refused: its tool_result (is_error)
+            // follows and ends the call, and the result lists `permission_denials`.
+            Some("permission_denied") => {}
+            // The set of running background tasks: task_started and
+            // task_notification say the same per task, with the tool call id.
+            Some("background_tasks_changed") => {}
+            // Only with CLAUDE_CODE_EMIT_SESSION_STATE_EVENTS (running, idle,
+            // requires_action; seen in the 2.1.332 binary): turn ends come from `result`.
+            Some("session_state_changed") => {}
+            // Context compaction marker: nothing to show.
+            Some("compact_boundary") => {}
+            Some("task_started") => self.task_started(line, out),
+            Some("task_progress") => {
+                if let Some(call_id) = self.task_call_id(&line) {
+                    if let Some(activity) = line.description.filter(|d| !d.trim().is_empty()) {
+                        if self.subagents_open.contains(&call_id) {
+                            out.push(AgentEvent::SubagentProgress {
+                                call_id: call_id.clone(),
+                                activity: activity.into_owned(),
+                            });
+                        }
+                    }
+                    self.task_usage(&call_id, line.usage.and_then(|u| u.total_tokens), out);
+                }
+            }
+            Some("task_updated") => {
+                let status = line.patch.as_ref().and_then(|p| p.status.as_deref());
+                if status.is_some_and(|s| !matches!(s, "running" | "pending")) {
+                    if let Some(call_id) = self.task_call_id(&line) {
+                        self.subagent_finished(&call_id, out);
+                    }
                 }
             }
             Some("task_notification") => {
-                if let Some(id) = line.tool_use_id.or(line.task_id) {
-                    self.subagent_finished(&id, out);
+                if let Some(call_id) = self.task_call_id(&line) {
+                    self.task_usage(&call_id, line.usage.and_then(|u| u.total_tokens), out);
+                    self.subagent_finished(&call_id, out);
                 }
             }
-            Some(other) => {
-                self.warn_once(
-                    format!("unknown Claude system event subtype {other:?}"),
-                    out,
-                );
-            }
+            Some(other) => self.unknown_once(format!("system/{other}"), out),
             None => self.warn_once("Claude system event without a subtype".to_string(), out),
         }
+    }
+
+    /// The tool call id a `task_*` line is about: its `tool_use_id`, else the
+    /// one its `task_id` started with, else the task id itself.
+    fn task_call_id(&self, line: &Line<'_>) -> Option<String> {
+        if let Some(id) = &line.tool_use_id {
+            return Some(id.to_string());
+        }
+        let task = line.task_id.as_deref()?;
+        Some(
+            self.subs
+                .tasks
+                .get(task)
+                .map_or(task, String::as_str)
+                .to_string(),
+        )
+    }
+
+    fn task_started(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+        let Some(call_id) = self.task_call_id(&line) else {
+            return;
+        };
+        if let Some(task) = &line.task_id {
+            self.subs.tasks.insert(task.to_string(), call_id.clone());
+        }
+        if line.is_backgrounded == Some(true) {
+            self.subs.background.insert(call_id.clone());
+        }
+        let description = owned(line.description).unwrap_or_default();
+        self.subagent_started(call_id, description, out);
+    }
+
+    /// A task's own token total (`usage.total_tokens`): the part its subagent's
+    /// messages do not account for yet is reported under `task:<call id>`, as
+    /// input tokens (the total is not split, and an agent's tokens are mostly
+    /// prompt). The `result`'s `modelUsage` later replaces every such estimate.
+    fn task_usage(&mut self, call_id: &str, total: Option<u64>, out: &mut Vec<AgentEvent>) {
+        let Some(total) = total else {
+            return;
+        };
+        let seen: u64 = self
+            .subs
+            .message_parent
+            .iter()
+            .filter(|(_, parent)| parent.as_str() == call_id)
+            .filter_map(|(id, _)| self.message_usage.get(id))
+            .map(Usage::total)
+            .sum();
+        let extra = total.saturating_sub(seen);
+        if self.subs.task_extra.get(call_id).copied().unwrap_or(0) == extra {
+            return;
+        }
+        self.subs.task_extra.insert(call_id.to_string(), extra);
+        out.push(AgentEvent::Usage {
+            scope: UsageScope::Message {
+                id: format!("task:{call_id}"),
+            },
+            usage: Usage {
+                input_tokens: extra,
+                cached_input_tokens: 0,
+                output_tokens: 0,
+            },
+        });
     }
 
     fn subagent_started(
@@ -357,9 +578,7 @@ impl ClaudeParser {
                         });
                     }
                 }
-                Some(other) => {
-                    self.warn_once(format!("unknown Claude content block type {other:?}"), out);
-                }
+                Some(other) => self.unknown_once(format!("content block {other:?}"), out),
                 None => self.warn_once("Claude content block without a type".to_string(), out),
             }
         }
@@ -368,6 +587,13 @@ impl ClaudeParser {
             return;
         }
         if let (Some(id), Some(usage)) = (message.id, message.usage) {
+            if let Some(parent) = parent {
+                if !self.subs.message_parent.contains_key(id.as_ref()) {
+                    self.subs
+                        .message_parent
+                        .insert(id.to_string(), parent.to_string());
+                }
+            }
             self.report_usage(&id, usage.normalize(), out);
         }
     }
@@ -405,6 +631,10 @@ impl ClaudeParser {
         let Some(message) = line.message else {
             return;
         };
+        // The result of a Task call whose subagent went on in the background.
+        let launched = line.tool_use_result.as_ref().is_some_and(|r| {
+            r.is_async == Some(true) || r.status.as_deref() == Some("async_launched")
+        });
         for block in message.content {
             if block.kind.as_deref() != Some("tool_result") {
                 // Echoed prompts (a subagent's task) and other user content.
@@ -420,7 +650,13 @@ impl ClaudeParser {
                 call_id: id.to_string(),
                 ok: !block.is_error.unwrap_or(false),
             });
-            self.subagent_finished(&id, out);
+            if launched {
+                self.subs.background.insert(id.to_string());
+            }
+            // A background subagent ends with its task_notification instead.
+            if !self.subs.background.contains(id.as_ref()) {
+                self.subagent_finished(&id, out);
+            }
         }
     }
 
@@ -494,8 +730,27 @@ impl ClaudeParser {
         }
     }
 
+    /// The run's token totals as of this `result`: its `modelUsage` (running
+    /// totals for the process, subagents included) when present, else the sum of
+    /// every `result`'s own `usage` (each covers its own turn).
+    fn result_totals(&mut self, line: &Line<'_>) -> Option<Usage> {
+        let turn = line.usage.map(WireUsage::normalize);
+        if let Some(turn) = turn {
+            self.results_usage = add_usage(self.results_usage, turn);
+        }
+        model_usage_total(&line.model_usage.0).or(turn.map(|_| self.results_usage))
+    }
+
     fn result(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
         self.saw_result = true;
+        // The session the result belongs to is the one to resume, should it have
+        // changed since init. (Without an init, as on a failed resume, the id
+        // names no usable session.)
+        if let (Some(id), true) = (&line.session_id, self.session_id.is_some()) {
+            self.session_seen(id, out);
+        }
+        let totals = self.result_totals(&line);
+        // `total_cost_usd` is a running total for the process, like `modelUsage`.
         let cost_usd = line.total_cost_usd;
         let text = line.result.as_deref().unwrap_or("");
         if let Some((message, resets_at)) = usage_limit_text(text) {
@@ -516,10 +771,18 @@ impl ClaudeParser {
         if !failed {
             out.push(AgentEvent::TurnCompleted {
                 final_text: owned(line.result),
-                usage: line.usage.map(WireUsage::normalize),
+                usage: totals,
                 cost_usd,
             });
             return;
+        }
+        // A failed turn after completed ones (several results in one run) keeps
+        // their tokens counted.
+        if let Some(usage) = totals.filter(|u| *u != Usage::default()) {
+            out.push(AgentEvent::Usage {
+                scope: UsageScope::Cumulative,
+                usage,
+            });
         }
         let message = if !text.trim().is_empty() {
             text.to_string()

@@ -28,7 +28,9 @@
 //! `item.completed` (items `command_execution`, `agent_message`, `reasoning`,
 //! `file_change`, `web_search`, `mcp_tool_call`, `todo_list`, `error`),
 //! `turn.completed` (usage, cumulative for the thread), `turn.failed`, `error`.
-//! See `tests/fixtures/codex/*.jsonl` and `tests/fixtures/expected/codex/*.json`.
+//! 0.171.0 prints the same types as 0.169.0. Anything else becomes an
+//! [`AgentEvent::UnknownEvent`], once per run. See `tests/fixtures/codex/*.jsonl`
+//! (0.169.0), `tests/fixtures/codex-0.171.0/*.jsonl` and `tests/fixtures/expected/`.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -207,6 +209,7 @@ impl Backend for CodexBackend {
             search_toggle: true,
             permission: Some(PermissionStyle::Sandbox),
             subagents: false,
+            version_in_stream: false,
         }
     }
 }
@@ -223,6 +226,8 @@ wire::record! {
         "usage" => usage: Option<WireUsage>,
         "error" => error: Option<ErrorObj<'a>>,
         "message" => message: Option<Cow<'a, str>>,
+        // turn.completed (recent versions)
+        "status" => status: Option<Cow<'a, str>>,
     }
 }
 
@@ -319,6 +324,13 @@ impl CodexParser {
         Self::default()
     }
 
+    /// Name an unknown line or item type once per run.
+    fn unknown_once(&mut self, what: String, out: &mut Vec<AgentEvent>) {
+        if self.warned.insert(what.clone()) {
+            out.push(AgentEvent::UnknownEvent { what });
+        }
+    }
+
     fn warn_once(&mut self, message: String, out: &mut Vec<AgentEvent>) {
         if self.warned.insert(message.clone()) {
             out.push(AgentEvent::Warning { message });
@@ -341,6 +353,31 @@ impl CodexParser {
             Some("item.started") => self.item(Phase::Started, line.item.as_mut(), out),
             Some("item.updated") => self.item(Phase::Updated, line.item.as_mut(), out),
             Some("item.completed") => self.item(Phase::Completed, line.item.as_mut(), out),
+            // Reported for recent versions (not in 0.171.0's transcripts): a
+            // `status`, `turn_id` and `duration_ms`. Only a failed or interrupted
+            // status changes anything.
+            Some("turn.completed")
+                if matches!(
+                    line.status.as_deref(),
+                    Some("failed" | "interrupted" | "cancelled")
+                ) =>
+            {
+                self.terminal = true;
+                let status = line.status.as_deref().unwrap_or_default();
+                let message = line
+                    .error
+                    .take()
+                    .and_then(|e| e.message)
+                    .map(Cow::into_owned)
+                    .or_else(|| self.last_error.clone())
+                    .unwrap_or_else(|| format!("Codex ended the turn as {status}"));
+                let kind = classify_failure(&message);
+                out.push(AgentEvent::TurnFailed {
+                    message,
+                    kind,
+                    cost_usd: None,
+                });
+            }
             Some("turn.completed") => {
                 self.terminal = true;
                 let usage = line.usage.map(WireUsage::normalize);
@@ -376,7 +413,7 @@ impl CodexParser {
                 let message = line.message.take().map(Cow::into_owned).unwrap_or_default();
                 self.error(message, out);
             }
-            Some(other) => self.warn_once(format!("unknown Codex event type {other:?}"), out),
+            Some(other) => self.unknown_once(format!("{other:?}"), out),
             None => out.push(AgentEvent::Warning {
                 message: "Codex line without a \"type\"".to_string(),
             }),
@@ -489,7 +526,7 @@ impl CodexParser {
                     });
                 }
             }
-            Some(other) => self.warn_once(format!("unknown Codex item type {other:?}"), out),
+            Some(other) => self.unknown_once(format!("item {other:?}"), out),
             None => self.warn_once("Codex item without a type".to_string(), out),
         }
     }

@@ -370,14 +370,14 @@ mod tests {
             config.claude.permission_args,
             vec!["--dangerously-skip-permissions"]
         );
-        assert_eq!(config.claude.tested_version, "2.1.197");
+        assert_eq!(config.claude.tested_version, "2.1.332");
         assert_eq!(config.codex.program, "codex");
         assert_eq!(
             config.codex.permission_args,
             vec!["--dangerously-bypass-approvals-and-sandbox"]
         );
         assert!(config.codex.search);
-        assert_eq!(config.codex.tested_version, "0.169.0");
+        assert_eq!(config.codex.tested_version, "0.171.0");
         assert!(config.claude.args.is_empty() && config.codex.env.is_empty());
     }
 

@@ -100,6 +100,9 @@ pub struct Capabilities {
     pub permission: Option<PermissionStyle>,
     /// Reports subagents (the heartbeat shows them).
     pub subagents: bool,
+    /// Names its CLI version in its stream; otherwise the runner asks the
+    /// program's `--version` (once per installed program).
+    pub version_in_stream: bool,
 }
 
 /// A fully built command: what the orchestrator spawns.

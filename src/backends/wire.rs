@@ -339,6 +339,44 @@ impl<'de, R: Record<'de>> Field<'de> for Vec<R> {
     }
 }
 
+/// The values of a JSON object keyed by names we do not need (Claude's
+/// `modelUsage`, keyed by model), each read as a record; values that are not
+/// objects are dropped, and anything but an object reads as empty.
+#[derive(Debug, Default)]
+pub(crate) struct Values<R>(pub(crate) Vec<R>);
+
+/// Visits an object of records.
+struct ValuesVisitor<'s, R>(&'s mut Vec<R>);
+
+impl<'de, R: Record<'de>> Visitor<'de> for ValuesVisitor<'_, R> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            let mut value = R::default();
+            if map.next_value_seed(ElemSeed(&mut value))? {
+                self.0.push(value);
+            }
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    ignore_scalars!(());
+}
+
+impl<'de, R: Record<'de>> Field<'de> for Values<R> {
+    fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        self.0.clear();
+        d.deserialize_any(ValuesVisitor(&mut self.0))
+    }
+}
+
 impl<'de> Field<'de> for Option<Cow<'de, str>> {
     fn read<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
         *self = str(d)?;

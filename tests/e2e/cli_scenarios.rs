@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::fakes::{ERR500_MESSAGE, FAILED_MESSAGE, TEXT_ANSWER, TOOL_ANSWER, TOOL_COMMAND};
+use crate::fakes::{
+    ERR500_MESSAGE, FAILED_MESSAGE, SUBAGENT_ANSWER, TEXT_ANSWER, TOOL_ANSWER, TOOL_COMMAND,
+};
 use crate::harness::{Ctx, Run, alive, registry_entry, run_record};
 
 /// Write the backends file and `CODEX_HOME/config.toml` (once, at suite start).
@@ -131,7 +133,7 @@ pub async fn claude_tool(ctx: Arc<Ctx>) {
         ctx.anthropic.session_headers().await.contains(&session),
         "the fake never saw session {session}"
     );
-    assert_eq!(record["cli_version"], "2.1.197");
+    assert_eq!(record["cli_version"], ctx.env.claude_version.as_str());
     assert_eq!(record["tool_calls"], 1, "{record}");
     let cost = record["cost_usd"].as_f64().unwrap_or(0.0);
     assert!(cost > 0.0, "no cost in run.json: {record}");
@@ -280,6 +282,12 @@ pub async fn codex_tool(ctx: Arc<Ctx>) {
         "not a Codex thread id: {thread}"
     );
     assert!(record["tool_calls"].as_u64().unwrap_or(0) >= 1, "{record}");
+    // Codex names no version in its stream: the version guard asked `codex --version`.
+    assert_eq!(
+        record["cli_version"],
+        ctx.env.codex_version.as_str(),
+        "{record}"
+    );
     let bodies = ctx.openai.responses_bodies().await;
     assert_eq!(bodies.len() - before, 2, "expected 2 Responses requests");
     let last = bodies.last().unwrap().to_string();
@@ -370,11 +378,11 @@ pub async fn codex_failed(ctx: Arc<Ctx>) {
 /// Version guard: a claude that reports a newer version (the real CLI, its
 /// `claude_code_version` rewritten on the way out) → one warning line.
 pub async fn version_guard(ctx: Arc<Ctx>) {
-    let wrapper = ctx.root.join("claude-2.2.0");
+    let wrapper = ctx.root.join("claude-9.0.0");
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/bash\nset -o pipefail\n'{}' \"$@\" | sed -u 's/\"claude_code_version\":\"2\\.1\\.197\"/\"claude_code_version\":\"2.2.0\"/'\n",
+            "#!/bin/bash\nset -o pipefail\n'{}' \"$@\" | sed -u 's/\"claude_code_version\":\"[^\"]*\"/\"claude_code_version\":\"9.0.0\"/'\n",
             ctx.env.claude.display()
         ),
     )
@@ -414,14 +422,81 @@ pub async fn version_guard(ctx: Arc<Ctx>) {
         )
         .await;
     r.expect_code(0);
-    let expected = "⚠ claude 2.2.0 is newer than the newest version clawrun was tested with (2.1.197); if results look wrong, report it";
+    let tested = clawrun::backends::config::BackendsConfig::builtin()
+        .unwrap()
+        .claude
+        .tested_version;
+    let expected = format!(
+        "⚠ claude 9.0.0 is newer than the newest version clawrun was tested with ({tested}); if results look wrong, report it"
+    );
     let lines: Vec<&str> = r
         .stderr
         .lines()
         .filter(|l| l.contains("is newer than"))
         .collect();
-    assert_eq!(lines, vec![expected], "stderr:\n{}", r.stderr);
+    assert_eq!(lines, vec![expected.as_str()], "stderr:\n{}", r.stderr);
     let record = run_record(&r.run_dir(&ctx.cli_home()));
-    assert_eq!(record["cli_version"], "2.2.0");
+    assert_eq!(record["cli_version"], "9.0.0");
     assert_eq!(record["status"], "completed");
+}
+
+/// claude with a subagent (in the background with 2.1.332, in the foreground
+/// with 2.1.197; 12 s of it): a heartbeat shows `sub:1` while it runs, the run ends
+/// `completed` with the main agent's answer, and the token totals count every
+/// model call of the run, the subagent's included.
+pub async fn claude_subagent(ctx: Arc<Ctx>) {
+    let before = ctx.anthropic.message_bodies().await.len();
+    let project = ctx.project("claude-subagent");
+    let backends = ctx.backends_file();
+    let r = ctx
+        .clawrun(
+            &ctx.cli_home(),
+            &[
+                "run",
+                "--backends",
+                backends.to_str().unwrap(),
+                "--backend",
+                "claude",
+                "-p",
+                project.to_str().unwrap(),
+                "-t",
+                "[e2e:subagent] Delegate the inspection to a subagent.",
+                "--heartbeat",
+                "10",
+                "--timeout",
+                "120",
+                "--json",
+            ],
+        )
+        .await;
+    let (_report, record) = common_success_checks(&ctx, &r, SUBAGENT_ANSWER);
+    assert_eq!(record["subagents_started"], 1, "{record}");
+    assert_eq!(record["subagents_running"], 0, "{record}");
+    // Every model call of this run (the fake answers 100 in / 7 out each).
+    let calls = ctx
+        .anthropic
+        .message_bodies()
+        .await
+        .iter()
+        .skip(before)
+        .filter(|b| b.get("tools").is_some())
+        .count() as u64;
+    assert!(calls >= 4, "only {calls} model calls");
+    assert_eq!(record["usage"]["input_tokens"], 100 * calls, "{record}");
+    assert_eq!(record["usage"]["output_tokens"], 7 * calls, "{record}");
+    let notes =
+        std::fs::read_to_string(r.run_dir(&ctx.cli_home()).join("notifications.jsonl")).unwrap();
+    let beats: Vec<Value> = notes
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|n| n["kind"] == "heartbeat")
+        .collect();
+    assert!(
+        beats.iter().any(|b| b.to_string().contains("sub:1")),
+        "no heartbeat showed the running subagent: {beats:?}"
+    );
+    ctx.figure(
+        "claude_subagent: model calls",
+        format!("{calls} ({} heartbeats)", beats.len()),
+    );
 }

@@ -18,6 +18,11 @@
 //! | `err500` | HTTP 500, `x-should-retry: false` | HTTP 500 |
 //! | `failed` | — | `response.failed` in the stream |
 //! | `slow<N>` | waits N seconds, then answers | waits N seconds, then answers |
+//! | `subagent` | a `Task` call; the subagent (its prompt holds [`SUBAGENT_PROBE`]) takes 6 s a call, runs Bash once and reports; then [`SUBAGENT_ANSWER`] | — |
+//!
+//! (`subagent` follows `../shared/reference/real-clis/fake_anthropic.py`: claude
+//! 2.1.197 waits for the subagent, 2.1.332 runs it in the background and starts
+//! another turn when it is done.)
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -38,6 +43,13 @@ pub const TOOL_COMMAND: &str = "echo hello-from-tool";
 pub const ERR500_MESSAGE: &str = "fake 500 from the e2e server";
 /// The error message of the `failed` scenario.
 pub const FAILED_MESSAGE: &str = "fake failure from the e2e server";
+/// The main agent's answer in the `subagent` scenario.
+pub const SUBAGENT_ANSWER: &str = "DONE with subagent";
+/// What the subagent's prompt starts with (how its requests are told apart).
+pub const SUBAGENT_PROBE: &str = "SUBAGENT-PROBE";
+/// How long each of the subagent's model calls takes: long enough for a
+/// heartbeat (every 10 s at the most) to see it running: two calls, 12 s.
+pub const SUBAGENT_DELAY: Duration = Duration::from_secs(6);
 /// What the gateway's agent (chat completions) answers.
 pub const GATEWAY_AGENT_ANSWER: &str = "E2E-AGENT-ACK: result received";
 
@@ -115,6 +127,38 @@ fn last_turn(body: &Value) -> Option<&Value> {
         .find(|m| m.get("role").and_then(Value::as_str) != Some("system"))
 }
 
+/// The text of the first user message (a subagent's is its prompt).
+fn first_user_text(body: &Value) -> String {
+    let Some(first) = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| m.iter().find(|m| m["role"] == "user"))
+    else {
+        return String::new();
+    };
+    match &first["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+/// Whether the main agent already delegated (an assistant `Task`/`Agent` call).
+fn delegated(body: &Value) -> bool {
+    body.get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "assistant")
+        .filter_map(|m| m["content"].as_array())
+        .flatten()
+        .any(|b| b["type"] == "tool_use" && matches!(b["name"].as_str(), Some("Task" | "Agent")))
+}
+
 fn last_is_tool_result(body: &Value) -> bool {
     last_turn(body)
         .and_then(|m| m.get("content"))
@@ -126,6 +170,44 @@ fn last_is_tool_result(body: &Value) -> bool {
 }
 
 impl AnthropicResponder {
+    /// The `subagent` scenario: the main agent delegates once, the subagent
+    /// (slowly) runs Bash and reports, the main agent answers.
+    fn subagent(body: &Value, model: &str, stream: bool) -> ResponseTemplate {
+        if first_user_text(body).contains(SUBAGENT_PROBE) {
+            let blocks = if last_is_tool_result(body) {
+                vec![Block::Text("sub-agent finished: 3 files inspected".into())]
+            } else {
+                vec![Block::ToolUse {
+                    name: "Bash".into(),
+                    input: json!({"command": "echo inside-subagent", "description": "Sub step"}),
+                }]
+            };
+            let stop = if last_is_tool_result(body) {
+                "end_turn"
+            } else {
+                "tool_use"
+            };
+            return Self::answer(&blocks, stop, model, stream).set_delay(SUBAGENT_DELAY);
+        }
+        if delegated(body) || last_is_tool_result(body) {
+            return Self::answer(
+                &[Block::Text(SUBAGENT_ANSWER.into())],
+                "end_turn",
+                model,
+                stream,
+            );
+        }
+        let task = Block::ToolUse {
+            name: "Task".into(),
+            input: json!({
+                "description": "Inspect files",
+                "prompt": format!("{SUBAGENT_PROBE} [e2e:subagent]: inspect the files and report"),
+                "subagent_type": "general-purpose",
+            }),
+        };
+        Self::answer(&[task], "tool_use", model, stream)
+    }
+
     fn answer(blocks: &[Block], stop: &str, model: &str, stream: bool) -> ResponseTemplate {
         let id = format!("msg_{}", short_id());
         let usage_in = json!({"input_tokens": 100, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0});
@@ -226,6 +308,9 @@ impl Respond for AnthropicResponder {
                 stream,
             )
             .set_delay(Duration::from_secs(secs));
+        }
+        if scenario == "subagent" {
+            return Self::subagent(&body, model, stream);
         }
         match scenario.as_str() {
             "tool" if last_is_tool_result(&body) => Self::answer(

@@ -27,6 +27,10 @@ pub struct E2eEnv {
     pub node24_bin: PathBuf,
     /// `openclaw`.
     pub openclaw: PathBuf,
+    /// The claude version installed (`CLAWRUN_E2E_CLAUDE_VERSION`).
+    pub claude_version: String,
+    /// The codex version installed (`CLAWRUN_E2E_CODEX_VERSION`).
+    pub codex_version: String,
 }
 
 impl E2eEnv {
@@ -59,11 +63,18 @@ impl E2eEnv {
             );
             p
         };
+        let version = |var: &str| {
+            std::env::var(var).unwrap_or_else(|_| {
+                panic!("{var} is not set (but others are): run the suite with scripts/e2e.sh")
+            })
+        };
         Some(Self {
             claude: program("CLAWRUN_E2E_CLAUDE"),
             codex: program("CLAWRUN_E2E_CODEX"),
             node24_bin: program("CLAWRUN_E2E_NODE24_BIN"),
             openclaw: program("CLAWRUN_E2E_OPENCLAW"),
+            claude_version: version("CLAWRUN_E2E_CLAUDE_VERSION"),
+            codex_version: version("CLAWRUN_E2E_CODEX_VERSION"),
         })
     }
 
@@ -388,4 +399,62 @@ pub fn read_json(path: &Path) -> Value {
 pub fn registry_entry(home: &Path, file: &str, id: &str) -> Value {
     let reg = read_json(&home.join(".openclaw").join(file));
     reg["sessions"][id].clone()
+}
+
+/// Every run directory under `root` (a directory holding `run.json` and
+/// `stream.jsonl`), in any HOME the suite made.
+pub fn run_dirs(root: &Path) -> std::collections::BTreeSet<PathBuf> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        if dir.join("run.json").is_file() && dir.join("stream.jsonl").is_file() {
+            found.insert(dir.clone());
+            continue;
+        }
+        for e in entries.flatten() {
+            let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            // node_modules and the CLIs' own homes hold no runs.
+            if is_dir && e.file_name() != "node_modules" {
+                todo.push(e.path());
+            }
+        }
+    }
+    found
+}
+
+/// The backends of the runs in `dirs`, and the event types their streams held
+/// that clawrun's parsers do not know (what `scripts/drift.sh` reports).
+pub fn stream_drift<'a>(
+    dirs: impl Iterator<Item = &'a PathBuf>,
+) -> (
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
+) {
+    use clawrun::backends::{Backend, LineParser};
+    let config = clawrun::backends::config::BackendsConfig::builtin().unwrap();
+    let mut backends = std::collections::BTreeSet::new();
+    let mut unknown = std::collections::BTreeSet::new();
+    for dir in dirs {
+        let record = read_json(&dir.join("run.json"));
+        let Some(name) = record["backend"].as_str() else {
+            continue;
+        };
+        let Ok(backend) = config.backend(name) else {
+            continue;
+        };
+        backends.insert(name.to_owned());
+        let mut parser = backend.parser();
+        let text = std::fs::read_to_string(dir.join("stream.jsonl")).unwrap_or_default();
+        for line in text.lines() {
+            for event in parser.parse_line(line) {
+                if let clawrun::core::model::events::AgentEvent::UnknownEvent { what } = event {
+                    unknown.insert(format!("{name}:{what}"));
+                }
+            }
+        }
+    }
+    (backends, unknown)
 }

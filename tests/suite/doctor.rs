@@ -35,8 +35,8 @@ fn cli_dir(sb: &Sandbox, claude: Option<&str>, codex: Option<&str>) -> PathBuf {
 fn good_clis(sb: &Sandbox) -> PathBuf {
     cli_dir(
         sb,
-        Some("echo '2.1.197 (Claude Code)'"),
-        Some("echo 'codex-cli 0.169.0'"),
+        Some("echo '2.1.332 (Claude Code)'"),
+        Some("echo 'codex-cli 0.171.0'"),
     )
 }
 
@@ -214,7 +214,7 @@ async fn a_working_setup_passes_every_check() {
         check(&report, "claude")["detail"]
             .as_str()
             .unwrap()
-            .starts_with("2.1.197")
+            .starts_with("2.1.332")
     );
     assert!(
         check(&report, "telegram")["detail"]
@@ -428,7 +428,7 @@ async fn cli_versions_are_compared_and_missing_or_hanging_clis_are_explained() {
     let clis = cli_dir(
         &sb,
         Some("echo '2.0.5 (Claude Code)'"),
-        Some("echo 'codex-cli 0.170.2'"),
+        Some("echo 'codex-cli 0.172.2'"),
     );
     let (code, report, _) = doctor_json(&sb, &clis, &[]).await;
     assert_eq!(code, 0, "{report:#}");
@@ -438,7 +438,7 @@ async fn cli_versions_are_compared_and_missing_or_hanging_clis_are_explained() {
         claude["detail"]
             .as_str()
             .unwrap()
-            .contains("older than the tested 2.1.197"),
+            .contains("older than the tested 2.1.332"),
         "{claude}"
     );
     assert!(
@@ -453,7 +453,7 @@ async fn cli_versions_are_compared_and_missing_or_hanging_clis_are_explained() {
         codex["detail"]
             .as_str()
             .unwrap()
-            .contains("newer than the tested 0.169.0")
+            .contains("newer than the tested 0.171.0")
     );
     // Optional things absent: skip / warn, never fail.
     for name in ["gateway", "gateway token", "sessions_send", "telegram"] {

@@ -1,10 +1,14 @@
 //! Backend parsers against the real CLI transcripts in `tests/fixtures/`.
 //!
-//! Every `tests/fixtures/{claude,codex}/*.jsonl` is fed line by line to a fresh
-//! parser, then `finish` is called with the run's exit code (from
-//! `tests/fixtures/exit-codes.txt`) and its `.stderr` file. The whole event list
-//! must equal `tests/fixtures/expected/<backend>/<name>.json`, which was checked
-//! by hand against the transcript: those files are the parsers' specification.
+//! Every transcript of both sets, the first (`tests/fixtures/{claude,codex}/`:
+//! claude 2.1.197, codex 0.169.0) and the newest (`claude-2.1.332/`,
+//! `codex-0.171.0/`), is fed line by line to a fresh parser, then `finish` is
+//! called with the run's exit code (from `tests/fixtures/exit-codes.txt`, or
+//! `exit-codes-latest.txt` for the newest set) and its `.stderr` file (empty
+//! when the capture kept none). The whole event list must equal
+//! `tests/fixtures/expected/<set>/<name>.json`, which was checked by hand
+//! against the transcript: those files are the parsers' specification. A
+//! change for the newest CLI therefore cannot break users of the older one.
 //!
 //! Exit codes are passed as recorded, `Some(rc)`: the runner reports a signal
 //! death as `128 + n` (143 = SIGTERM), as `capture.sh` recorded it. `None` (no
@@ -24,8 +28,8 @@ use pretty_assertions::assert_eq;
 
 use crate::common::fixture;
 
-fn exit_codes() -> HashMap<String, i32> {
-    let text = std::fs::read_to_string(fixture("exit-codes.txt")).unwrap();
+fn exit_codes(file: &str) -> HashMap<String, i32> {
+    let text = std::fs::read_to_string(fixture(file)).unwrap();
     text.lines()
         .filter_map(|line| {
             let (name, rc) = line.split_once(" rc=")?;
@@ -48,11 +52,12 @@ fn feed(parser: &mut impl LineParser, text: &str) -> Vec<AgentEvent> {
         .collect()
 }
 
-/// Check every transcript of `backend` against its expected events.
-fn check_backend(backend: &str, minimum: usize) {
-    let codes = exit_codes();
-    let dir = fixture(backend);
-    let expected_dir = fixture(&format!("expected/{backend}"));
+/// Check every transcript in `tests/fixtures/<set>/` (a `backend` set, exit
+/// codes in `codes_file`) against its expected events.
+fn check_set(backend: &str, set: &str, codes_file: &str, minimum: usize) {
+    let codes = exit_codes(codes_file);
+    let dir = fixture(set);
+    let expected_dir = fixture(&format!("expected/{set}"));
     let update = std::env::var_os("CLAWRUN_UPDATE_EXPECTED").is_some();
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -68,7 +73,8 @@ fn check_backend(backend: &str, minimum: usize) {
     );
     for name in &names {
         let lines = std::fs::read_to_string(dir.join(format!("{name}.jsonl"))).unwrap();
-        let stderr = std::fs::read_to_string(dir.join(format!("{name}.stderr"))).unwrap();
+        let stderr =
+            std::fs::read_to_string(dir.join(format!("{name}.stderr"))).unwrap_or_default();
         let rc = *codes
             .get(&format!("{backend}-{name}"))
             .unwrap_or_else(|| panic!("no exit code for {backend}-{name}"));
@@ -81,9 +87,9 @@ fn check_backend(backend: &str, minimum: usize) {
         for line in lines.lines() {
             again.parse_line_into(line, &mut appended);
         }
-        assert_eq!(appended.remove(0), AgentEvent::Thinking, "{backend}/{name}");
+        assert_eq!(appended.remove(0), AgentEvent::Thinking, "{set}/{name}");
         appended.extend(again.finish(Some(rc), &stderr));
-        assert_eq!(appended, events, "{backend}/{name}: parse_line_into");
+        assert_eq!(appended, events, "{set}/{name}: parse_line_into");
         let expected_path = expected_dir.join(format!("{name}.json"));
         if update {
             std::fs::create_dir_all(&expected_dir).unwrap();
@@ -94,7 +100,7 @@ fn check_backend(backend: &str, minimum: usize) {
         let text = std::fs::read_to_string(&expected_path)
             .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
         let expected: Vec<AgentEvent> = serde_json::from_str(&text).unwrap();
-        assert_eq!(events, expected, "{backend}/{name}");
+        assert_eq!(events, expected, "{set}/{name}");
     }
     // No expected file without its transcript.
     for entry in std::fs::read_dir(&expected_dir).unwrap() {
@@ -110,12 +116,51 @@ fn check_backend(backend: &str, minimum: usize) {
 
 #[test]
 fn claude_fixtures_match_expected_events() {
-    check_backend("claude", 17);
+    check_set("claude", "claude", "exit-codes.txt", 17);
 }
 
 #[test]
 fn codex_fixtures_match_expected_events() {
-    check_backend("codex", 17);
+    check_set("codex", "codex", "exit-codes.txt", 17);
+}
+
+#[test]
+fn newest_claude_fixtures_match_expected_events() {
+    check_set("claude", "claude-2.1.332", "exit-codes-latest.txt", 17);
+}
+
+#[test]
+fn newest_codex_fixtures_match_expected_events() {
+    check_set("codex", "codex-0.171.0", "exit-codes-latest.txt", 17);
+}
+
+/// Every event type and subtype in the newest transcripts maps to something
+/// or is ignored on purpose: none comes out as unknown or as a warning.
+#[test]
+fn newest_transcripts_have_no_unknown_events() {
+    for (backend, set) in [("claude", "claude-2.1.332"), ("codex", "codex-0.171.0")] {
+        let dir = fixture(set);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "jsonl") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let events = feed(&mut parser_for(backend), &text);
+            let odd: Vec<&AgentEvent> = events
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e,
+                        AgentEvent::UnknownEvent { .. } | AgentEvent::Warning { .. }
+                    )
+                })
+                .collect();
+            // Codex's own `error` item for an unknown model is a real warning.
+            let allowed = usize::from(path.ends_with("unknown-model.jsonl"));
+            assert!(odd.len() <= allowed, "{}: {odd:?}", path.display());
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -362,20 +407,89 @@ fn malformed_and_non_object_lines_are_warnings() {
     }
 }
 
+fn is_unknown(events: &[AgentEvent], name: &str) -> bool {
+    matches!(events, [AgentEvent::UnknownEvent { what }] if what == name)
+}
+
 #[test]
-fn unknown_types_warn_once_per_run() {
+fn unknown_types_are_named_once_per_run() {
     let mut p = ClaudeParser::new();
-    assert!(is_warning(&p.parse_line(r#"{"type":"brand_new","x":1}"#)));
+    assert!(is_unknown(
+        &p.parse_line(r#"{"type":"brand_new","x":1}"#),
+        "\"brand_new\""
+    ));
     assert_eq!(p.parse_line(r#"{"type":"brand_new","x":2}"#), vec![]);
-    assert!(is_warning(
-        &p.parse_line(r#"{"type":"system","subtype":"brand_new"}"#)
+    assert!(is_unknown(
+        &p.parse_line(r#"{"type":"system","subtype":"brand_new"}"#),
+        "system/brand_new"
+    ));
+    assert!(is_unknown(
+        &p.parse_line(r#"{"type":"assistant","message":{"content":[{"type":"hologram"}]}}"#),
+        "content block \"hologram\""
     ));
     let mut p = CodexParser::new();
-    assert!(is_warning(&p.parse_line(r#"{"type":"thread.archived"}"#)));
+    assert!(is_unknown(
+        &p.parse_line(r#"{"type":"thread.archived"}"#),
+        "\"thread.archived\""
+    ));
     assert_eq!(p.parse_line(r#"{"type":"thread.archived"}"#), vec![]);
-    assert!(is_warning(&p.parse_line(
-        r#"{"type":"item.completed","item":{"id":"i","type":"hologram"}}"#
-    )));
+    assert!(is_unknown(
+        &p.parse_line(r#"{"type":"item.completed","item":{"id":"i","type":"hologram"}}"#),
+        "item \"hologram\""
+    ));
+}
+
+/// Events the issue reports for recent CLIs but no transcript shows yet: read
+/// leniently, each mapped or ignored on purpose, none unknown.
+#[test]
+fn reported_new_events_are_handled_leniently() {
+    let mut p = ClaudeParser::new();
+    let init = r#"{"type":"system","subtype":"init","session_id":"s1","model":"m","claude_code_version":"2.1.332"}"#;
+    let ignored = [
+        r#"{"type":"tool_progress","tool_use_id":"t","tool_name":"Bash","parent_tool_use_id":null,"elapsed_time_seconds":3}"#,
+        r#"{"type":"command_lifecycle","command_uuid":"u","state":"started"}"#,
+        r#"{"type":"system","subtype":"session_state_changed","state":"idle"}"#,
+        r#"{"type":"system","subtype":"status","status":"requesting"}"#,
+        r#"{"type":"system","subtype":"permission_denied","tool_name":"Read","tool_use_id":"t"}"#,
+        r#"{"type":"system","subtype":"background_tasks_changed","tasks":[]}"#,
+    ];
+    assert_eq!(p.parse_line(init).len(), 1);
+    for line in ignored {
+        assert_eq!(p.parse_line(line), vec![], "{line}");
+    }
+    // The conversation moves to a new session: that id is the one to resume.
+    let started = |id: &str| AgentEvent::SessionStarted {
+        resume_id: id.to_string(),
+        model: None,
+        cli_version: None,
+    };
+    assert_eq!(
+        p.parse_line(r#"{"type":"conversation_reset","newConversationId":"s2","session_id":"s1"}"#),
+        vec![started("s2")]
+    );
+    assert_eq!(
+        p.parse_line(r#"{"type":"conversation_reset","newConversationId":"s2"}"#),
+        vec![]
+    );
+    // A result naming yet another session moves the run there too.
+    let events = p.parse_line(
+        r#"{"type":"result","subtype":"success","is_error":false,"result":"ok","session_id":"s3"}"#,
+    );
+    assert_eq!(events[0], started("s3"));
+    // Codex: turn.completed with turn_id, status and duration_ms.
+    let mut c = CodexParser::new();
+    let done = c.parse_line(r#"{"type":"turn.completed","turn_id":"t1","status":"completed","duration_ms":12,"usage":{"input_tokens":5,"output_tokens":1}}"#);
+    assert!(
+        matches!(done.last(), Some(AgentEvent::TurnCompleted { .. })),
+        "{done:?}"
+    );
+    let failed = c.parse_line(
+        r#"{"type":"turn.completed","turn_id":"t2","status":"failed","duration_ms":12}"#,
+    );
+    assert!(
+        matches!(failed.as_slice(), [AgentEvent::TurnFailed { .. }]),
+        "{failed:?}"
+    );
 }
 
 #[test]
@@ -661,4 +775,189 @@ fn parsers_from_backends_are_fresh_per_run() {
     let mut second = backend.parser();
     assert_eq!(second.finish(Some(0), "").len(), 1);
     assert!(Path::new(&fixture("expected/claude")).is_dir());
+}
+
+// ---------------------------------------------------------------------------
+// Background subagents and several results in one run (claude ≥ 2.1.332).
+
+use clawrun::core::model::state::RunState;
+use clawrun::core::notify::render_heartbeat;
+
+/// Fold the lines of `text` into a run state, as the orchestrator does.
+fn state_of(lines: &[&str]) -> RunState {
+    let mut parser = ClaudeParser::new();
+    let mut state = RunState::new();
+    for line in lines {
+        for event in parser.parse_line(line) {
+            state.apply(&event);
+        }
+    }
+    state
+}
+
+fn heartbeat(state: &RunState) -> String {
+    let now = tokio::time::Instant::now();
+    render_heartbeat("CC", std::time::Duration::from_secs(60), state, now, true)
+}
+
+#[test]
+fn background_subagent_is_counted_while_it_runs_and_every_turn_is_totalled() {
+    let text = read("claude-2.1.332/subagent-background.jsonl");
+    let lines: Vec<&str> = text.lines().collect();
+    // Up to the subagent's progress report: the Task call has returned
+    // ("Async agent launched"), the subagent still runs.
+    let progress = lines
+        .iter()
+        .position(|l| l.contains("\"task_progress\""))
+        .unwrap();
+    let running = state_of(&lines[..=progress]);
+    assert_eq!(running.open_subagents.len(), 1);
+    let beat = heartbeat(&running);
+    assert!(beat.contains("sub:1"), "{beat}");
+    assert!(
+        beat.contains("🤖 Inspect files: Running Sub step"),
+        "{beat}"
+    );
+    assert!(running.background_busy());
+    // The whole run: two results, the outcome and text from the last one, the
+    // totals from the running `modelUsage` (every call, the subagent's too).
+    let done = state_of(&lines);
+    assert!(done.open_subagents.is_empty());
+    assert_eq!(done.subagents_started, 1);
+    assert_eq!(done.terminal, Some(Ok(())));
+    assert_eq!(done.best_text(), Some("DONE with subagent"));
+    let model_calls = text
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"assistant\""))
+        .count() as u64;
+    assert_eq!(model_calls, 5);
+    assert_eq!(
+        done.usage(),
+        Usage {
+            input_tokens: 100 * model_calls,
+            cached_input_tokens: 0,
+            output_tokens: 7 * model_calls
+        }
+    );
+    // `total_cost_usd` is a running total too: taken as is, never added up.
+    assert_eq!(done.cost_usd, Some(0.0027));
+}
+
+#[test]
+fn a_result_before_the_subagent_ends_does_not_end_the_work() {
+    // The real lines, reordered the way the CLI may print them: the first turn's
+    // result before the subagent has finished.
+    let text = read("claude-2.1.332/subagent-background.jsonl");
+    let lines: Vec<&str> = text.lines().collect();
+    let first_result = lines
+        .iter()
+        .find(|l| l.contains("\"result_index\":0"))
+        .unwrap();
+    let progress = lines
+        .iter()
+        .position(|l| l.contains("\"task_progress\""))
+        .unwrap();
+    let mut early: Vec<&str> = lines[..=progress].to_vec();
+    early.push(first_result);
+    let state = state_of(&early);
+    assert_eq!(state.terminal, Some(Ok(())));
+    assert!(state.background_busy(), "the subagent still runs");
+    assert!(heartbeat(&state).contains("sub:1"));
+    assert_eq!(
+        state.background_note().as_deref(),
+        Some("1 background task still running (Inspect files)")
+    );
+}
+
+/// Without `modelUsage` (older or trimmed results) each `result`'s `usage` is
+/// its own turn's: they add up. With it, the running total is taken as is.
+#[test]
+fn result_usage_is_per_turn_and_model_usage_a_running_total() {
+    let text = read("claude-2.1.332/subagent-background.jsonl");
+    let results: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| l.contains("\"type\":\"result\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 2);
+    let turn = |r: &serde_json::Value| {
+        (
+            r["usage"]["input_tokens"].as_u64().unwrap(),
+            r["usage"]["output_tokens"].as_u64().unwrap(),
+        )
+    };
+    let (a, b) = (turn(&results[0]), turn(&results[1]));
+    assert_eq!((a, b), ((200, 14), (100, 7)), "the issue's figures");
+    let totals = |lines: &[String]| -> Vec<Usage> {
+        let mut p = ClaudeParser::new();
+        lines
+            .iter()
+            .flat_map(|l| p.parse_line(l))
+            .filter_map(|e| match e {
+                AgentEvent::TurnCompleted { usage, .. } => usage,
+                _ => None,
+            })
+            .collect()
+    };
+    // Per-turn usage only: summed.
+    let trimmed: Vec<String> = results
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.as_object_mut().unwrap().remove("modelUsage");
+            r.to_string()
+        })
+        .collect();
+    let u = |i, o| Usage {
+        input_tokens: i,
+        cached_input_tokens: 0,
+        output_tokens: o,
+    };
+    assert_eq!(totals(&trimmed), vec![u(a.0, a.1), u(a.0 + b.0, a.1 + b.1)]);
+    // With the running total: the same figure twice, not doubled.
+    let whole: Vec<String> = results.iter().map(|r| r.to_string()).collect();
+    assert_eq!(totals(&whole), vec![u(500, 35), u(500, 35)]);
+    // A live state keeps counting messages that come after a result.
+    let mut state = RunState::new();
+    state.apply(&AgentEvent::TurnCompleted {
+        final_text: None,
+        usage: Some(u(200, 14)),
+        cost_usd: None,
+    });
+    state.apply(&AgentEvent::Usage {
+        scope: UsageScope::Message { id: "m9".into() },
+        usage: u(100, 1),
+    });
+    assert_eq!(state.usage(), u(300, 15));
+}
+
+#[test]
+fn old_foreground_subagent_still_opens_and_closes() {
+    let text = read("claude/subagent.jsonl");
+    let lines: Vec<&str> = text.lines().collect();
+    let done = state_of(&lines);
+    assert!(done.open_subagents.is_empty());
+    assert_eq!(done.subagents_started, 1);
+    assert_eq!(done.best_text(), Some("DONE with subagent"));
+    // The result's modelUsage (400/28) counts the subagent's calls; its
+    // `usage` (200/14) only the main agent's.
+    assert_eq!(done.usage().input_tokens, 400);
+}
+
+#[test]
+fn a_session_id_that_changes_mid_run_is_followed() {
+    let text = read("claude-2.1.332/tool.jsonl");
+    let old = text
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["session_id"].as_str().unwrap().to_owned())
+        .unwrap();
+    // init names the old id; every later line the new one.
+    let (first, rest) = text.split_once('\n').unwrap();
+    let rest = rest.replace(&old, "new-session-0001");
+    let lines: Vec<&str> = std::iter::once(first).chain(rest.lines()).collect();
+    let state = state_of(&lines);
+    assert_eq!(state.resume_id.as_deref(), Some("new-session-0001"));
+    assert_eq!(state.replaced_ids, vec![old]);
 }

@@ -1002,3 +1002,103 @@ fn idle_timeout_stops_a_silent_agent_and_a_reminder_is_sent_once() {
         "{texts:?}"
     );
 }
+
+/// A real transcript up to its first line containing `upto`, as a file under the sandbox.
+fn transcript_head(sb: &Sandbox, rel: &str, upto: &str) -> PathBuf {
+    let text = std::fs::read_to_string(fixture(rel)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines.iter().position(|l| l.contains(upto)).unwrap();
+    let path = sb.root.join("head.jsonl");
+    std::fs::write(&path, lines[..=end].join("\n") + "\n").unwrap();
+    path
+}
+
+#[test]
+fn a_background_subagent_counts_and_a_timeout_names_it() {
+    let sb = Sandbox::new();
+    let head = transcript_head(
+        &sb,
+        "claude-2.1.332/subagent-background.jsonl",
+        "\"task_progress\"",
+    );
+    let out = sb
+        .run(&["-t", "x", "--timeout", "2", "--grace", "1"])
+        .env("FAKE_FIXTURE", &head)
+        .env("FAKE_MODE", "hang")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let rec = record(&only_run_dir(&sb));
+    assert_eq!(rec["status"], "timeout");
+    assert_eq!(rec["subagents_running"], 1, "{rec}");
+    assert_eq!(rec["subagents_started"], 1, "{rec}");
+    let error = rec["error"].as_str().unwrap();
+    assert!(
+        error.contains("1 background task still running (Inspect files)"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_run_with_two_results_ends_when_the_cli_ends() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&["-t", "x", "--timeout", "60"])
+        .env(
+            "FAKE_FIXTURE",
+            fixture("claude-2.1.332/subagent-background.jsonl"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dir = only_run_dir(&sb);
+    let rec = record(&dir);
+    assert_eq!(rec["status"], "completed");
+    assert_eq!(rec["subagents_running"], 0);
+    assert_eq!(rec["subagents_started"], 1);
+    // modelUsage of the last result: every call of the run.
+    assert_eq!(rec["usage"]["input_tokens"], 500);
+    assert_eq!(rec["usage"]["output_tokens"], 35);
+    assert_eq!(rec["cost_usd"], 0.0027);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("output.txt")).unwrap(),
+        "DONE with subagent"
+    );
+    // The tested version: no warning.
+    assert!(!stderr(&out).contains("newer than"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_session_that_moves_mid_run_moves_the_registry_entry() {
+    let sb = Sandbox::new();
+    let text = std::fs::read_to_string(fixture("claude-2.1.332/tool.jsonl")).unwrap();
+    let (init, rest) = text.split_once('\n').unwrap();
+    let old: Value = serde_json::from_str(init).unwrap();
+    let old = old["session_id"].as_str().unwrap().to_owned();
+    let new = "0a0a0a0a-1111-4222-8333-444444444444";
+    let moved = sb.root.join("moved.jsonl");
+    std::fs::write(&moved, format!("{init}\n{}", rest.replace(&old, new))).unwrap();
+    let out = sb
+        .run(&["-t", "x", "--label", "Mover"])
+        .env("FAKE_FIXTURE", &moved)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rec = record(&only_run_dir(&sb));
+    assert_eq!(rec["resume_id"], new);
+    assert_eq!(rec["replaced_ids"], serde_json::json!([old]));
+    let registry: Value = serde_json::from_slice(
+        &std::fs::read(sb.openclaw_home().join("claude_sessions.json")).unwrap(),
+    )
+    .unwrap();
+    let entry = |id: &str| {
+        registry["sessions"]
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no entry {id} in {registry}"))
+    };
+    assert_eq!(entry(&old)["status"], "replaced");
+    assert_eq!(entry(new)["status"], "completed");
+    assert_eq!(entry(new)["resumed_from"], old.as_str());
+    assert_eq!(entry(new)["label"], "Mover");
+}

@@ -167,6 +167,7 @@ impl Backend for ClaudeBackend {
             search_toggle: false,
             permission: Some(PermissionStyle::Mode),
             subagents: true,
+            version_in_stream: true,
         }
     }
 

@@ -10,8 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Version of the [`AgentEvent`] schema. Bumped on any incompatible change.
-pub const EVENT_SCHEMA_VERSION: u32 = 1;
+/// Version of the [`AgentEvent`] schema. Bumped on any incompatible change
+/// (2: [`AgentEvent::SubagentProgress`] and [`AgentEvent::UnknownEvent`]).
+pub const EVENT_SCHEMA_VERSION: u32 = 2;
 
 /// Token usage, normalized across backends.
 ///
@@ -53,7 +54,8 @@ pub enum UsageScope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FailureKind {
-    /// The session or thread to resume does not exist (or not from this directory).
+    /// The session or thread to resume does not exist (or, for Claude Code before
+    /// 2.1.332, not from this directory).
     ResumeNotFound,
     /// The model API answered with an error status.
     Api {
@@ -127,6 +129,13 @@ pub enum AgentEvent {
         /// The tool call id that started it.
         call_id: String,
     },
+    /// A running subagent said what it is doing (Claude `system/task_progress`).
+    SubagentProgress {
+        /// The tool call id that started it.
+        call_id: String,
+        /// What it does now, as the CLI put it ("Running Sub step").
+        activity: String,
+    },
     /// Token usage report.
     Usage {
         /// How this report combines with earlier ones.
@@ -170,9 +179,16 @@ pub enum AgentEvent {
         /// Cost in US dollars, when reported even on failure.
         cost_usd: Option<f64>,
     },
-    /// A non-fatal oddity: an unknown event type, a malformed line, an odd shape.
+    /// A non-fatal oddity: a malformed line, an odd shape.
     Warning {
         /// What was odd.
         message: String,
+    },
+    /// A line type, subtype or content block this clawrun does not know, named
+    /// once per run. A few of them mean the CLI's format has changed: the run's
+    /// version guard says so (see `core::version_guard`).
+    UnknownEvent {
+        /// Which one: `system/brand_new`, `content block "hologram"`.
+        what: String,
     },
 }

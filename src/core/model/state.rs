@@ -1,5 +1,10 @@
 //! The live state of a run, folded from [`AgentEvent`]s: what heartbeats show,
 //! what the result message reports, and what decides the outcome.
+//!
+//! A run may hold several turns (Claude ≥ 2.1.332 starts a turn by itself when a
+//! background subagent finishes, and prints a `result` for each): the outcome
+//! comes from the last terminal event, and a turn end while subagents still run
+//! does not make the run idle ([`RunState::background_busy`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use tokio::time::Instant;
@@ -69,12 +74,16 @@ pub struct RunState {
     pub tool_calls: u64,
     /// Open tool calls by id → label.
     pub open_tools: BTreeMap<String, String>,
-    /// Open subagents (tool call ids).
-    pub open_subagents: BTreeSet<String>,
+    /// Open subagents: tool call id → what it was asked to do.
+    pub open_subagents: BTreeMap<String, String>,
     /// Subagents started in total.
     pub subagents_started: u64,
-    /// Per-message usage (replaced per message id).
+    /// Per-message usage (replaced per message id), for the messages since
+    /// the last cumulative report.
     message_usage: BTreeMap<String, Usage>,
+    /// Messages a cumulative report already counts: later reports of them are
+    /// ignored.
+    covered: BTreeSet<String>,
     /// Cumulative usage, when a cumulative report arrived.
     cumulative: Option<Usage>,
     /// Cost so far.
@@ -95,8 +104,13 @@ pub struct RunState {
     pub terminal: Option<Result<(), (String, FailureKind)>>,
     /// API retries seen.
     pub api_retries: u64,
-    /// Warnings seen (unknown events, malformed lines).
+    /// Warnings seen (malformed lines, odd shapes).
     pub warnings: u64,
+    /// Event types the parser did not know, by name (once each).
+    pub unknown_events: BTreeSet<String>,
+    /// Resume ids the run had before its current one (the CLI moved the
+    /// conversation to a new session mid-run), oldest first.
+    pub replaced_ids: Vec<String>,
     /// Rate-limit reset time, when reported.
     pub rate_limited_until: Option<i64>,
 }
@@ -116,9 +130,10 @@ impl RunState {
             cli_version: None,
             tool_calls: 0,
             open_tools: BTreeMap::new(),
-            open_subagents: BTreeSet::new(),
+            open_subagents: BTreeMap::new(),
             subagents_started: 0,
             message_usage: BTreeMap::new(),
+            covered: BTreeSet::new(),
             cumulative: None,
             cost_usd: None,
             last_activity: None,
@@ -130,22 +145,57 @@ impl RunState {
             terminal: None,
             api_retries: 0,
             warnings: 0,
+            unknown_events: BTreeSet::new(),
+            replaced_ids: Vec::new(),
             rate_limited_until: None,
         }
     }
 
-    /// Token usage so far, without double counting.
+    /// Token usage so far, without double counting: the latest cumulative
+    /// report plus the messages that came after it.
     pub fn usage(&self) -> Usage {
-        if let Some(c) = self.cumulative {
-            return c;
+        let base = self.cumulative.unwrap_or_default();
+        self.message_usage.values().fold(base, |acc, u| Usage {
+            input_tokens: acc.input_tokens.saturating_add(u.input_tokens),
+            cached_input_tokens: acc
+                .cached_input_tokens
+                .saturating_add(u.cached_input_tokens),
+            output_tokens: acc.output_tokens.saturating_add(u.output_tokens),
+        })
+    }
+
+    /// A cumulative report: it counts every message seen so far.
+    fn set_cumulative(&mut self, usage: Usage) {
+        let seen = std::mem::take(&mut self.message_usage);
+        self.covered.extend(seen.into_keys());
+        self.cumulative = Some(usage);
+    }
+
+    /// Subagents are still running: a turn end now is not the end of the work
+    /// (the CLI goes on when they finish).
+    pub fn background_busy(&self) -> bool {
+        !self.open_subagents.is_empty()
+    }
+
+    /// "1 background task still running (Inspect files)", when one is.
+    pub fn background_note(&self) -> Option<String> {
+        let n = self.open_subagents.len();
+        if n == 0 {
+            return None;
         }
-        self.message_usage
+        let names: Vec<&str> = self
+            .open_subagents
             .values()
-            .fold(Usage::default(), |acc, u| Usage {
-                input_tokens: acc.input_tokens + u.input_tokens,
-                cached_input_tokens: acc.cached_input_tokens + u.cached_input_tokens,
-                output_tokens: acc.output_tokens + u.output_tokens,
-            })
+            .map(String::as_str)
+            .filter(|d| !d.is_empty())
+            .collect();
+        let what = if n == 1 { "task" } else { "tasks" };
+        let names = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", names.join(", "))
+        };
+        Some(format!("{n} background {what} still running{names}"))
     }
 
     /// Note that a line arrived (any line counts as liveness).
@@ -164,6 +214,11 @@ impl RunState {
                 cli_version,
             } => {
                 let new = self.resume_id.as_deref() != Some(resume_id.as_str());
+                if new {
+                    if let Some(old) = self.resume_id.take() {
+                        self.replaced_ids.push(old);
+                    }
+                }
                 self.resume_id = Some(resume_id.clone());
                 if model.is_some() {
                     self.model.clone_from(model);
@@ -207,19 +262,36 @@ impl RunState {
             AgentEvent::ToolFinished { call_id, .. } => {
                 self.open_tools.remove(call_id);
             }
-            AgentEvent::SubagentStarted { call_id, .. } => {
-                if self.open_subagents.insert(call_id.clone()) {
+            AgentEvent::SubagentStarted {
+                call_id,
+                description,
+            } => {
+                if !self.open_subagents.contains_key(call_id) {
+                    self.open_subagents
+                        .insert(call_id.clone(), description.clone());
                     self.subagents_started += 1;
                 }
+                if !description.is_empty() {
+                    self.last_activity = Some(format!("🤖 {description}"));
+                }
+            }
+            AgentEvent::SubagentProgress { call_id, activity } => {
+                let task = self.open_subagents.get(call_id).filter(|d| !d.is_empty());
+                self.last_activity = Some(match task {
+                    Some(task) => format!("🤖 {task}: {activity}"),
+                    None => format!("🤖 {activity}"),
+                });
             }
             AgentEvent::SubagentFinished { call_id } => {
                 self.open_subagents.remove(call_id);
             }
             AgentEvent::Usage { scope, usage } => match scope {
                 UsageScope::Message { id } => {
-                    self.message_usage.insert(id.clone(), *usage);
+                    if !self.covered.contains(id) {
+                        self.message_usage.insert(id.clone(), *usage);
+                    }
                 }
-                UsageScope::Cumulative => self.cumulative = Some(*usage),
+                UsageScope::Cumulative => self.set_cumulative(*usage),
             },
             AgentEvent::ApiRetry { .. } => self.api_retries += 1,
             AgentEvent::RateLimited { resets_at, .. } => self.rate_limited_until = *resets_at,
@@ -229,14 +301,18 @@ impl RunState {
                 cost_usd,
             } => {
                 if let Some(u) = usage {
-                    self.cumulative = Some(*u);
+                    self.set_cumulative(*u);
                 }
                 if cost_usd.is_some() {
                     self.cost_usd = *cost_usd;
                 }
                 self.final_text.clone_from(final_text);
                 self.terminal = Some(Ok(()));
-                self.last_activity = Some("✅ Finishing".to_owned());
+                self.last_activity = Some(match self.open_subagents.values().next() {
+                    Some(task) if !task.is_empty() => format!("🤖 {task} (in the background)"),
+                    Some(_) => "🤖 a background task".to_owned(),
+                    None => "✅ Finishing".to_owned(),
+                });
             }
             AgentEvent::TurnFailed {
                 message,
@@ -249,6 +325,9 @@ impl RunState {
                 self.terminal = Some(Err((message.clone(), kind.clone())));
             }
             AgentEvent::Warning { .. } => self.warnings += 1,
+            AgentEvent::UnknownEvent { what } => {
+                self.unknown_events.insert(what.clone());
+            }
         }
         false
     }

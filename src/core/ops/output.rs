@@ -181,6 +181,8 @@ impl StreamText {
                 | AgentEvent::ToolFinished { .. }
                 | AgentEvent::SubagentStarted { .. }
                 | AgentEvent::SubagentFinished { .. }
+                | AgentEvent::SubagentProgress { .. }
+                | AgentEvent::UnknownEvent { .. }
                 | AgentEvent::Usage { .. }
                 | AgentEvent::ApiRetry { .. }
                 | AgentEvent::RateLimited { .. }

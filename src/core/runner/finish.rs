@@ -235,10 +235,14 @@ impl Supervisor<'_> {
             agent_exit,
             &self.spec,
         );
-        let error = match (error, stream_error) {
-            (Some(e), Some(s)) => Some(format!("{e}; {s}")),
-            (e, s) => e.or(s),
-        };
+        // A run stopped at its time limit says which background task it cut.
+        let background = matches!(attempt.stop, Some(StopReason::Timeout))
+            .then(|| self.state.background_note())
+            .flatten();
+        let error = [error, background, stream_error]
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| format!("{a}; {b}"));
         if let Some(f) = &mut self.text_file {
             let _ = f.flush();
         }

@@ -24,6 +24,7 @@ mod reactions;
 mod setup;
 mod supervisor;
 mod turns;
+pub mod version_guard;
 
 use std::path::{Path, PathBuf};
 

@@ -7,6 +7,7 @@ use tokio::time::Instant;
 use crate::core::model::events::AgentEvent;
 use crate::core::model::state::RunState;
 use crate::core::notify;
+use crate::core::runner::version_guard::VersionGuard;
 use crate::core::store::run;
 
 /// Flags that make a notice be sent once, not per event.
@@ -16,8 +17,8 @@ pub(crate) struct Watch {
     pub stalled: bool,
     /// A rate limit was announced and the agent has not gone on since.
     pub rate_limited: bool,
-    /// The "newer than tested" warning was given (once per run).
-    pub version_warned: bool,
+    /// Warns once when the CLI is newer than tested or prints unknown events.
+    pub guard: Option<VersionGuard>,
 }
 
 /// The settings of the run that the reactions depend on.
@@ -28,7 +29,7 @@ pub(crate) struct Setup<'a> {
     /// The backend's name, for the version warning.
     pub backend: &'a str,
     /// The newest CLI version this build was tested with.
-    pub tested_version: &'a str,
+    pub tested_version: &'static str,
 }
 
 /// One thing to do, in order.
@@ -94,19 +95,14 @@ pub(crate) fn react(
         if let Some(notice) = rate_limit_notice(watch, ev, setup.auto_resume_on_limit) {
             r.effects.push(Effect::Notice(notice));
         }
-        let started = matches!(ev, AgentEvent::SessionStarted { .. });
         if state.apply(ev) {
             r.effects.push(Effect::ResumeKnown);
         }
-        if started && !watch.version_warned {
-            if let Some(warning) = version_warning(
-                setup.backend,
-                state.cli_version.as_deref(),
-                setup.tested_version,
-            ) {
-                watch.version_warned = true;
-                r.effects.push(Effect::Warning(warning));
-            }
+        let guard = watch
+            .guard
+            .get_or_insert_with(|| VersionGuard::new(setup.backend, setup.tested_version));
+        if let Some(warning) = guard.check(state) {
+            r.effects.push(Effect::Warning(warning));
         }
     }
     r

@@ -35,6 +35,7 @@ use super::io::{LineSplitter, Tail, read_line};
 use super::process::{Agent, Signals};
 use super::reactions::{self, Effect, Setup, Watch};
 use super::turns::Turns;
+use super::version_guard;
 use super::{RunReport, inside_git_work_tree};
 
 /// How long to keep reading stdout after the agent exited, for output still in
@@ -201,6 +202,7 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         limiter: NoteLimiter::new(3, NOTE_EVERY, MAX_NOTES),
         warnings: Vec::new(),
     };
+    sup.state.cli_version = version_guard::program_version(&sup.backend, paths).await;
     if sup.spec.notify.fg && !sup.fg.enabled {
         sup.fg.enabled = true;
         sup.fg.save();
@@ -667,6 +669,11 @@ impl Supervisor<'_> {
         self.record.usage = self.state.usage();
         self.record.cost_usd = self.state.cost_usd;
         self.record.tool_calls = self.state.tool_calls;
+        self.record.subagents_running = self.state.open_subagents.len() as u64;
+        self.record.subagents_started = self.state.subagents_started;
+        self.record
+            .replaced_ids
+            .clone_from(&self.state.replaced_ids);
     }
 
     pub(crate) fn write_record(&mut self) {

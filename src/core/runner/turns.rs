@@ -206,7 +206,8 @@ impl Supervisor<'_> {
         // Interrupted turns end first: the answers that interrupted them are queued.
         let interrupted = turn_ends.min(self.turns.interrupts_pending);
         self.turns.interrupts_pending -= interrupted;
-        if turn_ends > interrupted {
+        // While background subagents run, the CLI goes on by itself.
+        if turn_ends > interrupted && !self.state.background_busy() {
             self.on_waiting(now);
         }
     }

@@ -239,6 +239,17 @@ pub struct RunRecord {
     pub cost_usd: Option<f64>,
     /// Tool calls.
     pub tool_calls: u64,
+    /// Subagents running now (started minus finished; Claude background tasks
+    /// included).
+    #[serde(default)]
+    pub subagents_running: u64,
+    /// Subagents started in all.
+    #[serde(default)]
+    pub subagents_started: u64,
+    /// Resume ids this run's session had before the CLI moved it to the
+    /// current one (`resume_id`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced_ids: Vec<String>,
     /// Time limit, seconds.
     pub timeout_secs: u64,
     /// Output file.

@@ -38,11 +38,27 @@ impl SessionLog {
     /// Record the run's current state under its resume id (nothing when the
     /// id is not known yet). A resume keeps the entry's `created_at` and label.
     ///
+    /// When the CLI moved the conversation to a new session id mid-run
+    /// (`record.replaced_ids`), the entry follows the new id, with
+    /// `resumed_from` naming the old one, and the old entries end as
+    /// [`Status::Replaced`].
+    ///
     /// # Errors
     /// Registry errors (a corrupt registry is never overwritten).
     pub fn record(&self, record: &RunRecord, spec: &RunSpec) -> Result<()> {
         let Some(id) = &record.resume_id else {
             return Ok(());
+        };
+        for old in &record.replaced_ids {
+            self.registry.update(old, |e| {
+                if e.status != Some(Status::Replaced) {
+                    e.status = Some(Status::Replaced);
+                }
+            })?;
+        }
+        let resumed_from = match record.replaced_ids.last() {
+            Some(old) => Some(old.clone()),
+            None => spec.request.resume_id.clone().filter(|r| r != id),
         };
         let usage = record.usage;
         let done = record.status.is_done();
@@ -58,7 +74,7 @@ impl SessionLog {
             input_tokens: (usage.input_tokens > 0 || done).then_some(usage.input_tokens),
             output_tokens: (usage.output_tokens > 0 || done).then_some(usage.output_tokens),
             duration_s: done.then(|| record.duration_secs(now_secs()) as f64),
-            resumed_from: spec.request.resume_id.clone().filter(|r| r != id),
+            resumed_from,
         };
         self.registry.upsert(id, &update)?;
         Ok(())

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{Check, CheckStatus, DoctorOptions};
 use crate::backends::config::BackendsConfig;
+pub use crate::core::runner::version_guard::find_version;
 use crate::core::store::paths::Paths;
 
 /// Check every CLI. One CLI missing is fine (use the other); none at all
@@ -216,20 +217,6 @@ fn last_line(text: &str) -> Option<String> {
         .map(str::trim)
         .rfind(|l| !l.is_empty())
         .map(|l| l.chars().take(200).collect())
-}
-
-/// The first `N.N[.N…]` token of `text` (`2.1.197 (Claude Code)`, `codex-cli 0.169.0`).
-pub fn find_version(text: &str) -> Option<String> {
-    text.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
-        .map(|t| t.trim_start_matches('v'))
-        .find(|t| {
-            let parts: Vec<&str> = t.split('.').collect();
-            parts.len() >= 2
-                && parts
-                    .iter()
-                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .map(str::to_owned)
 }
 
 fn parse_version(v: &str) -> Option<Vec<u64>> {

@@ -51,6 +51,9 @@ pub enum Status {
     Killed,
     /// A resume was asked for but the CLI did not know the session.
     ResumeFailed,
+    /// The CLI moved the conversation to a new session id mid-run: resume
+    /// that one instead (its entry's `resumed_from` names this one).
+    Replaced,
     /// A value some other tool wrote.
     Other(String),
 }
@@ -65,6 +68,7 @@ impl Status {
             Status::Timeout => "timeout",
             Status::Killed => "killed",
             Status::ResumeFailed => "resume_failed",
+            Status::Replaced => "replaced",
             Status::Other(s) => s,
         }
     }
@@ -79,6 +83,7 @@ impl From<String> for Status {
             "timeout" => Status::Timeout,
             "killed" => Status::Killed,
             "resume_failed" => Status::ResumeFailed,
+            "replaced" => Status::Replaced,
             _ => Status::Other(s),
         }
     }
