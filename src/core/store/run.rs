@@ -241,10 +241,10 @@ pub struct RunRecord {
     pub tool_calls: u64,
     /// Subagents running now (started minus finished; Claude background tasks
     /// included).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub subagents_running: u64,
     /// Subagents started in all.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub subagents_started: u64,
     /// Resume ids this run's session had before the CLI moved it to the
     /// current one (`resume_id`), oldest first.
@@ -450,6 +450,12 @@ pub fn mark_crashed(rec: &mut RunRecord, now: i64) {
         "the runner (pid {}) exited without finishing the run",
         rec.runner_pid
     ));
+}
+
+/// Zero counts are left out of `run.json`, so records of runs without
+/// subagents keep the shape older versions wrote.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]
