@@ -95,6 +95,7 @@ impl Backend for CodexBackend {
             display: "OpenAI Codex",
             tag: "Codex",
             result_marker: "[CODEX_RESULT]",
+            install: "npm install -g @openai/codex",
         }
     }
 

@@ -187,6 +187,8 @@ pub struct Names {
     pub tag: &'static str,
     /// Wake marker: `[CLAUDE_CODE_RESULT]`, `[CODEX_RESULT]`.
     pub result_marker: &'static str,
+    /// How to install the CLI (`doctor`'s fix), empty when unknown.
+    pub install: &'static str,
 }
 
 /// Per-run, stateful line parser. Pure: it only maps text to events.

@@ -45,6 +45,7 @@ impl Backend for ClaudeBackend {
             display: "Claude Code",
             tag: "CC",
             result_marker: "[CLAUDE_CODE_RESULT]",
+            install: "npm install -g @anthropic-ai/claude-code",
         }
     }
 

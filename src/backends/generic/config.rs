@@ -400,6 +400,7 @@ impl GenericConfig {
                 display: intern(&display),
                 tag: intern(&tag),
                 result_marker: intern(&marker),
+                install: "",
             },
             registry_file: intern(&format!("{name}_sessions.json")),
             needs_git_repo: toml.needs_git_repo.unwrap_or(false),

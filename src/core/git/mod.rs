@@ -44,7 +44,7 @@ pub use merge::{
     Discarded, MergeKind, MergeOutcome, Removal, discard, is_merged, merge, removal_check,
 };
 pub use repo::{
-    Head, Uncommitted, branch_exists, head, is_dirty, is_inside_work_tree, resolve_commit,
+    Head, Uncommitted, branch_exists, head, init, is_dirty, is_inside_work_tree, resolve_commit,
     toplevel, uncommitted,
 };
 pub use worktree::{

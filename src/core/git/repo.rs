@@ -64,6 +64,14 @@ pub fn is_inside_work_tree(dir: &Path) -> Result<bool, GitError> {
     }
 }
 
+/// Make `dir` a new repository (`git init -q`).
+///
+/// # Errors
+/// [`GitError`] when git cannot be started or fails.
+pub fn init(dir: &Path) -> Result<(), GitError> {
+    super::cmd::run(dir, ["init", "-q"]).map(drop)
+}
+
 /// The top-level directory of the work tree containing `dir` (a linked
 /// worktree's own root when `dir` is inside one).
 ///

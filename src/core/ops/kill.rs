@@ -10,8 +10,6 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill, killpg};
-use nix::unistd::Pid;
 use serde::Serialize;
 
 use super::resolve::{Run, agent_alive, norm_label, registries, runner_alive};
@@ -163,12 +161,8 @@ fn signal_runner(
             // timeout. A record naming a new runner (a detached runner takes
             // over from the `run --detach` that created the record) gets it too.
             if signalled != Some(rec.runner_pid) {
-                // TODO(house): runner::process
-                kill(Pid::from_raw(rec.runner_pid as i32), Signal::SIGTERM).map_err(|e| {
-                    Error::io(
-                        format!("signalling the runner (pid {})", rec.runner_pid),
-                        io::Error::from(e),
-                    )
+                process::terminate(rec.runner_pid).map_err(|e| {
+                    Error::io(format!("signalling the runner (pid {})", rec.runner_pid), e)
                 })?;
                 signalled = Some(rec.runner_pid);
             }
@@ -321,18 +315,9 @@ fn settled_without_runner(
 
 /// SIGTERM the agent's group, wait up to `grace`, SIGKILL whatever is left.
 fn stop_group(rec: &RunRecord, grace: Duration) {
-    let Some(pgid) = rec.agent_pid else {
-        return;
-    };
-    let pg = Pid::from_raw(pgid as i32);
-    // TODO(house): runner::process
-    let _ = killpg(pg, Signal::SIGTERM);
-    let until = Instant::now() + grace;
-    while agent_alive(rec) && Instant::now() < until {
-        std::thread::sleep(KILL_POLL);
+    if let Some(pgid) = rec.agent_pid {
+        process::stop_group_blocking(pgid, grace, KILL_POLL);
     }
-    // TODO(house): runner::process
-    process::kill_group(pgid);
 }
 
 /// Set the registry status of `rec`'s session to the run's, unless a newer

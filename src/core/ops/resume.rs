@@ -4,8 +4,8 @@
 //! directory is gone), the label and session key carried over, and the task
 //! on standard input.
 
+use crate::core::runner::process;
 use std::ffi::OsString;
-use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -223,23 +223,6 @@ fn push_flags(
 /// private temporary file, so it never appears in argv (`ps`) and has no size
 /// limit. Returns only on failure.
 pub fn exec_resume(plan: &ResumePlan, exe: &Path) -> Error {
-    use std::os::unix::process::CommandExt;
-    // TODO(house): runner::process
-    let mut cmd = std::process::Command::new(exe);
-    cmd.args(&plan.args);
-    if let Some(task) = &plan.stdin_task {
-        let file = tempfile::tempfile().and_then(|mut f| {
-            f.write_all(task.as_bytes())?;
-            f.seek(SeekFrom::Start(0))?;
-            Ok(f)
-        });
-        match file {
-            Ok(f) => {
-                cmd.stdin(f);
-            }
-            Err(e) => return Error::io("writing the task to a temporary file", e),
-        }
-    }
-    let e = cmd.exec();
+    let e = process::exec_with_stdin(exe, &plan.args, plan.stdin_task.as_deref());
     Error::io(format!("starting {}", exe.display()), e)
 }

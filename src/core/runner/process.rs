@@ -12,6 +12,7 @@
 
 use std::io;
 use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -287,6 +288,87 @@ pub fn stop_group_blocking(pgid: u32, grace: Duration, poll: Duration) {
         std::thread::sleep(poll);
     }
     kill_group(pgid);
+}
+
+/// What `<program> --version` answered.
+#[derive(Debug)]
+pub struct VersionOutput {
+    /// Exit code (`None` after a signal).
+    pub code: Option<i32>,
+    /// Standard output, lossily decoded.
+    pub stdout: String,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+}
+
+/// Why `<program> --version` gave no answer.
+#[derive(Debug)]
+pub enum VersionError {
+    /// No such program.
+    NotFound,
+    /// It did not answer within the time given; its process group was killed.
+    Timeout,
+    /// It could not be started or read.
+    Spawn(io::Error),
+}
+
+/// Run `program --version` in its own process group (stdin closed); on
+/// timeout the whole group is killed.
+///
+/// # Errors
+/// [`VersionError`] when it cannot be started, or does not end in `timeout`.
+pub async fn run_version(program: &Path, timeout: Duration) -> Result<VersionOutput, VersionError> {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => VersionError::NotFound,
+        _ => VersionError::Spawn(e),
+    })?;
+    let pid = child.id();
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(out)) => Ok(VersionOutput {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }),
+        Ok(Err(e)) => Err(VersionError::Spawn(e)),
+        Err(_) => {
+            if let Some(pid) = pid {
+                kill_group(pid);
+            }
+            Err(VersionError::Timeout)
+        }
+    }
+}
+
+/// Replace this process with `exe args…` (exec: signals, output and exit
+/// code become the new program's), its stdin an unlinked private temporary
+/// file holding `stdin` when given — so a task never shows in argv.
+/// Returns only on failure.
+pub fn exec_with_stdin(exe: &Path, args: &[std::ffi::OsString], stdin: Option<&str>) -> io::Error {
+    use std::io::{Seek, SeekFrom, Write};
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(args);
+    if let Some(text) = stdin {
+        let file = tempfile::tempfile().and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.seek(SeekFrom::Start(0))?;
+            Ok(f)
+        });
+        match file {
+            Ok(f) => {
+                cmd.stdin(f);
+            }
+            Err(e) => return e,
+        }
+    }
+    cmd.exec()
 }
 
 /// Make the child of `cmd` the leader of a new session (`setsid` before

@@ -320,17 +320,8 @@ impl Supervisor<'_> {
         if !inside_git_work_tree(project) {
             // Codex refuses to run outside a git work tree; Claude benefits from one.
             // Never nested: only when no parent is a work tree already.
-            let ok = std::process::Command::new("git")
-                .args(["init", "-q"])
-                .current_dir(project)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            if !ok {
-                tracing::warn!(project = %project.display(), "git init failed; continuing");
+            if let Err(e) = crate::core::git::init(project) {
+                tracing::warn!(project = %project.display(), "git init failed ({e}); continuing");
             }
         }
         Ok(())

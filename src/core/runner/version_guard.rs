@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backends::{AnyBackend, Backend, RunRequest};
 use crate::core::model::state::RunState;
+use crate::core::runner::process;
 use crate::core::runner::reactions::version_warning;
 use crate::core::runner::setup::find_program;
 use crate::core::store::fsutil;
@@ -172,24 +173,14 @@ pub fn find_version(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Run `<path> --version` (stdin closed, killed after [`VERSION_TIMEOUT`]) and
-/// read the version number it prints (`codex-cli 0.171.0` → `0.171.0`).
+/// Run `<path> --version` (killed after [`VERSION_TIMEOUT`]) and read the
+/// version number it prints (`codex-cli 0.171.0` → `0.171.0`).
 async fn ask_version(path: &Path) -> Option<String> {
-    let child = tokio::process::Command::new(path)
-        .arg("--version")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(VERSION_TIMEOUT, child)
-        .await
-        .ok()?
-        .ok()?;
-    if !output.status.success() {
+    let out = process::run_version(path, VERSION_TIMEOUT).await.ok()?;
+    if out.code != Some(0) {
         return None;
     }
-    find_version(&String::from_utf8_lossy(&output.stdout))
+    find_version(&out.stdout)
 }
 
 #[cfg(test)]

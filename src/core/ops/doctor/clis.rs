@@ -2,11 +2,11 @@
 //! timeout, compared with the version this build was tested with.
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
 
 use super::{Check, CheckStatus, DoctorOptions};
-use crate::backends::config::BackendsConfig;
+use crate::backends::config::{BACKEND_NAMES, BackendsConfig};
+use crate::backends::{AnyBackend, Backend, RunRequest};
+use crate::core::runner::process;
 pub use crate::core::runner::version_guard::find_version;
 use crate::core::store::paths::Paths;
 
@@ -22,19 +22,11 @@ pub(super) async fn check_clis(
         .clone()
         .unwrap_or_else(|| paths.backends_file());
     let mut cli_checks = Vec::new();
-    for (name, program, tested) in [
-        (
-            "claude",
-            &backends.claude.program,
-            backends.claude.tested_version,
-        ),
-        (
-            "codex",
-            &backends.codex.program,
-            backends.codex.tested_version,
-        ),
-    ] {
-        cli_checks.push(check_cli(name, program, tested, &backends_path, opts).await);
+    for name in BACKEND_NAMES {
+        let Ok(backend) = backends.backend(name) else {
+            continue;
+        };
+        cli_checks.push(check_cli(&backend, &backends_path, opts).await);
     }
     let none_found = cli_checks.iter().all(|(found, _)| !found);
     cli_checks
@@ -50,20 +42,19 @@ pub(super) async fn check_clis(
 
 /// `(found, check)`: `found` is false when the program does not exist.
 async fn check_cli(
-    name: &str,
-    program: &str,
-    tested: &str,
+    backend: &AnyBackend,
     backends_path: &Path,
     opts: &DoctorOptions,
 ) -> (bool, Check) {
-    let install = match name {
-        "claude" => "install Claude Code (`npm install -g @anthropic-ai/claude-code`)",
-        _ => "install Codex (`npm install -g @openai/codex`)",
-    };
+    let name = backend.name();
+    let program = &backend.command(&RunRequest::default()).program;
+    let tested = backend.tested_version();
+    let names = backend.names();
+    let install = format!("install {} (`{}`)", names.display, names.install);
     let where_set = format!("`program` under [{name}] in {}", backends_path.display());
-    let output = match run_version(program, opts.timeout).await {
+    let output = match process::run_version(Path::new(program), opts.timeout).await {
         Ok(o) => o,
-        Err(VersionError::NotFound) => {
+        Err(process::VersionError::NotFound) => {
             return (
                 false,
                 Check::new(
@@ -74,7 +65,7 @@ async fn check_cli(
                 .fix(format!("{install}, or set {where_set} to its path")),
             );
         }
-        Err(VersionError::Timeout) => {
+        Err(process::VersionError::Timeout) => {
             return (
                 true,
                 Check::new(
@@ -90,7 +81,7 @@ async fn check_cli(
                 )),
             );
         }
-        Err(VersionError::Spawn(e)) => {
+        Err(process::VersionError::Spawn(e)) => {
             return (
                 true,
                 Check::new(
@@ -104,7 +95,11 @@ async fn check_cli(
             );
         }
     };
-    let (code, stdout, stderr) = output;
+    let process::VersionOutput {
+        code,
+        stdout,
+        stderr,
+    } = output;
     if code != Some(0) {
         let tail = last_line(&stderr).or_else(|| last_line(&stdout));
         return (
@@ -137,7 +132,7 @@ async fn check_cli(
             )),
         );
     };
-    (true, compare_versions(name, &version, tested, install))
+    (true, compare_versions(name, &version, tested, &install))
 }
 
 /// How the version found compares with the tested one.
@@ -168,47 +163,6 @@ fn compare_versions(name: &str, version: &str, tested: &str, install: &str) -> C
             format!("{version} (newer than the tested {tested})"),
         ),
         _ => Check::new(name, CheckStatus::Ok, format!("{version} (tested: {tested})")),
-    }
-}
-
-enum VersionError {
-    NotFound,
-    Timeout,
-    Spawn(std::io::Error),
-}
-
-/// Run `program --version` in its own process group; on timeout the group is killed.
-async fn run_version(
-    program: &str,
-    timeout: Duration,
-) -> Result<(Option<i32>, String, String), VersionError> {
-    // TODO(house): runner::process
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => VersionError::NotFound,
-        _ => VersionError::Spawn(e),
-    })?;
-    let pid = child.id();
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(Ok(out)) => Ok((
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )),
-        Ok(Err(e)) => Err(VersionError::Spawn(e)),
-        Err(_) => {
-            if let Some(pid) = pid {
-                // TODO(house): runner::process
-                crate::core::runner::process::kill_group(pid);
-            }
-            Err(VersionError::Timeout)
-        }
     }
 }
 
