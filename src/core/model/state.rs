@@ -212,22 +212,7 @@ impl RunState {
                 resume_id,
                 model,
                 cli_version,
-            } => {
-                let new = self.resume_id.as_deref() != Some(resume_id.as_str());
-                if new {
-                    if let Some(old) = self.resume_id.take() {
-                        self.replaced_ids.push(old);
-                    }
-                }
-                self.resume_id = Some(resume_id.clone());
-                if model.is_some() {
-                    self.model.clone_from(model);
-                }
-                if cli_version.is_some() {
-                    self.cli_version.clone_from(cli_version);
-                }
-                return new;
-            }
+            } => return self.session_started(resume_id, model, cli_version),
             AgentEvent::AssistantText {
                 text,
                 parent_tool_id,
@@ -299,21 +284,7 @@ impl RunState {
                 final_text,
                 usage,
                 cost_usd,
-            } => {
-                if let Some(u) = usage {
-                    self.set_cumulative(*u);
-                }
-                if cost_usd.is_some() {
-                    self.cost_usd = *cost_usd;
-                }
-                self.final_text.clone_from(final_text);
-                self.terminal = Some(Ok(()));
-                self.last_activity = Some(match self.open_subagents.values().next() {
-                    Some(task) if !task.is_empty() => format!("🤖 {task} (in the background)"),
-                    Some(_) => "🤖 a background task".to_owned(),
-                    None => "✅ Finishing".to_owned(),
-                });
-            }
+            } => self.turn_completed(final_text, *usage, *cost_usd),
             AgentEvent::TurnFailed {
                 message,
                 kind,
@@ -330,6 +301,53 @@ impl RunState {
             }
         }
         false
+    }
+
+    /// A session (re)started: a new resume id replaces the old one, which is
+    /// remembered. Returns whether the id is new.
+    fn session_started(
+        &mut self,
+        resume_id: &str,
+        model: &Option<String>,
+        cli_version: &Option<String>,
+    ) -> bool {
+        let new = self.resume_id.as_deref() != Some(resume_id);
+        if new {
+            if let Some(old) = self.resume_id.take() {
+                self.replaced_ids.push(old);
+            }
+        }
+        self.resume_id = Some(resume_id.to_owned());
+        if model.is_some() {
+            self.model.clone_from(model);
+        }
+        if cli_version.is_some() {
+            self.cli_version.clone_from(cli_version);
+        }
+        new
+    }
+
+    /// A turn completed: its totals, text and outcome; the activity says
+    /// whether background tasks still run.
+    fn turn_completed(
+        &mut self,
+        final_text: &Option<String>,
+        usage: Option<Usage>,
+        cost_usd: Option<f64>,
+    ) {
+        if let Some(u) = usage {
+            self.set_cumulative(u);
+        }
+        if cost_usd.is_some() {
+            self.cost_usd = cost_usd;
+        }
+        self.final_text.clone_from(final_text);
+        self.terminal = Some(Ok(()));
+        self.last_activity = Some(match self.open_subagents.values().next() {
+            Some(task) if !task.is_empty() => format!("🤖 {task} (in the background)"),
+            Some(_) => "🤖 a background task".to_owned(),
+            None => "✅ Finishing".to_owned(),
+        });
     }
 
     fn push_text(&mut self, text: &str) {
