@@ -1054,7 +1054,8 @@ fn a_run_with_two_results_ends_when_the_cli_ends() {
     let dir = only_run_dir(&sb);
     let rec = record(&dir);
     assert_eq!(rec["status"], "completed");
-    assert_eq!(rec["subagents_running"], 0);
+    // Zero counts are left out of run.json (the shape older versions wrote).
+    assert_eq!(rec.get("subagents_running"), None);
     assert_eq!(rec["subagents_started"], 1);
     // modelUsage of the last result: every call of the run.
     assert_eq!(rec["usage"]["input_tokens"], 500);

@@ -49,12 +49,19 @@ impl SessionLog {
         let Some(id) = &record.resume_id else {
             return Ok(());
         };
+        // An id replaced before it was ever recorded (both ids in one batch of
+        // events) still gets its entry, so resuming it says where to go.
         for old in &record.replaced_ids {
-            self.registry.update(old, |e| {
-                if e.status != Some(Status::Replaced) {
-                    e.status = Some(Status::Replaced);
-                }
-            })?;
+            let replaced = EntryUpdate {
+                label: spec.label.clone(),
+                task: Some(spec.request.prompt.clone()),
+                project_dir: Some(spec.request.project.clone()),
+                status: Some(Status::Replaced),
+                openclaw_session: spec.session_key.clone(),
+                run_id: Some(record.run_id.clone()),
+                ..EntryUpdate::default()
+            };
+            self.registry.upsert(old, &replaced)?;
         }
         let resumed_from = match record.replaced_ids.last() {
             Some(old) => Some(old.clone()),
