@@ -97,7 +97,7 @@ pub mod core;
 
 pub use crate::backends::{AnyBackend, Backend};
 pub use crate::channels::{AnyChannel, Channel, ChannelError, DynChannel};
-pub use crate::core::error::{Error, Result};
+pub use crate::core::error::{Error, Result, UsageError};
 pub use crate::core::model::events::AgentEvent;
 pub use crate::core::model::state::Outcome;
 pub use crate::core::runner::{RunOptions, RunReport, TaskSource, create, execute, prepare};

@@ -82,8 +82,8 @@ pub enum ProcessError {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad input from the user (flags, routing): exit code 2, nothing written.
-    #[error("{0}")]
-    Usage(String),
+    #[error(transparent)]
+    Usage(UsageError),
     /// Configuration.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -104,7 +104,40 @@ pub enum Error {
     },
 }
 
+/// Bad input, kept typed where the layer that found it has its own error (a
+/// routing mistake, a request a backend refuses), so a caller can inspect it;
+/// otherwise a message.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    /// A message for the user.
+    #[error("{0}")]
+    Message(String),
+    /// A typed error of another layer (`RoutingError`, `RequestError`).
+    #[error(transparent)]
+    Typed(Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl UsageError {
+    /// The typed error inside, if it is an `E`.
+    pub fn typed<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            UsageError::Message(_) => None,
+            UsageError::Typed(e) => e.downcast_ref(),
+        }
+    }
+}
+
 impl Error {
+    /// Bad input, said in a message.
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Error::Usage(UsageError::Message(msg.into()))
+    }
+
+    /// Bad input found by another layer, kept typed.
+    pub fn usage_from(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Usage(UsageError::Typed(Box::new(e)))
+    }
+
     /// An I/O error with context.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
@@ -116,3 +149,29 @@ impl Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[derive(Debug, thiserror::Error, PartialEq)]
+    #[error("route: no such topic")]
+    struct RouteProblem;
+
+    #[test]
+    fn a_usage_error_keeps_its_type_and_its_words() {
+        let e = Error::usage_from(RouteProblem);
+        assert_eq!(e.to_string(), "route: no such topic");
+        let Error::Usage(inner) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(inner.typed::<RouteProblem>(), Some(&RouteProblem));
+        let plain = Error::usage("bad flag");
+        assert_eq!(plain.to_string(), "bad flag");
+        let Error::Usage(inner) = &plain else {
+            panic!("{plain:?}")
+        };
+        assert_eq!(inner.typed::<RouteProblem>(), None);
+    }
+}

@@ -471,7 +471,8 @@ pub async fn claude_subagent(ctx: Arc<Ctx>) {
         .await;
     let (_report, record) = common_success_checks(&ctx, &r, SUBAGENT_ANSWER);
     assert_eq!(record["subagents_started"], 1, "{record}");
-    assert_eq!(record["subagents_running"], 0, "{record}");
+    // Zero counts are left out of run.json.
+    assert_eq!(record.get("subagents_running"), None, "{record}");
     // Every model call of this run (the fake answers 100 in / 7 out each).
     let calls = ctx
         .anthropic

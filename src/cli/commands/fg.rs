@@ -19,7 +19,7 @@ pub fn fg_bg(args: &RunRefArgs, ctx: &Ctx, fg: bool) -> CmdResult {
     let reply = runtime()?
         .block_on(control::request(&dir.path, &req))
         .map_err(|_| {
-            clawrun::Error::Usage(format!(
+            clawrun::Error::usage(format!(
                 "run {} is not running (no live runner to stream from)",
                 args.run
             ))

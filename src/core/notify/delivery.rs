@@ -80,7 +80,7 @@ pub async fn resolve(input: &RouteInput, configs: &Configs, paths: &Paths) -> Re
         Some(client) => routing::resolve_route(input, &GatewaySessions::new(client), &local).await,
         None => routing::resolve_route(input, &NoGateway, &local).await,
     };
-    route.map_err(|e| Error::Usage(e.to_string()))
+    route.map_err(Error::from)
 }
 
 /// The channel type for `route` under `[notify] channel`.
@@ -103,7 +103,7 @@ pub fn channel_kind(route: &Route, configs: &Configs) -> Result<ChannelKind> {
     if kind == ChannelKind::Console
         && configs.config.notify.channel != NotifyChannel::Kind(ChannelKind::Console)
     {
-        return Err(Error::Usage(format!(
+        return Err(Error::usage(format!(
             "❌ Invalid routing: the route goes to {network} but no channel can reach it: \
              set gateway.auth.token in openclaw.json (or gateway.token_env in clawrun.toml){}",
             if network == "telegram" {

@@ -25,7 +25,7 @@ pub fn check_capacity(paths: &Paths, max: u32) -> Result<()> {
     } else {
         format!("{n} runs are running")
     };
-    Err(Error::Usage(format!(
+    Err(Error::usage(format!(
         "{runs} (the limit is {max}): wait, stop one with `clawrun kill`, or pass --queue"
     )))
 }

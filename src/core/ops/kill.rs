@@ -108,7 +108,7 @@ fn already_finished(paths: &Paths, first: &RunRecord) -> Error {
             .collect(),
         None => Vec::new(),
     };
-    Error::Usage(format!(
+    Error::usage(format!(
         "run {} already finished ({}{}); there is nothing to kill{}",
         first.run_id,
         first.status.as_str(),

@@ -63,7 +63,7 @@ impl StatusFilter {
             "resume_failed" => StatusFilter::Is(RunStatus::Done(Outcome::ResumeFailed)),
             "crashed" => StatusFilter::Is(RunStatus::Done(Outcome::Crashed)),
             _ => {
-                return Err(Error::Usage(format!(
+                return Err(Error::usage(format!(
                     "unknown status {word:?}; valid: {}",
                     STATUS_WORDS.join(", ")
                 )));

@@ -115,7 +115,7 @@ fn ambiguous(query: &str, what: &str, candidates: &[String]) -> Error {
         ));
     }
     msg.push_str("\nName one by its full run id (or a longer prefix of it).");
-    Error::Usage(msg)
+    Error::usage(msg)
 }
 
 fn describe_run(r: &RunRecord) -> String {
@@ -155,7 +155,7 @@ fn describe_entry(backend: &str, e: &Entry) -> String {
 pub fn resolve(paths: &Paths, query: &str) -> Result<Target> {
     let q = query.trim();
     if q.is_empty() {
-        return Err(Error::Usage(
+        return Err(Error::usage(
             "empty run name: give a run id, a run-id prefix, a label or a session id".to_owned(),
         ));
     }
@@ -253,7 +253,7 @@ pub fn resolve(paths: &Paths, query: &str) -> Result<Target> {
         let c: Vec<String> = part.iter().map(|(b, e)| describe_entry(b, e)).collect();
         return Err(ambiguous(q, "sessions by label", &c));
     }
-    Err(Error::Usage(format!(
+    Err(Error::usage(format!(
         "no run or session matches {q:?} (tried run ids, run-id prefixes, session ids and \
          labels); see `clawrun list --all`"
     )))
@@ -267,7 +267,7 @@ pub fn resolve(paths: &Paths, query: &str) -> Result<Target> {
 pub fn resolve_run(paths: &Paths, query: &str) -> Result<Run> {
     match resolve(paths, query)? {
         Target::Run(run) => Ok(run),
-        Target::Session { backend, entry } => Err(Error::Usage(format!(
+        Target::Session { backend, entry } => Err(Error::usage(format!(
             "{:?} is a {backend} session in the registry without a run directory (deleted, or \
              started by another tool): see `clawrun sessions show {}`, or continue it with \
              `clawrun resume {}`",

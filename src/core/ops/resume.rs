@@ -145,7 +145,7 @@ impl Origin {
             Target::Run(run) => {
                 let r = &run.record;
                 let Some(id) = r.resume_id.clone().or_else(|| r.resumed_from.clone()) else {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::usage(format!(
                         "run {} has no session id ({}: the agent never announced one), so there \
                          is nothing to resume; start a new run instead",
                         r.run_id,
@@ -164,7 +164,7 @@ impl Origin {
             }
             Target::Session { backend, entry } => {
                 let Some(project) = entry.project_dir.clone().filter(|p| !p.is_empty()) else {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::usage(format!(
                         "session {} has no project_dir in the {backend} registry; resume it with \
                          `clawrun run --backend {backend} -p <project> --resume {}`",
                         entry.id, entry.id

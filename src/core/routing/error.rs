@@ -178,6 +178,6 @@ impl RoutingError {
 
 impl From<RoutingError> for crate::core::error::Error {
     fn from(e: RoutingError) -> Self {
-        crate::core::error::Error::Usage(e.to_string())
+        crate::core::error::Error::usage_from(e)
     }
 }

@@ -40,7 +40,7 @@ pub struct Prepared {
 }
 
 fn usage(msg: impl Into<String>) -> Error {
-    Error::Usage(msg.into())
+    Error::usage(msg)
 }
 
 /// A flag value that must not be empty, start with `-` (it would be read as a
@@ -144,9 +144,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         append_system_prompt: opts.append_system_prompt.clone(),
         max_budget_usd: opts.max_budget_usd,
     };
-    backend
-        .validate(&request)
-        .map_err(|e| usage(format!("{}: {}", e.backend, e.message)))?;
+    backend.validate(&request).map_err(Error::usage_from)?;
     let spec = RunSpec {
         run_id,
         backend: backend.name().to_owned(),

@@ -159,7 +159,7 @@ fn plan_in(data: &IterFile, session_key: Option<&str>, resume: Option<&str>, run
 /// [`Error::Usage`] when `plan.iteration > max`.
 pub fn check_limit(plan: &Plan, session_key: Option<&str>, max: u32) -> Result<()> {
     if plan.iteration > max {
-        return Err(Error::Usage(format!(
+        return Err(Error::usage(format!(
             "iteration limit reached: this would be iteration {} of {max} for session {} (chain started by {}). \
              Report the outcome to the user instead, or start a new task without --resume.",
             plan.iteration,
