@@ -26,7 +26,7 @@ pub fn outbox(args: &OutboxArgs, ctx: &Ctx) -> CmdResult {
         }
         return Ok(0);
     }
-    let build = |kind: &str, dir: &std::path::Path| runner::channel_for(kind, dir, paths);
+    let build = |kind: &str, dir: &std::path::Path| runner::channel_named(kind, dir, paths);
     let results = runtime()?.block_on(outbox::flush_all(
         &runs_dir,
         None,

@@ -43,7 +43,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
             }))?;
         } else {
             let extra = [
-                ("channel_type", spec.channel.clone()),
+                ("channel_type", spec.channel.name().to_owned()),
                 (
                     "completion_mode",
                     spec.chain.completion_mode.as_str().to_owned(),
@@ -96,7 +96,7 @@ fn detach(args: &RunArgs, dir: &RunDir, paths: &Paths, prepared: &Prepared) -> C
     if args.json {
         let mut v = serde_json::to_value(&proof)?;
         v["route"] = serde_json::to_value(&prepared.spec.route)?;
-        v["channel"] = prepared.spec.channel.clone().into();
+        v["channel"] = prepared.spec.channel.name().into();
         render::json(&v)?;
     } else {
         let mut out = std::io::stdout().lock();
@@ -122,7 +122,7 @@ fn execute(dir: &RunDir, paths: &Paths) -> Result<RunReport, CliError> {
         ))
     };
     let spec = dir.read_spec()?;
-    let channel = match runner::channel_for(&spec.channel, &dir.path, paths) {
+    let channel = match runner::channel_for(spec.channel, &dir.path, paths) {
         Ok(c) => c,
         Err(e) => {
             // The settings checked at launch are gone (token removed?): say so
@@ -155,7 +155,7 @@ fn execute(dir: &RunDir, paths: &Paths) -> Result<RunReport, CliError> {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
             let message = format!("the runner crashed: {what}");
-            let channel = runner::channel_for(&spec.channel, &dir.path, paths)
+            let channel = runner::channel_for(spec.channel, &dir.path, paths)
                 .unwrap_or_else(|_| console().into());
             runtime()?.block_on(runner::record_crash(dir, paths, channel, &message))?;
             Err(anyhow::anyhow!("{message}").into())

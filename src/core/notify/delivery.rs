@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use crate::channels::{self, AnyChannel, console};
-use crate::core::config::{ChannelKind, Config, NotifyChannel, UnknownChannelKind};
-use crate::core::error::{ConfigError, Error, Result};
+use crate::core::config::{ChannelKind, Config, NotifyChannel};
+use crate::core::error::{Error, Result};
 use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
 use crate::core::openclaw::gateway::GatewayClient;
 use crate::core::routing::{
@@ -114,18 +114,6 @@ pub fn channel_kind(route: &Route, configs: &Configs) -> Result<ChannelKind> {
         )));
     }
     Ok(kind)
-}
-
-/// Build the channel named `kind` (a [`ChannelKind`] name, as recorded in the
-/// run's `request.json`) for the run in `run_dir`; see [`build_kind`].
-///
-/// # Errors
-/// An unknown name, or as [`build_kind`].
-pub fn build(kind: &str, run_dir: &Path, configs: &Configs) -> Result<AnyChannel> {
-    let kind: ChannelKind = kind
-        .parse()
-        .map_err(|e: UnknownChannelKind| Error::Config(ConfigError::Invalid(e.to_string())))?;
-    build_kind(kind, run_dir, configs)
 }
 
 /// Build the channel of `kind` for the run in `run_dir` through the channel

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::resolve::{Run, agent_alive, runner_alive};
+use crate::core::config::ChannelKind;
 use crate::core::routing::Route;
 use crate::core::store::run::{RunRecord, files};
 
@@ -20,7 +21,7 @@ pub struct RunDetails {
     /// Where its messages go (from request.json).
     pub route: Option<Route>,
     /// The channel type delivering them.
-    pub channel: Option<String>,
+    pub channel: Option<ChannelKind>,
     /// Whether the runner process is alive.
     pub runner_alive: bool,
     /// Whether the agent's process group is alive.

@@ -40,7 +40,7 @@ pub use reactions::version_warning;
 pub use setup::{
     Prepared, RoutingOptions, create, find_program, prepare, route, route_input, task_summary,
 };
-pub use supervisor::{channel_for, execute};
+pub use supervisor::{channel_for, channel_named, execute};
 
 /// Default time limit (seconds).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 7200;

@@ -158,7 +158,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         notify: notify_settings(opts),
         chain,
         route: Route::console(RouteSource::Default),
-        channel: ChannelKind::Console.name().to_owned(),
+        channel: ChannelKind::Console,
     };
     Ok(Prepared {
         spec,
@@ -425,10 +425,10 @@ pub async fn route(prepared: &mut Prepared, input: &RouteInput, configs: &Config
     let route = delivery::resolve(input, configs, &prepared.paths).await?;
     let kind = delivery::channel_kind(&route, configs)?;
     if kind != ChannelKind::Console {
-        delivery::build(kind.name(), &prepared.paths.state_dir, configs)?;
+        delivery::build_kind(kind, &prepared.paths.state_dir, configs)?;
     }
     prepared.spec.route = route;
-    prepared.spec.channel = kind.name().to_owned();
+    prepared.spec.channel = kind;
     Ok(())
 }
 

@@ -143,11 +143,24 @@ fn interval(first: Instant, period: Duration) -> Interval {
 ///
 /// # Errors
 /// An unknown channel type, or a channel that cannot be configured.
-pub fn channel_for(kind: &str, run_dir: &Path, paths: &Paths) -> Result<AnyChannel> {
-    if kind == ChannelKind::Console.name() {
+pub fn channel_for(kind: ChannelKind, run_dir: &Path, paths: &Paths) -> Result<AnyChannel> {
+    if kind == ChannelKind::Console {
         return Ok(Console::new(Some(run_dir.join(console::NOTIFICATIONS_FILE_NAME))).into());
     }
-    delivery::build(kind, run_dir, &Configs::load(paths)?)
+    delivery::build_kind(kind, run_dir, &Configs::load(paths)?)
+}
+
+/// [`channel_for`] by the channel type's name as an outbox records it.
+///
+/// # Errors
+/// An unknown channel type, or one that cannot be built.
+pub fn channel_named(kind: &str, run_dir: &Path, paths: &Paths) -> Result<AnyChannel> {
+    let kind: ChannelKind =
+        kind.parse()
+            .map_err(|e: crate::core::config::UnknownChannelKind| {
+                Error::Config(crate::core::error::ConfigError::Invalid(e.to_string()))
+            })?;
+    channel_for(kind, run_dir, paths)
 }
 
 /// Execute the run in `dir` to its end: spawn, supervise, finish. Handles the
@@ -220,7 +233,7 @@ fn flush_earlier_outboxes(paths: &Paths, own: &str) {
             budget: Duration::from_secs(60),
             ..RetryPolicy::default()
         };
-        let build = |kind: &str, dir: &Path| channel_for(kind, dir, &paths);
+        let build = |kind: &str, dir: &Path| channel_named(kind, dir, &paths);
         for f in outbox::flush_all(&runs_dir, Some(&own), &policy, &build).await {
             if let Some(e) = f.error {
                 tracing::warn!("flushing the outbox of {}: {e}", f.run_id);

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::backends::RunRequest;
+use crate::core::config::ChannelKind;
 use crate::core::error::{Error, Result};
 use crate::core::model::events::Usage;
 use crate::core::model::state::Outcome;
@@ -74,7 +75,7 @@ pub struct RunSpec {
     /// Where messages go.
     pub route: crate::core::model::route::Route,
     /// The channel type that delivers them (`console`, `telegram-direct`, …).
-    pub channel: String,
+    pub channel: ChannelKind,
 }
 
 /// Limits of a run and how its turns are handled (part of [`RunSpec`]).
