@@ -123,9 +123,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
     let output_file = match &opts.output {
         Some(o) => {
             let o = absolute(o);
-            if o.is_dir() {
-                return Err(usage(format!("--output {} is a directory", o.display())));
-            }
+            fsutil::check_output_target(&o).map_err(|e| usage(format!("--output {e}")))?;
             o
         }
         None => paths.runs_dir().join(&run_id).join(files::OUTPUT),

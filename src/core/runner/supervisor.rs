@@ -70,13 +70,15 @@ pub(crate) struct Supervisor<'a> {
     pub(crate) turns: Turns,
     /// The request of the first agent (restarts derive theirs from it).
     pub(crate) request: RunRequest,
-    /// Added to the agent's environment.
-    pub(crate) extra_env: Vec<(String, String)>,
+    /// What the runner changes in the agent's environment.
+    pub(crate) agent_env: super::process::AgentEnv,
     pub(crate) started: Instant,
     pub(crate) reminded: bool,
     pub(crate) limiter: NoteLimiter,
     /// Warnings for the person running clawrun, returned in the report.
     pub(crate) warnings: Vec<String>,
+    /// Why the output file could not be written, once that is known.
+    pub(crate) output_lost: Option<String>,
 }
 
 /// One agent process under supervision.
@@ -196,11 +198,12 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         stream_pos: 0,
         text_file: None,
         turns: Turns::default(),
-        extra_env: vec![("CLAWRUN_RUN_DIR".to_owned(), dir.path.display().to_string())],
+        agent_env: super::agent_env(&dir.path, paths),
         started: Instant::now(),
         reminded: false,
         limiter: NoteLimiter::new(3, NOTE_EVERY, MAX_NOTES),
         warnings: Vec::new(),
+        output_lost: None,
     };
     sup.state.cli_version = version_guard::program_version(&sup.backend, paths).await;
     if sup.spec.notify.fg && !sup.fg.enabled {
@@ -306,17 +309,13 @@ impl Supervisor<'_> {
         self.finish(attempt, lp).await
     }
 
-    /// The project directory (a git work tree unless inside one already) and
-    /// the output file's directory.
+    /// The project directory (a git work tree unless inside one already). The
+    /// output file's directory is never created: validation checked it exists.
     fn prepare_dirs(&self) -> std::result::Result<(), String> {
         let project = &self.spec.request.project;
         fsutil::create_private_dir(project)
             .or_else(|e| if project.is_dir() { Ok(()) } else { Err(e) })
             .map_err(|e| format!("creating project {}: {e}", project.display()))?;
-        if let Some(parent) = self.spec.output_file.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("creating {}: {e}", parent.display()))?;
-        }
         if !inside_git_work_tree(project) {
             // Codex refuses to run outside a git work tree; Claude benefits from one.
             // Never nested: only when no parent is a work tree already.
@@ -677,13 +676,18 @@ impl Supervisor<'_> {
     }
 
     pub(crate) fn write_record(&mut self) {
-        self.sync_state();
-        self.record.updated_at = now_secs();
-        if let Err(e) = self.dir.write_record(&self.record) {
+        if let Err(e) = self.try_write_record() {
             tracing::warn!("{e}");
         }
+    }
+
+    /// Write `run.json` now.
+    pub(crate) fn try_write_record(&mut self) -> Result<()> {
+        self.sync_state();
+        self.record.updated_at = now_secs();
         self.record_dirty = false;
         self.last_record_write = Instant::now();
+        self.dir.write_record(&self.record)
     }
 }
 

@@ -91,3 +91,47 @@ pub fn create_new_private(path: &Path) -> io::Result<fs::File> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
 }
+
+/// Check that `path` may receive an output file by [`write_atomic`] (which
+/// renames a new file over it): it is missing, or it is a regular file; its
+/// directory exists. A symlink is refused, not followed and not replaced
+/// (a link to a device or to a system file must not be written through, and
+/// replacing the link would silently break whoever made it); so is anything
+/// else that is not a regular file (a directory, a device, a FIFO, a socket:
+/// renaming over `/dev/null` would replace the device). Nothing is created.
+///
+/// # Errors
+/// What is wrong, in words for the person who chose the path.
+pub fn check_output_target(path: &Path) -> Result<(), String> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => {
+            let kind = meta.file_type();
+            if kind.is_file() {
+                return Ok(());
+            }
+            let what = if kind.is_symlink() {
+                "a symlink (give the path of the file itself)"
+            } else if kind.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a device, FIFO or socket)"
+            };
+            Err(format!("{} is {what}", path.display()))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let parent = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| Path::new("."));
+            if parent.is_dir() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the directory of {} does not exist (it is not created)",
+                    path.display()
+                ))
+            }
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
