@@ -153,7 +153,7 @@ fn an_output_file_that_cannot_be_written_is_no_success() {
     let out_dir = sb.root.join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let target = out_dir.join("result.txt");
-    let mut child = sb
+    let child = sb
         .run_std(&["-t", "x", "--heartbeat", "0", "-o"])
         .arg(&target)
         .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
@@ -230,4 +230,44 @@ fn a_full_disk_mid_run_is_reported_not_celebrated() {
     assert!(!err.contains("Full output: /"), "{err}");
     assert!(err.contains("❌ Done (completed"), "{err}");
     assert!(stdout(&out).is_empty());
+}
+
+// ------------------------------------------------------------------ run.json
+
+#[test]
+fn a_corrupt_run_record_is_named_by_list_show_and_status() {
+    let sb = Sandbox::new();
+    let out = sb
+        .run(&["-t", "x", "--heartbeat", "0"])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dir = runs(&sb).remove(0);
+    let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let record = dir.join("run.json");
+    let data = std::fs::read(&record).unwrap();
+    std::fs::write(&record, &data[..data.len() / 2]).unwrap();
+    let shown = record.display().to_string();
+
+    let list = sb.cmd().args(["list"]).output().unwrap();
+    assert_eq!(list.status.code(), Some(0));
+    let text = stdout(&list);
+    assert!(
+        text.contains("unreadable run record") && text.contains(&shown),
+        "{text}"
+    );
+    let list = sb.cmd().args(["list", "--json"]).output().unwrap();
+    assert!(stderr(&list).contains(&shown), "{}", stderr(&list));
+
+    let status = sb.cmd().args(["status"]).output().unwrap();
+    assert!(stdout(&status).contains(&shown), "{}", stdout(&status));
+
+    let show = sb.cmd().args(["show", &id]).output().unwrap();
+    assert_eq!(show.status.code(), Some(1), "{}", stderr(&show));
+    assert!(
+        stderr(&show).contains("unreadable") && stderr(&show).contains(&shown),
+        "{}",
+        stderr(&show)
+    );
 }

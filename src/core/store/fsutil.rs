@@ -67,15 +67,33 @@ pub fn open_append(path: &Path) -> io::Result<fs::File> {
 }
 
 /// Append one line (a newline is added) to `path`, creating it 0600. The line
-/// goes out in one `write` so concurrent appenders do not interleave.
+/// goes out in one `write` so concurrent appenders do not interleave. When the
+/// file does not end with a newline (an append torn by a crash or a full
+/// disk), a newline goes first, so the new line is not glued to the torn one.
 ///
 /// # Errors
 /// Any I/O error.
 pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(line.len() + 1);
+    use std::os::unix::fs::FileExt;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    let len = file.metadata()?.len();
+    let mut last = [b'\n'];
+    if len > 0 {
+        file.read_exact_at(&mut last, len - 1)?;
+    }
+    let mut buf = Vec::with_capacity(line.len() + 2);
+    if last[0] != b'\n' {
+        buf.push(b'\n');
+    }
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');
-    open_append(path)?.write_all(&buf)
+    file.write_all(&buf)
 }
 
 /// Create a new file at `path` with mode 0600, failing if anything exists there
@@ -133,5 +151,24 @@ pub fn check_output_target(path: &Path) -> Result<(), String> {
             }
         }
         Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_append_after_a_torn_line_starts_on_a_new_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("log.jsonl");
+        append_line(&path, "{\"a\":1}").unwrap();
+        // A torn append: no newline at the end.
+        let mut f = open_append(&path).unwrap();
+        f.write_all(b"{\"b\":\"\xF0\x9F").unwrap();
+        append_line(&path, "{\"c\":3}").unwrap();
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!(data, b"{\"a\":1}\n{\"b\":\"\xF0\x9F\n{\"c\":3}\n");
     }
 }

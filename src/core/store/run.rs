@@ -411,6 +411,43 @@ pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
     runs
 }
 
+/// A run directory whose `run.json` exists but cannot be read or parsed:
+/// listed by `list` and `status`, named by `show`, never silently left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnreadableRun {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// Why its record cannot be read.
+    pub error: String,
+}
+
+/// Every run directory under `runs_dir` whose record exists but cannot be
+/// read. A directory without `run.json` is a run being created, not listed.
+pub fn unreadable_runs(runs_dir: &Path) -> Vec<UnreadableRun> {
+    let Ok(entries) = std::fs::read_dir(runs_dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<UnreadableRun> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            let dir = RunDir::open(e.path());
+            match dir.read_record() {
+                Ok(_) => None,
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    None
+                }
+                Err(err) => Some(UnreadableRun {
+                    dir: dir.path,
+                    error: err.to_string(),
+                }),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.dir.cmp(&a.dir));
+    out
+}
+
 /// The runs that are active now (`starting` or `running`), after reaping stale
 /// ones. `runner_alive(pid)` says whether a record's runner still runs; a
 /// record whose runner is gone is marked `crashed` (see [`mark_crashed`]),
