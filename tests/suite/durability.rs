@@ -271,3 +271,53 @@ fn a_corrupt_run_record_is_named_by_list_show_and_status() {
         stderr(&show)
     );
 }
+
+// ------------------------------------------------------------------ stream cap
+
+#[test]
+fn stream_jsonl_is_cut_at_its_cap_and_events_after_it_still_count() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.openclaw_home()).unwrap();
+    std::fs::write(
+        sb.openclaw_home().join("clawrun.toml"),
+        "[limits]\nmax_stream_mib = 1\n",
+    )
+    .unwrap();
+    let line_bytes: u64 = 100 * 1024 * 1024;
+    let out = sb
+        .run(&["-t", "x", "--heartbeat", "0"])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("FAKE_MODE", "long-line")
+        .env("FAKE_FLOOD_BYTES", line_bytes.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dir = runs(&sb).remove(0);
+    let cap = 1024 * 1024;
+    assert_eq!(
+        std::fs::metadata(dir.join("stream.jsonl")).unwrap().len(),
+        cap
+    );
+    let rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    // The events after the cut were parsed: the run completed with its answer.
+    assert_eq!(rec["status"], "completed", "{rec}");
+    assert_eq!(rec["resume_id"], "b97f592b-6515-4a57-b3bb-0bc3448d4c8a");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("output.txt")).unwrap(),
+        "DONE"
+    );
+    // The record says where the file was cut and how much was not kept.
+    let transcript = std::fs::metadata(fixture("claude/tool.jsonl"))
+        .unwrap()
+        .len();
+    assert_eq!(rec["stream_cut_at_bytes"], cap, "{rec}");
+    assert_eq!(
+        rec["stream_dropped_bytes"].as_u64().unwrap(),
+        line_bytes + 1 + transcript - cap,
+        "{rec}"
+    );
+    // Memory stayed flat: the 100 MiB line was never held whole.
+    let peak_kb = rec["runner_peak_rss_kb"].as_u64().unwrap();
+    assert!(peak_kb < 64 * 1024, "runner peak RSS {peak_kb} KiB");
+}

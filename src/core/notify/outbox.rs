@@ -537,6 +537,7 @@ fn replay_lines(lines: Vec<Line>) -> Vec<Entry> {
 /// is glued to it (an append after a torn one), and why the line is bad.
 /// `{"op":"` cannot occur inside a JSON string (its quotes would be escaped),
 /// so where it starts after the first byte, a new line starts.
+#[allow(clippy::result_large_err)] // one line at a time, short-lived (as `Line` itself)
 fn parse_line(raw: &[u8]) -> std::result::Result<Line, (Option<Line>, String)> {
     match serde_json::from_slice::<Line>(raw) {
         Ok(line) => Ok(line),

@@ -226,24 +226,18 @@ pub fn inside_git_work_tree(dir: &Path) -> bool {
 /// `[gateway] token_env` / `[telegram] bot_token_env` give in `clawrun.toml`).
 /// The runner keeps them; the agent runs with permissions bypassed and must
 /// never see them.
-pub(crate) fn agent_env(
-    run_dir: &Path,
-    paths: &crate::core::store::paths::Paths,
-) -> process::AgentEnv {
+pub(crate) fn agent_env(run_dir: &Path, config: &crate::core::config::Config) -> process::AgentEnv {
     use crate::core::openclaw::config::{GATEWAY_TOKEN_ENV_NAME, TELEGRAM_BOT_TOKEN_ENV_NAME};
     let mut remove = vec![
         GATEWAY_TOKEN_ENV_NAME.to_owned(),
         TELEGRAM_BOT_TOKEN_ENV_NAME.to_owned(),
     ];
-    match crate::core::config::Config::load(&paths.config_file) {
-        Ok(config) => remove.extend(
-            [config.gateway.token_env, config.telegram.bot_token_env]
-                .into_iter()
-                .flatten(),
-        ),
-        // Checked at launch; unreadable now: the well-known names are still removed.
-        Err(e) => tracing::warn!("reading clawrun.toml for the agent's environment: {e}"),
-    }
+    remove.extend(
+        [&config.gateway.token_env, &config.telegram.bot_token_env]
+            .into_iter()
+            .flatten()
+            .cloned(),
+    );
     remove.sort();
     remove.dedup();
     process::AgentEnv {

@@ -498,6 +498,8 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         runner_cpu_ms: None,
         runner_peak_rss_kb: None,
         waiting_since: None,
+        stream_cut_at_bytes: None,
+        stream_dropped_bytes: 0,
     }
 }
 

@@ -79,6 +79,8 @@ pub(crate) struct Supervisor<'a> {
     pub(crate) warnings: Vec<String>,
     /// Why the output file could not be written, once that is known.
     pub(crate) output_lost: Option<String>,
+    /// Largest `stream.jsonl` kept (`[limits] max_stream_mib`).
+    pub(crate) max_stream_bytes: u64,
 }
 
 /// One agent process under supervision.
@@ -132,6 +134,8 @@ pub(crate) struct Loop {
     pub(crate) stream: std::fs::File,
     pub(crate) stream_path: PathBuf,
     pub(crate) stream_error: Option<String>,
+    /// Bytes written to `stream.jsonl` so far.
+    pub(crate) stream_written: u64,
 }
 
 fn interval(first: Instant, period: Duration) -> Interval {
@@ -162,6 +166,11 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
     let spec = dir.read_spec()?;
     let mut record = dir.read_record()?;
     record.runner_pid = std::process::id();
+    // Checked at launch; unreadable now: the defaults (the well-known token
+    // variables are still kept from the agent).
+    let config = crate::core::config::Config::load(&paths.config_file)
+        .inspect_err(|e| tracing::warn!("{e}"))
+        .unwrap_or_default();
     let backends = config::load(spec.backends_file.as_deref())?;
     let backend = backends.backend(&spec.backend)?;
     let mut notifier = Notifier::new(
@@ -198,12 +207,13 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         stream_pos: 0,
         text_file: None,
         turns: Turns::default(),
-        agent_env: super::agent_env(&dir.path, paths),
+        agent_env: super::agent_env(&dir.path, &config),
         started: Instant::now(),
         reminded: false,
         limiter: NoteLimiter::new(3, NOTE_EVERY, MAX_NOTES),
         warnings: Vec::new(),
         output_lost: None,
+        max_stream_bytes: config.limits.max_stream_bytes,
     };
     sup.state.cli_version = version_guard::program_version(&sup.backend, paths).await;
     if sup.spec.notify.fg && !sup.fg.enabled {
@@ -289,6 +299,7 @@ impl Supervisor<'_> {
             stream,
             stream_path,
             stream_error: None,
+            stream_written: 0,
         };
         // One pass per agent process: the first, then one per restart.
         let mut attempt = Attempt::new(agent);
@@ -442,19 +453,45 @@ impl Supervisor<'_> {
             }
             Ok(n) => n,
         };
-        let chunk = &lp.out_buf[..n];
         self.stream_pos += n as u64;
-        if lp.stream_error.is_none() {
-            if let Err(e) = lp.stream.write_all(chunk) {
-                lp.stream_error = Some(format!("writing {}: {e}", lp.stream_path.display()));
-            }
-        }
+        self.keep_stream(lp, n);
+        let chunk = &lp.out_buf[..n];
         let now = Instant::now();
         let mut step = Step::default();
         let protocol = &mut self.protocol;
         a.splitter
             .feed(chunk, &mut |line| read_line(protocol, line, &mut step));
         self.apply_step(step, now);
+    }
+
+    /// Append `out_buf[..n]` to `stream.jsonl` up to its cap; past the cap the
+    /// bytes are still parsed, and the record says where the file was cut and
+    /// how much was not kept.
+    fn keep_stream(&mut self, lp: &mut Loop, n: usize) {
+        if lp.stream_error.is_some() {
+            return;
+        }
+        let room = self.max_stream_bytes.saturating_sub(lp.stream_written);
+        let keep = n.min(usize::try_from(room).unwrap_or(usize::MAX));
+        if keep > 0 {
+            if let Err(e) = lp.stream.write_all(&lp.out_buf[..keep]) {
+                lp.stream_error = Some(format!("writing {}: {e}", lp.stream_path.display()));
+                return;
+            }
+            lp.stream_written += keep as u64;
+        }
+        if keep < n {
+            if self.record.stream_cut_at_bytes.is_none() {
+                tracing::warn!(
+                    "{} reached {} bytes ([limits] max_stream_mib): the rest is parsed, not kept",
+                    lp.stream_path.display(),
+                    self.max_stream_bytes
+                );
+                self.record.stream_cut_at_bytes = Some(lp.stream_written);
+            }
+            self.record.stream_dropped_bytes += (n - keep) as u64;
+            self.record_dirty = true;
+        }
     }
 
     /// After one agent process: its last line, its input closed, nothing of

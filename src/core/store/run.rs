@@ -266,6 +266,13 @@ pub struct RunRecord {
     /// respond`) since then (Unix seconds); `None` while a turn runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_since: Option<i64>,
+    /// `stream.jsonl` was cut at this size (`[limits] max_stream_mib`): what
+    /// came after was parsed but not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_cut_at_bytes: Option<u64>,
+    /// Bytes of agent output not kept in `stream.jsonl` after the cut.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stream_dropped_bytes: u64,
 }
 
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.
