@@ -28,7 +28,7 @@
 //! text (never the reqwest error with its URL), and any text that came from
 //! outside is passed through a redactor as a second line of defence.
 //!
-//! Wake: `openclaw agent --session-id <uuid> --message <text> --deliver --json
+//! Wake: `openclaw agent --session-id <uuid> --message-file <0600 file> --deliver --json
 //! --timeout <s>` (or `--session-key <key>` when no uuid is known). Success only
 //! when its JSON says the turn completed (`status: "ok"`) and the reply was
 //! delivered (`deliveryStatus.succeeded: true`).
@@ -461,7 +461,7 @@ impl TelegramDirect {
     }
 }
 
-/// Wake the agent with `openclaw agent --session-id <uuid> --message <text>
+/// Wake the agent with `openclaw agent --session-id <uuid> --message-file <file>
 /// --deliver --json` (or `--session-key` without a uuid). Used by telegram-direct,
 /// and by message-tool for thread sessions, which the gateway's `sessions_send`
 /// refuses. `clean` redacts secrets from the CLI output quoted in errors.
@@ -486,7 +486,13 @@ pub(crate) async fn openclaw_agent_wake(
             ));
         }
     };
-    cmd.args(["--message", &wake.text, "--deliver", "--json", "--timeout"])
+    // The text (with a preview of the result) never goes in argv, which every
+    // local user can read in `ps`: it goes in a 0600 file in a 0700 directory,
+    // removed when this returns (the `TempDir` guard).
+    let message = write_message_file(&wake.text)?;
+    cmd.arg("--message-file")
+        .arg(message.path().join(WAKE_MESSAGE_FILE_NAME))
+        .args(["--deliver", "--json", "--timeout"])
         .arg(turn_timeout.as_secs().max(1).to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -533,6 +539,33 @@ pub(crate) async fn openclaw_agent_wake(
         &clean(&tail(&stdout)),
         &clean(&tail(&stderr)),
     )
+}
+
+/// Name of the wake text's file inside its private temp directory.
+const WAKE_MESSAGE_FILE_NAME: &str = "wake.txt";
+
+/// A private temp directory (0700) holding the wake text in a 0600 file, for
+/// `openclaw agent --message-file`.
+fn write_message_file(text: &str) -> Result<tempfile::TempDir, ChannelError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let failed = |e: std::io::Error| {
+        ChannelError::Transient(format!("writing the wake text to a private file: {e}"))
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("clawrun-wake-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(failed)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dir.path().join(WAKE_MESSAGE_FILE_NAME))
+        .map_err(failed)?;
+    file.write_all(text.as_bytes()).map_err(failed)?;
+    Ok(dir)
 }
 
 impl ApiFailure {

@@ -77,6 +77,8 @@ pub const DEFAULT_RUN_DAYS: u32 = 30;
 pub const DEFAULT_REGISTRY_DAYS: u32 = 90;
 /// Default cap on runs running at once (`[limits] max_sessions`).
 pub const DEFAULT_MAX_SESSIONS: u32 = 5;
+/// Default cap on `stream.jsonl`, MiB (`[limits] max_stream_mib`).
+pub const DEFAULT_MAX_STREAM_MIB: u64 = 256;
 /// Shortest accepted heartbeat interval.
 pub const MIN_HEARTBEAT_SECS: u64 = 10;
 
@@ -199,6 +201,8 @@ pub struct RetentionToml {
 pub struct LimitsToml {
     /// Most runs running at once.
     pub max_sessions: Option<u32>,
+    /// Largest `stream.jsonl` kept, MiB (0 keeps none).
+    pub max_stream_mib: Option<u64>,
 }
 
 /// The whole `clawrun.toml` as written.
@@ -635,12 +639,15 @@ impl Default for RetentionConfig {
 pub struct LimitsConfig {
     /// Most runs running at once.
     pub max_sessions: u32,
+    /// Largest `stream.jsonl` kept, bytes (what comes after is parsed, not kept).
+    pub max_stream_bytes: u64,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             max_sessions: DEFAULT_MAX_SESSIONS,
+            max_stream_bytes: DEFAULT_MAX_STREAM_MIB << 20,
         }
     }
 }
@@ -783,6 +790,10 @@ impl TryFrom<ConfigToml> for Config {
             },
             limits: LimitsConfig {
                 max_sessions: l.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS),
+                max_stream_bytes: l
+                    .max_stream_mib
+                    .unwrap_or(DEFAULT_MAX_STREAM_MIB)
+                    .saturating_mul(1 << 20),
             },
         })
     }

@@ -893,12 +893,17 @@ const WAKE_OK_JSON: &str = r#"{
 #[tokio::test]
 async fn telegram_wake_runs_openclaw_agent_and_checks_json() {
     let dir = tempfile::tempdir().unwrap();
-    let args_file = dir.path().join("args");
+    let rec = dir.path().join("rec");
+    std::fs::create_dir(&rec).unwrap();
+    // Records argv, and the message file (content, its mode, its directory's mode, its path).
     let program = fake_openclaw(
         dir.path(),
         &format!(
-            "for a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}'\ncat <<'EOF'\n{WAKE_OK_JSON}\nEOF",
-            args_file.display()
+            "cd '{}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > args\n\
+             f=; prev=; for a in \"$@\"; do [ \"$prev\" = --message-file ] && f=$a; prev=$a; done\n\
+             cat \"$f\" > message; stat -c %a \"$f\" \"$(dirname \"$f\")\" > modes; echo \"$f\" > path\n\
+             cat <<'EOF'\n{WAKE_OK_JSON}\nEOF",
+            rec.display()
         ),
     );
     let channel = telegram_with_program(program, Duration::from_secs(30));
@@ -913,21 +918,36 @@ async fn telegram_wake_runs_openclaw_agent_and_checks_json() {
         ack.detail.as_deref(),
         Some("completed and delivered runId=c63c3f62")
     );
-    let args = std::fs::read_to_string(&args_file).unwrap();
+    let args = std::fs::read_to_string(rec.join("args")).unwrap();
+    let file = std::fs::read_to_string(rec.join("path")).unwrap();
+    let file = file.trim();
     assert_eq!(
         args.lines().collect::<Vec<_>>(),
         vec![
             "agent",
             "--session-id",
             "fe321555-0437-44a8-a0fe-2d9d9f56b7ad",
-            "--message",
-            "[CC:single] exit=0 wake",
+            "--message-file",
+            file,
             "--deliver",
             "--json",
             "--timeout",
             "30"
         ]
     );
+    // The text is not in argv (`ps` shows argv to every local user): it was
+    // in a 0600 file in a 0700 directory, removed after the wake.
+    assert!(!args.contains("[CC:single]"), "{args}");
+    assert_eq!(
+        std::fs::read_to_string(rec.join("message")).unwrap(),
+        "[CC:single] exit=0 wake"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rec.join("modes")).unwrap(),
+        "600\n700\n"
+    );
+    assert!(!Path::new(file).exists(), "{file} left behind");
+    assert!(!Path::new(file).parent().unwrap().exists());
     assert_no_secrets(&args);
 }
 

@@ -380,3 +380,78 @@ async fn a_stale_wake_is_not_sent_and_the_human_hears_the_agent_was_not_woken() 
         "the newer run's wake goes out: {wakes:?} {runs:?}"
     );
 }
+
+/// Issue 13, C.8: a line torn in the middle of a multi-byte character (a
+/// crash or a full disk mid-append), with the next append glued to it, costs
+/// that line only: `outbox list` says it skipped it, and `flush` delivers the
+/// other items, each once. An outbox that cannot be read is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once() {
+    let port = free_port();
+    let sb = gateway_sandbox(port);
+    let out = clawrun(
+        &sb,
+        &[
+            "-s",
+            KEY,
+            "-t",
+            "x",
+            "--delivery-wait",
+            "1",
+            "--heartbeat",
+            "0",
+        ],
+        "claude/tool.jsonl",
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    let run_dir = sb
+        .state_dir()
+        .join("runs")
+        .join(&crate::common::run_ids(&sb)[0]);
+    let path = run_dir.join("outbox.jsonl");
+    let data = std::fs::read(&path).unwrap();
+    // After the first line: an append torn inside "🎉" (4 bytes, 2 written), no newline.
+    let first_end = data.iter().position(|b| *b == b'\n').unwrap() + 1;
+    let torn: &[u8] = b"{\"op\":\"enqueued\",\"key\":\"x:note:9\",\"text\":\"party \xF0\x9F";
+    let mut broken = data[..first_end].to_vec();
+    broken.extend_from_slice(torn);
+    broken.extend_from_slice(&data[first_end..]);
+    std::fs::write(&path, &broken).unwrap();
+
+    let list = cmd(&sb, &["outbox", "list"]).await;
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert_eq!(list.status.code(), Some(0), "{text}");
+    assert!(text.contains("1 unreadable line skipped"), "{text}");
+    assert!(!text.contains("Nothing pending"), "{text}");
+    let json = cmd(&sb, &["outbox", "list", "--json"]).await;
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let keys: Vec<&str> = v[0]["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 3, "{v}");
+    assert_eq!(v[0]["skipped_lines"][0]["line"], 2, "{v}");
+
+    let server = server_on(port).await;
+    mount_ok(&server).await;
+    let flush = cmd(&sb, &["outbox", "flush"]).await;
+    assert_eq!(flush.status.code(), Some(0));
+    let again = cmd(&sb, &["outbox", "flush"]).await;
+    assert_eq!(again.status.code(), Some(0));
+    let got = deliveries(&server.received_requests().await.unwrap());
+    let got_keys: Vec<&str> = got.iter().map(|(_, k, _)| k.as_str()).collect();
+    assert_eq!(got_keys, keys, "each item delivered once, in order");
+
+    // An outbox that cannot be read at all: exit 1, never "Nothing pending".
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    let list = cmd(&sb, &["outbox", "list"]).await;
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert_eq!(list.status.code(), Some(1), "{text}");
+    assert!(text.contains("cannot be read"), "{text}");
+    let flush = cmd(&sb, &["outbox", "flush"]).await;
+    assert_eq!(flush.status.code(), Some(1));
+}

@@ -38,9 +38,10 @@ fn setup(sb: &Sandbox, gateway_port: u16, api_root: &str) {
     std::fs::write(
         &fake,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nenv > '{}'\necho '{{\"runId\":\"r1\",\"status\":\"ok\",\"summary\":\"completed\",\"deliveryStatus\":{{\"requested\":true,\"attempted\":true,\"status\":\"sent\",\"succeeded\":true}}}}'\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nenv > '{}'\nf=; prev=; for a in \"$@\"; do [ \"$prev\" = --message-file ] && f=$a; prev=$a; done\n[ -n \"$f\" ] && cat \"$f\" > '{}'\necho '{{\"runId\":\"r1\",\"status\":\"ok\",\"summary\":\"completed\",\"deliveryStatus\":{{\"requested\":true,\"attempted\":true,\"status\":\"sent\",\"succeeded\":true}}}}'\n",
             sb.root.join("openclaw.argv").display(),
-            sb.root.join("openclaw.env").display()
+            sb.root.join("openclaw.env").display(),
+            sb.root.join("openclaw.message").display()
         ),
     )
     .unwrap();
@@ -234,9 +235,13 @@ async fn topic_route_launch_result_and_wake() {
         args.contains(&"--deliver") && args.contains(&"--json"),
         "{argv}"
     );
+    // The wake text went in a file (`--message-file`), never in argv.
+    assert!(args.contains(&"--message-file"), "{argv}");
+    assert!(!argv.contains("run_id="), "{argv}");
+    let message = std::fs::read_to_string(sb.root.join("openclaw.message")).unwrap();
     assert!(
-        argv.contains("run_id=") && argv.contains("status=completed"),
-        "{argv}"
+        message.contains("run_id=") && message.contains("status=completed"),
+        "{message}"
     );
     let runs = crate::common::run_ids(&sb);
     let outbox = std::fs::read_to_string(

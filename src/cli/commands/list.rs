@@ -2,6 +2,7 @@
 
 use clawrun::core::now_secs;
 use clawrun::core::ops::list::{self, StatusFilter};
+use clawrun::core::store::run::unreadable_runs;
 
 use crate::cli::args::ListArgs;
 use crate::cli::{CmdResult, Ctx, render};
@@ -14,8 +15,16 @@ pub fn list(args: &ListArgs, ctx: &Ctx) -> CmdResult {
         .map(StatusFilter::parse)
         .transpose()?;
     let runs = list::list(&ctx.paths, args.all, filter, now_secs());
+    let unreadable = unreadable_runs(&ctx.paths.runs_dir());
     if args.json {
         render::json(&runs)?;
+        // Not in the JSON (its shape is one object per readable run): on stderr.
+        eprint!("{}", render::runs::unreadable(&unreadable));
+    } else if !unreadable.is_empty() {
+        if !runs.is_empty() {
+            render::text(&render::runs::list(&runs))?;
+        }
+        render::text(&render::runs::unreadable(&unreadable))?;
     } else if runs.is_empty() {
         render::text(if args.all {
             "No runs.\n"

@@ -14,17 +14,15 @@ pub fn outbox(args: &OutboxArgs, ctx: &Ctx) -> CmdResult {
     let paths = &ctx.paths;
     let runs_dir = paths.runs_dir();
     if args.action == "list" {
-        let pending = outbox::runs_with_pending(&runs_dir);
+        let runs = outbox::runs_with_pending(&runs_dir);
         if args.json {
-            let v: Vec<_> = pending
-                .iter()
-                .map(|(dir, entries)| serde_json::json!({"run_dir": dir, "pending": entries}))
-                .collect();
-            render::json(&v)?;
+            render::json(&runs)?;
         } else {
-            render::text(&render::outbox::pending(&pending))?;
+            render::text(&render::outbox::pending(&runs))?;
         }
-        return Ok(0);
+        // An outbox that cannot be read is a failure, never "nothing pending".
+        let unreadable = runs.iter().filter(|r| r.error.is_some()).count();
+        return Ok(if unreadable > 0 { EXIT_INTERNAL } else { 0 });
     }
     let build = |kind: &str, dir: &std::path::Path| runner::channel_named(kind, dir, paths);
     let results = runtime()?.block_on(outbox::flush_all(

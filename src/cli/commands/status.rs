@@ -8,13 +8,18 @@ use crate::cli::{CmdResult, Ctx, render};
 /// `clawrun status`.
 pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
     let active = clawrun::core::ops::resolve::active_runs(&ctx.paths.runs_dir());
+    // A run whose record cannot be read may be running: name it, with its path.
+    let unreadable = render::runs::unreadable(&clawrun::core::store::run::unreadable_runs(
+        &ctx.paths.runs_dir(),
+    ));
     if args.json {
         let records: Vec<_> = active.iter().map(|(_, r)| r).collect();
         render::json(&records)?;
+        eprint!("{unreadable}");
         return Ok(0);
     }
     if active.is_empty() {
-        render::text("No runs are running.\n")?;
+        render::text(&format!("No runs are running.\n{unreadable}"))?;
         return Ok(0);
     }
     let now = now_secs();
@@ -22,6 +27,6 @@ pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
         .iter()
         .map(|(dir, r)| render::runs::status_line(dir, r, now))
         .collect();
-    render::text(&lines)?;
+    render::text(&format!("{lines}{unreadable}"))?;
     Ok(0)
 }

@@ -1,18 +1,33 @@
 //! The outbox as text: what is pending, and what a flush did.
 
-use std::path::PathBuf;
+use clawrun::core::notify::outbox::{RunFlush, RunOutbox};
 
-use clawrun::core::notify::outbox::{Entry, RunFlush};
-
-/// The pending notifications, run by run.
-pub fn pending(pending: &[(PathBuf, Vec<Entry>)]) -> String {
-    if pending.is_empty() {
+/// The pending notifications, run by run, with the lines that could not be
+/// read and the outboxes that could not be read at all.
+pub fn pending(runs: &[RunOutbox]) -> String {
+    if runs.is_empty() {
         return "Nothing pending.\n".to_owned();
     }
     let mut out = String::new();
-    for (dir, entries) in pending {
-        out.push_str(&format!("{}:\n", dir.display()));
-        for e in entries {
+    for run in runs {
+        out.push_str(&format!("{}:\n", run.run_dir.display()));
+        if let Some(e) = &run.error {
+            out.push_str(&format!("  ❌ the outbox cannot be read: {e}\n"));
+        }
+        match run.skipped_lines.len() {
+            0 => {}
+            1 => out.push_str("  ⚠ 1 unreadable line skipped"),
+            n => out.push_str(&format!("  ⚠ {n} unreadable lines skipped")),
+        }
+        if let Some(first) = run.skipped_lines.first() {
+            let lines: Vec<String> = run
+                .skipped_lines
+                .iter()
+                .map(|l| l.line.to_string())
+                .collect();
+            out.push_str(&format!(" (line {}: {})\n", lines.join(", "), first.reason));
+        }
+        for e in &run.pending {
             out.push_str(&format!(
                 "  {}  {} attempt(s){}{}\n",
                 e.key,
@@ -23,6 +38,9 @@ pub fn pending(pending: &[(PathBuf, Vec<Entry>)]) -> String {
                     .map(|x| format!(", last error: {x}"))
                     .unwrap_or_default()
             ));
+        }
+        if run.pending.is_empty() && run.error.is_none() {
+            out.push_str("  nothing pending\n");
         }
     }
     out

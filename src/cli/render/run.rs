@@ -61,6 +61,7 @@ pub fn launched(proof: &LaunchProof, spec: &RunSpec) -> String {
 /// How a foreground run ended (stderr), and the session it registered.
 pub fn done(report: &RunReport) -> String {
     let icon = match report.outcome {
+        _ if !report.storage_errors.is_empty() => "❌",
         Outcome::Completed => "✅",
         Outcome::Timeout => "⏰ TIMEOUT",
         Outcome::Failed | Outcome::Killed | Outcome::ResumeFailed | Outcome::Crashed => "❌",
@@ -74,8 +75,16 @@ pub fn done(report: &RunReport) -> String {
         report.output_chars,
         notify::fmt_duration(report.duration_secs)
     );
-    if let Some(id) = &report.resume_id {
-        out.push_str(&format!("📝 Session registered: {id}\n"));
+    match (&report.resume_id, report.session_registered) {
+        (Some(id), true) => out.push_str(&format!("📝 Session registered: {id}\n")),
+        (Some(id), false) => out.push_str(&format!("📝 Session: {id} (not registered)\n")),
+        (None, _) => {}
+    }
+    for e in &report.storage_errors {
+        out.push_str(&format!("❌ Not saved: {e}\n"));
+    }
+    if !report.storage_errors.is_empty() && report.exit_code == 1 {
+        out.push_str("❌ The run's results could not all be saved (exit 1).\n");
     }
     out
 }

@@ -188,3 +188,16 @@ pub fn kill(report: &KillReport) -> String {
         report.run_id, report.outcome, report.seconds
     )
 }
+
+/// Runs whose record cannot be read: named with their path, never left out.
+pub fn unreadable(runs: &[clawrun::core::store::run::UnreadableRun]) -> String {
+    runs.iter()
+        .map(|u| {
+            format!(
+                "⚠ unreadable run record: {} ({})\n",
+                u.dir.join("run.json").display(),
+                u.error
+            )
+        })
+        .collect()
+}

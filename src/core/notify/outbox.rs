@@ -11,7 +11,10 @@
 //! - `abandoned`: given up (permanent failure, superseded heartbeat, stale wake).
 //!
 //! Lines are appended with one `write` each (`O_APPEND`), so the file is valid
-//! after a crash at any point; a torn last line is ignored on replay. Items of
+//! after a crash at any point. The log is read line by line as bytes: a line
+//! that cannot be read (torn by a crash or a full disk, cut in the middle of a
+//! multi-byte character, glued to the next append) is skipped and reported
+//! ([`Replay::skipped`]), and every other line still counts. Items of
 //! one run are delivered strictly in order: the run has one destination, and a
 //! later message (or the wake) never overtakes an earlier one. Only one process
 //! delivers a given outbox at a time (an exclusive lock on `outbox.lock`).
@@ -146,6 +149,26 @@ pub enum EntryStatus {
     Abandoned,
 }
 
+/// A line of `outbox.jsonl` that could not be read, and was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedLine {
+    /// Its line number (1-based).
+    pub line: usize,
+    /// Its length in bytes.
+    pub bytes: usize,
+    /// Why it could not be read.
+    pub reason: String,
+}
+
+/// The outbox as replayed from its log.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Replay {
+    /// Every item with its state, in queue order.
+    pub entries: Vec<Entry>,
+    /// The lines that could not be read.
+    pub skipped: Vec<SkippedLine>,
+}
+
 /// How hard to try.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
@@ -256,86 +279,62 @@ impl Outbox {
     }
 
     /// Replay the log: every item with its state, in queue order. A missing
-    /// file is an empty outbox; a torn or unknown line is skipped.
+    /// file is an empty outbox; an unreadable line is skipped (logged, and
+    /// listed by [`Outbox::replay`]).
     ///
     /// # Errors
     /// I/O errors other than "not found".
     pub fn entries(&self) -> Result<Vec<Entry>> {
-        let data = match std::fs::read_to_string(&self.path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(format!("reading {}", self.path.display()), e)),
+        Ok(self.replay()?.entries)
+    }
+
+    /// Replay the log, with the lines that could not be read.
+    ///
+    /// # Errors
+    /// I/O errors other than "not found": an outbox that cannot be read is an
+    /// error, never an empty outbox.
+    pub fn replay(&self) -> Result<Replay> {
+        use std::io::BufRead;
+        let io_err = |e| Error::io(format!("reading {}", self.path.display()), e);
+        let file = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Replay::default()),
+            Err(e) => return Err(io_err(e)),
         };
-        let mut by_key: BTreeMap<String, Entry> = BTreeMap::new();
-        let mut order: Vec<String> = Vec::new();
-        for raw in data.lines() {
-            let Ok(line) = serde_json::from_str::<Line>(raw) else {
+        let mut reader = std::io::BufReader::new(file);
+        let mut lines = Vec::new();
+        let mut skipped = Vec::new();
+        let mut buf = Vec::new();
+        for number in 1.. {
+            buf.clear();
+            if reader.read_until(b'\n', &mut buf).map_err(io_err)? == 0 {
+                break;
+            }
+            let raw = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            if raw.iter().all(u8::is_ascii_whitespace) {
                 continue;
-            };
-            match line {
-                Line::Enqueued {
-                    key,
-                    seq,
-                    at,
-                    channel,
-                    item,
-                } => {
-                    if by_key.contains_key(&key) {
-                        continue;
-                    }
-                    order.push(key.clone());
-                    by_key.insert(
-                        key.clone(),
-                        Entry {
-                            key,
-                            seq,
-                            channel,
-                            item,
-                            enqueued_at: at,
-                            attempts: 0,
-                            in_doubt: false,
-                            last_error: None,
-                            status: EntryStatus::Pending,
-                            message_id: None,
-                        },
+            }
+            match parse_line(raw) {
+                Ok(line) => lines.push(line),
+                Err((recovered, reason)) => {
+                    tracing::warn!(
+                        "{}: line {number} ({} bytes) skipped: {reason}",
+                        self.path.display(),
+                        raw.len()
                     );
-                }
-                Line::Attempt { key, .. } => {
-                    if let Some(e) = by_key.get_mut(&key) {
-                        e.attempts += 1;
-                        e.in_doubt = true;
-                    }
-                }
-                Line::Delivered {
-                    key, message_id, ..
-                } => {
-                    if let Some(e) = by_key.get_mut(&key) {
-                        e.in_doubt = false;
-                        e.status = EntryStatus::Delivered;
-                        e.message_id = message_id;
-                    }
-                }
-                Line::Failed { key, error, .. } => {
-                    if let Some(e) = by_key.get_mut(&key) {
-                        e.in_doubt = false;
-                        e.last_error = Some(error);
-                    }
-                }
-                Line::Abandoned { key, reason, .. } => {
-                    if let Some(e) = by_key.get_mut(&key) {
-                        if e.status == EntryStatus::Pending {
-                            e.in_doubt = false;
-                            e.status = EntryStatus::Abandoned;
-                            e.last_error = Some(reason);
-                        }
-                    }
+                    skipped.push(SkippedLine {
+                        line: number,
+                        bytes: raw.len(),
+                        reason,
+                    });
+                    lines.extend(recovered);
                 }
             }
         }
-        Ok(order
-            .into_iter()
-            .filter_map(|k| by_key.remove(&k))
-            .collect())
+        Ok(Replay {
+            entries: replay_lines(lines),
+            skipped,
+        })
     }
 
     /// Items not yet delivered nor abandoned, in order.
@@ -463,6 +462,99 @@ impl Outbox {
     }
 }
 
+/// The state of every item after `lines`, in queue order.
+fn replay_lines(lines: Vec<Line>) -> Vec<Entry> {
+    let mut by_key: BTreeMap<String, Entry> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for line in lines {
+        match line {
+            Line::Enqueued {
+                key,
+                seq,
+                at,
+                channel,
+                item,
+            } => {
+                if by_key.contains_key(&key) {
+                    continue;
+                }
+                order.push(key.clone());
+                by_key.insert(
+                    key.clone(),
+                    Entry {
+                        key,
+                        seq,
+                        channel,
+                        item,
+                        enqueued_at: at,
+                        attempts: 0,
+                        in_doubt: false,
+                        last_error: None,
+                        status: EntryStatus::Pending,
+                        message_id: None,
+                    },
+                );
+            }
+            Line::Attempt { key, .. } => {
+                if let Some(e) = by_key.get_mut(&key) {
+                    e.attempts += 1;
+                    e.in_doubt = true;
+                }
+            }
+            Line::Delivered {
+                key, message_id, ..
+            } => {
+                if let Some(e) = by_key.get_mut(&key) {
+                    e.in_doubt = false;
+                    e.status = EntryStatus::Delivered;
+                    e.message_id = message_id;
+                }
+            }
+            Line::Failed { key, error, .. } => {
+                if let Some(e) = by_key.get_mut(&key) {
+                    e.in_doubt = false;
+                    e.last_error = Some(error);
+                }
+            }
+            Line::Abandoned { key, reason, .. } => {
+                if let Some(e) = by_key.get_mut(&key) {
+                    if e.status == EntryStatus::Pending {
+                        e.in_doubt = false;
+                        e.status = EntryStatus::Abandoned;
+                        e.last_error = Some(reason);
+                    }
+                }
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| by_key.remove(&k))
+        .collect()
+}
+
+/// Parse one line; on failure, the line that follows a torn prefix when one
+/// is glued to it (an append after a torn one), and why the line is bad.
+/// `{"op":"` cannot occur inside a JSON string (its quotes would be escaped),
+/// so where it starts after the first byte, a new line starts.
+#[allow(clippy::result_large_err)] // one line at a time, short-lived (as `Line` itself)
+fn parse_line(raw: &[u8]) -> std::result::Result<Line, (Option<Line>, String)> {
+    match serde_json::from_slice::<Line>(raw) {
+        Ok(line) => Ok(line),
+        Err(e) => {
+            const START: &[u8] = b"{\"op\":\"";
+            let recovered = memchr::memmem::rfind(raw, START)
+                .filter(|&at| at > 0)
+                .and_then(|at| serde_json::from_slice::<Line>(&raw[at..]).ok());
+            let reason = match std::str::from_utf8(raw) {
+                Err(_) => format!("not valid UTF-8 (torn?): {e}"),
+                Ok(_) => e.to_string(),
+            };
+            Err((recovered, reason))
+        }
+    }
+}
+
 /// Decides whether a wake is stale: a newer run exists for the same requester
 /// session, so waking the agent about this older one would mislead it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -505,17 +597,51 @@ impl StaleCheck {
     }
 }
 
-/// Every run directory under `runs_dir` whose outbox has pending items.
-pub fn runs_with_pending(runs_dir: &Path) -> Vec<(PathBuf, Vec<Entry>)> {
+/// One run's outbox as `outbox list` and `flush` see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunOutbox {
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// Items not delivered yet, in order.
+    pub pending: Vec<Entry>,
+    /// Lines of the log that could not be read (skipped).
+    pub skipped_lines: Vec<SkippedLine>,
+    /// Why the outbox could not be read at all.
+    pub error: Option<String>,
+}
+
+/// Every run directory under `runs_dir` whose outbox has pending items,
+/// unreadable lines, or cannot be read at all (never silently left out).
+pub fn runs_with_pending(runs_dir: &Path) -> Vec<RunOutbox> {
     let Ok(read) = std::fs::read_dir(runs_dir) else {
         return Vec::new();
     };
-    let mut dirs: Vec<PathBuf> = read.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    let mut dirs: Vec<PathBuf> = read
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
     dirs.sort();
     dirs.into_iter()
-        .filter_map(|d| {
-            let pending = Outbox::new(&d).pending().ok()?;
-            (!pending.is_empty()).then_some((d, pending))
+        .filter_map(|run_dir| {
+            let (pending, skipped_lines, error) = match Outbox::new(&run_dir).replay() {
+                Ok(r) => (
+                    r.entries
+                        .into_iter()
+                        .filter(|e| e.status == EntryStatus::Pending)
+                        .collect::<Vec<_>>(),
+                    r.skipped,
+                    None,
+                ),
+                Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
+            };
+            let empty = pending.is_empty() && skipped_lines.is_empty() && error.is_none();
+            (!empty).then_some(RunOutbox {
+                run_dir,
+                pending,
+                skipped_lines,
+                error,
+            })
         })
         .collect()
 }
@@ -597,7 +723,8 @@ pub async fn flush_all(
     build: &(dyn Fn(&str, &Path) -> Result<AnyChannel> + Sync),
 ) -> Vec<RunFlush> {
     let mut out = Vec::new();
-    for (dir, pending) in runs_with_pending(runs_dir) {
+    for run in runs_with_pending(runs_dir) {
+        let dir = run.run_dir;
         let run_id = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -605,7 +732,15 @@ pub async fn flush_all(
         if skip == Some(run_id.as_str()) {
             continue;
         }
-        let Some(channel_type) = pending.first().map(|e| e.channel.clone()) else {
+        if let Some(error) = run.error {
+            out.push(RunFlush {
+                run_id,
+                report: None,
+                error: Some(error),
+            });
+            continue;
+        }
+        let Some(channel_type) = run.pending.first().map(|e| e.channel.clone()) else {
             continue;
         };
         let channel = match build(&channel_type, &dir) {

@@ -253,6 +253,20 @@ pub fn resolve(paths: &Paths, query: &str) -> Result<Target> {
         let c: Vec<String> = part.iter().map(|(b, e)| describe_entry(b, e)).collect();
         return Err(ambiguous(q, "sessions by label", &c));
     }
+    // A run whose record cannot be read is named, not reported as missing.
+    if let Some(bad) = run::unreadable_runs(&paths.runs_dir())
+        .into_iter()
+        .find(|u| {
+            u.dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(q))
+        })
+    {
+        return Err(Error::io(
+            format!("run {q:?} exists but its record is unreadable"),
+            std::io::Error::new(std::io::ErrorKind::InvalidData, bad.error),
+        ));
+    }
     Err(Error::usage(format!(
         "no run or session matches {q:?} (tried run ids, run-id prefixes, session ids and \
          labels); see `clawrun list --all`"

@@ -82,41 +82,53 @@ pub(crate) fn decide_outcome(
 
 /// Write the output file: the final answer, else every assistant text so far
 /// (copied from `assistant.txt`, never held whole in memory), else why not.
-/// Returns the text for the result message and its length in characters.
+/// Returns the text for the result message, its length in characters, and
+/// why the file could not be written (then it is not there to point at).
 pub(crate) fn write_output(
     state: &RunState,
     text_file: &Path,
     output_file: &Path,
     error: Option<&str>,
     stderr_tail: &str,
-) -> (String, usize) {
-    let warn = |e: std::io::Error| tracing::warn!("writing {}: {e}", output_file.display());
+) -> (String, usize, Option<String>) {
     let final_text = state.final_text.as_deref().filter(|t| !t.is_empty());
-    match (final_text, state.assistant_chars) {
-        (Some(t), _) => {
-            if let Err(e) = fsutil::write_atomic(output_file, t.as_bytes()) {
-                warn(e);
-            }
-            (t.to_owned(), t.chars().count())
-        }
-        (None, n) if n > 0 => {
-            if let Err(e) = copy_atomic(text_file, output_file) {
-                warn(e);
-            }
-            (state.assistant_text.clone(), n as usize)
-        }
+    let (text, n, written) = match (final_text, state.assistant_chars) {
+        (Some(t), _) => (
+            t.to_owned(),
+            t.chars().count(),
+            checked_write(output_file, |p| fsutil::write_atomic(p, t.as_bytes())),
+        ),
+        (None, n) if n > 0 => (
+            state.assistant_text.clone(),
+            n as usize,
+            checked_write(output_file, |p| copy_atomic(text_file, p)),
+        ),
         (None, _) => {
             let t = error
                 .map(str::to_owned)
                 .or_else(|| Some(stderr_tail.trim().to_owned()).filter(|s| !s.is_empty()))
                 .unwrap_or_else(|| "(no output captured)".to_owned());
-            if let Err(e) = fsutil::write_atomic(output_file, t.as_bytes()) {
-                warn(e);
-            }
+            let written = checked_write(output_file, |p| fsutil::write_atomic(p, t.as_bytes()));
             let n = t.chars().count();
-            (t, n)
+            (t, n, written)
         }
-    }
+    };
+    let failure = written.err().map(|e| {
+        let e = format!("the output file was not written: {e}");
+        tracing::error!("{e}");
+        e
+    });
+    (text, n, failure)
+}
+
+/// Write `path` with `write`, after checking again (it may have changed since
+/// validation) that it is a place an output file may go.
+fn checked_write(
+    path: &Path,
+    write: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> std::result::Result<(), String> {
+    fsutil::check_output_target(path)?;
+    write(path).map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
 /// Copy `from` to `to` atomically (temp file in `to`'s directory, 0600, fsync, rename).
@@ -247,37 +259,54 @@ impl Supervisor<'_> {
             let _ = f.flush();
         }
         self.text_file = None;
-        let (text, output_chars) = write_output(
+        let (text, output_chars, output_error) = write_output(
             &self.state,
             &self.dir.file(files::ASSISTANT_TEXT),
             &self.spec.output_file,
             error.as_deref(),
             &stderr_tail,
         );
-        self.write_final_record(outcome, agent_exit, error.clone());
+        let error = [error, output_error.clone()]
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| format!("{a}; {b}"));
+        self.output_lost.clone_from(&output_error);
+        let (registered, mut storage_errors) =
+            self.write_final_record(outcome, agent_exit, error.clone());
+        storage_errors.splice(0..0, output_error);
         let duration = self.started.elapsed().as_secs() as i64;
         self.report_end(outcome, agent_exit, &text, duration).await;
+        // What could not be made durable turns a success into exit 1.
+        let exit_code = match outcome.exit_code() {
+            0 if !storage_errors.is_empty() => 1,
+            code => code,
+        };
         Ok(RunReport {
             run_id: self.spec.run_id.clone(),
             outcome,
-            exit_code: outcome.exit_code(),
+            exit_code,
             agent_exit_code: agent_exit,
             resume_id: self.state.resume_id.clone(),
+            session_registered: registered,
             output_file: self.spec.output_file.clone(),
+            output_written: self.output_lost.is_none(),
             output_chars,
             duration_secs: duration,
             cost_usd: self.state.cost_usd,
             error,
+            storage_errors,
             warnings: std::mem::take(&mut self.warnings),
         })
     }
 
+    /// The final record and the registry entry. Returns whether the session
+    /// is registered, and what could not be written.
     fn write_final_record(
         &mut self,
         outcome: Outcome,
         agent_exit: Option<i32>,
         error: Option<String>,
-    ) {
+    ) -> (bool, Vec<String>) {
         self.record.status = RunStatus::Done(outcome);
         self.record.waiting_since = None;
         self.record.ended_at = Some(now_secs());
@@ -286,12 +315,21 @@ impl Supervisor<'_> {
         let (cpu_ms, rss_kb) = run::self_usage();
         self.record.runner_cpu_ms = Some(cpu_ms);
         self.record.runner_peak_rss_kb = Some(rss_kb);
-        self.write_record();
+        let mut failed = Vec::new();
+        if let Err(e) = self.try_write_record() {
+            failed.push(format!("the run record was not updated: {e}"));
+        }
+        let mut registered = false;
         if self.state.resume_id.is_some() {
-            if let Err(e) = self.sessions.record(&self.record, &self.spec) {
-                tracing::warn!("session registry: {e}");
+            match self.sessions.record(&self.record, &self.spec) {
+                Ok(()) => registered = true,
+                Err(e) => failed.push(format!("the session registry was not updated: {e}")),
             }
         }
+        for f in &failed {
+            tracing::error!("{f}");
+        }
+        (registered, failed)
     }
 
     /// The last stream text, the trace, the result message, the wake, and
@@ -315,8 +353,12 @@ impl Supervisor<'_> {
                 self.spec.run_id
             ));
         }
+        // Never point at an output file that is not there: say why instead.
+        let shown = self.shown_output();
+        let mut record = self.record.clone();
+        record.output_file.clone_from(&shown);
         self.notifier
-            .result(outcome, &self.record, &self.state, text, duration);
+            .result(outcome, &record, &self.state, text, duration);
         self.send_wake(
             outcome.as_str(),
             agent_exit,
@@ -325,9 +367,18 @@ impl Supervisor<'_> {
         self.notifier
             .finish(
                 Duration::from_secs(self.spec.notify.delivery_wait_secs),
-                &self.spec.output_file.clone(),
+                &shown,
             )
             .await;
+    }
+
+    /// The output file's path, or why it was not written (in its place in
+    /// the messages).
+    pub(crate) fn shown_output(&self) -> std::path::PathBuf {
+        match &self.output_lost {
+            None => self.spec.output_file.clone(),
+            Some(why) => format!("(not saved: {why})").into(),
+        }
     }
 
     /// The run could not be supervised: record it `crashed` and say why.
@@ -351,11 +402,14 @@ impl Supervisor<'_> {
             exit_code: Outcome::Crashed.exit_code(),
             agent_exit_code: None,
             resume_id: None,
+            session_registered: false,
+            output_written: self.spec.output_file.is_file(),
             output_file: self.spec.output_file.clone(),
             output_chars: message.chars().count(),
             duration_secs: 0,
             cost_usd: None,
             error: Some(message),
+            storage_errors: Vec::new(),
             warnings: std::mem::take(&mut self.warnings),
         })
     }

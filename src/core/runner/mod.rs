@@ -192,8 +192,12 @@ pub struct RunReport {
     pub agent_exit_code: Option<i32>,
     /// Resume id of the session.
     pub resume_id: Option<String>,
+    /// Whether the session's registry entry was written at the end.
+    pub session_registered: bool,
     /// Output file.
     pub output_file: PathBuf,
+    /// Whether the output file was written (else `storage_errors` says why).
+    pub output_written: bool,
     /// Characters of output.
     pub output_chars: usize,
     /// Duration, seconds.
@@ -202,6 +206,9 @@ pub struct RunReport {
     pub cost_usd: Option<f64>,
     /// Why it failed.
     pub error: Option<String>,
+    /// What could not be made durable at the end (the output file, the run
+    /// record, the registry entry); any of them makes a success exit 1.
+    pub storage_errors: Vec<String>,
     /// Warnings for the person running clawrun (a CLI newer than tested, …);
     /// the library does not print them.
     #[serde(skip)]
@@ -211,4 +218,30 @@ pub struct RunReport {
 /// Whether `dir` is inside a git work tree (a `.git` entry in it or a parent).
 pub fn inside_git_work_tree(dir: &Path) -> bool {
     dir.ancestors().any(|d| d.join(".git").exists())
+}
+
+/// The agent's environment changes: `CLAWRUN_RUN_DIR` set, and every variable
+/// that may hold a token clawrun delivers with removed (the well-known
+/// `OPENCLAW_GATEWAY_TOKEN` / `TELEGRAM_BOT_TOKEN`, and the names
+/// `[gateway] token_env` / `[telegram] bot_token_env` give in `clawrun.toml`).
+/// The runner keeps them; the agent runs with permissions bypassed and must
+/// never see them.
+pub(crate) fn agent_env(run_dir: &Path, config: &crate::core::config::Config) -> process::AgentEnv {
+    use crate::core::openclaw::config::{GATEWAY_TOKEN_ENV_NAME, TELEGRAM_BOT_TOKEN_ENV_NAME};
+    let mut remove = vec![
+        GATEWAY_TOKEN_ENV_NAME.to_owned(),
+        TELEGRAM_BOT_TOKEN_ENV_NAME.to_owned(),
+    ];
+    remove.extend(
+        [&config.gateway.token_env, &config.telegram.bot_token_env]
+            .into_iter()
+            .flatten()
+            .cloned(),
+    );
+    remove.sort();
+    remove.dedup();
+    process::AgentEnv {
+        set: vec![("CLAWRUN_RUN_DIR".to_owned(), run_dir.display().to_string())],
+        remove,
+    }
 }

@@ -56,13 +56,24 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Spawn `spec` with `extra_env` added, in a new process group.
+/// What the runner changes in the environment the agent inherits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentEnv {
+    /// Variables added (after the backend's own).
+    pub set: Vec<(String, String)>,
+    /// Variables removed, whatever set them (the runner's environment or the
+    /// backend's): the tokens clawrun delivers with, which the agent (running
+    /// with permissions bypassed) must never see.
+    pub remove: Vec<String>,
+}
+
+/// Spawn `spec` with the changes of `env`, in a new process group.
 ///
 /// # Errors
 /// [`ProcessError::Spawn`] when the program cannot be started (not found, not
 /// executable).
-pub fn spawn(spec: &CommandSpec, extra_env: &[(String, String)]) -> Result<Agent, ProcessError> {
-    spawn_inner(spec, extra_env, false)
+pub fn spawn(spec: &CommandSpec, env: &AgentEnv) -> Result<Agent, ProcessError> {
+    spawn_inner(spec, env, false)
 }
 
 /// Like [`spawn`], but nothing is written to stdin and it stays open: the
@@ -71,24 +82,24 @@ pub fn spawn(spec: &CommandSpec, extra_env: &[(String, String)]) -> Result<Agent
 ///
 /// # Errors
 /// As [`spawn`].
-pub fn spawn_keep_stdin(
-    spec: &CommandSpec,
-    extra_env: &[(String, String)],
-) -> Result<Agent, ProcessError> {
-    spawn_inner(spec, extra_env, true)
+pub fn spawn_keep_stdin(spec: &CommandSpec, env: &AgentEnv) -> Result<Agent, ProcessError> {
+    spawn_inner(spec, env, true)
 }
 
 fn spawn_inner(
     spec: &CommandSpec,
-    extra_env: &[(String, String)],
+    env: &AgentEnv,
     keep_stdin: bool,
 ) -> Result<Agent, ProcessError> {
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .envs(extra_env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
+        .envs(env.set.iter().map(|(k, v)| (k, v)));
+    for name in &env.remove {
+        cmd.env_remove(name);
+    }
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)

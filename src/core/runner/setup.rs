@@ -123,9 +123,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
     let output_file = match &opts.output {
         Some(o) => {
             let o = absolute(o);
-            if o.is_dir() {
-                return Err(usage(format!("--output {} is a directory", o.display())));
-            }
+            fsutil::check_output_target(&o).map_err(|e| usage(format!("--output {e}")))?;
             o
         }
         None => paths.runs_dir().join(&run_id).join(files::OUTPUT),
@@ -498,6 +496,8 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         runner_cpu_ms: None,
         runner_peak_rss_kb: None,
         waiting_since: None,
+        stream_cut_at_bytes: None,
+        stream_dropped_bytes: 0,
     }
 }
 

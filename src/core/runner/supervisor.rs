@@ -70,13 +70,17 @@ pub(crate) struct Supervisor<'a> {
     pub(crate) turns: Turns,
     /// The request of the first agent (restarts derive theirs from it).
     pub(crate) request: RunRequest,
-    /// Added to the agent's environment.
-    pub(crate) extra_env: Vec<(String, String)>,
+    /// What the runner changes in the agent's environment.
+    pub(crate) agent_env: super::process::AgentEnv,
     pub(crate) started: Instant,
     pub(crate) reminded: bool,
     pub(crate) limiter: NoteLimiter,
     /// Warnings for the person running clawrun, returned in the report.
     pub(crate) warnings: Vec<String>,
+    /// Why the output file could not be written, once that is known.
+    pub(crate) output_lost: Option<String>,
+    /// Largest `stream.jsonl` kept (`[limits] max_stream_mib`).
+    pub(crate) max_stream_bytes: u64,
 }
 
 /// One agent process under supervision.
@@ -130,6 +134,8 @@ pub(crate) struct Loop {
     pub(crate) stream: std::fs::File,
     pub(crate) stream_path: PathBuf,
     pub(crate) stream_error: Option<String>,
+    /// Bytes written to `stream.jsonl` so far.
+    pub(crate) stream_written: u64,
 }
 
 fn interval(first: Instant, period: Duration) -> Interval {
@@ -173,6 +179,11 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
     let spec = dir.read_spec()?;
     let mut record = dir.read_record()?;
     record.runner_pid = std::process::id();
+    // Checked at launch; unreadable now: the defaults (the well-known token
+    // variables are still kept from the agent).
+    let config = crate::core::config::Config::load(&paths.config_file)
+        .inspect_err(|e| tracing::warn!("{e}"))
+        .unwrap_or_default();
     let backends = config::load(spec.backends_file.as_deref())?;
     let backend = backends.backend(&spec.backend)?;
     let mut notifier = Notifier::new(
@@ -209,11 +220,13 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         stream_pos: 0,
         text_file: None,
         turns: Turns::default(),
-        extra_env: vec![("CLAWRUN_RUN_DIR".to_owned(), dir.path.display().to_string())],
+        agent_env: super::agent_env(&dir.path, &config),
         started: Instant::now(),
         reminded: false,
         limiter: NoteLimiter::new(3, NOTE_EVERY, MAX_NOTES),
         warnings: Vec::new(),
+        output_lost: None,
+        max_stream_bytes: config.limits.max_stream_bytes,
     };
     sup.state.cli_version = version_guard::program_version(&sup.backend, paths).await;
     if sup.spec.notify.fg && !sup.fg.enabled {
@@ -299,6 +312,7 @@ impl Supervisor<'_> {
             stream,
             stream_path,
             stream_error: None,
+            stream_written: 0,
         };
         // One pass per agent process: the first, then one per restart.
         let mut attempt = Attempt::new(agent);
@@ -319,17 +333,13 @@ impl Supervisor<'_> {
         self.finish(attempt, lp).await
     }
 
-    /// The project directory (a git work tree unless inside one already) and
-    /// the output file's directory.
+    /// The project directory (a git work tree unless inside one already). The
+    /// output file's directory is never created: validation checked it exists.
     fn prepare_dirs(&self) -> std::result::Result<(), String> {
         let project = &self.spec.request.project;
         fsutil::create_private_dir(project)
             .or_else(|e| if project.is_dir() { Ok(()) } else { Err(e) })
             .map_err(|e| format!("creating project {}: {e}", project.display()))?;
-        if let Some(parent) = self.spec.output_file.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("creating {}: {e}", parent.display()))?;
-        }
         if !inside_git_work_tree(project) {
             // Codex refuses to run outside a git work tree; Claude benefits from one.
             // Never nested: only when no parent is a work tree already.
@@ -447,19 +457,45 @@ impl Supervisor<'_> {
             }
             Ok(n) => n,
         };
-        let chunk = &lp.out_buf[..n];
         self.stream_pos += n as u64;
-        if lp.stream_error.is_none() {
-            if let Err(e) = lp.stream.write_all(chunk) {
-                lp.stream_error = Some(format!("writing {}: {e}", lp.stream_path.display()));
-            }
-        }
+        self.keep_stream(lp, n);
+        let chunk = &lp.out_buf[..n];
         let now = Instant::now();
         let mut step = Step::default();
         let protocol = &mut self.protocol;
         a.splitter
             .feed(chunk, &mut |line| read_line(protocol, line, &mut step));
         self.apply_step(step, now);
+    }
+
+    /// Append `out_buf[..n]` to `stream.jsonl` up to its cap; past the cap the
+    /// bytes are still parsed, and the record says where the file was cut and
+    /// how much was not kept.
+    fn keep_stream(&mut self, lp: &mut Loop, n: usize) {
+        if lp.stream_error.is_some() {
+            return;
+        }
+        let room = self.max_stream_bytes.saturating_sub(lp.stream_written);
+        let keep = n.min(usize::try_from(room).unwrap_or(usize::MAX));
+        if keep > 0 {
+            if let Err(e) = lp.stream.write_all(&lp.out_buf[..keep]) {
+                lp.stream_error = Some(format!("writing {}: {e}", lp.stream_path.display()));
+                return;
+            }
+            lp.stream_written += keep as u64;
+        }
+        if keep < n {
+            if self.record.stream_cut_at_bytes.is_none() {
+                tracing::warn!(
+                    "{} reached {} bytes ([limits] max_stream_mib): the rest is parsed, not kept",
+                    lp.stream_path.display(),
+                    self.max_stream_bytes
+                );
+                self.record.stream_cut_at_bytes = Some(lp.stream_written);
+            }
+            self.record.stream_dropped_bytes += (n - keep) as u64;
+            self.record_dirty = true;
+        }
     }
 
     /// After one agent process: its last line, its input closed, nothing of
@@ -681,13 +717,18 @@ impl Supervisor<'_> {
     }
 
     pub(crate) fn write_record(&mut self) {
-        self.sync_state();
-        self.record.updated_at = now_secs();
-        if let Err(e) = self.dir.write_record(&self.record) {
+        if let Err(e) = self.try_write_record() {
             tracing::warn!("{e}");
         }
+    }
+
+    /// Write `run.json` now.
+    pub(crate) fn try_write_record(&mut self) -> Result<()> {
+        self.sync_state();
+        self.record.updated_at = now_secs();
         self.record_dirty = false;
         self.last_record_write = Instant::now();
+        self.dir.write_record(&self.record)
     }
 }
 

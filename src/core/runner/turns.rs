@@ -77,14 +77,14 @@ impl Supervisor<'_> {
         };
         let agent = match live {
             Some(cmd) => self.spawn_live(&cmd)?,
-            None => process::spawn(&self.backend.command(req), &self.extra_env)?,
+            None => process::spawn(&self.backend.command(req), &self.agent_env)?,
         };
         self.record.agent_pid = Some(agent.pid);
         Ok(agent)
     }
 
     fn spawn_live(&mut self, cmd: &CommandSpec) -> Result<Agent, ProcessError> {
-        let mut agent = process::spawn_keep_stdin(cmd, &self.extra_env)?;
+        let mut agent = process::spawn_keep_stdin(cmd, &self.agent_env)?;
         if let Some(stdin) = agent.stdin.take() {
             self.turns.input = Some(spawn_writer(stdin, cmd.stdin.clone().into_bytes()));
             self.turns.in_progress = true;
@@ -280,7 +280,7 @@ impl Supervisor<'_> {
             status: status.to_owned(),
             exit_code,
             resume_id: self.state.resume_id.clone(),
-            output: spec.output_file.display().to_string(),
+            output: self.shown_output().display().to_string(),
             preview,
             mode: spec.chain.completion_mode,
             iteration: spec.chain.iteration,

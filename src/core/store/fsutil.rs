@@ -67,15 +67,33 @@ pub fn open_append(path: &Path) -> io::Result<fs::File> {
 }
 
 /// Append one line (a newline is added) to `path`, creating it 0600. The line
-/// goes out in one `write` so concurrent appenders do not interleave.
+/// goes out in one `write` so concurrent appenders do not interleave. When the
+/// file does not end with a newline (an append torn by a crash or a full
+/// disk), a newline goes first, so the new line is not glued to the torn one.
 ///
 /// # Errors
 /// Any I/O error.
 pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(line.len() + 1);
+    use std::os::unix::fs::FileExt;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    let len = file.metadata()?.len();
+    let mut last = [b'\n'];
+    if len > 0 {
+        file.read_exact_at(&mut last, len - 1)?;
+    }
+    let mut buf = Vec::with_capacity(line.len() + 2);
+    if last[0] != b'\n' {
+        buf.push(b'\n');
+    }
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');
-    open_append(path)?.write_all(&buf)
+    file.write_all(&buf)
 }
 
 /// Create a new file at `path` with mode 0600, failing if anything exists there
@@ -90,4 +108,67 @@ pub fn create_new_private(path: &Path) -> io::Result<fs::File> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
+}
+
+/// Check that `path` may receive an output file by [`write_atomic`] (which
+/// renames a new file over it): it is missing, or it is a regular file; its
+/// directory exists. A symlink is refused, not followed and not replaced
+/// (a link to a device or to a system file must not be written through, and
+/// replacing the link would silently break whoever made it); so is anything
+/// else that is not a regular file (a directory, a device, a FIFO, a socket:
+/// renaming over `/dev/null` would replace the device). Nothing is created.
+///
+/// # Errors
+/// What is wrong, in words for the person who chose the path.
+pub fn check_output_target(path: &Path) -> Result<(), String> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => {
+            let kind = meta.file_type();
+            if kind.is_file() {
+                return Ok(());
+            }
+            let what = if kind.is_symlink() {
+                "a symlink (give the path of the file itself)"
+            } else if kind.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a device, FIFO or socket)"
+            };
+            Err(format!("{} is {what}", path.display()))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let parent = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| Path::new("."));
+            if parent.is_dir() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the directory of {} does not exist (it is not created)",
+                    path.display()
+                ))
+            }
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_append_after_a_torn_line_starts_on_a_new_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("log.jsonl");
+        append_line(&path, "{\"a\":1}").unwrap();
+        // A torn append: no newline at the end.
+        let mut f = open_append(&path).unwrap();
+        f.write_all(b"{\"b\":\"\xF0\x9F").unwrap();
+        append_line(&path, "{\"c\":3}").unwrap();
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!(data, b"{\"a\":1}\n{\"b\":\"\xF0\x9F\n{\"c\":3}\n");
+    }
 }

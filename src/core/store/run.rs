@@ -267,6 +267,13 @@ pub struct RunRecord {
     /// respond`) since then (Unix seconds); `None` while a turn runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_since: Option<i64>,
+    /// `stream.jsonl` was cut at this size (`[limits] max_stream_mib`): what
+    /// came after was parsed but not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_cut_at_bytes: Option<u64>,
+    /// Bytes of agent output not kept in `stream.jsonl` after the cut.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stream_dropped_bytes: u64,
 }
 
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.
@@ -410,6 +417,43 @@ pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
         .collect();
     runs.sort_by(|a, b| b.1.run_id.cmp(&a.1.run_id));
     runs
+}
+
+/// A run directory whose `run.json` exists but cannot be read or parsed:
+/// listed by `list` and `status`, named by `show`, never silently left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnreadableRun {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// Why its record cannot be read.
+    pub error: String,
+}
+
+/// Every run directory under `runs_dir` whose record exists but cannot be
+/// read. A directory without `run.json` is a run being created, not listed.
+pub fn unreadable_runs(runs_dir: &Path) -> Vec<UnreadableRun> {
+    let Ok(entries) = std::fs::read_dir(runs_dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<UnreadableRun> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            let dir = RunDir::open(e.path());
+            match dir.read_record() {
+                Ok(_) => None,
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    None
+                }
+                Err(err) => Some(UnreadableRun {
+                    dir: dir.path,
+                    error: err.to_string(),
+                }),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.dir.cmp(&a.dir));
+    out
 }
 
 /// The runs that are active now (`starting` or `running`), after reaping stale
