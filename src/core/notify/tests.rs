@@ -87,19 +87,23 @@ fn shell_quoting_and_the_resume_command() {
         std::path::Path::new("/home/me/my project"),
     );
     assert_eq!(
-        shlex::split(&cmd).unwrap(),
-        [
-            "clawrun",
-            "run",
-            "--backend",
-            "claude",
-            "--resume",
-            "sess-1",
-            "-p",
-            "/home/me/my project",
-            "--task-file",
-            "FILE",
-            "--detach"
-        ]
+        shlex::split(&cmd),
+        Some(
+            [
+                "clawrun",
+                "run",
+                "--backend",
+                "claude",
+                "--resume",
+                "sess-1",
+                "-p",
+                "/home/me/my project",
+                "--task-file",
+                "FILE",
+                "--detach",
+            ]
+            .map(String::from)
+            .to_vec()
+        )
     );
 }
