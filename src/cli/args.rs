@@ -105,7 +105,9 @@ pub struct RunArgs {
     /// A human label for the run and its session (searchable with `sessions find`).
     #[arg(long = "session-label", visible_alias = "label", value_name = "TEXT")]
     pub session_label: Option<String>,
-    /// Resume this session (Claude session id / Codex thread id).
+    /// Resume this session (Claude session id / Codex thread id; a clawrun run id means its
+    /// session). Without --session or --notify-* flags the run reports where the session's last
+    /// run did, with its label, completion mode and iteration chain.
     #[arg(long, value_name = "ID")]
     pub resume: Option<String>,
     /// With --resume: fork into a new session (claude).
@@ -167,12 +169,14 @@ pub struct RunArgs {
     /// Send one "still running" reminder after this many seconds (0 = none).
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub remind_after: u64,
-    /// What the woken agent should do: `single` (report and stop) or `iterate` (continue until the goal is met).
-    #[arg(long, default_value = "single", value_parser = ["single", "iterate"])]
-    pub completion_mode: String,
-    /// In iterate mode: the most iterations of one resume chain per session key.
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub max_iterations: u32,
+    /// What the woken agent should do: `single` (report and stop) or `iterate` (continue until the
+    /// goal is met). Default: single; with --resume, the mode of the session's last run.
+    #[arg(long, value_parser = ["single", "iterate"])]
+    pub completion_mode: Option<String>,
+    /// In iterate mode: the most iterations of one resume chain (default 5; with --resume, the
+    /// limit of the session's last run).
+    #[arg(long, value_name = "N")]
+    pub max_iterations: Option<u32>,
     /// Seconds a finishing run waits for its last notifications and the wake to be delivered;
     /// what is left stays queued for `clawrun outbox flush` (and the next run's start).
     #[arg(long, default_value_t = DEFAULT_DELIVERY_WAIT_SECS, value_name = "SECS")]
@@ -183,6 +187,10 @@ pub struct RunArgs {
     /// When `[limits] max_sessions` runs are already running, wait for a slot instead of refusing.
     #[arg(long)]
     pub queue: bool,
+    /// Launch even when the route's gateway is unreachable or refuses the token: the messages and
+    /// the wake wait in the outbox (`clawrun outbox flush`). Without it such a launch is refused.
+    #[arg(long)]
+    pub queue_delivery: bool,
     /// Return once the agent has started, printing the launch proof; the run goes on in the background.
     #[arg(long)]
     pub detach: bool,
@@ -239,11 +247,13 @@ impl RunArgs {
             stall_secs: self.stall_secs,
             idle_timeout_secs: self.idle_timeout,
             remind_after_secs: self.remind_after,
-            completion_mode: if self.completion_mode == "iterate" {
-                CompletionMode::Iterate
-            } else {
-                CompletionMode::Single
-            },
+            completion_mode: self.completion_mode.as_deref().map(|m| {
+                if m == "iterate" {
+                    CompletionMode::Iterate
+                } else {
+                    CompletionMode::Single
+                }
+            }),
             max_iterations: self.max_iterations,
             trace_live: self.trace_live,
             delivery_wait_secs: self.delivery_wait,
@@ -254,6 +264,7 @@ impl RunArgs {
             multi_turn: self.multi_turn,
             max_auto_responds: self.max_auto_responds,
             auto_resume_on_limit: self.auto_resume_on_limit,
+            queue_delivery: self.queue_delivery,
         }
     }
 }

@@ -350,24 +350,13 @@ fn iterations_continue_the_old_chain() {
     let old = Old::new(9);
     let store = Iterations::new(&old.state());
     // A third iteration resuming the chain's session counts on from the old file.
+    // The count is the chain's, whatever key the new run names (issue 13: a
+    // resume without `--session` must not start the count again).
     let plan = store
-        .plan(
-            Some("agent:main:main"),
-            Some(CLAUDE_ID),
-            "20270101-000000-000000",
-        )
+        .plan(Some(CLAUDE_ID), None, "20270101-000000-000000")
         .unwrap();
     assert_eq!((plan.root.as_str(), plan.iteration), (RUN_FIRST, 3));
-    // Another requester starts its own count on the same chain.
-    let plan = store
-        .plan(
-            Some("agent:main:other"),
-            Some(CLAUDE_ID),
-            "20270101-000000-000000",
-        )
-        .unwrap();
-    assert_eq!((plan.root.as_str(), plan.iteration), (RUN_FIRST, 1));
-    let plan = store.plan(None, Some(CODEX_ID), "x").unwrap();
+    let plan = store.plan(Some(CODEX_ID), None, "x").unwrap();
     assert_eq!(plan.root, RUN_CODEX);
 }
 

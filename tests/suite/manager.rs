@@ -243,9 +243,10 @@ fn show_prints_route_pids_usage_cost_and_the_resume_command() {
         "DONE after 4 tools"
     );
     let resume = d["resume_command"].as_str().unwrap();
-    assert!(resume.contains(&format!("clawrun resume {id}")), "{resume}");
     assert!(
-        resume.contains("--resume 0149328c-2f46-4ab9-94fe-98127d611e81"),
+        resume.starts_with(
+            "clawrun run --backend claude --resume 0149328c-2f46-4ab9-94fe-98127d611e81 -p "
+        ) && resume.ends_with(" --task-file FILE --detach"),
         "{resume}"
     );
 
@@ -260,7 +261,7 @@ fn show_prints_route_pids_usage_cost_and_the_resume_command() {
         "cost: $0.0041",
         "4 tool calls",
         "session id: 0149328c-2f46-4ab9-94fe-98127d611e81",
-        "resume: clawrun resume",
+        "resume: clawrun run --backend claude --resume 0149328c",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }

@@ -12,6 +12,7 @@ mod outbox;
 mod parsers;
 mod registry;
 mod respond;
+mod resume_route;
 mod routing;
 mod run;
 mod skills;

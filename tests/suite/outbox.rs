@@ -127,23 +127,36 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn gateway_down_for_the_whole_run_then_flush_delivers_each_once_in_order() {
     let port = free_port();
     let sb = gateway_sandbox(port);
+    // The gateway is down on purpose: the launch is refused unless queued
+    // delivery is asked for (issue 13).
+    let args = [
+        "-s",
+        KEY,
+        "-t",
+        "x",
+        "--delivery-wait",
+        "2",
+        "--heartbeat",
+        "0",
+    ];
+    let refused = clawrun(&sb, &args, "claude/tool.jsonl").await;
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("gateway unreachable at http://127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(err.contains("--queue-delivery"), "{err}");
+    assert!(!sb.state_dir().join("runs").exists(), "nothing is written");
     let out = clawrun(
         &sb,
-        &[
-            "-s",
-            KEY,
-            "-t",
-            "x",
-            "--delivery-wait",
-            "2",
-            "--heartbeat",
-            "0",
-        ],
+        &[&args[..], &["--queue-delivery"]].concat(),
         "claude/tool.jsonl",
     )
     .await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("wait in the outbox"), "{err}");
     assert!(err.contains("outbox flush"), "{err}");
     assert!(!err.contains(TOKEN));
 

@@ -300,7 +300,10 @@ fn every_clawrun_command_in_the_skills_parses() {
                         ("detach", args.detach),
                         ("validate-only", args.validate_only),
                         ("resume", args.resume.is_some()),
-                        ("iterate", args.completion_mode == "iterate"),
+                        (
+                            "iterate",
+                            args.completion_mode.as_deref() == Some("iterate"),
+                        ),
                         ("session", args.session.is_some()),
                         ("task-file", args.task_file.is_some()),
                     ] {

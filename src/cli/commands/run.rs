@@ -36,6 +36,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         if args.json {
             render::json(&serde_json::json!({
                 "route": spec.route,
+                "route_source": spec.route.source.to_string(),
                 "channel": spec.channel,
                 "completion_mode": spec.chain.completion_mode.as_str(),
                 "max_iterations": spec.chain.max_iterations,
@@ -65,7 +66,10 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
             );
         }
     }
-    eprint!("{}", render::run::banner(spec));
+    eprint!(
+        "{}",
+        render::run::banner(spec, prepared.resume_run_id.as_deref())
+    );
     let dir = runner::create(&prepared)?;
     if args.detach {
         return detach(args, &dir, paths, &prepared);
@@ -96,7 +100,9 @@ fn detach(args: &RunArgs, dir: &RunDir, paths: &Paths, prepared: &Prepared) -> C
     if args.json {
         let mut v = serde_json::to_value(&proof)?;
         v["route"] = serde_json::to_value(&prepared.spec.route)?;
+        v["route_source"] = prepared.spec.route.source.to_string().into();
         v["channel"] = prepared.spec.channel.name().into();
+        v["resume_id"] = serde_json::to_value(&prepared.spec.request.resume_id)?;
         render::json(&v)?;
     } else {
         let mut out = std::io::stdout().lock();

@@ -7,8 +7,9 @@ use clawrun::core::notify;
 use clawrun::core::runner::{LaunchProof, RunReport};
 use clawrun::core::store::run::RunSpec;
 
-/// The seed's stderr banner.
-pub fn banner(spec: &RunSpec) -> String {
+/// The seed's stderr banner, with where the route came from and, for a
+/// `--resume RUN_ID`, which session that run id stood for.
+pub fn banner(spec: &RunSpec, resume_run_id: Option<&str>) -> String {
     let name = match spec.backend.as_str() {
         "claude" => "Claude Code",
         "codex" => "OpenAI Codex",
@@ -28,10 +29,12 @@ pub fn banner(spec: &RunSpec) -> String {
     ));
     if let Some(r) = &spec.request.resume_id {
         out.push_str(&format!(
-            "   Resume: {r}{}\n",
-            if spec.request.fork { " (fork)" } else { "" }
+            "   Resume: {r}{}{}\n",
+            if spec.request.fork { " (fork)" } else { "" },
+            resume_run_id.map_or(String::new(), |id| format!(" (the session of run {id})"))
         ));
     }
+    out.push_str(&format!("   Route: {}\n", route_line(spec)));
     if let Some(l) = &spec.label {
         out.push_str(&format!("   Label: {l}\n"));
     }
@@ -46,16 +49,29 @@ pub fn banner(spec: &RunSpec) -> String {
 pub fn launched(proof: &LaunchProof, spec: &RunSpec) -> String {
     format!(
         "✅ Launched {} run {}\n   runner pid: {}\n   agent pid:  {}\n   run dir:    {}\n   \
-         output:     {}\n   route:      {} via {}\n",
+         output:     {}\n   route:      {}\n",
         proof.backend,
         proof.run_id,
         proof.runner_pid,
         proof.agent_pid,
         proof.run_dir.display(),
         proof.output_file.display(),
-        spec.route.channel.as_str(),
-        spec.channel
+        route_line(spec)
     )
+}
+
+/// `telegram -100… thread 7 via telegram-direct (source: …)`.
+fn route_line(spec: &RunSpec) -> String {
+    let r = &spec.route;
+    let mut out = r.channel.as_str().to_owned();
+    if let Some(t) = &r.target {
+        out.push_str(&format!(" {t}"));
+    }
+    if let Some(t) = &r.thread_id {
+        out.push_str(&format!(" thread {t}"));
+    }
+    out.push_str(&format!(" via {} (source: {})", spec.channel, r.source));
+    out
 }
 
 /// How a foreground run ended (stderr), and the session it registered.

@@ -122,6 +122,12 @@ pub enum RouteSource {
     },
     /// The configured fallback route.
     Fallback,
+    /// Taken over from the last run of the resumed session (`--resume`
+    /// without `--session` or `--notify-*` flags).
+    Inherited {
+        /// That run.
+        run_id: String,
+    },
 }
 
 impl fmt::Display for RouteSource {
@@ -134,6 +140,12 @@ impl fmt::Display for RouteSource {
             RouteSource::LocalFile { path } => write!(f, "local session file {}", path.display()),
             RouteSource::WorkdirMap { workdir } => write!(f, "workdir map ({})", workdir.display()),
             RouteSource::Fallback => f.write_str("fallback route"),
+            RouteSource::Inherited { run_id } => {
+                write!(
+                    f,
+                    "inherited from run {run_id} (the resumed session's last run)"
+                )
+            }
         }
     }
 }

@@ -11,10 +11,10 @@ use crate::channels::{self, AnyChannel, console};
 use crate::core::config::{ChannelKind, Config, NotifyChannel};
 use crate::core::error::{Error, Result};
 use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
-use crate::core::openclaw::gateway::GatewayClient;
+use crate::core::openclaw::gateway::{GatewayClient, GatewayError};
 use crate::core::routing::{
     self, ConfiguredRoute, GatewaySessions, LocalSessionFiles, Network, NoGateway, Route,
-    RouteInput, WorkdirRoute,
+    RouteInput, RoutingError, WorkdirRoute,
 };
 use crate::core::store::paths::{Paths, ProcessEnv};
 
@@ -71,16 +71,122 @@ pub fn configured_routes(config: &Config) -> (Vec<WorkdirRoute>, Option<Configur
 /// Resolve the route of a run: flags, session key, workdir map, fallback; the
 /// gateway's `sessions_list` and the legacy local session files where needed.
 ///
+/// A route that could not be resolved while the gateway was down (or refused
+/// the token) is reported as that, with its fix: the key was not the mistake.
+///
 /// # Errors
 /// [`Error::Usage`] with the routing message (`❌ Invalid routing: …`,
-/// `❌ Unsafe routing blocked: …`).
+/// `❌ Unsafe routing blocked: …`), or the gateway's problem.
 pub async fn resolve(input: &RouteInput, configs: &Configs, paths: &Paths) -> Result<Route> {
     let local = LocalSessionFiles::new(paths.openclaw_home.clone());
-    let route = match configs.gateway() {
-        Some(client) => routing::resolve_route(input, &GatewaySessions::new(client), &local).await,
-        None => routing::resolve_route(input, &NoGateway, &local).await,
+    let Some(client) = configs.gateway() else {
+        return routing::resolve_route(input, &NoGateway, &local)
+            .await
+            .map_err(|e| Error::usage(e.to_string()));
     };
-    route.map_err(Error::from)
+    match routing::resolve_route(input, &GatewaySessions::new(client.clone()), &local).await {
+        Ok(route) => Ok(route),
+        Err(
+            e @ (RoutingError::TargetUnresolved { .. }
+            | RoutingError::TelegramTargetUnresolved
+            | RoutingError::ThreadTargetUnresolved
+            | RoutingError::ThreadSessionIdUnresolved),
+        ) => match gateway_down(&client).await {
+            Some(down) => Err(Error::usage(format!(
+                "❌ {down}: the route cannot be resolved without it (its sessions_list knows \
+                 the session's chat and id).\n   Fix: {}",
+                down.fix()
+            ))),
+            None => Err(Error::from(e)),
+        },
+        Err(e) => Err(Error::from(e)),
+    }
+}
+
+/// Why the gateway cannot take a run's messages now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayDown {
+    /// No connection (refused, unreachable, no answer in time).
+    #[error("gateway unreachable at {url} ({reason})")]
+    Unreachable {
+        /// Gateway URL.
+        url: String,
+        /// Short cause.
+        reason: String,
+    },
+    /// The gateway answered 401.
+    #[error("the gateway at {url} refused the token (from {token_source})")]
+    TokenRefused {
+        /// Gateway URL.
+        url: String,
+        /// Where the token came from.
+        token_source: String,
+    },
+}
+
+impl GatewayDown {
+    /// How to fix it.
+    pub fn fix(&self) -> String {
+        match self {
+            GatewayDown::Unreachable { .. } => "start the gateway (`openclaw gateway run`, or \
+                 its service), or fix its URL (gateway.port in openclaw.json, or url under \
+                 [gateway] in clawrun.toml); `clawrun doctor` checks it"
+                .to_owned(),
+            GatewayDown::TokenRefused { token_source, .. } => format!(
+                "copy the gateway's current token (gateway.auth.token in its openclaw.json) \
+                 into {token_source}; `clawrun doctor` checks it"
+            ),
+        }
+    }
+}
+
+/// Ask the gateway for one session: `None` when it answers and accepts the
+/// token (whatever else it says), else why it cannot be used.
+pub async fn gateway_down(client: &GatewayClient) -> Option<GatewayDown> {
+    match client
+        .invoke("sessions_list", serde_json::json!({ "limit": 1 }), None)
+        .await
+    {
+        Err(GatewayError::Unreachable { url, reason }) => {
+            Some(GatewayDown::Unreachable { url, reason })
+        }
+        Err(GatewayError::Timeout { url, timeout }) => Some(GatewayDown::Unreachable {
+            url,
+            reason: format!("no answer within {}s", timeout.as_secs()),
+        }),
+        Err(GatewayError::Unauthorized { url, token_source }) => {
+            Some(GatewayDown::TokenRefused { url, token_source })
+        }
+        // It answered: the token works, whatever the tool says.
+        Ok(_)
+        | Err(
+            GatewayError::BadRequest { .. }
+            | GatewayError::ToolNotAvailable { .. }
+            | GatewayError::Blocked { .. }
+            | GatewayError::RateLimited { .. }
+            | GatewayError::ToolFailed { .. }
+            | GatewayError::Unavailable { .. }
+            | GatewayError::ToolError { .. }
+            | GatewayError::Unexpected { .. },
+        ) => None,
+    }
+}
+
+/// Whether messages of `kind` travel through the gateway (so a launch needs
+/// it reachable).
+pub fn needs_gateway(kind: ChannelKind) -> bool {
+    match kind {
+        ChannelKind::WhatsappGateway | ChannelKind::MessageTool => true,
+        ChannelKind::Console | ChannelKind::TelegramDirect => false,
+    }
+}
+
+/// The gateway's problem for a run delivering through `kind`, if it has one.
+pub async fn delivery_blocked(kind: ChannelKind, configs: &Configs) -> Option<GatewayDown> {
+    if !needs_gateway(kind) {
+        return None;
+    }
+    gateway_down(&configs.gateway()?).await
 }
 
 /// The channel type for `route` under `[notify] channel`.

@@ -65,6 +65,29 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// The one command that continues a run's session, written the same in the
+/// result message, the wake and `clawrun show`: the task goes in a file
+/// (`FILE`), never in argv. Without routing flags the new run reports to the
+/// chat of the session's last run, with its label, completion mode and
+/// iteration chain (so in iterate mode it counts the next iteration).
+pub fn resume_command(backend: &str, resume_id: &str, project: &Path) -> String {
+    format!(
+        "clawrun run --backend {} --resume {} -p {} --task-file FILE --detach",
+        shell_quote(backend),
+        shell_quote(resume_id),
+        shell_quote(&project.display().to_string())
+    )
+}
+
+/// Quote `s` for a POSIX shell when it needs it (`shlex`; a NUL byte, which
+/// no path or session id holds, is kept as it is rather than refused).
+pub fn shell_quote(s: &str) -> String {
+    shlex::Quoter::new()
+        .allow_nul(true)
+        .quote(s)
+        .map_or_else(|_| s.to_owned(), std::borrow::Cow::into_owned)
+}
+
 /// The first `n` characters of `s`, with `…` when cut.
 pub fn preview(s: &str, n: usize) -> String {
     let mut it = s.chars();
@@ -593,6 +616,15 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     if let Some(l) = &p.label {
         t.push_str(&format!("Label: {l}\n"));
     }
+    let resume = p
+        .resume_id
+        .as_deref()
+        .map(|id| resume_command(&p.backend, id, Path::new(&p.project)));
+    if let Some(cmd) = &resume
+        && p.status != WAITING_STATUS
+    {
+        t.push_str(&format!("Resume: {cmd}\n"));
+    }
     if p.status == WAITING_STATUS {
         t.push_str(&format!(
             "Project: {}\n\nThe agent asks:\n{}\n\n---\n\
@@ -620,15 +652,19 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
         }
         CompletionMode::Iterate => {
             if p.iteration < p.max_iterations {
+                let how = match &resume {
+                    Some(_) => "with the Resume command above (the next task in FILE; it reports \
+                                to this chat and counts the iteration)"
+                        .to_owned(),
+                    None => "the session id is unknown, so it cannot be resumed: start a new \
+                             run instead"
+                        .to_owned(),
+                };
                 t.push_str(&format!(
                     "Check the result against the user's original goal. If the goal is met, report and stop. \
-                     If not, launch exactly one next iteration: clawrun run --backend {} --resume {} \
-                     --completion-mode iterate --max-iterations {} -p {} --task-file FILE --detach \
-                     (iteration {} of {}).",
-                    p.backend,
-                    p.resume_id.as_deref().unwrap_or("ID"),
-                    p.max_iterations,
-                    p.project,
+                     If not, first post a short visible message to the user (what was done, what is \
+                     missing, what the next run will do), then launch exactly one next iteration \
+                     {how} (iteration {} of {}).",
                     p.iteration + 1,
                     p.max_iterations
                 ));
@@ -696,11 +732,7 @@ pub fn render_result(
     if let Some(r) = &record.resume_id {
         facts.push((
             "Resume",
-            format!(
-                "clawrun run --backend {} --resume {r} -p {} --task-file FILE",
-                record.backend,
-                record.project.display()
-            ),
+            resume_command(&record.backend, r, &record.project),
         ));
     }
     if let (Outcome::ResumeFailed, Some(r)) = (outcome, &record.resumed_from) {

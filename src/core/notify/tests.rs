@@ -72,3 +72,38 @@ fn seed_formats() {
     assert_eq!(preview("héllo", 2), "hé…");
     assert_eq!(preview("hé", 2), "hé");
 }
+
+#[test]
+fn shell_quoting_and_the_resume_command() {
+    assert_eq!(shell_quote("/a/b-c"), "/a/b-c");
+    assert_eq!(
+        shlex::split(&shell_quote("it's")),
+        Some(vec!["it's".to_owned()])
+    );
+    assert_eq!(shell_quote(""), "''");
+    let cmd = resume_command(
+        "claude",
+        "sess-1",
+        std::path::Path::new("/home/me/my project"),
+    );
+    assert_eq!(
+        shlex::split(&cmd),
+        Some(
+            [
+                "clawrun",
+                "run",
+                "--backend",
+                "claude",
+                "--resume",
+                "sess-1",
+                "-p",
+                "/home/me/my project",
+                "--task-file",
+                "FILE",
+                "--detach",
+            ]
+            .map(String::from)
+            .to_vec()
+        )
+    );
+}

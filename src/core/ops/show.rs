@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::resolve::{Run, agent_alive, runner_alive};
 use crate::core::config::ChannelKind;
+use crate::core::notify;
 use crate::core::routing::Route;
 use crate::core::store::run::{RunRecord, files};
 
@@ -36,15 +37,10 @@ pub struct RunDetails {
 pub fn show(run: &Run) -> RunDetails {
     let spec = run.dir.read_spec().ok();
     let r = &run.record;
-    let resume_command = r.resume_id.as_ref().map(|id| {
-        format!(
-            "clawrun resume {} \"<next task>\"   (= clawrun run --backend {} -p {} --resume {} -t \"<next task>\")",
-            r.run_id,
-            r.backend,
-            shell_quote(&r.project.display().to_string()),
-            shell_quote(id)
-        )
-    });
+    let resume_command = r
+        .resume_id
+        .as_ref()
+        .map(|id| notify::resume_command(&r.backend, id, &r.project));
     RunDetails {
         record: r.clone(),
         run_dir: run.dir.path.clone(),
@@ -54,33 +50,5 @@ pub fn show(run: &Run) -> RunDetails {
         agent_alive: agent_alive(r),
         stream_bytes: std::fs::metadata(run.dir.file(files::STREAM)).map_or(0, |m| m.len()),
         resume_command,
-    }
-}
-
-/// Quote `s` for a POSIX shell when it needs it (`shlex`; a NUL byte, which
-/// no path or session id holds, is kept as it is rather than refused).
-fn shell_quote(s: &str) -> String {
-    shlex::Quoter::new()
-        .allow_nul(true)
-        .quote(s)
-        .map_or_else(|_| s.to_owned(), std::borrow::Cow::into_owned)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shell_quoting() {
-        assert_eq!(shell_quote("/a/b-c"), "/a/b-c");
-        assert_eq!(
-            shlex::split(&shell_quote("it's")),
-            Some(vec!["it's".to_owned()])
-        );
-        assert_eq!(
-            shlex::split(&shell_quote("/home/me/my project")),
-            Some(vec!["/home/me/my project".to_owned()])
-        );
-        assert_eq!(shell_quote(""), "''");
     }
 }

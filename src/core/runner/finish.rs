@@ -65,7 +65,9 @@ pub(crate) fn decide_outcome(
         ),
         None => match terminal {
             Some(Ok(())) => (Outcome::Completed, None),
-            Some(Err((msg, FailureKind::ResumeNotFound))) => {
+            // Only a run that asked to resume can fail to find its session; the
+            // same words in a fresh run's stream are an ordinary failure.
+            Some(Err((msg, FailureKind::ResumeNotFound))) if spec.request.resume_id.is_some() => {
                 (Outcome::ResumeFailed, Some(msg.clone()))
             }
             Some(Err((msg, _))) => (Outcome::Failed, Some(msg.clone())),
@@ -449,6 +451,13 @@ mod tests {
         let gone = Err(("no such session".to_owned(), FailureKind::ResumeNotFound));
         assert_eq!(
             decide_outcome(None, Some(&gone), Some(1), &s).0,
+            Outcome::Failed,
+            "no --resume was asked"
+        );
+        let mut resumed = spec();
+        resumed.request.resume_id = Some("sess".into());
+        assert_eq!(
+            decide_outcome(None, Some(&gone), Some(1), &resumed).0,
             Outcome::ResumeFailed
         );
         assert_eq!(

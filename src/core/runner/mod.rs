@@ -6,7 +6,8 @@
 //! 3. [`execute`] runs the agent to its end, in this process (foreground) or in
 //!    a detached runner started by [`spawn_detached`].
 //!
-//! Modules: `setup` (prepare, route, create) and `detach` before the run;
+//! Modules: `setup` (prepare, route, create), `inherit` (what a resume takes
+//! over from the session's last run) and `detach` before the run;
 //! inside [`execute`], `supervisor` (the select loop, one method per event
 //! source, one stop path), `io` (stdout lines, stderr tail, stdin writer),
 //! `reactions` (events to effects, pure), `turns` (live input, follow-ups, the
@@ -18,6 +19,7 @@
 pub mod control;
 mod detach;
 mod finish;
+mod inherit;
 mod io;
 pub mod process;
 mod reactions;
@@ -35,6 +37,7 @@ use crate::core::store::run::{self, CompletionMode};
 
 pub use detach::{LaunchProof, spawn_detached};
 pub use finish::record_crash;
+pub use inherit::LastRun;
 pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
 pub use reactions::version_warning;
 pub use setup::{
@@ -48,6 +51,8 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 7200;
 pub const DEFAULT_GRACE_SECS: u64 = 10;
 /// Longest time limit accepted (7 days).
 pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+/// Default iteration limit of `--completion-mode iterate`.
+pub const DEFAULT_MAX_ITERATIONS: u32 = 5;
 /// Largest task accepted (bytes).
 pub const MAX_TASK_BYTES: usize = 16 * 1024 * 1024;
 /// Follow-ups queued with `clawrun respond` (one JSON line each), in the run dir.
@@ -115,10 +120,12 @@ pub struct RunOptions {
     pub idle_timeout_secs: u64,
     /// Seconds after which one "still running" reminder is sent (0 = none).
     pub remind_after_secs: u64,
-    /// Completion mode.
-    pub completion_mode: CompletionMode,
-    /// Iteration limit in iterate mode.
-    pub max_iterations: u32,
+    /// Completion mode (`None`: single, or on `--resume` the mode of the
+    /// session's last run).
+    pub completion_mode: Option<CompletionMode>,
+    /// Iteration limit in iterate mode (`None`: [`DEFAULT_MAX_ITERATIONS`],
+    /// or on `--resume` the limit of the session's last run).
+    pub max_iterations: Option<u32>,
     /// Trace markers to the chat.
     pub trace_live: bool,
     /// Seconds a finishing run waits for its last messages to be delivered.
@@ -137,6 +144,9 @@ pub struct RunOptions {
     pub max_auto_responds: u32,
     /// Wait out a usage limit with a known reset time, then resume the session.
     pub auto_resume_on_limit: bool,
+    /// Launch even when the route's gateway cannot be reached or refuses the
+    /// token: the messages and the wake wait in the outbox.
+    pub queue_delivery: bool,
 }
 
 impl RunOptions {
@@ -164,8 +174,8 @@ impl RunOptions {
             stall_secs: 600,
             idle_timeout_secs: 0,
             remind_after_secs: 600,
-            completion_mode: CompletionMode::Single,
-            max_iterations: 5,
+            completion_mode: None,
+            max_iterations: None,
             trace_live: false,
             delivery_wait_secs: DEFAULT_DELIVERY_WAIT_SECS,
             fg: false,
@@ -175,6 +185,7 @@ impl RunOptions {
             multi_turn: false,
             max_auto_responds: run::DEFAULT_MAX_AUTO_RESPONDS,
             auto_resume_on_limit: false,
+            queue_delivery: false,
         }
     }
 }

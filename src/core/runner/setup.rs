@@ -24,8 +24,10 @@ use crate::core::store::run::{
     RunStatus, files,
 };
 
+use super::inherit::{self, LastRun};
 use super::{
-    DEFAULT_MULTI_TURN_IDLE_SECS, MAX_TASK_BYTES, MAX_TIMEOUT_SECS, RunOptions, TaskSource,
+    DEFAULT_MAX_ITERATIONS, DEFAULT_MULTI_TURN_IDLE_SECS, MAX_TASK_BYTES, MAX_TIMEOUT_SECS,
+    RunOptions, TaskSource,
 };
 
 /// A validated run, ready to be created.
@@ -37,6 +39,13 @@ pub struct Prepared {
     pub backend: AnyBackend,
     /// Resolved paths.
     pub paths: Paths,
+    /// With `--resume`: the session's last run, whose session key, route,
+    /// label and chain the new run inherits (see [`route`]).
+    pub last_run: Option<LastRun>,
+    /// With `--resume RUN_ID`: the run id given (the spec holds its session id).
+    pub resume_run_id: Option<String>,
+    /// Launch even when the route's gateway is down (messages wait in the outbox).
+    pub queue_delivery: bool,
 }
 
 fn usage(msg: impl Into<String>) -> Error {
@@ -129,12 +138,29 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         None => paths.runs_dir().join(&run_id).join(files::OUTPUT),
     };
     check_program(&backend, paths)?;
-    let chain = chain_position(opts, paths, &run_id)?;
+    let resume_id = match &opts.resume {
+        Some(v) => Some(inherit::session_id_of(v, backend.name(), paths)?),
+        None => None,
+    };
+    let resume_run_id = opts
+        .resume
+        .clone()
+        .filter(|v| Some(v) != resume_id.as_ref());
+    let last_run = resume_id
+        .as_deref()
+        .and_then(|sid| inherit::last_run(paths, &backend, sid));
+    let chain = chain_position(
+        opts,
+        last_run.as_ref(),
+        resume_id.as_deref(),
+        paths,
+        &run_id,
+    )?;
     let request = RunRequest {
         prompt,
         project,
         model: opts.model.clone(),
-        resume_id: opts.resume.clone(),
+        resume_id,
         fork: opts.fork,
         permission,
         search: opts.no_search.then_some(false),
@@ -147,7 +173,10 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         run_id,
         backend: backend.name().to_owned(),
         request,
-        label: opts.label.clone(),
+        label: opts
+            .label
+            .clone()
+            .or_else(|| last_run.as_ref().and_then(|l| l.label.clone())),
         session_key: opts.session_key.clone(),
         output_file,
         backends_file: opts.backends_file.clone(),
@@ -162,6 +191,9 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         spec,
         backend,
         paths: paths.clone(),
+        last_run,
+        resume_run_id,
+        queue_delivery: opts.queue_delivery,
     })
 }
 
@@ -239,7 +271,7 @@ fn check_flags(opts: &RunOptions) -> Result<()> {
     if opts.max_auto_responds > 1000 {
         return Err(usage("--max-auto-responds must be at most 1000"));
     }
-    if opts.max_iterations == 0 || opts.max_iterations > 100 {
+    if opts.max_iterations.is_some_and(|n| n == 0 || n > 100) {
         return Err(usage("--max-iterations must be between 1 and 100"));
     }
     if opts.heartbeat_secs != 0 && opts.heartbeat_secs < 10 {
@@ -323,18 +355,33 @@ fn check_program(backend: &AnyBackend, paths: &Paths) -> Result<()> {
     Ok(())
 }
 
-/// Where the run stands in its resume chain (checks the iteration limit).
-fn chain_position(opts: &RunOptions, paths: &Paths, run_id: &str) -> Result<ChainPosition> {
-    let max_iterations = match opts.completion_mode {
+/// Where the run stands in its resume chain (checks the iteration limit). A
+/// resume without `--completion-mode` / `--max-iterations` continues the mode
+/// and limit of the session's last run.
+fn chain_position(
+    opts: &RunOptions,
+    last_run: Option<&LastRun>,
+    resume: Option<&str>,
+    paths: &Paths,
+    run_id: &str,
+) -> Result<ChainPosition> {
+    let last_chain = last_run.and_then(|l| l.chain.as_ref());
+    let mode = opts
+        .completion_mode
+        .or(last_chain.map(|c| c.completion_mode))
+        .unwrap_or(CompletionMode::Single);
+    let max_iterations = match mode {
         CompletionMode::Single => 1,
-        CompletionMode::Iterate => opts.max_iterations,
+        CompletionMode::Iterate => opts
+            .max_iterations
+            .or(last_chain
+                .filter(|c| c.completion_mode == CompletionMode::Iterate)
+                .map(|c| c.max_iterations))
+            .unwrap_or(DEFAULT_MAX_ITERATIONS),
     };
-    let plan = Iterations::new(&paths.state_dir).plan(
-        opts.session_key.as_deref(),
-        opts.resume.as_deref(),
-        run_id,
-    )?;
-    let iteration = match opts.completion_mode {
+    let known_root = last_chain.map(|c| c.chain_root.as_str());
+    let plan = Iterations::new(&paths.state_dir).plan(resume, known_root, run_id)?;
+    let iteration = match mode {
         CompletionMode::Single => 1,
         CompletionMode::Iterate => {
             iterations::check_limit(&plan, opts.session_key.as_deref(), max_iterations)?;
@@ -342,7 +389,7 @@ fn chain_position(opts: &RunOptions, paths: &Paths, run_id: &str) -> Result<Chai
         }
     };
     Ok(ChainPosition {
-        completion_mode: opts.completion_mode,
+        completion_mode: mode,
         iteration,
         max_iterations,
         chain_root: plan.root,
@@ -415,18 +462,60 @@ pub fn route_input(spec: &RunSpec, routing: &RoutingOptions, configs: &Configs) 
 }
 
 /// Resolve the route of a prepared run and choose its channel, checking that
-/// the channel can be built (its token is there). Reads only.
+/// the channel can be built (its token is there) and, when its messages go
+/// through the gateway, that the gateway answers and takes the token. Reads
+/// only.
+///
+/// A resume given no `--session` and no `--notify-*` flag inherits the
+/// session key and route of the session's last run
+/// ([`RouteSource::Inherited`]); any of those flags overrides it.
 ///
 /// # Errors
-/// Routing refusals and channel configuration errors (exit 2).
+/// Routing refusals, channel configuration errors, and a gateway that is down
+/// or refuses the token unless [`Prepared::queue_delivery`] (exit 2).
 pub async fn route(prepared: &mut Prepared, input: &RouteInput, configs: &Configs) -> Result<()> {
-    let route = delivery::resolve(input, configs, &prepared.paths).await?;
+    let explicit = input.session_key.is_some()
+        || input.notify_channel.is_some()
+        || input.notify_target.is_some()
+        || input.notify_thread_id.is_some()
+        || input.notify_session_id.is_some();
+    let last = prepared.last_run.as_ref().filter(|_| !explicit);
+    let route = match last.and_then(LastRun::inherited_route) {
+        Some((route, _)) => route,
+        None => {
+            let mut input = input.clone();
+            if let Some(l) = last {
+                input.session_key.clone_from(&l.session_key);
+            }
+            delivery::resolve(&input, configs, &prepared.paths).await?
+        }
+    };
     let kind = delivery::channel_kind(&route, configs)?;
     if kind != ChannelKind::Console {
         delivery::build_kind(kind, &prepared.paths.state_dir, configs)?;
     }
+    if let Some(l) = last {
+        // Nothing given: the key comes with the inherited route.
+        prepared.spec.session_key = route.session_key.clone().or_else(|| l.session_key.clone());
+    }
     prepared.spec.route = route;
     prepared.spec.channel = kind;
+    if let Some(down) = delivery::delivery_blocked(kind, configs).await {
+        if !prepared.queue_delivery {
+            return Err(usage(format!(
+                "❌ {down}: this run's messages and wake go through it ({} to {}).\n   Fix: {}.\n   \
+                 Or launch anyway with --queue-delivery: the messages wait in the outbox until \
+                 the gateway is back (`clawrun outbox flush`, or the next run's start, delivers them).",
+                kind.name(),
+                prepared.spec.route.channel,
+                down.fix()
+            )));
+        }
+        prepared.spec.route.warnings.push(format!(
+            "{down}: --queue-delivery: the launch, result and wake wait in the outbox until \
+             the gateway is back (`clawrun outbox flush` delivers them)"
+        ));
+    }
     Ok(())
 }
 
@@ -452,6 +541,7 @@ pub fn create(prepared: &Prepared) -> Result<RunDir> {
         Iterations::new(&prepared.paths.state_dir).start(
             spec.session_key.as_deref(),
             spec.request.resume_id.as_deref(),
+            Some(&spec.chain.chain_root),
             &spec.run_id,
             spec.chain.max_iterations,
         )?;

@@ -1,9 +1,12 @@
 //! Iteration counting for `--completion-mode iterate`.
 //!
 //! A chain is a run and every run that resumes it (or resumes a run that
-//! resumed it, …). Its iterations are counted per requester session key and
-//! chain, in `<state dir>/iterations.json`, so a woken agent that keeps
-//! launching "one more iteration" is stopped at `--max-iterations`.
+//! resumed it, …). Its iterations are recorded per requester session key and
+//! chain, in `<state dir>/iterations.json`, and the limit is checked against
+//! the chain's highest count under *any* key: a resume that leaves out
+//! `--session` (or names another key) continues the same count, so a woken
+//! agent that keeps launching "one more iteration" is stopped at
+//! `--max-iterations` whatever flags it copies.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +24,8 @@ pub const ITERATIONS_FILE_NAME: &str = "iterations.json";
 struct IterFile {
     /// Resume id → the root of its chain.
     chains: BTreeMap<String, String>,
-    /// `session key|root` → iterations started.
+    /// `session key|root` → iterations started (the chain's count is the
+    /// highest over its keys).
     counts: BTreeMap<String, u32>,
 }
 
@@ -85,18 +89,20 @@ impl Iterations {
         Ok(out)
     }
 
-    /// Where a run resuming `resume` (or a new run `run_id`) would stand. Reads only.
+    /// Where a run resuming `resume` (or a new run `run_id`) would stand.
+    /// `known_root` is the chain root of the resumed session's last run, used
+    /// when the store has no link for `resume`. Reads only.
     ///
     /// # Errors
     /// An unreadable store.
     pub fn plan(
         &self,
-        session_key: Option<&str>,
         resume: Option<&str>,
+        known_root: Option<&str>,
         run_id: &str,
     ) -> Result<Plan> {
         let data = self.read()?;
-        Ok(plan_in(&data, session_key, resume, run_id))
+        Ok(plan_in(&data, resume, known_root, run_id))
     }
 
     /// Count the run in: fails when another run took this iteration meanwhile
@@ -108,11 +114,12 @@ impl Iterations {
         &self,
         session_key: Option<&str>,
         resume: Option<&str>,
+        known_root: Option<&str>,
         run_id: &str,
         max: u32,
     ) -> Result<Plan> {
         self.with_lock(|data| {
-            let plan = plan_in(data, session_key, resume, run_id);
+            let plan = plan_in(data, resume, known_root, run_id);
             check_limit(&plan, session_key, max)?;
             data.counts
                 .insert(chain_key(session_key, &plan.root), plan.iteration);
@@ -137,15 +144,25 @@ impl Iterations {
     }
 }
 
-fn plan_in(data: &IterFile, session_key: Option<&str>, resume: Option<&str>, run_id: &str) -> Plan {
+fn plan_in(data: &IterFile, resume: Option<&str>, known_root: Option<&str>, run_id: &str) -> Plan {
     let root = match resume {
-        Some(r) => data.chains.get(r).cloned().unwrap_or_else(|| r.to_owned()),
+        Some(r) => data
+            .chains
+            .get(r)
+            .map(String::as_str)
+            .or(known_root)
+            .unwrap_or(r)
+            .to_owned(),
         None => run_id.to_owned(),
     };
+    // The chain's count under any requester key: leaving out or changing
+    // `--session` does not start the count again.
     let done = data
         .counts
-        .get(&chain_key(session_key, &root))
-        .copied()
+        .iter()
+        .filter(|(k, _)| k.rsplit_once('|').is_some_and(|(_, r)| r == root))
+        .map(|(_, n)| *n)
+        .max()
         .unwrap_or(0);
     Plan {
         root,
@@ -180,7 +197,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let it = Iterations::new(tmp.path());
         let k = Some("agent:main:main");
-        let p1 = it.start(k, None, "run1", 2).unwrap();
+        let p1 = it.start(k, None, None, "run1", 2).unwrap();
         assert_eq!(
             p1,
             Plan {
@@ -189,24 +206,32 @@ mod tests {
             }
         );
         it.link("sess-a", &p1.root).unwrap();
-        let p2 = it.start(k, Some("sess-a"), "run2", 2).unwrap();
+        let p2 = it.start(k, Some("sess-a"), None, "run2", 2).unwrap();
         assert_eq!(p2.iteration, 2);
         it.link("sess-b", &p2.root).unwrap();
-        assert_eq!(it.plan(k, Some("sess-b"), "run3").unwrap().iteration, 3);
+        assert_eq!(it.plan(Some("sess-b"), None, "run3").unwrap().iteration, 3);
         let err = it
-            .start(k, Some("sess-b"), "run3", 2)
+            .start(k, Some("sess-b"), None, "run3", 2)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("iteration limit reached: this would be iteration 3 of 2"),
             "{err}"
         );
-        // Another requester has its own count.
+        // Without a key, or with another one, the chain's count still holds.
+        for other in [None, Some("agent:x:main")] {
+            let err = it
+                .start(other, Some("sess-b"), None, "run3", 2)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("iteration 3 of 2"), "{err}");
+        }
+        // A session the store never linked continues the chain it is known to belong to.
         assert_eq!(
-            it.plan(Some("agent:x:main"), Some("sess-b"), "r")
+            it.plan(Some("sess-c"), Some("run1"), "run4")
                 .unwrap()
                 .iteration,
-            1
+            3
         );
     }
 }
