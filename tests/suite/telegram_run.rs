@@ -209,8 +209,9 @@ async fn topic_route_launch_result_and_wake() {
                 .contains("<blockquote expandable>fix &lt;the&gt; bug &amp; more</blockquote>"),
         "{launch}"
     );
-    // Result: not silent, with the result in an expandable quote and the resume command.
-    assert_eq!(sends[1]["disable_notification"], false);
+    // Result: silent too (the run wakes the agent, whose reply rings), with
+    // the result in an expandable quote and the resume command.
+    assert_eq!(sends[1]["disable_notification"], true);
     let result = sends[1]["text"].as_str().unwrap();
     assert!(
         result.contains("task complete")
@@ -401,4 +402,72 @@ async fn message_tool_wakes_a_topic_session_through_the_cli() {
         "{argv}"
     );
     assert_no_token_leak(&sb, &[&out.stdout, &out.stderr]);
+}
+
+/// Runs `clawrun run` on the topic route with `clawrun.toml` = `toml` and the
+/// fake agent printing a line every `delay` seconds (3: one heartbeat);
+/// returns the exit status, stderr and the Bot API calls.
+async fn topic_run(toml: &str, delay: &str) -> (Option<i32>, String, Vec<(String, Value)>) {
+    let server = MockServer::start().await;
+    mount_gateway(&server).await;
+    mount_bot(&server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+    std::fs::write(sb.openclaw_home().join("clawrun.toml"), toml).unwrap();
+    let mut c = sb.run_std(&[
+        "-s",
+        &key(),
+        "-t",
+        "x",
+        "--heartbeat",
+        "10",
+        "--trace-live",
+    ]);
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("FAKE_DELAY", delay);
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    let calls = bot_calls(&server.received_requests().await.unwrap());
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        calls,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_run_is_silent_unless_configured_otherwise() {
+    // Default (`silent = "all"`): launch, heartbeat, traces and result all
+    // silent; the agent's reply after the wake is the one that rings.
+    let (code, err, calls) = topic_run("", "3").await;
+    assert_eq!(code, Some(0), "{err}");
+    let sends: Vec<&Value> = calls
+        .iter()
+        .filter(|(m, _)| m == "sendMessage")
+        .map(|(_, b)| b)
+        .collect();
+    assert!(
+        sends.iter().any(|s| s["text"].as_str().unwrap().contains(" CC (")),
+        "no heartbeat: {calls:?}"
+    );
+    assert!(sends.len() >= 4, "{calls:?}");
+    for s in &sends {
+        assert_eq!(s["disable_notification"], true, "{s}");
+    }
+    // `progress`: everything but the result is silent.
+    let (code, err, calls) = topic_run("[notify]\nsilent = \"progress\"\n", "0").await;
+    assert_eq!(code, Some(0), "{err}");
+    for (_, s) in calls.iter().filter(|(m, _)| m == "sendMessage") {
+        let result = s["text"].as_str().unwrap().contains("task complete");
+        assert_eq!(s["disable_notification"], !result, "{s}");
+    }
+    // `none`: every message rings.
+    let (_, _, calls) = topic_run("[notify]\nsilent = \"none\"\n", "0").await;
+    for (_, s) in calls.iter().filter(|(m, _)| m == "sendMessage") {
+        assert_eq!(s["disable_notification"], false, "{s}");
+    }
+    // The key is strict.
+    let (code, err, calls) = topic_run("[notify]\nsilent = \"some\"\n", "0").await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("silent"), "{err}");
+    assert!(calls.is_empty(), "{calls:?}");
 }

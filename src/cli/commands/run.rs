@@ -25,6 +25,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     if args.heartbeat.is_none() {
         opts.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
     }
+    opts.silent = configs.config.notify.silent;
     let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
     runtime()?.block_on(runner::route(&mut prepared, &input, &configs))?;

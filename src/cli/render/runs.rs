@@ -8,12 +8,7 @@ use clawrun::core::ops::show::RunDetails;
 use clawrun::core::store::run::{RunDir, RunRecord, files};
 use clawrun::core::store::timefmt;
 
-fn fmt_cost(cost: Option<f64>) -> String {
-    match cost {
-        Some(c) => format!("${c:.4}"),
-        None => "-".to_owned(),
-    }
-}
+use clawrun::core::model::text::fmt_cost;
 
 fn clip(s: &str, n: usize) -> String {
     let mut it = s.chars();

@@ -178,6 +178,8 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
     flush_earlier_outboxes(paths, &spec.run_id);
     notifier.reply_to = spec.route.reply_to.clone();
     notifier.heartbeat_edit = spec.notify.heartbeat_edit;
+    notifier.silence = spec.notify.silent;
+    notifier.wakes = spec.route.session_key.is_some() || spec.session_key.is_some();
     let mut sup = Supervisor {
         dir,
         protocol: backend.protocol(spec.limits.multi_turn),
