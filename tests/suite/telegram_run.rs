@@ -471,3 +471,145 @@ async fn a_thread_run_is_silent_unless_configured_otherwise() {
     assert!(err.contains("silent"), "{err}");
     assert!(calls.is_empty(), "{calls:?}");
 }
+
+/// Replace the fake `openclaw` with one that appends a line to `calls` per
+/// run, prints `stdout` and exits with `code`.
+fn fake_openclaw(sb: &Sandbox, stdout: &str, code: i32) {
+    let fake = sb.bin.join("openclaw");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho call >> '{}'\ncat <<'JSON'\n{stdout}\nJSON\nexit {code}\n",
+            sb.root.join("openclaw.calls").display()
+        ),
+    )
+    .unwrap();
+}
+
+async fn wake_failure_run(stdout: &str, code: i32) -> (Sandbox, Vec<String>) {
+    let server = MockServer::start().await;
+    mount_gateway(&server).await;
+    mount_bot(&server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+    fake_openclaw(&sb, stdout, code);
+    let mut c = sb.run_std(&["-s", &key(), "-t", "x", "--heartbeat", "0", "--delivery-wait", "20"]);
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"));
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let texts = bot_calls(&server.received_requests().await.unwrap())
+        .into_iter()
+        .filter_map(|(_, b)| b["text"].as_str().map(str::to_owned))
+        .collect();
+    (sb, texts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_wake_error_is_tried_once_and_told_once_in_human_words() {
+    let (sb, texts) = wake_failure_run(
+        r#"{"ok": false, "error": {"type": "cli_error", "message": "Delivering to Telegram requires target <chatId>"}}"#,
+        1,
+    )
+    .await;
+    let calls = std::fs::read_to_string(sb.root.join("openclaw.calls")).unwrap();
+    assert_eq!(calls.lines().count(), 1, "retried: {calls}");
+    let told: Vec<&String> = texts.iter().filter(|t| t.contains("not woken")).collect();
+    assert_eq!(told.len(), 1, "{texts:?}");
+    assert!(told[0].contains("no chat to deliver"), "{}", told[0]);
+    // Nothing left for a later flush to try again.
+    let list = crate::common::clawrun_in(&sb, &["outbox", "list", "--json"]).await;
+    let pending: Value = serde_json::from_slice(&list.stdout).unwrap_or(Value::Null);
+    assert!(
+        !pending.to_string().contains(":wake:"),
+        "{pending}"
+    );
+    let flush = crate::common::clawrun_in(&sb, &["outbox", "flush", "--wait", "2"]).await;
+    assert_eq!(flush.status.code(), Some(0));
+    let calls = std::fs::read_to_string(sb.root.join("openclaw.calls")).unwrap();
+    assert_eq!(calls.lines().count(), 1, "flush retried: {calls}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unconfirmed_wake_reply_is_told_in_human_words() {
+    let (_sb, texts) =
+        wake_failure_run(r#"{"runId": "r1", "status": "ok", "summary": "completed"}"#, 0).await;
+    let told: Vec<&String> = texts.iter().filter(|t| t.contains("did not confirm")).collect();
+    assert_eq!(told.len(), 1, "{texts:?}");
+    assert!(
+        told[0].starts_with("⚠️ The agent was woken and answered")
+            && !told[0].contains("deliveryStatus")
+            && !told[0].contains("not woken"),
+        "{}",
+        told[0]
+    );
+}
+
+/// The first and last lines of the `tool` transcript (init, result) in a file.
+fn init_and_result(sb: &Sandbox) -> std::path::PathBuf {
+    let lines: Vec<String> = std::fs::read_to_string(fixture("claude/tool.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let p = sb.root.join("init-result.jsonl");
+    std::fs::write(&p, format!("{}\n{}\n", lines[0], lines[lines.len() - 1])).unwrap();
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_comes_with_its_heartbeat_and_chat_texts_name_no_command() {
+    let server = MockServer::start().await;
+    mount_gateway(&server).await;
+    mount_bot(&server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+    // Silent 11 s after the init line, then the result: the heartbeat at 10 s
+    // finds a stall; the agent's next event is its result.
+    let mut c = sb.run_std(&[
+        "-s",
+        &key(),
+        "-t",
+        "x",
+        "--heartbeat",
+        "10",
+        "--stall-secs",
+        "5",
+        "--remind-after",
+        "5",
+    ]);
+    c.env("FAKE_FIXTURE", init_and_result(&sb))
+        .env("FAKE_DELAY", "11");
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let texts: Vec<String> = bot_calls(&server.received_requests().await.unwrap())
+        .into_iter()
+        .filter_map(|(_, b)| b["text"].as_str().map(str::to_owned))
+        .collect();
+    let stalls: Vec<&String> = texts.iter().filter(|t| t.contains("silent for")).collect();
+    assert_eq!(stalls.len(), 1, "{texts:?}");
+    assert!(stalls[0].contains(" CC ("), "the heartbeat is folded in: {}", stalls[0]);
+    // Heartbeats at 10 s (folded into the alert) and 20 s: one on its own.
+    let beats = texts
+        .iter()
+        .filter(|t| t.contains(" CC (") && !t.contains("silent for"))
+        .count();
+    assert_eq!(beats, 1, "a heartbeat beside the alert: {texts:?}");
+    assert!(
+        !texts.iter().any(|t| t.contains("active again")),
+        "{texts:?}"
+    );
+    let reminder = texts.iter().find(|t| t.contains("still running")).unwrap();
+    for t in [reminder, stalls[0]] {
+        assert!(!t.contains("clawrun "), "a CLI command in a chat text: {t}");
+        assert!(t.contains("ask your agent") || t.contains("Ask your agent"), "{t}");
+    }
+
+    // The console keeps the commands.
+    let sb = Sandbox::new();
+    let mut c = sb.run_std(&["-t", "x", "--heartbeat", "0", "--remind-after", "1"]);
+    c.env("FAKE_FIXTURE", init_and_result(&sb))
+        .env("FAKE_DELAY", "3");
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("still running") && err.contains("`clawrun kill "), "{err}");
+}

@@ -19,7 +19,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::backends::Names;
-use crate::channels::{AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, Wake};
+use crate::channels::{
+    AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, WOKEN_BUT_UNDELIVERED, Wake,
+};
 use crate::core::notify::outbox::{EntryStatus, Item, Outbox, RetryPolicy, StaleCheck};
 use serde::Serialize;
 
@@ -396,12 +398,17 @@ impl Notifier {
             // Never tried: the messages before it are not through either, so
             // the human cannot be told anything now; the flush will do both.
             EntryStatus::Pending if wake.attempts == 0 => return,
+            EntryStatus::Abandoned if reason.starts_with(WOKEN_BUT_UNDELIVERED) => format!(
+                "⚠️ T{}. The result is in {}.",
+                &reason[1..],
+                output.display()
+            ),
             EntryStatus::Abandoned => format!(
-                "⚠️ The orchestrating agent was not woken: {reason}. The result is in {}.",
+                "⚠️ Your agent was not woken about this result: {reason}. The result is in {}.",
                 output.display()
             ),
             EntryStatus::Pending => format!(
-                "⚠️ The orchestrating agent has not been woken yet ({reason}); `clawrun outbox flush` will retry. \
+                "⚠️ Your agent has not been woken yet ({reason}); clawrun will try again. \
                  The result is in {}.",
                 output.display()
             ),
