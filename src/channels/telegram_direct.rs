@@ -578,7 +578,8 @@ fn parse_json_object(stdout: &str) -> Option<Value> {
 /// Reasons of a failed `openclaw agent` that retrying cannot fix: the session
 /// has no chat to deliver to (an unknown `--session-id` makes the CLI create
 /// an empty session, which then "requires target"), or it does not exist.
-const PERMANENT_WAKE_ERRORS: [&str; 3] = ["requires target", "unknown session", "session not found"];
+const PERMANENT_WAKE_ERRORS: [&str; 3] =
+    ["requires target", "unknown session", "session not found"];
 
 /// Decide whether `openclaw agent --deliver --json` succeeded.
 ///
@@ -753,7 +754,8 @@ mod tests {
             matches!(e, Err(ChannelError::Permanent(ref m)) if m.contains("requires target")),
             "{e:?}"
         );
-        let down = json!({"ok":false,"error":{"type":"cli_error","message":"gateway closed (1006)"}});
+        let down =
+            json!({"ok":false,"error":{"type":"cli_error","message":"gateway closed (1006)"}});
         let e = judge_wake(Some(1), Some(&down), "", "");
         assert!(matches!(e, Err(ChannelError::Transient(_))), "{e:?}");
         let unconfirmed = json!({"status":"ok","summary":"completed"});

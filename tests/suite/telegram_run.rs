@@ -414,15 +414,7 @@ async fn topic_run(toml: &str, delay: &str) -> (Option<i32>, String, Vec<(String
     let sb = Sandbox::new();
     setup(&sb, server.address().port(), &server.uri());
     std::fs::write(sb.openclaw_home().join("clawrun.toml"), toml).unwrap();
-    let mut c = sb.run_std(&[
-        "-s",
-        &key(),
-        "-t",
-        "x",
-        "--heartbeat",
-        "10",
-        "--trace-live",
-    ]);
+    let mut c = sb.run_std(&["-s", &key(), "-t", "x", "--heartbeat", "10", "--trace-live"]);
     c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
         .env("FAKE_DELAY", delay);
     let out = tokio::process::Command::from(c).output().await.unwrap();
@@ -446,7 +438,9 @@ async fn a_thread_run_is_silent_unless_configured_otherwise() {
         .map(|(_, b)| b)
         .collect();
     assert!(
-        sends.iter().any(|s| s["text"].as_str().unwrap().contains(" CC (")),
+        sends
+            .iter()
+            .any(|s| s["text"].as_str().unwrap().contains(" CC (")),
         "no heartbeat: {calls:?}"
     );
     assert!(sends.len() >= 4, "{calls:?}");
@@ -493,10 +487,24 @@ async fn wake_failure_run(stdout: &str, code: i32) -> (Sandbox, Vec<String>) {
     let sb = Sandbox::new();
     setup(&sb, server.address().port(), &server.uri());
     fake_openclaw(&sb, stdout, code);
-    let mut c = sb.run_std(&["-s", &key(), "-t", "x", "--heartbeat", "0", "--delivery-wait", "20"]);
+    let mut c = sb.run_std(&[
+        "-s",
+        &key(),
+        "-t",
+        "x",
+        "--heartbeat",
+        "0",
+        "--delivery-wait",
+        "20",
+    ]);
     c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"));
     let out = tokio::process::Command::from(c).output().await.unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let texts = bot_calls(&server.received_requests().await.unwrap())
         .into_iter()
         .filter_map(|(_, b)| b["text"].as_str().map(str::to_owned))
@@ -519,10 +527,7 @@ async fn a_permanent_wake_error_is_tried_once_and_told_once_in_human_words() {
     // Nothing left for a later flush to try again.
     let list = crate::common::clawrun_in(&sb, &["outbox", "list", "--json"]).await;
     let pending: Value = serde_json::from_slice(&list.stdout).unwrap_or(Value::Null);
-    assert!(
-        !pending.to_string().contains(":wake:"),
-        "{pending}"
-    );
+    assert!(!pending.to_string().contains(":wake:"), "{pending}");
     let flush = crate::common::clawrun_in(&sb, &["outbox", "flush", "--wait", "2"]).await;
     assert_eq!(flush.status.code(), Some(0));
     let calls = std::fs::read_to_string(sb.root.join("openclaw.calls")).unwrap();
@@ -531,9 +536,15 @@ async fn a_permanent_wake_error_is_tried_once_and_told_once_in_human_words() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unconfirmed_wake_reply_is_told_in_human_words() {
-    let (_sb, texts) =
-        wake_failure_run(r#"{"runId": "r1", "status": "ok", "summary": "completed"}"#, 0).await;
-    let told: Vec<&String> = texts.iter().filter(|t| t.contains("did not confirm")).collect();
+    let (_sb, texts) = wake_failure_run(
+        r#"{"runId": "r1", "status": "ok", "summary": "completed"}"#,
+        0,
+    )
+    .await;
+    let told: Vec<&String> = texts
+        .iter()
+        .filter(|t| t.contains("did not confirm"))
+        .collect();
     assert_eq!(told.len(), 1, "{texts:?}");
     assert!(
         told[0].starts_with("⚠️ The agent was woken and answered")
@@ -580,20 +591,39 @@ async fn a_stall_comes_with_its_heartbeat_and_chat_texts_name_no_command() {
     c.env("FAKE_FIXTURE", init_and_result(&sb))
         .env("FAKE_DELAY", "11");
     let out = tokio::process::Command::from(c).output().await.unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let texts: Vec<String> = bot_calls(&server.received_requests().await.unwrap())
         .into_iter()
         .filter_map(|(_, b)| b["text"].as_str().map(str::to_owned))
         .collect();
     let stalls: Vec<&String> = texts.iter().filter(|t| t.contains("silent for")).collect();
     assert_eq!(stalls.len(), 1, "{texts:?}");
-    assert!(stalls[0].contains(" CC ("), "the heartbeat is folded in: {}", stalls[0]);
+    assert!(
+        stalls[0].contains(" CC ("),
+        "the heartbeat is folded in: {}",
+        stalls[0]
+    );
     // Heartbeats at 10 s (folded into the alert) and 20 s: one on its own.
     let beats = texts
         .iter()
         .filter(|t| t.contains(" CC (") && !t.contains("silent for"))
         .count();
     assert_eq!(beats, 1, "a heartbeat beside the alert: {texts:?}");
+    // The heartbeat after the result event counts the tokens the result shows.
+    let beat = texts
+        .iter()
+        .find(|t| t.contains(" CC (") && !t.contains("silent for"))
+        .unwrap();
+    let result = texts.iter().find(|t| t.contains("task complete")).unwrap();
+    assert!(
+        beat.contains("200 in / 14 out") && result.contains("200 in / 14 out"),
+        "{beat}\n{result}"
+    );
     assert!(
         !texts.iter().any(|t| t.contains("active again")),
         "{texts:?}"
@@ -601,7 +631,10 @@ async fn a_stall_comes_with_its_heartbeat_and_chat_texts_name_no_command() {
     let reminder = texts.iter().find(|t| t.contains("still running")).unwrap();
     for t in [reminder, stalls[0]] {
         assert!(!t.contains("clawrun "), "a CLI command in a chat text: {t}");
-        assert!(t.contains("ask your agent") || t.contains("Ask your agent"), "{t}");
+        assert!(
+            t.contains("ask your agent") || t.contains("Ask your agent"),
+            "{t}"
+        );
     }
 
     // The console keeps the commands.
@@ -611,5 +644,8 @@ async fn a_stall_comes_with_its_heartbeat_and_chat_texts_name_no_command() {
         .env("FAKE_DELAY", "3");
     let out = tokio::process::Command::from(c).output().await.unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("still running") && err.contains("`clawrun kill "), "{err}");
+    assert!(
+        err.contains("still running") && err.contains("`clawrun kill "),
+        "{err}"
+    );
 }

@@ -72,9 +72,15 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         return detach(args, &dir, paths, &prepared);
     }
     let report = execute(&dir, paths)?;
-    eprint!("{}", render::run::done(&report));
+    anstream::eprint!("{}", render::run::done(&report));
     if args.json {
         render::json(&report)?;
+    } else {
+        let (answer, note) = render::run::answer(&report);
+        render::text(&answer)?;
+        if let Some(note) = note {
+            eprint!("{note}");
+        }
     }
     Ok(report.exit_code)
 }

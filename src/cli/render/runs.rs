@@ -31,8 +31,8 @@ pub fn list(runs: &[RunSummary]) -> String {
     );
     for r in runs {
         out.push_str(&format!(
-            "{:<13} {:<7} {:>5} {:>5} {:>9}  {:<22}  {:<24}  {}\n",
-            r.status,
+            "{} {:<7} {:>5} {:>5} {:>9}  {:<22}  {:<24}  {}\n",
+            super::style::status(&r.status, &format!("{:<13}", r.status)),
             r.backend,
             timefmt::format_age(r.age_secs),
             timefmt::format_age(r.duration_secs),

@@ -41,7 +41,9 @@ pub fn stats(s: &Stats) -> String {
     ));
     out.push_str(&format!(
         "  cost:      {} total ({} of {} runs reported a cost)\n",
-        fmt_usd(s.total_cost_usd), s.runs_with_cost, s.runs
+        fmt_usd(s.total_cost_usd),
+        s.runs_with_cost,
+        s.runs
     ));
     out.push_str(&format!(
         "  tokens:    {} input, {} output\n",
@@ -52,7 +54,9 @@ pub fn stats(s: &Stats) -> String {
         out.push_str(&format!(
             "  {day}  {:>4} runs  {:>10}  {:>10} in  {:>9} out\n",
             t.runs,
-            fmt_usd(t.cost_usd), t.input_tokens, t.output_tokens
+            fmt_usd(t.cost_usd),
+            t.input_tokens,
+            t.output_tokens
         ));
     }
     out.push_str("Per backend:\n");
@@ -60,7 +64,9 @@ pub fn stats(s: &Stats) -> String {
         out.push_str(&format!(
             "  {b:<10}  {:>4} runs  {:>10}  {:>10} in  {:>9} out\n",
             t.runs,
-            fmt_usd(t.cost_usd), t.input_tokens, t.output_tokens
+            fmt_usd(t.cost_usd),
+            t.input_tokens,
+            t.output_tokens
         ));
     }
     if !s.most_expensive.is_empty() {

@@ -43,7 +43,7 @@ pub fn fmt_duration(secs: i64) -> String {
     }
 }
 
-pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd};
+pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
 
 /// Escape text for Telegram HTML.
 pub fn esc(s: &str) -> String {

@@ -323,7 +323,13 @@ mod tests {
             stalled: true,
             ..Watch::default()
         };
-        let r = react(&mut watch, &mut state, &[text.clone()], Instant::now(), setup());
+        let r = react(
+            &mut watch,
+            &mut state,
+            std::slice::from_ref(&text),
+            Instant::now(),
+            setup(),
+        );
         assert!(!r.effects.contains(&Effect::Notice(RECOVERED.into())));
         tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(due_recovery(&mut watch, Instant::now()), None);
