@@ -121,12 +121,16 @@ pub struct NotifySettings {
     pub trace_live: bool,
     /// Which messages are silent (`[notify] silent`; older runs: `progress`,
     /// what they did).
-    #[serde(default = "legacy_silence")]
+    #[serde(default = "legacy_silence", skip_serializing_if = "is_legacy_silence")]
     pub silent: Silence,
 }
 
 fn legacy_silence() -> Silence {
     Silence::Progress
+}
+
+fn is_legacy_silence(s: &Silence) -> bool {
+    *s == legacy_silence()
 }
 
 /// A run's place in its resume chain (part of [`RunSpec`]).
