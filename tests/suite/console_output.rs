@@ -161,16 +161,25 @@ fn an_error_says_each_cause_and_its_mark_once() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    let line = err.lines().find(|l| l.starts_with("❌")).unwrap_or_default();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("❌"))
+        .unwrap_or_default();
     assert_eq!(line.matches("(os error").count(), 1, "{err}");
     // A routing refusal carries its own ❌: the line has one.
     let out = sb
         .cmd()
-        .args(["route", "agent:main:telegram:group:-1001234567890:topic:369520"])
+        .args([
+            "route",
+            "agent:main:telegram:group:-1001234567890:topic:369520",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     let first = err.lines().next().unwrap_or_default();
-    assert!(first.starts_with("❌ ") && first.matches('❌').count() == 1, "{err}");
+    assert!(
+        first.starts_with("❌ ") && first.matches('❌').count() == 1,
+        "{err}"
+    );
 }
