@@ -47,7 +47,9 @@ impl Console {
     fn append(&self, key: &str, kind: &str, text: &str) -> Result<(), ChannelError> {
         if self.echo {
             // A closed stderr must not fail the delivery record.
-            let _ = writeln!(std::io::stderr().lock(), "{text}");
+            // The agent's text may carry terminal escapes: never passed through.
+            let shown = crate::core::model::text::terminal_safe(text);
+            let _ = writeln!(std::io::stderr().lock(), "{shown}");
         }
         let Some(path) = &self.log_path else {
             return Ok(());

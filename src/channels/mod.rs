@@ -39,6 +39,10 @@ pub struct Delivery {
     pub message_id: Option<String>,
 }
 
+/// How a wake error begins when the agent was woken and its turn ran, but its
+/// reply did not reach the chat (the human is told that, not "not woken").
+pub const WOKEN_BUT_UNDELIVERED: &str = "the agent was woken and answered, but";
+
 /// What a channel reports after a wake.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WakeAck {

@@ -44,7 +44,9 @@ use crate::channels::telegram_text::{
     TELEGRAM_MAX_MESSAGE_LEN, escape_html, split_html, split_plain, strip_html, truncate_html,
     truncate_plain, utf16_len,
 };
-use crate::channels::{Attachment, Channel, ChannelError, Delivery, Outgoing, Wake, WakeAck};
+use crate::channels::{
+    Attachment, Channel, ChannelError, Delivery, Outgoing, WOKEN_BUT_UNDELIVERED, Wake, WakeAck,
+};
 use crate::core::config::Secret;
 use crate::core::openclaw::gateway::{HttpTimeouts, error_chain, redact, snippet};
 
@@ -606,12 +608,19 @@ fn parse_json_object(stdout: &str) -> Option<Value> {
     stream.next()?.ok()
 }
 
+/// Reasons of a failed `openclaw agent` that retrying cannot fix: the session
+/// has no chat to deliver to (an unknown `--session-id` makes the CLI create
+/// an empty session, which then "requires target"), or it does not exist.
+const PERMANENT_WAKE_ERRORS: [&str; 3] =
+    ["requires target", "unknown session", "session not found"];
+
 /// Decide whether `openclaw agent --deliver --json` succeeded.
 ///
 /// A non-zero exit is transient (the CLI fails fast before running a turn when the
-/// gateway is down or the session is unknown, so retrying cannot wake twice);
-/// a completed turn whose reply was not delivered is permanent (retrying would run
-/// the agent again).
+/// gateway is down, so retrying cannot wake twice), unless its reason is one of
+/// [`PERMANENT_WAKE_ERRORS`]; a completed turn whose reply was not delivered is
+/// permanent (retrying would run the agent again). The messages are for the
+/// human who is told the agent was not woken.
 fn judge_wake(
     code: Option<i32>,
     json: Option<&Value>,
@@ -627,6 +636,13 @@ fn judge_wake(
             .or_else(|| (!stderr_tail.is_empty()).then(|| stderr_tail.to_owned()))
             .unwrap_or_else(|| stdout_tail.to_owned());
         let code = code.map_or_else(|| "a signal".to_owned(), |c| format!("exit {c}"));
+        let lower = reason.to_lowercase();
+        if PERMANENT_WAKE_ERRORS.iter().any(|p| lower.contains(p)) {
+            return Err(ChannelError::Permanent(format!(
+                "OpenClaw has no chat to deliver this session's reply to; check the run's \
+                 --session / --notify-session-id (`openclaw agent`, {code}: {reason})"
+            )));
+        }
         return Err(ChannelError::Transient(format!(
             "`openclaw agent` wake failed ({code}): {reason}"
         )));
@@ -658,12 +674,16 @@ fn judge_wake(
     if succeeded != Some(true) {
         let d_status = delivery
             .and_then(|d| d.get("status"))
-            .and_then(Value::as_str)
-            .unwrap_or("missing");
-        return Err(ChannelError::Permanent(format!(
-            "the woken agent's turn completed but its reply was not delivered \
-             (deliveryStatus.status {d_status})"
-        )));
+            .and_then(Value::as_str);
+        return Err(ChannelError::Permanent(match d_status {
+            Some(s) => format!(
+                "{WOKEN_BUT_UNDELIVERED} its reply was not delivered to the chat \
+                 (OpenClaw reported \"{s}\")"
+            ),
+            None => format!(
+                "{WOKEN_BUT_UNDELIVERED} OpenClaw did not confirm that its reply reached the chat"
+            ),
+        }));
     }
     let run = v.get("runId").and_then(Value::as_str).unwrap_or("?");
     Ok(WakeAck {
@@ -764,7 +784,17 @@ mod tests {
         let failed = json!({"ok":false,"error":{"type":"cli_error","message":"Delivering to Telegram requires target <chatId>"}});
         let e = judge_wake(Some(1), Some(&failed), "", "");
         assert!(
-            matches!(e, Err(ChannelError::Transient(ref m)) if m.contains("requires target")),
+            matches!(e, Err(ChannelError::Permanent(ref m)) if m.contains("requires target")),
+            "{e:?}"
+        );
+        let down =
+            json!({"ok":false,"error":{"type":"cli_error","message":"gateway closed (1006)"}});
+        let e = judge_wake(Some(1), Some(&down), "", "");
+        assert!(matches!(e, Err(ChannelError::Transient(_))), "{e:?}");
+        let unconfirmed = json!({"status":"ok","summary":"completed"});
+        let e = judge_wake(Some(0), Some(&unconfirmed), "", "");
+        assert!(
+            matches!(e, Err(ChannelError::Permanent(ref m)) if !m.contains("deliveryStatus") && m.contains("did not confirm")),
             "{e:?}"
         );
     }

@@ -258,6 +258,8 @@ impl RunArgs {
             trace_live: self.trace_live,
             delivery_wait_secs: self.delivery_wait,
             fg: self.fg,
+            // From `[notify] silent`, set by the command.
+            silent: clawrun::core::config::Silence::default(),
             allowed_tools: self.allowed_tools.clone(),
             append_system_prompt: self.append_system_prompt.clone(),
             max_budget_usd: self.max_budget_usd,

@@ -28,6 +28,7 @@
 //! [notify]
 //! channel = "auto"                 # auto | console | telegram-direct | whatsapp-gateway | message-tool
 //! heartbeat_secs = 60
+//! silent = "all"                   # all | progress | none: which Telegram messages ring
 //!
 //! [[route]]
 //! workdir = "/home/me/project"
@@ -57,7 +58,9 @@ use serde::{Deserialize, Serialize};
 use crate::core::error::ConfigError;
 
 mod channel;
+mod notify;
 pub use channel::{ChannelKind, NotifyChannel, UnknownChannelKind};
+pub use notify::{NotifyConfig, NotifyToml, Silence};
 
 /// Default heartbeat interval.
 pub const DEFAULT_HEARTBEAT_SECS: u64 = 60;
@@ -139,16 +142,6 @@ pub struct TelegramToml {
     pub openclaw_program: Option<PathBuf>,
     /// Limit for one wake turn, in seconds.
     pub wake_timeout_secs: Option<u64>,
-}
-
-/// `[notify]` as written.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NotifyToml {
-    /// Channel selection.
-    pub channel: Option<NotifyChannel>,
-    /// Seconds between heartbeats.
-    pub heartbeat_secs: Option<u64>,
 }
 
 /// One `[[route]]` as written.
@@ -573,24 +566,6 @@ impl Default for TelegramConfig {
     }
 }
 
-/// `[notify]` with defaults applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotifyConfig {
-    /// Channel selection.
-    pub channel: NotifyChannel,
-    /// Interval between heartbeats.
-    pub heartbeat: Duration,
-}
-
-impl Default for NotifyConfig {
-    fn default() -> Self {
-        Self {
-            channel: NotifyChannel::Auto,
-            heartbeat: Duration::from_secs(DEFAULT_HEARTBEAT_SECS),
-        }
-    }
-}
-
 /// Where a route sends messages and wakes (a `[[route]]` minus its workdir).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -775,6 +750,7 @@ impl TryFrom<ConfigToml> for Config {
             notify: NotifyConfig {
                 channel: n.channel.unwrap_or_default(),
                 heartbeat: Duration::from_secs(n.heartbeat_secs.unwrap_or(DEFAULT_HEARTBEAT_SECS)),
+                silent: n.silent.unwrap_or_default(),
             },
             routes,
             fallback_route: t.fallback_route.map(|f| RouteTarget {

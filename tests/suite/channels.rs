@@ -966,7 +966,7 @@ exit 1"#,
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ChannelError::Transient(ref m) if m.contains("requires target <chatId>") && m.contains("exit 1")),
+        matches!(err, ChannelError::Permanent(ref m) if m.contains("requires target <chatId>") && m.contains("exit 1")),
         "{err:?}"
     );
 }

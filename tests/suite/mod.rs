@@ -1,6 +1,7 @@
 mod channels;
 mod compat;
 mod config;
+mod console_output;
 mod doctor;
 mod durability;
 mod examples;

@@ -210,8 +210,9 @@ async fn topic_route_launch_result_and_wake() {
                 .contains("<blockquote expandable>fix &lt;the&gt; bug &amp; more</blockquote>"),
         "{launch}"
     );
-    // Result: not silent, with the result in an expandable quote and the resume command.
-    assert_eq!(sends[1]["disable_notification"], false);
+    // Result: silent too (the run wakes the agent, whose reply rings), with
+    // the result in an expandable quote and the resume command.
+    assert_eq!(sends[1]["disable_notification"], true);
     let result = sends[1]["text"].as_str().unwrap();
     assert!(
         result.contains("task complete")
@@ -406,4 +407,250 @@ async fn message_tool_wakes_a_topic_session_through_the_cli() {
         "{argv}"
     );
     assert_no_token_leak(&sb, &[&out.stdout, &out.stderr]);
+}
+
+/// Runs `clawrun run` on the topic route with `clawrun.toml` = `toml` and the
+/// fake agent printing a line every `delay` seconds (3: one heartbeat);
+/// returns the exit status, stderr and the Bot API calls.
+async fn topic_run(toml: &str, delay: &str) -> (Option<i32>, String, Vec<(String, Value)>) {
+    let server = MockServer::start().await;
+    mount_gateway(&server).await;
+    mount_bot(&server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+    std::fs::write(sb.openclaw_home().join("clawrun.toml"), toml).unwrap();
+    let mut c = sb.run_std(&["-s", &key(), "-t", "x", "--heartbeat", "10", "--trace-live"]);
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("FAKE_DELAY", delay);
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    let calls = bot_calls(&server.received_requests().await.unwrap());
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        calls,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_run_is_silent_unless_configured_otherwise() {
+    // Default (`silent = "all"`): launch, heartbeat, traces and result all
+    // silent; the agent's reply after the wake is the one that rings.
+    let (code, err, calls) = topic_run("", "3").await;
+    assert_eq!(code, Some(0), "{err}");
+    let sends: Vec<&Value> = calls
+        .iter()
+        .filter(|(m, _)| m == "sendMessage")
+        .map(|(_, b)| b)
+        .collect();
+    assert!(
+        sends
+            .iter()
+            .any(|s| s["text"].as_str().unwrap().contains(" CC (")),
+        "no heartbeat: {calls:?}"
+    );
+    assert!(sends.len() >= 4, "{calls:?}");
+    for s in &sends {
+        assert_eq!(s["disable_notification"], true, "{s}");
+    }
+    // `progress`: everything but the result is silent.
+    let (code, err, calls) = topic_run("[notify]\nsilent = \"progress\"\n", "0").await;
+    assert_eq!(code, Some(0), "{err}");
+    for (_, s) in calls.iter().filter(|(m, _)| m == "sendMessage") {
+        let result = s["text"].as_str().unwrap().contains("task complete");
+        assert_eq!(s["disable_notification"], !result, "{s}");
+    }
+    // `none`: every message rings.
+    let (_, _, calls) = topic_run("[notify]\nsilent = \"none\"\n", "0").await;
+    for (_, s) in calls.iter().filter(|(m, _)| m == "sendMessage") {
+        assert_eq!(s["disable_notification"], false, "{s}");
+    }
+    // The key is strict.
+    let (code, err, calls) = topic_run("[notify]\nsilent = \"some\"\n", "0").await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("silent"), "{err}");
+    assert!(calls.is_empty(), "{calls:?}");
+}
+
+/// Replace the fake `openclaw` with one that appends a line to `calls` per
+/// run, prints `stdout` and exits with `code`.
+fn fake_openclaw(sb: &Sandbox, stdout: &str, code: i32) {
+    let fake = sb.bin.join("openclaw");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho call >> '{}'\ncat <<'JSON'\n{stdout}\nJSON\nexit {code}\n",
+            sb.root.join("openclaw.calls").display()
+        ),
+    )
+    .unwrap();
+}
+
+async fn wake_failure_run(stdout: &str, code: i32) -> (Sandbox, Vec<String>) {
+    let server = MockServer::start().await;
+    mount_gateway(&server).await;
+    mount_bot(&server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+    fake_openclaw(&sb, stdout, code);
+    let mut c = sb.run_std(&[
+        "-s",
+        &key(),
+        "-t",
+        "x",
+        "--heartbeat",
+        "0",
+        "--delivery-wait",
+        "20",
+    ]);
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"));
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let texts = bot_calls(&server.received_requests().await.unwrap())
+        .into_iter()
+        .filter_map(|(_, b)| b["text"].as_str().map(str::to_owned))
+        .collect();
+    (sb, texts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_wake_error_is_tried_once_and_told_once_in_human_words() {
+    let (sb, texts) = wake_failure_run(
+        r#"{"ok": false, "error": {"type": "cli_error", "message": "Delivering to Telegram requires target <chatId>"}}"#,
+        1,
+    )
+    .await;
+    let calls = std::fs::read_to_string(sb.root.join("openclaw.calls")).unwrap();
+    assert_eq!(calls.lines().count(), 1, "retried: {calls}");
+    let told: Vec<&String> = texts.iter().filter(|t| t.contains("not woken")).collect();
+    assert_eq!(told.len(), 1, "{texts:?}");
+    assert!(told[0].contains("no chat to deliver"), "{}", told[0]);
+    // Nothing left for a later flush to try again.
+    let list = crate::common::clawrun_in(&sb, &["outbox", "list", "--json"]).await;
+    let pending: Value = serde_json::from_slice(&list.stdout).unwrap_or(Value::Null);
+    assert!(!pending.to_string().contains(":wake:"), "{pending}");
+    let flush = crate::common::clawrun_in(&sb, &["outbox", "flush", "--wait", "2"]).await;
+    assert_eq!(flush.status.code(), Some(0));
+    let calls = std::fs::read_to_string(sb.root.join("openclaw.calls")).unwrap();
+    assert_eq!(calls.lines().count(), 1, "flush retried: {calls}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unconfirmed_wake_reply_is_told_in_human_words() {
+    let (_sb, texts) = wake_failure_run(
+        r#"{"runId": "r1", "status": "ok", "summary": "completed"}"#,
+        0,
+    )
+    .await;
+    let told: Vec<&String> = texts
+        .iter()
+        .filter(|t| t.contains("did not confirm"))
+        .collect();
+    assert_eq!(told.len(), 1, "{texts:?}");
+    assert!(
+        told[0].starts_with("⚠️ The agent was woken and answered")
+            && !told[0].contains("deliveryStatus")
+            && !told[0].contains("not woken"),
+        "{}",
+        told[0]
+    );
+}
+
+/// The first and last lines of the `tool` transcript (init, result) in a file.
+fn init_and_result(sb: &Sandbox) -> std::path::PathBuf {
+    let lines: Vec<String> = std::fs::read_to_string(fixture("claude/tool.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let p = sb.root.join("init-result.jsonl");
+    std::fs::write(&p, format!("{}\n{}\n", lines[0], lines[lines.len() - 1])).unwrap();
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_comes_with_its_heartbeat_and_chat_texts_name_no_command() {
+    let server = MockServer::start().await;
+    mount_gateway(&server).await;
+    mount_bot(&server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+    // Silent 11 s after the init line, then the result: the heartbeat at 10 s
+    // finds a stall; the agent's next event is its result.
+    let mut c = sb.run_std(&[
+        "-s",
+        &key(),
+        "-t",
+        "x",
+        "--heartbeat",
+        "10",
+        "--stall-secs",
+        "5",
+        "--remind-after",
+        "5",
+    ]);
+    c.env("FAKE_FIXTURE", init_and_result(&sb))
+        .env("FAKE_DELAY", "11");
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let texts: Vec<String> = bot_calls(&server.received_requests().await.unwrap())
+        .into_iter()
+        .filter_map(|(_, b)| b["text"].as_str().map(str::to_owned))
+        .collect();
+    let stalls: Vec<&String> = texts.iter().filter(|t| t.contains("silent for")).collect();
+    assert_eq!(stalls.len(), 1, "{texts:?}");
+    assert!(
+        stalls[0].contains(" CC ("),
+        "the heartbeat is folded in: {}",
+        stalls[0]
+    );
+    // Heartbeats at 10 s (folded into the alert) and 20 s: one on its own.
+    let beats = texts
+        .iter()
+        .filter(|t| t.contains(" CC (") && !t.contains("silent for"))
+        .count();
+    assert_eq!(beats, 1, "a heartbeat beside the alert: {texts:?}");
+    // The heartbeat after the result event counts the tokens the result shows.
+    let beat = texts
+        .iter()
+        .find(|t| t.contains(" CC (") && !t.contains("silent for"))
+        .unwrap();
+    let result = texts.iter().find(|t| t.contains("task complete")).unwrap();
+    assert!(
+        beat.contains("200 in / 14 out") && result.contains("200 in / 14 out"),
+        "{beat}\n{result}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.contains("active again")),
+        "{texts:?}"
+    );
+    let reminder = texts.iter().find(|t| t.contains("still running")).unwrap();
+    for t in [reminder, stalls[0]] {
+        assert!(!t.contains("clawrun "), "a CLI command in a chat text: {t}");
+        assert!(
+            t.contains("ask your agent") || t.contains("Ask your agent"),
+            "{t}"
+        );
+    }
+
+    // The console keeps the commands.
+    let sb = Sandbox::new();
+    let mut c = sb.run_std(&["-t", "x", "--heartbeat", "0", "--remind-after", "1"]);
+    c.env("FAKE_FIXTURE", init_and_result(&sb))
+        .env("FAKE_DELAY", "3");
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("still running") && err.contains("`clawrun kill "),
+        "{err}"
+    );
 }

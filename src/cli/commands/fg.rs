@@ -30,10 +30,8 @@ pub fn fg_bg(args: &RunRefArgs, ctx: &Ctx, fg: bool) -> CmdResult {
         "background"
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::json!({"run_dir": dir.path, "fg": fg, "ok": reply.ok, "error": reply.error})
-        );
+        let v = serde_json::json!({"run_dir": dir.path, "fg": fg, "ok": reply.ok, "error": reply.error});
+        crate::cli::render::text(&format!("{v}\n"))?;
     } else if reply.ok {
         eprintln!("✓ run is in the {what}");
     } else {

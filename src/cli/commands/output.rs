@@ -28,6 +28,10 @@ pub fn output(args: &OutputArgs, ctx: &Ctx) -> CmdResult {
         if !body.is_empty() {
             body.push('\n');
         }
+        // On a terminal, the agent's escapes and bidi controls are not passed through.
+        if io::IsTerminal::is_terminal(&io::stdout()) {
+            body = clawrun::core::notify::terminal_safe(&body).into_owned();
+        }
         render::text(&body)?;
         if text.lines.is_empty() {
             eprintln!("(no text yet; run {} is {})", text.run_id, text.status);

@@ -25,6 +25,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     if args.heartbeat.is_none() {
         opts.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
     }
+    opts.silent = configs.config.notify.silent;
     let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
     runtime()?.block_on(runner::route(&mut prepared, &input, &configs))?;
@@ -75,9 +76,15 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         return detach(args, &dir, paths, &prepared);
     }
     let report = execute(&dir, paths)?;
-    eprint!("{}", render::run::done(&report));
+    anstream::eprint!("{}", render::run::done(&report));
     if args.json {
         render::json(&report)?;
+    } else {
+        let (answer, note) = render::run::answer(&report);
+        render::text(&answer)?;
+        if let Some(note) = note {
+            eprint!("{note}");
+        }
     }
     Ok(report.exit_code)
 }

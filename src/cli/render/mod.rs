@@ -10,6 +10,7 @@ pub mod run;
 pub mod runs;
 pub mod sessions;
 pub mod stats;
+pub mod style;
 
 use std::io::Write;
 
@@ -26,12 +27,12 @@ pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Print `text` on stdout.
+/// Print `text` on stdout (its colours only on a terminal, see [`style`]).
 ///
 /// # Errors
 /// Writing failed.
 pub fn text(text: &str) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
+    let mut out = anstream::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())

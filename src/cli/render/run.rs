@@ -82,9 +82,10 @@ pub fn done(report: &RunReport) -> String {
         Outcome::Timeout => "⏰ TIMEOUT",
         Outcome::Failed | Outcome::Killed | Outcome::ResumeFailed | Outcome::Crashed => "❌",
     };
+    let word = report.outcome.as_str();
     let mut out = format!(
         "{icon} Done ({}, exit {}, {} chars, {})\n",
-        report.outcome.as_str(),
+        super::style::status(word, word),
         report
             .agent_exit_code
             .map_or("-".to_owned(), |c| c.to_string()),
@@ -103,4 +104,33 @@ pub fn done(report: &RunReport) -> String {
         out.push_str("❌ The run's results could not all be saved (exit 1).\n");
     }
     out
+}
+
+/// Characters of the answer a foreground run prints on stdout.
+pub const ANSWER_CHARS: usize = 4000;
+
+/// The answer of a foreground run, for stdout: the output file's text (its
+/// first [`ANSWER_CHARS`] characters), safe for a terminal; and, when it was
+/// cut, the note for stderr that says where the rest is.
+pub fn answer(report: &RunReport) -> (String, Option<String>) {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    // At most 4 bytes a character: enough for the head, never the whole file.
+    let _ = std::fs::File::open(&report.output_file)
+        .and_then(|f| f.take(ANSWER_CHARS as u64 * 4).read_to_end(&mut head));
+    let text = String::from_utf8_lossy(&head);
+    let shown: String = text.chars().take(ANSWER_CHARS).collect();
+    let mut out = notify::terminal_safe(shown.trim_end()).into_owned();
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let cut = report.output_chars > ANSWER_CHARS;
+    let note = cut.then(|| {
+        format!(
+            "… the first {ANSWER_CHARS} of {} characters; the whole answer is in {}\n",
+            report.output_chars,
+            report.output_file.display()
+        )
+    });
+    (out, note)
 }

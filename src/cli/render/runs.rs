@@ -8,12 +8,7 @@ use clawrun::core::ops::show::RunDetails;
 use clawrun::core::store::run::{RunDir, RunRecord, files};
 use clawrun::core::store::timefmt;
 
-fn fmt_cost(cost: Option<f64>) -> String {
-    match cost {
-        Some(c) => format!("${c:.4}"),
-        None => "-".to_owned(),
-    }
-}
+use clawrun::core::model::text::fmt_cost;
 
 fn clip(s: &str, n: usize) -> String {
     let mut it = s.chars();
@@ -36,8 +31,8 @@ pub fn list(runs: &[RunSummary]) -> String {
     );
     for r in runs {
         out.push_str(&format!(
-            "{:<13} {:<7} {:>5} {:>5} {:>9}  {:<22}  {:<24}  {}\n",
-            r.status,
+            "{} {:<7} {:>5} {:>5} {:>9}  {:<22}  {:<24}  {}\n",
+            super::style::status(&r.status, &format!("{:<13}", r.status)),
             r.backend,
             timefmt::format_age(r.age_secs),
             timefmt::format_age(r.duration_secs),

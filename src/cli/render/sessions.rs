@@ -1,5 +1,6 @@
 //! Registry sessions as text.
 
+use clawrun::core::model::text::fmt_usd;
 use clawrun::core::store::registry::{self, Entry};
 
 /// Sessions as a table, with the registry's id field (`session_id`,
@@ -21,6 +22,9 @@ pub fn entry(e: &Entry) -> Result<String, serde_json::Error> {
     if let Some(map) = v.as_object() {
         for (k, v) in map {
             let shown = match v {
+                serde_json::Value::Number(n) if k == "cost_usd" => {
+                    n.as_f64().map_or_else(|| n.to_string(), fmt_usd)
+                }
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };

@@ -1,5 +1,6 @@
 //! `stats` as text.
 
+use clawrun::core::model::text::fmt_usd;
 use clawrun::core::ops::stats::{Source, Stats};
 
 fn fmt_secs(s: Option<f64>) -> String {
@@ -39,8 +40,10 @@ pub fn stats(s: &Stats) -> String {
         s.duration.count
     ));
     out.push_str(&format!(
-        "  cost:      ${:.4} total ({} of {} runs reported a cost)\n",
-        s.total_cost_usd, s.runs_with_cost, s.runs
+        "  cost:      {} total ({} of {} runs reported a cost)\n",
+        fmt_usd(s.total_cost_usd),
+        s.runs_with_cost,
+        s.runs
     ));
     out.push_str(&format!(
         "  tokens:    {} input, {} output\n",
@@ -49,15 +52,21 @@ pub fn stats(s: &Stats) -> String {
     out.push_str("Per day:\n");
     for (day, t) in &s.per_day {
         out.push_str(&format!(
-            "  {day}  {:>4} runs  ${:>9.4}  {:>10} in  {:>9} out\n",
-            t.runs, t.cost_usd, t.input_tokens, t.output_tokens
+            "  {day}  {:>4} runs  {:>10}  {:>10} in  {:>9} out\n",
+            t.runs,
+            fmt_usd(t.cost_usd),
+            t.input_tokens,
+            t.output_tokens
         ));
     }
     out.push_str("Per backend:\n");
     for (b, t) in &s.per_backend {
         out.push_str(&format!(
-            "  {b:<10}  {:>4} runs  ${:>9.4}  {:>10} in  {:>9} out\n",
-            t.runs, t.cost_usd, t.input_tokens, t.output_tokens
+            "  {b:<10}  {:>4} runs  {:>10}  {:>10} in  {:>9} out\n",
+            t.runs,
+            fmt_usd(t.cost_usd),
+            t.input_tokens,
+            t.output_tokens
         ));
     }
     if !s.most_expensive.is_empty() {
@@ -69,8 +78,8 @@ pub fn stats(s: &Stats) -> String {
                 .or_else(|| c.session_id.clone())
                 .unwrap_or_default();
             out.push_str(&format!(
-                "  ${:>9.4}  {}  {:<6} {:<9} {}{}\n",
-                c.cost_usd,
+                "  {:>10}  {}  {:<6} {:<9} {}{}\n",
+                fmt_usd(c.cost_usd),
                 name,
                 c.backend,
                 c.status,

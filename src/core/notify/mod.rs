@@ -19,10 +19,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::backends::Names;
-use crate::channels::{AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, Wake};
+use crate::channels::{
+    AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, WOKEN_BUT_UNDELIVERED, Wake,
+};
 use crate::core::notify::outbox::{EntryStatus, Item, Outbox, RetryPolicy, StaleCheck};
 use serde::Serialize;
 
+use crate::core::config::Silence;
 use crate::core::model::state::{Outcome, RunState};
 use crate::core::store::run::{CompletionMode, RunRecord, RunSpec};
 
@@ -40,16 +43,7 @@ pub fn fmt_duration(secs: i64) -> String {
     }
 }
 
-/// `format_tokens` of the seed: `950`, `1.2K`, `12K`.
-pub fn fmt_tokens(n: u64) -> String {
-    if n < 1000 {
-        n.to_string()
-    } else if n < 10_000 {
-        format!("{:.1}K", n as f64 / 1000.0)
-    } else {
-        format!("{}K", n / 1000)
-    }
-}
+pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
 
 /// Escape text for Telegram HTML.
 pub fn esc(s: &str) -> String {
@@ -150,6 +144,10 @@ pub struct Notifier {
     final_channel: AnyChannel,
     /// Reply to this message id (`--reply-to-message-id`).
     pub reply_to: Option<String>,
+    /// Which messages are silent (`[notify] silent`).
+    pub silence: Silence,
+    /// The run wakes an orchestrating agent (its reply is the audible one).
+    pub wakes: bool,
 }
 
 /// Delivery budget of one courier pass while the run goes on.
@@ -215,6 +213,8 @@ impl Notifier {
             heartbeat_message: None,
             final_channel,
             reply_to: None,
+            silence: Silence::Progress,
+            wakes: false,
         }
     }
 
@@ -236,6 +236,12 @@ impl Notifier {
         if let Some(tx) = &self.kick {
             let _ = tx.send(());
         }
+    }
+
+    /// Whether a message is sent silently: `final_message` for the result,
+    /// a failure or a crash (see [`Silence`]).
+    pub fn is_silent(&self, final_message: bool) -> bool {
+        self.silence.silent(final_message, self.wakes)
     }
 
     /// Queue a message of `kind`.
@@ -280,14 +286,15 @@ impl Notifier {
         self.send(
             MessageKind::Trace,
             Body::plain(format!("[TRACE][TECH]{text}")),
-            true,
+            self.is_silent(false),
         );
     }
 
     /// The launch message.
     pub fn launch(&mut self, pid: u32) {
         let body = render_launch(&self.info, pid);
-        self.send(MessageKind::Launch, body, true);
+        let silent = self.is_silent(false);
+        self.send(MessageKind::Launch, body, silent);
     }
 
     /// A heartbeat (silent; edited in place when asked and possible).
@@ -300,7 +307,7 @@ impl Notifier {
             kind: MessageKind::Heartbeat,
             destination: self.destination.clone(),
             body: Body::plain(text),
-            silent: true,
+            silent: self.is_silent(false),
             reply_to: None,
             edit_of: if self.heartbeat_edit {
                 self.heartbeat_message.clone()
@@ -326,18 +333,21 @@ impl Notifier {
 
     /// Streamed agent text (foreground mode; silent).
     pub fn stream(&mut self, text: String) {
-        self.send(MessageKind::Stream, Body::plain(text), true);
+        let silent = self.is_silent(false);
+        self.send(MessageKind::Stream, Body::plain(text), silent);
     }
 
     /// A short lifecycle note (silent).
     pub fn notice(&mut self, text: &str) {
-        self.send(MessageKind::Notice, Body::plain(text), true);
+        let silent = self.is_silent(false);
+        self.send(MessageKind::Notice, Body::plain(text), silent);
     }
 
     /// A progress note from the agent.
     pub fn progress(&mut self, text: &str) {
         let body = Body::plain(format!("📡 🟢 {}: {text}", self.info.names.tag));
-        self.send(MessageKind::Progress, body, true);
+        let silent = self.is_silent(false);
+        self.send(MessageKind::Progress, body, silent);
     }
 
     /// The result message for any outcome.
@@ -363,13 +373,15 @@ impl Notifier {
         } else {
             MessageKind::Failure
         };
-        self.send(kind, body, false);
+        let silent = self.is_silent(true);
+        self.send(kind, body, silent);
     }
 
     /// The runner's own failure.
     pub fn crash(&mut self, error: &str) {
         let body = render_crash(&self.info, error);
-        self.send(MessageKind::Failure, body, false);
+        let silent = self.is_silent(true);
+        self.send(MessageKind::Failure, body, silent);
     }
 
     /// Stop accepting messages and let the courier deliver what is queued,
@@ -409,12 +421,17 @@ impl Notifier {
             // Never tried: the messages before it are not through either, so
             // the human cannot be told anything now; the flush will do both.
             EntryStatus::Pending if wake.attempts == 0 => return,
+            EntryStatus::Abandoned if reason.starts_with(WOKEN_BUT_UNDELIVERED) => format!(
+                "⚠️ T{}. The result is in {}.",
+                &reason[1..],
+                output.display()
+            ),
             EntryStatus::Abandoned => format!(
-                "⚠️ The orchestrating agent was not woken: {reason}. The result is in {}.",
+                "⚠️ Your agent was not woken about this result: {reason}. The result is in {}.",
                 output.display()
             ),
             EntryStatus::Pending => format!(
-                "⚠️ The orchestrating agent has not been woken yet ({reason}); `clawrun outbox flush` will retry. \
+                "⚠️ Your agent has not been woken yet ({reason}); clawrun will try again. \
                  The result is in {}.",
                 output.display()
             ),
@@ -496,10 +513,14 @@ pub fn render_crash(info: &RunInfo, error: &str) -> Body {
 }
 
 /// The compact heartbeat line of the seed:
-/// `🟢 CC (3min) | sub:1 | 12K tok | 18 calls | 🔧 Bash`.
+/// `🟢 CC (3min) | sub:1 | 12K in / 800 out | 18 calls | 🔧 Bash ✍️`.
 ///
 /// 🟢 when the agent was active in the last 30 s, 🟡 under 120 s, 🔴 beyond.
-/// `tok` counts output tokens.
+/// Tokens are the run's totals so far (`500 in / 63 out`), summed as the
+/// result message sums them. The last part is what the agent does now: its
+/// latest activity, followed by `✍️` when it produced output since the
+/// previous heartbeat (it is working, not waiting), or `🧠 Thinking...` when
+/// it has been quiet for more than 15 s.
 pub fn render_heartbeat(
     tag: &str,
     elapsed: Duration,
@@ -521,9 +542,10 @@ pub fn render_heartbeat(
     } else if !state.open_tools.is_empty() {
         parts.push(format!("ops:{}", state.open_tools.len()));
     }
-    let out = state.usage().output_tokens;
-    if out > 0 {
-        parts.push(format!("{} tok", fmt_tokens(out)));
+    let usage = state.usage();
+    if usage.total() > 0 {
+        // The same totals, in the same words, as the result message.
+        parts.push(fmt_usage(&usage));
     }
     if state.tool_calls > 0 {
         parts.push(format!("{} calls", state.tool_calls));
@@ -716,17 +738,10 @@ pub fn render_result(
         facts.insert(0, ("Label", l.clone()));
     }
     if usage.total() > 0 {
-        facts.push((
-            "Tokens",
-            format!(
-                "{} in / {} out",
-                fmt_tokens(usage.input_tokens),
-                fmt_tokens(usage.output_tokens)
-            ),
-        ));
+        facts.push(("Tokens", fmt_usage(&usage)));
     }
     if let Some(c) = state.cost_usd {
-        facts.push(("Cost", format!("${c:.4}")));
+        facts.push(("Cost", fmt_usd(c)));
     }
     facts.push(("Tool calls", state.tool_calls.to_string()));
     if let Some(r) = &record.resume_id {

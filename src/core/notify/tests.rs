@@ -36,19 +36,22 @@ async fn heartbeat_at_controlled_times() {
     // Active 0 s ago at 3 min: green, with the events since the last mark.
     s.touch(Instant::now());
     let hb = render_heartbeat("CC", started.elapsed(), &s, Instant::now(), true);
-    assert_eq!(hb, "🟢 CC (3min) | sub:1 | 12K tok | 18 calls | 🔧 Bash ✍️");
+    assert_eq!(
+        hb,
+        "🟢 CC (3min) | sub:1 | 50K in / 12K out | 18 calls | 🔧 Bash ✍️"
+    );
     s.events_since_mark = 0;
     tokio::time::advance(Duration::from_secs(45)).await;
     let hb = render_heartbeat("CC", started.elapsed(), &s, Instant::now(), true);
     assert_eq!(
         hb,
-        "🟡 CC (3min) | sub:1 | 12K tok | 18 calls | 🧠 Thinking..."
+        "🟡 CC (3min) | sub:1 | 50K in / 12K out | 18 calls | 🧠 Thinking..."
     );
     tokio::time::advance(Duration::from_secs(100)).await;
     let hb = render_heartbeat("CC", started.elapsed(), &s, Instant::now(), true);
     assert_eq!(
         hb,
-        "🔴 CC (5min) | sub:1 | 12K tok | 18 calls | 🧠 Thinking... (145s)"
+        "🔴 CC (5min) | sub:1 | 50K in / 12K out | 18 calls | 🧠 Thinking... (145s)"
     );
     // Codex shows open operations instead of subagents, only when there are some.
     let hb = render_heartbeat(

@@ -132,6 +132,8 @@ pub struct RunOptions {
     pub delivery_wait_secs: u64,
     /// Stream the agent's text into the chat from the start.
     pub fg: bool,
+    /// Which messages are silent (`[notify] silent`).
+    pub silent: crate::core::config::Silence,
     /// Claude `--allowedTools`.
     pub allowed_tools: Vec<String>,
     /// Claude `--append-system-prompt`.
@@ -179,6 +181,7 @@ impl RunOptions {
             trace_live: false,
             delivery_wait_secs: DEFAULT_DELIVERY_WAIT_SECS,
             fg: false,
+            silent: crate::core::config::Silence::default(),
             allowed_tools: Vec::new(),
             append_system_prompt: None,
             max_budget_usd: None,

@@ -2,6 +2,8 @@
 //! [`react`] updates the run state and returns [`Effect`]s (notices, text to
 //! stream and save, records to write) that the supervisor carries out.
 
+use std::time::Duration;
+
 use tokio::time::Instant;
 
 use crate::core::model::events::AgentEvent;
@@ -10,11 +12,21 @@ use crate::core::notify;
 use crate::core::runner::version_guard::VersionGuard;
 use crate::core::store::run;
 
+/// How long the agent must stay active after a stall before "active again"
+/// is said: when the run ends within it, the result says it all.
+pub(crate) const RECOVERY_NOTE_DELAY: Duration = Duration::from_secs(5);
+
+/// The recovery note, said [`RECOVERY_NOTE_DELAY`] after a stall ended.
+pub(crate) const RECOVERED: &str = "✅ The agent is active again.";
+
 /// Flags that make a notice be sent once, not per event.
 #[derive(Debug, Default)]
 pub(crate) struct Watch {
     /// A stall alert was sent and the agent has been silent since.
     pub stalled: bool,
+    /// The agent went on after a stall alert, at this time; the recovery
+    /// note waits for [`RECOVERY_NOTE_DELAY`] (a turn end drops it).
+    pub recovered_at: Option<Instant>,
     /// A rate limit was announced and the agent has not gone on since.
     pub rate_limited: bool,
     /// Warns once when the CLI is newer than tested or prints unknown events.
@@ -75,13 +87,16 @@ pub(crate) fn react(
     }
     if watch.stalled {
         watch.stalled = false;
-        r.effects
-            .push(Effect::Notice("✅ The agent is active again.".to_owned()));
+        watch.recovered_at = Some(now);
     }
     for ev in events {
         state.touch(now);
         match ev {
-            AgentEvent::TurnCompleted { .. } | AgentEvent::TurnFailed { .. } => r.turn_ends += 1,
+            AgentEvent::TurnCompleted { .. } | AgentEvent::TurnFailed { .. } => {
+                // The result (or the turn's end) comes next: no "active again" before it.
+                watch.recovered_at = None;
+                r.turn_ends += 1;
+            }
             AgentEvent::AssistantText {
                 text,
                 parent_tool_id: None,
@@ -106,6 +121,50 @@ pub(crate) fn react(
         }
     }
     r
+}
+
+/// The recovery note, once the agent has stayed active for
+/// [`RECOVERY_NOTE_DELAY`] after a stall without ending its turn.
+pub(crate) fn due_recovery(watch: &mut Watch, now: Instant) -> Option<String> {
+    let at = watch.recovered_at?;
+    if watch.stalled || now.saturating_duration_since(at) < RECOVERY_NOTE_DELAY {
+        return None;
+    }
+    watch.recovered_at = None;
+    Some(RECOVERED.to_owned())
+}
+
+/// The stall alert after `silent_for` of silence. A chat's reader cannot run
+/// `clawrun`: they are told to ask their agent; the console's reader gets the
+/// command.
+pub(crate) fn stall_alert(silent_for: String, run_id: &str, for_chat: bool) -> String {
+    if for_chat {
+        format!(
+            "⚠️ The agent has been silent for {silent_for}; it may be stuck. To stop it, \
+             ask your agent to stop run {run_id}."
+        )
+    } else {
+        format!(
+            "⚠️ The agent has been silent for {silent_for}; it may be stuck. Stop it with \
+             `clawrun kill {run_id}` if needed."
+        )
+    }
+}
+
+/// The one "still running" reminder, phrased for the chat or the console
+/// (see [`stall_alert`]).
+pub(crate) fn reminder(name: &str, ran: String, run_id: &str, for_chat: bool) -> String {
+    if for_chat {
+        format!(
+            "⏱️ {name} is still running ({ran}). Ask your agent how it is going, or to stop \
+             run {run_id}."
+        )
+    } else {
+        format!(
+            "⏱️ {name} is still running ({ran}). Watch it with `clawrun fg {run_id}`, or stop \
+             it with `clawrun kill {run_id}`."
+        )
+    }
 }
 
 /// The rate-limit notice `ev` calls for, if any: announced once when it starts
@@ -245,5 +304,46 @@ mod tests {
         let r = react(&mut watch, &mut state, &[], now, setup());
         assert!(r.effects.is_empty());
         assert!(watch.stalled);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn active_again_is_said_only_when_the_run_goes_on() {
+        let text = AgentEvent::AssistantText {
+            text: "x".into(),
+            parent_tool_id: None,
+        };
+        let end = AgentEvent::TurnCompleted {
+            final_text: None,
+            usage: None,
+            cost_usd: None,
+        };
+        let mut state = RunState::new();
+        // Text after a stall, then the result within the delay: no note.
+        let mut watch = Watch {
+            stalled: true,
+            ..Watch::default()
+        };
+        let r = react(
+            &mut watch,
+            &mut state,
+            std::slice::from_ref(&text),
+            Instant::now(),
+            setup(),
+        );
+        assert!(!r.effects.contains(&Effect::Notice(RECOVERED.into())));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(due_recovery(&mut watch, Instant::now()), None);
+        react(&mut watch, &mut state, &[end], Instant::now(), setup());
+        tokio::time::advance(RECOVERY_NOTE_DELAY).await;
+        assert_eq!(due_recovery(&mut watch, Instant::now()), None);
+        // Text after a stall and the run goes on: the note, once.
+        watch.stalled = true;
+        react(&mut watch, &mut state, &[text], Instant::now(), setup());
+        tokio::time::advance(RECOVERY_NOTE_DELAY).await;
+        assert_eq!(
+            due_recovery(&mut watch, Instant::now()).as_deref(),
+            Some(RECOVERED)
+        );
+        assert_eq!(due_recovery(&mut watch, Instant::now()), None);
     }
 }

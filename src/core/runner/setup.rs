@@ -421,6 +421,7 @@ fn notify_settings(opts: &RunOptions) -> NotifySettings {
         delivery_wait_secs: opts.delivery_wait_secs,
         fg: opts.fg,
         trace_live: opts.trace_live,
+        silent: opts.silent,
     }
 }
 

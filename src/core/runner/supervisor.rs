@@ -202,6 +202,8 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
     flush_earlier_outboxes(paths, &spec.run_id);
     notifier.reply_to = spec.route.reply_to.clone();
     notifier.heartbeat_edit = spec.notify.heartbeat_edit;
+    notifier.silence = spec.notify.silent;
+    notifier.wakes = spec.route.session_key.is_some() || spec.session_key.is_some();
     let mut sup = Supervisor {
         dir,
         protocol: backend.protocol(spec.limits.multi_turn),
@@ -596,20 +598,30 @@ impl Supervisor<'_> {
             now,
             self.backend.capabilities().subagents,
         );
-        self.notifier.heartbeat(text);
         self.state.events_since_mark = 0;
         if self.spec.notify.stall_secs > 0
             && self.turns.waiting_since.is_none()
+            && self.state.terminal.is_none()
             && !self.watch.stalled
             && idle >= Duration::from_secs(self.spec.notify.stall_secs)
         {
+            // One message, not an alert and a heartbeat in the same second.
             self.watch.stalled = true;
-            self.notifier.notice(&format!(
-                "⚠️ The agent has been silent for {}; it may be stuck. Stop it with `clawrun kill {}` if needed.",
+            let alert = reactions::stall_alert(
                 notify::fmt_duration(idle.as_secs() as i64),
-                self.spec.run_id
-            ));
+                &self.spec.run_id,
+                self.for_chat(),
+            );
+            self.notifier.notice(&format!("{alert}\n{text}"));
+        } else {
+            self.notifier.heartbeat(text);
         }
+    }
+
+    /// The run's messages go to a chat, whose reader cannot type `clawrun`
+    /// commands (the console's can).
+    pub(crate) fn for_chat(&self) -> bool {
+        self.spec.channel != ChannelKind::Console
     }
 
     /// A request on the control socket.
@@ -683,13 +695,16 @@ impl Supervisor<'_> {
             && ran >= Duration::from_secs(spec.notify.remind_after_secs)
         {
             self.reminded = true;
-            self.notifier.notice(&format!(
-                "⏱️ {} is still running ({}). Watch it with `clawrun fg {}`, or stop it with `clawrun kill {}`.",
+            let reminder = reactions::reminder(
                 spec.label.as_deref().unwrap_or(&spec.run_id),
                 notify::fmt_duration(ran.as_secs() as i64),
-                spec.run_id,
-                spec.run_id
-            ));
+                &spec.run_id,
+                self.for_chat(),
+            );
+            self.notifier.notice(&reminder);
+        }
+        if let Some(note) = reactions::due_recovery(&mut self.watch, now) {
+            self.notifier.notice(&note);
         }
         self.close_idle_input(now);
         let idle = self.spec.limits.idle_timeout_secs;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::backends::RunRequest;
-use crate::core::config::ChannelKind;
+use crate::core::config::{ChannelKind, Silence};
 use crate::core::error::{Error, Result};
 use crate::core::model::events::Usage;
 use crate::core::model::state::Outcome;
@@ -119,6 +119,18 @@ pub struct NotifySettings {
     pub fg: bool,
     /// Send technical trace markers to the chat.
     pub trace_live: bool,
+    /// Which messages are silent (`[notify] silent`; older runs: `progress`,
+    /// what they did).
+    #[serde(default = "legacy_silence", skip_serializing_if = "is_legacy_silence")]
+    pub silent: Silence,
+}
+
+fn legacy_silence() -> Silence {
+    Silence::Progress
+}
+
+fn is_legacy_silence(s: &Silence) -> bool {
+    *s == legacy_silence()
 }
 
 /// A run's place in its resume chain (part of [`RunSpec`]).

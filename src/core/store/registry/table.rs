@@ -37,9 +37,7 @@ fn render_table_at(entries: &[Entry], id_field: &str, now_micros: i64) -> String
                 || "?".to_owned(),
                 |t| timefmt::format_age((now_micros - t) / 1_000_000),
             );
-            let cost = e
-                .cost_usd
-                .map_or_else(|| "-".to_owned(), |c| format!("${c:.2}"));
+            let cost = crate::core::model::text::fmt_cost(e.cost_usd);
             [
                 clean_cell(&e.id),
                 e.status
