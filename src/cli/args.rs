@@ -77,9 +77,16 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Internal: execute a prepared run directory (used by --detach).
     #[command(name = "__runner", hide = true)]
+    #[command(group(clap::ArgGroup::new("admission").required(true).args(["slot_fd", "queue"])))]
     Runner {
         /// The run directory.
         dir: PathBuf,
+        /// The `[limits] max_sessions` slot the launcher holds, as this descriptor.
+        #[arg(long, value_name = "FD")]
+        slot_fd: Option<i32>,
+        /// No slot yet: wait for one in the queue.
+        #[arg(long)]
+        queue: bool,
     },
 }
 
@@ -180,7 +187,8 @@ pub struct RunArgs {
     /// Send technical trace markers (`[TRACE][TECH]…`) to the chat.
     #[arg(long)]
     pub trace_live: bool,
-    /// When `[limits] max_sessions` runs are already running, wait for a slot instead of refusing.
+    /// When `[limits] max_sessions` agents are already running, wait for a slot (first come, first
+    /// served) instead of refusing; with --detach, return at once with the run `queued`.
     #[arg(long)]
     pub queue: bool,
     /// Return once the agent has started, printing the launch proof; the run goes on in the background.
@@ -407,7 +415,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub all: bool,
     /// Only runs with this status: running, waiting (a multi-turn run waiting for input;
-    /// also counted as running), starting, completed, failed, timeout, killed,
+    /// also counted as running), queued, starting, completed, failed, timeout, killed,
     /// resume_failed, crashed, or active / done.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,

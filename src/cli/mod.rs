@@ -44,7 +44,7 @@ pub fn run(cli: Cli) -> CmdResult {
     use commands as c;
     match &cli.command {
         Command::Run(args) => c::run::run(args, &ctx),
-        Command::Runner { dir } => c::run::runner(dir, &ctx),
+        Command::Runner { dir, slot_fd, .. } => c::run::runner(dir, *slot_fd, &ctx),
         Command::Status(args) => c::status::status(args, &ctx),
         Command::Route(args) => c::route::route(args, &ctx),
         Command::Notify(args) => c::notify::notify(args),

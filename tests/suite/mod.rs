@@ -5,6 +5,7 @@ mod doctor;
 mod examples;
 mod foreground;
 mod gc;
+mod limits;
 mod manager;
 mod outbox;
 mod parsers;
