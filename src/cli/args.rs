@@ -121,8 +121,9 @@ pub struct RunArgs {
     /// Model name, passed to the CLI.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
-    /// Time limit in seconds; then SIGTERM to the agent's process group, grace, SIGKILL.
-    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_name = "SECS")]
+    /// Time limit: seconds, or with a unit (45s, 90m, 2h, 1d, 1h30m); then SIGTERM to the
+    /// agent's process group, grace, SIGKILL.
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_name = "DURATION", value_parser = parse_duration_secs)]
     pub timeout: u64,
     /// Seconds between SIGTERM and SIGKILL when stopping the agent.
     #[arg(long, default_value_t = DEFAULT_GRACE_SECS, value_name = "SECS")]
@@ -138,6 +139,9 @@ pub struct RunArgs {
     /// --dangerously-bypass-approvals-and-sandbox.
     #[arg(long, value_name = "MODE")]
     pub sandbox: Option<String>,
+    /// Codex, the seed's flag: the same as --sandbox workspace-write (no bypass).
+    #[arg(long, conflicts_with = "sandbox")]
+    pub full_auto: bool,
     /// Claude: tools allowed without asking (repeatable, or comma-separated).
     #[arg(long, value_name = "TOOL", value_delimiter = ',')]
     pub allowed_tools: Vec<String>,
@@ -237,7 +241,10 @@ impl RunArgs {
             grace_secs: self.grace,
             output: self.output.clone(),
             permission_mode: self.permission_mode.clone(),
-            sandbox: self.sandbox.clone(),
+            sandbox: self
+                .sandbox
+                .clone()
+                .or_else(|| self.full_auto.then(|| FULL_AUTO_SANDBOX.to_owned())),
             no_search: self.no_search,
             backends_file,
             heartbeat_secs: self
@@ -264,6 +271,56 @@ impl RunArgs {
             auto_resume_on_limit: self.auto_resume_on_limit,
         }
     }
+}
+
+/// What `--full-auto` (the seed's codex flag) means here.
+pub const FULL_AUTO_SANDBOX: &str = "workspace-write";
+
+/// A duration flag: plain seconds (`7200`), or numbers with units `s`, `m`,
+/// `h`, `d` (`45s`, `90m`, `2h`, `1h30m`).
+///
+/// # Errors
+/// A message naming the accepted forms.
+pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
+    let bad = || {
+        format!(
+            "'{}' is not a duration: give seconds (7200) or a number with a unit \
+             (45s, 90m, 2h, 1d, 1h30m)",
+            text.escape_debug()
+        )
+    };
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(secs);
+    }
+    let (mut total, mut number) = (0u64, None::<u64>);
+    for c in t.chars() {
+        if let Some(d) = c.to_digit(10) {
+            let n = number.unwrap_or(0);
+            number = Some(
+                n.checked_mul(10)
+                    .and_then(|n| n.checked_add(u64::from(d)))
+                    .ok_or_else(bad)?,
+            );
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n = number.take().ok_or_else(bad)?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+    }
+    if number.is_some() || t.is_empty() {
+        return Err(bad());
+    }
+    Ok(total)
 }
 
 /// `clawrun status`.
@@ -323,7 +380,7 @@ pub struct NotifyArgs {
     pub text: String,
     /// The run directory (default: $CLAWRUN_RUN_DIR, set by the runner for the agent).
     #[arg(long, value_name = "DIR", env = "CLAWRUN_RUN_DIR")]
-    pub run_dir: PathBuf,
+    pub run_dir: Option<PathBuf>,
 }
 
 /// `clawrun respond`.
@@ -502,8 +559,8 @@ pub struct ResumeArgs {
     /// Return once the agent has started (as `run --detach`).
     #[arg(long)]
     pub detach: bool,
-    /// Time limit in seconds (default: as `run`).
-    #[arg(long, value_name = "SECS")]
+    /// Time limit: seconds, or with a unit (45s, 90m, 2h) (default: as `run`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_secs)]
     pub timeout: Option<u64>,
     /// Model name.
     #[arg(long, value_name = "NAME")]
@@ -539,7 +596,8 @@ pub struct RoutingFlags {
     #[arg(long, value_name = "CHANNEL")]
     pub notify_channel: Option<String>,
     /// Chat id / group JID / target to notify (overrides what the session key resolves to only when consistent).
-    #[arg(long, value_name = "TARGET")]
+    /// Telegram group ids are negative: `--notify-target -1001234567890` works as written.
+    #[arg(long, value_name = "TARGET", allow_hyphen_values = true)]
     pub notify_target: Option<String>,
     /// Telegram topic / DM thread id (must match the session key's thread).
     #[arg(long, value_name = "ID")]

@@ -1,3 +1,4 @@
+mod bad_input;
 mod channels;
 mod compat;
 mod config;

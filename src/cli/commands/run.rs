@@ -22,6 +22,13 @@ use crate::cli::{CmdResult, Ctx, render, runtime};
 /// `clawrun run`.
 pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     let paths = &ctx.paths;
+    if args.full_auto {
+        eprintln!(
+            "ℹ️ --full-auto (the seed's codex flag) runs as --sandbox {} (no approval or sandbox \
+             bypass)",
+            crate::cli::args::FULL_AUTO_SANDBOX
+        );
+    }
     let configs = Configs::load(paths)?;
     let mut opts = args.to_options(ctx.backends_file.clone());
     if args.heartbeat.is_none() {
