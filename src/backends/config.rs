@@ -461,7 +461,7 @@ mod tests {
         assert_eq!(config.backend("codex").unwrap().name(), "codex");
         let err = config.backend("gemini").unwrap_err().to_string();
         assert!(
-            err.contains("\"gemini\"") && err.contains("claude, codex"),
+            err == "unknown backend 'gemini' (known: claude, codex)",
             "{err}"
         );
     }
