@@ -247,17 +247,17 @@ impl BackendsConfig {
     /// one), built from these settings.
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] naming the valid backends when `name` is unknown.
+    /// [`ConfigError::UnknownBackend`] naming the known backends when `name` is unknown.
     pub fn backend(&self, name: &str) -> Result<AnyBackend, ConfigError> {
         match name {
             "claude" => Ok(ClaudeBackend::new(self.claude.clone()).into()),
             "codex" => Ok(CodexBackend::new(self.codex.clone()).into()),
             other => match self.generic.get(other) {
                 Some(config) => Ok(GenericBackend::new(config.clone()).into()),
-                None => Err(ConfigError::Invalid(format!(
-                    "unknown backend {other:?}; valid backends: {}",
-                    self.names().join(", ")
-                ))),
+                None => Err(ConfigError::UnknownBackend {
+                    name: other.to_owned(),
+                    known: self.names().into_iter().map(str::to_owned).collect(),
+                }),
             },
         }
     }
@@ -461,7 +461,7 @@ mod tests {
         assert_eq!(config.backend("codex").unwrap().name(), "codex");
         let err = config.backend("gemini").unwrap_err().to_string();
         assert!(
-            err.contains("\"gemini\"") && err.contains("claude, codex"),
+            err == "unknown backend 'gemini' (known: claude, codex)",
             "{err}"
         );
     }

@@ -292,7 +292,7 @@ impl AnyBackend {
     /// with the settings of the loaded `backends.toml` layers.
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] naming the valid backends when `name` is unknown.
+    /// [`ConfigError::UnknownBackend`] naming the known backends when `name` is unknown.
     pub fn from_config(name: &str, config: &BackendsConfig) -> Result<Self, ConfigError> {
         config.backend(name)
     }

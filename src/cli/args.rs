@@ -77,9 +77,16 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Internal: execute a prepared run directory (used by --detach).
     #[command(name = "__runner", hide = true)]
+    #[command(group(clap::ArgGroup::new("admission").required(true).args(["slot_fd", "queue"])))]
     Runner {
         /// The run directory.
         dir: PathBuf,
+        /// The `[limits] max_sessions` slot the launcher holds, as this descriptor.
+        #[arg(long, value_name = "FD")]
+        slot_fd: Option<i32>,
+        /// No slot yet: wait for one in the queue.
+        #[arg(long)]
+        queue: bool,
     },
 }
 
@@ -116,8 +123,9 @@ pub struct RunArgs {
     /// Model name, passed to the CLI.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
-    /// Time limit in seconds; then SIGTERM to the agent's process group, grace, SIGKILL.
-    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_name = "SECS")]
+    /// Time limit: seconds, or with a unit (45s, 90m, 2h, 1d, 1h30m); then SIGTERM to the
+    /// agent's process group, grace, SIGKILL.
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_name = "DURATION", value_parser = parse_duration_secs)]
     pub timeout: u64,
     /// Seconds between SIGTERM and SIGKILL when stopping the agent.
     #[arg(long, default_value_t = DEFAULT_GRACE_SECS, value_name = "SECS")]
@@ -133,6 +141,9 @@ pub struct RunArgs {
     /// --dangerously-bypass-approvals-and-sandbox.
     #[arg(long, value_name = "MODE")]
     pub sandbox: Option<String>,
+    /// Codex, the seed's flag: the same as --sandbox workspace-write (no bypass).
+    #[arg(long, conflicts_with = "sandbox")]
+    pub full_auto: bool,
     /// Claude: tools allowed without asking (repeatable, or comma-separated).
     #[arg(long, value_name = "TOOL", value_delimiter = ',')]
     pub allowed_tools: Vec<String>,
@@ -184,7 +195,8 @@ pub struct RunArgs {
     /// Send technical trace markers (`[TRACE][TECH]…`) to the chat.
     #[arg(long)]
     pub trace_live: bool,
-    /// When `[limits] max_sessions` runs are already running, wait for a slot instead of refusing.
+    /// When `[limits] max_sessions` agents are already running, wait for a slot (first come, first
+    /// served) instead of refusing; with --detach, return at once with the run `queued`.
     #[arg(long)]
     pub queue: bool,
     /// Launch even when the route's gateway is unreachable or refuses the token: the messages and
@@ -237,7 +249,10 @@ impl RunArgs {
             grace_secs: self.grace,
             output: self.output.clone(),
             permission_mode: self.permission_mode.clone(),
-            sandbox: self.sandbox.clone(),
+            sandbox: self
+                .sandbox
+                .clone()
+                .or_else(|| self.full_auto.then(|| FULL_AUTO_SANDBOX.to_owned())),
             no_search: self.no_search,
             backends_file,
             heartbeat_secs: self
@@ -269,6 +284,56 @@ impl RunArgs {
             queue_delivery: self.queue_delivery,
         }
     }
+}
+
+/// What `--full-auto` (the seed's codex flag) means here.
+pub const FULL_AUTO_SANDBOX: &str = "workspace-write";
+
+/// A duration flag: plain seconds (`7200`), or numbers with units `s`, `m`,
+/// `h`, `d` (`45s`, `90m`, `2h`, `1h30m`).
+///
+/// # Errors
+/// A message naming the accepted forms.
+pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
+    let bad = || {
+        format!(
+            "'{}' is not a duration: give seconds (7200) or a number with a unit \
+             (45s, 90m, 2h, 1d, 1h30m)",
+            text.escape_debug()
+        )
+    };
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(secs);
+    }
+    let (mut total, mut number) = (0u64, None::<u64>);
+    for c in t.chars() {
+        if let Some(d) = c.to_digit(10) {
+            let n = number.unwrap_or(0);
+            number = Some(
+                n.checked_mul(10)
+                    .and_then(|n| n.checked_add(u64::from(d)))
+                    .ok_or_else(bad)?,
+            );
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n = number.take().ok_or_else(bad)?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+    }
+    if number.is_some() || t.is_empty() {
+        return Err(bad());
+    }
+    Ok(total)
 }
 
 /// `clawrun status`.
@@ -328,7 +393,7 @@ pub struct NotifyArgs {
     pub text: String,
     /// The run directory (default: $CLAWRUN_RUN_DIR, set by the runner for the agent).
     #[arg(long, value_name = "DIR", env = "CLAWRUN_RUN_DIR")]
-    pub run_dir: PathBuf,
+    pub run_dir: Option<PathBuf>,
 }
 
 /// `clawrun respond`.
@@ -420,7 +485,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub all: bool,
     /// Only runs with this status: running, waiting (a multi-turn run waiting for input;
-    /// also counted as running), starting, completed, failed, timeout, killed,
+    /// also counted as running), queued, starting, completed, failed, timeout, killed,
     /// resume_failed, crashed, or active / done.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,
@@ -507,8 +572,8 @@ pub struct ResumeArgs {
     /// Return once the agent has started (as `run --detach`).
     #[arg(long)]
     pub detach: bool,
-    /// Time limit in seconds (default: as `run`).
-    #[arg(long, value_name = "SECS")]
+    /// Time limit: seconds, or with a unit (45s, 90m, 2h) (default: as `run`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_secs)]
     pub timeout: Option<u64>,
     /// Model name.
     #[arg(long, value_name = "NAME")]
@@ -544,7 +609,8 @@ pub struct RoutingFlags {
     #[arg(long, value_name = "CHANNEL")]
     pub notify_channel: Option<String>,
     /// Chat id / group JID / target to notify (overrides what the session key resolves to only when consistent).
-    #[arg(long, value_name = "TARGET")]
+    /// Telegram group ids are negative: `--notify-target -1001234567890` works as written.
+    #[arg(long, value_name = "TARGET", allow_hyphen_values = true)]
     pub notify_target: Option<String>,
     /// Telegram topic / DM thread id (must match the session key's thread).
     #[arg(long, value_name = "ID")]

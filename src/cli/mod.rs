@@ -32,6 +32,16 @@ pub type CmdResult = Result<u8, CliError>;
 /// # Errors
 /// Whatever the command ran into; [`exit::status`] turns it into a code.
 pub fn run(cli: Cli) -> CmdResult {
+    if let Some(config) = &cli.config {
+        // Like a missing --backends file: a config the user named must exist.
+        if !config.exists() {
+            return Err(clawrun::Error::usage(format!(
+                "--config {}: no such file",
+                config.display()
+            ))
+            .into());
+        }
+    }
     let paths = Paths::resolve(&ProcessEnv, cli.state_dir.as_deref(), cli.config.as_deref());
     let backends_file = cli.backends.clone().or_else(|| {
         let default = paths.backends_file();
@@ -44,7 +54,7 @@ pub fn run(cli: Cli) -> CmdResult {
     use commands as c;
     match &cli.command {
         Command::Run(args) => c::run::run(args, &ctx),
-        Command::Runner { dir } => c::run::runner(dir, &ctx),
+        Command::Runner { dir, slot_fd, .. } => c::run::runner(dir, *slot_fd, &ctx),
         Command::Status(args) => c::status::status(args, &ctx),
         Command::Route(args) => c::route::route(args, &ctx),
         Command::Notify(args) => c::notify::notify(args),

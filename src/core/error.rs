@@ -25,6 +25,14 @@ pub enum ConfigError {
     /// A value is invalid.
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    /// `--backend NAME` names no backend (built in or defined in backends.toml).
+    #[error("unknown backend '{}' (known: {})", name.escape_debug(), known.join(", "))]
+    UnknownBackend {
+        /// The name asked for.
+        name: String,
+        /// The backends there are.
+        known: Vec<String>,
+    },
 }
 
 /// Errors from the session registry.

@@ -872,41 +872,38 @@ fn resume_refuses_a_run_without_a_session() {
     assert_eq!(crate::common::run_ids(&sb).len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn capacity_is_checked_against_live_runs_and_a_slot_can_be_awaited() {
+#[test]
+fn capacity_counts_the_slots_live_runners_hold() {
     let sb = Sandbox::new();
     let p = paths(&sb);
-    capacity::check_capacity(&p, 1).unwrap();
     let one = live_run(&sb, &["--grace", "1"], &[], "hang", "claude/tool.jsonl");
     let _two = live_run(&sb, &["--grace", "1"], &[], "hang", "claude/tool.jsonl");
-    assert_eq!(capacity::active_count(&p), 2);
-    let err = capacity::check_capacity(&p, 2).unwrap_err();
+    let err = capacity::admit(&capacity::slots(&p, 2), false).unwrap_err();
     assert!(matches!(err, clawrun::Error::Usage(_)), "{err:?}");
     assert_eq!(
         err.to_string(),
         "2 runs are running (the limit is 2): wait, stop one with `clawrun kill`, or pass --queue"
     );
-    capacity::check_capacity(&p, 3).unwrap();
-
-    // A waiter gets its slot once one run ends.
-    let waiter = {
-        let p = p.clone();
-        tokio::spawn(async move { capacity::wait_for_slot(&p, 2, Duration::from_millis(50)).await })
-    };
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!waiter.is_finished(), "the waiter did not wait");
+    assert!(matches!(
+        capacity::admit(&capacity::slots(&p, 2), true).unwrap(),
+        capacity::Admit::Queue(_)
+    ));
+    // A third slot is free; taking it does not stop the runs that hold theirs.
+    let third = capacity::admit(&capacity::slots(&p, 3), false).unwrap();
+    assert!(matches!(third, capacity::Admit::Slot(_)));
+    drop(third);
+    // Ending a run frees its slot.
     let run = resolve::resolve_run(&p, &one.run_id).unwrap();
-    let p2 = p.clone();
-    let killer =
-        tokio::task::spawn_blocking(move || kill::kill_run(&p2, &run, Duration::from_secs(15)));
-    let active = tokio::time::timeout(Duration::from_secs(15), waiter)
-        .await
-        .expect("no slot within 15 s")
-        .unwrap();
-    assert_eq!(active, 1);
-    let report = killer.await.unwrap().unwrap();
+    let report = kill::kill_run(&p, &run, Duration::from_secs(15)).unwrap();
     assert_eq!(report.outcome, "killed");
-    capacity::check_capacity(&p, 2).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while capacity::admit(&capacity::slots(&p, 2), false).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot was never freed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

@@ -1,3 +1,4 @@
+mod bad_input;
 mod channels;
 mod compat;
 mod config;
@@ -8,6 +9,7 @@ mod examples;
 mod foreground;
 mod gc;
 mod leaks;
+mod limits;
 mod manager;
 mod outbox;
 mod parsers;

@@ -8,10 +8,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clawrun::channels::Console;
 use clawrun::core::notify::delivery::Configs;
+use clawrun::core::ops::capacity::Admit;
 use clawrun::core::ops::{capacity, gc};
-use clawrun::core::runner::{self, Prepared, RunReport};
+use clawrun::core::runner::{self, Admission, Handover, Prepared, RunReport};
 use clawrun::core::store::paths::Paths;
 use clawrun::core::store::run::RunDir;
+use clawrun::core::store::slots::Slots;
 
 use crate::cli::args::RunArgs;
 use crate::cli::exit::CliError;
@@ -20,6 +22,13 @@ use crate::cli::{CmdResult, Ctx, render, runtime};
 /// `clawrun run`.
 pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     let paths = &ctx.paths;
+    if args.full_auto {
+        eprintln!(
+            "ℹ️ --full-auto (the seed's codex flag) runs as --sandbox {} (no approval or sandbox \
+             bypass)",
+            crate::cli::args::FULL_AUTO_SANDBOX
+        );
+    }
     let configs = Configs::load(paths)?;
     let mut opts = args.to_options(ctx.backends_file.clone());
     if args.heartbeat.is_none() {
@@ -56,7 +65,11 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         }
         return Ok(0);
     }
-    wait_for_capacity(args.queue, paths, configs.config.limits.max_sessions)?;
+    let max = configs.config.limits.max_sessions;
+    let slots = capacity::slots(paths, max);
+    // The check takes the slot: nothing between here and the agent's start
+    // can let another run past the cap.
+    let admit = capacity::admit(&slots, args.queue)?;
     if let Some(report) = gc::auto_gc(paths, &configs.config) {
         if report.runs_removed > 0 || report.registry_entries_removed > 0 {
             eprintln!(
@@ -73,9 +86,21 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     );
     let dir = runner::create(&prepared)?;
     if args.detach {
-        return detach(args, &dir, paths, &prepared);
+        return detach(args, &dir, paths, &prepared, &slots, admit);
     }
-    let report = execute(&dir, paths)?;
+    let admission = match admit {
+        Admit::Slot(slot) => Admission::Slot(slot),
+        Admit::Queue(full) => {
+            eprintln!(
+                "⏳ {} (the limit is {max}): run {id} waits in the queue and starts when a slot \
+                 frees (cancel it with `clawrun kill {id}`)",
+                capacity::describe(full),
+                id = prepared.spec.run_id
+            );
+            Admission::Queue(slots)
+        }
+    };
+    let report = execute(&dir, paths, admission)?;
     anstream::eprint!("{}", render::run::done(&report));
     if args.json {
         render::json(&report)?;
@@ -89,46 +114,72 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     Ok(report.exit_code)
 }
 
-/// Refuse when `max` runs are running, or with `--queue` wait for a slot.
-fn wait_for_capacity(queue: bool, paths: &Paths, max: u32) -> Result<(), CliError> {
-    if !queue {
-        capacity::check_capacity(paths, max)?;
-    } else if capacity::check_capacity(paths, max).is_err() {
-        eprintln!("⏳ {max} runs are running (the limit); waiting for one to finish…");
-        runtime()?.block_on(capacity::wait_for_slot(paths, max, Duration::from_secs(2)));
-    }
-    Ok(())
-}
-
-/// Start the runner in the background and print the launch proof.
-fn detach(args: &RunArgs, dir: &RunDir, paths: &Paths, prepared: &Prepared) -> CmdResult {
+/// Start the runner in the background, handing it the slot (or leaving it
+/// to wait in the queue), and print the launch proof.
+fn detach(
+    args: &RunArgs,
+    dir: &RunDir,
+    paths: &Paths,
+    prepared: &Prepared,
+    slots: &Slots,
+    admit: Admit,
+) -> CmdResult {
     let exe = std::env::current_exe().context("finding the clawrun executable")?;
-    let proof = runner::spawn_detached(dir, &exe, &paths.state_dir, Duration::from_secs(30))?;
+    let handover = match &admit {
+        Admit::Slot(slot) => Handover::Slot(slot),
+        Admit::Queue(_) => Handover::Queue,
+    };
+    let proof = runner::spawn_detached(dir, &exe, paths, handover, Duration::from_secs(30))?;
+    // The runner holds the slot now; this process only closes its copy.
+    drop(admit);
+    let position = (proof.status == "queued")
+        .then(|| slots.waiting().ok())
+        .flatten()
+        .and_then(|w| w.iter().position(|w| w.run_id == proof.run_id))
+        .map(|p| p + 1);
     if args.json {
         let mut v = serde_json::to_value(&proof)?;
         v["route"] = serde_json::to_value(&prepared.spec.route)?;
         v["route_source"] = prepared.spec.route.source.to_string().into();
         v["channel"] = prepared.spec.channel.name().into();
         v["resume_id"] = serde_json::to_value(&prepared.spec.request.resume_id)?;
+        if let Some(p) = position {
+            v["queue_position"] = p.into();
+        }
         render::json(&v)?;
     } else {
         let mut out = std::io::stdout().lock();
-        write!(out, "{}", render::run::launched(&proof, &prepared.spec))?;
+        write!(
+            out,
+            "{}",
+            render::run::launched(&proof, &prepared.spec, position, slots.max())
+        )?;
     }
     Ok(0)
 }
 
 /// `clawrun __runner DIR`: execute a prepared run directory (used by
-/// `--detach`).
-pub fn runner(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
+/// `--detach`), in the slot the launcher handed down (`--slot-fd`) or after
+/// waiting in the queue (`--queue`).
+pub fn runner(dir: &std::path::Path, slot_fd: Option<i32>, ctx: &Ctx) -> CmdResult {
     let dir = RunDir::open(PathBuf::from(dir));
-    let report = execute(&dir, &ctx.paths)?;
+    let configs = Configs::load(&ctx.paths)?;
+    let slots = capacity::slots(&ctx.paths, configs.config.limits.max_sessions);
+    let admission = match slot_fd {
+        Some(fd) => Admission::Slot(
+            slots
+                .adopt(fd)
+                .with_context(|| format!("taking over the run slot (descriptor {fd})"))?,
+        ),
+        None => Admission::Queue(slots),
+    };
+    let report = execute(&dir, &ctx.paths, admission)?;
     Ok(report.exit_code)
 }
 
-/// Execute `dir` to its end with its channel; a panic of the runner is
-/// recorded as a crash (and notified) before it is reported.
-fn execute(dir: &RunDir, paths: &Paths) -> Result<RunReport, CliError> {
+/// Execute `dir` to its end with its channel, under `admission`; a panic of
+/// the runner is recorded as a crash (and notified) before it is reported.
+fn execute(dir: &RunDir, paths: &Paths, admission: Admission) -> Result<RunReport, CliError> {
     let console = || {
         Console::new(Some(
             dir.file(clawrun::channels::console::NOTIFICATIONS_FILE_NAME),
@@ -150,7 +201,7 @@ fn execute(dir: &RunDir, paths: &Paths) -> Result<RunReport, CliError> {
     };
     let rt = runtime()?;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        rt.block_on(runner::execute(dir, paths, channel))
+        rt.block_on(runner::execute_admitted(dir, paths, channel, admission))
     }));
     drop(rt);
     match outcome {

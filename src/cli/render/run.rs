@@ -46,14 +46,35 @@ pub fn banner(spec: &RunSpec, resume_run_id: Option<&str>) -> String {
 }
 
 /// The launch proof of `run --detach`, for people.
-pub fn launched(proof: &LaunchProof, spec: &RunSpec) -> String {
+pub fn launched(
+    proof: &LaunchProof,
+    spec: &RunSpec,
+    queue_position: Option<usize>,
+    max_sessions: u32,
+) -> String {
+    let Some(agent_pid) = proof.agent_pid else {
+        return format!(
+            "⏳ Queued {} run {}{}: it starts when one of the {max_sessions} slots \
+             ([limits] max_sessions) frees; `clawrun kill {}` cancels it\n   runner pid: {}\n   \
+             run dir:    {}\n   output:     {}\n   route:      {} via {}\n",
+            proof.backend,
+            proof.run_id,
+            queue_position.map_or(String::new(), |p| format!(" (position {p} in the queue)")),
+            proof.run_id,
+            proof.runner_pid,
+            proof.run_dir.display(),
+            proof.output_file.display(),
+            spec.route.channel.as_str(),
+            spec.channel
+        );
+    };
     format!(
         "✅ Launched {} run {}\n   runner pid: {}\n   agent pid:  {}\n   run dir:    {}\n   \
          output:     {}\n   route:      {}\n",
         proof.backend,
         proof.run_id,
         proof.runner_pid,
-        proof.agent_pid,
+        agent_pid,
         proof.run_dir.display(),
         proof.output_file.display(),
         route_line(spec)

@@ -289,14 +289,15 @@ fn orphan_ending(
 
 /// The runner named by `rec` is gone. `Some(record)` when the run is really
 /// orphaned; `None` when the record changed meanwhile (finished, or taken over
-/// by a new runner), so the caller looks again. A `starting` record is given a
-/// moment: its detached runner may be about to write its own pid.
+/// by a new runner), so the caller looks again. A `starting` or `queued`
+/// record is given a moment: its detached runner may be about to write its
+/// own pid.
 fn settled_without_runner(
     run: &Run,
     rec: &RunRecord,
     deadline: Instant,
 ) -> Result<Option<RunRecord>> {
-    let settle_until = if rec.status == RunStatus::Starting {
+    let settle_until = if matches!(rec.status, RunStatus::Starting | RunStatus::Queued) {
         (Instant::now() + STARTING_SETTLE).min(deadline)
     } else {
         Instant::now()

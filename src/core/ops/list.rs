@@ -20,7 +20,7 @@ pub const DEFAULT_LIST_HOURS: i64 = 24;
 pub enum StatusFilter {
     /// Exactly this status.
     Is(RunStatus),
-    /// Starting or running.
+    /// Queued, starting or running.
     Active,
     /// Any finished run.
     Done,
@@ -32,6 +32,7 @@ pub enum StatusFilter {
 pub const STATUS_WORDS: &[&str] = &[
     "active",
     "done",
+    "queued",
     "starting",
     "running",
     "waiting",
@@ -53,6 +54,7 @@ impl StatusFilter {
         Ok(match w.as_str() {
             "active" => StatusFilter::Active,
             "done" | "finished" => StatusFilter::Done,
+            "queued" => StatusFilter::Is(RunStatus::Queued),
             "starting" => StatusFilter::Is(RunStatus::Starting),
             "running" => StatusFilter::Is(RunStatus::Running),
             "waiting" => StatusFilter::Waiting,

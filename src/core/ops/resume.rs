@@ -79,12 +79,12 @@ pub fn plan_resume(
 ) -> Result<ResumePlan> {
     let origin = Origin::of(target)?;
     let session_key = req.session.clone().or(origin.session_key);
-    let mut args: Vec<OsString> = vec![
-        "--state-dir".into(),
-        paths.state_dir.clone().into(),
-        "--config".into(),
-        paths.config_file.clone().into(),
-    ];
+    let mut args: Vec<OsString> = vec!["--state-dir".into(), paths.state_dir.clone().into()];
+    if paths.config_file.is_file() {
+        // A `--config` that names no file is refused: pass it only when it exists.
+        args.push("--config".into());
+        args.push(paths.config_file.clone().into());
+    }
     if let Some(f) = backends_file {
         args.push("--backends".into());
         args.push(f.into());

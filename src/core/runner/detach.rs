@@ -1,6 +1,7 @@
 //! `clawrun run --detach`: start a runner in its own session for a created run
 //! directory, and wait for proof that the agent started.
 
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -8,19 +9,24 @@ use serde::Serialize;
 
 use crate::core::error::{Error, Result};
 use crate::core::store::fsutil;
-use crate::core::store::run::{RunDir, files};
+use crate::core::store::paths::Paths;
+use crate::core::store::run::{RunDir, RunStatus, files};
+use crate::core::store::slots::Slot;
 
 use super::process;
 
-/// What `--detach` prints: proof that the agent started.
+/// What `--detach` prints: proof that the agent started, or that the run
+/// waits in the queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LaunchProof {
     /// Run id.
     pub run_id: String,
+    /// `running` (the agent started) or `queued` (it starts when a slot frees).
+    pub status: String,
     /// The detached runner's pid.
     pub runner_pid: u32,
-    /// The agent's pid.
-    pub agent_pid: u32,
+    /// The agent's pid (`None` while queued).
+    pub agent_pid: Option<u32>,
     /// Run directory.
     pub run_dir: PathBuf,
     /// Output file.
@@ -29,8 +35,23 @@ pub struct LaunchProof {
     pub backend: String,
 }
 
+/// What a detached runner gets under `[limits] max_sessions`.
+#[derive(Debug, Clone, Copy)]
+pub enum Handover<'a> {
+    /// This slot, held by the launcher: its descriptor is passed down as
+    /// descriptor [`HANDED_SLOT_FD`] (`__runner --slot-fd 3`), so the slot
+    /// stays taken from the launcher's check to the agent's end.
+    Slot(&'a Slot),
+    /// Nothing: the runner waits in the queue (`__runner --queue`).
+    Queue,
+}
+
+/// The descriptor number a handed-down slot has in the detached runner.
+pub const HANDED_SLOT_FD: RawFd = 3;
+
 /// Start a detached runner for `dir` (`clawrun __runner DIR`, in its own
-/// session, output to `runner.log`), and wait until the agent has started.
+/// session, output to `runner.log`), and wait until the agent has started
+/// or, for [`Handover::Queue`], until the runner waits in the queue.
 ///
 /// # Errors
 /// When the runner cannot be started, or dies or fails before the agent starts
@@ -38,7 +59,8 @@ pub struct LaunchProof {
 pub fn spawn_detached(
     dir: &RunDir,
     exe: &Path,
-    state_dir: &Path,
+    paths: &Paths,
+    handover: Handover<'_>,
     wait: Duration,
 ) -> Result<LaunchProof> {
     let log_path = dir.file(files::RUNNER_LOG);
@@ -48,13 +70,25 @@ pub fn spawn_detached(
         .try_clone()
         .map_err(|e| Error::io("duplicating the log handle", e))?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("--state-dir")
-        .arg(state_dir)
-        .arg("__runner")
+    cmd.arg("--state-dir").arg(&paths.state_dir);
+    if paths.config_file.is_file() {
+        // The runner reads the same clawrun.toml (its limits, its channels).
+        cmd.arg("--config").arg(&paths.config_file);
+    }
+    cmd.arg("__runner")
         .arg(&dir.path)
         .stdin(std::process::Stdio::null())
         .stdout(log)
         .stderr(log2);
+    match handover {
+        Handover::Slot(slot) => {
+            cmd.arg("--slot-fd").arg(HANDED_SLOT_FD.to_string());
+            process::hand_down_fd(&mut cmd, slot.as_raw_fd(), HANDED_SLOT_FD);
+        }
+        Handover::Queue => {
+            cmd.arg("--queue");
+        }
+    }
     // A closing terminal or the caller's exit must not reach the runner.
     process::new_session(&mut cmd);
     let mut child = cmd
@@ -63,11 +97,13 @@ pub fn spawn_detached(
     let deadline = std::time::Instant::now() + wait;
     loop {
         if let Ok(rec) = dir.read_record() {
-            if let Some(agent_pid) = rec.agent_pid {
+            let queued = rec.status == RunStatus::Queued && rec.runner_pid == child.id();
+            if rec.agent_pid.is_some() || queued {
                 return Ok(LaunchProof {
                     run_id: rec.run_id,
+                    status: if queued { "queued" } else { "running" }.to_owned(),
                     runner_pid: child.id(),
-                    agent_pid,
+                    agent_pid: rec.agent_pid,
                     run_dir: dir.path.clone(),
                     output_file: rec.output_file,
                     backend: rec.backend,

@@ -7,7 +7,8 @@
 //!    a detached runner started by [`spawn_detached`].
 //!
 //! Modules: `setup` (prepare, route, create), `inherit` (what a resume takes
-//! over from the session's last run) and `detach` before the run;
+//! over from the session's last run), `queue` (the slot under
+//! `[limits] max_sessions`, or the wait for one) and `detach` before the run;
 //! inside [`execute`], `supervisor` (the select loop, one method per event
 //! source, one stop path), `io` (stdout lines, stderr tail, stdin writer),
 //! `reactions` (events to effects, pure), `turns` (live input, follow-ups, the
@@ -22,6 +23,7 @@ mod finish;
 mod inherit;
 mod io;
 pub mod process;
+mod queue;
 mod reactions;
 mod setup;
 mod supervisor;
@@ -35,15 +37,16 @@ use serde::Serialize;
 use crate::core::model::state::Outcome;
 use crate::core::store::run::{self, CompletionMode};
 
-pub use detach::{LaunchProof, spawn_detached};
+pub use detach::{HANDED_SLOT_FD, Handover, LaunchProof, spawn_detached};
 pub use finish::record_crash;
 pub use inherit::LastRun;
 pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
+pub use queue::Admission;
 pub use reactions::version_warning;
 pub use setup::{
     Prepared, RoutingOptions, create, find_program, prepare, route, route_input, task_summary,
 };
-pub use supervisor::{channel_for, channel_named, execute};
+pub use supervisor::{channel_for, channel_named, execute, execute_admitted};
 
 /// Default time limit (seconds).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 7200;

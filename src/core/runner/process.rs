@@ -11,6 +11,7 @@
 //! stdin open instead ([`spawn_keep_stdin`]): the caller writes the messages.
 
 use std::io;
+use std::os::fd::RawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
@@ -390,6 +391,28 @@ pub fn new_session(cmd: &mut std::process::Command) {
     unsafe {
         cmd.pre_exec(|| {
             if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Give the child of `cmd` the open file `fd` as descriptor `target`
+/// (`dup2` before exec; the copy is not closed on exec). The parent's `fd`
+/// is untouched.
+pub fn hand_down_fd(cmd: &mut std::process::Command, fd: RawFd, target: RawFd) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: dup2 and fcntl are async-signal-safe, and the closure makes no
+    // other call.
+    unsafe {
+        cmd.pre_exec(move || {
+            if fd == target {
+                // dup2 onto itself keeps close-on-exec: clear it instead.
+                if libc::fcntl(target, libc::F_SETFD, 0) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            } else if libc::dup2(fd, target) < 0 {
                 return Err(io::Error::last_os_error());
             }
             Ok(())

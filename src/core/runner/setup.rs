@@ -61,9 +61,13 @@ fn check_token(flag: &str, value: &str, max: usize) -> Result<()> {
     if value.starts_with('-') {
         return Err(usage(format!("{flag} must not start with '-': {value:?}")));
     }
-    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if value
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || is_format_control(c))
+    {
         return Err(usage(format!(
-            "{flag} must not contain spaces or control characters: {value:?}"
+            "{flag} must not contain spaces, control or invisible formatting characters: \
+             {value:?}"
         )));
     }
     if value.len() > max {
@@ -92,6 +96,54 @@ pub fn find_program(program: &str, path_var: Option<&str>) -> Option<PathBuf> {
         .find(|p| executable(p))
 }
 
+/// The project directory must be a directory, or be creatable: its nearest
+/// existing ancestor is a directory (`-p FILE/sub` is refused here, not when
+/// the runner tries to create it).
+fn check_project(project: &Path) -> Result<()> {
+    let bad = |what: &str| Err(usage(format!("--project {}: {what}", project.display())));
+    match std::fs::metadata(project) {
+        Ok(m) if m.is_dir() => return Ok(()),
+        Ok(_) => return bad("exists and is not a directory"),
+        Err(e) if !missing(&e) => {
+            return bad(&format!("cannot be used as a directory ({e})"));
+        }
+        Err(_) => {}
+    }
+    for ancestor in project.ancestors().skip(1) {
+        match std::fs::metadata(ancestor) {
+            Ok(m) if m.is_dir() => return Ok(()),
+            Ok(_) => {
+                return bad(&format!(
+                    "cannot be created: {} is not a directory",
+                    ancestor.display()
+                ));
+            }
+            Err(e) if missing(&e) => continue,
+            Err(e) => {
+                return bad(&format!("cannot be created: {}: {e}", ancestor.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// "No such file", or "a parent is not a directory" (`FILE/sub`): look further up.
+fn missing(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    )
+}
+
+/// Whether `c` is an invisible formatting character: bidirectional controls
+/// (U+202E turns the rest of a line around), zero-width characters, the BOM.
+/// `char::is_control` covers only the C0/C1 controls.
+pub(crate) fn is_format_control(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
 /// Validate everything about a run. Touches nothing on disk (reads only).
 ///
 /// # Errors
@@ -115,18 +167,13 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         Some(p) => absolute(p),
         None => paths.state_dir.join("scratch").join(backend.name()),
     };
-    if project.exists() && !project.is_dir() {
-        return Err(usage(format!(
-            "--project {} exists and is not a directory",
-            project.display()
-        )));
-    }
     if paths.state_dir.exists() && !paths.state_dir.is_dir() {
         return Err(usage(format!(
             "--state-dir {} exists and is not a directory",
             paths.state_dir.display()
         )));
     }
+    check_project(&project)?;
     let now = now_secs();
     let run_id = run::new_run_id(now);
     let output_file = match &opts.output {
@@ -197,42 +244,50 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
     })
 }
 
-/// The task text, from where `task` says (at most [`MAX_TASK_BYTES`]).
+/// The task text, from where `task` says: at most [`MAX_TASK_BYTES`] (never
+/// more than that is read: `--task-file /dev/zero` is refused, not read to
+/// the end), UTF-8, without NUL bytes, not empty.
 fn read_task(task: &TaskSource, stdin: &mut dyn Read) -> Result<String> {
     let prompt = match task {
         TaskSource::Inline(t) => t.clone(),
         TaskSource::File(p) => {
-            let meta = std::fs::metadata(p)
+            let file = std::fs::File::open(p)
                 .map_err(|e| usage(format!("--task-file {}: {e}", p.display())))?;
-            if meta.len() > MAX_TASK_BYTES as u64 {
-                return Err(usage(format!(
-                    "--task-file {} is larger than {MAX_TASK_BYTES} bytes",
-                    p.display()
-                )));
-            }
-            std::fs::read_to_string(p)
-                .map_err(|e| usage(format!("--task-file {}: {e}", p.display())))?
+            read_capped(file, &format!("--task-file {}", p.display()))?
         }
-        TaskSource::Stdin => {
-            let mut s = String::new();
-            stdin
-                .take(MAX_TASK_BYTES as u64 + 1)
-                .read_to_string(&mut s)
-                .map_err(|e| usage(format!("--task-file -: reading stdin: {e}")))?;
-            if s.len() > MAX_TASK_BYTES {
-                return Err(usage(format!(
-                    "the task on stdin is larger than {MAX_TASK_BYTES} bytes"
-                )));
-            }
-            s
-        }
+        TaskSource::Stdin => read_capped(stdin, "the task on stdin (--task-file -)")?,
     };
+    if prompt.contains('\0') {
+        return Err(usage(
+            "the task contains NUL bytes (a binary file?): give it as text",
+        ));
+    }
     if prompt.trim().is_empty() {
         return Err(usage(
             "the task is empty: give it with -t TEXT or --task-file PATH",
         ));
     }
     Ok(prompt)
+}
+
+/// Read at most [`MAX_TASK_BYTES`] + 1 bytes of `what` as UTF-8 text.
+fn read_capped(input: impl Read, what: &str) -> Result<String> {
+    let mut bytes = Vec::new();
+    input
+        .take(MAX_TASK_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| usage(format!("{what}: {e}")))?;
+    if bytes.len() > MAX_TASK_BYTES {
+        return Err(usage(format!(
+            "{what} is larger than {MAX_TASK_BYTES} bytes (16 MiB)"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        usage(format!(
+            "{what} is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// The checks of single flags and of flags against each other, whatever the backend.

@@ -28,11 +28,13 @@ use crate::core::store::iterations::Iterations;
 use crate::core::store::paths::Paths;
 use crate::core::store::run::{RunDir, RunRecord, RunSpec, RunStatus, files};
 use crate::core::store::sessions::SessionLog;
+use crate::core::store::slots::Slot;
 
 use super::control::{self, NoteLimiter};
 use super::finish::StopReason;
 use super::io::{LineSplitter, Tail, read_line};
 use super::process::{Agent, Signals};
+use super::queue::{Admission, wait_in_queue};
 use super::reactions::{self, Effect, Setup, Watch};
 use super::turns::Turns;
 use super::version_guard;
@@ -81,6 +83,12 @@ pub(crate) struct Supervisor<'a> {
     pub(crate) output_lost: Option<String>,
     /// Largest `stream.jsonl` kept (`[limits] max_stream_mib`).
     pub(crate) max_stream_bytes: u64,
+    /// The `[limits] max_sessions` slot, held until the agent's process group
+    /// is gone (`None` for a run started through [`execute`]).
+    pub(crate) slot: Option<Slot>,
+    /// The runner's signal handlers, when installed before the run (to wait
+    /// in the queue).
+    pub(crate) signals: Option<Signals>,
 }
 
 /// One agent process under supervision.
@@ -176,6 +184,41 @@ pub fn channel_named(kind: &str, run_dir: &Path, paths: &Paths) -> Result<AnyCha
 /// Only for failures before the agent could be supervised (unreadable request);
 /// every later failure becomes an outcome in the report.
 pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result<RunReport> {
+    execute_inner(dir, paths, channel, None, None).await
+}
+
+/// [`execute`] under the cap on agents running at once: with a slot held
+/// already, or after waiting for one in the queue (a run cancelled while it
+/// waits is reported `killed`, without any notification: nothing was sent
+/// yet). The slot is freed once the agent's process group is gone.
+///
+/// # Errors
+/// As [`execute`]; also an I/O error on the slots directory.
+pub async fn execute_admitted(
+    dir: &RunDir,
+    paths: &Paths,
+    channel: AnyChannel,
+    admission: Admission,
+) -> Result<RunReport> {
+    match admission {
+        Admission::Slot(slot) => execute_inner(dir, paths, channel, Some(slot), None).await,
+        Admission::Queue(slots) => {
+            let mut signals = Signals::install()?;
+            match wait_in_queue(dir, &slots, &mut signals).await? {
+                Ok(slot) => execute_inner(dir, paths, channel, Some(slot), Some(signals)).await,
+                Err(report) => Ok(*report),
+            }
+        }
+    }
+}
+
+async fn execute_inner(
+    dir: &RunDir,
+    paths: &Paths,
+    channel: AnyChannel,
+    slot: Option<Slot>,
+    signals: Option<Signals>,
+) -> Result<RunReport> {
     let spec = dir.read_spec()?;
     let mut record = dir.read_record()?;
     record.runner_pid = std::process::id();
@@ -229,6 +272,8 @@ pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result
         warnings: Vec::new(),
         output_lost: None,
         max_stream_bytes: config.limits.max_stream_bytes,
+        slot,
+        signals,
     };
     sup.state.cli_version = version_guard::program_version(&sup.backend, paths).await;
     if sup.spec.notify.fg && !sup.fg.enabled {
@@ -274,7 +319,10 @@ impl Supervisor<'_> {
             self.request.prompt = with_automation_context(&self.spec.request.prompt);
         }
         // Signals first: a SIGTERM between spawn and the select loop must not be lost.
-        let signals = Signals::install()?;
+        let signals = match self.signals.take() {
+            Some(s) => s,
+            None => Signals::install()?,
+        };
         let request = self.request.clone();
         let mut agent = match self.start_agent(&request) {
             Ok(a) => a,
@@ -331,6 +379,9 @@ impl Supervisor<'_> {
             }
         }
         self.turns.finishing = true;
+        // The agent's process group is gone (each attempt ended with its
+        // leftovers killed): the next run may start while this one reports.
+        self.slot = None;
         let _ = lp.stream.flush();
         self.finish(attempt, lp).await
     }

@@ -178,6 +178,8 @@ impl CompletionMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// Waiting for a free slot (`run --queue` over `[limits] max_sessions`).
+    Queued,
     /// Validated, run dir created, agent not yet spawned.
     Starting,
     /// The agent is running.
@@ -191,6 +193,7 @@ impl RunStatus {
     /// The status word.
     pub fn as_str(self) -> &'static str {
         match self {
+            RunStatus::Queued => "queued",
             RunStatus::Starting => "starting",
             RunStatus::Running => "running",
             RunStatus::Done(o) => o.as_str(),
@@ -528,6 +531,7 @@ mod tests {
     #[test]
     fn status_words_round_trip() {
         for s in [
+            RunStatus::Queued,
             RunStatus::Starting,
             RunStatus::Running,
             RunStatus::Done(Outcome::Timeout),

@@ -18,7 +18,7 @@ pub struct SessionLog {
 /// The registry status of a run status.
 pub fn registry_status(status: RunStatus) -> Status {
     match status {
-        RunStatus::Starting | RunStatus::Running => Status::Running,
+        RunStatus::Queued | RunStatus::Starting | RunStatus::Running => Status::Running,
         RunStatus::Done(Outcome::Completed) => Status::Completed,
         RunStatus::Done(Outcome::Failed) | RunStatus::Done(Outcome::Crashed) => Status::Failed,
         RunStatus::Done(Outcome::Timeout) => Status::Timeout,
