@@ -1,6 +1,7 @@
 mod channels;
 mod compat;
 mod config;
+mod crash;
 mod doctor;
 mod examples;
 mod foreground;

@@ -7,7 +7,7 @@ use crate::cli::{CmdResult, Ctx, render};
 
 /// `clawrun status`.
 pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
-    let active = clawrun::core::ops::resolve::active_runs(&ctx.paths.runs_dir());
+    let active = clawrun::core::ops::resolve::active_runs(&ctx.paths);
     if args.json {
         let records: Vec<_> = active.iter().map(|(_, r)| r).collect();
         render::json(&records)?;

@@ -8,7 +8,7 @@ use crate::core::store::paths::Paths;
 
 /// How many runs are active now (stale records are reaped first).
 pub fn active_count(paths: &Paths) -> usize {
-    crate::core::ops::resolve::active_runs(&paths.runs_dir()).len()
+    crate::core::ops::resolve::active_runs(paths).len()
 }
 
 /// Refuse a new run when `max` runs are already active.

@@ -1,7 +1,8 @@
 //! Spawning and stopping processes. All process-group, session and signal code
 //! lives here: the agent's spawn and stop path, the detached runner's new
-//! session, and the helpers other modules use to signal a runner or a group
-//! ([`terminate`], [`stop_group_blocking`], [`kill_group`]).
+//! session and its watcher ([`spawn_watcher`]), and the helpers other
+//! modules use to signal a runner or a group ([`terminate`],
+//! [`stop_group_blocking`], [`kill_group`]).
 //!
 //! The agent runs in its own process group (so a stop reaches every process it
 //! started: shells, MCP servers, subagents), with a parent-death signal (so it
@@ -301,6 +302,61 @@ pub fn new_session(cmd: &mut std::process::Command) {
             }
             Ok(())
         });
+    }
+}
+
+/// A runner's watcher (see the `crash` module): a process in its own session
+/// whose stdin is a pipe only this process holds. Dropping it without
+/// [`Watcher::done`] closes the pipe, which the watcher takes as the
+/// runner's death.
+#[derive(Debug)]
+pub struct Watcher {
+    child: std::process::Child,
+    pipe: Option<std::process::ChildStdin>,
+}
+
+/// Start `exe args…` as the watcher of this process: in a new session (a
+/// signal to the runner's group or terminal does not reach it), stdin a pipe
+/// whose write end stays here, close-on-exec (the agent and every other child
+/// never inherit it, so end of file means this process is gone), stdout to
+/// /dev/null, stderr inherited (the runner's log). No parent-death signal:
+/// it must outlive the runner.
+///
+/// # Errors
+/// When the program cannot be started.
+pub fn spawn_watcher(exe: &std::path::Path, args: &[std::ffi::OsString]) -> io::Result<Watcher> {
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    new_session(&mut cmd);
+    // std creates the pipe with O_CLOEXEC on both ends; the child's end is
+    // dup'ed onto its stdin, our end stays close-on-exec.
+    let mut child = cmd.spawn()?;
+    let pipe = child.stdin.take();
+    Ok(Watcher { child, pipe })
+}
+
+/// How long [`Watcher::done`] waits for the watcher to exit (it does at once).
+const WATCHER_EXIT_WAIT: Duration = Duration::from_secs(1);
+
+impl Watcher {
+    /// The watcher's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Tell the watcher the run ended normally (it exits quietly), and reap it.
+    pub fn done(mut self) {
+        use std::io::Write;
+        if let Some(mut pipe) = self.pipe.take() {
+            let _ = pipe.write_all(&[super::WATCH_DONE]);
+        }
+        let until = std::time::Instant::now() + WATCHER_EXIT_WAIT;
+        while matches!(self.child.try_wait(), Ok(None)) && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
