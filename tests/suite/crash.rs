@@ -57,9 +57,7 @@ fn watcher_of(dir: &Path) -> Option<u32> {
         };
         let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
         if args.iter().any(|a| *a == b"__watch")
-            && args
-                .iter()
-                .any(|a| *a == dir.as_os_str().as_encoded_bytes())
+            && args.contains(&dir.as_os_str().as_encoded_bytes())
         {
             return Some(pid);
         }
@@ -83,35 +81,81 @@ async fn eventually(secs: u64, what: &str, mut f: impl AsyncFnMut() -> bool) {
     }
 }
 
-/// A detached run of a fake agent that started a grandchild ignoring SIGTERM
-/// and hangs, routed to `KEY`; returns the launch proof once the session id
-/// is in the registry.
-async fn hanging_detached_run(sb: &Sandbox, rec_dir: &Path) -> Value {
-    let mut c = sb.run_std(&[
-        "-s",
-        KEY,
-        "-t",
-        "x",
-        "--detach",
-        "--json",
-        "--heartbeat",
-        "0",
-        "--grace",
-        "1",
-        "--delivery-wait",
-        "20",
-    ]);
+/// The run flags of the hanging runs below.
+const HANG_ARGS: [&str; 11] = [
+    "-s",
+    KEY,
+    "-t",
+    "x",
+    "--heartbeat",
+    "0",
+    "--grace",
+    "1",
+    "--delivery-wait",
+    "20",
+    "--json",
+];
+
+/// Its runner pid, agent pid and run directory, once the session id is in
+/// the registry and the agent's grandchild runs.
+struct Hanging {
+    runner: u32,
+    /// The runner itself, for a foreground run (waited for once killed).
+    child: Option<std::process::Child>,
+    agent: u32,
+    dir: PathBuf,
+}
+
+/// A run (detached, or in the foreground of a child process) of a fake agent
+/// that started a grandchild ignoring SIGTERM and hangs, routed to `KEY`.
+async fn hanging_run(sb: &Sandbox, rec_dir: &Path, detach: bool) -> Hanging {
+    let mut args = HANG_ARGS.to_vec();
+    if detach {
+        args.push("--detach");
+    }
+    let mut c = sb.run_std(&args);
     c.env("FAKE_FIXTURE", fixture("claude/cancel-SIGTERM.jsonl"))
         .env("FAKE_MODE", "grandchild-stubborn")
         .env("FAKE_RECORD", rec_dir);
-    let out = tokio::process::Command::from(c).output().await.unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let proof: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = if detach {
+        let out = tokio::process::Command::from(c).output().await.unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        let proof: Value = serde_json::from_slice(&out.stdout).unwrap();
+        Hanging {
+            runner: proof["runner_pid"].as_u64().unwrap() as u32,
+            child: None,
+            agent: proof["agent_pid"].as_u64().unwrap() as u32,
+            dir: PathBuf::from(proof["run_dir"].as_str().unwrap()),
+        }
+    } else {
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let child = c.spawn().unwrap();
+        let runs = sb.state_dir().join("runs");
+        let mut found = None;
+        eventually(10, "the agent started", async || {
+            let dir = std::fs::read_dir(&runs)
+                .ok()
+                .and_then(|mut rd| rd.next())
+                .and_then(|e| e.ok())
+                .map(|e| e.path());
+            found = dir.and_then(|d| {
+                let rec: Value =
+                    serde_json::from_slice(&std::fs::read(d.join("run.json")).ok()?).ok()?;
+                Some((rec["agent_pid"].as_u64()? as u32, d))
+            });
+            found.is_some()
+        })
+        .await;
+        let (agent, dir) = found.unwrap();
+        Hanging {
+            runner: child.id(),
+            child: Some(child),
+            agent,
+            dir,
+        }
+    };
     let regs = sb.openclaw_home().join("claude_sessions.json");
     eventually(10, "the session registered", async || {
         regs.exists() && registry(sb)["sessions"][SID]["status"] == "running"
@@ -121,38 +165,18 @@ async fn hanging_detached_run(sb: &Sandbox, rec_dir: &Path) -> Value {
         rec_dir.join("grandchild.pid").exists()
     })
     .await;
-    proof
+    run
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sigkilled_runner_is_reported_by_its_watcher_within_seconds() {
-    let port = free_port();
-    let server = server_on(port).await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
-    let rec_dir = sb.root.join("rec");
-    let proof = hanging_detached_run(&sb, &rec_dir).await;
-    let dir = PathBuf::from(proof["run_dir"].as_str().unwrap());
-    let runner = proof["runner_pid"].as_u64().unwrap() as u32;
-    let agent = proof["agent_pid"].as_u64().unwrap() as u32;
-    let grandchild: u32 = std::fs::read_to_string(rec_dir.join("grandchild.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(group_members(agent).contains(&grandchild));
-    assert!(dir.join("control.sock").exists());
-    let watcher = watcher_of(&dir).expect("the runner has a watcher");
-    let rss_kb = std::fs::read_to_string(format!("/proc/{watcher}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().to_owned()))
-        .unwrap_or_default();
-    eprintln!("watcher RSS: {rss_kb}");
-
+/// SIGKILL the runner of `run`; within 10 s, with no other clawrun command:
+/// the crash message and the wake at the gateway (each once), nothing left
+/// of the agent's group, the record and the registry final, no socket.
+async fn kill_runner_and_check(sb: &Sandbox, server: &wiremock::MockServer, run: &mut Hanging) {
     let killed_at = Instant::now();
-    sigkill(runner);
-    // No other clawrun command runs from here on.
+    sigkill(run.runner);
+    if let Some(child) = &mut run.child {
+        child.wait().unwrap();
+    }
     eventually(10, "the crash message and the wake", async || {
         let got = deliveries(&server.received_requests().await.unwrap());
         got.iter().any(|(_, _, t)| t.contains("runner crashed"))
@@ -161,11 +185,10 @@ async fn a_sigkilled_runner_is_reported_by_its_watcher_within_seconds() {
                 .any(|(tool, _, t)| tool == "sessions_send" && t.contains("status=crashed"))
     })
     .await;
-    eventually(
-        10 - killed_at.elapsed().as_secs().min(9),
-        "the group stopped",
-        async || group_members(agent).is_empty(),
-    )
+    let left = 10 - killed_at.elapsed().as_secs().min(9);
+    eventually(left, "the group stopped", async || {
+        group_members(run.agent).is_empty()
+    })
     .await;
     let got = deliveries(&server.received_requests().await.unwrap());
     let crash: Vec<_> = got
@@ -174,12 +197,13 @@ async fn a_sigkilled_runner_is_reported_by_its_watcher_within_seconds() {
         .collect();
     assert_eq!(crash.len(), 2, "each once: {got:?}");
     assert!(crash[1].2.contains(&format!("resume_id={SID}")), "{got:?}");
-    eventually(10, "the run closed", async || {
-        read_json(&dir.join("run.json"))["status"] == "crashed"
-            && registry(&sb)["sessions"][SID]["status"] == "failed"
+    let left = 10 - killed_at.elapsed().as_secs().min(9);
+    eventually(left, "the run closed", async || {
+        read_json(&run.dir.join("run.json"))["status"] == "crashed"
+            && registry(sb)["sessions"][SID]["status"] == "failed"
     })
     .await;
-    let rec = read_json(&dir.join("run.json"));
+    let rec = read_json(&run.dir.join("run.json"));
     assert!(
         rec["error"]
             .as_str()
@@ -187,20 +211,57 @@ async fn a_sigkilled_runner_is_reported_by_its_watcher_within_seconds() {
             .contains("died without finishing"),
         "{rec}"
     );
-    assert!(!dir.join("control.sock").exists());
-    assert!(std::fs::read_to_string(dir.join("output.txt")).is_ok());
+    assert!(!run.dir.join("control.sock").exists());
+    assert!(std::fs::read_to_string(run.dir.join("output.txt")).is_ok());
     // The watcher is gone too.
     eventually(10, "the watcher exited", async || {
-        watcher_of(&dir).is_none()
+        watcher_of(&run.dir).is_none()
     })
     .await;
-    // A later reaping command sends nothing twice.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkilled_detached_runner_is_reported_by_its_watcher_within_seconds() {
+    let port = free_port();
+    let server = server_on(port).await;
+    mount_ok(&server).await;
+    let sb = gateway_sandbox(port);
+    let rec_dir = sb.root.join("rec");
+    let mut run = hanging_run(&sb, &rec_dir, true).await;
+    let grandchild: u32 = std::fs::read_to_string(rec_dir.join("grandchild.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(group_members(run.agent).contains(&grandchild));
+    assert!(run.dir.join("control.sock").exists());
+    let watcher = watcher_of(&run.dir).expect("the runner has a watcher");
+    let rss_kb = std::fs::read_to_string(format!("/proc/{watcher}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().to_owned()))
+        .unwrap_or_default();
+    eprintln!("watcher RSS: {rss_kb}");
+    kill_runner_and_check(&sb, &server, &mut run).await;
+    // A later reaping command and a flush send nothing twice.
+    let sent = deliveries(&server.received_requests().await.unwrap()).len();
     let status = clawrun_in(&sb, &["status"]).await;
     assert_eq!(status.status.code(), Some(0));
     let flush = clawrun_in(&sb, &["outbox", "flush"]).await;
     assert_eq!(flush.status.code(), Some(0));
     let again = deliveries(&server.received_requests().await.unwrap());
-    assert_eq!(again.len(), got.len(), "{again:?}");
+    assert_eq!(again.len(), sent, "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkilled_foreground_runner_is_reported_by_its_watcher_within_seconds() {
+    let port = free_port();
+    let server = server_on(port).await;
+    mount_ok(&server).await;
+    let sb = gateway_sandbox(port);
+    let mut run = hanging_run(&sb, &sb.root.join("rec"), false).await;
+    assert!(watcher_of(&run.dir).is_some());
+    kill_runner_and_check(&sb, &server, &mut run).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,15 +274,14 @@ async fn a_runner_and_watcher_gone_together_are_closed_by_the_next_command() {
     mount_ok(&server).await;
     let sb = gateway_sandbox(port);
     let rec_dir = sb.root.join("rec");
-    let proof = hanging_detached_run(&sb, &rec_dir).await;
-    let dir = PathBuf::from(proof["run_dir"].as_str().unwrap());
-    let agent = proof["agent_pid"].as_u64().unwrap() as u32;
+    let run = hanging_run(&sb, &rec_dir, true).await;
+    let (dir, agent) = (run.dir.clone(), run.agent);
     let watcher = watcher_of(&dir).expect("the runner has a watcher");
     sigkill(watcher);
-    sigkill(proof["runner_pid"].as_u64().unwrap() as u32);
+    sigkill(run.runner);
     eventually(10, "the runner gone", async || {
-        !Path::new(&format!("/proc/{}", proof["runner_pid"])).exists()
-            || std::fs::read_to_string(format!("/proc/{}/stat", proof["runner_pid"]))
+        std::fs::read_to_string(format!("/proc/{}/stat", run.runner)).is_err_and(|_| true)
+            || std::fs::read_to_string(format!("/proc/{}/stat", run.runner))
                 .is_ok_and(|s| s.contains(") Z "))
     })
     .await;
