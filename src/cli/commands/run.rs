@@ -118,8 +118,17 @@ pub fn runner(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
 /// it dies without saying it is done, record the crash and deliver the crash
 /// message and the wake (see `clawrun::core::runner::wait_for_runner`).
 pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
+    let parent = process::parent_pid();
     let end = runner::wait_for_runner(&mut std::io::stdin().lock());
     if end == RunnerEnd::Finished {
+        return Ok(0);
+    }
+    if !process::parent_exited(parent, Duration::from_secs(2)) {
+        // Not the runner's death (a watcher started by hand, stdin closed):
+        // a live run is never marked crashed.
+        eprintln!(
+            "⚠ the watcher's input closed while its runner (pid {parent}) runs: nothing recorded"
+        );
         return Ok(0);
     }
     let dir = RunDir::open(PathBuf::from(dir));

@@ -14,7 +14,8 @@
 //! holds (close-on-exec, so the agent never inherits it). The watcher blocks
 //! in one `read` ([`wait_for_runner`]): no runtime, no polling. A runner that
 //! finishes writes [`WATCH_DONE`] first, and the watcher exits quietly; end of
-//! file without it means the runner died, and the watcher runs
+//! file without it, with the watcher handed to a new parent
+//! ([`process::parent_exited`]), means the runner died, and the watcher runs
 //! [`record_crash`] and delivers the crash message and the wake.
 
 use std::io::Read;

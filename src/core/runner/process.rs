@@ -338,6 +338,29 @@ pub fn spawn_watcher(exe: &std::path::Path, args: &[std::ffi::OsString]) -> io::
     Ok(Watcher { child, pipe })
 }
 
+/// This process's parent (a watcher's: its runner).
+pub fn parent_pid() -> u32 {
+    nix::unistd::getppid().as_raw().unsigned_abs()
+}
+
+/// Whether this process's parent `parent` has exited: this process was
+/// handed to another parent (init or a subreaper). The kernel closes an
+/// exiting process's files before it reparents its children, so a watcher
+/// that just saw its pipe close waits up to `wait` for that. `false` when
+/// `parent` still runs after `wait` (someone else closed the pipe).
+pub fn parent_exited(parent: u32, wait: Duration) -> bool {
+    let until = std::time::Instant::now() + wait;
+    loop {
+        if parent_pid() != parent {
+            return true;
+        }
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// How long [`Watcher::done`] waits for the watcher to exit (it does at once).
 const WATCHER_EXIT_WAIT: Duration = Duration::from_secs(1);
 
