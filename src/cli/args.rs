@@ -88,6 +88,13 @@ pub enum Command {
         #[arg(long)]
         queue: bool,
     },
+    /// Internal: watch a runner (stdin is a pipe it holds); if it dies, record
+    /// the crash and tell the chat and the orchestrating agent.
+    #[command(name = "__watch", hide = true)]
+    Watch {
+        /// The run directory.
+        dir: PathBuf,
+    },
 }
 
 /// `clawrun run`.

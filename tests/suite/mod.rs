@@ -3,6 +3,7 @@ mod channels;
 mod compat;
 mod config;
 mod console_output;
+mod crash;
 mod doctor;
 mod durability;
 mod examples;

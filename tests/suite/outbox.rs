@@ -10,8 +10,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::common::{Sandbox, fixture};
 
-const TOKEN: &str = "gw-secret-token-4242";
-const KEY: &str = "agent:main:whatsapp:group:120363@g.us";
+pub(crate) const TOKEN: &str = "gw-secret-token-4242";
+pub(crate) const KEY: &str = "agent:main:whatsapp:group:120363@g.us";
 
 fn ok_body() -> Value {
     json!({"ok": true, "result": {"content": [{"type": "text", "text": "{}"}], "details": {"status": "ok", "messageId": "m1"}}})
@@ -26,7 +26,7 @@ fn sessions_body() -> Value {
     json!({"ok": true, "result": {"content": [{"type": "text", "text": sessions.to_string()}], "details": sessions}})
 }
 
-fn gateway_sandbox(port: u16) -> Sandbox {
+pub(crate) fn gateway_sandbox(port: u16) -> Sandbox {
     let sb = Sandbox::new();
     let oc = sb.openclaw_home();
     std::fs::create_dir_all(&oc).unwrap();
@@ -38,7 +38,7 @@ fn gateway_sandbox(port: u16) -> Sandbox {
     sb
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -46,12 +46,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn server_on(port: u16) -> MockServer {
+pub(crate) async fn server_on(port: u16) -> MockServer {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     MockServer::builder().listener(listener).start().await
 }
 
-async fn mount_ok(server: &MockServer) {
+pub(crate) async fn mount_ok(server: &MockServer) {
     Mock::given(method("POST"))
         .and(path("/tools/invoke"))
         .and(body_partial_json(json!({"tool": "sessions_list"})))
@@ -81,7 +81,7 @@ async fn cmd(sb: &Sandbox, args: &[&str]) -> std::process::Output {
 }
 
 /// (tool, idempotency key, message text) of every delivery request, in order.
-fn deliveries(requests: &[Request]) -> Vec<(String, String, String)> {
+pub(crate) fn deliveries(requests: &[Request]) -> Vec<(String, String, String)> {
     requests
         .iter()
         .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())

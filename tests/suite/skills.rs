@@ -361,7 +361,8 @@ fn every_clawrun_command_in_the_skills_parses() {
                 | Command::Stats(_)
                 | Command::Gc(_)
                 | Command::Respond(_)
-                | Command::Runner { .. } => {}
+                | Command::Runner { .. }
+                | Command::Watch { .. } => {}
             }
         }
         for must in [

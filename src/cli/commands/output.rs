@@ -11,10 +11,10 @@ use crate::cli::{CmdResult, Ctx, render};
 /// `clawrun output`.
 pub fn output(args: &OutputArgs, ctx: &Ctx) -> CmdResult {
     // Reap stale records first, so the status shown is true.
-    let _ = clawrun::core::ops::resolve::active_runs(&ctx.paths.runs_dir());
+    let _ = clawrun::core::ops::resolve::active_runs(&ctx.paths);
     let run = resolve_run(&ctx.paths, &args.run)?;
     if args.follow {
-        return follow(args, &run);
+        return follow(args, &run, ctx);
     }
     if args.full {
         output::copy_stream(&run, &mut io::stdout().lock())?;
@@ -41,7 +41,7 @@ pub fn output(args: &OutputArgs, ctx: &Ctx) -> CmdResult {
 }
 
 /// `output --follow`: print until the run is done, then say how it ended.
-fn follow(args: &OutputArgs, run: &Run) -> CmdResult {
+fn follow(args: &OutputArgs, run: &Run, ctx: &Ctx) -> CmdResult {
     let opts = FollowOptions {
         lines: args.lines,
         raw: args.full,
@@ -51,7 +51,7 @@ fn follow(args: &OutputArgs, run: &Run) -> CmdResult {
         out: io::stdout().lock(),
         json: args.json,
     };
-    let end = output::follow(run, &opts, &mut sink)?;
+    let end = output::follow(&ctx.paths, run, &opts, &mut sink)?;
     if end.reader_gone {
         return Ok(0);
     }

@@ -9,7 +9,7 @@ use crate::cli::{CmdResult, Ctx, render};
 /// `clawrun show`.
 pub fn show(args: &ShowArgs, ctx: &Ctx) -> CmdResult {
     // Reap stale records first, so "running" is true.
-    let _ = clawrun::core::ops::resolve::active_runs(&ctx.paths.runs_dir());
+    let _ = clawrun::core::ops::resolve::active_runs(&ctx.paths);
     let details = show::show(&resolve_run(&ctx.paths, &args.run)?);
     if args.json {
         render::json(&details)?;

@@ -7,7 +7,7 @@ use crate::cli::{CmdResult, Ctx, render};
 
 /// `clawrun status`.
 pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
-    let active = clawrun::core::ops::resolve::active_runs(&ctx.paths.runs_dir());
+    let active = clawrun::core::ops::resolve::active_runs(&ctx.paths);
     // A run whose record cannot be read may be running: name it, with its path.
     let unreadable = render::runs::unreadable(&clawrun::core::store::run::unreadable_runs(
         &ctx.paths.runs_dir(),

@@ -192,3 +192,82 @@ pub enum AgentEvent {
         what: String,
     },
 }
+
+/// Longest session id (resume id) accepted from a stream, in bytes.
+pub const MAX_RESUME_ID_LEN: usize = 256;
+
+/// Check a session id announced by a stream before it is stored or printed:
+/// at most [`MAX_RESUME_ID_LEN`] bytes of ASCII letters, digits and `-_.:`,
+/// not starting with `.`. Claude session ids (UUIDs) and Codex thread ids
+/// fit; a path (`../../etc/passwd`), a control character, a space or a
+/// 100,000-character id do not. Pure.
+///
+/// # Errors
+/// Why the id is refused, in a few words.
+pub fn check_resume_id(id: &str) -> Result<(), &'static str> {
+    if id.is_empty() {
+        return Err("it is empty");
+    }
+    if id.len() > MAX_RESUME_ID_LEN {
+        return Err("it is longer than 256 bytes");
+    }
+    if id.starts_with('.') {
+        return Err("it starts with '.'");
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    {
+        return Err("it has characters other than ASCII letters, digits and -_.:");
+    }
+    Ok(())
+}
+
+/// An id that failed [`check_resume_id`], safe to show: escaped (no control
+/// or bidi character reaches a terminal or a chat) and cut to 60 characters.
+pub fn shown_resume_id(id: &str) -> String {
+    let escaped: String = id.chars().flat_map(char::escape_default).collect();
+    let mut shown: String = escaped.chars().take(60).collect();
+    if escaped.chars().nth(60).is_some() {
+        shown.push('…');
+    }
+    format!("\"{shown}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_ids_are_checked_before_they_are_stored() {
+        for good in [
+            "b97f592b-6515-4a57-b3bb-0bc3448d4c8a",
+            "019a2006-1a1b-7c3d-9e8f-001122334455",
+            "thread_1:a.b",
+        ] {
+            assert_eq!(check_resume_id(good), Ok(()), "{good}");
+        }
+        let long = "a".repeat(MAX_RESUME_ID_LEN + 1);
+        for bad in [
+            "",
+            "../../etc/passwd",
+            ".hidden",
+            "a b",
+            "id\nwith\0nul",
+            "id\u{202e}rtl",
+            "é",
+            long.as_str(),
+        ] {
+            assert!(check_resume_id(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_resume_id(&"a".repeat(MAX_RESUME_ID_LEN)).is_ok());
+    }
+
+    #[test]
+    fn a_refused_id_is_shown_escaped_and_cut() {
+        assert_eq!(shown_resume_id("a\nb\0c"), "\"a\\nb\\u{0}c\"");
+        let shown = shown_resume_id(&"x".repeat(100_000));
+        assert!(shown.chars().count() < 70, "{shown}");
+        assert!(!shown_resume_id("\u{202e}").contains('\u{202e}'));
+    }
+}

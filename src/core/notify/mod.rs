@@ -9,9 +9,12 @@
 //! abandoned, an outbox that cannot be written) is reported through `tracing`
 //! (`warn`/`error`), which the binary sends to stderr.
 
+mod crash;
 pub mod delivery;
 pub mod foreground;
 pub mod outbox;
+
+pub use crash::{WakeTarget, crash_items, crash_key};
 
 use std::path::Path;
 use std::time::Duration;

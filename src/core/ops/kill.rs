@@ -101,7 +101,7 @@ pub fn kill_run(paths: &Paths, run: &Run, wait: Duration) -> Result<KillReport> 
 /// say so when an older one is the live one.
 fn already_finished(paths: &Paths, first: &RunRecord) -> Error {
     let same_label: Vec<String> = match first.label.as_deref().map(norm_label) {
-        Some(label) => crate::core::ops::resolve::active_runs(&paths.runs_dir())
+        Some(label) => crate::core::ops::resolve::active_runs(paths)
             .into_iter()
             .filter(|(_, r)| r.label.as_deref().map(norm_label).as_deref() == Some(&label))
             .map(|(_, r)| r.run_id)

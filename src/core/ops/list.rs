@@ -156,9 +156,8 @@ impl RunSummary {
 /// active ones and those created or ended in the last [`DEFAULT_LIST_HOURS`].
 /// Stale records (runner gone) are reaped first, so "running" is true.
 pub fn list(paths: &Paths, all: bool, status: Option<StatusFilter>, now: i64) -> Vec<RunSummary> {
-    let runs_dir = paths.runs_dir();
     // Reaps records whose runner died (marks them crashed, kills leftovers).
-    let _ = crate::core::ops::resolve::active_runs(&runs_dir);
+    let _ = crate::core::ops::resolve::active_runs(paths);
     let since = now - DEFAULT_LIST_HOURS * 3600;
     runs_newest_first(paths)
         .iter()

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -15,6 +15,7 @@ use crate::backends::config as backends_config;
 use crate::backends::{AnyParser, Backend, LineParser};
 use crate::core::error::{Error, Result};
 use crate::core::model::events::AgentEvent;
+use crate::core::store::paths::Paths;
 use crate::core::store::run::files;
 
 /// `output` without `--lines`: this many lines of text.
@@ -338,14 +339,19 @@ pub struct FollowEnd {
 /// # Errors
 /// I/O errors reading the stream or from `sink` (except a broken pipe,
 /// which ends the follow quietly with [`FollowEnd::reader_gone`]).
-pub fn follow(run: &Run, opts: &FollowOptions, sink: &mut dyn FollowSink) -> Result<FollowEnd> {
+pub fn follow(
+    paths: &Paths,
+    run: &Run,
+    opts: &FollowOptions,
+    sink: &mut dyn FollowSink,
+) -> Result<FollowEnd> {
     let mut end = FollowEnd {
         run_id: run.record.run_id.clone(),
         status: run.record.status.as_str().to_owned(),
         runner_gone: false,
         reader_gone: false,
     };
-    match follow_inner(run, opts, sink, &mut end) {
+    match follow_inner(paths, run, opts, sink, &mut end) {
         Ok(()) => Ok(end),
         Err(FollowError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
             end.reader_gone = true;
@@ -391,6 +397,7 @@ fn catch_up(
 }
 
 fn follow_inner(
+    paths: &Paths,
     run: &Run,
     opts: &FollowOptions,
     sink: &mut dyn FollowSink,
@@ -438,9 +445,7 @@ fn follow_inner(
                 if run.dir.read_record().is_ok_and(|r| r.status.is_done()) {
                     continue;
                 }
-                let _ = crate::core::ops::resolve::active_runs(
-                    run.dir.path.parent().unwrap_or(Path::new(".")),
-                );
+                let _ = crate::core::ops::resolve::active_runs(paths);
                 end.runner_gone = true;
                 if let Ok(r) = run.dir.read_record() {
                     end.status = r.status.as_str().to_owned();

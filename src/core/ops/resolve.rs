@@ -9,11 +9,9 @@
 //! (the seed's label search silently took the oldest match, E.2). See
 //! [`resolve`].
 
-use std::path::Path;
-
 use crate::backends::config::{self as backends_config, BACKEND_NAMES};
 use crate::core::error::{Error, Result};
-use crate::core::runner::process;
+use crate::core::runner::{self, process};
 use crate::core::store::paths::Paths;
 use crate::core::store::registry::{Entry, Registry};
 use crate::core::store::run::{self, RunDir, RunRecord, files};
@@ -34,10 +32,17 @@ pub fn agent_alive(record: &RunRecord) -> bool {
 }
 
 /// The runs that are active now (`starting` or `running`), after reaping stale
-/// ones: a record whose runner is gone is marked `crashed`, and what is left of
-/// its agent's process group is stopped.
-pub fn active_runs(runs_dir: &Path) -> Vec<(RunDir, RunRecord)> {
-    run::active_runs_with(runs_dir, process::runner_alive, process::kill_group)
+/// ones: a record whose runner is gone is marked `crashed`, what is left of
+/// its agent's process group is stopped, its registry entry made final, and
+/// the crash message and wake queued in its outbox (see
+/// [`runner::close_reaped`]; the runner's watcher usually got there first).
+pub fn active_runs(paths: &Paths) -> Vec<(RunDir, RunRecord)> {
+    run::active_runs_with(&paths.runs_dir(), process::runner_alive, |dir, rec| {
+        if let Some(pgid) = rec.agent_pid {
+            process::kill_group(pgid);
+        }
+        runner::close_reaped(dir, rec, paths);
+    })
 }
 
 /// Every run with a readable record, newest first. Run ids sort by their

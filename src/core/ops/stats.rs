@@ -163,8 +163,7 @@ fn local_day(secs: i64) -> String {
 /// Registry errors (a corrupt registry is reported, not skipped: the figures
 /// would be silently wrong).
 pub fn stats(paths: &Paths, days: Option<u32>, now: i64) -> Result<Stats> {
-    let runs_dir = paths.runs_dir();
-    let _ = crate::core::ops::resolve::active_runs(&runs_dir);
+    let _ = crate::core::ops::resolve::active_runs(paths);
     let since = days.map(|d| now - i64::from(d) * 86_400);
     let in_window = |at: i64| since.is_none_or(|s| at >= s);
     let runs = runs_newest_first(paths);

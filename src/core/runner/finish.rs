@@ -1,5 +1,5 @@
 //! The end of a run: the outcome ([`decide_outcome`], pure), the output file,
-//! the final record, and the crash paths ([`record_crash`]).
+//! the final record, and the crash of a run that could not be supervised.
 
 use std::io::Write;
 use std::path::Path;
@@ -9,17 +9,14 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use tokio::time::Instant;
 
-use crate::backends::config;
-use crate::backends::{Backend, Protocol};
-use crate::channels::{AnyChannel, Destination};
+use crate::backends::Protocol;
 use crate::core::error::Result;
 use crate::core::model::events::FailureKind;
 use crate::core::model::state::{Outcome, RunState};
-use crate::core::notify::{self, Notifier, RunInfo};
+use crate::core::notify;
 use crate::core::now_secs;
 use crate::core::store::fsutil;
-use crate::core::store::paths::Paths;
-use crate::core::store::run::{self, RunDir, RunSpec, RunStatus, files};
+use crate::core::store::run::{self, RunSpec, RunStatus, files};
 
 use super::RunReport;
 use super::process;
@@ -164,54 +161,6 @@ fn signal_name(n: i32) -> &'static str {
         Ok(Signal::SIGHUP) => "SIGHUP",
         _ => "?",
     }
-}
-
-/// Record that the runner of `dir` crashed (a panic or an internal error
-/// outside the supervised path): the run is marked `crashed`, the output file
-/// says why, and the crash message is sent. Used by the binary's panic guard.
-///
-/// # Errors
-/// When the run directory cannot be read.
-pub async fn record_crash(
-    dir: &RunDir,
-    paths: &Paths,
-    channel: AnyChannel,
-    message: &str,
-) -> Result<()> {
-    let spec = dir.read_spec()?;
-    let mut record = dir.read_record()?;
-    if record.status.is_done() {
-        return Ok(());
-    }
-    if let Some(pid) = record.agent_pid {
-        process::kill_group(pid);
-    }
-    record.status = RunStatus::Done(Outcome::Crashed);
-    record.ended_at = Some(now_secs());
-    record.updated_at = now_secs();
-    record.error = Some(message.to_owned());
-    dir.write_record(&record)?;
-    if !spec.output_file.exists() {
-        let _ = fsutil::write_atomic(&spec.output_file, message.as_bytes());
-    }
-    let backends = config::load(spec.backends_file.as_deref())?;
-    let names = backends.backend(&spec.backend)?.names();
-    let mut notifier = Notifier::new(
-        channel,
-        &dir.path,
-        RunInfo::new(&spec, names),
-        Destination::default(),
-        None,
-    );
-    let _ = paths;
-    notifier.crash(message);
-    notifier
-        .finish(
-            Duration::from_secs(spec.notify.delivery_wait_secs),
-            &spec.output_file,
-        )
-        .await;
-    Ok(())
 }
 
 impl Supervisor<'_> {

@@ -13,11 +13,13 @@
 //! source, one stop path), `io` (stdout lines, stderr tail, stdin writer),
 //! `reactions` (events to effects, pure), `turns` (live input, follow-ups, the
 //! one restart), `finish` (a pure `decide_outcome`, the output and the final
-//! record), and [`process`] (all spawn, kill, session and signal code). Which
+//! record), `crash` (a runner that died: its watcher, the crash path), and
+//! [`process`] (all spawn, kill, session and signal code). Which
 //! CLI runs is the backend's business ([`crate::backends::Backend`]): nothing
 //! here asks for its name.
 
 pub mod control;
+mod crash;
 mod detach;
 mod finish;
 mod inherit;
@@ -37,8 +39,8 @@ use serde::Serialize;
 use crate::core::model::state::Outcome;
 use crate::core::store::run::{self, CompletionMode};
 
+pub use crash::{RunnerEnd, WATCH_DONE, close_reaped, record_crash, wait_for_runner};
 pub use detach::{HANDED_SLOT_FD, Handover, LaunchProof, spawn_detached};
-pub use finish::record_crash;
 pub use inherit::LastRun;
 pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
 pub use queue::Admission;

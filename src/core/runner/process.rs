@@ -1,7 +1,8 @@
 //! Spawning and stopping processes. All process-group, session and signal code
 //! lives here: the agent's spawn and stop path, the detached runner's new
-//! session, and the helpers other modules use to signal a runner or a group
-//! ([`terminate`], [`stop_group_blocking`], [`kill_group`]).
+//! session and its watcher ([`spawn_watcher`]), and the helpers other
+//! modules use to signal a runner or a group ([`terminate`],
+//! [`stop_group_blocking`], [`kill_group`]).
 //!
 //! The agent runs in its own process group (so a stop reaches every process it
 //! started: shells, MCP servers, subagents), with a parent-death signal (so it
@@ -417,6 +418,84 @@ pub fn hand_down_fd(cmd: &mut std::process::Command, fd: RawFd, target: RawFd) {
             }
             Ok(())
         });
+    }
+}
+
+/// A runner's watcher (see the `crash` module): a process in its own session
+/// whose stdin is a pipe only this process holds. Dropping it without
+/// [`Watcher::done`] closes the pipe, which the watcher takes as the
+/// runner's death.
+#[derive(Debug)]
+pub struct Watcher {
+    child: std::process::Child,
+    pipe: Option<std::process::ChildStdin>,
+}
+
+/// Start `exe args…` as the watcher of this process: in a new session (a
+/// signal to the runner's group or terminal does not reach it), stdin a pipe
+/// whose write end stays here, close-on-exec (the agent and every other child
+/// never inherit it, so end of file means this process is gone), stdout to
+/// /dev/null, stderr inherited (the runner's log). No parent-death signal:
+/// it must outlive the runner.
+///
+/// # Errors
+/// When the program cannot be started.
+pub fn spawn_watcher(exe: &std::path::Path, args: &[std::ffi::OsString]) -> io::Result<Watcher> {
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    new_session(&mut cmd);
+    // std creates the pipe with O_CLOEXEC on both ends; the child's end is
+    // dup'ed onto its stdin, our end stays close-on-exec.
+    let mut child = cmd.spawn()?;
+    let pipe = child.stdin.take();
+    Ok(Watcher { child, pipe })
+}
+
+/// This process's parent (a watcher's: its runner).
+pub fn parent_pid() -> u32 {
+    nix::unistd::getppid().as_raw().unsigned_abs()
+}
+
+/// Whether this process's parent `parent` has exited: this process was
+/// handed to another parent (init or a subreaper). The kernel closes an
+/// exiting process's files before it reparents its children, so a watcher
+/// that just saw its pipe close waits up to `wait` for that. `false` when
+/// `parent` still runs after `wait` (someone else closed the pipe).
+pub fn parent_exited(parent: u32, wait: Duration) -> bool {
+    let until = std::time::Instant::now() + wait;
+    loop {
+        if parent_pid() != parent {
+            return true;
+        }
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// How long [`Watcher::done`] waits for the watcher to exit (it does at once).
+const WATCHER_EXIT_WAIT: Duration = Duration::from_secs(1);
+
+impl Watcher {
+    /// The watcher's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Tell the watcher the run ended normally (it exits quietly), and reap it.
+    pub fn done(mut self) {
+        use std::io::Write;
+        if let Some(mut pipe) = self.pipe.take() {
+            let _ = pipe.write_all(&[super::WATCH_DONE]);
+        }
+        let until = std::time::Instant::now() + WATCHER_EXIT_WAIT;
+        while matches!(self.child.try_wait(), Ok(None)) && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::core::model::events::AgentEvent;
+use crate::core::model::events::{self, AgentEvent};
 use crate::core::model::state::RunState;
 use crate::core::notify;
 use crate::core::runner::version_guard::VersionGuard;
@@ -31,7 +31,12 @@ pub(crate) struct Watch {
     pub rate_limited: bool,
     /// Warns once when the CLI is newer than tested or prints unknown events.
     pub guard: Option<VersionGuard>,
+    /// Session ids refused so far (only the first few are warned about).
+    pub refused_ids: u32,
 }
+
+/// Refused session ids warned about, per run.
+const MAX_REFUSED_ID_WARNINGS: u32 = 3;
 
 /// The settings of the run that the reactions depend on.
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +114,19 @@ pub(crate) fn react(
         }
         if let Some(notice) = rate_limit_notice(watch, ev, setup.auto_resume_on_limit) {
             r.effects.push(Effect::Notice(notice));
+        }
+        if let AgentEvent::SessionStarted { resume_id, .. } = ev {
+            if let Err(why) = events::check_resume_id(resume_id) {
+                // Never stored (run record, registry, iteration chain) nor printed raw.
+                watch.refused_ids += 1;
+                if watch.refused_ids <= MAX_REFUSED_ID_WARNINGS {
+                    r.effects.push(Effect::Warning(format!(
+                        "the agent announced a session id that is not recorded ({why}): {}",
+                        events::shown_resume_id(resume_id)
+                    )));
+                }
+                continue;
+            }
         }
         if state.apply(ev) {
             r.effects.push(Effect::ResumeKnown);

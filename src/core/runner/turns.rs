@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::backends::{Backend, CommandSpec, LiveInput, Protocol, RunRequest};
 use crate::core::error::ProcessError;
-use crate::core::notify::{self, WakePayload};
+use crate::core::notify;
 use crate::core::now_secs;
 use crate::core::store::fsutil;
 
@@ -264,41 +264,32 @@ impl Supervisor<'_> {
 
     /// Wake the orchestrating agent (when the run has a session key to wake).
     pub(crate) fn send_wake(&mut self, status: &str, exit_code: Option<i32>, preview: String) {
-        let spec = &self.spec;
-        let Some(key) = spec
-            .route
-            .session_key
-            .clone()
-            .or_else(|| spec.session_key.clone())
-        else {
+        let Some(mut target) = super::crash::wake_target(
+            &self.spec,
+            &self.backend,
+            status,
+            exit_code,
+            self.state.resume_id.clone(),
+            preview,
+        ) else {
             return;
         };
-        let payload = WakePayload {
-            run_id: spec.run_id.clone(),
-            wake_id: String::new(),
-            backend: spec.backend.clone(),
-            status: status.to_owned(),
-            exit_code,
-            resume_id: self.state.resume_id.clone(),
-            output: self.shown_output().display().to_string(),
-            preview,
-            mode: spec.chain.completion_mode,
-            iteration: spec.chain.iteration,
-            max_iterations: spec.chain.max_iterations,
-            project: spec.request.project.display().to_string(),
-            label: spec.label.clone(),
-        };
-        if spec.notify.trace_live {
+        // The output file, or why it could not be saved.
+        target.payload.output = self.shown_output().display().to_string();
+        if self.spec.notify.trace_live {
             let t = format!(
-                "[WAKE] dispatching wake (session={key}, output={})",
-                spec.output_file.display()
+                "[WAKE] dispatching wake (session={}, output={})",
+                target.session_key,
+                self.spec.output_file.display()
             );
             self.notifier.trace(&t);
         }
-        let session_id = self.spec.route.session_id.clone();
-        let marker = self.backend.names().result_marker;
-        self.notifier
-            .wake_with(Some(key), session_id, marker, payload);
+        self.notifier.wake_with(
+            Some(target.session_key),
+            target.session_id,
+            target.marker,
+            target.payload,
+        );
     }
 
     /// An answer must not be empty (after trimming) nor too long.

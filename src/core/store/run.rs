@@ -473,14 +473,15 @@ pub fn unreadable_runs(runs_dir: &Path) -> Vec<UnreadableRun> {
 
 /// The runs that are active now (`starting` or `running`), after reaping stale
 /// ones. `runner_alive(pid)` says whether a record's runner still runs; a
-/// record whose runner is gone is marked `crashed` (see [`mark_crashed`]),
-/// after `stop_agent(pgid)` has stopped what is left of its agent's process
-/// group. Both come from the runner's process module: the store reads and
-/// writes files and never signals a process.
+/// record whose runner is gone is marked `crashed` (see [`mark_crashed`]) and
+/// written, then handed to `reap`, which stops what is left of its agent's
+/// process group and closes the rest of the run (registry, notifications).
+/// Both come from the layers above: the store reads and writes files and never
+/// signals a process.
 pub fn active_runs_with(
     runs_dir: &Path,
     runner_alive: impl Fn(u32) -> bool,
-    mut stop_agent: impl FnMut(u32),
+    mut reap: impl FnMut(&RunDir, &RunRecord),
 ) -> Vec<(RunDir, RunRecord)> {
     let mut active = Vec::new();
     for (dir, mut rec) in list_runs(runs_dir) {
@@ -491,11 +492,10 @@ pub fn active_runs_with(
             active.push((dir, rec));
             continue;
         }
-        if let Some(pid) = rec.agent_pid {
-            stop_agent(pid);
-        }
         mark_crashed(&mut rec, crate::core::now_secs());
-        let _ = dir.write_record(&rec);
+        if dir.write_record(&rec).is_ok() {
+            reap(&dir, &rec);
+        }
     }
     active
 }
@@ -568,7 +568,14 @@ mod tests {
         let dead = mk("b-dead", 20, "running");
         mk("c-done", 30, "completed");
         let mut stopped = Vec::new();
-        let active = active_runs_with(tmp.path(), |pid| pid == 10, |pgid| stopped.push(pgid));
+        let active = active_runs_with(
+            tmp.path(),
+            |pid| pid == 10,
+            |dir, rec| {
+                assert_eq!(dir.read_record().unwrap().status, rec.status);
+                stopped.push(rec.agent_pid.unwrap());
+            },
+        );
         let ids: Vec<&str> = active.iter().map(|(_, r)| r.run_id.as_str()).collect();
         assert_eq!(ids, vec!["a-live"]);
         assert_eq!(stopped, vec![21]);

@@ -17,9 +17,12 @@
 //!   directory holds undelivered messages (`clawrun outbox flush` delivers them).
 //! - **Registry entries** (through [`Registry::retain`], under the registry's
 //!   lock, so concurrent writers lose nothing) whose `last_accessed` is older
-//!   than `registry_days`. Kept: entries with status `running`, entries whose
-//!   run directory still exists after this pass, and entries whose time cannot
-//!   be read (never dropped silently).
+//!   than `registry_days`. Kept: entries with status `running` whose run may
+//!   still be going (a live runner, or no run of ours to tell: a seed
+//!   script's entry), entries whose run directory still exists after this
+//!   pass, and entries whose time cannot be read (never dropped silently). A
+//!   `running` entry whose run is over (its runner died, its run directory is
+//!   gone) is judged like any finished one.
 //!
 //! Removal renames the run directory to a hidden tombstone in the same
 //! directory first (`.gc-<run id>.<pid>`: the run id disappears at once, so
@@ -261,7 +264,7 @@ fn collect(paths: &Paths, config: &Config, opts: &GcOptions) -> Result<GcReport>
         ..GcReport::default()
     };
     let runs_dir = paths.runs_dir();
-    let removed = runs::collect_runs(&runs_dir, run_days, &mut report);
+    let removed = runs::collect_runs(paths, &runs_dir, run_days, &mut report);
     registries::collect_registries(paths, &runs_dir, &removed, registry_days, &mut report)?;
     Ok(report)
 }

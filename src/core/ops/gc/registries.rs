@@ -9,8 +9,10 @@ use std::path::Path;
 use super::{GcReport, KeptEntries, RemovedEntry, SECS_PER_DAY, is_run_id};
 use crate::backends::config::BACKEND_NAMES;
 use crate::core::error::Result;
+use crate::core::runner::process;
 use crate::core::store::paths::Paths;
 use crate::core::store::registry::{Entry, Registry, Status};
+use crate::core::store::run::RunDir;
 use crate::core::store::timefmt;
 
 /// Prune each backend's registry.
@@ -79,6 +81,29 @@ pub(super) fn collect_registries(
     Ok(())
 }
 
+/// Whether the run of a `running` entry may still be going: its run
+/// directory has a record that is not done, with a live runner, or the entry
+/// names no run of ours (a seed script's: nothing tells). A `running` entry
+/// whose run is over (its runner died before the registry was closed, or its
+/// run directory is gone) is judged like any finished one.
+fn run_may_be_live(e: &Entry, runs_dir: &Path, removed_runs: &HashSet<String>) -> bool {
+    let Some(id) = e.run_id.as_deref().filter(|id| is_run_id(id)) else {
+        return true;
+    };
+    if removed_runs.contains(id) {
+        return false;
+    }
+    let path = runs_dir.join(id);
+    if fs::symlink_metadata(&path).is_err() {
+        return false;
+    }
+    match RunDir::open(path).read_record() {
+        Ok(rec) => !rec.status.is_done() && process::runner_alive(rec.runner_pid),
+        // A run directory whose record cannot be read: keep, never guess.
+        Err(_) => true,
+    }
+}
+
 enum KeepReason {
     Running,
     RunDir,
@@ -92,7 +117,7 @@ enum Verdict {
 }
 
 fn decide(e: &Entry, runs_dir: &Path, removed_runs: &HashSet<String>, cutoff: i64) -> Verdict {
-    if e.status == Some(Status::Running) {
+    if e.status == Some(Status::Running) && run_may_be_live(e, runs_dir, removed_runs) {
         return Verdict::Keep(KeepReason::Running);
     }
     let run_dir_left = e.run_id.as_deref().is_some_and(|id| {

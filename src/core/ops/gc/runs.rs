@@ -12,6 +12,7 @@ use super::{GcReport, SECS_PER_DAY, TOMBSTONE_PREFIX, is_run_id};
 use crate::core::notify::outbox::Outbox;
 use crate::core::now_secs;
 use crate::core::runner::process;
+use crate::core::store::paths::Paths;
 use crate::core::store::run::{RunDir, RunRecord, files};
 
 /// One entry of `runs/` as first seen.
@@ -34,6 +35,7 @@ struct Scan {
 
 /// Collect run directories; returns the ids removed (or, dry, to be removed).
 pub(super) fn collect_runs(
+    paths: &Paths,
     runs_dir: &Path,
     run_days: u32,
     report: &mut GcReport,
@@ -43,7 +45,7 @@ pub(super) fn collect_runs(
         return removed;
     };
     let scan = scan(read, report);
-    let active = active_names(runs_dir, &scan.seen, report.dry_run);
+    let active = active_names(paths, &scan.seen, report.dry_run);
     let cutoff = now_secs() - i64::from(run_days) * SECS_PER_DAY;
     for s in scan.seen {
         if !removable(&s, &active, cutoff, report) {
@@ -139,14 +141,14 @@ fn read_run(name: String, dir: RunDir, report: &mut GcReport) -> Option<Seen> {
 
 /// Which of them are alive. A real pass reaps stale runs (marks them
 /// crashed) first; a dry run only predicts which would be reaped.
-fn active_names(runs_dir: &Path, seen: &[Seen], dry_run: bool) -> HashSet<String> {
+fn active_names(paths: &Paths, seen: &[Seen], dry_run: bool) -> HashSet<String> {
     if dry_run {
         seen.iter()
             .filter(|s| !s.record.status.is_done() && process::runner_alive(s.record.runner_pid))
             .map(|s| s.name.clone())
             .collect()
     } else {
-        crate::core::ops::resolve::active_runs(runs_dir)
+        crate::core::ops::resolve::active_runs(paths)
             .into_iter()
             .filter_map(|(d, _)| d.path.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect()
