@@ -413,6 +413,8 @@ async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once(
             "1",
             "--heartbeat",
             "0",
+            // The gateway is down on purpose: its messages wait in the outbox.
+            "--queue-delivery",
         ],
         "claude/tool.jsonl",
     )
