@@ -112,7 +112,7 @@ impl Channel for MessageTool {
         // The gateway refuses `sessions_send` to thread sessions (Telegram topics
         // and DM threads); those are woken through the CLI, like telegram-direct.
         if wake.destination.thread_id.is_some() && wake.session_id.is_some() {
-            return super::telegram_direct::openclaw_agent_wake(
+            return super::openclaw_agent_wake(
                 &self.openclaw_program,
                 self.wake_timeout,
                 wake,

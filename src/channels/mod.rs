@@ -30,6 +30,7 @@ pub use crate::core::model::message::{Attachment, Body, Destination, MessageKind
 
 pub use crate::channels::factory::{auto_channel_kind, build_channel, build_channel_with_env};
 pub use crate::core::config::ChannelKind;
+use crate::core::openclaw::agent::{self, AgentWakeError};
 use crate::core::openclaw::gateway::GatewayError;
 
 /// What a channel reports after delivering.
@@ -41,7 +42,35 @@ pub struct Delivery {
 
 /// How a wake error begins when the agent was woken and its turn ran, but its
 /// reply did not reach the chat (the human is told that, not "not woken").
-pub const WOKEN_BUT_UNDELIVERED: &str = "the agent was woken and answered, but";
+pub use crate::core::openclaw::agent::WOKEN_BUT_UNDELIVERED;
+
+impl From<AgentWakeError> for ChannelError {
+    fn from(e: AgentWakeError) -> Self {
+        match e {
+            AgentWakeError::Permanent(m) => ChannelError::Permanent(m),
+            AgentWakeError::Transient(m) => ChannelError::Transient(m),
+        }
+    }
+}
+
+/// Wake through `openclaw agent` (telegram-direct, and message-tool for
+/// thread sessions); `clean` redacts secrets from quoted CLI output.
+pub(crate) async fn openclaw_agent_wake(
+    program: &std::path::Path,
+    turn_timeout: Duration,
+    wake: &Wake,
+    clean: &(dyn Fn(&str) -> String + Sync),
+) -> Result<WakeAck, ChannelError> {
+    let target = agent::AgentWake {
+        session_id: wake.session_id.as_deref(),
+        session_key: wake.session_key.as_deref(),
+        text: &wake.text,
+    };
+    let detail = agent::wake(program, turn_timeout, target, clean).await?;
+    Ok(WakeAck {
+        detail: Some(detail),
+    })
+}
 
 /// What a channel reports after a wake.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

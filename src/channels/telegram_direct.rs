@@ -35,7 +35,6 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -44,9 +43,7 @@ use crate::channels::telegram_text::{
     TELEGRAM_MAX_MESSAGE_LEN, escape_html, split_html, split_plain, strip_html, truncate_html,
     truncate_plain, utf16_len,
 };
-use crate::channels::{
-    Attachment, Channel, ChannelError, Delivery, Outgoing, WOKEN_BUT_UNDELIVERED, Wake, WakeAck,
-};
+use crate::channels::{Attachment, Channel, ChannelError, Delivery, Outgoing, Wake, WakeAck};
 use crate::core::config::Secret;
 use crate::core::openclaw::gateway::{HttpTimeouts, error_chain, redact, snippet};
 
@@ -58,11 +55,9 @@ pub const GENERAL_TOPIC_ID: &str = "1";
 pub const MAX_DOCUMENT_BYTES: u64 = 50 * 1024 * 1024;
 /// Most extra time the wake process gets beyond its own `--timeout` (at most
 /// the timeout itself again).
-pub const WAKE_GRACE: Duration = Duration::from_secs(15);
+pub use crate::core::openclaw::agent::WAKE_GRACE;
 /// Wait used for a 429 without `retry_after`.
 pub const DEFAULT_RETRY_AFTER_SECS: u64 = 5;
-/// Bytes of wake output kept for error messages.
-const WAKE_OUTPUT_TAIL: usize = 400;
 
 /// Everything a [`TelegramDirect`] needs; see [`crate::channels::build_channel`].
 #[derive(Debug, Clone)]
@@ -453,7 +448,7 @@ impl TelegramDirect {
     }
 
     async fn run_wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError> {
-        openclaw_agent_wake(
+        super::openclaw_agent_wake(
             &self.settings.openclaw_program,
             self.settings.wake_timeout,
             wake,
@@ -461,113 +456,6 @@ impl TelegramDirect {
         )
         .await
     }
-}
-
-/// Wake the agent with `openclaw agent --session-id <uuid> --message-file <file>
-/// --deliver --json` (or `--session-key` without a uuid). Used by telegram-direct,
-/// and by message-tool for thread sessions, which the gateway's `sessions_send`
-/// refuses. `clean` redacts secrets from the CLI output quoted in errors.
-pub(crate) async fn openclaw_agent_wake(
-    program: &std::path::Path,
-    turn_timeout: Duration,
-    wake: &Wake,
-    clean: &(dyn Fn(&str) -> String + Sync),
-) -> Result<WakeAck, ChannelError> {
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.arg("agent");
-    match (
-        wake.session_id.as_deref().filter(|s| !s.is_empty()),
-        wake.session_key.as_deref().filter(|s| !s.is_empty()),
-    ) {
-        (Some(id), _) => cmd.args(["--session-id", id]),
-        (None, Some(key)) => cmd.args(["--session-key", key]),
-        (None, None) => {
-            return Err(ChannelError::Permanent(
-                "cannot wake the agent with `openclaw agent`: no session id or session key"
-                    .to_owned(),
-            ));
-        }
-    };
-    // The text (with a preview of the result) never goes in argv, which every
-    // local user can read in `ps`: it goes in a 0600 file in a 0700 directory,
-    // removed when this returns (the `TempDir` guard).
-    let message = write_message_file(&wake.text)?;
-    cmd.arg("--message-file")
-        .arg(message.path().join(WAKE_MESSAGE_FILE_NAME))
-        .args(["--deliver", "--json", "--timeout"])
-        .arg(turn_timeout.as_secs().max(1).to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let child = cmd.spawn().map_err(|e| {
-        ChannelError::Permanent(format!(
-            "cannot run {} for the wake ({e}); set telegram.openclaw_program in clawrun.toml",
-            program.display()
-        ))
-    })?;
-    let pid = child.id();
-    let limit = turn_timeout + WAKE_GRACE.min(turn_timeout);
-    let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
-        Ok(Ok(out)) => out,
-        Ok(Err(e)) => {
-            return Err(ChannelError::Transient(format!(
-                "waiting for {}: {e}",
-                program.display()
-            )));
-        }
-        Err(_) => {
-            // The child itself is killed on drop; its process group may hold helpers.
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            return Err(ChannelError::Transient(format!(
-                "`{} agent` did not finish within {}s",
-                program.display(),
-                limit.as_secs()
-            )));
-        }
-    };
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let json = parse_json_object(&stdout);
-    judge_wake(
-        output.status.code(),
-        json.as_ref(),
-        &clean(&tail(&stdout)),
-        &clean(&tail(&stderr)),
-    )
-}
-
-/// Name of the wake text's file inside its private temp directory.
-const WAKE_MESSAGE_FILE_NAME: &str = "wake.txt";
-
-/// A private temp directory (0700) holding the wake text in a 0600 file, for
-/// `openclaw agent --message-file`.
-fn write_message_file(text: &str) -> Result<tempfile::TempDir, ChannelError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let failed = |e: std::io::Error| {
-        ChannelError::Transient(format!("writing the wake text to a private file: {e}"))
-    };
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::Builder::new()
-        .prefix("clawrun-wake-")
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()
-        .map_err(failed)?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(dir.path().join(WAKE_MESSAGE_FILE_NAME))
-        .map_err(failed)?;
-    file.write_all(text.as_bytes()).map_err(failed)?;
-    Ok(dir)
 }
 
 impl ApiFailure {
@@ -585,109 +473,6 @@ fn message_id(result: &Value) -> Option<String> {
     result.get("message_id").map(|id| match id {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    })
-}
-
-fn tail(s: &str) -> String {
-    let s = s.trim();
-    let start = s
-        .char_indices()
-        .rev()
-        .nth(WAKE_OUTPUT_TAIL)
-        .map_or(0, |(i, _)| i);
-    s[start..].to_owned()
-}
-
-/// The JSON object in the CLI's stdout (which may have log lines before it).
-fn parse_json_object(stdout: &str) -> Option<Value> {
-    if let Ok(v) = serde_json::from_str::<Value>(stdout.trim()) {
-        return Some(v);
-    }
-    let start = stdout.find('{')?;
-    let mut stream = serde_json::Deserializer::from_str(&stdout[start..]).into_iter::<Value>();
-    stream.next()?.ok()
-}
-
-/// Reasons of a failed `openclaw agent` that retrying cannot fix: the session
-/// has no chat to deliver to (an unknown `--session-id` makes the CLI create
-/// an empty session, which then "requires target"), or it does not exist.
-const PERMANENT_WAKE_ERRORS: [&str; 3] =
-    ["requires target", "unknown session", "session not found"];
-
-/// Decide whether `openclaw agent --deliver --json` succeeded.
-///
-/// A non-zero exit is transient (the CLI fails fast before running a turn when the
-/// gateway is down, so retrying cannot wake twice), unless its reason is one of
-/// [`PERMANENT_WAKE_ERRORS`]; a completed turn whose reply was not delivered is
-/// permanent (retrying would run the agent again). The messages are for the
-/// human who is told the agent was not woken.
-fn judge_wake(
-    code: Option<i32>,
-    json: Option<&Value>,
-    stdout_tail: &str,
-    stderr_tail: &str,
-) -> Result<WakeAck, ChannelError> {
-    let error_message = json
-        .and_then(|v| v.pointer("/error/message"))
-        .and_then(Value::as_str);
-    if code != Some(0) {
-        let reason = error_message
-            .map(str::to_owned)
-            .or_else(|| (!stderr_tail.is_empty()).then(|| stderr_tail.to_owned()))
-            .unwrap_or_else(|| stdout_tail.to_owned());
-        let code = code.map_or_else(|| "a signal".to_owned(), |c| format!("exit {c}"));
-        let lower = reason.to_lowercase();
-        if PERMANENT_WAKE_ERRORS.iter().any(|p| lower.contains(p)) {
-            return Err(ChannelError::Permanent(format!(
-                "OpenClaw has no chat to deliver this session's reply to; check the run's \
-                 --session / --notify-session-id (`openclaw agent`, {code}: {reason})"
-            )));
-        }
-        return Err(ChannelError::Transient(format!(
-            "`openclaw agent` wake failed ({code}): {reason}"
-        )));
-    }
-    let Some(v) = json else {
-        return Err(ChannelError::Permanent(format!(
-            "`openclaw agent --json` printed no JSON: {stdout_tail}"
-        )));
-    };
-    if let Some(m) = error_message {
-        return Err(ChannelError::Permanent(format!(
-            "`openclaw agent` wake failed: {m}"
-        )));
-    }
-    let status = v.get("status").and_then(Value::as_str).unwrap_or("missing");
-    let summary = v.get("summary").and_then(Value::as_str);
-    if status != "ok" || summary.is_some_and(|s| s != "completed") {
-        return Err(ChannelError::Permanent(format!(
-            "the woken agent's turn did not complete (status {status}, summary {})",
-            summary.unwrap_or("none")
-        )));
-    }
-    let delivery = v
-        .get("deliveryStatus")
-        .or_else(|| v.pointer("/result/deliveryStatus"));
-    let succeeded = delivery
-        .and_then(|d| d.get("succeeded"))
-        .and_then(Value::as_bool);
-    if succeeded != Some(true) {
-        let d_status = delivery
-            .and_then(|d| d.get("status"))
-            .and_then(Value::as_str);
-        return Err(ChannelError::Permanent(match d_status {
-            Some(s) => format!(
-                "{WOKEN_BUT_UNDELIVERED} its reply was not delivered to the chat \
-                 (OpenClaw reported \"{s}\")"
-            ),
-            None => format!(
-                "{WOKEN_BUT_UNDELIVERED} OpenClaw did not confirm that its reply reached the chat"
-            ),
-        }));
-    }
-    let run = v.get("runId").and_then(Value::as_str).unwrap_or("?");
-    Ok(WakeAck {
-        detail: Some(format!("completed and delivered runId={run}")),
     })
 }
 
@@ -762,46 +547,5 @@ impl Channel for TelegramDirect {
 
     async fn wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError> {
         self.run_wake(wake).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wake_json_is_judged() {
-        let ok = json!({"runId":"r1","status":"ok","summary":"completed",
-            "deliveryStatus":{"requested":true,"attempted":true,"status":"sent","succeeded":true}});
-        assert!(judge_wake(Some(0), Some(&ok), "", "").is_ok());
-        let undelivered = json!({"status":"ok","summary":"completed",
-            "result":{"deliveryStatus":{"status":"failed","succeeded":false}}});
-        let e = judge_wake(Some(0), Some(&undelivered), "", "");
-        assert!(
-            matches!(e, Err(ChannelError::Permanent(ref m)) if m.contains("failed")),
-            "{e:?}"
-        );
-        let failed = json!({"ok":false,"error":{"type":"cli_error","message":"Delivering to Telegram requires target <chatId>"}});
-        let e = judge_wake(Some(1), Some(&failed), "", "");
-        assert!(
-            matches!(e, Err(ChannelError::Permanent(ref m)) if m.contains("requires target")),
-            "{e:?}"
-        );
-        let down =
-            json!({"ok":false,"error":{"type":"cli_error","message":"gateway closed (1006)"}});
-        let e = judge_wake(Some(1), Some(&down), "", "");
-        assert!(matches!(e, Err(ChannelError::Transient(_))), "{e:?}");
-        let unconfirmed = json!({"status":"ok","summary":"completed"});
-        let e = judge_wake(Some(0), Some(&unconfirmed), "", "");
-        assert!(
-            matches!(e, Err(ChannelError::Permanent(ref m)) if !m.contains("deliveryStatus") && m.contains("did not confirm")),
-            "{e:?}"
-        );
-    }
-
-    #[test]
-    fn json_after_log_lines_is_found() {
-        let v = parse_json_object("warn: something\n{\"status\":\"ok\"}\n");
-        assert_eq!(v, Some(json!({"status":"ok"})));
     }
 }

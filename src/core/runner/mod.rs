@@ -18,6 +18,7 @@
 //! CLI runs is the backend's business ([`crate::backends::Backend`]): nothing
 //! here asks for its name.
 
+mod channel;
 pub mod control;
 mod crash;
 mod detach;
@@ -39,6 +40,7 @@ use serde::Serialize;
 use crate::core::model::state::Outcome;
 use crate::core::store::run::{self, CompletionMode};
 
+pub use channel::{channel_for, channel_named};
 pub use crash::{RunnerEnd, WATCH_DONE, close_reaped, record_crash, wait_for_runner};
 pub use detach::{HANDED_SLOT_FD, Handover, LaunchProof, spawn_detached};
 pub use inherit::LastRun;
@@ -48,7 +50,7 @@ pub use reactions::version_warning;
 pub use setup::{
     Prepared, RoutingOptions, create, find_program, prepare, route, route_input, task_summary,
 };
-pub use supervisor::{channel_for, channel_named, execute, execute_admitted};
+pub use supervisor::{execute, execute_admitted};
 
 /// Default time limit (seconds).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 7200;

@@ -14,13 +14,12 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::backends::config;
 use crate::backends::{AnyBackend, AnyProtocol, Backend, RunRequest, Step};
-use crate::channels::{AnyChannel, ChannelKind, Console, console};
+use crate::channels::{AnyChannel, ChannelKind};
 use crate::core::error::{Error, Result};
 use crate::core::model::events::AgentEvent;
 use crate::core::model::state::RunState;
-use crate::core::notify::delivery::{self, Configs};
 use crate::core::notify::foreground::Foreground;
-use crate::core::notify::outbox::{self, RetryPolicy, StaleCheck};
+use crate::core::notify::outbox::StaleCheck;
 use crate::core::notify::{self, Notifier, RunInfo};
 use crate::core::now_secs;
 use crate::core::store::fsutil;
@@ -152,31 +151,6 @@ fn interval(first: Instant, period: Duration) -> Interval {
     i
 }
 
-/// Build the channel of type `kind` for the run in `run_dir` (used to deliver
-/// what an earlier run left in its outbox).
-///
-/// # Errors
-/// An unknown channel type, or a channel that cannot be configured.
-pub fn channel_for(kind: ChannelKind, run_dir: &Path, paths: &Paths) -> Result<AnyChannel> {
-    if kind == ChannelKind::Console {
-        return Ok(Console::new(Some(run_dir.join(console::NOTIFICATIONS_FILE_NAME))).into());
-    }
-    delivery::build_kind(kind, run_dir, &Configs::load(paths)?)
-}
-
-/// [`channel_for`] by the channel type's name as an outbox records it.
-///
-/// # Errors
-/// An unknown channel type, or one that cannot be built.
-pub fn channel_named(kind: &str, run_dir: &Path, paths: &Paths) -> Result<AnyChannel> {
-    let kind: ChannelKind =
-        kind.parse()
-            .map_err(|e: crate::core::config::UnknownChannelKind| {
-                Error::Config(crate::core::error::ConfigError::Invalid(e.to_string()))
-            })?;
-    channel_for(kind, run_dir, paths)
-}
-
 /// Execute the run in `dir` to its end: spawn, supervise, finish. Handles the
 /// runner's own SIGTERM/SIGINT/SIGHUP as a kill (outcome `killed`).
 ///
@@ -242,7 +216,7 @@ async fn execute_inner(
             created_ms: record.created_ms,
         }),
     );
-    flush_earlier_outboxes(paths, &spec.run_id);
+    super::channel::flush_earlier_outboxes(paths, &spec.run_id);
     notifier.reply_to = spec.route.reply_to.clone();
     notifier.heartbeat_edit = spec.notify.heartbeat_edit;
     notifier.silence = spec.notify.silent;
@@ -281,25 +255,6 @@ async fn execute_inner(
         sup.fg.save();
     }
     sup.run().await
-}
-
-/// Deliver what earlier runs left pending, alongside this run.
-fn flush_earlier_outboxes(paths: &Paths, own: &str) {
-    let runs_dir = paths.runs_dir();
-    let own = own.to_owned();
-    let paths = paths.clone();
-    tokio::spawn(async move {
-        let policy = RetryPolicy {
-            budget: Duration::from_secs(60),
-            ..RetryPolicy::default()
-        };
-        let build = |kind: &str, dir: &Path| channel_named(kind, dir, &paths);
-        for f in outbox::flush_all(&runs_dir, Some(&own), &policy, &build).await {
-            if let Some(e) = f.error {
-                tracing::warn!("flushing the outbox of {}: {e}", f.run_id);
-            }
-        }
-    });
 }
 
 impl Supervisor<'_> {

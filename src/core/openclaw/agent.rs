@@ -1,0 +1,301 @@
+//! The `openclaw agent` CLI as a way to wake an agent: `openclaw agent
+//! --session-id <uuid> --message-file <file> --deliver --json` (or
+//! `--session-key`), and the judgement of what it printed. Used by the
+//! telegram-direct channel, and by message-tool for thread sessions, which
+//! the gateway's `sessions_send` refuses.
+//!
+//! The wake text never goes in argv (every local user can read it in `ps`):
+//! it goes in a 0600 file in a 0700 directory, removed when the wake returns.
+//! The CLI runs in its own process group; on timeout the whole group is
+//! killed.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Most extra time the wake process gets beyond its own `--timeout` (at most
+/// the timeout itself again).
+pub const WAKE_GRACE: Duration = Duration::from_secs(15);
+
+/// Characters of the CLI's output quoted in an error.
+const WAKE_OUTPUT_TAIL: usize = 400;
+
+/// How a failed wake starts when the agent ran but its reply was not
+/// delivered (the human is told in those words).
+pub const WOKEN_BUT_UNDELIVERED: &str = "the agent was woken and answered, but";
+
+/// Why a wake through `openclaw agent` failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentWakeError {
+    /// Retrying cannot help (no chat for the session, a turn that ran but
+    /// was not delivered: retrying would run the agent again).
+    #[error("{0}")]
+    Permanent(String),
+    /// It may work later (the gateway is down, the CLI timed out).
+    #[error("{0}")]
+    Transient(String),
+}
+
+/// Who to wake and with what.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentWake<'a> {
+    /// The session's uuid (preferred: thread sessions need it).
+    pub session_id: Option<&'a str>,
+    /// The session key, when no uuid is known.
+    pub session_key: Option<&'a str>,
+    /// The message for the agent.
+    pub text: &'a str,
+}
+
+/// Wake the agent through `program` (`openclaw`), allowing `turn_timeout`
+/// for its turn. `clean` redacts secrets from the CLI output quoted in
+/// errors. Returns a short detail of the delivered turn.
+///
+/// # Errors
+/// [`AgentWakeError`], permanent or transient.
+pub async fn wake(
+    program: &Path,
+    turn_timeout: Duration,
+    wake: AgentWake<'_>,
+    clean: &(dyn Fn(&str) -> String + Sync),
+) -> Result<String, AgentWakeError> {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.arg("agent");
+    match (
+        wake.session_id.filter(|s| !s.is_empty()),
+        wake.session_key.filter(|s| !s.is_empty()),
+    ) {
+        (Some(id), _) => cmd.args(["--session-id", id]),
+        (None, Some(key)) => cmd.args(["--session-key", key]),
+        (None, None) => {
+            return Err(AgentWakeError::Permanent(
+                "cannot wake the agent with `openclaw agent`: no session id or session key"
+                    .to_owned(),
+            ));
+        }
+    };
+    // Removed when this returns (the `TempDir` guard).
+    let message = write_message_file(wake.text)?;
+    cmd.arg("--message-file")
+        .arg(message.path().join(WAKE_MESSAGE_FILE_NAME))
+        .args(["--deliver", "--json", "--timeout"])
+        .arg(turn_timeout.as_secs().max(1).to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|e| {
+        AgentWakeError::Permanent(format!(
+            "cannot run {} for the wake ({e}); set telegram.openclaw_program in clawrun.toml",
+            program.display()
+        ))
+    })?;
+    let pid = child.id();
+    let limit = turn_timeout + WAKE_GRACE.min(turn_timeout);
+    let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            return Err(AgentWakeError::Transient(format!(
+                "waiting for {}: {e}",
+                program.display()
+            )));
+        }
+        Err(_) => {
+            // The child itself is killed on drop; its process group may hold helpers.
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            return Err(AgentWakeError::Transient(format!(
+                "`{} agent` did not finish within {}s",
+                program.display(),
+                limit.as_secs()
+            )));
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let json = parse_json_object(&stdout);
+    judge_wake(
+        output.status.code(),
+        json.as_ref(),
+        &clean(&tail(&stdout)),
+        &clean(&tail(&stderr)),
+    )
+}
+
+/// Name of the wake text's file inside its private temp directory.
+const WAKE_MESSAGE_FILE_NAME: &str = "wake.txt";
+
+/// A private temp directory (0700) holding the wake text in a 0600 file, for
+/// `openclaw agent --message-file`.
+fn write_message_file(text: &str) -> Result<tempfile::TempDir, AgentWakeError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let failed = |e: std::io::Error| {
+        AgentWakeError::Transient(format!("writing the wake text to a private file: {e}"))
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("clawrun-wake-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(failed)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dir.path().join(WAKE_MESSAGE_FILE_NAME))
+        .map_err(failed)?;
+    file.write_all(text.as_bytes()).map_err(failed)?;
+    Ok(dir)
+}
+
+fn tail(s: &str) -> String {
+    let s = s.trim();
+    let start = s
+        .char_indices()
+        .rev()
+        .nth(WAKE_OUTPUT_TAIL)
+        .map_or(0, |(i, _)| i);
+    s[start..].to_owned()
+}
+
+/// The JSON object in the CLI's stdout (which may have log lines before it).
+fn parse_json_object(stdout: &str) -> Option<Value> {
+    if let Ok(v) = serde_json::from_str::<Value>(stdout.trim()) {
+        return Some(v);
+    }
+    let start = stdout.find('{')?;
+    let mut stream = serde_json::Deserializer::from_str(&stdout[start..]).into_iter::<Value>();
+    stream.next()?.ok()
+}
+
+/// Reasons of a failed `openclaw agent` that retrying cannot fix: the session
+/// has no chat to deliver to (an unknown `--session-id` makes the CLI create
+/// an empty session, which then "requires target"), or it does not exist.
+const PERMANENT_WAKE_ERRORS: [&str; 3] =
+    ["requires target", "unknown session", "session not found"];
+
+/// Decide whether `openclaw agent --deliver --json` succeeded.
+///
+/// A non-zero exit is transient (the CLI fails fast before running a turn when the
+/// gateway is down, so retrying cannot wake twice), unless its reason is one of
+/// [`PERMANENT_WAKE_ERRORS`]; a completed turn whose reply was not delivered is
+/// permanent (retrying would run the agent again). The messages are for the
+/// human who is told the agent was not woken.
+fn judge_wake(
+    code: Option<i32>,
+    json: Option<&Value>,
+    stdout_tail: &str,
+    stderr_tail: &str,
+) -> Result<String, AgentWakeError> {
+    let error_message = json
+        .and_then(|v| v.pointer("/error/message"))
+        .and_then(Value::as_str);
+    if code != Some(0) {
+        let reason = error_message
+            .map(str::to_owned)
+            .or_else(|| (!stderr_tail.is_empty()).then(|| stderr_tail.to_owned()))
+            .unwrap_or_else(|| stdout_tail.to_owned());
+        let code = code.map_or_else(|| "a signal".to_owned(), |c| format!("exit {c}"));
+        let lower = reason.to_lowercase();
+        if PERMANENT_WAKE_ERRORS.iter().any(|p| lower.contains(p)) {
+            return Err(AgentWakeError::Permanent(format!(
+                "OpenClaw has no chat to deliver this session's reply to; check the run's \
+                 --session / --notify-session-id (`openclaw agent`, {code}: {reason})"
+            )));
+        }
+        return Err(AgentWakeError::Transient(format!(
+            "`openclaw agent` wake failed ({code}): {reason}"
+        )));
+    }
+    let Some(v) = json else {
+        return Err(AgentWakeError::Permanent(format!(
+            "`openclaw agent --json` printed no JSON: {stdout_tail}"
+        )));
+    };
+    if let Some(m) = error_message {
+        return Err(AgentWakeError::Permanent(format!(
+            "`openclaw agent` wake failed: {m}"
+        )));
+    }
+    let status = v.get("status").and_then(Value::as_str).unwrap_or("missing");
+    let summary = v.get("summary").and_then(Value::as_str);
+    if status != "ok" || summary.is_some_and(|s| s != "completed") {
+        return Err(AgentWakeError::Permanent(format!(
+            "the woken agent's turn did not complete (status {status}, summary {})",
+            summary.unwrap_or("none")
+        )));
+    }
+    let delivery = v
+        .get("deliveryStatus")
+        .or_else(|| v.pointer("/result/deliveryStatus"));
+    let succeeded = delivery
+        .and_then(|d| d.get("succeeded"))
+        .and_then(Value::as_bool);
+    if succeeded != Some(true) {
+        let d_status = delivery
+            .and_then(|d| d.get("status"))
+            .and_then(Value::as_str);
+        return Err(AgentWakeError::Permanent(match d_status {
+            Some(s) => format!(
+                "{WOKEN_BUT_UNDELIVERED} its reply was not delivered to the chat \
+                 (OpenClaw reported \"{s}\")"
+            ),
+            None => format!(
+                "{WOKEN_BUT_UNDELIVERED} OpenClaw did not confirm that its reply reached the chat"
+            ),
+        }));
+    }
+    let run = v.get("runId").and_then(Value::as_str).unwrap_or("?");
+    Ok(format!("completed and delivered runId={run}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wake_json_is_judged() {
+        let ok = json!({"runId":"r1","status":"ok","summary":"completed",
+            "deliveryStatus":{"requested":true,"attempted":true,"status":"sent","succeeded":true}});
+        assert!(judge_wake(Some(0), Some(&ok), "", "").is_ok());
+        let undelivered = json!({"status":"ok","summary":"completed",
+            "result":{"deliveryStatus":{"status":"failed","succeeded":false}}});
+        let e = judge_wake(Some(0), Some(&undelivered), "", "");
+        assert!(
+            matches!(e, Err(AgentWakeError::Permanent(ref m)) if m.contains("failed")),
+            "{e:?}"
+        );
+        let failed = json!({"ok":false,"error":{"type":"cli_error","message":"Delivering to Telegram requires target <chatId>"}});
+        let e = judge_wake(Some(1), Some(&failed), "", "");
+        assert!(
+            matches!(e, Err(AgentWakeError::Permanent(ref m)) if m.contains("requires target")),
+            "{e:?}"
+        );
+        let down =
+            json!({"ok":false,"error":{"type":"cli_error","message":"gateway closed (1006)"}});
+        let e = judge_wake(Some(1), Some(&down), "", "");
+        assert!(matches!(e, Err(AgentWakeError::Transient(_))), "{e:?}");
+        let unconfirmed = json!({"status":"ok","summary":"completed"});
+        let e = judge_wake(Some(0), Some(&unconfirmed), "", "");
+        assert!(
+            matches!(e, Err(AgentWakeError::Permanent(ref m)) if !m.contains("deliveryStatus") && m.contains("did not confirm")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn json_after_log_lines_is_found() {
+        let v = parse_json_object("warn: something\n{\"status\":\"ok\"}\n");
+        assert_eq!(v, Some(json!({"status":"ok"})));
+    }
+}
