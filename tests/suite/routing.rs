@@ -10,8 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clawrun::core::routing::{
     ConfiguredRoute, GatewaySessions, LocalSessionFiles, Network, NoGateway, Route, RouteInput,
-    RouteSource, SessionSource, TelegramRoutingMode, ToolInvoker, WorkdirRoute, render_report,
-    resolve_route,
+    RouteSource, SessionSource, TelegramRoutingMode, ToolInvoker, WorkdirRoute, resolve_route,
 };
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -1395,12 +1394,6 @@ async fn report_and_json() {
     )
     .await
     .unwrap();
-    assert_eq!(
-        render_report(&route, &input),
-        format!(
-            "✅ Routing validation\n   session: {DM_THREAD_KEY}\n   thread_id: 111\n   channel: telegram\n   target: 5551234\n   notify_session_id: {DM_SID}\n   allow_main_telegram: False\n   telegram_routing_mode: auto\n   account: bot2\n   reply_to: None\n   source: gateway sessions_list\n"
-        )
-    );
     let json = serde_json::to_value(&route).unwrap();
     assert_eq!(
         json,
@@ -1429,15 +1422,9 @@ async fn report_and_json() {
     )
     .await
     .unwrap();
-    let text = render_report(&console, &RouteInput::default());
-    assert!(
-        text.contains("   channel: console\n   target: None\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("   source: default (nothing given)\n"),
-        "{text}"
-    );
+    assert_eq!(console.channel.as_str(), "console");
+    assert_eq!(console.target, None);
+    assert_eq!(console.source.to_string(), "default (nothing given)");
     assert_eq!(console.destination().channel, None);
 }
 

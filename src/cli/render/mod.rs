@@ -8,6 +8,7 @@ pub mod outbox;
 pub mod route;
 pub mod run;
 pub mod runs;
+pub mod session_table;
 pub mod sessions;
 pub mod stats;
 pub mod style;

@@ -1,15 +1,12 @@
 //! Registry sessions as text.
 
 use clawrun::core::model::text::fmt_usd;
-use clawrun::core::store::registry::{self, Entry};
+use clawrun::core::store::registry::Entry;
 
 /// Sessions as a table, with the registry's id field (`session_id`,
 /// `thread_id`) as the first column.
-///
-/// Still built by `registry::render_table` (the store layer's file and
-/// tests); it moves here when that layer is reworked.
 pub fn table(entries: &[Entry], id_field: &str) -> String {
-    registry::render_table(entries, id_field)
+    super::session_table::render_table(entries, id_field)
 }
 
 /// One session, field by field.

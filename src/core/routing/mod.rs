@@ -39,13 +39,12 @@
 //!
 //! One file per part: [`input`] (flags and configured routes merged, rule 1),
 //! [`resolve`] (the lookups and rules 2–3), [`telegram`] (the Telegram rules:
-//! thread routes and the non-thread guards, rules 3–4), [`error`] and
-//! [`explain`] (the `--validate-only` report). The session lookups themselves
+//! thread routes and the non-thread guards, rules 3–4) and [`error`]; the
+//! `--validate-only` report is the binary's (`cli/render/route.rs`). The session lookups themselves
 //! are OpenClaw's ([`crate::core::openclaw::session_lookup`]); they are
 //! re-exported here.
 
 pub mod error;
-pub mod explain;
 pub mod input;
 pub mod resolve;
 pub mod telegram;
@@ -53,7 +52,6 @@ pub mod telegram;
 use std::time::Duration;
 
 pub use self::error::RoutingError;
-pub use self::explain::render_report;
 pub use self::input::{ConfiguredRoute, RouteInput, WorkdirRoute, match_workdir};
 pub use self::resolve::resolve_route;
 pub use crate::core::model::route::{Network, Route, RouteSource, TelegramRoutingMode};

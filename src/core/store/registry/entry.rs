@@ -173,7 +173,8 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub(super) fn new(id: &str, id_field: &'static str) -> Self {
+    /// An entry with only its id (`id_field` names the id's key).
+    pub fn new(id: &str, id_field: &'static str) -> Self {
         Entry {
             id: id.to_owned(),
             id_field,

@@ -36,12 +36,11 @@
 //! entry without writing.
 //!
 //! Files: this one is the [`Registry`] (locking, loading, atomic writes and
-//! the queries); `entry` is one entry and its update; `doc` the file in memory;
-//! `table` the text table of `clawrun sessions`.
+//! the queries); `entry` is one entry and its update; `doc` the file in memory.
+//! The text table of `clawrun sessions` is the binary's (`cli/render`).
 
 mod doc;
 mod entry;
-mod table;
 
 use std::ffi::OsString;
 use std::fs::OpenOptions;
@@ -58,7 +57,6 @@ use crate::core::store::timefmt;
 
 use doc::{Doc, RawDoc, Slot, ascii_escape};
 pub use entry::{Entry, EntryUpdate, Status, TASK_SUMMARY_CHARS};
-pub use table::render_table;
 
 /// How many times a registry that does not parse is re-read (it may be
 /// mid-write by a seed script, which writes in place) before it is corrupt.
