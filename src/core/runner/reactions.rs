@@ -10,7 +10,6 @@ use crate::core::model::events::{self, AgentEvent};
 use crate::core::model::state::RunState;
 use crate::core::notify;
 use crate::core::runner::version_guard::VersionGuard;
-use crate::core::store::run;
 
 /// How long the agent must stay active after a stall before "active again"
 /// is said: when the run ends within it, the result says it all.
@@ -199,7 +198,10 @@ fn rate_limit_notice(watch: &mut Watch, ev: &AgentEvent, auto_resume: bool) -> O
         AgentEvent::RateLimited { resets_at, message } if !watch.rate_limited => {
             watch.rate_limited = true;
             let until = resets_at.map_or(String::new(), |t| {
-                format!(" until {}", run::format_utc_compact(t))
+                format!(
+                    " until {}",
+                    crate::core::store::timefmt::format_utc_compact(t)
+                )
             });
             Some(format!(
                 "⏳ Rate limited{until}: {}",

@@ -625,7 +625,7 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         runner_pid: std::process::id(),
         agent_pid: None,
         created_at: spec.created_at,
-        created_ms: run::now_ms(),
+        created_ms: crate::core::store::timefmt::now_ms(),
         started_at: None,
         ended_at: None,
         updated_at: now_secs(),

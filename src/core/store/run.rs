@@ -18,8 +18,8 @@ use crate::core::error::{Error, Result};
 use crate::core::model::events::Usage;
 use crate::core::model::state::Outcome;
 use crate::core::store::fsutil;
+use crate::core::store::timefmt::format_utc_compact;
 /// Kept at their old paths for the runner (their home is [`crate::core::store::timefmt`]).
-pub use crate::core::store::timefmt::{format_utc_compact, now_ms};
 
 /// File names inside a run directory.
 pub mod files {
