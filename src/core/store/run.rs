@@ -19,7 +19,6 @@ use crate::core::model::events::Usage;
 use crate::core::model::state::Outcome;
 use crate::core::store::fsutil;
 use crate::core::store::timefmt::format_utc_compact;
-/// Kept at their old paths for the runner (their home is [`crate::core::store::timefmt`]).
 
 /// File names inside a run directory.
 pub mod files {
