@@ -30,9 +30,9 @@ use clawrun::core::store::paths::{Paths, ProcessEnv};
 /// --label "from Rust" --timeout 600` would use.
 fn options(backend: &str, project: PathBuf, task: String) -> RunOptions {
     let mut opts = RunOptions::new(backend, TaskSource::Inline(task));
-    opts.project = Some(project);
+    opts.request.project = Some(project);
     opts.label = Some("from Rust".to_owned());
-    opts.timeout_secs = 600;
+    opts.limits.timeout_secs = 600;
     opts
 }
 

@@ -116,8 +116,8 @@ fn run(url: &str, project: &str, task: &str, backend: &str) -> anyhow::Result<Ru
     // The same options, and defaults, as `clawrun run --backend BACKEND -p PROJECT
     // -t TASK --delivery-wait 30`.
     let mut opts = RunOptions::new(backend, TaskSource::Inline(task.to_owned()));
-    opts.project = Some(project.into());
-    opts.delivery_wait_secs = 30;
+    opts.request.project = Some(project.into());
+    opts.notify.delivery_wait_secs = 30;
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
     let prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;
     let dir = runner::create(&prepared)?;

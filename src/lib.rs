@@ -27,7 +27,7 @@
 //! # async fn demo() -> clawrun::Result<()> {
 //! let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
 //! let mut opts = RunOptions::new("claude", TaskSource::Inline("Add a test for parse()".into()));
-//! opts.project = Some("/home/me/src/app".into());
+//! opts.request.project = Some("/home/me/src/app".into());
 //! let prepared = clawrun::prepare(&opts, &paths, &mut std::io::empty())?;
 //! let dir = clawrun::create(&prepared)?;
 //! let console = Console::new(Some(dir.file("notifications.jsonl")));

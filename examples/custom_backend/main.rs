@@ -47,8 +47,8 @@ fn run(project: &str, task: &str, resume: Option<&str>) -> anyhow::Result<RunRep
     // PROJECT -t TASK [--resume ID]`. The run records the backends file, so a
     // detached runner finds `acme` too.
     let mut opts = RunOptions::new(acme.name(), TaskSource::Inline(task.to_owned()));
-    opts.project = Some(project.into());
-    opts.resume = resume.map(str::to_owned);
+    opts.request.project = Some(project.into());
+    opts.request.resume = resume.map(str::to_owned);
     opts.backends_file = Some(file);
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
     let prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;

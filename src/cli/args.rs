@@ -13,10 +13,11 @@ use clap::{Args, Parser, Subcommand};
 
 use clawrun::core::routing::TelegramRoutingMode;
 use clawrun::core::runner::{
-    DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, DEFAULT_TIMEOUT_SECS, RoutingOptions,
-    RunOptions, TaskSource,
+    ChainOptions, DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, DEFAULT_REMIND_AFTER_SECS,
+    DEFAULT_STALL_SECS, DEFAULT_TIMEOUT_SECS, RequestOptions, RoutingOptions, RunOptions,
+    TaskSource,
 };
-use clawrun::core::store::run::CompletionMode;
+use clawrun::core::store::run::{CompletionMode, NotifySettings, RunLimits};
 
 /// Run coding-agent CLIs in the background for OpenClaw, and keep the human
 /// and the orchestrating agent informed until the work is done.
@@ -110,15 +111,55 @@ pub struct RunArgs {
     /// Read the task from a file (`-` = standard input).
     #[arg(long, value_name = "PATH")]
     pub task_file: Option<PathBuf>,
-    /// Project (working) directory; created if missing; `git init` only when it is not inside a work tree.
-    #[arg(short = 'p', long, value_name = "DIR")]
-    pub project: Option<PathBuf>,
+    /// What the backend is asked.
+    #[command(flatten)]
+    pub request: RequestFlags,
     /// OpenClaw session key of the requester (routes notifications and the wake).
     #[arg(short = 's', long, value_name = "KEY")]
     pub session: Option<String>,
     /// A human label for the run and its session (searchable with `sessions find`).
     #[arg(long = "session-label", visible_alias = "label", value_name = "TEXT")]
     pub session_label: Option<String>,
+    /// Output file for the final text (default: output.txt in the run directory).
+    #[arg(short = 'o', long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Time limits and turn handling.
+    #[command(flatten)]
+    pub limits: LimitFlags,
+    /// Where notifications go.
+    #[command(flatten)]
+    pub routing: RoutingFlags,
+    /// Resolve and print the route, check the channel's settings, and exit without running anything.
+    #[arg(long)]
+    pub validate_only: bool,
+    /// What the human is told, and how.
+    #[command(flatten)]
+    pub notify: NotifyFlags,
+    /// The resume chain.
+    #[command(flatten)]
+    pub chain: ChainFlags,
+    /// When `[limits] max_sessions` agents are already running, wait for a slot (first come, first
+    /// served) instead of refusing; with --detach, return at once with the run `queued`.
+    #[arg(long)]
+    pub queue: bool,
+    /// Launch even when the route's gateway is unreachable or refuses the token: the messages and
+    /// the wake wait in the outbox (`clawrun outbox flush`). Without it such a launch is refused.
+    #[arg(long)]
+    pub queue_delivery: bool,
+    /// Return once the agent has started, printing the launch proof; the run goes on in the background.
+    #[arg(long)]
+    pub detach: bool,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `clawrun run`: what the backend is asked.
+#[derive(Debug, Args)]
+pub struct RequestFlags {
+    /// Project (working) directory; created if missing; `git init` only when it is not inside a work tree.
+    #[arg(short = 'p', long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
     /// Resume this session (Claude session id / Codex thread id; a clawrun run id means its
     /// session). Without --session or --notify-* flags the run reports where the session's last
     /// run did, with its label, completion mode and iteration chain.
@@ -130,16 +171,6 @@ pub struct RunArgs {
     /// Model name, passed to the CLI.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
-    /// Time limit: seconds, or with a unit (45s, 90m, 2h, 1d, 1h30m); then SIGTERM to the
-    /// agent's process group, grace, SIGKILL.
-    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_name = "DURATION", value_parser = parse_duration_secs)]
-    pub timeout: u64,
-    /// Seconds between SIGTERM and SIGKILL when stopping the agent.
-    #[arg(long, default_value_t = DEFAULT_GRACE_SECS, value_name = "SECS")]
-    pub grace: u64,
-    /// Output file for the final text (default: output.txt in the run directory).
-    #[arg(short = 'o', long, value_name = "PATH")]
-    pub output: Option<PathBuf>,
     /// Claude permission mode (default, plan, acceptEdits, bypassPermissions…) instead of the
     /// default --dangerously-skip-permissions.
     #[arg(long, value_name = "MODE")]
@@ -163,59 +194,21 @@ pub struct RunArgs {
     /// Codex: turn web search off (on by default).
     #[arg(long)]
     pub no_search: bool,
-    /// Where notifications go.
-    #[command(flatten)]
-    pub routing: RoutingFlags,
-    /// Resolve and print the route, check the channel's settings, and exit without running anything.
-    #[arg(long)]
-    pub validate_only: bool,
-    /// Foreground: stream the agent's text into the chat as it is produced (see `clawrun fg`).
-    #[arg(long)]
-    pub fg: bool,
-    /// Seconds between heartbeats (0 = none; default: `[notify] heartbeat_secs`, else 60).
-    #[arg(long, value_name = "SECS")]
-    pub heartbeat: Option<u64>,
-    /// Edit one heartbeat message in place (Telegram) instead of posting a new one each time.
-    #[arg(long)]
-    pub heartbeat_edit: bool,
-    /// Seconds of agent silence before one stall alert (0 = none).
-    #[arg(long, default_value_t = 600, value_name = "SECS")]
-    pub stall_secs: u64,
+}
+
+/// `clawrun run`: time limits and turn handling.
+#[derive(Debug, Args)]
+pub struct LimitFlags {
+    /// Time limit: seconds, or with a unit (45s, 90m, 2h, 1d, 1h30m); then SIGTERM to the
+    /// agent's process group, grace, SIGKILL.
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_name = "DURATION", value_parser = parse_duration_secs)]
+    pub timeout: u64,
+    /// Seconds between SIGTERM and SIGKILL when stopping the agent.
+    #[arg(long, default_value_t = DEFAULT_GRACE_SECS, value_name = "SECS")]
+    pub grace: u64,
     /// Stop the run when the agent has been silent this many seconds (0 = never).
     #[arg(long, default_value_t = 0, value_name = "SECS")]
     pub idle_timeout: u64,
-    /// Send one "still running" reminder after this many seconds (0 = none).
-    #[arg(long, default_value_t = 600, value_name = "SECS")]
-    pub remind_after: u64,
-    /// What the woken agent should do: `single` (report and stop) or `iterate` (continue until the
-    /// goal is met). Default: single; with --resume, the mode of the session's last run.
-    #[arg(long, value_parser = ["single", "iterate"])]
-    pub completion_mode: Option<String>,
-    /// In iterate mode: the most iterations of one resume chain (default 5; with --resume, the
-    /// limit of the session's last run).
-    #[arg(long, value_name = "N")]
-    pub max_iterations: Option<u32>,
-    /// Seconds a finishing run waits for its last notifications and the wake to be delivered;
-    /// what is left stays queued for `clawrun outbox flush` (and the next run's start).
-    #[arg(long, default_value_t = DEFAULT_DELIVERY_WAIT_SECS, value_name = "SECS")]
-    pub delivery_wait: u64,
-    /// Send technical trace markers (`[TRACE][TECH]…`) to the chat.
-    #[arg(long)]
-    pub trace_live: bool,
-    /// When `[limits] max_sessions` agents are already running, wait for a slot (first come, first
-    /// served) instead of refusing; with --detach, return at once with the run `queued`.
-    #[arg(long)]
-    pub queue: bool,
-    /// Launch even when the route's gateway is unreachable or refuses the token: the messages and
-    /// the wake wait in the outbox (`clawrun outbox flush`). Without it such a launch is refused.
-    #[arg(long)]
-    pub queue_delivery: bool,
-    /// Return once the agent has started, printing the launch proof; the run goes on in the background.
-    #[arg(long)]
-    pub detach: bool,
-    /// Print machine-readable JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
     /// Claude: keep the session open after each turn ("waiting for input"); answer with
     /// `clawrun respond RUN "message"`. Closes after --idle-timeout (default 1800 s here) without an answer.
     #[arg(long)]
@@ -227,6 +220,46 @@ pub struct RunArgs {
     /// then resume the same session.
     #[arg(long)]
     pub auto_resume_on_limit: bool,
+}
+
+/// `clawrun run`: what the human is told, and how.
+#[derive(Debug, Args)]
+pub struct NotifyFlags {
+    /// Foreground: stream the agent's text into the chat as it is produced (see `clawrun fg`).
+    #[arg(long)]
+    pub fg: bool,
+    /// Seconds between heartbeats (0 = none; default: `[notify] heartbeat_secs`, else 60).
+    #[arg(long, value_name = "SECS")]
+    pub heartbeat: Option<u64>,
+    /// Edit one heartbeat message in place (Telegram) instead of posting a new one each time.
+    #[arg(long)]
+    pub heartbeat_edit: bool,
+    /// Seconds of agent silence before one stall alert (0 = none).
+    #[arg(long, default_value_t = DEFAULT_STALL_SECS, value_name = "SECS")]
+    pub stall_secs: u64,
+    /// Send one "still running" reminder after this many seconds (0 = none).
+    #[arg(long, default_value_t = DEFAULT_REMIND_AFTER_SECS, value_name = "SECS")]
+    pub remind_after: u64,
+    /// Seconds a finishing run waits for its last notifications and the wake to be delivered;
+    /// what is left stays queued for `clawrun outbox flush` (and the next run's start).
+    #[arg(long, default_value_t = DEFAULT_DELIVERY_WAIT_SECS, value_name = "SECS")]
+    pub delivery_wait: u64,
+    /// Send technical trace markers (`[TRACE][TECH]…`) to the chat.
+    #[arg(long)]
+    pub trace_live: bool,
+}
+
+/// `clawrun run`: the resume chain.
+#[derive(Debug, Args)]
+pub struct ChainFlags {
+    /// What the woken agent should do: `single` (report and stop) or `iterate` (continue until the
+    /// goal is met). Default: single; with --resume, the mode of the session's last run.
+    #[arg(long, value_parser = ["single", "iterate"])]
+    pub completion_mode: Option<String>,
+    /// In iterate mode: the most iterations of one resume chain (default 5; with --resume, the
+    /// limit of the session's last run).
+    #[arg(long, value_name = "N")]
+    pub max_iterations: Option<u32>,
 }
 
 impl RunArgs {
@@ -246,29 +279,78 @@ impl RunArgs {
         RunOptions {
             backend: self.backend.clone(),
             task,
-            project: self.project.clone(),
             session_key: self.session.clone(),
             label: self.session_label.clone(),
+            output: self.output.clone(),
+            backends_file,
+            queue_delivery: self.queue_delivery,
+            request: self.request.to_options(),
+            limits: self.limits.to_limits(),
+            notify: self.notify.to_settings(),
+            chain: self.chain.to_options(),
+        }
+    }
+}
+
+impl RequestFlags {
+    /// The library's view of these flags.
+    pub fn to_options(&self) -> RequestOptions {
+        RequestOptions {
+            project: self.project.clone(),
             resume: self.resume.clone(),
             fork: self.fork,
             model: self.model.clone(),
-            timeout_secs: self.timeout,
-            grace_secs: self.grace,
-            output: self.output.clone(),
             permission_mode: self.permission_mode.clone(),
             sandbox: self
                 .sandbox
                 .clone()
                 .or_else(|| self.full_auto.then(|| FULL_AUTO_SANDBOX.to_owned())),
             no_search: self.no_search,
-            backends_file,
+            allowed_tools: self.allowed_tools.clone(),
+            append_system_prompt: self.append_system_prompt.clone(),
+            max_budget_usd: self.max_budget_usd,
+        }
+    }
+}
+
+impl LimitFlags {
+    /// The library's view of these flags.
+    pub fn to_limits(&self) -> RunLimits {
+        RunLimits {
+            timeout_secs: self.timeout,
+            grace_secs: self.grace,
+            idle_timeout_secs: self.idle_timeout,
+            multi_turn: self.multi_turn,
+            max_auto_responds: self.max_auto_responds,
+            auto_resume_on_limit: self.auto_resume_on_limit,
+        }
+    }
+}
+
+impl NotifyFlags {
+    /// The library's view of these flags (`--heartbeat` not given: the
+    /// built-in default; the command puts `[notify] heartbeat_secs` and
+    /// `[notify] silent` in).
+    pub fn to_settings(&self) -> NotifySettings {
+        NotifySettings {
             heartbeat_secs: self
                 .heartbeat
                 .unwrap_or(clawrun::core::config::DEFAULT_HEARTBEAT_SECS),
             heartbeat_edit: self.heartbeat_edit,
             stall_secs: self.stall_secs,
-            idle_timeout_secs: self.idle_timeout,
             remind_after_secs: self.remind_after,
+            delivery_wait_secs: self.delivery_wait,
+            fg: self.fg,
+            trace_live: self.trace_live,
+            silent: clawrun::core::config::Silence::default(),
+        }
+    }
+}
+
+impl ChainFlags {
+    /// The library's view of these flags.
+    pub fn to_options(&self) -> ChainOptions {
+        ChainOptions {
             completion_mode: self.completion_mode.as_deref().map(|m| {
                 if m == "iterate" {
                     CompletionMode::Iterate
@@ -277,18 +359,6 @@ impl RunArgs {
                 }
             }),
             max_iterations: self.max_iterations,
-            trace_live: self.trace_live,
-            delivery_wait_secs: self.delivery_wait,
-            fg: self.fg,
-            // From `[notify] silent`, set by the command.
-            silent: clawrun::core::config::Silence::default(),
-            allowed_tools: self.allowed_tools.clone(),
-            append_system_prompt: self.append_system_prompt.clone(),
-            max_budget_usd: self.max_budget_usd,
-            multi_turn: self.multi_turn,
-            max_auto_responds: self.max_auto_responds,
-            auto_resume_on_limit: self.auto_resume_on_limit,
-            queue_delivery: self.queue_delivery,
         }
     }
 }

@@ -299,10 +299,10 @@ fn every_clawrun_command_in_the_skills_parses() {
                     for (flag, on) in [
                         ("detach", args.detach),
                         ("validate-only", args.validate_only),
-                        ("resume", args.resume.is_some()),
+                        ("resume", args.request.resume.is_some()),
                         (
                             "iterate",
-                            args.completion_mode.as_deref() == Some("iterate"),
+                            args.chain.completion_mode.as_deref() == Some("iterate"),
                         ),
                         ("session", args.session.is_some()),
                         ("task-file", args.task_file.is_some()),

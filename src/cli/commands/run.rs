@@ -23,7 +23,7 @@ use crate::cli::{CmdResult, Ctx, render, runtime};
 /// `clawrun run`.
 pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     let paths = &ctx.paths;
-    if args.full_auto {
+    if args.request.full_auto {
         eprintln!(
             "ℹ️ --full-auto (the seed's codex flag) runs as --sandbox {} (no approval or sandbox \
              bypass)",
@@ -32,10 +32,10 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     }
     let configs = Configs::load(paths)?;
     let mut opts = args.to_options(ctx.backends_file.clone());
-    if args.heartbeat.is_none() {
-        opts.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
+    if args.notify.heartbeat.is_none() {
+        opts.notify.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
     }
-    opts.silent = configs.config.notify.silent;
+    opts.notify.silent = configs.config.notify.silent;
     let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
     runtime()?.block_on(runner::route(&mut prepared, &input, &configs))?;

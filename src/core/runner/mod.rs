@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::core::model::state::Outcome;
-use crate::core::store::run::{self, CompletionMode};
+use crate::core::store::run::{self, CompletionMode, NotifySettings, RunLimits};
 
 pub use channel::{channel_for, channel_named};
 pub use crash::{RunnerEnd, WATCH_DONE, close_reaped, record_crash, wait_for_runner};
@@ -67,6 +67,10 @@ pub const FOLLOWUPS_FILE_NAME: &str = "followups.jsonl";
 /// How long (seconds, default) a finishing run waits for its last notifications to be delivered;
 /// what is left stays in the outbox for `clawrun outbox flush`.
 pub const DEFAULT_DELIVERY_WAIT_SECS: u64 = 120;
+/// Default seconds of agent silence before one stall alert.
+pub const DEFAULT_STALL_SECS: u64 = 600;
+/// Default seconds after which one "still running" reminder is sent.
+pub const DEFAULT_REMIND_AFTER_SECS: u64 = 600;
 /// Multi-turn runs: seconds without an answer before stdin is closed, when
 /// `--idle-timeout` is 0.
 pub const DEFAULT_MULTI_TURN_IDLE_SECS: u64 = 1800;
@@ -85,77 +89,102 @@ pub enum TaskSource {
 }
 
 /// Everything `clawrun run` was asked, before validation.
+///
+/// Grouped like the [`run::RunSpec`] it becomes: [`prepare`] validates the
+/// parts and moves them into the spec. Limits and notification settings are
+/// the spec's own parts; the request and the chain are "as given" parts
+/// (`None` where a value is inherited or defaulted when not given).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOptions {
     /// Backend name.
     pub backend: String,
     /// The task.
     pub task: TaskSource,
-    /// Project directory (default: `<state dir>/scratch/<backend>`).
-    pub project: Option<PathBuf>,
     /// OpenClaw session key.
     pub session_key: Option<String>,
     /// Label.
     pub label: Option<String>,
-    /// Resume id.
+    /// Output file.
+    pub output: Option<PathBuf>,
+    /// The user's backends.toml.
+    pub backends_file: Option<PathBuf>,
+    /// Launch even when the route's gateway cannot be reached or refuses the
+    /// token: the messages and the wake wait in the outbox.
+    pub queue_delivery: bool,
+    /// What the backend is asked (project, model, resume, permission, …).
+    pub request: RequestOptions,
+    /// Time limits and turn handling. A multi-turn run given no idle timeout
+    /// gets [`DEFAULT_MULTI_TURN_IDLE_SECS`].
+    pub limits: RunLimits,
+    /// What the human is told, and how.
+    pub notify: NotifySettings,
+    /// The completion mode and iteration limit, when given.
+    pub chain: ChainOptions,
+}
+
+/// What the backend is asked, as given (part of [`RunOptions`]; validated
+/// into a [`crate::backends::RunRequest`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestOptions {
+    /// Project directory (default: `<state dir>/scratch/<backend>`).
+    pub project: Option<PathBuf>,
+    /// Resume id (a session id, or a clawrun run id meaning its session).
     pub resume: Option<String>,
     /// Fork on resume.
     pub fork: bool,
     /// Model.
     pub model: Option<String>,
-    /// Time limit, seconds.
-    pub timeout_secs: u64,
-    /// Grace between SIGTERM and SIGKILL, seconds.
-    pub grace_secs: u64,
-    /// Output file.
-    pub output: Option<PathBuf>,
     /// Claude permission mode.
     pub permission_mode: Option<String>,
     /// Codex sandbox mode.
     pub sandbox: Option<String>,
     /// Codex web search off.
     pub no_search: bool,
-    /// The user's backends.toml.
-    pub backends_file: Option<PathBuf>,
-    /// Seconds between heartbeats (0 = none).
-    pub heartbeat_secs: u64,
-    /// Edit the heartbeat message in place.
-    pub heartbeat_edit: bool,
-    /// Seconds of silence before a stall alert (0 = none).
-    pub stall_secs: u64,
-    /// Seconds of silence after which the run is stopped (0 = never).
-    pub idle_timeout_secs: u64,
-    /// Seconds after which one "still running" reminder is sent (0 = none).
-    pub remind_after_secs: u64,
-    /// Completion mode (`None`: single, or on `--resume` the mode of the
-    /// session's last run).
-    pub completion_mode: Option<CompletionMode>,
-    /// Iteration limit in iterate mode (`None`: [`DEFAULT_MAX_ITERATIONS`],
-    /// or on `--resume` the limit of the session's last run).
-    pub max_iterations: Option<u32>,
-    /// Trace markers to the chat.
-    pub trace_live: bool,
-    /// Seconds a finishing run waits for its last messages to be delivered.
-    pub delivery_wait_secs: u64,
-    /// Stream the agent's text into the chat from the start.
-    pub fg: bool,
-    /// Which messages are silent (`[notify] silent`).
-    pub silent: crate::core::config::Silence,
     /// Claude `--allowedTools`.
     pub allowed_tools: Vec<String>,
     /// Claude `--append-system-prompt`.
     pub append_system_prompt: Option<String>,
     /// Stop when the run's cost passes this (Claude `--max-budget-usd`).
     pub max_budget_usd: Option<f64>,
-    /// Multi-turn (claude only): keep stdin open for `clawrun respond`.
-    pub multi_turn: bool,
-    /// Most consecutive automatic answers before `respond` is refused.
-    pub max_auto_responds: u32,
-    /// Wait out a usage limit with a known reset time, then resume the session.
-    pub auto_resume_on_limit: bool,
-    /// Launch even when the route's gateway cannot be reached or refuses the
-    /// token: the messages and the wake wait in the outbox.
-    pub queue_delivery: bool,
+}
+
+/// The resume chain settings, as given (part of [`RunOptions`]; resolved into
+/// a [`run::ChainPosition`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChainOptions {
+    /// Completion mode (`None`: single, or on `--resume` the mode of the
+    /// session's last run).
+    pub completion_mode: Option<CompletionMode>,
+    /// Iteration limit in iterate mode (`None`: [`DEFAULT_MAX_ITERATIONS`],
+    /// or on `--resume` the limit of the session's last run).
+    pub max_iterations: Option<u32>,
+}
+
+/// The limits `clawrun run` uses by default.
+pub fn default_limits() -> RunLimits {
+    RunLimits {
+        timeout_secs: DEFAULT_TIMEOUT_SECS,
+        grace_secs: DEFAULT_GRACE_SECS,
+        idle_timeout_secs: 0,
+        multi_turn: false,
+        max_auto_responds: run::DEFAULT_MAX_AUTO_RESPONDS,
+        auto_resume_on_limit: false,
+    }
+}
+
+/// The notification settings `clawrun run` uses by default (without a
+/// `clawrun.toml`).
+pub fn default_notify_settings() -> NotifySettings {
+    NotifySettings {
+        heartbeat_secs: crate::core::config::DEFAULT_HEARTBEAT_SECS,
+        heartbeat_edit: false,
+        stall_secs: DEFAULT_STALL_SECS,
+        remind_after_secs: DEFAULT_REMIND_AFTER_SECS,
+        delivery_wait_secs: DEFAULT_DELIVERY_WAIT_SECS,
+        fg: false,
+        trace_live: false,
+        silent: crate::core::config::Silence::default(),
+    }
 }
 
 impl RunOptions {
@@ -165,37 +194,15 @@ impl RunOptions {
         Self {
             backend: backend.into(),
             task,
-            project: None,
             session_key: None,
             label: None,
-            resume: None,
-            fork: false,
-            model: None,
-            timeout_secs: DEFAULT_TIMEOUT_SECS,
-            grace_secs: DEFAULT_GRACE_SECS,
             output: None,
-            permission_mode: None,
-            sandbox: None,
-            no_search: false,
             backends_file: None,
-            heartbeat_secs: crate::core::config::DEFAULT_HEARTBEAT_SECS,
-            heartbeat_edit: false,
-            stall_secs: 600,
-            idle_timeout_secs: 0,
-            remind_after_secs: 600,
-            completion_mode: None,
-            max_iterations: None,
-            trace_live: false,
-            delivery_wait_secs: DEFAULT_DELIVERY_WAIT_SECS,
-            fg: false,
-            silent: crate::core::config::Silence::default(),
-            allowed_tools: Vec::new(),
-            append_system_prompt: None,
-            max_budget_usd: None,
-            multi_turn: false,
-            max_auto_responds: run::DEFAULT_MAX_AUTO_RESPONDS,
-            auto_resume_on_limit: false,
             queue_delivery: false,
+            request: RequestOptions::default(),
+            limits: default_limits(),
+            notify: default_notify_settings(),
+            chain: ChainOptions::default(),
         }
     }
 }

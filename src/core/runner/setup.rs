@@ -20,8 +20,7 @@ use crate::core::store::fsutil;
 use crate::core::store::iterations::{self, Iterations};
 use crate::core::store::paths::Paths;
 use crate::core::store::run::{
-    self, ChainPosition, CompletionMode, NotifySettings, RunDir, RunLimits, RunRecord, RunSpec,
-    RunStatus, files,
+    self, ChainPosition, CompletionMode, RunDir, RunLimits, RunRecord, RunSpec, RunStatus, files,
 };
 
 use super::inherit::{self, LastRun};
@@ -163,7 +162,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
             cwd.join(p)
         }
     };
-    let project = match &opts.project {
+    let project = match &opts.request.project {
         Some(p) => absolute(p),
         None => paths.state_dir.join("scratch").join(backend.name()),
     };
@@ -185,11 +184,12 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         None => paths.runs_dir().join(&run_id).join(files::OUTPUT),
     };
     check_program(&backend, paths)?;
-    let resume_id = match &opts.resume {
+    let resume_id = match &opts.request.resume {
         Some(v) => Some(inherit::session_id_of(v, backend.name(), paths)?),
         None => None,
     };
     let resume_run_id = opts
+        .request
         .resume
         .clone()
         .filter(|v| Some(v) != resume_id.as_ref());
@@ -206,14 +206,14 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
     let request = RunRequest {
         prompt,
         project,
-        model: opts.model.clone(),
+        model: opts.request.model.clone(),
         resume_id,
-        fork: opts.fork,
+        fork: opts.request.fork,
         permission,
-        search: opts.no_search.then_some(false),
-        allowed_tools: opts.allowed_tools.clone(),
-        append_system_prompt: opts.append_system_prompt.clone(),
-        max_budget_usd: opts.max_budget_usd,
+        search: opts.request.no_search.then_some(false),
+        allowed_tools: opts.request.allowed_tools.clone(),
+        append_system_prompt: opts.request.append_system_prompt.clone(),
+        max_budget_usd: opts.request.max_budget_usd,
     };
     backend.validate(&request).map_err(Error::usage_from)?;
     let spec = RunSpec {
@@ -228,8 +228,8 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         output_file,
         backends_file: opts.backends_file.clone(),
         created_at: now,
-        limits: limits(opts),
-        notify: notify_settings(opts),
+        limits: limits(&opts.limits),
+        notify: opts.notify.clone(),
         chain,
         route: Route::console(RouteSource::Default),
         channel: ChannelKind::Console,
@@ -292,22 +292,22 @@ fn read_capped(input: impl Read, what: &str) -> Result<String> {
 
 /// The checks of single flags and of flags against each other, whatever the backend.
 fn check_flags(opts: &RunOptions) -> Result<()> {
-    if opts.timeout_secs == 0 || opts.timeout_secs > MAX_TIMEOUT_SECS {
+    if opts.limits.timeout_secs == 0 || opts.limits.timeout_secs > MAX_TIMEOUT_SECS {
         return Err(usage(format!(
             "--timeout must be between 1 and {MAX_TIMEOUT_SECS} seconds, got {}",
-            opts.timeout_secs
+            opts.limits.timeout_secs
         )));
     }
-    if opts.grace_secs > 600 {
+    if opts.limits.grace_secs > 600 {
         return Err(usage("--grace must be at most 600 seconds"));
     }
-    if let Some(r) = &opts.resume {
+    if let Some(r) = &opts.request.resume {
         check_token("--resume", r, 200)?;
     }
-    if opts.fork && opts.resume.is_none() {
+    if opts.request.fork && opts.request.resume.is_none() {
         return Err(usage("--fork needs --resume ID (the session to fork from)"));
     }
-    if let Some(m) = &opts.model {
+    if let Some(m) = &opts.request.model {
         check_token("--model", m, 200)?;
     }
     if let Some(k) = &opts.session_key {
@@ -323,13 +323,13 @@ fn check_flags(opts: &RunOptions) -> Result<()> {
             ));
         }
     }
-    if opts.max_auto_responds > 1000 {
+    if opts.limits.max_auto_responds > 1000 {
         return Err(usage("--max-auto-responds must be at most 1000"));
     }
-    if opts.max_iterations.is_some_and(|n| n == 0 || n > 100) {
+    if opts.chain.max_iterations.is_some_and(|n| n == 0 || n > 100) {
         return Err(usage("--max-iterations must be between 1 and 100"));
     }
-    if opts.heartbeat_secs != 0 && opts.heartbeat_secs < 10 {
+    if opts.notify.heartbeat_secs != 0 && opts.notify.heartbeat_secs < 10 {
         return Err(usage("--heartbeat must be 0 (off) or at least 10 seconds"));
     }
     Ok(())
@@ -338,7 +338,7 @@ fn check_flags(opts: &RunOptions) -> Result<()> {
 /// The flags a backend must be able to honour, by its capabilities (`name`
 /// only names it in the messages).
 fn check_capabilities(opts: &RunOptions, name: &str, caps: Capabilities) -> Result<()> {
-    if opts.fork && !caps.fork {
+    if opts.request.fork && !caps.fork {
         return Err(usage(format!(
             "--fork is not supported by the {name} backend (it cannot fork a session)"
         )));
@@ -348,8 +348,8 @@ fn check_capabilities(opts: &RunOptions, name: &str, caps: Capabilities) -> Resu
         Some(PermissionStyle::Sandbox) => format!("; for {name} use --sandbox MODE"),
         None => String::new(),
     };
-    if opts.permission_mode.is_some()
-        && opts.sandbox.is_none()
+    if opts.request.permission_mode.is_some()
+        && opts.request.sandbox.is_none()
         && caps.permission != Some(PermissionStyle::Mode)
     {
         return Err(usage(format!(
@@ -357,8 +357,8 @@ fn check_capabilities(opts: &RunOptions, name: &str, caps: Capabilities) -> Resu
             other_flag(caps.permission)
         )));
     }
-    if opts.sandbox.is_some()
-        && opts.permission_mode.is_none()
+    if opts.request.sandbox.is_some()
+        && opts.request.permission_mode.is_none()
         && caps.permission != Some(PermissionStyle::Sandbox)
     {
         return Err(usage(format!(
@@ -366,12 +366,12 @@ fn check_capabilities(opts: &RunOptions, name: &str, caps: Capabilities) -> Resu
             other_flag(caps.permission)
         )));
     }
-    if opts.no_search && !caps.search_toggle {
+    if opts.request.no_search && !caps.search_toggle {
         return Err(usage(format!(
             "--no-search is not an option of the {name} backend (its web search has no switch)"
         )));
     }
-    if opts.multi_turn && !caps.live_input {
+    if opts.limits.multi_turn && !caps.live_input {
         return Err(usage(format!(
             "--multi-turn is not supported by the {name} backend ({name} takes no input while it \
              runs); continue a finished {name} run with `clawrun resume RUN \"message\"`"
@@ -382,7 +382,7 @@ fn check_capabilities(opts: &RunOptions, name: &str, caps: Capabilities) -> Resu
 
 /// The permission asked for (the backend checks the mode itself).
 fn permission(opts: &RunOptions) -> Result<Permission> {
-    match (&opts.permission_mode, &opts.sandbox) {
+    match (&opts.request.permission_mode, &opts.request.sandbox) {
         (Some(_), Some(_)) => Err(usage("--permission-mode and --sandbox exclude each other")),
         (Some(m), None) => {
             check_token("--permission-mode", m, 64)?;
@@ -422,12 +422,14 @@ fn chain_position(
 ) -> Result<ChainPosition> {
     let last_chain = last_run.and_then(|l| l.chain.as_ref());
     let mode = opts
+        .chain
         .completion_mode
         .or(last_chain.map(|c| c.completion_mode))
         .unwrap_or(CompletionMode::Single);
     let max_iterations = match mode {
         CompletionMode::Single => 1,
         CompletionMode::Iterate => opts
+            .chain
             .max_iterations
             .or(last_chain
                 .filter(|c| c.completion_mode == CompletionMode::Iterate)
@@ -451,33 +453,14 @@ fn chain_position(
     })
 }
 
-fn limits(opts: &RunOptions) -> RunLimits {
-    RunLimits {
-        timeout_secs: opts.timeout_secs,
-        grace_secs: opts.grace_secs,
-        // Multi-turn runs wait for answers: an abandoned one closes after 30 minutes.
-        idle_timeout_secs: if opts.multi_turn && opts.idle_timeout_secs == 0 {
-            DEFAULT_MULTI_TURN_IDLE_SECS
-        } else {
-            opts.idle_timeout_secs
-        },
-        multi_turn: opts.multi_turn,
-        max_auto_responds: opts.max_auto_responds,
-        auto_resume_on_limit: opts.auto_resume_on_limit,
+/// The limits as given, but a multi-turn run given no idle timeout waits
+/// [`DEFAULT_MULTI_TURN_IDLE_SECS`] for an answer (an abandoned one closes).
+fn limits(given: &RunLimits) -> RunLimits {
+    let mut limits = given.clone();
+    if limits.multi_turn && limits.idle_timeout_secs == 0 {
+        limits.idle_timeout_secs = DEFAULT_MULTI_TURN_IDLE_SECS;
     }
-}
-
-fn notify_settings(opts: &RunOptions) -> NotifySettings {
-    NotifySettings {
-        heartbeat_secs: opts.heartbeat_secs,
-        heartbeat_edit: opts.heartbeat_edit,
-        stall_secs: opts.stall_secs,
-        remind_after_secs: opts.remind_after_secs,
-        delivery_wait_secs: opts.delivery_wait_secs,
-        fg: opts.fg,
-        trace_live: opts.trace_live,
-        silent: opts.silent,
-    }
+    limits
 }
 
 /// The routing flags of `clawrun run`.
@@ -663,8 +646,8 @@ mod tests {
     #[test]
     fn capabilities_decide_the_backend_flags() {
         let mut opts = RunOptions::new("x", TaskSource::Inline("t".into()));
-        opts.fork = true;
-        opts.resume = Some("r".into());
+        opts.request.fork = true;
+        opts.request.resume = Some("r".into());
         let none = Capabilities::default();
         let err = check_capabilities(&opts, "x", none)
             .unwrap_err()
@@ -678,8 +661,8 @@ mod tests {
             ..Capabilities::default()
         };
         assert!(check_capabilities(&opts, "x", fork).is_ok());
-        opts.fork = false;
-        opts.sandbox = Some("read-only".into());
+        opts.request.fork = false;
+        opts.request.sandbox = Some("read-only".into());
         let mode = Capabilities {
             permission: Some(PermissionStyle::Mode),
             ..Capabilities::default()
