@@ -533,3 +533,32 @@ fn no_conversation_found_without_resume_is_a_plain_failure() {
     let rec = read_json(&run_dir(&sb, &run_ids(&sb)[0]).join("run.json"));
     assert_eq!(rec["status"], "failed");
 }
+
+/// `--resume RUN_ID` continues that run, not the session's newest run: its
+/// label (and route, chain) come from the run named.
+#[test]
+fn resume_with_a_run_id_takes_over_that_run_not_the_sessions_newest() {
+    let sb = Sandbox::new();
+    let mut ids = Vec::new();
+    for label in ["Fix login bug", "Something else"] {
+        let before = run_ids(&sb);
+        let out = sb
+            .run(&["-t", "x", "--label", label])
+            .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ids.push(new_runs(&sb, &before)[0].clone());
+    }
+    // Both runs announced the same session; resume the first by its run id.
+    let before = run_ids(&sb);
+    let again = sb
+        .run(&["-t", "again", "--resume", &ids[0]])
+        .env("FAKE_FIXTURE", fixture("claude/resume.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let new = new_runs(&sb, &before)[0].clone();
+    let rec = read_json(&run_dir(&sb, &new).join("run.json"));
+    assert_eq!(rec["label"], "Fix login bug", "{rec}");
+}

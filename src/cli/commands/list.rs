@@ -26,11 +26,17 @@ pub fn list(args: &ListArgs, ctx: &Ctx) -> CmdResult {
         }
         render::text(&render::runs::unreadable(&unreadable))?;
     } else if runs.is_empty() {
-        render::text(if args.all {
-            "No runs.\n"
-        } else {
-            "No runs running or in the last 24 hours (--all lists older ones).\n"
-        })?;
+        let text = match (&args.status, args.all) {
+            (Some(s), true) => format!("No {s} runs.\n"),
+            (Some(s), false) => {
+                format!("No {s} runs in the last 24 hours (--all lists older ones).\n")
+            }
+            (None, true) => "No runs.\n".to_owned(),
+            (None, false) => {
+                "No runs running or in the last 24 hours (--all lists older ones).\n".to_owned()
+            }
+        };
+        render::text(&text)?;
     } else {
         render::text(&render::runs::list(&runs))?;
     }

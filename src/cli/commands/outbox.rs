@@ -24,6 +24,20 @@ pub fn outbox(args: &OutboxArgs, ctx: &Ctx) -> CmdResult {
         let unreadable = runs.iter().filter(|r| r.error.is_some()).count();
         return Ok(if unreadable > 0 { EXIT_INTERNAL } else { 0 });
     }
+    if !args.json {
+        // Delivery may wait up to --wait seconds for a channel that is down:
+        // say so first, so a silent terminal is not taken for a hang.
+        let items: usize = outbox::runs_with_pending(&runs_dir)
+            .iter()
+            .map(|r| r.pending.len())
+            .sum();
+        if items > 0 {
+            eprintln!(
+                "⏳ Delivering {items} pending item(s); retrying for up to {}s (--wait)…",
+                args.wait
+            );
+        }
+    }
     let build = |kind: &str, dir: &std::path::Path| runner::channel_named(kind, dir, paths);
     let results = runtime()?.block_on(outbox::flush_all(
         &runs_dir,

@@ -105,7 +105,7 @@ pub fn done(report: &RunReport) -> String {
     };
     let word = report.outcome.as_str();
     let mut out = format!(
-        "{icon} Done ({}, exit {}, {} chars, {})\n",
+        "{icon} Done ({}, agent exit {}, {} chars, {})\n",
         super::style::status(word, word),
         report
             .agent_exit_code

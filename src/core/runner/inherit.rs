@@ -113,14 +113,25 @@ pub fn last_run(paths: &Paths, backend: &AnyBackend, session_id: &str) -> Option
         .map(|id| RunDir::open(runs_dir.join(id)))
         .and_then(|dir| dir.read_record().ok().map(|r| (dir, r)));
     let (dir, record) = from_registry.or_else(|| newest_run_of(&runs_dir, backend, session_id))?;
+    Some(last_run_from(&dir, &record))
+}
+
+/// The run a `--resume` value names by its run id (or wake id): what a resume
+/// of exactly that run takes over, rather than the session's newest run.
+pub fn named_last_run(paths: &Paths, value: &str) -> Option<LastRun> {
+    let (dir, record) = named_run(paths, value)?;
+    Some(last_run_from(&dir, &record))
+}
+
+fn last_run_from(dir: &RunDir, record: &RunRecord) -> LastRun {
     let spec = dir.read_spec().ok();
-    Some(LastRun {
+    LastRun {
         run_id: record.run_id.clone(),
         session_key: record.session_key.clone(),
         label: record.label.clone(),
         route: spec.as_ref().map(|s| (s.route.clone(), s.channel)),
         chain: spec.map(|s| s.chain),
-    })
+    }
 }
 
 fn newest_run_of(

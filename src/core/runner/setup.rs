@@ -193,9 +193,13 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         .resume
         .clone()
         .filter(|v| Some(v) != resume_id.as_ref());
-    let last_run = resume_id
-        .as_deref()
-        .and_then(|sid| inherit::last_run(paths, &backend, sid));
+    // `--resume RUN_ID` continues that run; a session id, its newest run.
+    let last_run = match &resume_run_id {
+        Some(run) => inherit::named_last_run(paths, run),
+        None => resume_id
+            .as_deref()
+            .and_then(|sid| inherit::last_run(paths, &backend, sid)),
+    };
     let chain = chain_position(
         opts,
         last_run.as_ref(),

@@ -177,11 +177,11 @@ fn plan_in(data: &IterFile, resume: Option<&str>, known_root: Option<&str>, run_
 pub fn check_limit(plan: &Plan, session_key: Option<&str>, max: u32) -> Result<()> {
     if plan.iteration > max {
         return Err(Error::usage(format!(
-            "iteration limit reached: this would be iteration {} of {max} for session {} (chain started by {}). \
-             Report the outcome to the user instead, or start a new task without --resume.",
+            "iteration limit reached: this would be iteration {} of {max} of the chain started by \
+             run {}{}. Report the outcome to the user instead, or start a new task without --resume.",
             plan.iteration,
-            session_key.unwrap_or("(none)"),
-            plan.root
+            plan.root,
+            session_key.map_or(String::new(), |k| format!(" (session {k})"))
         )));
     }
     Ok(())
