@@ -188,10 +188,10 @@ impl Supervisor<'_> {
             None => None,
         };
         let agent_exit = status.as_ref().map(process::exit_code);
-        let closing = self
+        let mut closing = self
             .protocol
             .finish(status.as_ref().and_then(ExitStatus::code), &stderr_tail);
-        self.apply_events(closing, Instant::now());
+        self.apply_events(&mut closing, Instant::now());
         let (outcome, error) = decide_outcome(
             attempt.stop,
             self.state.terminal.as_ref(),

@@ -143,6 +143,9 @@ pub(crate) struct Loop {
     pub(crate) stream_error: Option<String>,
     /// Bytes written to `stream.jsonl` so far.
     pub(crate) stream_written: u64,
+    /// The events and replies of one chunk; kept, so its buffers are
+    /// allocated once per run, not once per chunk.
+    pub(crate) step: Step,
 }
 
 fn interval(first: Instant, period: Duration) -> Interval {
@@ -318,6 +321,7 @@ impl Supervisor<'_> {
             stream_path,
             stream_error: None,
             stream_written: 0,
+            step: Step::default(),
         };
         // One pass per agent process: the first, then one per restart.
         let mut attempt = Attempt::new(agent);
@@ -469,11 +473,12 @@ impl Supervisor<'_> {
         self.keep_stream(lp, n);
         let chunk = &lp.out_buf[..n];
         let now = Instant::now();
-        let mut step = Step::default();
+        let mut step = std::mem::take(&mut lp.step);
         let protocol = &mut self.protocol;
         a.splitter
             .feed(chunk, &mut |line| read_line(protocol, line, &mut step));
-        self.apply_step(step, now);
+        self.apply_step(&mut step, now);
+        lp.step = step;
     }
 
     /// Append `out_buf[..n]` to `stream.jsonl` up to its cap; past the cap the
@@ -513,7 +518,7 @@ impl Supervisor<'_> {
         let protocol = &mut self.protocol;
         a.splitter
             .finish(&mut |line| read_line(protocol, line, &mut step));
-        self.apply_step(step, Instant::now());
+        self.apply_step(&mut step, Instant::now());
         self.turns.input = None;
         a.agent
             .kill_leftovers(self.grace().min(Duration::from_secs(2)))
@@ -522,17 +527,21 @@ impl Supervisor<'_> {
     }
 
     /// Carry out what a line produced: replies to the agent, then events.
-    fn apply_step(&mut self, step: Step, now: Instant) {
-        for bytes in step.writes {
+    /// Carry out a step: write its replies to the agent, fold its events in.
+    /// Leaves `step` empty, its buffers kept.
+    fn apply_step(&mut self, step: &mut Step, now: Instant) {
+        for bytes in step.writes.drain(..) {
             match &self.turns.input {
                 Some(input) if input.send(bytes).is_ok() => {}
                 _ => tracing::warn!("the agent's input is closed; a reply to it was dropped"),
             }
         }
-        self.apply_events(step.events, now);
+        self.apply_events(&mut step.events, now);
     }
 
-    pub(crate) fn apply_events(&mut self, events: Vec<AgentEvent>, now: Instant) {
+    /// Fold `events` in and carry out what they call for; leaves `events`
+    /// empty (its capacity kept for the next chunk).
+    pub(crate) fn apply_events(&mut self, events: &mut Vec<AgentEvent>, now: Instant) {
         if events.is_empty() {
             return;
         }
@@ -541,7 +550,8 @@ impl Supervisor<'_> {
             backend: &self.spec.backend,
             tested_version: self.backend.tested_version(),
         };
-        let reaction = reactions::react(&mut self.watch, &mut self.state, &events, now, setup);
+        let reaction = reactions::react(&mut self.watch, &mut self.state, events, now, setup);
+        events.clear();
         for effect in reaction.effects {
             match effect {
                 Effect::Notice(text) => self.notifier.notice(&text),

@@ -104,8 +104,8 @@ impl Supervisor<'_> {
             if let Some(wait) = self.limit_wait(lp.deadline) {
                 // Let the parser see the end of this process first: a failure it
                 // reports now belongs to this attempt.
-                let closing = self.protocol.finish(a.code(), &lp.tail.text());
-                self.apply_events(closing, Instant::now());
+                let mut closing = self.protocol.finish(a.code(), &lp.tail.text());
+                self.apply_events(&mut closing, Instant::now());
                 self.turns.limit_resumes += 1;
                 let until = self.state.rate_limited_until.unwrap_or_default();
                 self.notifier.notice(&format!(
