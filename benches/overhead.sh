@@ -44,7 +44,10 @@ for mb in "${sizes[@]}"; do
   make_stream "$mb" "$stream"
   cpu=(); rss=(); lat=(); wall=()
   for r in $(seq 1 "$runs"); do
-    home="$work/home/$mb-$r"; mkdir -p "$home"
+    home="$work/home/$mb-$r"; mkdir -p "$home/.openclaw"
+    # Keep the whole stream (the default cap, 256 MiB, would stop stream.jsonl
+    # early and make the latency below meaningless for the 500 MB case).
+    printf '[limits]\nmax_stream_mib = 4096\n' > "$home/.openclaw/clawrun.toml"
     t0=$(date +%s.%N)
     env -i HOME="$home" PATH="$work/bin:/usr/bin:/bin" BENCH_STREAM="$stream" \
       "$bin" run -t bench -p "$work/project" --json > "$work/report.json" 2>/dev/null
