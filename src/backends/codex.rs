@@ -167,18 +167,7 @@ impl Backend for CodexBackend {
         }
         // The prompt: read from stdin.
         args.push("-".to_string());
-        CommandSpec {
-            program: self.config.program.clone(),
-            args,
-            env: self
-                .config
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            cwd: req.project.clone(),
-            stdin: req.prompt.clone(),
-        }
+        CommandSpec::for_request(&self.config.program, args, &self.config.env, req)
     }
 
     fn parser(&self) -> AnyParser {

@@ -120,6 +120,25 @@ pub struct CommandSpec {
     pub stdin: String,
 }
 
+impl CommandSpec {
+    /// The command of a run of `req`: `program args…` in the project, with the
+    /// backend's configured `env`, the prompt on stdin (never in argv).
+    pub fn for_request(
+        program: &str,
+        args: Vec<String>,
+        env: &std::collections::BTreeMap<String, String>,
+        req: &RunRequest,
+    ) -> Self {
+        CommandSpec {
+            program: program.to_owned(),
+            args,
+            env: env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            cwd: req.project.clone(),
+            stdin: req.prompt.clone(),
+        }
+    }
+}
+
 /// A run request a backend cannot honour, found by [`Backend::validate`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{backend}: {message}")]

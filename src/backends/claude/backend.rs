@@ -127,18 +127,7 @@ impl Backend for ClaudeBackend {
         // Required with `--output-format stream-json` in print mode.
         args.push("--verbose".to_string());
         args.extend(self.config.args.iter().cloned());
-        CommandSpec {
-            program: self.config.program.clone(),
-            args,
-            env: self
-                .config
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            cwd: req.project.clone(),
-            stdin: req.prompt.clone(),
-        }
+        CommandSpec::for_request(&self.config.program, args, &self.config.env, req)
     }
 
     fn parser(&self) -> AnyParser {

@@ -107,18 +107,7 @@ impl Backend for GenericBackend {
                 &[(PROJECT_PLACEHOLDER, &project), (RESUME_ID_PLACEHOLDER, id)],
             ));
         }
-        CommandSpec {
-            program: self.config.program.clone(),
-            args,
-            env: self
-                .config
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            cwd: req.project.clone(),
-            stdin: req.prompt.clone(),
-        }
+        CommandSpec::for_request(&self.config.program, args, &self.config.env, req)
     }
 
     fn parser(&self) -> AnyParser {
