@@ -218,45 +218,8 @@ pub fn resolve(paths: &Paths, query: &str) -> Result<Target> {
         return Err(ambiguous(q, "runs by label", &c));
     }
     // Sessions whose runs are gone, by label.
-    let mut exact: Vec<(&str, Entry)> = Vec::new();
-    let mut part: Vec<(&str, Entry)> = Vec::new();
-    for (backend, reg) in &regs {
-        match reg.find_by_label(q) {
-            Ok(entries) => {
-                for e in entries {
-                    if e.label.as_deref().map(norm_label).as_deref() == Some(ql.as_str()) {
-                        exact.push((backend, e));
-                    } else {
-                        part.push((backend, e));
-                    }
-                }
-            }
-            Err(e) => tracing::warn!("{e}"),
-        }
-    }
-    let newest_first = |v: &mut Vec<(&str, Entry)>| {
-        v.sort_by_key(|(_, e)| std::cmp::Reverse(e.last_accessed_micros().unwrap_or(i64::MIN)));
-    };
-    newest_first(&mut exact);
-    newest_first(&mut part);
-    let pick = |(backend, entry): (&str, Entry)| Target::Session {
-        backend: backend.to_owned(),
-        entry,
-    };
-    if let Some(first) = exact.into_iter().next() {
-        return Ok(pick(first));
-    }
-    if let Some(first) = part.first() {
-        let first_label = first.1.label.as_deref().map(norm_label);
-        if part
-            .iter()
-            .all(|(_, e)| e.label.as_deref().map(norm_label) == first_label)
-        {
-            let first = part.swap_remove(0);
-            return Ok(pick(first));
-        }
-        let c: Vec<String> = part.iter().map(|(b, e)| describe_entry(b, e)).collect();
-        return Err(ambiguous(q, "sessions by label", &c));
+    if let Some(target) = session_by_label(&regs, q, &ql)? {
+        return Ok(target);
     }
     // A run whose record cannot be read is named, not reported as missing.
     if let Some(bad) = run::unreadable_runs(&paths.runs_dir())
@@ -276,6 +239,56 @@ pub fn resolve(paths: &Paths, query: &str) -> Result<Target> {
         "no run or session matches {q:?} (tried run ids, run-id prefixes, session ids and \
          labels); see `clawrun list --all`"
     )))
+}
+
+/// Step 7 of [`resolve`]: a session known only from a registry, by its label
+/// (exact, case-insensitive, first; then a substring all matches share).
+fn session_by_label(
+    regs: &[(&'static str, Registry)],
+    q: &str,
+    ql: &str,
+) -> Result<Option<Target>> {
+    let mut exact: Vec<(&str, Entry)> = Vec::new();
+    let mut part: Vec<(&str, Entry)> = Vec::new();
+    for (backend, reg) in regs {
+        match reg.find_by_label(q) {
+            Ok(entries) => {
+                for e in entries {
+                    if e.label.as_deref().map(norm_label).as_deref() == Some(ql) {
+                        exact.push((backend, e));
+                    } else {
+                        part.push((backend, e));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+    let newest_first = |v: &mut Vec<(&str, Entry)>| {
+        v.sort_by_key(|(_, e)| std::cmp::Reverse(e.last_accessed_micros().unwrap_or(i64::MIN)));
+    };
+    newest_first(&mut exact);
+    newest_first(&mut part);
+    let pick = |(backend, entry): (&str, Entry)| Target::Session {
+        backend: backend.to_owned(),
+        entry,
+    };
+    if let Some(first) = exact.into_iter().next() {
+        return Ok(Some(pick(first)));
+    }
+    if let Some(first) = part.first() {
+        let first_label = first.1.label.as_deref().map(norm_label);
+        if part
+            .iter()
+            .all(|(_, e)| e.label.as_deref().map(norm_label) == first_label)
+        {
+            let first = part.swap_remove(0);
+            return Ok(Some(pick(first)));
+        }
+        let c: Vec<String> = part.iter().map(|(b, e)| describe_entry(b, e)).collect();
+        return Err(ambiguous(q, "sessions by label", &c));
+    }
+    Ok(None)
 }
 
 /// Like [`resolve`], but the name must be a run with a run directory.
