@@ -502,15 +502,32 @@ pub fn render_crash(info: &RunInfo, error: &str) -> Body {
     let x = info.names.display;
     let task = preview(&info.prompt, 200);
     let err = preview(error, 500);
+    // Which run died and where: the seed's Task and Error, then what the
+    // human needs to find or resume it (`clawrun show RUN` has the rest).
+    let facts: Vec<(&str, String)> = info
+        .label
+        .iter()
+        .map(|l| ("Label", l.clone()))
+        .chain([
+            ("Project", info.project.clone()),
+            ("Run", info.run_id.clone()),
+        ])
+        .collect();
+    let plain_facts: String = facts.iter().map(|(k, v)| format!("\n{k}: {v}")).collect();
+    let html_facts: String = facts
+        .iter()
+        .map(|(k, v)| format!("\n<b>{k}:</b> {}", esc(v)))
+        .collect();
+    let md_facts: String = facts.iter().map(|(k, v)| format!("\n*{k}:* {v}")).collect();
     Body {
-        plain: format!("💥 {x} runner crashed!\n\nTask: {task}\nError: {err}"),
+        plain: format!("💥 {x} runner crashed!\n\nTask: {task}\nError: {err}{plain_facts}"),
         html: Some(format!(
-            "💥 <b>{x} runner crashed!</b>\n\n<b>Task:</b> {}\n<b>Error:</b> {}",
+            "💥 <b>{x} runner crashed!</b>\n\n<b>Task:</b> {}\n<b>Error:</b> {}{html_facts}",
             esc(&task),
             esc(&err)
         )),
         markdown: Some(format!(
-            "💥 *{x} runner crashed!*\n\n*Task:* {task}\n*Error:* {err}"
+            "💥 *{x} runner crashed!*\n\n*Task:* {task}\n*Error:* {err}{md_facts}"
         )),
     }
 }

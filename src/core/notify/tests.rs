@@ -110,3 +110,45 @@ fn shell_quoting_and_the_resume_command() {
         )
     );
 }
+
+#[test]
+fn the_crash_message_says_which_run_died_and_where() {
+    let info = RunInfo {
+        run_id: "20261201-050000-abcdef".into(),
+        names: Names {
+            display: "Claude Code",
+            tag: "CC",
+            result_marker: "[CLAUDE_CODE_RESULT]",
+            install: "",
+        },
+        label: Some("Fix <login>".into()),
+        project: "/home/me/app".into(),
+        prompt: "Fix the login bug".into(),
+        timeout_secs: 7200,
+        resume: None,
+    };
+    let b = render_crash(&info, "the runner (pid 42) died");
+    assert_eq!(
+        b.plain,
+        "💥 Claude Code runner crashed!\n\nTask: Fix the login bug\nError: the runner (pid 42) \
+         died\nLabel: Fix <login>\nProject: /home/me/app\nRun: 20261201-050000-abcdef"
+    );
+    let html = b.html.unwrap_or_default();
+    assert!(html.contains("<b>Label:</b> Fix &lt;login&gt;"), "{html}");
+    assert!(
+        html.contains("<b>Run:</b> 20261201-050000-abcdef"),
+        "{html}"
+    );
+    let without_label = render_crash(
+        &RunInfo {
+            label: None,
+            ..info
+        },
+        "x",
+    );
+    assert!(
+        !without_label.plain.contains("Label:"),
+        "{}",
+        without_label.plain
+    );
+}
