@@ -11,6 +11,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+#[path = "args/worktree.rs"]
+mod worktree;
+pub use worktree::{WorktreeArgs, WorktreeCommand, WorktreeFlags};
+
 use clawrun::core::routing::TelegramRoutingMode;
 use clawrun::core::runner::{
     ChainOptions, DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, DEFAULT_REMIND_AFTER_SECS,
@@ -76,6 +80,8 @@ pub enum Command {
     Gc(GcArgs),
     /// Check the CLIs, the gateway, Telegram, the config and permissions, and say how to fix each problem.
     Doctor(DoctorArgs),
+    /// The runs' own git worktrees (`run --worktree`): list, merge into the base branch, discard.
+    Worktree(WorktreeArgs),
     /// Internal: execute a prepared run directory (used by --detach).
     #[command(name = "__runner", hide = true)]
     #[command(group(clap::ArgGroup::new("admission").required(true).args(["slot_fd", "queue"])))]
@@ -152,6 +158,9 @@ pub struct RunArgs {
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// The run's own git worktree.
+    #[command(flatten)]
+    pub worktree: WorktreeFlags,
 }
 
 /// `clawrun run`: what the backend is asked.
@@ -288,6 +297,9 @@ impl RunArgs {
             limits: self.limits.to_limits(),
             notify: self.notify.to_settings(),
             chain: self.chain.to_options(),
+            worktree: self
+                .worktree
+                .to_options(clawrun::core::config::WorktreeMode::Never),
         }
     }
 }

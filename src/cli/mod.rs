@@ -72,6 +72,7 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Resume(args) => c::resume::resume(args, &ctx),
         Command::Gc(args) => c::gc::gc(args, &ctx),
         Command::Doctor(args) => c::doctor::doctor(args, &ctx),
+        Command::Worktree(args) => c::worktree::worktree(args, &ctx),
     }
 }
 

@@ -17,3 +17,4 @@ pub mod sessions;
 pub mod show;
 pub mod stats;
 pub mod status;
+pub mod worktree;

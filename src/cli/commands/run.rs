@@ -36,6 +36,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         opts.notify.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
     }
     opts.notify.silent = configs.config.notify.silent;
+    opts.worktree = args.worktree.to_options(configs.config.run.worktree);
     let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
     runtime()?.block_on(runner::route(&mut prepared, &input, &configs))?;
@@ -85,7 +86,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         "{}",
         render::run::banner(spec, prepared.resume_run_id.as_deref())
     );
-    let dir = runner::create(&prepared)?;
+    let dir = runner::create(&mut prepared)?;
     if args.detach {
         return detach(args, &dir, paths, &prepared, &slots, admit);
     }

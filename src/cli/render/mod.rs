@@ -12,6 +12,7 @@ pub mod session_table;
 pub mod sessions;
 pub mod stats;
 pub mod style;
+pub mod worktree;
 
 use std::io::Write;
 

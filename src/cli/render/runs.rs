@@ -39,7 +39,11 @@ pub fn list(runs: &[RunSummary]) -> String {
             fmt_cost(r.cost_usd),
             r.run_id,
             clip(r.label.as_deref().unwrap_or("-"), 24),
-            r.project.display()
+            // A worktree run: its branch marks it (the project is the worktree).
+            match &r.worktree_branch {
+                Some(b) => format!("🌿 {b} {}", r.project.display()),
+                None => r.project.display().to_string(),
+            }
         ));
     }
     out
@@ -75,6 +79,24 @@ pub fn details(d: &RunDetails, now: i64) -> String {
         lines.push(("label", l.clone()));
     }
     lines.push(("project", r.project.display().to_string()));
+    if let Some(w) = &r.worktree {
+        lines.push((
+            "worktree",
+            format!(
+                "{} from {} ({}), repository {}",
+                w.branch,
+                w.base_branch.as_deref().unwrap_or("a detached commit"),
+                w.base_commit.get(..12).unwrap_or(&w.base_commit),
+                w.repo.display()
+            ),
+        ));
+    }
+    if let Some(c) = &r.changes {
+        lines.push((
+            "changes",
+            c.render_compact().replace('\n', "\n                "),
+        ));
+    }
     lines.push(("task", r.task_summary.replace('\n', " ")));
     if let Some(k) = &r.session_key {
         lines.push(("session key", k.clone()));

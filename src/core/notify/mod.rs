@@ -9,6 +9,7 @@
 //! abandoned, an outbox that cannot be written) is reported through `tracing`
 //! (`warn`/`error`), which the binary sends to stderr.
 
+pub mod changes;
 mod crash;
 pub mod delivery;
 pub mod foreground;
@@ -113,6 +114,8 @@ pub struct RunInfo {
     pub timeout_secs: u64,
     /// Resume id given.
     pub resume: Option<String>,
+    /// The run's own worktree, `branch in path`.
+    pub worktree: Option<String>,
 }
 
 impl RunInfo {
@@ -126,6 +129,7 @@ impl RunInfo {
             prompt: spec.request.prompt.clone(),
             timeout_secs: spec.limits.timeout_secs,
             resume: spec.request.resume_id.clone(),
+            worktree: spec.worktree.as_ref().map(changes::worktree_line),
         }
     }
 }
@@ -472,6 +476,11 @@ pub fn render_launch(info: &RunInfo, pid: u32) -> Body {
         html.push_str(&format!("<b>Label:</b> {}\n", esc(l)));
         md.push_str(&format!("*Label:* {l}\n"));
     }
+    if let Some(w) = &info.worktree {
+        plain.push_str(&format!("Worktree: {w}\n"));
+        html.push_str(&format!("<b>Worktree:</b> {}\n", esc(w)));
+        md.push_str(&format!("*Worktree:* {w}\n"));
+    }
     let dur = fmt_duration(info.timeout_secs as i64);
     let p = &info.project;
     let run = &info.run_id;
@@ -613,6 +622,12 @@ pub struct WakePayload {
     pub project: String,
     /// Label.
     pub label: Option<String>,
+    /// The run's own worktree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<crate::core::git::RunWorktree>,
+    /// What changed in the project since the run's start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<crate::core::git::ChangeSummary>,
 }
 
 /// Characters of the result in the wake text.
@@ -658,6 +673,11 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     if let Some(l) = &p.label {
         t.push_str(&format!("Label: {l}\n"));
     }
+    t.push_str(&changes::wake_lines(
+        &p.run_id,
+        p.worktree.as_ref(),
+        p.changes.as_ref(),
+    ));
     let resume = p
         .resume_id
         .as_deref()
@@ -764,6 +784,7 @@ pub fn render_result(
         facts.push(("Cost", fmt_usd(c)));
     }
     facts.push(("Tool calls", state.tool_calls.to_string()));
+    facts.extend(changes::result_facts(record));
     if let Some(r) = &record.resume_id {
         facts.push((
             "Resume",

@@ -125,6 +125,9 @@ pub struct RunSummary {
     pub agent_pid: Option<u32>,
     /// Run directory.
     pub run_dir: PathBuf,
+    /// The branch of the run's own worktree (`--worktree`), if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worktree_branch: Option<String>,
 }
 
 impl RunSummary {
@@ -135,6 +138,7 @@ impl RunSummary {
             backend: r.backend.clone(),
             label: r.label.clone(),
             project: r.project.clone(),
+            worktree_branch: r.worktree.as_ref().map(|w| w.branch.clone()),
             task_summary: r.task_summary.clone(),
             created_at: r.created_at,
             ended_at: r.ended_at,

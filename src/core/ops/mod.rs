@@ -10,6 +10,7 @@
 //!   command each.
 //! - [`capacity`]: the cap on runs running at once.
 //! - [`sessions`]: the session registries.
+//! - [`worktree`]: the runs' own git worktrees (list, merge, discard).
 //! - [`gc`]: retention; [`doctor`]: the environment checks.
 
 pub mod capacity;
@@ -23,3 +24,4 @@ pub mod resume;
 pub mod sessions;
 pub mod show;
 pub mod stats;
+pub mod worktree;

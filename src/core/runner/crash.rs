@@ -101,6 +101,8 @@ pub(crate) fn wake_target(
             max_iterations: spec.chain.max_iterations,
             project: spec.request.project.display().to_string(),
             label: spec.label.clone(),
+            worktree: spec.worktree.clone(),
+            changes: None,
         },
     })
 }

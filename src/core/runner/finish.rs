@@ -222,6 +222,11 @@ impl Supervisor<'_> {
             .flatten()
             .reduce(|a, b| format!("{a}; {b}"));
         self.output_lost.clone_from(&output_error);
+        self.record.changes = super::worktree::changes_of(
+            self.spec.request.project.clone(),
+            self.record.git_base.clone(),
+        )
+        .await;
         let (registered, mut storage_errors) =
             self.write_final_record(outcome, agent_exit, error.clone());
         storage_errors.splice(0..0, output_error);

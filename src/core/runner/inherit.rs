@@ -33,6 +33,8 @@ pub struct LastRun {
     pub route: Option<(Route, ChannelKind)>,
     /// Its place in its resume chain.
     pub chain: Option<ChainPosition>,
+    /// Its own git worktree, which a resume runs in again.
+    pub worktree: Option<crate::core::git::RunWorktree>,
 }
 
 impl LastRun {
@@ -131,6 +133,7 @@ fn last_run_from(dir: &RunDir, record: &RunRecord) -> LastRun {
         label: record.label.clone(),
         route: spec.as_ref().map(|s| (s.route.clone(), s.channel)),
         chain: spec.map(|s| s.chain),
+        worktree: record.worktree.clone(),
     }
 }
 

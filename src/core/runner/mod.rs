@@ -32,6 +32,7 @@ mod setup;
 mod supervisor;
 mod turns;
 pub mod version_guard;
+mod worktree;
 
 use std::path::{Path, PathBuf};
 
@@ -51,6 +52,7 @@ pub use setup::{
     Prepared, RoutingOptions, create, find_program, prepare, route, route_input, task_summary,
 };
 pub use supervisor::{execute, execute_admitted};
+pub use worktree::{Decision, WorktreeOptions, WorktreePlan};
 
 /// Default time limit (seconds).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 7200;
@@ -120,6 +122,8 @@ pub struct RunOptions {
     pub notify: NotifySettings,
     /// The completion mode and iteration limit, when given.
     pub chain: ChainOptions,
+    /// The run's own git worktree (`--worktree`, `--base`, `[run] worktree`).
+    pub worktree: WorktreeOptions,
 }
 
 /// What the backend is asked, as given (part of [`RunOptions`]; validated
@@ -203,6 +207,7 @@ impl RunOptions {
             limits: default_limits(),
             notify: default_notify_settings(),
             chain: ChainOptions::default(),
+            worktree: WorktreeOptions::default(),
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::core::store::run::{
 };
 
 use super::inherit::{self, LastRun};
+use super::worktree::{self, Decision};
 use super::{
     DEFAULT_MAX_ITERATIONS, DEFAULT_MULTI_TURN_IDLE_SECS, MAX_TASK_BYTES, MAX_TIMEOUT_SECS,
     RunOptions, TaskSource,
@@ -45,6 +46,9 @@ pub struct Prepared {
     pub resume_run_id: Option<String>,
     /// Launch even when the route's gateway is down (messages wait in the outbox).
     pub queue_delivery: bool,
+    /// The run's own worktree: none, one to make ([`create`] makes it), or
+    /// the resumed run's (already in the spec).
+    pub worktree: Decision,
 }
 
 fn usage(msg: impl Into<String>) -> Error {
@@ -53,7 +57,7 @@ fn usage(msg: impl Into<String>) -> Error {
 
 /// A flag value that must not be empty, start with `-` (it would be read as a
 /// flag by the CLI), or contain whitespace or control characters.
-fn check_token(flag: &str, value: &str, max: usize) -> Result<()> {
+pub(super) fn check_token(flag: &str, value: &str, max: usize) -> Result<()> {
     if value.is_empty() {
         return Err(usage(format!("{flag} must not be empty")));
     }
@@ -162,7 +166,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
             cwd.join(p)
         }
     };
-    let project = match &opts.request.project {
+    let mut project = match &opts.request.project {
         Some(p) => absolute(p),
         None => paths.state_dir.join("scratch").join(backend.name()),
     };
@@ -207,6 +211,15 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         paths,
         &run_id,
     )?;
+    let label = opts
+        .label
+        .clone()
+        .or_else(|| last_run.as_ref().and_then(|l| l.label.clone()));
+    let hint = label.clone().unwrap_or_else(|| run_id.clone());
+    let worktree = worktree::decide(&opts.worktree, &project, last_run.as_ref(), &hint, paths)?;
+    if let Decision::Reuse(wt) = &worktree {
+        project.clone_from(&wt.path);
+    }
     let request = RunRequest {
         prompt,
         project,
@@ -224,10 +237,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         run_id,
         backend: backend.name().to_owned(),
         request,
-        label: opts
-            .label
-            .clone()
-            .or_else(|| last_run.as_ref().and_then(|l| l.label.clone())),
+        label,
         session_key: opts.session_key.clone(),
         output_file,
         backends_file: opts.backends_file.clone(),
@@ -237,6 +247,10 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         chain,
         route: Route::console(RouteSource::Default),
         channel: ChannelKind::Console,
+        worktree: match &worktree {
+            Decision::Reuse(wt) => Some(wt.clone()),
+            Decision::None | Decision::Make(_) => None,
+        },
     };
     Ok(Prepared {
         spec,
@@ -245,6 +259,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         last_run,
         resume_run_id,
         queue_delivery: opts.queue_delivery,
+        worktree,
     })
 }
 
@@ -567,18 +582,20 @@ pub fn task_summary(prompt: &str) -> String {
     prompt.chars().take(200).collect()
 }
 
-/// Create the run directory, `request.json` and `run.json` (status `starting`).
+/// Create the run directory, the run's worktree when one is planned (the
+/// spec's project becomes its directory), `request.json` and `run.json`
+/// (status `starting`).
 ///
 /// # Errors
-/// I/O errors.
-pub fn create(prepared: &Prepared) -> Result<RunDir> {
-    let spec = &prepared.spec;
+/// I/O errors; [`Error::Usage`] when git refuses to make the worktree.
+pub fn create(prepared: &mut Prepared) -> Result<RunDir> {
     fsutil::create_private_dir(&prepared.paths.state_dir).map_err(|e| {
         Error::io(
             format!("creating {}", prepared.paths.state_dir.display()),
             e,
         )
     })?;
+    let spec = &prepared.spec;
     if spec.chain.completion_mode == CompletionMode::Iterate {
         // Counted under a lock: two resumes racing for the last iteration cannot both pass.
         Iterations::new(&prepared.paths.state_dir).start(
@@ -589,7 +606,21 @@ pub fn create(prepared: &Prepared) -> Result<RunDir> {
             spec.chain.max_iterations,
         )?;
     }
-    let dir = RunDir::create(&prepared.paths.runs_dir(), &spec.run_id)?;
+    let dir = RunDir::create(&prepared.paths.runs_dir(), &prepared.spec.run_id)?;
+    if let Decision::Make(plan) = &prepared.worktree {
+        let wt = match worktree::make(plan, &prepared.spec.run_id, &prepared.paths) {
+            Ok(wt) => wt,
+            Err(e) => {
+                // Nothing ran: no half-made run directory is left behind.
+                let _ = std::fs::remove_dir_all(&dir.path);
+                return Err(e);
+            }
+        };
+        prepared.spec.request.project.clone_from(&wt.path);
+        prepared.spec.worktree = Some(wt.clone());
+        prepared.worktree = Decision::Reuse(wt);
+    }
+    let spec = &prepared.spec;
     dir.write_spec(spec)?;
     dir.write_record(&first_record(spec))?;
     Ok(dir)
@@ -631,6 +662,9 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         waiting_since: None,
         stream_cut_at_bytes: None,
         stream_dropped_bytes: 0,
+        worktree: spec.worktree.clone(),
+        git_base: None,
+        changes: None,
     }
 }
 

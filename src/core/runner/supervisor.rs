@@ -265,6 +265,8 @@ impl Supervisor<'_> {
         if let Err(message) = self.prepare_dirs() {
             return self.crash(message).await;
         }
+        self.record.git_base =
+            super::worktree::head_at_launch(self.spec.request.project.clone()).await;
         // The agent may relay progress notes through our control socket.
         let (requests, _socket_guard) = match control::serve(&self.dir.path) {
             Ok((rx, guard)) => (Some(rx), Some(guard)),

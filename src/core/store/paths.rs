@@ -80,6 +80,12 @@ impl Paths {
         self.state_dir.join(RUNS_DIR_NAME)
     }
 
+    /// Directory of the runs' git worktrees (`--worktree`): one per run, named
+    /// by its run id, outside every repository.
+    pub fn worktrees_dir(&self) -> PathBuf {
+        self.state_dir.join("worktrees")
+    }
+
     /// A registry file by name.
     pub fn registry(&self, file_name: &str) -> PathBuf {
         self.openclaw_home.join(file_name)

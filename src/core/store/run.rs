@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::backends::RunRequest;
 use crate::core::config::{ChannelKind, Silence};
 use crate::core::error::{Error, Result};
+use crate::core::git::{ChangeSummary, RunWorktree};
 use crate::core::model::events::Usage;
 use crate::core::model::state::Outcome;
 use crate::core::store::fsutil;
@@ -75,6 +76,10 @@ pub struct RunSpec {
     pub route: crate::core::model::route::Route,
     /// The channel type that delivers them (`console`, `telegram-direct`, …).
     pub channel: ChannelKind,
+    /// The run's own git worktree (`--worktree`); the request's project is
+    /// its directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<RunWorktree>,
 }
 
 /// Limits of a run and how its turns are handled (part of [`RunSpec`]).
@@ -288,6 +293,18 @@ pub struct RunRecord {
     /// Bytes of agent output not kept in `stream.jsonl` after the cut.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub stream_dropped_bytes: u64,
+    /// The run's own git worktree (`--worktree`): path, branch, base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<RunWorktree>,
+    /// The project's `HEAD` commit when the agent started: what "what
+    /// changed" is measured against (`None` outside a repository or before
+    /// its first commit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_base: Option<String>,
+    /// What changed in the project since [`Self::git_base`], measured when
+    /// the run ended (`None` when git could not tell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeSummary>,
 }
 
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.

@@ -1,0 +1,53 @@
+//! `[run]`: defaults for `clawrun run` itself; today whether a run gets its
+//! own git worktree ([`WorktreeMode`]).
+
+use serde::{Deserialize, Serialize};
+
+/// Whether a run gets its own git worktree (`[run] worktree`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorktreeMode {
+    /// Never (unless `--worktree` asks): the agent works in the project
+    /// directory itself.
+    #[default]
+    Never,
+    /// A worktree when another run is already active in the same repository;
+    /// the project directory itself otherwise (and outside a repository).
+    Auto,
+    /// Always (unless `--no-worktree`): the project must be in a git repository.
+    Always,
+}
+
+impl WorktreeMode {
+    /// The mode word, as written in `clawrun.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorktreeMode::Never => "never",
+            WorktreeMode::Auto => "auto",
+            WorktreeMode::Always => "always",
+        }
+    }
+}
+
+/// `[run]` as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunToml {
+    /// Whether runs get their own worktree (`never`, `auto`, `always`).
+    pub worktree: Option<WorktreeMode>,
+}
+
+/// `[run]` with defaults applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunConfig {
+    /// Whether runs get their own worktree (default `never`).
+    pub worktree: WorktreeMode,
+}
+
+impl From<RunToml> for RunConfig {
+    fn from(t: RunToml) -> Self {
+        Self {
+            worktree: t.worktree.unwrap_or_default(),
+        }
+    }
+}
