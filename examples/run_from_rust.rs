@@ -39,12 +39,12 @@ fn options(backend: &str, project: PathBuf, task: String) -> RunOptions {
 fn run(backend: &str, project: PathBuf, task: String) -> anyhow::Result<RunReport> {
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
     // The task is inline here, so nothing is read from stdin.
-    let prepared = runner::prepare(
+    let mut prepared = runner::prepare(
         &options(backend, project, task),
         &paths,
         &mut std::io::empty(),
     )?;
-    let dir = runner::create(&prepared)?;
+    let dir = runner::create(&mut prepared)?;
     // The console channel prints each message to stderr and appends it to
     // notifications.jsonl in the run directory.
     let console = Console::new(Some(dir.file(NOTIFICATIONS_FILE_NAME)));

@@ -119,8 +119,8 @@ fn run(url: &str, project: &str, task: &str, backend: &str) -> anyhow::Result<Ru
     opts.request.project = Some(project.into());
     opts.notify.delivery_wait_secs = 30;
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
-    let prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;
-    let dir = runner::create(&prepared)?;
+    let mut prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;
+    let dir = runner::create(&mut prepared)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -28,8 +28,8 @@
 //! let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
 //! let mut opts = RunOptions::new("claude", TaskSource::Inline("Add a test for parse()".into()));
 //! opts.request.project = Some("/home/me/src/app".into());
-//! let prepared = clawrun::prepare(&opts, &paths, &mut std::io::empty())?;
-//! let dir = clawrun::create(&prepared)?;
+//! let mut prepared = clawrun::prepare(&opts, &paths, &mut std::io::empty())?;
+//! let dir = clawrun::create(&mut prepared)?;
 //! let console = Console::new(Some(dir.file("notifications.jsonl")));
 //! let report = clawrun::execute(&dir, &paths, console.into()).await?;
 //! println!("{} → {}", report.outcome.as_str(), report.output_file.display());

@@ -51,8 +51,8 @@ fn run(project: &str, task: &str, resume: Option<&str>) -> anyhow::Result<RunRep
     opts.request.resume = resume.map(str::to_owned);
     opts.backends_file = Some(file);
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
-    let prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;
-    let dir = runner::create(&prepared)?;
+    let mut prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;
+    let dir = runner::create(&mut prepared)?;
     let console = Console::new(Some(dir.file(NOTIFICATIONS_FILE_NAME)));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

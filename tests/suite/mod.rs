@@ -23,3 +23,4 @@ mod skills;
 mod telegram_run;
 mod telegram_text;
 mod worktree;
+mod worktree_runs;

@@ -20,7 +20,7 @@ use serde_json::Value;
 #[allow(dead_code)]
 #[path = "../../src/cli/args.rs"]
 mod args;
-use args::{Cli, Command, SessionsCommand};
+use args::{Cli, Command, SessionsCommand, WorktreeCommand};
 
 /// A skill file and what it must say.
 struct Skill {
@@ -306,6 +306,7 @@ fn every_clawrun_command_in_the_skills_parses() {
                         ),
                         ("session", args.session.is_some()),
                         ("task-file", args.task_file.is_some()),
+                        ("worktree", args.worktree.worktree.is_some()),
                     ] {
                         if on {
                             taught.insert(format!("run --{flag}"));
@@ -354,6 +355,14 @@ fn every_clawrun_command_in_the_skills_parses() {
                 Command::Resume(_) => {
                     taught.insert("resume".to_owned());
                 }
+                Command::Worktree(args) => {
+                    let action = match &args.command {
+                        WorktreeCommand::List { .. } => "list",
+                        WorktreeCommand::Merge { .. } => "merge",
+                        WorktreeCommand::Discard { .. } => "discard",
+                    };
+                    taught.insert(format!("worktree {action}"));
+                }
                 Command::Route(_)
                 | Command::Fg(_)
                 | Command::Bg(_)
@@ -372,6 +381,9 @@ fn every_clawrun_command_in_the_skills_parses() {
             "run --iterate",
             "run --session",
             "run --task-file",
+            "run --worktree",
+            "worktree merge",
+            "worktree discard",
             "sessions",
             "notify",
             "outbox list",

@@ -36,6 +36,10 @@ pub fn report(report: &GcReport) -> String {
         (k.recent, "recent"),
         (k.unreadable, "unreadable"),
         (k.not_a_run, "not run directories (left alone)"),
+        (
+            k.worktree,
+            "with a worktree that has unmerged commits or uncommitted changes",
+        ),
     ];
     out.push_str(&format!("  kept runs: {}\n", reasons(&run_reasons)));
     let e = &report.kept_entries;
@@ -54,6 +58,18 @@ pub fn report(report: &GcReport) -> String {
     }
     for r in &report.removed_entries {
         out.push_str(&format!("  - {} session {}\n", r.backend, r.id));
+    }
+    for w in &report.worktrees_removed {
+        out.push_str(&format!("  - worktree {} ({verb})\n", w.display()));
+    }
+    for w in &report.kept_worktrees {
+        out.push_str(&format!(
+            "  🌿 kept worktree {} of run {} ({}): {}\n",
+            w.branch,
+            w.run_id,
+            w.path.display(),
+            w.reason
+        ));
     }
     for err in &report.errors {
         out.push_str(&format!("  ⚠ {err}\n"));

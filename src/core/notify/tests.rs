@@ -126,6 +126,7 @@ fn the_crash_message_says_which_run_died_and_where() {
         prompt: "Fix the login bug".into(),
         timeout_secs: 7200,
         resume: None,
+        worktree: None,
     };
     let b = render_crash(&info, "the runner (pid 42) died");
     assert_eq!(

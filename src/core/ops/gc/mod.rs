@@ -15,6 +15,10 @@
 //!   reaped it (marked it `crashed`); a dry run predicts that without writing.
 //! - A run whose outbox still has pending items is kept whatever its age: its
 //!   directory holds undelivered messages (`clawrun outbox flush` delivers them).
+//! - A run with its own worktree (`run --worktree`) goes only when the
+//!   worktree can go without losing work (branch merged, nothing
+//!   uncommitted): then its worktree and branch are removed too. Otherwise
+//!   the run stays and the report names the worktree and why.
 //! - **Registry entries** (through [`Registry::retain`], under the registry's
 //!   lock, so concurrent writers lose nothing) whose `last_accessed` is older
 //!   than `registry_days`. Kept: entries with status `running` whose run may
@@ -37,6 +41,9 @@
 
 mod registries;
 mod runs;
+mod worktrees;
+
+pub use worktrees::KeptWorktree;
 
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -87,6 +94,9 @@ pub struct KeptRuns {
     /// Not a run directory: a symlink, a file, a name that is not a run id,
     /// or a directory without `run.json` (a run being created).
     pub not_a_run: usize,
+    /// Its worktree (`run --worktree`) has unmerged commits or uncommitted
+    /// changes (see [`GcReport::kept_worktrees`]).
+    pub worktree: usize,
 }
 
 /// Why registry entries were kept (counts).
@@ -138,6 +148,10 @@ pub struct GcReport {
     /// Problems that did not stop the pass (a corrupt registry, a directory
     /// that could not be removed).
     pub errors: Vec<String>,
+    /// Worktrees of removed runs (merged or discarded) removed with them.
+    pub worktrees_removed: Vec<PathBuf>,
+    /// Worktrees kept, with their runs, because removing them would lose work.
+    pub kept_worktrees: Vec<KeptWorktree>,
 }
 
 /// Whether `name` is a run id as [`run::new_run_id`] makes them:

@@ -191,7 +191,10 @@ fn removable(s: &Seen, active: &HashSet<String>, cutoff: i64, report: &mut GcRep
         report.kept_runs.recent += 1;
         return false;
     }
-    true
+    match &s.record.worktree {
+        Some(wt) => super::worktrees::release(&s.name, wt, report),
+        None => true,
+    }
 }
 
 /// Remove the tombstones an interrupted pass left.
