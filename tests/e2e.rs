@@ -23,6 +23,8 @@ mod gateway;
 mod gateway_scenarios;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/worktree_scenarios.rs"]
+mod worktree_scenarios;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -62,6 +64,12 @@ fn scenarios() -> Vec<Scenario> {
         scenario!("codex_resume", false, cli_scenarios::codex_resume),
         scenario!("codex_failed", false, cli_scenarios::codex_failed),
         scenario!("version_guard", false, cli_scenarios::version_guard),
+        scenario!(
+            "claude_worktree",
+            false,
+            worktree_scenarios::claude_worktree
+        ),
+        scenario!("codex_worktree", false, worktree_scenarios::codex_worktree),
         scenario!(
             "telegram_topic_direct",
             true,

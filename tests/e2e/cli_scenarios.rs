@@ -57,7 +57,7 @@ env = {{ CODEX_HOME = "{codex_home}", E2E_OPENAI_API_KEY = "sk-e2e-fake" }}
     std::fs::write(ctx.backends_file(), backends).unwrap();
 }
 
-async fn run(ctx: &Ctx, backend: &str, project: &str, task: &str, extra: &[&str]) -> Run {
+pub async fn run(ctx: &Ctx, backend: &str, project: &str, task: &str, extra: &[&str]) -> Run {
     let home = ctx.cli_home();
     let backends = ctx.backends_file();
     let project = ctx.project(project);
@@ -87,7 +87,7 @@ fn no_version_warning(run: &Run) {
     );
 }
 
-fn common_success_checks(ctx: &Ctx, run: &Run, answer: &str) -> (Value, Value) {
+pub fn common_success_checks(ctx: &Ctx, run: &Run, answer: &str) -> (Value, Value) {
     run.expect_code(0);
     let report = run.json();
     assert_eq!(report["outcome"], "completed", "{report}");

@@ -14,6 +14,7 @@
 //! | scenario | Anthropic | OpenAI Responses |
 //! | --- | --- | --- |
 //! | `tool` | a Bash tool call, then (after its result) the answer | an `exec_command` call, then the answer |
+//! | `edit` | a Bash call appending to `NOTES.md` ([`EDIT_COMMAND`]), then [`EDIT_ANSWER`] | an `exec_command` call of it, then [`EDIT_ANSWER`] |
 //! | `text` (default) | a text answer | a text answer |
 //! | `err500` | HTTP 500, `x-should-retry: false` | HTTP 500 |
 //! | `failed` | — | `response.failed` in the stream |
@@ -39,6 +40,10 @@ pub const TEXT_ANSWER: &str = "hi from the e2e fake model";
 pub const SLOW_ANSWER: &str = "DONE after a slow turn";
 /// The command the `tool` scenarios run.
 pub const TOOL_COMMAND: &str = "echo hello-from-tool";
+/// The command the `edit` scenarios run: one line added to a new file.
+pub const EDIT_COMMAND: &str = "printf 'edited by the agent\\n' >> NOTES.md";
+/// The answer of the `edit` scenario, once the command ran.
+pub const EDIT_ANSWER: &str = "DONE: NOTES.md has a new line";
 /// The error message of the `err500` scenario.
 pub const ERR500_MESSAGE: &str = "fake 500 from the e2e server";
 /// The error message of the `failed` scenario.
@@ -319,6 +324,24 @@ impl Respond for AnthropicResponder {
                 model,
                 stream,
             ),
+            "edit" if last_is_tool_result(&body) => Self::answer(
+                &[Block::Text(EDIT_ANSWER.into())],
+                "end_turn",
+                model,
+                stream,
+            ),
+            "edit" => Self::answer(
+                &[
+                    Block::Text("Editing NOTES.md.".into()),
+                    Block::ToolUse {
+                        name: "Bash".into(),
+                        input: json!({"command": EDIT_COMMAND, "description": "Add a line"}),
+                    },
+                ],
+                "tool_use",
+                model,
+                stream,
+            ),
             "tool" => Self::answer(
                 &[
                     Block::Text("Running a command.".into()),
@@ -517,6 +540,11 @@ impl Respond for ResponsesResponder {
         }
         let output = match scenario.as_str() {
             "tool" if last_input_is_call_output(&body) => vec![message_item(TOOL_ANSWER)],
+            "edit" if last_input_is_call_output(&body) => vec![message_item(EDIT_ANSWER)],
+            "edit" => vec![
+                message_item("Editing NOTES.md."),
+                shell_call(&body, EDIT_COMMAND),
+            ],
             "tool" => vec![
                 message_item("Running a command."),
                 shell_call(&body, TOOL_COMMAND),
