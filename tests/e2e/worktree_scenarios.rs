@@ -92,7 +92,7 @@ async fn worktree_edit(ctx: &Ctx, backend: &str) {
     let again = run_record(&dir);
     assert_eq!(again["changes"], record["changes"]);
     ctx.figure(
-        &format!("{backend} --worktree edit run: clawrun wall time"),
+        format!("{backend} --worktree edit run: clawrun wall time"),
         format!("{:.1}s", r.secs),
     );
 }

@@ -296,7 +296,8 @@ fn gc_removes_only_old_finished_runs_and_never_follows_symlinks() {
     let expected_bytes =
         regular_bytes(&real) + regular_bytes(&old.path) + regular_bytes(&dead.path);
     let expected_kept = json!({
-        "running": 1, "pending_outbox": 1, "recent": 1, "unreadable": 0, "not_a_run": 3
+        "running": 1, "pending_outbox": 1, "recent": 1, "unreadable": 0, "not_a_run": 3,
+        "worktree": 0
     });
 
     // Dry run: the same figures, and nothing on disk changes (not even the

@@ -2,6 +2,7 @@
 //! repositories: one worktree and branch per run, "what changed" in the run
 //! record, the result message and the wake, and the lifecycle (`clawrun
 //! worktree list|merge|discard`, resume, gc).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -53,6 +53,30 @@ fn local_time(secs: i64) -> String {
     timefmt::format_local_iso(secs.saturating_mul(1_000_000)).unwrap_or_else(|| secs.to_string())
 }
 
+/// `show`'s lines about git: the run's worktree and what changed.
+fn git_lines(r: &RunRecord) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    if let Some(w) = &r.worktree {
+        lines.push((
+            "worktree",
+            format!(
+                "{} from {} ({}), repository {}",
+                w.branch,
+                w.base_branch.as_deref().unwrap_or("a detached commit"),
+                w.base_commit.get(..12).unwrap_or(&w.base_commit),
+                w.repo.display()
+            ),
+        ));
+    }
+    if let Some(c) = &r.changes {
+        lines.push((
+            "changes",
+            c.render_compact().replace('\n', "\n                "),
+        ));
+    }
+    lines
+}
+
 /// `show` as text.
 pub fn details(d: &RunDetails, now: i64) -> String {
     let r = &d.record;
@@ -79,24 +103,7 @@ pub fn details(d: &RunDetails, now: i64) -> String {
         lines.push(("label", l.clone()));
     }
     lines.push(("project", r.project.display().to_string()));
-    if let Some(w) = &r.worktree {
-        lines.push((
-            "worktree",
-            format!(
-                "{} from {} ({}), repository {}",
-                w.branch,
-                w.base_branch.as_deref().unwrap_or("a detached commit"),
-                w.base_commit.get(..12).unwrap_or(&w.base_commit),
-                w.repo.display()
-            ),
-        ));
-    }
-    if let Some(c) = &r.changes {
-        lines.push((
-            "changes",
-            c.render_compact().replace('\n', "\n                "),
-        ));
-    }
+    lines.extend(git_lines(r));
     lines.push(("task", r.task_summary.replace('\n', " ")));
     if let Some(k) = &r.session_key {
         lines.push(("session key", k.clone()));

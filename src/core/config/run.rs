@@ -51,3 +51,24 @@ impl From<RunToml> for RunConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::path::Path;
+
+    use super::WorktreeMode;
+    use crate::core::config::Config;
+
+    #[test]
+    fn run_worktree_is_read_and_checked() {
+        let p = Path::new("clawrun.toml");
+        let c = Config::from_toml_str("[run]\nworktree = \"auto\"\n", p).unwrap();
+        assert_eq!(c.run.worktree, WorktreeMode::Auto);
+        assert_eq!(Config::default().run.worktree, WorktreeMode::Never);
+        let bad = Config::from_toml_str("[run]\nworktree = \"sometimes\"\n", p).unwrap_err();
+        assert!(bad.to_string().contains("run"), "{bad}");
+        let unknown = Config::from_toml_str("[run]\nworktrees = \"auto\"\n", p).unwrap_err();
+        assert!(unknown.to_string().contains("worktrees"), "{unknown}");
+    }
+}

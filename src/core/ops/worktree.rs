@@ -116,7 +116,7 @@ pub fn list(paths: &Paths) -> Vec<WorktreeRun> {
                 run_id: r.run_id.clone(),
                 status: r.shown_status().to_owned(),
                 label: r.label.clone(),
-                worktree: wt,
+                worktree: *wt,
                 state,
             })
         })
@@ -146,7 +146,7 @@ fn finished_worktree(paths: &Paths, query: &str, what: &str) -> Result<(RunRecor
             r.run_id
         )));
     }
-    Ok((r, wt))
+    Ok((r, *wt))
 }
 
 /// A git refusal is the user's to fix (exit 2); anything else is a failure.

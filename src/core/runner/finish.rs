@@ -226,7 +226,8 @@ impl Supervisor<'_> {
             self.spec.request.project.clone(),
             self.record.git_base.clone(),
         )
-        .await;
+        .await
+        .map(Box::new);
         let (registered, mut storage_errors) =
             self.write_final_record(outcome, agent_exit, error.clone());
         storage_errors.splice(0..0, output_error);

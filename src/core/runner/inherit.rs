@@ -133,7 +133,7 @@ fn last_run_from(dir: &RunDir, record: &RunRecord) -> LastRun {
         label: record.label.clone(),
         route: spec.as_ref().map(|s| (s.route.clone(), s.channel)),
         chain: spec.map(|s| s.chain),
-        worktree: record.worktree.clone(),
+        worktree: record.worktree.as_deref().cloned(),
     }
 }
 

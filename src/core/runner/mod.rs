@@ -32,7 +32,7 @@ mod setup;
 mod supervisor;
 mod turns;
 pub mod version_guard;
-mod worktree;
+pub mod worktree;
 
 use std::path::{Path, PathBuf};
 

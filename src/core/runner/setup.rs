@@ -662,7 +662,7 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         waiting_since: None,
         stream_cut_at_bytes: None,
         stream_dropped_bytes: 0,
-        worktree: spec.worktree.clone(),
+        worktree: spec.worktree.clone().map(Box::new),
         git_base: None,
         changes: None,
     }

@@ -276,7 +276,7 @@ impl Supervisor<'_> {
         };
         // The output file, or why it could not be saved.
         target.payload.output = self.shown_output().display().to_string();
-        target.payload.changes.clone_from(&self.record.changes);
+        target.payload.changes = self.record.changes.as_deref().cloned();
         if self.spec.notify.trace_live {
             let t = format!(
                 "[WAKE] dispatching wake (session={}, output={})",

@@ -294,8 +294,9 @@ pub struct RunRecord {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub stream_dropped_bytes: u64,
     /// The run's own git worktree (`--worktree`): path, branch, base.
+    /// (Boxed, like [`Self::changes`].)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worktree: Option<RunWorktree>,
+    pub worktree: Option<Box<RunWorktree>>,
     /// The project's `HEAD` commit when the agent started: what "what
     /// changed" is measured against (`None` outside a repository or before
     /// its first commit).
@@ -303,8 +304,9 @@ pub struct RunRecord {
     pub git_base: Option<String>,
     /// What changed in the project since [`Self::git_base`], measured when
     /// the run ended (`None` when git could not tell).
+    /// (Boxed: it is large, and most records are read for other fields.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub changes: Option<ChangeSummary>,
+    pub changes: Option<Box<ChangeSummary>>,
 }
 
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.
