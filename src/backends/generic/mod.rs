@@ -69,6 +69,7 @@ mod tests;
 
 pub use backend::GenericBackend;
 pub use config::{EventMap, EventRule, GenericConfig, Pointer, TokenPointers, check_name};
+pub(crate) use config::intern;
 pub use parser::GenericParser;
 pub use schema::{EventRuleToml, EventsToml, GenericToml};
 

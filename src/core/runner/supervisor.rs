@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::backends::config;
-use crate::backends::{AnyBackend, AnyProtocol, Backend, RunRequest, Step};
+use crate::backends::{AnyBackend, AnyProtocol, Backend, Protocol, RunRequest, Step};
 use crate::channels::{AnyChannel, ChannelKind};
 use crate::core::error::{Error, Result};
 use crate::core::model::events::AgentEvent;
@@ -46,6 +46,9 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 const NOTE_EVERY: Duration = Duration::from_secs(10);
 /// Progress notes: at most this many per run.
 const MAX_NOTES: u32 = 100;
+/// How long a stopping run waits for the agent to end its turn after a
+/// cancel request ([`crate::backends::Protocol::on_stop`]).
+const CANCEL_WAIT: Duration = Duration::from_secs(3);
 /// How often `run.json` is refreshed while the agent runs (when something changed).
 const RECORD_REFRESH: Duration = Duration::from_secs(5);
 
@@ -408,9 +411,9 @@ impl Supervisor<'_> {
                     a.stderr_open = false;
                 },
                 () = tokio::time::sleep_until(lp.deadline), if running => {
-                    self.stop(a, StopReason::Timeout).await;
+                    self.stop(a, lp, StopReason::Timeout).await;
                 },
-                sig = lp.signals.recv(), if running => self.stop(a, StopReason::Signal(sig)).await,
+                sig = lp.signals.recv(), if running => self.stop(a, lp, StopReason::Signal(sig)).await,
                 _ = lp.heartbeat.tick(), if heartbeat => self.on_heartbeat(),
                 Some((req, reply)) = recv_opt(&mut lp.requests) => {
                     let answer = self.on_request(req, &lp.stream_path);
@@ -423,16 +426,17 @@ impl Supervisor<'_> {
                 },
                 _ = lp.refresh.tick() => {
                     if let Some(reason) = self.on_refresh(running) {
-                        self.stop(a, reason).await;
+                        self.stop(a, lp, reason).await;
                     }
                 },
             }
         }
     }
 
-    /// The one stop path, for every reason: say why (timeout, idle), then
-    /// SIGTERM, grace, SIGKILL to the agent's group, and drain its output.
-    async fn stop(&mut self, a: &mut Attempt, reason: StopReason) {
+    /// The one stop path, for every reason: say why (timeout, idle), ask the
+    /// agent to end its turn when its protocol can ([`Self::cancel_turn`]),
+    /// then SIGTERM, grace, SIGKILL to the agent's group, and drain its output.
+    async fn stop(&mut self, a: &mut Attempt, lp: &mut Loop, reason: StopReason) {
         let notice = match reason {
             StopReason::Timeout => Some(format!(
                 "⏰ Timeout ({}s) reached, stopping the agent",
@@ -447,6 +451,7 @@ impl Supervisor<'_> {
         if let Some(notice) = notice {
             self.notifier.notice(&notice);
         }
+        self.cancel_turn(a, lp).await;
         a.stop = Some(reason);
         a.exit_status = Some(
             a.agent
@@ -455,6 +460,32 @@ impl Supervisor<'_> {
                 .map_err(|e| Error::io("stopping the agent", e)),
         );
         a.drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
+    }
+
+    /// Before stopping the agent: when its protocol has a cancel request
+    /// (ACP `session/cancel`) and a turn runs, write it and keep reading its
+    /// output until the turn ends, the agent exits, or [`CANCEL_WAIT`] passes.
+    async fn cancel_turn(&mut self, a: &mut Attempt, lp: &mut Loop) {
+        let Some(bytes) = self.protocol.on_stop() else {
+            return;
+        };
+        let sent = self
+            .turns
+            .input
+            .as_ref()
+            .is_some_and(|input| input.send(bytes).is_ok());
+        if !sent {
+            return;
+        }
+        let ends_before = self.turns.turn_ends_seen;
+        let until = Instant::now() + CANCEL_WAIT;
+        while a.stdout_open && a.exit_status.is_none() && self.turns.turn_ends_seen == ends_before
+        {
+            tokio::select! {
+                n = a.agent.stdout.read(&mut lp.out_buf) => self.on_stdout(a, lp, n),
+                () = tokio::time::sleep_until(until) => break,
+            }
+        }
     }
 
     fn silence(&self) -> Duration {

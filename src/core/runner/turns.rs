@@ -45,6 +45,9 @@ pub(crate) struct Turns {
     pub finishing: bool,
     /// Resumes after a usage limit so far.
     limit_resumes: u32,
+    /// Turn ends seen in the whole run (the stop path waits for one more
+    /// after asking the agent to cancel).
+    pub turn_ends_seen: u64,
 }
 
 /// What follows an agent process that has ended.
@@ -69,8 +72,11 @@ impl Supervisor<'_> {
     /// Spawn the agent for `req`; with live input, keep its stdin and feed it
     /// from [`Turns::input`] (the first input is the prompt). Records the
     /// agent's pid.
+    /// A backend that talks both ways in every run (ACP) is always started
+    /// live. The agent's protocol is made for `req` here.
     pub(crate) fn start_agent(&mut self, req: &RunRequest) -> Result<Agent, ProcessError> {
-        let live = if self.spec.limits.multi_turn {
+        let multi_turn = self.spec.limits.multi_turn;
+        let live = if multi_turn || self.backend.capabilities().two_way {
             self.backend.live_command(req)
         } else {
             None
@@ -79,6 +85,7 @@ impl Supervisor<'_> {
             Some(cmd) => self.spawn_live(&cmd)?,
             None => process::spawn(&self.backend.command(req), &self.agent_env)?,
         };
+        self.protocol = self.backend.protocol_for(req, multi_turn);
         self.record.agent_pid = Some(agent.pid);
         Ok(agent)
     }
@@ -159,7 +166,6 @@ impl Supervisor<'_> {
                 return None;
             }
         };
-        self.protocol = self.backend.protocol(self.spec.limits.multi_turn);
         self.state.terminal = None;
         match &why {
             Restart::AfterLimit => {
@@ -199,7 +205,14 @@ impl Supervisor<'_> {
 
     /// Turn ends in a batch of events: in a live run, one that was not
     /// interrupted means the agent waits for input.
+    /// A one-shot run of a two-way backend closes the agent's input instead,
+    /// which ends it.
     pub(crate) fn on_turn_ends(&mut self, turn_ends: u32, now: Instant) {
+        self.turns.turn_ends_seen += u64::from(turn_ends);
+        if turn_ends > 0 && !self.spec.limits.multi_turn && self.backend.capabilities().two_way {
+            self.turns.input = None;
+            return;
+        }
         if !self.spec.limits.multi_turn || self.turns.input.is_none() {
             return;
         }
@@ -338,7 +351,9 @@ impl Supervisor<'_> {
     pub(crate) fn on_respond(&mut self, text: &str, interrupt: bool, user: bool) -> control::Reply {
         let id = self.spec.run_id.clone();
         let live = self.spec.limits.multi_turn;
-        if !live && self.turns.input.is_none() && !self.turns.finishing {
+        // Without live input the agent's stdin (if open: a two-way protocol)
+        // is not for user messages: queue them.
+        if !live && !self.turns.finishing {
             return self.queue_followup(text, interrupt, user);
         }
         if self.turns.input.is_none() {
