@@ -115,6 +115,18 @@ impl AcpParser {
     }
 
     fn on_chunk(&mut self, update: &Value, out: &mut Vec<AgentEvent>) {
+        // The Claude adapter's own notices (billing, …) are not the model's
+        // answer: logged as text, never the final answer.
+        if update.pointer("/_meta/claudeCode/kind").and_then(Value::as_str) == Some("informational") {
+            self.flush_text(out);
+            if let Some(text) = update.pointer("/content/text").and_then(Value::as_str) {
+                out.push(AgentEvent::AssistantText {
+                    text: text.to_owned(),
+                    parent_tool_id: None,
+                });
+            }
+            return;
+        }
         let id = str_at(update, "messageId");
         if id.is_some() && id != self.message_id.as_deref() {
             self.flush_text(out);
