@@ -18,6 +18,7 @@
 //! | `err500` | HTTP 500, `x-should-retry: false` | HTTP 500 |
 //! | `failed` | — | `response.failed` in the stream |
 //! | `slow<N>` | waits N seconds, then answers | waits N seconds, then answers |
+//! | `touch` | a Bash call `touch` [`TOUCH_FILE`] (asks permission), then the answer | — |
 //! | `subagent` | a `Task` call; the subagent (its prompt holds [`SUBAGENT_PROBE`]) takes 6 s a call, runs Bash once and reports; then [`SUBAGENT_ANSWER`] | — |
 //!
 //! (`subagent` follows `../shared/reference/real-clis/fake_anthropic.py`: claude
@@ -39,6 +40,11 @@ pub const TEXT_ANSWER: &str = "hi from the e2e fake model";
 pub const SLOW_ANSWER: &str = "DONE after a slow turn";
 /// The command the `tool` scenarios run.
 pub const TOOL_COMMAND: &str = "echo hello-from-tool";
+/// The file the `touch` scenario's Bash call creates in the project (a
+/// command that is not read-only: Claude asks permission for it).
+pub const TOUCH_FILE: &str = "acp-permission-probe.txt";
+/// The answer of the `touch` scenario, once the tool call returned.
+pub const TOUCH_ANSWER: &str = "DONE: the touch call returned";
 /// The error message of the `err500` scenario.
 pub const ERR500_MESSAGE: &str = "fake 500 from the e2e server";
 /// The error message of the `failed` scenario.
@@ -316,6 +322,21 @@ impl Respond for AnthropicResponder {
             "tool" if last_is_tool_result(&body) => Self::answer(
                 &[Block::Text(TOOL_ANSWER.into())],
                 "end_turn",
+                model,
+                stream,
+            ),
+            "touch" if last_is_tool_result(&body) => Self::answer(
+                &[Block::Text(TOUCH_ANSWER.into())],
+                "end_turn",
+                model,
+                stream,
+            ),
+            "touch" => Self::answer(
+                &[Block::ToolUse {
+                    name: "Bash".into(),
+                    input: json!({"command": format!("touch {TOUCH_FILE}"), "description": "Create a probe file"}),
+                }],
+                "tool_use",
                 model,
                 stream,
             ),
