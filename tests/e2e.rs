@@ -68,6 +68,7 @@ fn scenarios() -> Vec<Scenario> {
         scenario!("acp_claude_resume", false, acp_scenarios::acp_claude_resume),
         scenario!("acp_claude_permission", false, acp_scenarios::acp_claude_permission),
         scenario!("acp_claude_kill", false, acp_scenarios::acp_claude_kill),
+        scenario!("acp_opencode_tool", false, acp_scenarios::acp_opencode_tool),
         scenario!(
             "telegram_topic_direct",
             true,

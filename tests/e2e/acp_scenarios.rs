@@ -1,7 +1,9 @@
 //! Scenarios with the real Claude ACP adapter (`@agentclientprotocol/claude-agent-acp`,
 //! installed by scripts/e2e.sh) as an `[acp.<name>]` backend, against the fake
 //! Anthropic API: a tool run, a resume with `session/load`, a permission
-//! request answered by the run's policy, and a kill (`session/cancel` first).
+//! request answered by the run's policy, and a kill (`session/cancel` first);
+//! and OpenCode (`opencode acp`, a second ACP agent) against the fake OpenAI
+//! Responses API, as an OpenAI provider with a loopback `baseURL`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -143,4 +145,58 @@ pub async fn acp_claude_kill(ctx: Arc<Ctx>) {
     assert!(text.contains("\"stopReason\":\"cancelled\""), "no cancelled prompt in the stream");
     let agent = record["agent_pid"].as_u64().unwrap() as u32;
     assert!(!alive(agent), "the agent {agent} survived the kill");
+}
+
+/// OpenCode over ACP, offline: its `openai` provider pointed at the fake
+/// Responses API by the project's `opencode.json`. A tool run (the fake's
+/// `exec_command` is no OpenCode tool: OpenCode reports the call as failed
+/// and the fake then answers), its session resumable by id.
+pub async fn acp_opencode_tool(ctx: Arc<Ctx>) {
+    let var = |v: &str| {
+        std::env::var(v).unwrap_or_else(|_| panic!("{v} is not set: run the suite with scripts/e2e.sh"))
+    };
+    let (program, version) = (var("CLAWRUN_E2E_OPENCODE"), var("CLAWRUN_E2E_OPENCODE_VERSION"));
+    let home = ctx.root.join("opencode-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let backends = ctx.root.join("opencode-backends.toml");
+    std::fs::write(
+        &backends,
+        format!(
+            "[acp.opencode]\nprogram = \"{program}\"\nargs = [\"acp\"]\ntested_version = \"{version}\"\n\
+             env = {{ OPENCODE_DISABLE_MODELS_FETCH = \"1\", OPENCODE_DISABLE_AUTOUPDATE = \"1\", XDG_CONFIG_HOME = \"{h}/config\", XDG_DATA_HOME = \"{h}/data\", XDG_CACHE_HOME = \"{h}/cache\", XDG_STATE_HOME = \"{h}/state\" }}\n",
+            h = home.display()
+        ),
+    )
+    .unwrap();
+    let project = ctx.project("opencode-app");
+    let config = serde_json::json!({
+        "$schema": "https://opencode.ai/config.json",
+        "autoupdate": false,
+        "share": "disabled",
+        "model": "openai/gpt-5.5",
+        "provider": {"openai": {
+            "options": {"baseURL": ctx.openai.base_url(), "apiKey": "sk-e2e-fake"},
+            "models": {"gpt-5.5": {"name": "gpt-5.5"}},
+        }},
+    });
+    std::fs::write(project.join("opencode.json"), config.to_string()).unwrap();
+    let r = ctx
+        .clawrun(&ctx.cli_home(), &[
+            "run", "--backends", backends.to_str().unwrap(), "--backend", "opencode",
+            "-p", project.to_str().unwrap(), "-t", "[e2e:tool] Greet us by running a shell command.",
+            "--heartbeat", "0", "--json",
+        ])
+        .await;
+    r.expect_code(0);
+    let report = r.json();
+    assert_eq!(report["outcome"], "completed", "{report}");
+    assert!(output_of(&report).contains(TOOL_ANSWER), "{report}");
+    let session = report["resume_id"].as_str().unwrap().to_owned();
+    assert!(session.starts_with("ses_"), "not an OpenCode session id: {session}");
+    let record = run_record(&r.run_dir(&ctx.cli_home()));
+    assert_eq!(record["cli_version"], version.as_str(), "{record}");
+    assert!(record["tool_calls"].as_u64().unwrap_or(0) >= 1, "{record}");
+    let entry = registry_entry(&ctx.cli_home(), "opencode_sessions.json", &session);
+    assert_eq!(entry["session_id"], session.as_str(), "{entry}");
+    ctx.figure("opencode acp tool run: clawrun wall time", format!("{:.1}s", r.secs));
 }

@@ -226,6 +226,30 @@ fn acp_multi_turn_respond_is_another_prompt_in_the_same_session() {
 }
 
 #[test]
+fn acp_respond_without_multi_turn_is_queued_and_loads_the_session_after() {
+    let (sb, rec) = sandbox();
+    let out = sb
+        .run(&["--backend", "fake", "-t", "first", "--detach", "--heartbeat", "0"])
+        .env("FAKE_ACP_SCENARIO", "echo")
+        .env("FAKE_ACP_DELAY", "2")
+        .env("FAKE_ACP_RECORD", &rec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (id, dir) = run_dir(&sb, 0);
+    wait_until("the prompt", || methods(&rec).contains(&"session/prompt".to_owned()));
+    let out = sb.cmd().args(["respond", &id, "second"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(wait_done(&dir), "completed");
+    assert_eq!(
+        methods(&rec),
+        ["initialize", "session/new", "session/prompt", "initialize", "session/load", "session/prompt"]
+    );
+    let output = std::fs::read_to_string(dir.join("output.txt")).unwrap();
+    assert!(output.contains("turn 1: second"), "{output}");
+}
+
+#[test]
 fn acp_output_follow_prints_the_text_until_the_run_ends() {
     let (sb, rec) = sandbox();
     let out = sb

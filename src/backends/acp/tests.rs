@@ -252,3 +252,23 @@ fn configured_mode_and_model_are_set_before_the_prompt() {
     assert_eq!(methods, ["session/new", "session/set_mode", "session/set_model", "session/prompt"]);
     assert!(events.iter().any(|e| matches!(e, AgentEvent::Warning { message } if message.contains("mode"))));
 }
+
+#[test]
+fn real_opencode_run_maps_its_tool_call_text_and_cost() {
+    let text = std::fs::read_to_string(format!("{FIXTURES}/opencode-1.18.33-tool.jsonl")).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["dir"] == "in")
+        .map(|v| v["line"].as_str().unwrap().to_owned())
+        .collect();
+    let mut p = AcpProtocol::new(setup(None, PermissionPolicy::Allow));
+    let (events, writes) = drive(&mut p, &lines);
+    assert_eq!(writes[1]["method"], "session/prompt");
+    assert!(matches!(&events[0], AgentEvent::SessionStarted { resume_id, cli_version, .. }
+        if resume_id.starts_with("ses_") && cli_version.as_deref() == Some("1.18.33")));
+    assert!(events.iter().any(|e| matches!(e, AgentEvent::ToolStarted { name, summary, .. } if name == "execute" && summary == "shell")));
+    assert!(events.iter().any(|e| matches!(e, AgentEvent::ToolFinished { .. })));
+    assert!(matches!(events.last().unwrap(), AgentEvent::TurnCompleted { final_text: Some(t), cost_usd: Some(c), .. }
+        if t == "DONE" && *c > 0.0));
+}
