@@ -66,7 +66,11 @@ fn scenarios() -> Vec<Scenario> {
         scenario!("version_guard", false, cli_scenarios::version_guard),
         scenario!("acp_claude_tool", false, acp_scenarios::acp_claude_tool),
         scenario!("acp_claude_resume", false, acp_scenarios::acp_claude_resume),
-        scenario!("acp_claude_permission", false, acp_scenarios::acp_claude_permission),
+        scenario!(
+            "acp_claude_permission",
+            false,
+            acp_scenarios::acp_claude_permission
+        ),
         scenario!("acp_claude_kill", false, acp_scenarios::acp_claude_kill),
         scenario!("acp_opencode_tool", false, acp_scenarios::acp_opencode_tool),
         scenario!(

@@ -15,9 +15,13 @@ use crate::harness::{Ctx, Run, alive, registry_entry, run_record};
 /// The adapter and its version, as scripts/e2e.sh installed them.
 fn adapter() -> (String, String) {
     let var = |v: &str| {
-        std::env::var(v).unwrap_or_else(|_| panic!("{v} is not set: run the suite with scripts/e2e.sh"))
+        std::env::var(v)
+            .unwrap_or_else(|_| panic!("{v} is not set: run the suite with scripts/e2e.sh"))
     };
-    (var("CLAWRUN_E2E_CLAUDE_ACP"), var("CLAWRUN_E2E_CLAUDE_ACP_VERSION"))
+    (
+        var("CLAWRUN_E2E_CLAUDE_ACP"),
+        var("CLAWRUN_E2E_CLAUDE_ACP_VERSION"),
+    )
 }
 
 /// A backends file with the adapter twice: `claude-acp` (its default mode)
@@ -42,8 +46,18 @@ async fn run(ctx: &Ctx, backend: &str, project: &str, task: &str, extra: &[&str]
     let backends = backends_file(ctx);
     let project = ctx.project(project);
     let mut args = vec![
-        "run", "--backends", backends.to_str().unwrap(), "--backend", backend,
-        "-p", project.to_str().unwrap(), "-t", task, "--heartbeat", "0", "--json",
+        "run",
+        "--backends",
+        backends.to_str().unwrap(),
+        "--backend",
+        backend,
+        "-p",
+        project.to_str().unwrap(),
+        "-t",
+        task,
+        "--heartbeat",
+        "0",
+        "--json",
     ];
     args.extend_from_slice(extra);
     ctx.clawrun(&ctx.cli_home(), &args).await
@@ -56,29 +70,56 @@ fn output_of(report: &serde_json::Value) -> String {
 /// A tool run: completed, the answer, the ACP session in the registry, the
 /// adapter's version, tokens and cost.
 pub async fn acp_claude_tool(ctx: Arc<Ctx>) {
-    let r = run(&ctx, "claude-acp", "acp-app", "[e2e:tool] Greet us by running a shell command.", &[]).await;
+    let r = run(
+        &ctx,
+        "claude-acp",
+        "acp-app",
+        "[e2e:tool] Greet us by running a shell command.",
+        &[],
+    )
+    .await;
     r.expect_code(0);
     let report = r.json();
     assert_eq!(report["outcome"], "completed", "{report}");
     assert!(output_of(&report).contains(TOOL_ANSWER), "{report}");
     let session = report["resume_id"].as_str().unwrap().to_owned();
-    assert!(uuid::Uuid::parse_str(&session).is_ok(), "not a session id: {session}");
+    assert!(
+        uuid::Uuid::parse_str(&session).is_ok(),
+        "not a session id: {session}"
+    );
     let record = run_record(&r.run_dir(&ctx.cli_home()));
     assert_eq!(record["cli_version"], adapter().1.as_str(), "{record}");
     assert_eq!(record["tool_calls"], 1, "{record}");
-    assert!(record["usage"]["output_tokens"].as_u64().unwrap_or(0) > 0, "{record}");
+    assert!(
+        record["usage"]["output_tokens"].as_u64().unwrap_or(0) > 0,
+        "{record}"
+    );
     assert!(record["cost_usd"].as_f64().unwrap_or(0.0) > 0.0, "{record}");
     let entry = registry_entry(&ctx.cli_home(), "claude-acp_sessions.json", &session);
     assert_eq!(entry["session_id"], session.as_str(), "{entry}");
-    assert!(!r.stderr.contains("is newer than the newest version"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("is newer than the newest version"),
+        "{}",
+        r.stderr
+    );
     ctx.note("acp_session", &session);
-    ctx.figure("claude-agent-acp tool run: clawrun wall time", format!("{:.1}s", r.secs));
+    ctx.figure(
+        "claude-agent-acp tool run: clawrun wall time",
+        format!("{:.1}s", r.secs),
+    );
 }
 
 /// `--resume` loads the session (`session/load`) and answers the new prompt.
 pub async fn acp_claude_resume(ctx: Arc<Ctx>) {
     let session = ctx.noted("acp_session", "acp_claude_tool");
-    let r = run(&ctx, "claude-acp", "acp-app", "[e2e:text] And now just say hi.", &["--resume", &session]).await;
+    let r = run(
+        &ctx,
+        "claude-acp",
+        "acp-app",
+        "[e2e:text] And now just say hi.",
+        &["--resume", &session],
+    )
+    .await;
     r.expect_code(0);
     let report = r.json();
     assert_eq!(report["outcome"], "completed", "{report}");
@@ -96,13 +137,24 @@ pub async fn acp_claude_permission(ctx: Arc<Ctx>) {
         ("acp-allow", &[][..], true),
         ("acp-deny", &["--permission-mode", "default"][..], false),
     ] {
-        let r = run(&ctx, "claude-acp-ask", project, "[e2e:touch] Make the probe file.", extra).await;
+        let r = run(
+            &ctx,
+            "claude-acp-ask",
+            project,
+            "[e2e:touch] Make the probe file.",
+            extra,
+        )
+        .await;
         r.expect_code(0);
         let report = r.json();
         assert_eq!(report["outcome"], "completed", "{report}");
         assert!(output_of(&report).contains(TOUCH_ANSWER), "{report}");
-        let stream = std::fs::read_to_string(r.run_dir(&ctx.cli_home()).join("stream.jsonl")).unwrap();
-        assert!(stream.contains("session/request_permission"), "the adapter never asked");
+        let stream =
+            std::fs::read_to_string(r.run_dir(&ctx.cli_home()).join("stream.jsonl")).unwrap();
+        assert!(
+            stream.contains("session/request_permission"),
+            "the adapter never asked"
+        );
         let file = ctx.project(project).join(TOUCH_FILE);
         assert_eq!(file.exists(), made, "{project}: {}", file.display());
     }
@@ -114,11 +166,24 @@ pub async fn acp_claude_kill(ctx: Arc<Ctx>) {
     let backends = backends_file(&ctx);
     let project = ctx.project("acp-kill");
     let r = ctx
-        .clawrun(&ctx.cli_home(), &[
-            "run", "--backends", backends.to_str().unwrap(), "--backend", "claude-acp",
-            "-p", project.to_str().unwrap(), "-t", "[e2e:slow60] Take your time.",
-            "--heartbeat", "0", "--detach", "--json",
-        ])
+        .clawrun(
+            &ctx.cli_home(),
+            &[
+                "run",
+                "--backends",
+                backends.to_str().unwrap(),
+                "--backend",
+                "claude-acp",
+                "-p",
+                project.to_str().unwrap(),
+                "-t",
+                "[e2e:slow60] Take your time.",
+                "--heartbeat",
+                "0",
+                "--detach",
+                "--json",
+            ],
+        )
         .await;
     r.expect_code(0);
     let dir = r.run_dir(&ctx.cli_home());
@@ -126,12 +191,17 @@ pub async fn acp_claude_kill(ctx: Arc<Ctx>) {
     let stream = dir.join("stream.jsonl");
     let deadline = Instant::now() + Duration::from_secs(60);
     // The prompt is under way once the adapter reports on the session.
-    while !std::fs::read_to_string(&stream).unwrap_or_default().contains("\"session/update\"") {
+    while !std::fs::read_to_string(&stream)
+        .unwrap_or_default()
+        .contains("\"session/update\"")
+    {
         assert!(Instant::now() < deadline, "the prompt never started");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    ctx.clawrun(&ctx.cli_home(), &["kill", &id]).await.expect_code(0);
+    ctx.clawrun(&ctx.cli_home(), &["kill", &id])
+        .await
+        .expect_code(0);
     let record = loop {
         let record = run_record(&dir);
         if record["status"] != "running" && record["status"] != "starting" {
@@ -142,7 +212,10 @@ pub async fn acp_claude_kill(ctx: Arc<Ctx>) {
     };
     assert_eq!(record["status"], "killed", "{record}");
     let text = std::fs::read_to_string(&stream).unwrap();
-    assert!(text.contains("\"stopReason\":\"cancelled\""), "no cancelled prompt in the stream");
+    assert!(
+        text.contains("\"stopReason\":\"cancelled\""),
+        "no cancelled prompt in the stream"
+    );
     let agent = record["agent_pid"].as_u64().unwrap() as u32;
     assert!(!alive(agent), "the agent {agent} survived the kill");
 }
@@ -153,9 +226,13 @@ pub async fn acp_claude_kill(ctx: Arc<Ctx>) {
 /// and the fake then answers), its session resumable by id.
 pub async fn acp_opencode_tool(ctx: Arc<Ctx>) {
     let var = |v: &str| {
-        std::env::var(v).unwrap_or_else(|_| panic!("{v} is not set: run the suite with scripts/e2e.sh"))
+        std::env::var(v)
+            .unwrap_or_else(|_| panic!("{v} is not set: run the suite with scripts/e2e.sh"))
     };
-    let (program, version) = (var("CLAWRUN_E2E_OPENCODE"), var("CLAWRUN_E2E_OPENCODE_VERSION"));
+    let (program, version) = (
+        var("CLAWRUN_E2E_OPENCODE"),
+        var("CLAWRUN_E2E_OPENCODE_VERSION"),
+    );
     let home = ctx.root.join("opencode-home");
     std::fs::create_dir_all(&home).unwrap();
     let backends = ctx.root.join("opencode-backends.toml");
@@ -181,22 +258,40 @@ pub async fn acp_opencode_tool(ctx: Arc<Ctx>) {
     });
     std::fs::write(project.join("opencode.json"), config.to_string()).unwrap();
     let r = ctx
-        .clawrun(&ctx.cli_home(), &[
-            "run", "--backends", backends.to_str().unwrap(), "--backend", "opencode",
-            "-p", project.to_str().unwrap(), "-t", "[e2e:tool] Greet us by running a shell command.",
-            "--heartbeat", "0", "--json",
-        ])
+        .clawrun(
+            &ctx.cli_home(),
+            &[
+                "run",
+                "--backends",
+                backends.to_str().unwrap(),
+                "--backend",
+                "opencode",
+                "-p",
+                project.to_str().unwrap(),
+                "-t",
+                "[e2e:tool] Greet us by running a shell command.",
+                "--heartbeat",
+                "0",
+                "--json",
+            ],
+        )
         .await;
     r.expect_code(0);
     let report = r.json();
     assert_eq!(report["outcome"], "completed", "{report}");
     assert!(output_of(&report).contains(TOOL_ANSWER), "{report}");
     let session = report["resume_id"].as_str().unwrap().to_owned();
-    assert!(session.starts_with("ses_"), "not an OpenCode session id: {session}");
+    assert!(
+        session.starts_with("ses_"),
+        "not an OpenCode session id: {session}"
+    );
     let record = run_record(&r.run_dir(&ctx.cli_home()));
     assert_eq!(record["cli_version"], version.as_str(), "{record}");
     assert!(record["tool_calls"].as_u64().unwrap_or(0) >= 1, "{record}");
     let entry = registry_entry(&ctx.cli_home(), "opencode_sessions.json", &session);
     assert_eq!(entry["session_id"], session.as_str(), "{entry}");
-    ctx.figure("opencode acp tool run: clawrun wall time", format!("{:.1}s", r.secs));
+    ctx.figure(
+        "opencode acp tool run: clawrun wall time",
+        format!("{:.1}s", r.secs),
+    );
 }

@@ -32,7 +32,19 @@ fn stderr(o: &Output) -> String {
 
 /// A foreground run of `scenario`: its exit code and JSON report.
 fn run(sb: &Sandbox, rec: &Path, scenario: &str, extra: &[&str]) -> (Option<i32>, Value) {
-    let args = [&["--backend", "fake", "-t", "do the thing", "--json", "--heartbeat", "0"][..], extra].concat();
+    let args = [
+        &[
+            "--backend",
+            "fake",
+            "-t",
+            "do the thing",
+            "--json",
+            "--heartbeat",
+            "0",
+        ][..],
+        extra,
+    ]
+    .concat();
     let out = sb
         .run(&args)
         .env("FAKE_ACP_SCENARIO", scenario)
@@ -80,7 +92,10 @@ fn wait_until(what: &str, pred: impl Fn() -> bool) {
 
 fn wait_done(dir: &Path) -> String {
     wait_until("the run to end", || {
-        let s = record(dir)["status"].as_str().unwrap_or_default().to_owned();
+        let s = record(dir)["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         s != "running" && s != "starting" && s != "queued"
     });
     wait_until("the runner to exit", || !dir.join("control.sock").exists());
@@ -94,18 +109,29 @@ fn acp_run_maps_the_session_tools_text_usage_and_cost() {
     assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["outcome"], "completed", "{report}");
     let (_, dir) = run_dir(&sb, 0);
-    assert_eq!(std::fs::read_to_string(dir.join("output.txt")).unwrap(), "All done.");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("output.txt")).unwrap(),
+        "All done."
+    );
     let rec_json = record(&dir);
     assert_eq!(rec_json["resume_id"], "acp-sess-1");
     assert_eq!(rec_json["tool_calls"], 1);
     assert_eq!(rec_json["cost_usd"], 0.25);
     assert_eq!(rec_json["cli_version"], "9.9.9");
     // The handshake, in the project, with the task in session/prompt (never argv).
-    assert_eq!(methods(&rec), ["initialize", "session/new", "session/prompt"]);
+    assert_eq!(
+        methods(&rec),
+        ["initialize", "session/new", "session/prompt"]
+    );
     let msgs = received(&rec);
     assert_eq!(msgs[0]["params"]["clientCapabilities"]["terminal"], false);
     assert!(msgs[1]["params"]["cwd"].as_str().unwrap().starts_with('/'));
-    assert!(msgs[2]["params"]["prompt"][0]["text"].as_str().unwrap().ends_with("do the thing"));
+    assert!(
+        msgs[2]["params"]["prompt"][0]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("do the thing")
+    );
     // The session is resumable by its ACP id.
     let reg: Value = serde_json::from_str(
         &std::fs::read_to_string(sb.openclaw_home().join("fake_sessions.json")).unwrap(),
@@ -154,18 +180,32 @@ fn acp_permission_requests_follow_the_run_policy() {
 fn acp_kill_sends_session_cancel_first() {
     let (sb, rec) = sandbox();
     let out = sb
-        .run(&["--backend", "fake", "-t", "wait", "--detach", "--heartbeat", "0"])
+        .run(&[
+            "--backend",
+            "fake",
+            "-t",
+            "wait",
+            "--detach",
+            "--heartbeat",
+            "0",
+        ])
         .env("FAKE_ACP_SCENARIO", "slow")
         .env("FAKE_ACP_RECORD", &rec)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let (id, dir) = run_dir(&sb, 0);
-    wait_until("the prompt", || methods(&rec).contains(&"session/prompt".to_owned()));
+    wait_until("the prompt", || {
+        methods(&rec).contains(&"session/prompt".to_owned())
+    });
     let out = sb.cmd().args(["kill", &id]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(wait_done(&dir), "killed");
-    assert!(methods(&rec).contains(&"session/cancel".to_owned()), "{:?}", methods(&rec));
+    assert!(
+        methods(&rec).contains(&"session/cancel".to_owned()),
+        "{:?}",
+        methods(&rec)
+    );
 }
 
 #[test]
@@ -176,15 +216,25 @@ fn acp_resume_loads_the_session_and_refuses_without_load_session() {
     std::fs::remove_file(&rec).unwrap();
     let (_, report) = run(&sb, &rec, "tool", &["--resume", "acp-sess-1"]);
     assert_eq!(report["outcome"], "completed", "{report}");
-    assert_eq!(methods(&rec), ["initialize", "session/load", "session/prompt"]);
+    assert_eq!(
+        methods(&rec),
+        ["initialize", "session/load", "session/prompt"]
+    );
     let (_, dir) = run_dir(&sb, 1);
     // The replayed history is not this run's text.
-    assert!(!std::fs::read_to_string(dir.join("output.txt")).unwrap().contains("old history"));
+    assert!(
+        !std::fs::read_to_string(dir.join("output.txt"))
+            .unwrap()
+            .contains("old history")
+    );
 
     std::fs::remove_file(&rec).unwrap();
     let (_, report) = run(&sb, &rec, "noload", &["--resume", "acp-sess-1"]);
     assert_eq!(report["outcome"], "failed", "{report}");
-    assert!(report["error"].as_str().unwrap().contains("loadSession"), "{report}");
+    assert!(
+        report["error"].as_str().unwrap().contains("loadSession"),
+        "{report}"
+    );
     assert_eq!(methods(&rec), ["initialize"], "no prompt sent");
 
     std::fs::remove_file(&rec).unwrap();
@@ -197,8 +247,20 @@ fn acp_multi_turn_respond_is_another_prompt_in_the_same_session() {
     let (sb, rec) = sandbox();
     let out = sb
         .run(&[
-            "--backend", "fake", "-t", "first", "--detach", "--heartbeat", "0", "--multi-turn",
-            "--idle-timeout", "30", "-s", "agent:main:main", "--notify-channel", "console",
+            "--backend",
+            "fake",
+            "-t",
+            "first",
+            "--detach",
+            "--heartbeat",
+            "0",
+            "--multi-turn",
+            "--idle-timeout",
+            "30",
+            "-s",
+            "agent:main:main",
+            "--notify-channel",
+            "console",
         ])
         .env("FAKE_ACP_SCENARIO", "echo")
         .env("FAKE_ACP_RECORD", &rec)
@@ -206,7 +268,9 @@ fn acp_multi_turn_respond_is_another_prompt_in_the_same_session() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let (id, dir) = run_dir(&sb, 0);
-    wait_until("the first turn to end", || record(&dir)["waiting_since"].is_number());
+    wait_until("the first turn to end", || {
+        record(&dir)["waiting_since"].is_number()
+    });
     let out = sb.cmd().args(["respond", &id, "second"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     wait_until("the second prompt's answer", || {
@@ -229,7 +293,15 @@ fn acp_multi_turn_respond_is_another_prompt_in_the_same_session() {
 fn acp_respond_without_multi_turn_is_queued_and_loads_the_session_after() {
     let (sb, rec) = sandbox();
     let out = sb
-        .run(&["--backend", "fake", "-t", "first", "--detach", "--heartbeat", "0"])
+        .run(&[
+            "--backend",
+            "fake",
+            "-t",
+            "first",
+            "--detach",
+            "--heartbeat",
+            "0",
+        ])
         .env("FAKE_ACP_SCENARIO", "echo")
         .env("FAKE_ACP_DELAY", "2")
         .env("FAKE_ACP_RECORD", &rec)
@@ -237,13 +309,22 @@ fn acp_respond_without_multi_turn_is_queued_and_loads_the_session_after() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let (id, dir) = run_dir(&sb, 0);
-    wait_until("the prompt", || methods(&rec).contains(&"session/prompt".to_owned()));
+    wait_until("the prompt", || {
+        methods(&rec).contains(&"session/prompt".to_owned())
+    });
     let out = sb.cmd().args(["respond", &id, "second"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(wait_done(&dir), "completed");
     assert_eq!(
         methods(&rec),
-        ["initialize", "session/new", "session/prompt", "initialize", "session/load", "session/prompt"]
+        [
+            "initialize",
+            "session/new",
+            "session/prompt",
+            "initialize",
+            "session/load",
+            "session/prompt"
+        ]
     );
     let output = std::fs::read_to_string(dir.join("output.txt")).unwrap();
     assert!(output.contains("turn 1: second"), "{output}");
@@ -253,7 +334,15 @@ fn acp_respond_without_multi_turn_is_queued_and_loads_the_session_after() {
 fn acp_output_follow_prints_the_text_until_the_run_ends() {
     let (sb, rec) = sandbox();
     let out = sb
-        .run(&["--backend", "fake", "-t", "work", "--detach", "--heartbeat", "0"])
+        .run(&[
+            "--backend",
+            "fake",
+            "-t",
+            "work",
+            "--detach",
+            "--heartbeat",
+            "0",
+        ])
         .env("FAKE_ACP_SCENARIO", "tool")
         .env("FAKE_ACP_DELAY", "2")
         .env("FAKE_ACP_RECORD", &rec)
@@ -263,7 +352,10 @@ fn acp_output_follow_prints_the_text_until_the_run_ends() {
     let (id, dir) = run_dir(&sb, 0);
     let follow = sb.cmd().args(["output", &id, "--follow"]).output().unwrap();
     assert_eq!(follow.status.code(), Some(0), "{}", stderr(&follow));
-    assert!(String::from_utf8_lossy(&follow.stdout).contains("All done."), "{follow:?}");
+    assert!(
+        String::from_utf8_lossy(&follow.stdout).contains("All done."),
+        "{follow:?}"
+    );
     assert_eq!(wait_done(&dir), "completed");
 }
 
@@ -280,7 +372,10 @@ fn acp_heartbeat_names_the_current_tool() {
         .filter(|v| v["dir"] == "in")
         .map(|v| v["line"].as_str().unwrap().to_owned())
         .collect();
-    let started = lines.iter().position(|l| l.contains("\"tool_call\"")).unwrap();
+    let started = lines
+        .iter()
+        .position(|l| l.contains("\"tool_call\""))
+        .unwrap();
     let mut parser = AcpParser::default();
     let mut state = RunState::new();
     for line in &lines[..=started] {

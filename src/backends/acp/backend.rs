@@ -5,8 +5,8 @@ use super::config::AcpConfig;
 use super::parser::AcpParser;
 use super::protocol::{AcpProtocol, AcpSetup, PermissionPolicy, initialize_line};
 use crate::backends::{
-    AnyParser, AnyProtocol, Backend, Capabilities, CommandSpec, Names, Permission,
-    PermissionStyle, RequestError, RunRequest,
+    AnyParser, AnyProtocol, Backend, Capabilities, CommandSpec, Names, Permission, PermissionStyle,
+    RequestError, RunRequest,
 };
 
 /// Id field of an ACP backend's registry entries.

@@ -117,7 +117,11 @@ impl AcpParser {
     fn on_chunk(&mut self, update: &Value, out: &mut Vec<AgentEvent>) {
         // The Claude adapter's own notices (billing, …) are not the model's
         // answer: logged as text, never the final answer.
-        if update.pointer("/_meta/claudeCode/kind").and_then(Value::as_str) == Some("informational") {
+        if update
+            .pointer("/_meta/claudeCode/kind")
+            .and_then(Value::as_str)
+            == Some("informational")
+        {
             self.flush_text(out);
             if let Some(text) = update.pointer("/content/text").and_then(Value::as_str) {
                 out.push(AgentEvent::AssistantText {
@@ -214,7 +218,9 @@ impl AcpParser {
             }
             "refusal" => failed("the agent refused to go on (refusal)".into()),
             "cancelled" => failed("the turn was cancelled".into()),
-            other => failed(format!("the turn ended with an unknown stop reason {other:?}")),
+            other => failed(format!(
+                "the turn ended with an unknown stop reason {other:?}"
+            )),
         });
         self.last_message = None;
     }
@@ -287,7 +293,10 @@ impl LineParser for AcpParser {
         }
         let Ok(msg) = serde_json::from_str::<Value>(line) else {
             out.push(AgentEvent::Warning {
-                message: format!("not a JSON-RPC message: {}", crate::backends::wire::short(line, 120)),
+                message: format!(
+                    "not a JSON-RPC message: {}",
+                    crate::backends::wire::short(line, 120)
+                ),
             });
             return;
         };

@@ -133,7 +133,10 @@ pub fn permission_answer(id: &Value, options: Option<&Value>, allow: bool) -> Ve
     } else {
         ["reject_once", "reject_always"]
     };
-    let options = options.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let options = options
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     let chosen = kinds.iter().find_map(|kind| {
         options
             .iter()
@@ -325,8 +328,16 @@ impl AcpProtocol {
     fn on_error(&mut self, call: Call, error: &Value, step: &mut Step) {
         let text = rpc_error_text(error);
         match call {
-            Call::Initialize => self.fail(format!("initialize failed: {text}"), FailureKind::Other, step),
-            Call::NewSession => self.fail(format!("session/new failed: {text}"), FailureKind::Other, step),
+            Call::Initialize => self.fail(
+                format!("initialize failed: {text}"),
+                FailureKind::Other,
+                step,
+            ),
+            Call::NewSession => self.fail(
+                format!("session/new failed: {text}"),
+                FailureKind::Other,
+                step,
+            ),
             Call::LoadSession => {
                 let code = error.get("code").and_then(Value::as_i64);
                 let kind = if code == Some(RESOURCE_NOT_FOUND) || text.contains("not found") {
@@ -337,7 +348,11 @@ impl AcpProtocol {
                 self.fail(format!("session/load failed: {text}"), kind, step);
             }
             Call::SetMode | Call::SetModel => {
-                let what = if call == Call::SetMode { "mode" } else { "model" };
+                let what = if call == Call::SetMode {
+                    "mode"
+                } else {
+                    "model"
+                };
                 step.events.push(AgentEvent::Warning {
                     message: format!("the agent did not take the {what}: {text}"),
                 });
@@ -347,8 +362,12 @@ impl AcpProtocol {
                 self.prompt_id = None;
                 self.turn_open = false;
                 self.queued.clear();
-                self.parser
-                    .on_prompt_error("the prompt failed", error, FailureKind::Other, &mut step.events);
+                self.parser.on_prompt_error(
+                    "the prompt failed",
+                    error,
+                    FailureKind::Other,
+                    &mut step.events,
+                );
             }
         }
     }
@@ -372,8 +391,11 @@ impl AcpProtocol {
         if method == "session/request_permission" {
             let params = msg.get("params");
             let allow = self.setup.policy == PermissionPolicy::Allow;
-            step.writes
-                .push(permission_answer(id, params.and_then(|p| p.get("options")), allow));
+            step.writes.push(permission_answer(
+                id,
+                params.and_then(|p| p.get("options")),
+                allow,
+            ));
             if !allow {
                 let title = params
                     .and_then(|p| p.pointer("/toolCall/title"))

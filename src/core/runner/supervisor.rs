@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::backends::config;
-use crate::backends::{AnyBackend, AnyProtocol, Backend, Protocol, RunRequest, Step};
+use crate::backends::{AnyBackend, AnyProtocol, Backend, RunRequest, Step};
 use crate::channels::{AnyChannel, ChannelKind};
 use crate::core::error::{Error, Result};
 use crate::core::model::events::AgentEvent;
@@ -46,9 +46,6 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 const NOTE_EVERY: Duration = Duration::from_secs(10);
 /// Progress notes: at most this many per run.
 const MAX_NOTES: u32 = 100;
-/// How long a stopping run waits for the agent to end its turn after a
-/// cancel request ([`crate::backends::Protocol::on_stop`]).
-const CANCEL_WAIT: Duration = Duration::from_secs(3);
 /// How often `run.json` is refreshed while the agent runs (when something changed).
 const RECORD_REFRESH: Duration = Duration::from_secs(5);
 
@@ -434,7 +431,7 @@ impl Supervisor<'_> {
     }
 
     /// The one stop path, for every reason: say why (timeout, idle), ask the
-    /// agent to end its turn when its protocol can ([`Self::cancel_turn`]),
+    /// agent to end its turn when its protocol can (`cancel_turn`, in `turns`),
     /// then SIGTERM, grace, SIGKILL to the agent's group, and drain its output.
     async fn stop(&mut self, a: &mut Attempt, lp: &mut Loop, reason: StopReason) {
         let notice = match reason {
@@ -462,37 +459,11 @@ impl Supervisor<'_> {
         a.drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
     }
 
-    /// Before stopping the agent: when its protocol has a cancel request
-    /// (ACP `session/cancel`) and a turn runs, write it and keep reading its
-    /// output until the turn ends, the agent exits, or [`CANCEL_WAIT`] passes.
-    async fn cancel_turn(&mut self, a: &mut Attempt, lp: &mut Loop) {
-        let Some(bytes) = self.protocol.on_stop() else {
-            return;
-        };
-        let sent = self
-            .turns
-            .input
-            .as_ref()
-            .is_some_and(|input| input.send(bytes).is_ok());
-        if !sent {
-            return;
-        }
-        let ends_before = self.turns.turn_ends_seen;
-        let until = Instant::now() + CANCEL_WAIT;
-        while a.stdout_open && a.exit_status.is_none() && self.turns.turn_ends_seen == ends_before
-        {
-            tokio::select! {
-                n = a.agent.stdout.read(&mut lp.out_buf) => self.on_stdout(a, lp, n),
-                () = tokio::time::sleep_until(until) => break,
-            }
-        }
-    }
-
     fn silence(&self) -> Duration {
         Instant::now().saturating_duration_since(self.state.last_event_at)
     }
 
-    fn on_stdout(&mut self, a: &mut Attempt, lp: &mut Loop, n: std::io::Result<usize>) {
+    pub(crate) fn on_stdout(&mut self, a: &mut Attempt, lp: &mut Loop, n: std::io::Result<usize>) {
         let n = match n {
             Ok(0) | Err(_) => {
                 a.stdout_open = false;

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -21,6 +22,10 @@ use super::io::spawn_writer;
 use super::process::{self, Agent};
 use super::supervisor::{Attempt, Loop, Supervisor};
 use super::{FOLLOWUPS_FILE_NAME, LIMIT_RESUME_PROMPT};
+
+/// How long a stopping run waits for the agent to end its turn after a
+/// cancel request ([`crate::backends::Protocol::on_stop`]).
+const CANCEL_WAIT: Duration = Duration::from_secs(3);
 
 /// Most automatic resumes after a usage limit, per run.
 const MAX_LIMIT_RESUMES: u32 = 3;
@@ -449,5 +454,32 @@ impl Supervisor<'_> {
             notify::preview(text, 200)
         ));
         control::Reply::ok()
+    }
+}
+
+impl Supervisor<'_> {
+    /// Before stopping the agent: when its protocol has a cancel request
+    /// (ACP `session/cancel`) and a turn runs, write it and keep reading its
+    /// output until the turn ends, the agent exits, or [`CANCEL_WAIT`] passes.
+    pub(crate) async fn cancel_turn(&mut self, a: &mut Attempt, lp: &mut Loop) {
+        let Some(bytes) = self.protocol.on_stop() else {
+            return;
+        };
+        let sent = self
+            .turns
+            .input
+            .as_ref()
+            .is_some_and(|input| input.send(bytes).is_ok());
+        if !sent {
+            return;
+        }
+        let ends_before = self.turns.turn_ends_seen;
+        let until = Instant::now() + CANCEL_WAIT;
+        while a.stdout_open && a.exit_status.is_none() && self.turns.turn_ends_seen == ends_before {
+            tokio::select! {
+                n = a.agent.stdout.read(&mut lp.out_buf) => self.on_stdout(a, lp, n),
+                () = tokio::time::sleep_until(until) => break,
+            }
+        }
     }
 }
