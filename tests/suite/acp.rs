@@ -77,6 +77,14 @@ fn run_dir(sb: &Sandbox, i: usize) -> (String, PathBuf) {
     (ids[i].clone(), sb.state_dir().join("runs").join(&ids[i]))
 }
 
+/// The run directory of a finished run, from its report (run ids made in
+/// the same second do not sort by time).
+fn dir_of(sb: &Sandbox, report: &Value) -> PathBuf {
+    sb.state_dir()
+        .join("runs")
+        .join(report["run_id"].as_str().unwrap())
+}
+
 fn record(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
 }
@@ -108,7 +116,7 @@ fn acp_run_maps_the_session_tools_text_usage_and_cost() {
     let (code, report) = run(&sb, &rec, "tool", &[]);
     assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["outcome"], "completed", "{report}");
-    let (_, dir) = run_dir(&sb, 0);
+    let dir = dir_of(&sb, &report);
     assert_eq!(
         std::fs::read_to_string(dir.join("output.txt")).unwrap(),
         "All done."
@@ -162,14 +170,14 @@ fn acp_permission_requests_follow_the_run_policy() {
     let (sb, rec) = sandbox();
     let (_, report) = run(&sb, &rec, "perm", &[]);
     assert_eq!(report["outcome"], "completed", "{report}");
-    let (_, dir) = run_dir(&sb, 0);
+    let dir = dir_of(&sb, &report);
     assert_eq!(
         std::fs::read_to_string(dir.join("output.txt")).unwrap(),
         "permission answer: yes"
     );
     let (_, report) = run(&sb, &rec, "perm", &["--permission-mode", "default"]);
     assert_eq!(report["outcome"], "completed", "{report}");
-    let (_, dir) = run_dir(&sb, 1);
+    let dir = dir_of(&sb, &report);
     assert_eq!(
         std::fs::read_to_string(dir.join("output.txt")).unwrap(),
         "permission answer: no"
@@ -220,7 +228,7 @@ fn acp_resume_loads_the_session_and_refuses_without_load_session() {
         methods(&rec),
         ["initialize", "session/load", "session/prompt"]
     );
-    let (_, dir) = run_dir(&sb, 1);
+    let dir = dir_of(&sb, &report);
     // The replayed history is not this run's text.
     assert!(
         !std::fs::read_to_string(dir.join("output.txt"))
