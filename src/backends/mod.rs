@@ -15,6 +15,7 @@
 //! that print JSON lines, with their fields mapped to [`AgentEvent`]s in the
 //! file itself.
 
+pub mod acp;
 pub mod claude;
 pub mod codex;
 pub mod config;
@@ -27,6 +28,7 @@ use std::path::PathBuf;
 use enum_dispatch::enum_dispatch;
 use serde::{Deserialize, Serialize};
 
+pub use crate::backends::acp::{AcpBackend, AcpParser};
 pub use crate::backends::claude::{ClaudeBackend, ClaudeParser};
 pub use crate::backends::codex::{CodexBackend, CodexParser};
 use crate::backends::config::BackendsConfig;
@@ -103,6 +105,11 @@ pub struct Capabilities {
     /// Names its CLI version in its stream; otherwise the runner asks the
     /// program's `--version` (once per installed program).
     pub version_in_stream: bool,
+    /// Talks both ways in every run, not only multi-turn ones (ACP): the
+    /// runner always starts it from [`Backend::live_command`] with stdin kept
+    /// open for its protocol's writes, and in a one-shot run closes stdin once
+    /// the turn has ended (the agent then exits).
+    pub two_way: bool,
 }
 
 /// A fully built command: what the orchestrator spawns.
@@ -244,6 +251,8 @@ pub enum AnyParser {
     Codex(CodexParser),
     /// A generic JSONL CLI, mapped by its `backends.toml` table.
     Generic(GenericParser),
+    /// An Agent Client Protocol agent's output (replays, `fg`).
+    Acp(AcpParser),
 }
 
 /// A coding-agent CLI driven headlessly. Pure: builds argv, parses lines, never spawns.
@@ -292,6 +301,13 @@ pub trait Backend {
         let _ = live;
         OneWay::new(self.parser()).into()
     }
+    /// [`Backend::protocol`] for one agent process started for `req`: a
+    /// protocol that drives the conversation itself (ACP: the handshake, the
+    /// prompt, the permission policy) needs the request. Default: `protocol`.
+    fn protocol_for(&self, req: &RunRequest, live: bool) -> AnyProtocol {
+        let _ = req;
+        self.protocol(live)
+    }
 }
 
 /// The closed set of backends.
@@ -304,6 +320,8 @@ pub enum AnyBackend {
     Codex(CodexBackend),
     /// A CLI defined in `backends.toml` alone (`[generic.<name>]`).
     Generic(GenericBackend),
+    /// An Agent Client Protocol agent (`[acp.<name>]`).
+    Acp(AcpBackend),
 }
 
 impl AnyBackend {

@@ -11,6 +11,7 @@
 
 use enum_dispatch::enum_dispatch;
 
+use crate::backends::acp::AcpProtocol;
 use crate::backends::claude::ClaudeLive;
 use crate::backends::{AnyParser, LineParser};
 use crate::core::model::events::AgentEvent;
@@ -53,6 +54,14 @@ pub trait Protocol {
     fn encode(&mut self, input: LiveInput<'_>) -> Option<Vec<u8>>;
     /// Called once after the process exited (see [`LineParser::finish`]).
     fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent>;
+    /// The run is being stopped (timeout, `clawrun kill`, a signal): bytes
+    /// asking the agent to end its turn first (ACP `session/cancel`), or
+    /// `None` when it takes no such request or no turn is running. The runner
+    /// writes them, waits a few seconds for the turn to end, then stops the
+    /// process the usual way.
+    fn on_stop(&mut self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// A CLI that only prints: its parser, and no input.
@@ -90,6 +99,8 @@ pub enum AnyProtocol {
     OneWay(OneWay),
     /// Claude Code with `--input-format stream-json`.
     ClaudeLive(ClaudeLive),
+    /// An Agent Client Protocol agent (JSON-RPC both ways).
+    Acp(AcpProtocol),
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! | `err500` | HTTP 500, `x-should-retry: false` | HTTP 500 |
 //! | `failed` | — | `response.failed` in the stream |
 //! | `slow<N>` | waits N seconds, then answers | waits N seconds, then answers |
+//! | `touch` | a Bash call `touch` [`TOUCH_FILE`] (asks permission), then the answer | — |
 //! | `subagent` | a `Task` call; the subagent (its prompt holds [`SUBAGENT_PROBE`]) takes 6 s a call, runs Bash once and reports; then [`SUBAGENT_ANSWER`] | — |
 //!
 //! (`subagent` follows `../shared/reference/real-clis/fake_anthropic.py`: claude
@@ -44,6 +45,11 @@ pub const TOOL_COMMAND: &str = "echo hello-from-tool";
 pub const EDIT_COMMAND: &str = "printf 'edited by the agent\\n' >> NOTES.md";
 /// The answer of the `edit` scenario, once the command ran.
 pub const EDIT_ANSWER: &str = "DONE: NOTES.md has a new line";
+/// The file the `touch` scenario's Bash call creates in the project (a
+/// command that is not read-only: Claude asks permission for it).
+pub const TOUCH_FILE: &str = "acp-permission-probe.txt";
+/// The answer of the `touch` scenario, once the tool call returned.
+pub const TOUCH_ANSWER: &str = "DONE: the touch call returned";
 /// The error message of the `err500` scenario.
 pub const ERR500_MESSAGE: &str = "fake 500 from the e2e server";
 /// The error message of the `failed` scenario.
@@ -330,6 +336,12 @@ impl Respond for AnthropicResponder {
                 model,
                 stream,
             ),
+            "touch" if last_is_tool_result(&body) => Self::answer(
+                &[Block::Text(TOUCH_ANSWER.into())],
+                "end_turn",
+                model,
+                stream,
+            ),
             "edit" => Self::answer(
                 &[
                     Block::Text("Editing NOTES.md.".into()),
@@ -338,6 +350,15 @@ impl Respond for AnthropicResponder {
                         input: json!({"command": EDIT_COMMAND, "description": "Add a line"}),
                     },
                 ],
+                "tool_use",
+                model,
+                stream,
+            ),
+            "touch" => Self::answer(
+                &[Block::ToolUse {
+                    name: "Bash".into(),
+                    input: json!({"command": format!("touch {TOUCH_FILE}"), "description": "Create a probe file"}),
+                }],
                 "tool_use",
                 model,
                 stream,

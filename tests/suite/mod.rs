@@ -1,3 +1,4 @@
+mod acp;
 mod bad_input;
 mod channels;
 mod compat;

@@ -158,6 +158,7 @@ impl Backend for ClaudeBackend {
             permission: Some(PermissionStyle::Mode),
             subagents: true,
             version_in_stream: true,
+            two_way: false,
         }
     }
 

@@ -186,7 +186,7 @@ pub struct GenericConfig {
 /// Strings that must live as long as the program (the [`Backend`] trait hands
 /// out `&'static str`). Each distinct string is leaked once, so loading the
 /// same file again costs nothing more; a process only ever sees a few names.
-fn intern(s: &str) -> &'static str {
+pub(crate) fn intern(s: &str) -> &'static str {
     static STRINGS: OnceLock<Mutex<BTreeSet<&'static str>>> = OnceLock::new();
     let mut set = STRINGS
         .get_or_init(|| Mutex::new(BTreeSet::new()))

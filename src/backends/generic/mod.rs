@@ -68,6 +68,7 @@ mod schema;
 mod tests;
 
 pub use backend::GenericBackend;
+pub(crate) use config::intern;
 pub use config::{EventMap, EventRule, GenericConfig, Pointer, TokenPointers, check_name};
 pub use parser::GenericParser;
 pub use schema::{EventRuleToml, EventsToml, GenericToml};

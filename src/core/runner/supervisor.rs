@@ -410,9 +410,9 @@ impl Supervisor<'_> {
                     a.stderr_open = false;
                 },
                 () = tokio::time::sleep_until(lp.deadline), if running => {
-                    self.stop(a, StopReason::Timeout).await;
+                    self.stop(a, lp, StopReason::Timeout).await;
                 },
-                sig = lp.signals.recv(), if running => self.stop(a, StopReason::Signal(sig)).await,
+                sig = lp.signals.recv(), if running => self.stop(a, lp, StopReason::Signal(sig)).await,
                 _ = lp.heartbeat.tick(), if heartbeat => self.on_heartbeat(),
                 Some((req, reply)) = recv_opt(&mut lp.requests) => {
                     let answer = self.on_request(req, &lp.stream_path);
@@ -425,16 +425,17 @@ impl Supervisor<'_> {
                 },
                 _ = lp.refresh.tick() => {
                     if let Some(reason) = self.on_refresh(running) {
-                        self.stop(a, reason).await;
+                        self.stop(a, lp, reason).await;
                     }
                 },
             }
         }
     }
 
-    /// The one stop path, for every reason: say why (timeout, idle), then
-    /// SIGTERM, grace, SIGKILL to the agent's group, and drain its output.
-    async fn stop(&mut self, a: &mut Attempt, reason: StopReason) {
+    /// The one stop path, for every reason: say why (timeout, idle), ask the
+    /// agent to end its turn when its protocol can (`cancel_turn`, in `turns`),
+    /// then SIGTERM, grace, SIGKILL to the agent's group, and drain its output.
+    async fn stop(&mut self, a: &mut Attempt, lp: &mut Loop, reason: StopReason) {
         let notice = match reason {
             StopReason::Timeout => Some(format!(
                 "⏰ Timeout ({}s) reached, stopping the agent",
@@ -449,6 +450,7 @@ impl Supervisor<'_> {
         if let Some(notice) = notice {
             self.notifier.notice(&notice);
         }
+        self.cancel_turn(a, lp).await;
         a.stop = Some(reason);
         a.exit_status = Some(
             a.agent
@@ -463,7 +465,7 @@ impl Supervisor<'_> {
         Instant::now().saturating_duration_since(self.state.last_event_at)
     }
 
-    fn on_stdout(&mut self, a: &mut Attempt, lp: &mut Loop, n: std::io::Result<usize>) {
+    pub(crate) fn on_stdout(&mut self, a: &mut Attempt, lp: &mut Loop, n: std::io::Result<usize>) {
         let n = match n {
             Ok(0) | Err(_) => {
                 a.stdout_open = false;

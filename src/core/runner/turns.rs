@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -21,6 +22,10 @@ use super::io::spawn_writer;
 use super::process::{self, Agent};
 use super::supervisor::{Attempt, Loop, Supervisor};
 use super::{FOLLOWUPS_FILE_NAME, LIMIT_RESUME_PROMPT};
+
+/// How long a stopping run waits for the agent to end its turn after a
+/// cancel request ([`crate::backends::Protocol::on_stop`]).
+const CANCEL_WAIT: Duration = Duration::from_secs(3);
 
 /// Most automatic resumes after a usage limit, per run.
 const MAX_LIMIT_RESUMES: u32 = 3;
@@ -45,6 +50,9 @@ pub(crate) struct Turns {
     pub finishing: bool,
     /// Resumes after a usage limit so far.
     limit_resumes: u32,
+    /// Turn ends seen in the whole run (the stop path waits for one more
+    /// after asking the agent to cancel).
+    pub turn_ends_seen: u64,
 }
 
 /// What follows an agent process that has ended.
@@ -69,8 +77,11 @@ impl Supervisor<'_> {
     /// Spawn the agent for `req`; with live input, keep its stdin and feed it
     /// from [`Turns::input`] (the first input is the prompt). Records the
     /// agent's pid.
+    /// A backend that talks both ways in every run (ACP) is always started
+    /// live. The agent's protocol is made for `req` here.
     pub(crate) fn start_agent(&mut self, req: &RunRequest) -> Result<Agent, ProcessError> {
-        let live = if self.spec.limits.multi_turn {
+        let multi_turn = self.spec.limits.multi_turn;
+        let live = if multi_turn || self.backend.capabilities().two_way {
             self.backend.live_command(req)
         } else {
             None
@@ -79,6 +90,7 @@ impl Supervisor<'_> {
             Some(cmd) => self.spawn_live(&cmd)?,
             None => process::spawn(&self.backend.command(req), &self.agent_env)?,
         };
+        self.protocol = self.backend.protocol_for(req, multi_turn);
         self.record.agent_pid = Some(agent.pid);
         Ok(agent)
     }
@@ -159,7 +171,6 @@ impl Supervisor<'_> {
                 return None;
             }
         };
-        self.protocol = self.backend.protocol(self.spec.limits.multi_turn);
         self.state.terminal = None;
         match &why {
             Restart::AfterLimit => {
@@ -199,7 +210,14 @@ impl Supervisor<'_> {
 
     /// Turn ends in a batch of events: in a live run, one that was not
     /// interrupted means the agent waits for input.
+    /// A one-shot run of a two-way backend closes the agent's input instead,
+    /// which ends it.
     pub(crate) fn on_turn_ends(&mut self, turn_ends: u32, now: Instant) {
+        self.turns.turn_ends_seen += u64::from(turn_ends);
+        if turn_ends > 0 && !self.spec.limits.multi_turn && self.backend.capabilities().two_way {
+            self.turns.input = None;
+            return;
+        }
         if !self.spec.limits.multi_turn || self.turns.input.is_none() {
             return;
         }
@@ -339,7 +357,9 @@ impl Supervisor<'_> {
     pub(crate) fn on_respond(&mut self, text: &str, interrupt: bool, user: bool) -> control::Reply {
         let id = self.spec.run_id.clone();
         let live = self.spec.limits.multi_turn;
-        if !live && self.turns.input.is_none() && !self.turns.finishing {
+        // Without live input the agent's stdin (if open: a two-way protocol)
+        // is not for user messages: queue them.
+        if !live && !self.turns.finishing {
             return self.queue_followup(text, interrupt, user);
         }
         if self.turns.input.is_none() {
@@ -435,5 +455,32 @@ impl Supervisor<'_> {
             notify::preview(text, 200)
         ));
         control::Reply::ok()
+    }
+}
+
+impl Supervisor<'_> {
+    /// Before stopping the agent: when its protocol has a cancel request
+    /// (ACP `session/cancel`) and a turn runs, write it and keep reading its
+    /// output until the turn ends, the agent exits, or [`CANCEL_WAIT`] passes.
+    pub(crate) async fn cancel_turn(&mut self, a: &mut Attempt, lp: &mut Loop) {
+        let Some(bytes) = self.protocol.on_stop() else {
+            return;
+        };
+        let sent = self
+            .turns
+            .input
+            .as_ref()
+            .is_some_and(|input| input.send(bytes).is_ok());
+        if !sent {
+            return;
+        }
+        let ends_before = self.turns.turn_ends_seen;
+        let until = Instant::now() + CANCEL_WAIT;
+        while a.stdout_open && a.exit_status.is_none() && self.turns.turn_ends_seen == ends_before {
+            tokio::select! {
+                n = a.agent.stdout.read(&mut lp.out_buf) => self.on_stdout(a, lp, n),
+                () = tokio::time::sleep_until(until) => break,
+            }
+        }
     }
 }
