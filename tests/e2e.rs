@@ -23,6 +23,8 @@ mod gateway;
 mod gateway_scenarios;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/plugin_scenarios.rs"]
+mod plugin_scenarios;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -78,6 +80,7 @@ fn scenarios() -> Vec<Scenario> {
             gateway_scenarios::whatsapp_unavailable
         ),
         scenario!("skills_load", true, gateway_scenarios::skills_load),
+        scenario!("plugin_approvals", true, plugin_scenarios::plugin_approvals),
     ]
 }
 
