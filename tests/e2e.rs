@@ -64,6 +64,9 @@ fn scenarios() -> Vec<Scenario> {
         scenario!("codex_resume", false, cli_scenarios::codex_resume),
         scenario!("codex_failed", false, cli_scenarios::codex_failed),
         scenario!("version_guard", false, cli_scenarios::version_guard),
+        // First of the gateway scenarios: on a gateway whose topic session already carries
+        // the other scenarios' turns, the prompt went to the approver's DM only.
+        scenario!("plugin_approvals", true, plugin_scenarios::plugin_approvals),
         scenario!(
             "telegram_topic_direct",
             true,
@@ -80,7 +83,6 @@ fn scenarios() -> Vec<Scenario> {
             gateway_scenarios::whatsapp_unavailable
         ),
         scenario!("skills_load", true, gateway_scenarios::skills_load),
-        scenario!("plugin_approvals", true, plugin_scenarios::plugin_approvals),
     ]
 }
 
