@@ -27,6 +27,8 @@ mod gateway_scenarios;
 mod harness;
 #[path = "e2e/worktree_scenarios.rs"]
 mod worktree_scenarios;
+#[path = "e2e/plugin_scenarios.rs"]
+mod plugin_scenarios;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -81,6 +83,9 @@ fn scenarios() -> Vec<Scenario> {
             worktree_scenarios::claude_worktree
         ),
         scenario!("codex_worktree", false, worktree_scenarios::codex_worktree),
+        // First of the gateway scenarios: on a gateway whose topic session already carries
+        // the other scenarios' turns, the prompt went to the approver's DM only.
+        scenario!("plugin_approvals", true, plugin_scenarios::plugin_approvals),
         scenario!(
             "telegram_topic_direct",
             true,

@@ -26,6 +26,7 @@
 //! 2.1.197 waits for the subagent, 2.1.332 runs it in the background and starts
 //! another turn when it is done.)
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -672,7 +673,11 @@ impl OpenAi {
 pub struct Telegram {
     /// The server; `channels.telegram.apiRoot` is its `uri()`.
     pub server: MockServer,
+    updates: Arc<std::sync::Mutex<Vec<Value>>>,
 }
+
+/// The Telegram user id of the human in the e2e chat (an approver in the gateway's config).
+pub const HUMAN_ID: i64 = 5_551_234;
 
 /// One recorded Bot API call (polling left out).
 #[derive(Debug, Clone)]
@@ -714,6 +719,8 @@ fn value_text(v: &Value) -> String {
 
 struct TelegramResponder {
     next_id: AtomicI64,
+    /// Updates a test queued for the gateway's poller (what a human did in the chat).
+    updates: Arc<std::sync::Mutex<Vec<Value>>>,
 }
 
 impl Respond for TelegramResponder {
@@ -731,6 +738,18 @@ impl Respond for TelegramResponder {
                 "can_read_all_group_messages": false, "supports_inline_queries": false}),
             ),
             "getUpdates" => {
+                let offset = body.get("offset").and_then(Value::as_i64).unwrap_or(0);
+                let pending: Vec<Value> = self
+                    .updates
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|u| u["update_id"].as_i64().unwrap_or(0) >= offset)
+                    .cloned()
+                    .collect();
+                if !pending.is_empty() {
+                    return ok(json!(pending));
+                }
                 // A short long-poll, so the gateway's poller idles instead of spinning.
                 let wait = body
                     .get("timeout")
@@ -777,13 +796,49 @@ impl Telegram {
     /// Start it.
     pub async fn start() -> Self {
         let server = MockServer::start().await;
+        let updates = Arc::new(std::sync::Mutex::new(Vec::new()));
         Mock::given(any())
             .respond_with(TelegramResponder {
                 next_id: AtomicI64::new(1000),
+                updates: updates.clone(),
             })
             .mount(&server)
             .await;
-        Self { server }
+        Self { server, updates }
+    }
+
+    fn push_update(&self, mut update: Value) {
+        let mut queue = self.updates.lock().unwrap();
+        let id = 9000 + i64::try_from(queue.len()).unwrap();
+        update["update_id"] = json!(id);
+        queue.push(update);
+    }
+
+    /// The human writes `text` in the forum topic `thread` of group `chat` (the gateway's
+    /// poller gets it with its next getUpdates). Kept for `/approve <id> …` scenarios: with
+    /// this suite's fake model the gateway also takes such a message as an agent turn, and
+    /// the resolve then fails closed (see plugin_scenarios.rs).
+    #[allow(dead_code)]
+    pub fn human_says(&self, chat: &str, thread: &str, text: &str) {
+        let n = self.updates.lock().unwrap().len();
+        self.push_update(json!({"message": {
+            "message_id": 50_000 + n, "date": 0,
+            "chat": {"id": chat.parse::<i64>().unwrap(), "type": "supergroup", "title": "E2E group", "is_forum": true},
+            "message_thread_id": thread.parse::<i64>().unwrap(), "is_topic_message": true,
+            "from": {"id": HUMAN_ID, "is_bot": false, "first_name": "Human"},
+            "text": text}}));
+    }
+
+    /// The human presses the inline button carrying `data` under the bot's message `message_id`.
+    pub fn human_presses(&self, chat: &str, thread: &str, message_id: i64, data: &str) {
+        let n = self.updates.lock().unwrap().len();
+        self.push_update(json!({"callback_query": {
+            "id": format!("cb{n}"), "chat_instance": "e2e", "data": data,
+            "from": {"id": HUMAN_ID, "is_bot": false, "first_name": "Human"},
+            "message": {"message_id": message_id, "date": 0,
+                "chat": {"id": chat.parse::<i64>().unwrap(), "type": "supergroup", "title": "E2E group", "is_forum": true},
+                "message_thread_id": thread.parse::<i64>().unwrap(), "is_topic_message": true,
+                "from": {"id": 123_456, "is_bot": true, "first_name": "E2EBot"}, "text": "approval"}}}));
     }
 
     /// Every call so far except `getUpdates`, in order.

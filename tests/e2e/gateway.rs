@@ -63,7 +63,15 @@ pub fn write_config(home: &Path, port: u16, token: &str, openai_base: &str, tele
             }},
         },
         "agents": {"defaults": {"model": {"primary": "fake/fake-model"}}},
-        "channels": {"telegram": {"enabled": true, "botToken": BOT_TOKEN, "apiRoot": telegram_root}},
+        // Plugin approvals (clawrun's openclaw-plugin) in the chat the request names: the
+        // human is an approver, the prompt goes to the originating topic, and the group
+        // takes the human's `/approve …` without a mention.
+        "approvals": {"plugin": {"enabled": true, "mode": "session"}},
+        "channels": {"telegram": {"enabled": true, "botToken": BOT_TOKEN, "apiRoot": telegram_root,
+            "execApprovals": {"enabled": true, "approvers": [crate::fakes::HUMAN_ID.to_string()], "target": "channel"},
+            "capabilities": {"inlineButtons": "all"},
+            "groups": {CHAT_ID: {"requireMention": false}},
+            "groupAllowFrom": [crate::fakes::HUMAN_ID.to_string()]}},
         "bindings": [{"agentId": "main", "match": {"channel": "telegram", "accountId": "default"}}],
     });
     std::fs::write(
