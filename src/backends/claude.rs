@@ -355,6 +355,9 @@ impl ClaudeParser {
             // Lifecycle of queued input messages that carry a uuid; clawrun's
             // prompts and follow-ups carry none, so there is nothing to follow.
             Some("command_lifecycle") => {}
+            // The control protocol (permission requests, answers to our
+            // interrupts): the live protocol's business (`live.rs`), not events.
+            Some("control_request" | "control_response" | "control_cancel_request") => {}
             Some(other) => self.unknown_once(format!("{other:?}"), out),
             None => out.push(AgentEvent::Warning {
                 message: "Claude line without a \"type\"".to_string(),

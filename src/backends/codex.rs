@@ -200,6 +200,9 @@ impl Backend for CodexBackend {
             permission: Some(PermissionStyle::Sandbox),
             subagents: false,
             version_in_stream: false,
+            // `codex exec` runs with a fixed approval policy and has no way to
+            // ask its caller before a command (its `--json` stream only reports).
+            approvals: false,
         }
     }
 }

@@ -37,6 +37,9 @@
 //! thread_id = "369520"
 //! session_key = "agent:main:telegram:group:-1001234567890"
 //!
+//! [run]
+//! approvals = "off"                # off | chat: default of `clawrun run --approvals`
+//!
 //! [fallback_route]
 //! channel = "whatsapp"
 //! target = "120363000000000000@g.us"
@@ -59,8 +62,10 @@ use crate::core::error::ConfigError;
 
 mod channel;
 mod notify;
+mod run;
 pub use channel::{ChannelKind, NotifyChannel, UnknownChannelKind};
 pub use notify::{NotifyConfig, NotifyToml, Silence};
+pub use run::{RunConfig, RunToml};
 
 /// Default heartbeat interval.
 pub const DEFAULT_HEARTBEAT_SECS: u64 = 60;
@@ -216,6 +221,8 @@ pub struct ConfigToml {
     pub retention: Option<RetentionToml>,
     /// `[limits]`.
     pub limits: Option<LimitsToml>,
+    /// `[run]`: defaults of `clawrun run` flags.
+    pub run: Option<RunToml>,
 }
 
 /// Top-level keys of `clawrun.toml`.
@@ -227,6 +234,7 @@ const SECTION_NAMES: &[&str] = &[
     "fallback_route",
     "retention",
     "limits",
+    "run",
 ];
 
 impl ConfigToml {
@@ -254,6 +262,7 @@ impl ConfigToml {
                 }
                 "retention" => out.retention = section(value, "retention", &mut problems),
                 "limits" => out.limits = section(value, "limits", &mut problems),
+                "run" => out.run = section(value, "run", &mut problems),
                 "route" => match value {
                     toml::Value::Array(items) => {
                         let routes: Vec<Option<RouteToml>> = items
@@ -644,6 +653,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Concurrency.
     pub limits: LimitsConfig,
+    /// Defaults of `clawrun run` flags.
+    pub run: RunConfig,
 }
 
 impl Config {
@@ -771,6 +782,7 @@ impl TryFrom<ConfigToml> for Config {
                     .unwrap_or(DEFAULT_MAX_STREAM_MIB)
                     .saturating_mul(1 << 20),
             },
+            run: t.run.unwrap_or_default().into(),
         })
     }
 }

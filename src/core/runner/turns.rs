@@ -70,7 +70,7 @@ impl Supervisor<'_> {
     /// from [`Turns::input`] (the first input is the prompt). Records the
     /// agent's pid.
     pub(crate) fn start_agent(&mut self, req: &RunRequest) -> Result<Agent, ProcessError> {
-        let live = if self.spec.limits.multi_turn {
+        let live = if self.live() {
             self.backend.live_command(req)
         } else {
             None
@@ -159,7 +159,7 @@ impl Supervisor<'_> {
                 return None;
             }
         };
-        self.protocol = self.backend.protocol(self.spec.limits.multi_turn);
+        self.protocol = self.backend.protocol(self.live());
         self.state.terminal = None;
         match &why {
             Restart::AfterLimit => {
@@ -200,6 +200,12 @@ impl Supervisor<'_> {
     /// Turn ends in a batch of events: in a live run, one that was not
     /// interrupted means the agent waits for input.
     pub(crate) fn on_turn_ends(&mut self, turn_ends: u32, now: Instant) {
+        if !self.spec.limits.multi_turn && turn_ends > 0 && !self.state.background_busy() {
+            // A one-turn run kept stdin open only to answer permission
+            // requests: closing it lets the CLI end.
+            self.turns.input = None;
+            return;
+        }
         if !self.spec.limits.multi_turn || self.turns.input.is_none() {
             return;
         }

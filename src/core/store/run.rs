@@ -97,6 +97,14 @@ pub struct RunLimits {
     /// On a usage limit with a known reset time: wait for it, then resume.
     #[serde(default)]
     pub auto_resume_on_limit: bool,
+    /// `--approvals chat`: seconds a tool approval waits for the human
+    /// before it is denied.
+    #[serde(default = "default_approval_timeout_secs")]
+    pub approval_timeout_secs: u64,
+}
+
+fn default_approval_timeout_secs() -> u64 {
+    crate::core::model::approval::DEFAULT_APPROVAL_TIMEOUT_SECS
 }
 
 /// What the human is told while the run goes on (part of [`RunSpec`]).
