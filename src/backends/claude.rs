@@ -47,7 +47,10 @@ mod live;
 mod system;
 
 pub use backend::ClaudeBackend;
-pub use live::{ClaudeLive, interrupt_request_line, multi_turn_command, user_message_line};
+pub use live::{
+    ClaudeLive, interrupt_request_line, multi_turn_command, permission_response_line,
+    user_message_line,
+};
 
 /// Permission modes `claude --permission-mode` accepts (2.1.197).
 pub const CLAUDE_PERMISSION_MODES: &[&str] = &[
