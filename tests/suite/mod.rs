@@ -1,3 +1,4 @@
+mod approvals;
 mod bad_input;
 mod channels;
 mod compat;
