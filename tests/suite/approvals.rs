@@ -50,7 +50,8 @@ async fn gateway(approval: ResponseTemplate, expect: u64) -> MockServer {
 }
 
 fn decision(d: Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({"ok": true, "approvalId": "ap-1", "decision": d}))
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"ok": true, "approvalId": "ap-1", "decision": d}))
 }
 
 fn sandbox(port: u16) -> Sandbox {
@@ -76,7 +77,15 @@ struct Ran {
 
 async fn run(sb: &Sandbox, asks: &str, extra: &[&str]) -> Ran {
     let record: PathBuf = sb.root.join("rec");
-    let mut args = vec!["run", "-t", "do it", "--approvals", "chat", "--heartbeat", "0"];
+    let mut args = vec![
+        "run",
+        "-t",
+        "do it",
+        "--approvals",
+        "chat",
+        "--heartbeat",
+        "0",
+    ];
     args.extend_from_slice(extra);
     let mut c = sb.run_std(&args[1..]);
     c.env("FAKE_MODE", "approvals")
@@ -146,9 +155,21 @@ async fn allow_once_goes_back_to_the_agent_with_its_input() {
         "touch made-by-agent.txt"
     );
     // The argv asks over stdio instead of bypassing permissions.
-    assert!(r.argv.contains("--permission-prompt-tool\nstdio\n"), "{}", r.argv);
-    assert!(r.argv.contains("--input-format\nstream-json\n"), "{}", r.argv);
-    assert!(!r.argv.contains("--dangerously-skip-permissions"), "{}", r.argv);
+    assert!(
+        r.argv.contains("--permission-prompt-tool\nstdio\n"),
+        "{}",
+        r.argv
+    );
+    assert!(
+        r.argv.contains("--input-format\nstream-json\n"),
+        "{}",
+        r.argv
+    );
+    assert!(
+        !r.argv.contains("--dangerously-skip-permissions"),
+        "{}",
+        r.argv
+    );
     let bodies = approval_bodies(&server).await;
     let b = &bodies[0];
     let run = run_ids(&sb).pop().unwrap();
@@ -163,8 +184,18 @@ async fn allow_once_goes_back_to_the_agent_with_its_input() {
         b["allowedDecisions"],
         json!(["allow-once", "allow-always", "deny"])
     );
-    assert!(b["title"].as_str().unwrap().contains("Bash touch made-by-agent.txt"));
-    assert!(b["description"].as_str().unwrap().contains("touch made-by-agent.txt"));
+    assert!(
+        b["title"]
+            .as_str()
+            .unwrap()
+            .contains("Bash touch made-by-agent.txt")
+    );
+    assert!(
+        b["description"]
+            .as_str()
+            .unwrap()
+            .contains("touch made-by-agent.txt")
+    );
     let all = serde_json::to_string(&bodies).unwrap();
     assert!(!all.contains("t0ken-ap"), "the token leaked: {all}");
     assert_eq!(r.log.lines().count(), 2, "{}", r.log);
@@ -190,7 +221,9 @@ async fn deny_reaches_the_agent_and_the_chat_and_the_run_ends_normally() {
     let r = run(&sb, "rm -rf build", &["-s", KEY]).await;
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(behavior(&r.answers[0]), "deny");
-    let msg = r.answers[0]["response"]["response"]["message"].as_str().unwrap();
+    let msg = r.answers[0]["response"]["response"]["message"]
+        .as_str()
+        .unwrap();
     assert!(msg.contains("denied"), "{msg}");
     let chat = chat_texts(&server).await;
     assert!(chat.contains("Denied: Bash `rm -rf build`"), "{chat}");
@@ -231,9 +264,15 @@ async fn an_unreachable_gateway_is_a_deny_without_hanging() {
     let r = run(&sb, "touch x", &[]).await;
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(behavior(&r.answers[0]), "deny");
-    let msg = r.answers[0]["response"]["response"]["message"].as_str().unwrap();
+    let msg = r.answers[0]["response"]["response"]["message"]
+        .as_str()
+        .unwrap();
     assert!(msg.contains("could not ask"), "{msg}");
-    assert!(r.log.contains("cannot reach the OpenClaw gateway"), "{}", r.log);
+    assert!(
+        r.log.contains("cannot reach the OpenClaw gateway"),
+        "{}",
+        r.log
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,15 +293,34 @@ async fn approvals_chat_is_refused_where_it_cannot_work() {
     let sb = Sandbox::new();
     let codex = clawrun_in(
         &sb,
-        &["run", "--backend", "codex", "-t", "x", "--approvals", "chat"],
+        &[
+            "run",
+            "--backend",
+            "codex",
+            "-t",
+            "x",
+            "--approvals",
+            "chat",
+        ],
     )
     .await;
     assert_eq!(codex.status.code(), Some(2));
     let err = String::from_utf8_lossy(&codex.stderr);
-    assert!(err.contains("--approvals chat is not supported by the codex backend"), "{err}");
+    assert!(
+        err.contains("--approvals chat is not supported by the codex backend"),
+        "{err}"
+    );
     let bypass = clawrun_in(
         &sb,
-        &["run", "-t", "x", "--approvals", "chat", "--permission-mode", "bypassPermissions"],
+        &[
+            "run",
+            "-t",
+            "x",
+            "--approvals",
+            "chat",
+            "--permission-mode",
+            "bypassPermissions",
+        ],
     )
     .await;
     assert_eq!(bypass.status.code(), Some(2));
@@ -270,17 +328,33 @@ async fn approvals_chat_is_refused_where_it_cannot_work() {
     assert!(err.contains("never prompts"), "{err}");
     let long = clawrun_in(
         &sb,
-        &["run", "-t", "x", "--approvals", "chat", "--approval-timeout", "601"],
+        &[
+            "run",
+            "-t",
+            "x",
+            "--approvals",
+            "chat",
+            "--approval-timeout",
+            "601",
+        ],
     )
     .await;
     assert_eq!(long.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&long.stderr).contains("between 1s and 600s"));
     // `[run] approvals = "chat"` in clawrun.toml is the default of the flag.
     std::fs::create_dir_all(sb.openclaw_home()).unwrap();
-    std::fs::write(sb.openclaw_home().join("clawrun.toml"), "[run]\napprovals = \"chat\"\n").unwrap();
+    std::fs::write(
+        sb.openclaw_home().join("clawrun.toml"),
+        "[run]\napprovals = \"chat\"\n",
+    )
+    .unwrap();
     let by_config = clawrun_in(&sb, &["run", "--backend", "codex", "-t", "x"]).await;
     assert_eq!(by_config.status.code(), Some(2));
-    std::fs::write(sb.openclaw_home().join("clawrun.toml"), "[run]\napprovals = \"ask\"\n").unwrap();
+    std::fs::write(
+        sb.openclaw_home().join("clawrun.toml"),
+        "[run]\napprovals = \"ask\"\n",
+    )
+    .unwrap();
     let bad = clawrun_in(&sb, &["run", "-t", "x"]).await;
     assert_eq!(bad.status.code(), Some(2));
 }

@@ -265,7 +265,10 @@ fn approvals_chat_asks_over_stdio_instead_of_bypassing() {
     };
     assert!(backend().validate(&edits).is_ok());
     let args = backend().command(&edits).args;
-    assert!(args.windows(2).any(|w| w == ["--permission-mode", "acceptEdits"]));
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--permission-mode", "acceptEdits"])
+    );
     // A mode that never prompts leaves nothing to ask: refused.
     for mode in ["bypassPermissions", "dontAsk"] {
         let bypass = RunRequest {

@@ -78,7 +78,14 @@ impl Ask {
     /// The command (Bash) or the file path (file tools) the call is about,
     /// else the description.
     pub fn subject(&self) -> String {
-        for key in ["command", "file_path", "notebook_path", "path", "url", "pattern"] {
+        for key in [
+            "command",
+            "file_path",
+            "notebook_path",
+            "path",
+            "url",
+            "pattern",
+        ] {
             if let Some(s) = self.input.get(key).and_then(Value::as_str) {
                 return s.to_owned();
             }

@@ -105,7 +105,9 @@ pub async fn request_approval(
 ) -> Result<Option<Decision>, ApprovalError> {
     let body = serde_json::to_value(req).map_err(|e| ApprovalError::BadAnswer(e.to_string()))?;
     let wait = Duration::from_millis(req.timeout_ms) + HTTP_MARGIN;
-    let (status, text) = client.post_json(APPROVALS_REQUEST_PATH, &body, wait).await?;
+    let (status, text) = client
+        .post_json(APPROVALS_REQUEST_PATH, &body, wait)
+        .await?;
     match status {
         200..=299 => {
             let reply: Reply = serde_json::from_str(&text)

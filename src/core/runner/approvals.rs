@@ -119,9 +119,12 @@ fn approval_request(spec: &RunSpec, ask: &Ask, counter: u64) -> ApprovalRequest 
     let subject = ask.subject().replace(['\n', '\r'], " ");
     let label = spec.label.clone().unwrap_or_else(|| spec.run_id.clone());
     let title = clip(&format!("{label}: {} {subject}", ask.tool), MAX_TITLE_CHARS);
+    let named = match &spec.label {
+        Some(l) => format!("{} ({l})", spec.run_id),
+        None => spec.run_id.clone(),
+    };
     let mut description = format!(
-        "The agent of run {} ({label}) asks to use {}:\n{}",
-        spec.run_id,
+        "The agent of run {named} asks to use {}:\n{}",
         ask.tool,
         ask.subject()
     );
@@ -136,7 +139,10 @@ fn approval_request(spec: &RunSpec, ask: &Ask, counter: u64) -> ApprovalRequest 
         thread_id: route.thread_id.clone(),
         account_id: route.account.clone(),
     });
-    let id = ask.call_id.clone().unwrap_or_else(|| format!("ask-{counter}"));
+    let id = ask
+        .call_id
+        .clone()
+        .unwrap_or_else(|| format!("ask-{counter}"));
     ApprovalRequest {
         run_id: spec.run_id.clone(),
         request_id: format!("{}:{id}", spec.run_id),
@@ -145,7 +151,10 @@ fn approval_request(spec: &RunSpec, ask: &Ask, counter: u64) -> ApprovalRequest 
         severity: ask.severity(),
         allowed_decisions: vec![Decision::AllowOnce, Decision::AllowAlways, Decision::Deny],
         timeout_ms: spec.limits.approval_timeout_secs.saturating_mul(1000),
-        session_key: route.session_key.clone().or_else(|| spec.session_key.clone()),
+        session_key: route
+            .session_key
+            .clone()
+            .or_else(|| spec.session_key.clone()),
         route: chat,
     }
 }
@@ -229,7 +238,9 @@ impl Supervisor<'_> {
                 )),
             ),
             Settled::Failed(why) => (
-                deny(&format!("clawrun could not ask the human ({why}), so it was denied.")),
+                deny(&format!(
+                    "clawrun could not ask the human ({why}), so it was denied."
+                )),
                 Some(format!(
                     "⚠️ Could not ask for approval ({why}): denied {} `{subject}`",
                     ask.tool
@@ -273,7 +284,11 @@ impl Supervisor<'_> {
                 serde_json::to_value(answer).unwrap_or_default(),
             );
         }
-        tracing::info!("approval {event}: {} {}", ask.tool, clip(&ask.subject(), 80));
+        tracing::info!(
+            "approval {event}: {} {}",
+            ask.tool,
+            clip(&ask.subject(), 80)
+        );
         let _ = fsutil::append_line(&self.dir.file(APPROVALS_FILE_NAME), &v.to_string());
     }
 }
@@ -292,9 +307,10 @@ mod tests {
 
     #[test]
     fn request_titles_are_capped_and_ids_stable() {
-        let spec: RunSpec =
-            serde_json::from_str(include_str!("../../../tests/fixtures/runner/request-v1.json"))
-                .unwrap();
+        let spec: RunSpec = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/runner/request-v1.json"
+        ))
+        .unwrap();
         let ask = Ask {
             request_id: "q".into(),
             call_id: Some("toolu_1".into()),
