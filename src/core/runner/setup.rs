@@ -397,8 +397,8 @@ fn check_approvals(opts: &RunOptions, name: &str, caps: Capabilities) -> Result<
     if !caps.approvals {
         return Err(usage(format!(
             "--approvals chat is not supported by the {name} backend: it cannot ask before a \
-             tool call while it runs (codex exec never asks: it runs with a fixed approval \
-             policy; use --sandbox to bound what it may do)"
+             tool call while it runs (`codex exec` reads nothing while it runs and has no \
+             approval request in its stream; use --sandbox to bound what it may do)"
         )));
     }
     let secs = opts.limits.approval_timeout_secs;
