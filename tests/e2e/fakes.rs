@@ -18,6 +18,7 @@
 //! | `err500` | HTTP 500, `x-should-retry: false` | HTTP 500 |
 //! | `failed` | — | `response.failed` in the stream |
 //! | `slow<N>` | waits N seconds, then answers | waits N seconds, then answers |
+//! | `approve` | a Bash call that changes a file ([`APPROVE_COMMAND`], which Claude Code asks about), then [`APPROVE_ANSWER`] whether it ran or was denied | — |
 //! | `subagent` | a `Task` call; the subagent (its prompt holds [`SUBAGENT_PROBE`]) takes 6 s a call, runs Bash once and reports; then [`SUBAGENT_ANSWER`] | — |
 //!
 //! (`subagent` follows `../shared/reference/real-clis/fake_anthropic.py`: claude
@@ -25,6 +26,7 @@
 //! another turn when it is done.)
 
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -39,6 +41,12 @@ pub const TEXT_ANSWER: &str = "hi from the e2e fake model";
 pub const SLOW_ANSWER: &str = "DONE after a slow turn";
 /// The command the `tool` scenarios run.
 pub const TOOL_COMMAND: &str = "echo hello-from-tool";
+/// The command of the `approve` scenario: not read-only, so Claude Code asks.
+pub const APPROVE_COMMAND: &str = "touch e2e-approved.txt";
+/// The file that command creates.
+pub const APPROVE_FILE: &str = "e2e-approved.txt";
+/// The answer of the `approve` scenario once the call ran or was refused.
+pub const APPROVE_ANSWER: &str = "DONE after the approval";
 /// The error message of the `err500` scenario.
 pub const ERR500_MESSAGE: &str = "fake 500 from the e2e server";
 /// The error message of the `failed` scenario.
@@ -313,6 +321,21 @@ impl Respond for AnthropicResponder {
             return Self::subagent(&body, model, stream);
         }
         match scenario.as_str() {
+            "approve" if last_is_tool_result(&body) => Self::answer(
+                &[Block::Text(APPROVE_ANSWER.into())],
+                "end_turn",
+                model,
+                stream,
+            ),
+            "approve" => Self::answer(
+                &[Block::ToolUse {
+                    name: "Bash".into(),
+                    input: json!({"command": APPROVE_COMMAND, "description": "Create a file"}),
+                }],
+                "tool_use",
+                model,
+                stream,
+            ),
             "tool" if last_is_tool_result(&body) => Self::answer(
                 &[Block::Text(TOOL_ANSWER.into())],
                 "end_turn",
@@ -623,6 +646,7 @@ impl OpenAi {
 pub struct Telegram {
     /// The server; `channels.telegram.apiRoot` is its `uri()`.
     pub server: MockServer,
+    updates: Arc<Mutex<Vec<Value>>>,
 }
 
 /// One recorded Bot API call (polling left out).
@@ -665,6 +689,8 @@ fn value_text(v: &Value) -> String {
 
 struct TelegramResponder {
     next_id: AtomicI64,
+    /// Updates for the gateway's `getUpdates` ([`Telegram::push_message`]).
+    updates: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Respond for TelegramResponder {
@@ -682,6 +708,18 @@ impl Respond for TelegramResponder {
                 "can_read_all_group_messages": false, "supports_inline_queries": false}),
             ),
             "getUpdates" => {
+                let offset = body.get("offset").and_then(Value::as_i64).unwrap_or(0);
+                let pending: Vec<Value> = self
+                    .updates
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|u| u["update_id"].as_i64().unwrap_or(0) >= offset)
+                    .cloned()
+                    .collect();
+                if !pending.is_empty() {
+                    return ok(Value::Array(pending));
+                }
                 // A short long-poll, so the gateway's poller idles instead of spinning.
                 let wait = body
                     .get("timeout")
@@ -728,13 +766,29 @@ impl Telegram {
     /// Start it.
     pub async fn start() -> Self {
         let server = MockServer::start().await;
+        let updates = Arc::new(Mutex::new(Vec::new()));
         Mock::given(any())
             .respond_with(TelegramResponder {
                 next_id: AtomicI64::new(1000),
+                updates: updates.clone(),
             })
             .mount(&server)
             .await;
-        Self { server }
+        Self { server, updates }
+    }
+
+    /// A human's message in a forum topic, handed to the gateway's next
+    /// `getUpdates` (as a person typing it in the group would).
+    pub fn push_message(&self, chat_id: i64, thread_id: i64, from_id: i64, text: &str) {
+        let mut updates = self.updates.lock().unwrap();
+        let update_id = 5000 + i64::try_from(updates.len()).unwrap();
+        updates.push(json!({"update_id": update_id, "message": {
+            "message_id": 9000 + update_id, "date": 1_796_000_000,
+            "chat": {"id": chat_id, "type": "supergroup", "title": "E2E group", "is_forum": true},
+            "from": {"id": from_id, "is_bot": false, "first_name": "Human", "username": "e2e_human"},
+            "message_thread_id": thread_id, "is_topic_message": true, "text": text,
+            "entities": [{"type": "bot_command", "offset": 0,
+                          "length": text.split_whitespace().next().unwrap_or("").len()}]}}));
     }
 
     /// Every call so far except `getUpdates`, in order.

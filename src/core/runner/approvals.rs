@@ -133,12 +133,21 @@ fn approval_request(spec: &RunSpec, ask: &Ask, counter: u64) -> ApprovalRequest 
     }
     description.push_str(&format!("\nProject: {}", spec.request.project.display()));
     let route = &spec.route;
-    let chat = (route.channel != Network::Console).then(|| ApprovalRoute {
-        channel: route.channel.as_str().to_owned(),
-        to: route.target.clone(),
-        thread_id: route.thread_id.clone(),
-        account_id: route.account.clone(),
-    });
+    let session_key = route
+        .session_key
+        .clone()
+        .or_else(|| spec.session_key.clone());
+    // A session key routes the prompt by the session's own chat; a route sent
+    // beside it must name that chat exactly the way the gateway stored it, or
+    // the gateway drops the chat and asks the approvers privately (measured
+    // with OpenClaw 2026.9.6 and a Telegram topic). So: one or the other.
+    let chat =
+        (session_key.is_none() && route.channel != Network::Console).then(|| ApprovalRoute {
+            channel: route.channel.as_str().to_owned(),
+            to: route.target.clone(),
+            thread_id: route.thread_id.clone(),
+            account_id: route.account.clone(),
+        });
     let id = ask
         .call_id
         .clone()
@@ -151,10 +160,7 @@ fn approval_request(spec: &RunSpec, ask: &Ask, counter: u64) -> ApprovalRequest 
         severity: ask.severity(),
         allowed_decisions: vec![Decision::AllowOnce, Decision::AllowAlways, Decision::Deny],
         timeout_ms: spec.limits.approval_timeout_secs.saturating_mul(1000),
-        session_key: route
-            .session_key
-            .clone()
-            .or_else(|| spec.session_key.clone()),
+        session_key,
         route: chat,
     }
 }
