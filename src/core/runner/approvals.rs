@@ -1,7 +1,7 @@
 //! `--approvals chat`: the runner's approver. Each [`Ask`] a protocol
 //! reports is answered off the select loop: a spawned task asks the human
 //! through the clawrun plugin's approvals route (the run keeps streaming and
-//! sending heartbeats meanwhile), and its [`Decided`] comes back to the loop,
+//! sending heartbeats meanwhile), and its decision comes back to the loop,
 //! which writes the answer through the protocol's encoder.
 //!
 //! Rules: `allow-always` allows the same tool (for a shell tool: the same
