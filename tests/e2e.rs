@@ -15,6 +15,8 @@
 
 #[path = "e2e/acp_scenarios.rs"]
 mod acp_scenarios;
+#[path = "e2e/approval_scenarios.rs"]
+mod approval_scenarios;
 #[path = "e2e/cli_scenarios.rs"]
 mod cli_scenarios;
 #[path = "e2e/fakes.rs"]
@@ -102,6 +104,7 @@ fn scenarios() -> Vec<Scenario> {
             gateway_scenarios::whatsapp_unavailable
         ),
         scenario!("skills_load", true, gateway_scenarios::skills_load),
+        scenario!("approvals_chat", true, approval_scenarios::approvals_chat),
     ]
 }
 
@@ -186,6 +189,14 @@ async fn run_suite(env: E2eEnv, selected: Vec<Scenario>) -> ExitCode {
             &ctx.openai.base_url(),
             &ctx.telegram.server.uri(),
         );
+        if selected.iter().any(|s| s.name.starts_with("approvals")) {
+            let started = Instant::now();
+            gateway::install_plugin(&ctx.env, &ctx.path_var(), &home);
+            ctx.figure(
+                "openclaw plugins install (clawrun plugin)",
+                format!("{:.1}s", started.elapsed().as_secs_f64()),
+            );
+        }
         let gw = gateway::Gateway::spawn(&ctx.env, &ctx.path_var(), &home, port, &token);
         println!("e2e: gateway pid {} on {}", gw.pid, gw.url);
         *ctx.gateway.lock().await = Some(gw);

@@ -47,7 +47,10 @@ mod live;
 mod system;
 
 pub use backend::ClaudeBackend;
-pub use live::{ClaudeLive, interrupt_request_line, multi_turn_command, user_message_line};
+pub use live::{
+    ClaudeLive, interrupt_request_line, multi_turn_command, permission_response_line,
+    user_message_line,
+};
 
 /// Permission modes `claude --permission-mode` accepts (2.1.197).
 pub const CLAUDE_PERMISSION_MODES: &[&str] = &[
@@ -355,6 +358,9 @@ impl ClaudeParser {
             // Lifecycle of queued input messages that carry a uuid; clawrun's
             // prompts and follow-ups carry none, so there is nothing to follow.
             Some("command_lifecycle") => {}
+            // The control protocol (permission requests, answers to our
+            // interrupts): the live protocol's business (`live.rs`), not events.
+            Some("control_request" | "control_response" | "control_cancel_request") => {}
             Some(other) => self.unknown_once(format!("{other:?}"), out),
             None => out.push(AgentEvent::Warning {
                 message: "Claude line without a \"type\"".to_string(),

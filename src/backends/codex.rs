@@ -201,6 +201,9 @@ impl Backend for CodexBackend {
             subagents: false,
             version_in_stream: false,
             two_way: false,
+            // `codex exec` runs with a fixed approval policy and has no way to
+            // ask its caller before a command (its `--json` stream only reports).
+            approvals: false,
         }
     }
 }

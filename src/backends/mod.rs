@@ -35,6 +35,7 @@ use crate::backends::config::BackendsConfig;
 pub use crate::backends::generic::{GenericBackend, GenericParser};
 pub use crate::backends::protocol::{AnyProtocol, LiveInput, OneWay, Protocol, Step};
 use crate::core::error::ConfigError;
+use crate::core::model::approval::ApprovalMode;
 use crate::core::model::events::AgentEvent;
 
 /// Permission handling for an unattended run.
@@ -76,6 +77,10 @@ pub struct RunRequest {
     pub append_system_prompt: Option<String>,
     /// Claude `--max-budget-usd`.
     pub max_budget_usd: Option<f64>,
+    /// Who answers the agent's permission requests (`--approvals`); with
+    /// [`ApprovalMode::Chat`] the backend asks instead of bypassing them.
+    #[serde(default, skip_serializing_if = "ApprovalMode::is_off")]
+    pub approvals: ApprovalMode,
 }
 
 /// Which permission option a backend takes.
@@ -110,6 +115,9 @@ pub struct Capabilities {
     /// open for its protocol's writes, and in a one-shot run closes stdin once
     /// the turn has ended (the agent then exits).
     pub two_way: bool,
+    /// Asks before risky tool calls over its live protocol ([`Step::asks`];
+    /// needs [`Backend::live_command`]): `--approvals chat` is possible.
+    pub approvals: bool,
 }
 
 /// A fully built command: what the orchestrator spawns.

@@ -7,13 +7,16 @@
 //! requests (Claude's control protocol, ACP's JSON-RPC). Its protocol encodes
 //! the runner's [`LiveInput`] and may answer a line with bytes of its own
 //! ([`Step::writes`]); the runner writes them to the agent's stdin without
-//! knowing which CLI it drives.
+//! knowing which CLI it drives. A request for permission to use a tool
+//! becomes an [`Ask`] ([`Step::asks`]); the runner's approver decides, and the
+//! protocol encodes the [`Answer`] ([`LiveInput::Answer`]).
 
 use enum_dispatch::enum_dispatch;
 
 use crate::backends::acp::AcpProtocol;
 use crate::backends::claude::ClaudeLive;
 use crate::backends::{AnyParser, LineParser};
+use crate::core::model::approval::{Answer, Ask};
 use crate::core::model::events::AgentEvent;
 
 /// What the runner hands to a live agent.
@@ -23,6 +26,13 @@ pub enum LiveInput<'a> {
     Message(&'a str),
     /// Interrupt the turn in progress (the next message follows it).
     Interrupt,
+    /// The answer to the agent's [`Ask`] with this `request_id`.
+    Answer {
+        /// [`Ask::request_id`].
+        request_id: &'a str,
+        /// Allow or deny.
+        answer: &'a Answer,
+    },
 }
 
 /// What one output line produced.
@@ -32,6 +42,8 @@ pub struct Step {
     pub events: Vec<AgentEvent>,
     /// Bytes to write to the agent's stdin (replies to its requests), in order.
     pub writes: Vec<Vec<u8>>,
+    /// Permission requests for the runner's approver, in order.
+    pub asks: Vec<Ask>,
 }
 
 impl Step {
@@ -41,6 +53,7 @@ impl Step {
         Step {
             events: std::mem::take(&mut self.events),
             writes: std::mem::take(&mut self.writes),
+            asks: std::mem::take(&mut self.asks),
         }
     }
 }

@@ -203,6 +203,11 @@ pub struct RequestFlags {
     /// Codex: turn web search off (on by default).
     #[arg(long)]
     pub no_search: bool,
+    /// Who answers the agent's risky tool calls: `chat` asks the human in the run's chat (an
+    /// OpenClaw approval; needs the clawrun plugin in the gateway), `off` leaves them to the
+    /// permission mode. Default: `[run] approvals` in clawrun.toml, else off. Claude only.
+    #[arg(long, value_name = "MODE", value_parser = ["off", "chat"])]
+    pub approvals: Option<String>,
 }
 
 /// `clawrun run`: time limits and turn handling.
@@ -229,6 +234,11 @@ pub struct LimitFlags {
     /// then resume the same session.
     #[arg(long)]
     pub auto_resume_on_limit: bool,
+    /// With --approvals chat: how long one approval waits for the human before the call is
+    /// denied (default 120s, at most 600s).
+    #[arg(long, default_value_t = clawrun::core::model::approval::DEFAULT_APPROVAL_TIMEOUT_SECS,
+          value_name = "DURATION", value_parser = parse_duration_secs)]
+    pub approval_timeout: u64,
 }
 
 /// `clawrun run`: what the human is told, and how.
@@ -321,6 +331,7 @@ impl RequestFlags {
             allowed_tools: self.allowed_tools.clone(),
             append_system_prompt: self.append_system_prompt.clone(),
             max_budget_usd: self.max_budget_usd,
+            approvals: self.approvals.as_deref().and_then(|m| m.parse().ok()),
         }
     }
 }
@@ -335,6 +346,7 @@ impl LimitFlags {
             multi_turn: self.multi_turn,
             max_auto_responds: self.max_auto_responds,
             auto_resume_on_limit: self.auto_resume_on_limit,
+            approval_timeout_secs: self.approval_timeout,
         }
     }
 }

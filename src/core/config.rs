@@ -37,6 +37,9 @@
 //! thread_id = "369520"
 //! session_key = "agent:main:telegram:group:-1001234567890"
 //!
+//! [run]
+//! approvals = "off"                # off | chat: default of `clawrun run --approvals`
+//!
 //! [fallback_route]
 //! channel = "whatsapp"
 //! target = "120363000000000000@g.us"

@@ -20,14 +20,15 @@
 //! | `failed` | — | `response.failed` in the stream |
 //! | `slow<N>` | waits N seconds, then answers | waits N seconds, then answers |
 //! | `touch` | a Bash call `touch` [`TOUCH_FILE`] (asks permission), then the answer | — |
+//! | `approve` | a Bash call that changes a file ([`APPROVE_COMMAND`], which Claude Code asks about), then [`APPROVE_ANSWER`] whether it ran or was denied | — |
 //! | `subagent` | a `Task` call; the subagent (its prompt holds [`SUBAGENT_PROBE`]) takes 6 s a call, runs Bash once and reports; then [`SUBAGENT_ANSWER`] | — |
 //!
 //! (`subagent` follows `../shared/reference/real-clis/fake_anthropic.py`: claude
 //! 2.1.197 waits for the subagent, 2.1.332 runs it in the background and starts
 //! another turn when it is done.)
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -51,6 +52,12 @@ pub const EDIT_ANSWER: &str = "DONE: NOTES.md has a new line";
 pub const TOUCH_FILE: &str = "acp-permission-probe.txt";
 /// The answer of the `touch` scenario, once the tool call returned.
 pub const TOUCH_ANSWER: &str = "DONE: the touch call returned";
+/// The command of the `approve` scenario: not read-only, so Claude Code asks.
+pub const APPROVE_COMMAND: &str = "touch e2e-approved.txt";
+/// The file that command creates.
+pub const APPROVE_FILE: &str = "e2e-approved.txt";
+/// The answer of the `approve` scenario once the call ran or was refused.
+pub const APPROVE_ANSWER: &str = "DONE after the approval";
 /// The error message of the `err500` scenario.
 pub const ERR500_MESSAGE: &str = "fake 500 from the e2e server";
 /// The error message of the `failed` scenario.
@@ -325,6 +332,21 @@ impl Respond for AnthropicResponder {
             return Self::subagent(&body, model, stream);
         }
         match scenario.as_str() {
+            "approve" if last_is_tool_result(&body) => Self::answer(
+                &[Block::Text(APPROVE_ANSWER.into())],
+                "end_turn",
+                model,
+                stream,
+            ),
+            "approve" => Self::answer(
+                &[Block::ToolUse {
+                    name: "Bash".into(),
+                    input: json!({"command": APPROVE_COMMAND, "description": "Create a file"}),
+                }],
+                "tool_use",
+                model,
+                stream,
+            ),
             "tool" if last_is_tool_result(&body) => Self::answer(
                 &[Block::Text(TOOL_ANSWER.into())],
                 "end_turn",
@@ -673,7 +695,7 @@ impl OpenAi {
 pub struct Telegram {
     /// The server; `channels.telegram.apiRoot` is its `uri()`.
     pub server: MockServer,
-    updates: Arc<std::sync::Mutex<Vec<Value>>>,
+    updates: Arc<Mutex<Vec<Value>>>,
 }
 
 /// The Telegram user id of the human in the e2e chat (an approver in the gateway's config).
@@ -719,8 +741,8 @@ fn value_text(v: &Value) -> String {
 
 struct TelegramResponder {
     next_id: AtomicI64,
-    /// Updates a test queued for the gateway's poller (what a human did in the chat).
-    updates: Arc<std::sync::Mutex<Vec<Value>>>,
+    /// Updates for the gateway's `getUpdates` ([`Telegram::push_message`]).
+    updates: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Respond for TelegramResponder {
@@ -748,7 +770,7 @@ impl Respond for TelegramResponder {
                     .cloned()
                     .collect();
                 if !pending.is_empty() {
-                    return ok(json!(pending));
+                    return ok(Value::Array(pending));
                 }
                 // A short long-poll, so the gateway's poller idles instead of spinning.
                 let wait = body
@@ -796,7 +818,7 @@ impl Telegram {
     /// Start it.
     pub async fn start() -> Self {
         let server = MockServer::start().await;
-        let updates = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let updates = Arc::new(Mutex::new(Vec::new()));
         Mock::given(any())
             .respond_with(TelegramResponder {
                 next_id: AtomicI64::new(1000),
@@ -839,6 +861,19 @@ impl Telegram {
                 "chat": {"id": chat.parse::<i64>().unwrap(), "type": "supergroup", "title": "E2E group", "is_forum": true},
                 "message_thread_id": thread.parse::<i64>().unwrap(), "is_topic_message": true,
                 "from": {"id": 123_456, "is_bot": true, "first_name": "E2EBot"}, "text": "approval"}}}));
+    }
+
+    /// A human's message in a forum topic, handed to the gateway's next
+    /// `getUpdates` (as a person typing it in the group would).
+    pub fn push_message(&self, chat_id: i64, thread_id: i64, from_id: i64, text: &str) {
+        let n = self.updates.lock().unwrap().len();
+        self.push_update(json!({"message": {
+            "message_id": 60_000 + n, "date": 1_796_000_000,
+            "chat": {"id": chat_id, "type": "supergroup", "title": "E2E group", "is_forum": true},
+            "from": {"id": from_id, "is_bot": false, "first_name": "Human", "username": "e2e_human"},
+            "message_thread_id": thread_id, "is_topic_message": true, "text": text,
+            "entities": [{"type": "bot_command", "offset": 0,
+                          "length": text.split_whitespace().next().unwrap_or("").len()}]}}));
     }
 
     /// Every call so far except `getUpdates`, in order.

@@ -17,6 +17,8 @@ pub const CHAT_ID: &str = "-1001234567890";
 pub const TOPIC_ID: &str = "369520";
 /// The session key of that topic in the gateway.
 pub const TOPIC_KEY: &str = "agent:main:telegram:group:-1001234567890:topic:369520";
+/// The Telegram user id of the human who answers approvals in the group.
+pub use crate::fakes::HUMAN_ID;
 /// The fake bot token (never a real one).
 pub const BOT_TOKEN: &str = "123456:E2E-FAKE-TOKEN";
 /// Longest wait for readiness.
@@ -79,6 +81,28 @@ pub fn write_config(home: &Path, port: u16, token: &str, openai_base: &str, tele
         serde_json::to_string_pretty(&config).unwrap(),
     )
     .unwrap();
+}
+
+/// Install the clawrun plugin from this repository into the gateway's HOME
+/// (before the gateway starts, which loads it), the way the README says.
+pub fn install_plugin(env: &E2eEnv, path_var: &str, home: &Path) {
+    let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("openclaw-plugin");
+    let out = Command::new(&env.openclaw)
+        .args(["plugins", "install"])
+        .arg(&plugin)
+        .args(["--force", "--accept-capabilities"])
+        .env_clear()
+        .envs(openclaw_env(path_var, home))
+        .current_dir(home)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openclaw plugins install failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The environment every `openclaw` process of the suite gets.

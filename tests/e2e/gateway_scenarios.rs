@@ -17,7 +17,7 @@ use crate::gateway::{self, BOT_TOKEN, CHAT_ID, TOPIC_ID, TOPIC_KEY};
 use crate::harness::{Ctx, Run, outbox_entries, run_request};
 
 /// A clawrun.toml for the gateway HOME with `[notify] channel = CHANNEL`.
-fn clawrun_config(ctx: &Ctx, channel: &str) -> PathBuf {
+pub fn clawrun_config(ctx: &Ctx, channel: &str) -> PathBuf {
     let path = ctx.root.join(format!("clawrun-{channel}.toml"));
     std::fs::write(
         &path,
@@ -30,7 +30,7 @@ fn clawrun_config(ctx: &Ctx, channel: &str) -> PathBuf {
     path
 }
 
-async fn run_in_gateway_home(ctx: &Ctx, config: &Path, project: &str, args: &[&str]) -> Run {
+pub async fn run_in_gateway_home(ctx: &Ctx, config: &Path, project: &str, args: &[&str]) -> Run {
     let backends = ctx.backends_file();
     let project = ctx.project(project);
     let mut all = vec![
@@ -51,7 +51,7 @@ async fn run_in_gateway_home(ctx: &Ctx, config: &Path, project: &str, args: &[&s
 
 /// Make sure the topic session exists in the gateway (a message into the topic
 /// through the real `message` tool creates it) and return its session id.
-async fn topic_session_id(ctx: &Ctx) -> String {
+pub async fn topic_session_id(ctx: &Ctx) -> String {
     let gw = ctx.ready_gateway().await;
     let existing = gw
         .sessions(TOPIC_ID)
@@ -78,7 +78,7 @@ async fn topic_session_id(ctx: &Ctx) -> String {
     session["sessionId"].as_str().unwrap().to_owned()
 }
 
-fn in_topic(c: &TgCall) -> bool {
+pub fn in_topic(c: &TgCall) -> bool {
     c.method == "sendMessage" && c.chat_id() == CHAT_ID && c.thread_id() == TOPIC_ID
 }
 

@@ -1,4 +1,5 @@
 mod acp;
+mod approvals;
 mod bad_input;
 mod channels;
 mod compat;

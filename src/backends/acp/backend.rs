@@ -4,6 +4,7 @@
 use super::config::AcpConfig;
 use super::parser::AcpParser;
 use super::protocol::{AcpProtocol, AcpSetup, PermissionPolicy, initialize_line};
+use crate::core::model::approval::ApprovalMode;
 use crate::backends::{
     AnyParser, AnyProtocol, Backend, Capabilities, CommandSpec, Names, Permission, PermissionStyle,
     RequestError, RunRequest,
@@ -120,6 +121,7 @@ impl Backend for AcpBackend {
             permission: Some(PermissionStyle::Mode),
             version_in_stream: true,
             two_way: true,
+            approvals: true,
             ..Capabilities::default()
         }
     }
@@ -136,7 +138,10 @@ impl Backend for AcpBackend {
             resume_id: req.resume_id.clone(),
             model: req.model.clone().or_else(|| self.config.model.clone()),
             mode: self.config.mode.clone(),
-            policy: policy_for(&req.permission),
+            policy: match req.approvals {
+                ApprovalMode::Chat => PermissionPolicy::Ask,
+                ApprovalMode::Off => policy_for(&req.permission),
+            },
         })
         .into()
     }

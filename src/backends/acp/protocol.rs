@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 
 use super::parser::{AcpParser, rpc_error_text};
 use crate::backends::protocol::{LiveInput, Protocol, Step};
+use crate::core::model::approval::{Answer, Ask};
 use crate::core::model::events::{AgentEvent, FailureKind, check_resume_id, shown_resume_id};
 
 /// The id of the `initialize` request, written as the command's stdin.
@@ -34,16 +35,18 @@ const RESOURCE_NOT_FOUND: i64 = -32002;
 
 /// How the agent's permission requests are answered.
 ///
-/// Today the answer is decided inside the protocol, from the run's
-/// permission setting. An asynchronous approver (a human in the chat) fits
-/// the same seam: a policy that emits the request as an event instead and
-/// answers later with [`permission_answer`] written by the runner.
+/// [`Allow`](Self::Allow) and [`Deny`](Self::Deny) are decided inside the
+/// protocol, at once; [`Ask`](Self::Ask) hands the request to the runner's
+/// approver as an [`Ask`] and encodes its [`Answer`] later
+/// ([`LiveInput::Answer`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PermissionPolicy {
     /// The run bypasses permissions (the default): allow once.
     Allow,
     /// Reject once: nobody is there to ask.
     Deny,
+    /// Ask the human (`--approvals chat`).
+    Ask,
 }
 
 /// What the protocol needs of the run.
@@ -97,6 +100,9 @@ pub struct AcpProtocol {
     replaying: bool,
     /// Messages to prompt once the current prompt has ended.
     queued: VecDeque<String>,
+    /// Permission requests handed to the runner, by [`Ask::request_id`]:
+    /// the JSON-RPC id to answer and the options offered.
+    asked: BTreeMap<String, (Value, Value)>,
 }
 
 /// The `initialize` request line: protocol version 1, and only the client
@@ -121,6 +127,37 @@ fn line(v: &Value) -> Vec<u8> {
     let mut bytes = v.to_string().into_bytes();
     bytes.push(b'\n');
     bytes
+}
+
+/// The runner's [`Ask`] for a `session/request_permission` request `id`:
+/// the tool call's kind as the tool (`execute` → `Bash`, `edit` → `Edit`,
+/// else the kind), its raw input, and its title as the description.
+fn permission_ask(id: &Value, params: Option<&Value>) -> Ask {
+    let call = params.and_then(|p| p.get("toolCall"));
+    let text = |key: &str| {
+        call.and_then(|c| c.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let tool = match text("kind").as_deref() {
+        Some("execute") => "Bash".to_owned(),
+        Some("edit") => "Edit".to_owned(),
+        Some(kind) => kind.to_owned(),
+        None => text("title").unwrap_or_else(|| "tool".to_owned()),
+    };
+    Ask {
+        request_id: match id {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        },
+        call_id: text("toolCallId"),
+        tool,
+        input: call
+            .and_then(|c| c.get("rawInput"))
+            .cloned()
+            .unwrap_or(Value::Null),
+        description: text("title"),
+    }
 }
 
 /// The answer to a `session/request_permission` request `id` offering
@@ -166,6 +203,7 @@ impl AcpProtocol {
             broken: false,
             replaying: false,
             queued: VecDeque::new(),
+            asked: BTreeMap::new(),
         }
     }
 
@@ -390,6 +428,16 @@ impl AcpProtocol {
     fn on_agent_request(&mut self, method: &str, id: &Value, msg: &Value, step: &mut Step) {
         if method == "session/request_permission" {
             let params = msg.get("params");
+            if self.setup.policy == PermissionPolicy::Ask {
+                let ask = permission_ask(id, params);
+                let options = params.and_then(|p| p.get("options")).cloned();
+                self.asked.insert(
+                    ask.request_id.clone(),
+                    (id.clone(), options.unwrap_or(Value::Null)),
+                );
+                step.asks.push(ask);
+                return;
+            }
             let allow = self.setup.policy == PermissionPolicy::Allow;
             step.writes.push(permission_answer(
                 id,
@@ -463,6 +511,14 @@ impl Protocol for AcpProtocol {
                 Some(self.prompt(text))
             }
             LiveInput::Interrupt => Some(self.cancel().unwrap_or_default()),
+            LiveInput::Answer { request_id, answer } => {
+                // An answer to no pending request (already answered) writes nothing.
+                let Some((id, options)) = self.asked.remove(request_id) else {
+                    return Some(Vec::new());
+                };
+                let allow = matches!(answer, Answer::Allow);
+                Some(permission_answer(&id, Some(&options), allow))
+            }
         }
     }
 

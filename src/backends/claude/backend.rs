@@ -7,6 +7,7 @@ use crate::backends::{
     AnyParser, AnyProtocol, Backend, Capabilities, CommandSpec, Names, OneWay, Permission,
     PermissionStyle, RequestError, RunRequest,
 };
+use crate::core::model::approval::ApprovalMode;
 
 /// The Claude Code backend.
 #[derive(Debug, Clone)]
@@ -25,6 +26,10 @@ impl ClaudeBackend {
         &self.config
     }
 }
+
+/// Permission modes under which the CLI never asks (`--approvals chat` would
+/// have nothing to do).
+const BYPASSING_MODES: &[&str] = &["bypassPermissions", "dontAsk"];
 
 fn reject(message: String) -> Result<(), RequestError> {
     RequestError::reject("claude", message)
@@ -68,6 +73,16 @@ impl Backend for ClaudeBackend {
                 ));
             }
         }
+        if req.approvals == ApprovalMode::Chat {
+            if let Permission::ClaudeMode(mode) = &req.permission {
+                if BYPASSING_MODES.contains(&mode.as_str()) {
+                    return reject(format!(
+                        "--approvals chat cannot ask anything under --permission-mode {mode}, \
+                         which never prompts; drop one of them"
+                    ));
+                }
+            }
+        }
         if req.fork && req.resume_id.is_none() {
             return reject("fork needs a session to resume".to_string());
         }
@@ -94,6 +109,9 @@ impl Backend for ClaudeBackend {
             .map(String::from)
             .collect();
         match &req.permission {
+            // Asking in the chat replaces the default bypass: the CLI's prompts
+            // come to clawrun over stdin/stdout (see `live.rs`).
+            Permission::Default if req.approvals == ApprovalMode::Chat => {}
             Permission::Default => args.extend(self.config.permission_args.iter().cloned()),
             // A sandbox mode is rejected by `validate`; should it get here anyway it
             // is passed on, so that Claude refuses it loudly instead of clawrun
@@ -123,6 +141,9 @@ impl Backend for ClaudeBackend {
             // argument up to the next option, which is why `--verbose` comes after it.
             args.push("--allowedTools".to_string());
             args.extend(req.allowed_tools.iter().cloned());
+        }
+        if req.approvals == ApprovalMode::Chat {
+            args.extend(["--permission-prompt-tool".to_string(), "stdio".to_string()]);
         }
         // Required with `--output-format stream-json` in print mode.
         args.push("--verbose".to_string());
@@ -159,6 +180,7 @@ impl Backend for ClaudeBackend {
             subagents: true,
             version_in_stream: true,
             two_way: false,
+            approvals: true,
         }
     }
 

@@ -2,10 +2,30 @@
 //! reading stdin between turns. Each user message is one JSON line; an
 //! interrupt is a control request. [`ClaudeLive`] is the runner's protocol for
 //! such a process.
+//!
+//! # Permission requests
+//! With `--permission-prompt-tool stdio` (claude 2.1.197 and 2.1.332; the
+//! newer `--permission-prompts host` alone asks nobody in `-p` mode, measured),
+//! a tool call the permission mode does not settle is asked on stdout, and the
+//! CLI waits for the answer on stdin (`tests/fixtures/claude*/approval-*.jsonl`):
+//! ```text
+//! {"type":"control_request","request_id":"<uuid>","request":{"subtype":"can_use_tool",
+//!  "tool_name":"Bash","input":{"command":"touch x","description":"…"},"description":"…",
+//!  "permission_suggestions":[…],"blocked_path":"…","tool_use_id":"toolu_…"}}
+//! {"type":"control_response","response":{"subtype":"success","request_id":"<uuid>",
+//!  "response":{"behavior":"allow","updatedInput":{…}}}}       (or "deny" + "message")
+//! ```
+//! No `initialize` request is needed first. A denial reaches the model as the
+//! tool's error text, and the `result` line lists it in `permission_denials`.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
 
 use crate::backends::claude::ClaudeParser;
 use crate::backends::protocol::{LiveInput, Protocol, Step};
 use crate::backends::{CommandSpec, LineParser};
+use crate::core::model::approval::{Answer, Ask};
 use crate::core::model::events::AgentEvent;
 
 /// The protocol of a multi-turn Claude process: the stream-json parser, user
@@ -15,6 +35,9 @@ pub struct ClaudeLive {
     parser: ClaudeParser,
     /// Interrupts sent (for request ids).
     interrupts_sent: u32,
+    /// The input of each permission request not answered yet, by request id
+    /// (an allow sends it back as `updatedInput`).
+    pending: HashMap<String, Value>,
 }
 
 impl ClaudeLive {
@@ -23,13 +46,45 @@ impl ClaudeLive {
         Self {
             parser,
             interrupts_sent: 0,
+            pending: HashMap::new(),
         }
+    }
+
+    /// A `can_use_tool` control request on `line`, as an [`Ask`] (its input
+    /// kept for the answer). Other lines: `None`.
+    fn ask_in(&mut self, line: &str) -> Option<Ask> {
+        // Cheap test first: this runs on every line of the run.
+        if !line.contains("\"can_use_tool\"") {
+            return None;
+        }
+        let v: Value = serde_json::from_str(line).ok()?;
+        if v.get("type")?.as_str()? != "control_request" {
+            return None;
+        }
+        let request_id = v.get("request_id")?.as_str()?.to_owned();
+        let req = v.get("request")?;
+        if req.get("subtype")?.as_str()? != "can_use_tool" {
+            return None;
+        }
+        let text = |key: &str| req.get(key).and_then(Value::as_str).map(str::to_owned);
+        let input = req.get("input").cloned().unwrap_or(Value::Null);
+        self.pending.insert(request_id.clone(), input.clone());
+        Some(Ask {
+            request_id,
+            call_id: text("tool_use_id"),
+            tool: text("tool_name").unwrap_or_default(),
+            input,
+            description: text("description"),
+        })
     }
 }
 
 impl Protocol for ClaudeLive {
     fn on_line(&mut self, line: &str, step: &mut Step) {
         self.parser.parse_line_into(line, &mut step.events);
+        if let Some(ask) = self.ask_in(line) {
+            step.asks.push(ask);
+        }
     }
 
     fn encode(&mut self, input: LiveInput<'_>) -> Option<Vec<u8>> {
@@ -38,6 +93,10 @@ impl Protocol for ClaudeLive {
             LiveInput::Interrupt => {
                 self.interrupts_sent += 1;
                 interrupt_request_line(&format!("clawrun-interrupt-{}", self.interrupts_sent))
+            }
+            LiveInput::Answer { request_id, answer } => {
+                let input = self.pending.remove(request_id)?;
+                permission_response_line(request_id, answer, input)
             }
         };
         Some(line.into_bytes())
@@ -87,6 +146,20 @@ pub fn interrupt_request_line(request_id: &str) -> String {
         "type": "control_request",
         "request_id": request_id,
         "request": {"subtype": "interrupt"},
+    });
+    format!("{v}\n")
+}
+
+/// The answer to a `can_use_tool` request, as a stdin line: allow with the
+/// call's own input as `updatedInput`, or deny with a message the model sees.
+pub fn permission_response_line(request_id: &str, answer: &Answer, input: Value) -> String {
+    let response = match answer {
+        Answer::Allow => serde_json::json!({"behavior": "allow", "updatedInput": input}),
+        Answer::Deny { message } => serde_json::json!({"behavior": "deny", "message": message}),
+    };
+    let v = serde_json::json!({
+        "type": "control_response",
+        "response": {"subtype": "success", "request_id": request_id, "response": response},
     });
     format!("{v}\n")
 }

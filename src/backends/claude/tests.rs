@@ -236,3 +236,112 @@ fn usage_limit_texts() {
     assert_eq!(usage_limit_text("a|b"), None);
     assert_eq!(usage_limit_text("DONE"), None);
 }
+
+#[test]
+fn approvals_chat_asks_over_stdio_instead_of_bypassing() {
+    use crate::core::model::approval::ApprovalMode;
+    let req = RunRequest {
+        approvals: ApprovalMode::Chat,
+        ..request()
+    };
+    let cmd = backend().live_command(&req).unwrap();
+    assert_eq!(
+        cmd.args,
+        strings(&[
+            "-p",
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+            "--permission-prompt-tool",
+            "stdio",
+            "--verbose",
+        ])
+    );
+    // An explicit mode that still prompts is kept.
+    let edits = RunRequest {
+        permission: Permission::ClaudeMode("acceptEdits".into()),
+        ..req.clone()
+    };
+    assert!(backend().validate(&edits).is_ok());
+    let args = backend().command(&edits).args;
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--permission-mode", "acceptEdits"])
+    );
+    // A mode that never prompts leaves nothing to ask: refused.
+    for mode in ["bypassPermissions", "dontAsk"] {
+        let bypass = RunRequest {
+            permission: Permission::ClaudeMode(mode.into()),
+            ..req.clone()
+        };
+        let err = backend().validate(&bypass).unwrap_err().to_string();
+        assert!(err.contains("--approvals chat"), "{err}");
+    }
+}
+
+/// Real transcripts (claude 2.1.197 and 2.1.332 with `--permission-prompt-tool
+/// stdio`): the `can_use_tool` request becomes one ask, and the answers are
+/// the lines those CLIs accepted.
+#[test]
+fn can_use_tool_requests_become_asks_and_answers_encode() {
+    use crate::backends::{LiveInput, Protocol, Step};
+    use crate::core::model::approval::Answer;
+    for (text, id) in [
+        (
+            include_str!("../../../tests/fixtures/claude/approval-bash-deny.jsonl"),
+            "192cb7cc-68ec-46ce-acff-7adc375a57db",
+        ),
+        (
+            include_str!("../../../tests/fixtures/claude-2.1.332/approval-bash-allow.jsonl"),
+            "40175af2-922d-4b13-8508-28c0f943a575",
+        ),
+    ] {
+        let mut live = ClaudeLive::new(ClaudeParser::default());
+        let mut step = Step::default();
+        for line in text.lines() {
+            live.on_line(line, &mut step);
+        }
+        assert!(step.writes.is_empty());
+        assert_eq!(step.asks.len(), 1);
+        let ask = &step.asks[0];
+        assert_eq!(ask.request_id, id);
+        assert_eq!(ask.tool, "Bash");
+        assert_eq!(ask.subject(), "touch made-by-agent.txt");
+        assert_eq!(ask.description.as_deref(), Some("Create a file"));
+        assert!(ask.call_id.as_deref().unwrap().starts_with("toolu_"));
+        let allow = live
+            .encode(LiveInput::Answer {
+                request_id: id,
+                answer: &Answer::Allow,
+            })
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&allow).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "control_response", "response": {
+                "subtype": "success", "request_id": id, "response": {"behavior": "allow",
+                "updatedInput": {"command": "touch made-by-agent.txt", "description": "Create a file"}}}})
+        );
+        // Answered once: a second answer to the same request is not written.
+        assert_eq!(
+            live.encode(LiveInput::Answer {
+                request_id: id,
+                answer: &Answer::Allow
+            }),
+            None
+        );
+    }
+    let deny = permission_response_line(
+        "r",
+        &Answer::Deny {
+            message: "no".into(),
+        },
+        serde_json::Value::Null,
+    );
+    assert_eq!(
+        deny,
+        "{\"response\":{\"request_id\":\"r\",\"response\":{\"behavior\":\"deny\",\"message\":\"no\"},\
+         \"subtype\":\"success\"},\"type\":\"control_response\"}\n"
+    );
+}

@@ -37,6 +37,9 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     }
     opts.notify.silent = configs.config.notify.silent;
     opts.worktree = args.worktree.to_options(configs.config.run.worktree);
+    if opts.request.approvals.is_none() {
+        opts.request.approvals = Some(configs.config.run.approvals);
+    }
     let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
     runtime()?.block_on(runner::route(&mut prepared, &input, &configs))?;

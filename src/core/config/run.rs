@@ -1,7 +1,10 @@
-//! `[run]`: defaults for `clawrun run` itself; today whether a run gets its
-//! own git worktree ([`WorktreeMode`]).
+//! `[run]`: defaults for `clawrun run` itself: whether a run gets its own git
+//! worktree ([`WorktreeMode`]) and who answers the agent's permission
+//! requests (`approvals`).
 
 use serde::{Deserialize, Serialize};
+
+use crate::core::model::approval::ApprovalMode;
 
 /// Whether a run gets its own git worktree (`[run] worktree`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -35,6 +38,8 @@ impl WorktreeMode {
 pub struct RunToml {
     /// Whether runs get their own worktree (`never`, `auto`, `always`).
     pub worktree: Option<WorktreeMode>,
+    /// Default of `--approvals`: `"off"` or `"chat"`.
+    pub approvals: Option<ApprovalMode>,
 }
 
 /// `[run]` with defaults applied.
@@ -42,12 +47,15 @@ pub struct RunToml {
 pub struct RunConfig {
     /// Whether runs get their own worktree (default `never`).
     pub worktree: WorktreeMode,
+    /// Who answers the agent's permission requests when `--approvals` is not given.
+    pub approvals: ApprovalMode,
 }
 
 impl From<RunToml> for RunConfig {
     fn from(t: RunToml) -> Self {
         Self {
             worktree: t.worktree.unwrap_or_default(),
+            approvals: t.approvals.unwrap_or_default(),
         }
     }
 }

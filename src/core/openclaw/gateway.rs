@@ -298,6 +298,42 @@ impl GatewayClient {
         }
     }
 
+    /// POST `body` to `path` (under the gateway URL) with the gateway's HTTP
+    /// auth, waiting at most `timeout` for the whole answer: its status and
+    /// body text. Used by plugin routes ([`super::approvals`]).
+    ///
+    /// # Errors
+    /// [`GatewayError::Unreachable`] or [`GatewayError::Timeout`] (with
+    /// `timeout`) when no answer came.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<(u16, String), GatewayError> {
+        let timed_out = |e: &reqwest::Error| match self.transport_error(e) {
+            GatewayError::Timeout { url, .. } => GatewayError::Timeout { url, timeout },
+            other => other,
+        };
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(self.token.expose())
+            .timeout(timeout)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| timed_out(&e))?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| timed_out(&e))?;
+        Ok((status, text))
+    }
+
+    /// `text` without the gateway token in it.
+    pub fn redact(&self, text: &str) -> String {
+        redact(text, self.token.expose())
+    }
+
     fn transport_error(&self, e: &reqwest::Error) -> GatewayError {
         if e.is_connect() {
             GatewayError::Unreachable {

@@ -1,7 +1,9 @@
 //! The OpenClaw integration: its `openclaw.json`, the gateway's HTTP client,
-//! its session keys, and what it knows about its sessions (for routing).
+//! its session keys, what it knows about its sessions (for routing), and the
+//! clawrun plugin's approvals route.
 
 pub mod agent;
+pub mod approvals;
 pub mod config;
 pub mod gateway;
 pub mod session_key;

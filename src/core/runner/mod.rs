@@ -18,6 +18,7 @@
 //! CLI runs is the backend's business ([`crate::backends::Backend`]): nothing
 //! here asks for its name.
 
+pub mod approvals;
 mod channel;
 pub mod control;
 mod crash;
@@ -150,6 +151,8 @@ pub struct RequestOptions {
     pub append_system_prompt: Option<String>,
     /// Stop when the run's cost passes this (Claude `--max-budget-usd`).
     pub max_budget_usd: Option<f64>,
+    /// `--approvals` (`None`: `[run] approvals` in clawrun.toml, else off).
+    pub approvals: Option<crate::core::model::approval::ApprovalMode>,
 }
 
 /// The resume chain settings, as given (part of [`RunOptions`]; resolved into
@@ -173,6 +176,7 @@ pub fn default_limits() -> RunLimits {
         multi_turn: false,
         max_auto_responds: run::DEFAULT_MAX_AUTO_RESPONDS,
         auto_resume_on_limit: false,
+        approval_timeout_secs: crate::core::model::approval::DEFAULT_APPROVAL_TIMEOUT_SECS,
     }
 }
 

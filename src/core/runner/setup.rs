@@ -13,6 +13,7 @@ use crate::backends::config;
 use crate::backends::{AnyBackend, Backend, Capabilities, Permission, PermissionStyle, RunRequest};
 use crate::channels::ChannelKind;
 use crate::core::error::{Error, Result};
+use crate::core::model::approval::{ApprovalMode, MAX_APPROVAL_TIMEOUT_SECS};
 use crate::core::notify::delivery::{self, Configs};
 use crate::core::now_secs;
 use crate::core::routing::{Route, RouteInput, RouteSource, TelegramRoutingMode};
@@ -231,6 +232,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         allowed_tools: opts.request.allowed_tools.clone(),
         append_system_prompt: opts.request.append_system_prompt.clone(),
         max_budget_usd: opts.request.max_budget_usd,
+        approvals: opts.request.approvals.unwrap_or_default(),
     };
     backend.validate(&request).map_err(Error::usage_from)?;
     let spec = RunSpec {
@@ -390,10 +392,34 @@ fn check_capabilities(opts: &RunOptions, name: &str, caps: Capabilities) -> Resu
             "--no-search is not an option of the {name} backend (its web search has no switch)"
         )));
     }
+    check_approvals(opts, name, caps)?;
     if opts.limits.multi_turn && !caps.live_input {
         return Err(usage(format!(
             "--multi-turn is not supported by the {name} backend ({name} takes no input while it \
              runs); continue a finished {name} run with `clawrun resume RUN \"message\"`"
+        )));
+    }
+    Ok(())
+}
+
+/// `--approvals chat` needs a backend that asks over its live protocol; the
+/// timeout is bounded. (A permission mode that bypasses every prompt is the
+/// backend's to refuse, in `validate`.)
+fn check_approvals(opts: &RunOptions, name: &str, caps: Capabilities) -> Result<()> {
+    if opts.request.approvals != Some(ApprovalMode::Chat) {
+        return Ok(());
+    }
+    if !caps.approvals {
+        return Err(usage(format!(
+            "--approvals chat is not supported by the {name} backend: it cannot ask before a \
+             tool call while it runs (`codex exec` reads nothing while it runs and has no \
+             approval request in its stream; use --sandbox to bound what it may do)"
+        )));
+    }
+    let secs = opts.limits.approval_timeout_secs;
+    if secs == 0 || secs > MAX_APPROVAL_TIMEOUT_SECS {
+        return Err(usage(format!(
+            "--approval-timeout must be between 1s and {MAX_APPROVAL_TIMEOUT_SECS}s, not {secs}s"
         )));
     }
     Ok(())

@@ -29,6 +29,7 @@ use crate::core::store::run::{RunDir, RunRecord, RunSpec, RunStatus, files};
 use crate::core::store::sessions::SessionLog;
 use crate::core::store::slots::Slot;
 
+use super::approvals::Approvals;
 use super::control::{self, NoteLimiter};
 use super::finish::StopReason;
 use super::io::{LineSplitter, Tail, read_line};
@@ -88,6 +89,8 @@ pub(crate) struct Supervisor<'a> {
     /// The runner's signal handlers, when installed before the run (to wait
     /// in the queue).
     pub(crate) signals: Option<Signals>,
+    /// `--approvals`: the agent's permission requests and their answers.
+    pub(crate) approvals: Approvals,
 }
 
 /// One agent process under supervision.
@@ -224,9 +227,10 @@ async fn execute_inner(
     notifier.heartbeat_edit = spec.notify.heartbeat_edit;
     notifier.silence = spec.notify.silent;
     notifier.wakes = spec.route.session_key.is_some() || spec.session_key.is_some();
+    let approvals = super::approvals::for_run(&spec, paths);
     let mut sup = Supervisor {
         dir,
-        protocol: backend.protocol(spec.limits.multi_turn),
+        protocol: backend.protocol(approvals.live(&spec)),
         sessions: SessionLog::new(paths, &backend),
         request: spec.request.clone(),
         backend,
@@ -251,6 +255,7 @@ async fn execute_inner(
         max_stream_bytes: config.limits.max_stream_bytes,
         slot,
         signals,
+        approvals,
     };
     sup.state.cli_version = version_guard::program_version(&sup.backend, paths).await;
     if sup.spec.notify.fg && !sup.fg.enabled {
@@ -414,6 +419,7 @@ impl Supervisor<'_> {
                 },
                 sig = lp.signals.recv(), if running => self.stop(a, lp, StopReason::Signal(sig)).await,
                 _ = lp.heartbeat.tick(), if heartbeat => self.on_heartbeat(),
+                Some(d) = self.approvals.rx.recv() => self.on_decided(d),
                 Some((req, reply)) = recv_opt(&mut lp.requests) => {
                     let answer = self.on_request(req, &lp.stream_path);
                     let _ = reply.send(answer);
@@ -540,6 +546,7 @@ impl Supervisor<'_> {
                 _ => tracing::warn!("the agent's input is closed; a reply to it was dropped"),
             }
         }
+        self.on_asks(&mut step.asks);
         self.apply_events(&mut step.events, now);
     }
 

@@ -80,8 +80,8 @@ impl Supervisor<'_> {
     /// A backend that talks both ways in every run (ACP) is always started
     /// live. The agent's protocol is made for `req` here.
     pub(crate) fn start_agent(&mut self, req: &RunRequest) -> Result<Agent, ProcessError> {
-        let multi_turn = self.spec.limits.multi_turn;
-        let live = if multi_turn || self.backend.capabilities().two_way {
+        let keeps_stdin = self.live();
+        let live = if keeps_stdin || self.backend.capabilities().two_way {
             self.backend.live_command(req)
         } else {
             None
@@ -90,7 +90,7 @@ impl Supervisor<'_> {
             Some(cmd) => self.spawn_live(&cmd)?,
             None => process::spawn(&self.backend.command(req), &self.agent_env)?,
         };
-        self.protocol = self.backend.protocol_for(req, multi_turn);
+        self.protocol = self.backend.protocol_for(req, keeps_stdin);
         self.record.agent_pid = Some(agent.pid);
         Ok(agent)
     }
@@ -214,7 +214,10 @@ impl Supervisor<'_> {
     /// which ends it.
     pub(crate) fn on_turn_ends(&mut self, turn_ends: u32, now: Instant) {
         self.turns.turn_ends_seen += u64::from(turn_ends);
-        if turn_ends > 0 && !self.spec.limits.multi_turn && self.backend.capabilities().two_way {
+        let one_shot = turn_ends > 0 && !self.spec.limits.multi_turn;
+        if one_shot && (self.backend.capabilities().two_way || !self.state.background_busy()) {
+            // A one-turn run kept stdin open only for its protocol (ACP) or to
+            // answer permission requests: closing it lets the agent end.
             self.turns.input = None;
             return;
         }

@@ -102,6 +102,23 @@ pub struct RunLimits {
     /// On a usage limit with a known reset time: wait for it, then resume.
     #[serde(default)]
     pub auto_resume_on_limit: bool,
+    /// `--approvals chat`: seconds a tool approval waits for the human
+    /// before it is denied.
+    /// (Left out of `request.json` at its default, so that files of earlier
+    /// versions are written back as they were.)
+    #[serde(
+        default = "default_approval_timeout_secs",
+        skip_serializing_if = "is_default_approval_timeout"
+    )]
+    pub approval_timeout_secs: u64,
+}
+
+fn default_approval_timeout_secs() -> u64 {
+    crate::core::model::approval::DEFAULT_APPROVAL_TIMEOUT_SECS
+}
+
+fn is_default_approval_timeout(secs: &u64) -> bool {
+    *secs == default_approval_timeout_secs()
 }
 
 /// What the human is told while the run goes on (part of [`RunSpec`]).
