@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use clawrun::core::config::Safety;
 use clawrun::core::routing::TelegramRoutingMode;
 use clawrun::core::runner::{
     ChainOptions, DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, DEFAULT_REMIND_AFTER_SECS,
@@ -179,6 +180,11 @@ pub struct RequestFlags {
     /// --dangerously-bypass-approvals-and-sandbox.
     #[arg(long, value_name = "MODE")]
     pub sandbox: Option<String>,
+    /// Safety preset: full (no limits, the default), workspace (edits in the project only) or
+    /// read-only (no edits); mapped to each CLI's own mode. --permission-mode / --sandbox win.
+    /// Default: `[run] safety` in clawrun.toml; with --resume, the preset of the session's last run.
+    #[arg(long, value_name = "PRESET", value_parser = ["full", "workspace", "read-only"])]
+    pub safety: Option<String>,
     /// Codex, the seed's flag: the same as --sandbox workspace-write (no bypass).
     #[arg(long, conflicts_with = "sandbox")]
     pub full_auto: bool,
@@ -309,6 +315,8 @@ impl RequestFlags {
             allowed_tools: self.allowed_tools.clone(),
             append_system_prompt: self.append_system_prompt.clone(),
             max_budget_usd: self.max_budget_usd,
+            safety: self.safety.as_deref().and_then(Safety::from_name),
+            default_safety: Safety::default(),
         }
     }
 }

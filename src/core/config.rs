@@ -59,8 +59,10 @@ use crate::core::error::ConfigError;
 
 mod channel;
 mod notify;
+mod run;
 pub use channel::{ChannelKind, NotifyChannel, UnknownChannelKind};
 pub use notify::{NotifyConfig, NotifyToml, Silence};
+pub use run::{RunConfig, RunToml, Safety};
 
 /// Default heartbeat interval.
 pub const DEFAULT_HEARTBEAT_SECS: u64 = 60;
@@ -216,6 +218,8 @@ pub struct ConfigToml {
     pub retention: Option<RetentionToml>,
     /// `[limits]`.
     pub limits: Option<LimitsToml>,
+    /// `[run]`: defaults of every run (the safety preset).
+    pub run: Option<RunToml>,
 }
 
 /// Top-level keys of `clawrun.toml`.
@@ -227,6 +231,7 @@ const SECTION_NAMES: &[&str] = &[
     "fallback_route",
     "retention",
     "limits",
+    "run",
 ];
 
 impl ConfigToml {
@@ -254,6 +259,7 @@ impl ConfigToml {
                 }
                 "retention" => out.retention = section(value, "retention", &mut problems),
                 "limits" => out.limits = section(value, "limits", &mut problems),
+                "run" => out.run = section(value, "run", &mut problems),
                 "route" => match value {
                     toml::Value::Array(items) => {
                         let routes: Vec<Option<RouteToml>> = items
@@ -644,6 +650,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Concurrency.
     pub limits: LimitsConfig,
+    /// Defaults of every run.
+    pub run: RunConfig,
 }
 
 impl Config {
@@ -705,6 +713,7 @@ impl TryFrom<ConfigToml> for Config {
         let n = t.notify.unwrap_or_default();
         let r = t.retention.unwrap_or_default();
         let l = t.limits.unwrap_or_default();
+        let run = RunConfig::from(t.run.unwrap_or_default());
         let routes = t
             .route
             .unwrap_or_default()
@@ -771,6 +780,7 @@ impl TryFrom<ConfigToml> for Config {
                     .unwrap_or(DEFAULT_MAX_STREAM_MIB)
                     .saturating_mul(1 << 20),
             },
+            run,
         })
     }
 }

@@ -36,6 +36,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         opts.notify.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
     }
     opts.notify.silent = configs.config.notify.silent;
+    opts.request.default_safety = configs.config.run.safety;
     let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
     runtime()?.block_on(runner::route(&mut prepared, &input, &configs))?;

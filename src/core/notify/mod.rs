@@ -113,6 +113,9 @@ pub struct RunInfo {
     pub timeout_secs: u64,
     /// Resume id given.
     pub resume: Option<String>,
+    /// The safety preset and the CLI option it maps to
+    /// ([`crate::backends::RunRequest::safety_summary`]).
+    pub safety: String,
 }
 
 impl RunInfo {
@@ -126,6 +129,7 @@ impl RunInfo {
             prompt: spec.request.prompt.clone(),
             timeout_secs: spec.limits.timeout_secs,
             resume: spec.request.resume_id.clone(),
+            safety: spec.request.safety_summary(),
         }
     }
 }
@@ -475,19 +479,21 @@ pub fn render_launch(info: &RunInfo, pid: u32) -> Body {
     let dur = fmt_duration(info.timeout_secs as i64);
     let p = &info.project;
     let run = &info.run_id;
+    let safety = &info.safety;
     plain.push_str(&format!(
-        "Project: {p}\nTimeout: {dur}\nResume: {resume}\nRun: {run}\nPID: {pid}\nPrompt: {}",
+        "Project: {p}\nTimeout: {dur}\nSafety: {safety}\nResume: {resume}\nRun: {run}\nPID: {pid}\nPrompt: {}",
         preview(&info.prompt, 300)
     ));
     html.push_str(&format!(
-        "<b>Project:</b> {}\n<b>Timeout:</b> {dur}\n<b>Resume:</b> {}\n<b>Run:</b> <code>{}</code>\n<b>PID:</b> {pid}\n<b>Prompt:</b>\n<blockquote expandable>{}</blockquote>",
+        "<b>Project:</b> {}\n<b>Timeout:</b> {dur}\n<b>Safety:</b> {}\n<b>Resume:</b> {}\n<b>Run:</b> <code>{}</code>\n<b>PID:</b> {pid}\n<b>Prompt:</b>\n<blockquote expandable>{}</blockquote>",
         esc(p),
+        esc(safety),
         esc(&resume),
         esc(run),
         esc(&preview(&info.prompt, TASK_PREVIEW_CHARS))
     ));
     md.push_str(&format!(
-        "*Project:* {p}\n*Timeout:* {dur}\n*Resume:* {resume}\n*Run:* {run}\n*PID:* {pid}\nPrompt: {}",
+        "*Project:* {p}\n*Timeout:* {dur}\n*Safety:* {safety}\n*Resume:* {resume}\n*Run:* {run}\n*PID:* {pid}\nPrompt: {}",
         preview(&info.prompt, 300)
     ));
     Body {

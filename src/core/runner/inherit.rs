@@ -33,6 +33,8 @@ pub struct LastRun {
     pub route: Option<(Route, ChannelKind)>,
     /// Its place in its resume chain.
     pub chain: Option<ChainPosition>,
+    /// Its safety preset (`full` when its request is gone).
+    pub safety: crate::core::config::Safety,
 }
 
 impl LastRun {
@@ -130,6 +132,7 @@ fn last_run_from(dir: &RunDir, record: &RunRecord) -> LastRun {
         session_key: record.session_key.clone(),
         label: record.label.clone(),
         route: spec.as_ref().map(|s| (s.route.clone(), s.channel)),
+        safety: spec.as_ref().map(|s| s.request.safety).unwrap_or_default(),
         chain: spec.map(|s| s.chain),
     }
 }

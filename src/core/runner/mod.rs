@@ -146,6 +146,11 @@ pub struct RequestOptions {
     pub append_system_prompt: Option<String>,
     /// Stop when the run's cost passes this (Claude `--max-budget-usd`).
     pub max_budget_usd: Option<f64>,
+    /// The safety preset (`None`: `full`, or on `--resume` the preset of the
+    /// session's last run). `permission_mode` / `sandbox` win over it.
+    pub safety: Option<crate::core::config::Safety>,
+    /// The preset of a run given none and inheriting none (`[run] safety`).
+    pub default_safety: crate::core::config::Safety,
 }
 
 /// The resume chain settings, as given (part of [`RunOptions`]; resolved into
