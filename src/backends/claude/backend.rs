@@ -3,11 +3,11 @@
 
 use crate::backends::claude::{CLAUDE_PERMISSION_MODES, ClaudeLive, ClaudeParser};
 use crate::backends::config::ClaudeConfig;
-use crate::core::config::Safety;
 use crate::backends::{
     AnyParser, AnyProtocol, Backend, Capabilities, CommandSpec, Names, OneWay, Permission,
     PermissionStyle, RequestError, RunRequest,
 };
+use crate::core::config::Safety;
 
 /// The Claude Code backend.
 #[derive(Debug, Clone)]

@@ -116,6 +116,9 @@ pub struct RunInfo {
     /// The safety preset and the CLI option it maps to
     /// ([`crate::backends::RunRequest::safety_summary`]).
     pub safety: String,
+    /// What refused a denied tool call, for the result: `the read-only preset`,
+    /// `--permission-mode plan`.
+    pub denial_cause: String,
 }
 
 impl RunInfo {
@@ -130,6 +133,7 @@ impl RunInfo {
             timeout_secs: spec.limits.timeout_secs,
             resume: spec.request.resume_id.clone(),
             safety: spec.request.safety_summary(),
+            denial_cause: denial_cause(&spec.request),
         }
     }
 }
@@ -373,7 +377,7 @@ impl Notifier {
             state,
             text,
             duration,
-            &self.info.prompt,
+            (&self.info.prompt, &self.info.denial_cause),
         );
         let kind = if outcome == Outcome::Completed {
             MessageKind::Result
@@ -619,6 +623,10 @@ pub struct WakePayload {
     pub project: String,
     /// Label.
     pub label: Option<String>,
+    /// Tool calls the permission mode or sandbox refused, with what refused
+    /// them (`1 tool call denied by the read-only preset: Write src/x.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denied: Option<String>,
 }
 
 /// Characters of the result in the wake text.
@@ -663,6 +671,9 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     );
     if let Some(l) = &p.label {
         t.push_str(&format!("Label: {l}\n"));
+    }
+    if let Some(d) = &p.denied {
+        t.push_str(&format!("Denied: {d}\n"));
     }
     let resume = p
         .resume_id
@@ -725,7 +736,53 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     t
 }
 
-/// Render the result message of a finished run.
+/// What refused a run's denied tool calls: its preset, or the explicit flag.
+fn denial_cause(req: &crate::backends::RunRequest) -> String {
+    use crate::backends::Permission;
+    match (&req.permission, req.permission_given) {
+        (Permission::ClaudeMode(m), true) => format!("--permission-mode {m}"),
+        (Permission::CodexSandbox(m), true) => format!("--sandbox {m}"),
+        _ => format!("the {} preset", req.safety),
+    }
+}
+
+/// Most denied calls named in a result; the rest are counted.
+const DENIALS_SHOWN: usize = 3;
+
+/// `1 tool call denied by the read-only preset: Write src/x.rs` (paths inside
+/// `project` made relative), or `None` when nothing was denied.
+pub fn denials_line(denied: &[(String, String)], cause: &str, project: &Path) -> Option<String> {
+    if denied.is_empty() {
+        return None;
+    }
+    let prefix = format!("{}/", project.display());
+    let named: Vec<String> = denied
+        .iter()
+        .take(DENIALS_SHOWN)
+        .map(|(tool, detail)| {
+            let detail = detail.strip_prefix(&prefix).unwrap_or(detail);
+            if detail.is_empty() {
+                tool.clone()
+            } else {
+                format!("{tool} {detail}")
+            }
+        })
+        .collect();
+    let n = denied.len();
+    let more = if n > DENIALS_SHOWN {
+        format!(", +{} more", n - DENIALS_SHOWN)
+    } else {
+        String::new()
+    };
+    let calls = if n == 1 { "tool call" } else { "tool calls" };
+    Some(format!(
+        "{n} {calls} denied by {cause}: {}{more}",
+        named.join(", ")
+    ))
+}
+
+/// Render the result message of a finished run (`prompt`: the task;
+/// `denial_cause`: what refused denied tool calls, see [`RunInfo::denial_cause`]).
 pub fn render_result(
     names: Names,
     outcome: Outcome,
@@ -733,7 +790,7 @@ pub fn render_result(
     state: &RunState,
     text: &str,
     duration: i64,
-    prompt: &str,
+    (prompt, denial_cause): (&str, &str),
 ) -> Body {
     let x = names.display;
     let (icon, headline) = match outcome {
@@ -770,6 +827,9 @@ pub fn render_result(
         facts.push(("Cost", fmt_usd(c)));
     }
     facts.push(("Tool calls", state.tool_calls.to_string()));
+    if let Some(line) = denials_line(&state.denied, denial_cause, &record.project) {
+        facts.push(("Denied", line));
+    }
     if let Some(r) = &record.resume_id {
         facts.push((
             "Resume",

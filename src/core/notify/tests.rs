@@ -126,6 +126,8 @@ fn the_crash_message_says_which_run_died_and_where() {
         prompt: "Fix the login bug".into(),
         timeout_secs: 7200,
         resume: None,
+        safety: "full".into(),
+        denial_cause: "the full preset".into(),
     };
     let b = render_crash(&info, "the runner (pid 42) died");
     assert_eq!(
@@ -150,5 +152,26 @@ fn the_crash_message_says_which_run_died_and_where() {
         !without_label.plain.contains("Label:"),
         "{}",
         without_label.plain
+    );
+}
+
+#[test]
+fn denials_are_counted_named_and_made_relative_to_the_project() {
+    let p = std::path::Path::new("/home/me/app");
+    assert_eq!(denials_line(&[], "the read-only preset", p), None);
+    let one = [("Write".to_owned(), "/home/me/app/src/x.rs".to_owned())];
+    assert_eq!(
+        denials_line(&one, "the read-only preset", p).as_deref(),
+        Some("1 tool call denied by the read-only preset: Write src/x.rs")
+    );
+    let many: Vec<(String, String)> = (0..5)
+        .map(|i| ("Bash".to_owned(), format!("touch /etc/{i}")))
+        .collect();
+    assert_eq!(
+        denials_line(&many, "--sandbox read-only", p).as_deref(),
+        Some(
+            "5 tool calls denied by --sandbox read-only: Bash touch /etc/0, Bash touch /etc/1, \
+             Bash touch /etc/2, +2 more"
+        )
     );
 }

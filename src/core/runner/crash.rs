@@ -101,6 +101,7 @@ pub(crate) fn wake_target(
             max_iterations: spec.chain.max_iterations,
             project: spec.request.project.display().to_string(),
             label: spec.label.clone(),
+            denied: None,
         },
     })
 }

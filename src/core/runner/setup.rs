@@ -405,9 +405,7 @@ fn permission(opts: &RunOptions, backend: &AnyBackend, safety: Safety) -> Result
             check_token("--sandbox", s, 64)?;
             Ok(Permission::CodexSandbox(s.clone()))
         }
-        (None, None) => backend
-            .safety_permission(safety)
-            .map_err(Error::usage_from),
+        (None, None) => backend.safety_permission(safety).map_err(Error::usage_from),
     }
 }
 
