@@ -13,7 +13,9 @@ mod crash;
 pub mod delivery;
 mod denials;
 pub mod foreground;
+mod heartbeat;
 pub mod outbox;
+mod text;
 
 pub use crash::{WakeTarget, crash_items, crash_key};
 use denials::denial_cause;
@@ -21,8 +23,6 @@ pub use denials::denials_line;
 
 use std::path::Path;
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 use crate::backends::Names;
 use crate::channels::{
@@ -40,64 +40,9 @@ pub const PREVIEW_CHARS: usize = 2000;
 /// Characters of the task shown in the launch message.
 pub const TASK_PREVIEW_CHARS: usize = 3500;
 
-/// `fmt_duration` of the seed: `45s`, `3min`.
-pub fn fmt_duration(secs: i64) -> String {
-    if secs < 60 {
-        format!("{secs}s")
-    } else {
-        format!("{}min", secs / 60)
-    }
-}
-
 pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
-
-/// Escape text for Telegram HTML.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The one command that continues a run's session, written the same in the
-/// result message, the wake and `clawrun show`: the task goes in a file
-/// (`FILE`), never in argv. Without routing flags the new run reports to the
-/// chat of the session's last run, with its label, completion mode and
-/// iteration chain (so in iterate mode it counts the next iteration).
-pub fn resume_command(backend: &str, resume_id: &str, project: &Path) -> String {
-    format!(
-        "clawrun run --backend {} --resume {} -p {} --task-file FILE --detach",
-        shell_quote(backend),
-        shell_quote(resume_id),
-        shell_quote(&project.display().to_string())
-    )
-}
-
-/// Quote `s` for a POSIX shell when it needs it (`shlex`; a NUL byte, which
-/// no path or session id holds, is kept as it is rather than refused).
-pub fn shell_quote(s: &str) -> String {
-    shlex::Quoter::new()
-        .allow_nul(true)
-        .quote(s)
-        .map_or_else(|_| s.to_owned(), std::borrow::Cow::into_owned)
-}
-
-/// The first `n` characters of `s`, with `…` when cut.
-pub fn preview(s: &str, n: usize) -> String {
-    let mut it = s.chars();
-    let head: String = it.by_ref().take(n).collect();
-    if it.next().is_some() {
-        format!("{head}…")
-    } else {
-        head
-    }
-}
+pub use heartbeat::render_heartbeat;
+pub use text::{esc, fmt_duration, preview, resume_command, shell_quote};
 
 /// What the notifier needs to know about the run.
 #[derive(Debug, Clone)]
@@ -543,58 +488,6 @@ pub fn render_crash(info: &RunInfo, error: &str) -> Body {
             "💥 *{x} runner crashed!*\n\n*Task:* {task}\n*Error:* {err}{md_facts}"
         )),
     }
-}
-
-/// The compact heartbeat line of the seed:
-/// `🟢 CC (3min) | sub:1 | 12K in / 800 out | 18 calls | 🔧 Bash ✍️`.
-///
-/// 🟢 when the agent was active in the last 30 s, 🟡 under 120 s, 🔴 beyond.
-/// Tokens are the run's totals so far (`500 in / 63 out`), summed as the
-/// result message sums them. The last part is what the agent does now: its
-/// latest activity, followed by `✍️` when it produced output since the
-/// previous heartbeat (it is working, not waiting), or `🧠 Thinking...` when
-/// it has been quiet for more than 15 s.
-pub fn render_heartbeat(
-    tag: &str,
-    elapsed: Duration,
-    state: &RunState,
-    now: Instant,
-    show_subagents: bool,
-) -> String {
-    let idle = now.saturating_duration_since(state.last_event_at).as_secs();
-    let dot = if idle < 30 {
-        "🟢"
-    } else if idle < 120 {
-        "🟡"
-    } else {
-        "🔴"
-    };
-    let mut parts = vec![format!("{dot} {tag} ({}min)", elapsed.as_secs() / 60)];
-    if show_subagents {
-        parts.push(format!("sub:{}", state.open_subagents.len()));
-    } else if !state.open_tools.is_empty() {
-        parts.push(format!("ops:{}", state.open_tools.len()));
-    }
-    let usage = state.usage();
-    if usage.total() > 0 {
-        // The same totals, in the same words, as the result message.
-        parts.push(fmt_usage(&usage));
-    }
-    if state.tool_calls > 0 {
-        parts.push(format!("{} calls", state.tool_calls));
-    }
-    if idle > 120 {
-        parts.push(format!("🧠 Thinking... ({idle}s)"));
-    } else if idle > 15 && state.events_since_mark == 0 {
-        parts.push("🧠 Thinking...".to_owned());
-    } else if let Some(a) = &state.last_activity {
-        if state.events_since_mark > 0 {
-            parts.push(format!("{a} ✍️"));
-        } else {
-            parts.push(a.clone());
-        }
-    }
-    parts.join(" | ")
 }
 
 /// Everything the wake text carries.
