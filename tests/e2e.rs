@@ -23,6 +23,8 @@ mod gateway;
 mod gateway_scenarios;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/safety_scenarios.rs"]
+mod safety_scenarios;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -62,6 +64,26 @@ fn scenarios() -> Vec<Scenario> {
         scenario!("codex_resume", false, cli_scenarios::codex_resume),
         scenario!("codex_failed", false, cli_scenarios::codex_failed),
         scenario!("version_guard", false, cli_scenarios::version_guard),
+        scenario!(
+            "claude_safety_read_only",
+            false,
+            safety_scenarios::claude_safety_read_only
+        ),
+        scenario!(
+            "claude_safety_workspace",
+            false,
+            safety_scenarios::claude_safety_workspace
+        ),
+        scenario!(
+            "codex_safety_read_only",
+            false,
+            safety_scenarios::codex_safety_read_only
+        ),
+        scenario!(
+            "codex_safety_workspace",
+            false,
+            safety_scenarios::codex_safety_workspace
+        ),
         scenario!(
             "telegram_topic_direct",
             true,

@@ -102,6 +102,13 @@ impl RunRequest {
             (None, _) => self.safety.to_string(),
         }
     }
+
+    /// [`Self::safety_summary`] when the run was limited (a preset other than
+    /// `full`, or an explicit `--permission-mode` / `--sandbox`), for the result
+    /// message and the wake; `None` for an unlimited run.
+    pub fn limited_safety(&self) -> Option<String> {
+        (!self.safety.is_full() || self.permission_given).then(|| self.safety_summary())
+    }
 }
 
 /// Which permission option a backend takes.

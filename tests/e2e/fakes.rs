@@ -18,6 +18,7 @@
 //! | `err500` | HTTP 500, `x-should-retry: false` | HTTP 500 |
 //! | `failed` | — | `response.failed` in the stream |
 //! | `slow<N>` | waits N seconds, then answers | waits N seconds, then answers |
+//! | `safety_edit` | `Read`, then `Edit` of a file in the project (`safety_fakes.rs`) | a shell call overwriting it |
 //! | `subagent` | a `Task` call; the subagent (its prompt holds [`SUBAGENT_PROBE`]) takes 6 s a call, runs Bash once and reports; then [`SUBAGENT_ANSWER`] | — |
 //!
 //! (`subagent` follows `../shared/reference/real-clis/fake_anthropic.py`: claude
@@ -30,6 +31,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wiremock::matchers::{any, method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+#[path = "safety_fakes.rs"]
+pub mod safety;
 
 /// The answer text of the `tool` scenario, once the tool ran.
 pub const TOOL_ANSWER: &str = "DONE: the tool printed hello-from-tool";
@@ -312,6 +316,9 @@ impl Respond for AnthropicResponder {
         if scenario == "subagent" {
             return Self::subagent(&body, model, stream);
         }
+        if scenario == "safety_edit" {
+            return safety::anthropic(&body, &raw, model, stream);
+        }
         match scenario.as_str() {
             "tool" if last_is_tool_result(&body) => Self::answer(
                 &[Block::Text(TOOL_ANSWER.into())],
@@ -510,6 +517,9 @@ impl Respond for ResponsesResponder {
         }
         if scenario == "failed" {
             return sse_response(Self::stream(&body, Vec::new(), true));
+        }
+        if scenario == "safety_edit" {
+            return safety::responses(&body);
         }
         if let Some(secs) = slow_secs(&scenario) {
             return sse_response(Self::stream(&body, vec![message_item(SLOW_ANSWER)], false))

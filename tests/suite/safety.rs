@@ -174,3 +174,54 @@ fn the_config_default_applies_and_show_names_the_preset() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("run"), "{}", text(&out));
 }
+
+/// The text of a finished run's result message (console channel).
+fn result_message(sb: &Sandbox, out: &Output) -> String {
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dir = sb
+        .state_dir()
+        .join("runs")
+        .join(report["run_id"].as_str().unwrap());
+    std::fs::read_to_string(dir.join("notifications.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|n| n["kind"] == "result")
+        .map(|n| n["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_result_names_the_preset_of_a_limited_run_even_without_denials() {
+    let sb = Sandbox::new();
+    // Codex reports no refused write in its stream (captured from 0.169.0):
+    // the result still says the run was read-only.
+    let (out, _) = run(
+        &sb,
+        "safety/codex-0.169.0-read-only.jsonl",
+        "ro",
+        &["--backend", "codex", "--safety", "read-only", "--json"],
+    );
+    let result = result_message(&sb, &out);
+    assert!(
+        result.contains("\nSafety: read-only (--sandbox read-only)\n"),
+        "{result}"
+    );
+    assert!(!result.contains("Denied"), "{result}");
+    // An explicit flag limits the run too.
+    let (out, _) = run(
+        &sb,
+        "claude/tool.jsonl",
+        "flag",
+        &["--permission-mode", "acceptEdits", "--json"],
+    );
+    let result = result_message(&sb, &out);
+    assert!(
+        result.contains("Safety: full; --permission-mode acceptEdits given"),
+        "{result}"
+    );
+    // An unlimited run's result says nothing about safety.
+    let (out, _) = run(&sb, "claude/tool.jsonl", "full", &["--json"]);
+    let result = result_message(&sb, &out);
+    assert!(!result.contains("Safety"), "{result}");
+}

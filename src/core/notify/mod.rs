@@ -67,6 +67,9 @@ pub struct RunInfo {
     /// What refused a denied tool call, for the result: `the read-only preset`,
     /// `--permission-mode plan`.
     pub denial_cause: String,
+    /// The safety summary of a limited run, for the result message
+    /// ([`crate::backends::RunRequest::limited_safety`]).
+    pub limited_safety: Option<String>,
 }
 
 impl RunInfo {
@@ -82,6 +85,7 @@ impl RunInfo {
             resume: spec.request.resume_id.clone(),
             safety: spec.request.safety_summary(),
             denial_cause: denial_cause(&spec.request),
+            limited_safety: spec.request.limited_safety(),
         }
     }
 }
@@ -325,7 +329,11 @@ impl Notifier {
             state,
             text,
             duration,
-            (&self.info.prompt, &self.info.denial_cause),
+            (
+                &self.info.prompt,
+                &self.info.denial_cause,
+                self.info.limited_safety.as_deref(),
+            ),
         );
         let kind = if outcome == Outcome::Completed {
             MessageKind::Result
@@ -523,6 +531,11 @@ pub struct WakePayload {
     /// them (`1 tool call denied by the read-only preset: Write src/x.rs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub denied: Option<String>,
+    /// The safety summary of a limited run (`read-only (--sandbox read-only)`),
+    /// so the agent knows why nothing changed even when the CLI reported no
+    /// denial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety: Option<String>,
 }
 
 /// Characters of the result in the wake text.
@@ -567,6 +580,9 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     );
     if let Some(l) = &p.label {
         t.push_str(&format!("Label: {l}\n"));
+    }
+    if let Some(s) = &p.safety {
+        t.push_str(&format!("Safety: {s}\n"));
     }
     if let Some(d) = &p.denied {
         t.push_str(&format!("Denied: {d}\n"));
@@ -633,7 +649,8 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
 }
 
 /// Render the result message of a finished run (`prompt`: the task;
-/// `denial_cause`: what refused denied tool calls, see [`RunInfo::denial_cause`]).
+/// `denial_cause`: what refused denied tool calls, see [`RunInfo::denial_cause`];
+/// `safety`: the preset of a limited run, see [`RunInfo::limited_safety`]).
 pub fn render_result(
     names: Names,
     outcome: Outcome,
@@ -641,7 +658,7 @@ pub fn render_result(
     state: &RunState,
     text: &str,
     duration: i64,
-    (prompt, denial_cause): (&str, &str),
+    (prompt, denial_cause, safety): (&str, &str, Option<&str>),
 ) -> Body {
     let x = names.display;
     let (icon, headline) = match outcome {
@@ -678,6 +695,9 @@ pub fn render_result(
         facts.push(("Cost", fmt_usd(c)));
     }
     facts.push(("Tool calls", state.tool_calls.to_string()));
+    if let Some(s) = safety {
+        facts.push(("Safety", s.to_owned()));
+    }
     if let Some(line) = denials_line(&state.denied, denial_cause, &record.project) {
         facts.push(("Denied", line));
     }

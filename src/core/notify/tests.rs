@@ -129,6 +129,7 @@ fn the_crash_message_says_which_run_died_and_where() {
         resume: None,
         safety: "full".into(),
         denial_cause: "the full preset".into(),
+        limited_safety: None,
     };
     let b = render_crash(&info, "the runner (pid 42) died");
     assert_eq!(
@@ -175,4 +176,39 @@ fn denials_are_counted_named_and_made_relative_to_the_project() {
              Bash touch /etc/2, +2 more"
         )
     );
+}
+
+#[test]
+fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
+    let mut p = WakePayload {
+        run_id: "r1".into(),
+        wake_id: "r1:wake:1".into(),
+        backend: "codex".into(),
+        status: "completed".into(),
+        exit_code: Some(0),
+        resume_id: None,
+        output: "/o.md".into(),
+        preview: "done".into(),
+        mode: CompletionMode::Single,
+        iteration: 1,
+        max_iterations: 1,
+        project: "/p".into(),
+        label: None,
+        denied: None,
+        safety: Some("read-only (--sandbox read-only)".into()),
+    };
+    let t = render_wake("[M]", &p);
+    assert!(
+        t.contains("\nSafety: read-only (--sandbox read-only)\nProject: /p\n"),
+        "{t}"
+    );
+    p.denied = Some("1 tool call denied by the read-only preset: Edit x".into());
+    let t = render_wake("[M]", &p);
+    assert!(
+        t.contains("\nSafety: read-only (--sandbox read-only)\nDenied: 1 tool call"),
+        "{t}"
+    );
+    p.safety = None;
+    p.denied = None;
+    assert!(!render_wake("[M]", &p).contains("Safety"));
 }

@@ -102,6 +102,7 @@ pub(crate) fn wake_target(
             project: spec.request.project.display().to_string(),
             label: spec.label.clone(),
             denied: None,
+            safety: spec.request.limited_safety(),
         },
     })
 }
