@@ -31,6 +31,8 @@ mod harness;
 mod worktree_scenarios;
 #[path = "e2e/plugin_scenarios.rs"]
 mod plugin_scenarios;
+#[path = "e2e/safety_scenarios.rs"]
+mod safety_scenarios;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -88,6 +90,26 @@ fn scenarios() -> Vec<Scenario> {
         // First of the gateway scenarios: on a gateway whose topic session already carries
         // the other scenarios' turns, the prompt went to the approver's DM only.
         scenario!("plugin_approvals", true, plugin_scenarios::plugin_approvals),
+        scenario!(
+            "claude_safety_read_only",
+            false,
+            safety_scenarios::claude_safety_read_only
+        ),
+        scenario!(
+            "claude_safety_workspace",
+            false,
+            safety_scenarios::claude_safety_workspace
+        ),
+        scenario!(
+            "codex_safety_read_only",
+            false,
+            safety_scenarios::codex_safety_read_only
+        ),
+        scenario!(
+            "codex_safety_workspace",
+            false,
+            safety_scenarios::codex_safety_workspace
+        ),
         scenario!(
             "telegram_topic_direct",
             true,

@@ -43,6 +43,7 @@ use crate::backends::wire::{self, StrArgs, Values};
 use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
 mod backend;
+mod denials;
 mod live;
 mod system;
 
@@ -100,6 +101,7 @@ wire::record! {
         "total_cost_usd" => total_cost_usd: Option<f64>,
         "usage" => usage: Option<WireUsage>,
         "modelUsage" => model_usage: Values<ModelUsage>,
+        "permission_denials" => permission_denials: Vec<Denial<'a>>,
         // system/api_retry
         "attempt" => attempt: Option<u64>,
         "max_retries" => max_retries: Option<u64>,
@@ -117,6 +119,26 @@ wire::record! {
         "newConversationId" => new_conversation_id: Option<Cow<'a, str>>,
         // rate_limit_event
         "rate_limit_info" => rate_limit_info: Option<RateLimitInfo<'a>>,
+    }
+}
+
+wire::record! {
+    /// One entry of a result's `permission_denials` (see `denials`).
+    struct Denial<'a> {
+        "tool_name" => tool_name: Option<Cow<'a, str>>,
+        "tool_input" => tool_input: Option<DeniedInput<'a>>,
+    }
+}
+
+wire::record! {
+    /// The fields of a denied call's input that say what it touched.
+    struct DeniedInput<'a> {
+        "file_path" => file_path: Option<Cow<'a, str>>,
+        "notebook_path" => notebook_path: Option<Cow<'a, str>>,
+        "path" => path: Option<Cow<'a, str>>,
+        "command" => command: Option<Cow<'a, str>>,
+        "url" => url: Option<Cow<'a, str>>,
+        "pattern" => pattern: Option<Cow<'a, str>>,
     }
 }
 
@@ -604,6 +626,7 @@ impl ClaudeParser {
             self.session_seen(id, out);
         }
         let totals = self.result_totals(&line);
+        denials::events(&line.permission_denials, out);
         // `total_cost_usd` is a running total for the process, like `modelUsage`.
         let cost_usd = line.total_cost_usd;
         let text = line.result.as_deref().unwrap_or("");

@@ -41,6 +41,7 @@ use crate::backends::{
     AnyParser, Backend, Capabilities, CommandSpec, LineParser, Names, Permission, PermissionStyle,
     RequestError, RunRequest,
 };
+use crate::core::config::Safety;
 use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
 /// Sandbox modes `codex -s` accepts (0.169.0).
@@ -189,6 +190,21 @@ impl Backend for CodexBackend {
 
     fn tested_version(&self) -> &'static str {
         self.config.tested_version
+    }
+
+    /// Checked with codex 0.169.0 and 0.171.0 (`approval_policy = "never"` in
+    /// exec: nothing is asked, a denied command fails with "Read-only file
+    /// system"). Its Linux sandbox (bubblewrap) works here, as root in a
+    /// container:
+    /// - `workspace` → `-s workspace-write`: writes in the project (and, by
+    ///   Codex's own default, in `/tmp` and `$TMPDIR`) pass; elsewhere they fail.
+    /// - `read-only` → `-s read-only`: every write fails.
+    fn safety_permission(&self, safety: Safety) -> Result<Permission, RequestError> {
+        Ok(match safety {
+            Safety::Full => Permission::Default,
+            Safety::Workspace => Permission::CodexSandbox("workspace-write".to_owned()),
+            Safety::ReadOnly => Permission::CodexSandbox("read-only".to_owned()),
+        })
     }
 
     fn capabilities(&self) -> Capabilities {

@@ -34,6 +34,7 @@ pub use crate::backends::codex::{CodexBackend, CodexParser};
 use crate::backends::config::BackendsConfig;
 pub use crate::backends::generic::{GenericBackend, GenericParser};
 pub use crate::backends::protocol::{AnyProtocol, LiveInput, OneWay, Protocol, Step};
+use crate::core::config::Safety;
 use crate::core::error::ConfigError;
 use crate::core::model::approval::ApprovalMode;
 use crate::core::model::events::AgentEvent;
@@ -81,6 +82,40 @@ pub struct RunRequest {
     /// [`ApprovalMode::Chat`] the backend asks instead of bypassing them.
     #[serde(default, skip_serializing_if = "ApprovalMode::is_off")]
     pub approvals: ApprovalMode,
+    /// The safety preset of the run (what `launch`, `show` and the result name).
+    /// [`RunRequest::permission`] already holds its mapping (or the explicit
+    /// flag that won over it); the backends build the command from that.
+    #[serde(default, skip_serializing_if = "Safety::is_full")]
+    pub safety: Safety,
+    /// `permission` came from `--permission-mode` / `--sandbox`, which win over
+    /// the preset.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub permission_given: bool,
+}
+
+impl RunRequest {
+    /// What the launch message and `show` say about the run's safety:
+    /// `read-only (--permission-mode plan)`, `full`, or
+    /// `full; --sandbox read-only given (wins over the preset)`.
+    pub fn safety_summary(&self) -> String {
+        let flag = match &self.permission {
+            Permission::Default => None,
+            Permission::ClaudeMode(m) => Some(format!("--permission-mode {m}")),
+            Permission::CodexSandbox(m) => Some(format!("--sandbox {m}")),
+        };
+        match (flag, self.permission_given) {
+            (Some(flag), true) => format!("{}; {flag} given (wins over the preset)", self.safety),
+            (Some(flag), false) => format!("{} ({flag})", self.safety),
+            (None, _) => self.safety.to_string(),
+        }
+    }
+
+    /// [`Self::safety_summary`] when the run was limited (a preset other than
+    /// `full`, or an explicit `--permission-mode` / `--sandbox`), for the result
+    /// message and the wake; `None` for an unlimited run.
+    pub fn limited_safety(&self) -> Option<String> {
+        (!self.safety.is_full() || self.permission_given).then(|| self.safety_summary())
+    }
 }
 
 /// Which permission option a backend takes.
@@ -291,6 +326,27 @@ pub trait Backend {
     fn needs_git_repo(&self) -> bool;
     /// The newest CLI version this project was tested with.
     fn tested_version(&self) -> &'static str;
+    /// The permission a safety preset maps to for this CLI: its own permission
+    /// mode or sandbox, checked against the real CLI (see the README's table).
+    /// [`Safety::Full`] is always [`Permission::Default`] (the configured
+    /// `permission_args`).
+    ///
+    /// # Errors
+    /// [`RequestError`] when this backend cannot honour the preset (default:
+    /// every preset but `full`), so that a run never goes on unrestricted
+    /// when it asked for less.
+    fn safety_permission(&self, safety: Safety) -> Result<Permission, RequestError> {
+        match safety {
+            Safety::Full => Ok(Permission::Default),
+            Safety::Workspace | Safety::ReadOnly => Err(RequestError {
+                backend: self.name(),
+                message: format!(
+                    "the {safety} safety preset is not supported: this backend has no \
+                     permission or sandbox option clawrun knows (use --safety full)"
+                ),
+            }),
+        }
+    }
     /// What it can do beyond a one-shot run (default: nothing).
     fn capabilities(&self) -> Capabilities {
         Capabilities::default()

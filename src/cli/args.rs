@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 mod worktree;
 pub use worktree::{WorktreeArgs, WorktreeCommand, WorktreeFlags};
 
+use clawrun::core::config::Safety;
 use clawrun::core::routing::TelegramRoutingMode;
 use clawrun::core::runner::{
     ChainOptions, DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, DEFAULT_REMIND_AFTER_SECS,
@@ -188,6 +189,11 @@ pub struct RequestFlags {
     /// --dangerously-bypass-approvals-and-sandbox.
     #[arg(long, value_name = "MODE")]
     pub sandbox: Option<String>,
+    /// Safety preset: full (no limits, the default), workspace (edits in the project only) or
+    /// read-only (no edits); mapped to each CLI's own mode. --permission-mode / --sandbox win.
+    /// Default: `[run] safety` in clawrun.toml; with --resume, the preset of the session's last run.
+    #[arg(long, value_name = "PRESET", value_parser = ["full", "workspace", "read-only"])]
+    pub safety: Option<String>,
     /// Codex, the seed's flag: the same as --sandbox workspace-write (no bypass).
     #[arg(long, conflicts_with = "sandbox")]
     pub full_auto: bool,
@@ -332,6 +338,8 @@ impl RequestFlags {
             append_system_prompt: self.append_system_prompt.clone(),
             max_budget_usd: self.max_budget_usd,
             approvals: self.approvals.as_deref().and_then(|m| m.parse().ok()),
+            safety: self.safety.as_deref().and_then(Safety::from_name),
+            default_safety: Safety::default(),
         }
     }
 }

@@ -65,7 +65,7 @@ mod notify;
 mod run;
 pub use channel::{ChannelKind, NotifyChannel, UnknownChannelKind};
 pub use notify::{NotifyConfig, NotifyToml, Silence};
-pub use run::{RunConfig, RunToml, WorktreeMode};
+pub use run::{RunConfig, RunToml, Safety, WorktreeMode};
 
 /// Default heartbeat interval.
 pub const DEFAULT_HEARTBEAT_SECS: u64 = 60;

@@ -21,6 +21,7 @@
 //! | `slow<N>` | waits N seconds, then answers | waits N seconds, then answers |
 //! | `touch` | a Bash call `touch` [`TOUCH_FILE`] (asks permission), then the answer | — |
 //! | `approve` | a Bash call that changes a file ([`APPROVE_COMMAND`], which Claude Code asks about), then [`APPROVE_ANSWER`] whether it ran or was denied | — |
+//! | `safety_edit` | `Read`, then `Edit` of a file in the project (`safety_fakes.rs`) | a shell call overwriting it |
 //! | `subagent` | a `Task` call; the subagent (its prompt holds [`SUBAGENT_PROBE`]) takes 6 s a call, runs Bash once and reports; then [`SUBAGENT_ANSWER`] | — |
 //!
 //! (`subagent` follows `../shared/reference/real-clis/fake_anthropic.py`: claude
@@ -34,6 +35,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wiremock::matchers::{any, method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+#[path = "safety_fakes.rs"]
+pub mod safety;
 
 /// The answer text of the `tool` scenario, once the tool ran.
 pub const TOOL_ANSWER: &str = "DONE: the tool printed hello-from-tool";
@@ -331,6 +335,9 @@ impl Respond for AnthropicResponder {
         if scenario == "subagent" {
             return Self::subagent(&body, model, stream);
         }
+        if scenario == "safety_edit" {
+            return safety::anthropic(&body, &raw, model, stream);
+        }
         match scenario.as_str() {
             "approve" if last_is_tool_result(&body) => Self::answer(
                 &[Block::Text(APPROVE_ANSWER.into())],
@@ -577,6 +584,9 @@ impl Respond for ResponsesResponder {
         }
         if scenario == "failed" {
             return sse_response(Self::stream(&body, Vec::new(), true));
+        }
+        if scenario == "safety_edit" {
+            return safety::responses(&body);
         }
         if let Some(secs) = slow_secs(&scenario) {
             return sse_response(Self::stream(&body, vec![message_item(SLOW_ANSWER)], false))

@@ -21,6 +21,7 @@ mod respond;
 mod resume_route;
 mod routing;
 mod run;
+mod safety;
 mod skills;
 mod telegram_run;
 mod telegram_text;

@@ -8,6 +8,7 @@ use crate::backends::{
     PermissionStyle, RequestError, RunRequest,
 };
 use crate::core::model::approval::ApprovalMode;
+use crate::core::config::Safety;
 
 /// The Claude Code backend.
 #[derive(Debug, Clone)]
@@ -30,6 +31,10 @@ impl ClaudeBackend {
 /// Permission modes under which the CLI never asks (`--approvals chat` would
 /// have nothing to do).
 const BYPASSING_MODES: &[&str] = &["bypassPermissions", "dontAsk"];
+/// The permission mode of the `workspace` preset.
+const CLAUDE_WORKSPACE_MODE: &str = "acceptEdits";
+/// The permission mode of the `read-only` preset.
+const CLAUDE_READ_ONLY_MODE: &str = "plan";
 
 fn reject(message: String) -> Result<(), RequestError> {
     RequestError::reject("claude", message)
@@ -169,6 +174,21 @@ impl Backend for ClaudeBackend {
 
     fn tested_version(&self) -> &'static str {
         self.config.tested_version
+    }
+
+    /// Checked with claude 2.1.197 and 2.1.332 in `-p` mode (no one to ask: a
+    /// tool call that needs approval is denied at once and listed in the
+    /// result's `permission_denials`, never waited on):
+    /// - `workspace` → `acceptEdits`: Write/Edit and file-writing shell commands
+    ///   inside the project run; writes outside it are denied.
+    /// - `read-only` → `plan`: Read, Grep and read-only commands run; every
+    ///   write ("Cannot write to … while in plan mode") is denied.
+    fn safety_permission(&self, safety: Safety) -> Result<Permission, RequestError> {
+        Ok(match safety {
+            Safety::Full => Permission::Default,
+            Safety::Workspace => Permission::ClaudeMode(CLAUDE_WORKSPACE_MODE.to_owned()),
+            Safety::ReadOnly => Permission::ClaudeMode(CLAUDE_READ_ONLY_MODE.to_owned()),
+        })
     }
 
     fn capabilities(&self) -> Capabilities {

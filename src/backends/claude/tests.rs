@@ -345,3 +345,51 @@ fn can_use_tool_requests_become_asks_and_answers_encode() {
          \"subtype\":\"success\"},\"type\":\"control_response\"}\n"
     );
 }
+
+#[test]
+fn safety_presets_map_to_permission_modes() {
+    use crate::core::config::Safety;
+    let b = backend();
+    assert_eq!(b.safety_permission(Safety::Full), Ok(Permission::Default));
+    assert_eq!(
+        b.safety_permission(Safety::Workspace),
+        Ok(Permission::ClaudeMode("acceptEdits".into()))
+    );
+    assert_eq!(
+        b.safety_permission(Safety::ReadOnly),
+        Ok(Permission::ClaudeMode("plan".into()))
+    );
+}
+
+#[test]
+fn permission_denials_of_real_results_become_tool_denied_events() {
+    for (file, want) in [
+        (
+            include_str!("../../../tests/fixtures/safety/claude-2.1.197-plan.jsonl"),
+            5,
+        ),
+        (
+            include_str!("../../../tests/fixtures/safety/claude-2.1.332-plan.jsonl"),
+            5,
+        ),
+        (
+            include_str!("../../../tests/fixtures/safety/claude-2.1.197-acceptEdits.jsonl"),
+            2,
+        ),
+    ] {
+        let mut p = ClaudeParser::default();
+        let denied: Vec<AgentEvent> = file
+            .lines()
+            .flat_map(|l| p.parse_line(l))
+            .filter(|e| matches!(e, AgentEvent::ToolDenied { .. }))
+            .collect();
+        assert_eq!(denied.len(), want, "{denied:?}");
+        match &denied[0] {
+            AgentEvent::ToolDenied { tool, detail } => {
+                assert_eq!(tool, "Write");
+                assert!(detail.ends_with(".txt"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -193,3 +193,43 @@ fn statuses_and_retry_counts() {
     assert_eq!(retry_counts(" 1/5 (high demand)"), Some((1, Some(5))));
     assert_eq!(retry_counts(" waiting for network"), None);
 }
+
+#[test]
+fn safety_presets_map_to_sandboxes() {
+    use crate::core::config::Safety;
+    let b = backend();
+    assert_eq!(b.safety_permission(Safety::Full), Ok(Permission::Default));
+    assert_eq!(
+        b.safety_permission(Safety::Workspace),
+        Ok(Permission::CodexSandbox("workspace-write".into()))
+    );
+    assert_eq!(
+        b.safety_permission(Safety::ReadOnly),
+        Ok(Permission::CodexSandbox("read-only".into()))
+    );
+}
+
+/// Codex 0.169.0 and 0.171.0 print nothing for a command its sandbox refused
+/// (no `command_execution` item): the stream parses cleanly, with no tool call.
+#[test]
+fn sandbox_denials_leave_no_trace_in_the_stream() {
+    for file in [
+        include_str!("../../../tests/fixtures/safety/codex-0.169.0-read-only.jsonl"),
+        include_str!("../../../tests/fixtures/safety/codex-0.171.0-read-only.jsonl"),
+    ] {
+        let mut p = CodexParser::default();
+        let events: Vec<AgentEvent> = file.lines().flat_map(|l| p.parse_line(l)).collect();
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, AgentEvent::ToolStarted { .. })),
+            "{events:?}"
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, AgentEvent::TurnCompleted { .. })),
+            "{events:?}"
+        );
+    }
+}

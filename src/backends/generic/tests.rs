@@ -299,3 +299,18 @@ fn names_are_checked() {
     assert!(check_name("claude").unwrap_err().contains("built-in"));
     assert!(check_name(&"a".repeat(33)).is_err());
 }
+
+#[test]
+fn a_generic_backend_refuses_every_preset_but_full() {
+    use crate::core::config::Safety;
+    let b = GenericBackend::new(config(ACME).unwrap());
+    assert_eq!(b.safety_permission(Safety::Full), Ok(Permission::Default));
+    for preset in [Safety::Workspace, Safety::ReadOnly] {
+        let err = b.safety_permission(preset).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("the {preset} safety preset is not supported")),
+            "{err}"
+        );
+    }
+}

@@ -40,6 +40,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     if opts.request.approvals.is_none() {
         opts.request.approvals = Some(configs.config.run.approvals);
     }
+    opts.request.default_safety = configs.config.run.safety;
     let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
     runtime()?.block_on(runner::route(&mut prepared, &input, &configs))?;

@@ -41,6 +41,7 @@ pub fn banner(spec: &RunSpec, resume_run_id: Option<&str>) -> String {
     if let Some(m) = &spec.request.model {
         out.push_str(&format!("   Model: {m}\n"));
     }
+    out.push_str(&format!("   Safety: {}\n", spec.request.safety_summary()));
     out.push_str(&format!("   Run: {}\n", spec.run_id));
     out
 }

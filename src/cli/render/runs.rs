@@ -104,6 +104,9 @@ pub fn details(d: &RunDetails, now: i64) -> String {
     }
     lines.push(("project", r.project.display().to_string()));
     lines.extend(git_lines(r));
+    if let Some(safety) = &d.safety_summary {
+        lines.push(("safety", safety.clone()));
+    }
     lines.push(("task", r.task_summary.replace('\n', " ")));
     if let Some(k) = &r.session_key {
         lines.push(("session key", k.clone()));

@@ -1,6 +1,6 @@
 //! `[run]`: defaults for `clawrun run` itself: whether a run gets its own git
-//! worktree ([`WorktreeMode`]) and who answers the agent's permission
-//! requests (`approvals`).
+//! worktree ([`WorktreeMode`]), who answers the agent's permission requests
+//! (`approvals`), and the [`Safety`] preset.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +32,53 @@ impl WorktreeMode {
     }
 }
 
+/// How much an unattended agent may do, named the same for every backend.
+/// Each backend maps a preset to its CLI's own permission or sandbox option
+/// (`crate::backends::Backend::safety_permission`); the explicit
+/// `--permission-mode` / `--sandbox` flags win over it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Safety {
+    /// No limits: the backend's configured default (`--dangerously-skip-permissions`,
+    /// `--dangerously-bypass-approvals-and-sandbox`), as the seeds ran.
+    #[default]
+    Full,
+    /// Edits inside the project; writes outside it are denied.
+    Workspace,
+    /// Reads only: every edit is denied.
+    ReadOnly,
+}
+
+impl Safety {
+    /// Every preset, in the order of the docs.
+    pub const ALL: [Safety; 3] = [Safety::Full, Safety::Workspace, Safety::ReadOnly];
+
+    /// The name used in flags, files and messages: `full`, `workspace`, `read-only`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Safety::Full => "full",
+            Safety::Workspace => "workspace",
+            Safety::ReadOnly => "read-only",
+        }
+    }
+
+    /// The preset called `name`, or `None`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether this is the default, unrestricted preset.
+    pub fn is_full(&self) -> bool {
+        *self == Safety::Full
+    }
+}
+
+impl std::fmt::Display for Safety {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `[run]` as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +87,8 @@ pub struct RunToml {
     pub worktree: Option<WorktreeMode>,
     /// Default of `--approvals`: `"off"` or `"chat"`.
     pub approvals: Option<ApprovalMode>,
+    /// Default safety preset of a run given no `--safety` (default `full`).
+    pub safety: Option<Safety>,
 }
 
 /// `[run]` with defaults applied.
@@ -49,6 +98,8 @@ pub struct RunConfig {
     pub worktree: WorktreeMode,
     /// Who answers the agent's permission requests when `--approvals` is not given.
     pub approvals: ApprovalMode,
+    /// Default safety preset (`--safety` wins).
+    pub safety: Safety,
 }
 
 impl From<RunToml> for RunConfig {
@@ -56,6 +107,7 @@ impl From<RunToml> for RunConfig {
         Self {
             worktree: t.worktree.unwrap_or_default(),
             approvals: t.approvals.unwrap_or_default(),
+            safety: t.safety.unwrap_or_default(),
         }
     }
 }

@@ -179,6 +179,15 @@ pub enum AgentEvent {
         /// Cost in US dollars, when reported even on failure.
         cost_usd: Option<f64>,
     },
+    /// A tool call the run's permission mode or sandbox refused (Claude's
+    /// `permission_denials` in its result). The call itself was already
+    /// reported as started and finished (failed).
+    ToolDenied {
+        /// The tool: `Write`, `Bash`, `Edit`, …
+        tool: String,
+        /// What it was asked to touch: a path, a command (shortened).
+        detail: String,
+    },
     /// A non-fatal oddity: a malformed line, an odd shape.
     Warning {
         /// What was odd.

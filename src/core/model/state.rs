@@ -113,6 +113,9 @@ pub struct RunState {
     pub replaced_ids: Vec<String>,
     /// Rate-limit reset time, when reported.
     pub rate_limited_until: Option<i64>,
+    /// Tool calls the permission mode or sandbox refused: `(tool, detail)`,
+    /// in order, each once.
+    pub denied: Vec<(String, String)>,
 }
 
 impl Default for RunState {
@@ -148,6 +151,7 @@ impl RunState {
             unknown_events: BTreeSet::new(),
             replaced_ids: Vec::new(),
             rate_limited_until: None,
+            denied: Vec::new(),
         }
     }
 
@@ -294,6 +298,13 @@ impl RunState {
                     self.cost_usd = *cost_usd;
                 }
                 self.terminal = Some(Err((message.clone(), kind.clone())));
+            }
+            AgentEvent::ToolDenied { tool, detail } => {
+                let denial = (tool.clone(), detail.clone());
+                // A multi-turn run's results each list the denials so far.
+                if !self.denied.contains(&denial) {
+                    self.denied.push(denial);
+                }
             }
             AgentEvent::Warning { .. } => self.warnings += 1,
             AgentEvent::UnknownEvent { what } => {

@@ -12,15 +12,18 @@
 pub mod changes;
 mod crash;
 pub mod delivery;
+mod denials;
 pub mod foreground;
+mod heartbeat;
 pub mod outbox;
+mod text;
 
 pub use crash::{WakeTarget, crash_items, crash_key};
+use denials::denial_cause;
+pub use denials::denials_line;
 
 use std::path::Path;
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 use crate::backends::Names;
 use crate::channels::{
@@ -38,64 +41,9 @@ pub const PREVIEW_CHARS: usize = 2000;
 /// Characters of the task shown in the launch message.
 pub const TASK_PREVIEW_CHARS: usize = 3500;
 
-/// `fmt_duration` of the seed: `45s`, `3min`.
-pub fn fmt_duration(secs: i64) -> String {
-    if secs < 60 {
-        format!("{secs}s")
-    } else {
-        format!("{}min", secs / 60)
-    }
-}
-
 pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
-
-/// Escape text for Telegram HTML.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The one command that continues a run's session, written the same in the
-/// result message, the wake and `clawrun show`: the task goes in a file
-/// (`FILE`), never in argv. Without routing flags the new run reports to the
-/// chat of the session's last run, with its label, completion mode and
-/// iteration chain (so in iterate mode it counts the next iteration).
-pub fn resume_command(backend: &str, resume_id: &str, project: &Path) -> String {
-    format!(
-        "clawrun run --backend {} --resume {} -p {} --task-file FILE --detach",
-        shell_quote(backend),
-        shell_quote(resume_id),
-        shell_quote(&project.display().to_string())
-    )
-}
-
-/// Quote `s` for a POSIX shell when it needs it (`shlex`; a NUL byte, which
-/// no path or session id holds, is kept as it is rather than refused).
-pub fn shell_quote(s: &str) -> String {
-    shlex::Quoter::new()
-        .allow_nul(true)
-        .quote(s)
-        .map_or_else(|_| s.to_owned(), std::borrow::Cow::into_owned)
-}
-
-/// The first `n` characters of `s`, with `…` when cut.
-pub fn preview(s: &str, n: usize) -> String {
-    let mut it = s.chars();
-    let head: String = it.by_ref().take(n).collect();
-    if it.next().is_some() {
-        format!("{head}…")
-    } else {
-        head
-    }
-}
+pub use heartbeat::render_heartbeat;
+pub use text::{esc, fmt_duration, preview, resume_command, shell_quote};
 
 /// What the notifier needs to know about the run.
 #[derive(Debug, Clone)]
@@ -116,6 +64,15 @@ pub struct RunInfo {
     pub resume: Option<String>,
     /// The run's own worktree, `branch in path`.
     pub worktree: Option<String>,
+    /// The safety preset and the CLI option it maps to
+    /// ([`crate::backends::RunRequest::safety_summary`]).
+    pub safety: String,
+    /// What refused a denied tool call, for the result: `the read-only preset`,
+    /// `--permission-mode plan`.
+    pub denial_cause: String,
+    /// The safety summary of a limited run, for the result message
+    /// ([`crate::backends::RunRequest::limited_safety`]).
+    pub limited_safety: Option<String>,
 }
 
 impl RunInfo {
@@ -130,6 +87,9 @@ impl RunInfo {
             timeout_secs: spec.limits.timeout_secs,
             resume: spec.request.resume_id.clone(),
             worktree: spec.worktree.as_ref().map(changes::worktree_line),
+            safety: spec.request.safety_summary(),
+            denial_cause: denial_cause(&spec.request),
+            limited_safety: spec.request.limited_safety(),
         }
     }
 }
@@ -373,7 +333,11 @@ impl Notifier {
             state,
             text,
             duration,
-            &self.info.prompt,
+            (
+                &self.info.prompt,
+                &self.info.denial_cause,
+                self.info.limited_safety.as_deref(),
+            ),
         );
         let kind = if outcome == Outcome::Completed {
             MessageKind::Result
@@ -484,19 +448,21 @@ pub fn render_launch(info: &RunInfo, pid: u32) -> Body {
     let dur = fmt_duration(info.timeout_secs as i64);
     let p = &info.project;
     let run = &info.run_id;
+    let safety = &info.safety;
     plain.push_str(&format!(
-        "Project: {p}\nTimeout: {dur}\nResume: {resume}\nRun: {run}\nPID: {pid}\nPrompt: {}",
+        "Project: {p}\nTimeout: {dur}\nSafety: {safety}\nResume: {resume}\nRun: {run}\nPID: {pid}\nPrompt: {}",
         preview(&info.prompt, 300)
     ));
     html.push_str(&format!(
-        "<b>Project:</b> {}\n<b>Timeout:</b> {dur}\n<b>Resume:</b> {}\n<b>Run:</b> <code>{}</code>\n<b>PID:</b> {pid}\n<b>Prompt:</b>\n<blockquote expandable>{}</blockquote>",
+        "<b>Project:</b> {}\n<b>Timeout:</b> {dur}\n<b>Safety:</b> {}\n<b>Resume:</b> {}\n<b>Run:</b> <code>{}</code>\n<b>PID:</b> {pid}\n<b>Prompt:</b>\n<blockquote expandable>{}</blockquote>",
         esc(p),
+        esc(safety),
         esc(&resume),
         esc(run),
         esc(&preview(&info.prompt, TASK_PREVIEW_CHARS))
     ));
     md.push_str(&format!(
-        "*Project:* {p}\n*Timeout:* {dur}\n*Resume:* {resume}\n*Run:* {run}\n*PID:* {pid}\nPrompt: {}",
+        "*Project:* {p}\n*Timeout:* {dur}\n*Safety:* {safety}\n*Resume:* {resume}\n*Run:* {run}\n*PID:* {pid}\nPrompt: {}",
         preview(&info.prompt, 300)
     ));
     Body {
@@ -541,58 +507,6 @@ pub fn render_crash(info: &RunInfo, error: &str) -> Body {
     }
 }
 
-/// The compact heartbeat line of the seed:
-/// `🟢 CC (3min) | sub:1 | 12K in / 800 out | 18 calls | 🔧 Bash ✍️`.
-///
-/// 🟢 when the agent was active in the last 30 s, 🟡 under 120 s, 🔴 beyond.
-/// Tokens are the run's totals so far (`500 in / 63 out`), summed as the
-/// result message sums them. The last part is what the agent does now: its
-/// latest activity, followed by `✍️` when it produced output since the
-/// previous heartbeat (it is working, not waiting), or `🧠 Thinking...` when
-/// it has been quiet for more than 15 s.
-pub fn render_heartbeat(
-    tag: &str,
-    elapsed: Duration,
-    state: &RunState,
-    now: Instant,
-    show_subagents: bool,
-) -> String {
-    let idle = now.saturating_duration_since(state.last_event_at).as_secs();
-    let dot = if idle < 30 {
-        "🟢"
-    } else if idle < 120 {
-        "🟡"
-    } else {
-        "🔴"
-    };
-    let mut parts = vec![format!("{dot} {tag} ({}min)", elapsed.as_secs() / 60)];
-    if show_subagents {
-        parts.push(format!("sub:{}", state.open_subagents.len()));
-    } else if !state.open_tools.is_empty() {
-        parts.push(format!("ops:{}", state.open_tools.len()));
-    }
-    let usage = state.usage();
-    if usage.total() > 0 {
-        // The same totals, in the same words, as the result message.
-        parts.push(fmt_usage(&usage));
-    }
-    if state.tool_calls > 0 {
-        parts.push(format!("{} calls", state.tool_calls));
-    }
-    if idle > 120 {
-        parts.push(format!("🧠 Thinking... ({idle}s)"));
-    } else if idle > 15 && state.events_since_mark == 0 {
-        parts.push("🧠 Thinking...".to_owned());
-    } else if let Some(a) = &state.last_activity {
-        if state.events_since_mark > 0 {
-            parts.push(format!("{a} ✍️"));
-        } else {
-            parts.push(a.clone());
-        }
-    }
-    parts.join(" | ")
-}
-
 /// Everything the wake text carries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WakePayload {
@@ -628,6 +542,15 @@ pub struct WakePayload {
     /// What changed in the project since the run's start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<crate::core::git::ChangeSummary>,
+    /// Tool calls the permission mode or sandbox refused, with what refused
+    /// them (`1 tool call denied by the read-only preset: Write src/x.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denied: Option<String>,
+    /// The safety summary of a limited run (`read-only (--sandbox read-only)`),
+    /// so the agent knows why nothing changed even when the CLI reported no
+    /// denial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety: Option<String>,
 }
 
 /// Characters of the result in the wake text.
@@ -678,6 +601,12 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
         p.worktree.as_ref(),
         p.changes.as_ref(),
     ));
+    if let Some(s) = &p.safety {
+        t.push_str(&format!("Safety: {s}\n"));
+    }
+    if let Some(d) = &p.denied {
+        t.push_str(&format!("Denied: {d}\n"));
+    }
     let resume = p
         .resume_id
         .as_deref()
@@ -739,7 +668,9 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     t
 }
 
-/// Render the result message of a finished run.
+/// Render the result message of a finished run (`prompt`: the task;
+/// `denial_cause`: what refused denied tool calls, see [`RunInfo::denial_cause`];
+/// `safety`: the preset of a limited run, see [`RunInfo::limited_safety`]).
 pub fn render_result(
     names: Names,
     outcome: Outcome,
@@ -747,7 +678,7 @@ pub fn render_result(
     state: &RunState,
     text: &str,
     duration: i64,
-    prompt: &str,
+    (prompt, denial_cause, safety): (&str, &str, Option<&str>),
 ) -> Body {
     let x = names.display;
     let (icon, headline) = match outcome {
@@ -785,6 +716,12 @@ pub fn render_result(
     }
     facts.push(("Tool calls", state.tool_calls.to_string()));
     facts.extend(changes::result_facts(record));
+    if let Some(s) = safety {
+        facts.push(("Safety", s.to_owned()));
+    }
+    if let Some(line) = denials_line(&state.denied, denial_cause, &record.project) {
+        facts.push(("Denied", line));
+    }
     if let Some(r) = &record.resume_id {
         facts.push((
             "Resume",

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::model::events::{AgentEvent, Usage, UsageScope};
+use tokio::time::Instant;
 
 #[tokio::test(start_paused = true)]
 async fn heartbeat_at_controlled_times() {
@@ -127,6 +128,9 @@ fn the_crash_message_says_which_run_died_and_where() {
         timeout_secs: 7200,
         resume: None,
         worktree: None,
+        safety: "full".into(),
+        denial_cause: "the full preset".into(),
+        limited_safety: None,
     };
     let b = render_crash(&info, "the runner (pid 42) died");
     assert_eq!(
@@ -152,4 +156,62 @@ fn the_crash_message_says_which_run_died_and_where() {
         "{}",
         without_label.plain
     );
+}
+
+#[test]
+fn denials_are_counted_named_and_made_relative_to_the_project() {
+    let p = std::path::Path::new("/home/me/app");
+    assert_eq!(denials_line(&[], "the read-only preset", p), None);
+    let one = [("Write".to_owned(), "/home/me/app/src/x.rs".to_owned())];
+    assert_eq!(
+        denials_line(&one, "the read-only preset", p).as_deref(),
+        Some("1 tool call denied by the read-only preset: Write src/x.rs")
+    );
+    let many: Vec<(String, String)> = (0..5)
+        .map(|i| ("Bash".to_owned(), format!("touch /etc/{i}")))
+        .collect();
+    assert_eq!(
+        denials_line(&many, "--sandbox read-only", p).as_deref(),
+        Some(
+            "5 tool calls denied by --sandbox read-only: Bash touch /etc/0, Bash touch /etc/1, \
+             Bash touch /etc/2, +2 more"
+        )
+    );
+}
+
+#[test]
+fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
+    let mut p = WakePayload {
+        run_id: "r1".into(),
+        wake_id: "r1:wake:1".into(),
+        backend: "codex".into(),
+        status: "completed".into(),
+        exit_code: Some(0),
+        resume_id: None,
+        output: "/o.md".into(),
+        preview: "done".into(),
+        mode: CompletionMode::Single,
+        iteration: 1,
+        max_iterations: 1,
+        project: "/p".into(),
+        label: None,
+        denied: None,
+        safety: Some("read-only (--sandbox read-only)".into()),
+        worktree: None,
+        changes: None,
+    };
+    let t = render_wake("[M]", &p);
+    assert!(
+        t.contains("\nSafety: read-only (--sandbox read-only)\nProject: /p\n"),
+        "{t}"
+    );
+    p.denied = Some("1 tool call denied by the read-only preset: Edit x".into());
+    let t = render_wake("[M]", &p);
+    assert!(
+        t.contains("\nSafety: read-only (--sandbox read-only)\nDenied: 1 tool call"),
+        "{t}"
+    );
+    p.safety = None;
+    p.denied = None;
+    assert!(!render_wake("[M]", &p).contains("Safety"));
 }

@@ -188,6 +188,7 @@ impl StreamText {
                 | AgentEvent::ApiRetry { .. }
                 | AgentEvent::RateLimited { .. }
                 | AgentEvent::TurnFailed { .. }
+                | AgentEvent::ToolDenied { .. }
                 | AgentEvent::Warning { .. } => continue,
             };
             if text.trim().is_empty() {

@@ -31,6 +31,11 @@ pub struct RunDetails {
     pub stream_bytes: u64,
     /// How to continue the session, once its id is known.
     pub resume_command: Option<String>,
+    /// Its safety preset (from request.json).
+    pub safety: Option<crate::core::config::Safety>,
+    /// The preset and the CLI option it maps to, or the explicit flag that won
+    /// ([`crate::backends::RunRequest::safety_summary`]).
+    pub safety_summary: Option<String>,
 }
 
 /// The details of `run`.
@@ -45,6 +50,8 @@ pub fn show(run: &Run) -> RunDetails {
         record: r.clone(),
         run_dir: run.dir.path.clone(),
         route: spec.as_ref().map(|s| s.route.clone()),
+        safety: spec.as_ref().map(|s| s.request.safety),
+        safety_summary: spec.as_ref().map(|s| s.request.safety_summary()),
         channel: spec.map(|s| s.channel),
         runner_alive: !r.status.is_done() && runner_alive(r),
         agent_alive: agent_alive(r),

@@ -103,6 +103,8 @@ pub(crate) fn wake_target(
             label: spec.label.clone(),
             worktree: spec.worktree.clone(),
             changes: None,
+            denied: None,
+            safety: spec.request.limited_safety(),
         },
     })
 }

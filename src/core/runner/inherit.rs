@@ -35,6 +35,8 @@ pub struct LastRun {
     pub chain: Option<ChainPosition>,
     /// Its own git worktree, which a resume runs in again.
     pub worktree: Option<crate::core::git::RunWorktree>,
+    /// Its safety preset (`full` when its request is gone).
+    pub safety: crate::core::config::Safety,
 }
 
 impl LastRun {
@@ -132,6 +134,7 @@ fn last_run_from(dir: &RunDir, record: &RunRecord) -> LastRun {
         session_key: record.session_key.clone(),
         label: record.label.clone(),
         route: spec.as_ref().map(|s| (s.route.clone(), s.channel)),
+        safety: spec.as_ref().map(|s| s.request.safety).unwrap_or_default(),
         chain: spec.map(|s| s.chain),
         worktree: record.worktree.as_deref().cloned(),
     }

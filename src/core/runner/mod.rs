@@ -153,6 +153,11 @@ pub struct RequestOptions {
     pub max_budget_usd: Option<f64>,
     /// `--approvals` (`None`: `[run] approvals` in clawrun.toml, else off).
     pub approvals: Option<crate::core::model::approval::ApprovalMode>,
+    /// The safety preset (`None`: `full`, or on `--resume` the preset of the
+    /// session's last run). `permission_mode` / `sandbox` win over it.
+    pub safety: Option<crate::core::config::Safety>,
+    /// The preset of a run given none and inheriting none (`[run] safety`).
+    pub default_safety: crate::core::config::Safety,
 }
 
 /// The resume chain settings, as given (part of [`RunOptions`]; resolved into

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::backends::config;
 use crate::backends::{AnyBackend, Backend, Capabilities, Permission, PermissionStyle, RunRequest};
 use crate::channels::ChannelKind;
+use crate::core::config::Safety;
 use crate::core::error::{Error, Result};
 use crate::core::model::approval::{ApprovalMode, MAX_APPROVAL_TIMEOUT_SECS};
 use crate::core::notify::delivery::{self, Configs};
@@ -158,7 +159,6 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
     let prompt = read_task(&opts.task, stdin)?;
     check_flags(opts)?;
     check_capabilities(opts, backend.name(), backend.capabilities())?;
-    let permission = permission(opts)?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
     let absolute = |p: &Path| {
         if p.is_absolute() {
@@ -221,7 +221,15 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
     if let Decision::Reuse(wt) = &worktree {
         project.clone_from(&wt.path);
     }
+    let safety = opts
+        .request
+        .safety
+        .or_else(|| last_run.as_ref().map(|l| l.safety))
+        .unwrap_or(opts.request.default_safety);
+    let permission = permission(opts, &backend, safety)?;
     let request = RunRequest {
+        safety,
+        permission_given: opts.request.permission_mode.is_some() || opts.request.sandbox.is_some(),
         prompt,
         project,
         model: opts.request.model.clone(),
@@ -425,8 +433,10 @@ fn check_approvals(opts: &RunOptions, name: &str, caps: Capabilities) -> Result<
     Ok(())
 }
 
-/// The permission asked for (the backend checks the mode itself).
-fn permission(opts: &RunOptions) -> Result<Permission> {
+
+/// The permission asked for (the backend checks the mode itself): the explicit
+/// flag, else what the backend maps the safety preset to.
+fn permission(opts: &RunOptions, backend: &AnyBackend, safety: Safety) -> Result<Permission> {
     match (&opts.request.permission_mode, &opts.request.sandbox) {
         (Some(_), Some(_)) => Err(usage("--permission-mode and --sandbox exclude each other")),
         (Some(m), None) => {
@@ -437,7 +447,7 @@ fn permission(opts: &RunOptions) -> Result<Permission> {
             check_token("--sandbox", s, 64)?;
             Ok(Permission::CodexSandbox(s.clone()))
         }
-        (None, None) => Ok(Permission::Default),
+        (None, None) => backend.safety_permission(safety).map_err(Error::usage_from),
     }
 }
 

@@ -298,6 +298,11 @@ impl Supervisor<'_> {
         // The output file, or why it could not be saved.
         target.payload.output = self.shown_output().display().to_string();
         target.payload.changes = self.record.changes.as_deref().cloned();
+        target.payload.denied = notify::denials_line(
+            &self.state.denied,
+            &notify::RunInfo::new(&self.spec, self.backend.names()).denial_cause,
+            &self.spec.request.project,
+        );
         if self.spec.notify.trace_live {
             let t = format!(
                 "[WAKE] dispatching wake (session={}, output={})",
