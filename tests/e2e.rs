@@ -27,12 +27,12 @@ mod gateway;
 mod gateway_scenarios;
 #[path = "e2e/harness.rs"]
 mod harness;
-#[path = "e2e/worktree_scenarios.rs"]
-mod worktree_scenarios;
 #[path = "e2e/plugin_scenarios.rs"]
 mod plugin_scenarios;
 #[path = "e2e/safety_scenarios.rs"]
 mod safety_scenarios;
+#[path = "e2e/worktree_scenarios.rs"]
+mod worktree_scenarios;
 
 use std::collections::HashMap;
 use std::future::Future;

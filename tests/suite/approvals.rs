@@ -358,3 +358,60 @@ async fn approvals_chat_is_refused_where_it_cannot_work() {
     let bad = clawrun_in(&sb, &["run", "-t", "x"]).await;
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// An ACP agent's `session/request_permission` (the scripted agent's `perm`
+/// scenario) goes to the same approver: the chat's decision picks the
+/// request's own option (`yes` = allow_once, `no` = reject_once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acp_agent_s_permission_request_is_asked_in_the_chat() {
+    for (answer, chosen) in [("allow-once", "yes"), ("deny", "no")] {
+        let server = gateway(decision(json!(answer)), 1).await;
+        let sb = sandbox(server.address().port());
+        std::fs::create_dir_all(sb.state_dir()).unwrap();
+        let toml = format!(
+            "[acp.fake]\nprogram = {:?}\ntested_version = \"9.9.9\"\n",
+            crate::common::fixture("fake-acp-agent.py")
+                .display()
+                .to_string()
+        );
+        std::fs::write(sb.state_dir().join("backends.toml"), toml).unwrap();
+        let mut c = sb.run_std(&[
+            "--backend",
+            "fake",
+            "-t",
+            "do it",
+            "--approvals",
+            "chat",
+            "--session",
+            KEY,
+            "--json",
+            "--heartbeat",
+            "0",
+        ]);
+        c.env("FAKE_ACP_SCENARIO", "perm")
+            .env("FAKE_ACP_RECORD", sb.root.join("received.jsonl"));
+        let out = tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::process::Command::from(c).output(),
+        )
+        .await
+        .expect("the run ended")
+        .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("no report: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(report["outcome"], "completed", "{report}");
+        let dir = sb
+            .state_dir()
+            .join("runs")
+            .join(report["run_id"].as_str().unwrap());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("output.txt")).unwrap(),
+            format!("permission answer: {chosen}")
+        );
+        let bodies = approval_bodies(&server).await;
+        assert_eq!(bodies.len(), 1, "{bodies:?}");
+        let title = bodies[0]["title"].as_str().unwrap();
+        assert!(title.contains("Edit"), "{title}");
+        assert_eq!(bodies[0]["sessionKey"], KEY);
+    }
+}

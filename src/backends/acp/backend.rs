@@ -4,11 +4,11 @@
 use super::config::AcpConfig;
 use super::parser::AcpParser;
 use super::protocol::{AcpProtocol, AcpSetup, PermissionPolicy, initialize_line};
-use crate::core::model::approval::ApprovalMode;
 use crate::backends::{
     AnyParser, AnyProtocol, Backend, Capabilities, CommandSpec, Names, Permission, PermissionStyle,
     RequestError, RunRequest,
 };
+use crate::core::model::approval::ApprovalMode;
 
 /// Id field of an ACP backend's registry entries.
 pub const ACP_ID_FIELD: &str = "session_id";

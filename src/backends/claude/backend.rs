@@ -7,8 +7,8 @@ use crate::backends::{
     AnyParser, AnyProtocol, Backend, Capabilities, CommandSpec, Names, OneWay, Permission,
     PermissionStyle, RequestError, RunRequest,
 };
-use crate::core::model::approval::ApprovalMode;
 use crate::core::config::Safety;
+use crate::core::model::approval::ApprovalMode;
 
 /// The Claude Code backend.
 #[derive(Debug, Clone)]

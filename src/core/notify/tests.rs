@@ -215,3 +215,24 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
     p.denied = None;
     assert!(!render_wake("[M]", &p).contains("Safety"));
 }
+
+#[test]
+fn a_denial_under_chat_approvals_is_the_chat_s_not_the_preset_s() {
+    use crate::backends::{Permission, RunRequest};
+    use crate::core::model::approval::ApprovalMode;
+    let chat = RunRequest {
+        approvals: ApprovalMode::Chat,
+        ..RunRequest::default()
+    };
+    assert_eq!(super::denial_cause(&chat), "the approvals in the chat");
+    let flag = RunRequest {
+        permission: Permission::CodexSandbox("read-only".into()),
+        permission_given: true,
+        ..RunRequest::default()
+    };
+    assert_eq!(super::denial_cause(&flag), "--sandbox read-only");
+    assert_eq!(
+        super::denial_cause(&RunRequest::default()),
+        "the full preset"
+    );
+}

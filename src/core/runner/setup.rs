@@ -433,7 +433,6 @@ fn check_approvals(opts: &RunOptions, name: &str, caps: Capabilities) -> Result<
     Ok(())
 }
 
-
 /// The permission asked for (the backend checks the mode itself): the explicit
 /// flag, else what the backend maps the safety preset to.
 fn permission(opts: &RunOptions, backend: &AnyBackend, safety: Safety) -> Result<Permission> {
