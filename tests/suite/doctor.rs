@@ -144,6 +144,14 @@ async fn mount_gateway(server: &MockServer, invoke_status: u16, calls: u64) {
         .expect(calls)
         .mount(server)
         .await;
+    Mock::given(method("POST"))
+        .and(path("/clawrun/v1/info"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "plugin": "clawrun", "version": "0.1.0"})),
+        )
+        .mount(server)
+        .await;
 }
 
 async fn mount_get_me(server: &MockServer, status: u16, body: Value, calls: u64) {
@@ -200,6 +208,7 @@ async fn a_working_setup_passes_every_check() {
             "codex",
             "gateway",
             "gateway token",
+            "clawrun plugin",
             "sessions_send",
             "telegram",
             "state dir",
@@ -243,7 +252,7 @@ async fn a_working_setup_passes_every_check() {
     let (code, text, _) = doctor(&sb, &clis, &[]).await;
     assert_eq!(code, 0);
     assert_no_secret(&text);
-    assert!(text.ends_with("11 ok, 0 warn, 0 fail, 0 skip\n"), "{text}");
+    assert!(text.ends_with("12 ok, 0 warn, 0 fail, 0 skip\n"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -600,4 +609,60 @@ async fn bad_permissions_and_bad_configs_fail_with_fixes() {
     ] {
         assert_eq!(status(&report, name), "ok", "{name}: {report:#}");
     }
+}
+
+/// clawrun's OpenClaw plugin: a missing one is skipped unless `[run]
+/// approvals = "chat"` needs it (then it fails, with the install command); an
+/// old version is a warning; the token never shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clawrun_plugin_is_checked_against_what_the_config_needs() {
+    let sb = Sandbox::new();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/readyz"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ready": true})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/tools/invoke"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"ok": true, "result": {"content": [], "details": {"sessions": []}}}),
+        ))
+        .mount(&server)
+        .await;
+    openclaw_json(&sb, true);
+    private_state_dir(&sb);
+    let clis = good_clis(&sb);
+    let toml = |extra: &str| format!("[gateway]\nurl = \"{}\"\n{extra}", server.uri());
+    // No plugin route (wiremock's 404).
+    clawrun_toml(&sb, &toml(""));
+    let (_, report, _) = doctor_json(&sb, &clis, &[]).await;
+    let c = check(&report, "clawrun plugin");
+    assert_eq!(c["status"], "skip", "{c}");
+    assert!(
+        c["fix"]
+            .as_str()
+            .unwrap()
+            .contains("openclaw plugins install"),
+        "{c}"
+    );
+    clawrun_toml(&sb, &toml("[run]\napprovals = \"chat\"\n"));
+    let (code, report, _) = doctor_json(&sb, &clis, &[]).await;
+    assert_eq!(status(&report, "clawrun plugin"), "fail");
+    assert_ne!(code, 0);
+    // An older plugin.
+    Mock::given(method("POST"))
+        .and(path("/clawrun/v1/info"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "plugin": "clawrun", "version": "0.0.9"})),
+        )
+        .mount(&server)
+        .await;
+    let (_, report, _) = doctor_json(&sb, &clis, &[]).await;
+    let c = check(&report, "clawrun plugin");
+    assert_eq!(c["status"], "warn", "{c}");
+    assert!(c["detail"].as_str().unwrap().contains("0.0.9"), "{c}");
+    let (_, text, _) = doctor(&sb, &clis, &[]).await;
+    assert_no_secret(&text);
 }

@@ -1,11 +1,13 @@
 //! The checks of the OpenClaw gateway: reachability (`/readyz`, then
-//! `/healthz`), the token (a cheap authenticated `sessions_list`), and
-//! whether `sessions_send` is allowed, decided from openclaw.json's settings.
+//! `/healthz`), the token (a cheap authenticated `sessions_list`), clawrun's
+//! plugin ([`super::plugin`]), and whether `sessions_send` is allowed, decided
+//! from openclaw.json's settings.
 
 use serde_json::{Value, json};
 
 use super::{Check, CheckStatus, SESSIONS_SEND_SETTINGS};
 use crate::core::config::{Config, NotifyChannel};
+use crate::core::model::approval::ApprovalMode;
 use crate::core::openclaw::config::{
     self as openclaw_config, GATEWAY_TOKEN_ENV_NAME, OpenclawConfig,
 };
@@ -32,10 +34,12 @@ pub(super) async fn check_gateway(
         return vec![
             Check::new("gateway", CheckStatus::Skip, why).fix(fix),
             Check::new("gateway token", CheckStatus::Skip, "no gateway configured"),
+            Check::new("clawrun plugin", CheckStatus::Skip, "no gateway configured"),
             Check::new("sessions_send", CheckStatus::Skip, "no gateway configured"),
         ];
     }
     let mut out = Vec::new();
+    let mut plugin = None;
     let reachable = match timeouts.client() {
         Err(e) => {
             out.push(Check::new("gateway", CheckStatus::Fail, e));
@@ -62,13 +66,36 @@ pub(super) async fn check_gateway(
             ),
             Ok(token) => {
                 secrets.push(token.value.expose().to_owned());
-                check_token(&url, token, timeouts).await
+                let check = check_token(&url, token.clone(), timeouts).await;
+                plugin = Some(plugin_check(&url, token, timeouts, config).await);
+                check
             }
         }
     });
+    out.push(plugin.unwrap_or_else(|| {
+        Check::new(
+            "clawrun plugin",
+            CheckStatus::Skip,
+            "not checked: no working gateway token",
+        )
+    }));
 
     out.push(check_sessions_send(config, raw));
     out
+}
+
+/// The plugin check, with its own client (the token's, not printed).
+async fn plugin_check(
+    url: &str,
+    token: openclaw_config::ResolvedSecret,
+    timeouts: HttpTimeouts,
+    config: &Config,
+) -> Check {
+    let needed = config.run.approvals == ApprovalMode::Chat;
+    match GatewayClient::new(url, token.value, token.source, timeouts) {
+        Ok(client) => super::plugin::check_plugin(&client, needed, timeouts.request).await,
+        Err(e) => Check::new("clawrun plugin", CheckStatus::Fail, e.to_string()),
+    }
 }
 
 async fn probe_gateway(http: &reqwest::Client, url: &str) -> Check {

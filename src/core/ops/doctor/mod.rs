@@ -28,6 +28,7 @@
 mod clis;
 mod files;
 mod gateway;
+mod plugin;
 mod telegram;
 
 use std::path::PathBuf;
