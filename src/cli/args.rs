@@ -211,7 +211,7 @@ pub struct RequestFlags {
     pub no_search: bool,
     /// Who answers the agent's risky tool calls: `chat` asks the human in the run's chat (an
     /// OpenClaw approval; needs the clawrun plugin in the gateway), `off` leaves them to the
-    /// permission mode. Default: `[run] approvals` in clawrun.toml, else off. Claude only.
+    /// permission mode. Default: `[run] approvals` in clawrun.toml, else off. Claude Code and ACP agents (not Codex).
     #[arg(long, value_name = "MODE", value_parser = ["off", "chat"])]
     pub approvals: Option<String>,
 }
