@@ -221,8 +221,7 @@ impl Backend for CodexBackend {
             .filter(|h| !h.is_empty())
             .map(std::path::PathBuf::from)
             .or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".codex")))?;
-        // A relative CODEX_HOME would be the agent's, relative to the project.
-        home.is_absolute().then(|| SessionLogFile {
+        Some(SessionLogFile {
             dir: home.join("sessions"),
             name_suffix: format!("-{session_id}.jsonl"),
             max_depth: 3,

@@ -252,7 +252,8 @@ impl RunRequest {
 /// deep) whose name ends with `name_suffix`. The runner finds and reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionLogFile {
-    /// The directory the CLI writes its session logs under.
+    /// The directory the CLI writes its session logs under (a relative one is
+    /// the agent's, in its working directory).
     pub dir: PathBuf,
     /// How the log's file name ends (it names the session id).
     pub name_suffix: String,

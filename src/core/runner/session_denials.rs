@@ -46,9 +46,12 @@ impl Supervisor<'_> {
                 .map(|(_, v)| v.clone())
                 .or_else(|| std::env::var(name).ok())
         };
-        let Some(log) = self.backend.session_log(&id, &lookup) else {
+        let Some(mut log) = self.backend.session_log(&id, &lookup) else {
             return;
         };
+        if log.dir.is_relative() {
+            log.dir = self.request.project.join(&log.dir);
+        }
         let backend = self.backend.clone();
         let since = self.record.started_at.unwrap_or(self.record.created_at);
         let read = tokio::task::spawn_blocking(move || read_denials(&backend, &log, since)).await;
