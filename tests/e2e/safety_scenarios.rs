@@ -222,8 +222,12 @@ pub async fn codex_safety_read_only(ctx: Arc<Ctx>) {
          {SAFETY_FILE}`, apply_patch {SAFETY_PATCHED_FILE}",
         SAFETY_EDITED.trim_end()
     );
+    let texts: Vec<String> = messages(&ctx, &r, "result")
+        .iter()
+        .map(|m| serde_json::from_str::<Value>(m).unwrap()["text"].as_str().unwrap().to_owned())
+        .collect();
     assert!(
-        result.contains(&denied),
+        texts.iter().any(|t| t.contains(&denied)),
         "the result does not name the refused calls ({denied:?}): {result}"
     );
     let items = codex_item_types(&ctx, &r);
