@@ -211,7 +211,7 @@ impl Backend for CodexBackend {
 
     /// `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl`,
     /// `CODEX_HOME` defaulting to `~/.codex` (0.169.0, 0.171.0): the only
-    /// record of the calls its sandbox refused ([`rollout`]).
+    /// record of the calls its sandbox refused (`codex/rollout.rs`).
     fn session_log(
         &self,
         session_id: &str,

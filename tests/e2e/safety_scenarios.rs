@@ -224,7 +224,12 @@ pub async fn codex_safety_read_only(ctx: Arc<Ctx>) {
     );
     let texts: Vec<String> = messages(&ctx, &r, "result")
         .iter()
-        .map(|m| serde_json::from_str::<Value>(m).unwrap()["text"].as_str().unwrap().to_owned())
+        .map(|m| {
+            serde_json::from_str::<Value>(m).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert!(
         texts.iter().any(|t| t.contains(&denied)),

@@ -236,7 +236,14 @@ fn codex_run_with_log(
     codex_home: Option<&Path>,
     args: &[&str],
 ) -> Output {
-    let mut all = vec!["-t", "edit the files", "--heartbeat", "0", "--backend", "codex"];
+    let mut all = vec![
+        "-t",
+        "edit the files",
+        "--heartbeat",
+        "0",
+        "--backend",
+        "codex",
+    ];
     all.extend_from_slice(args);
     all.push("--json");
     let mut cmd = sb.run(&all);

@@ -193,7 +193,7 @@ fn refused(output: &str) -> bool {
     if output.trim_start().starts_with(PATCH_REJECTED) {
         return true;
     }
-    if !exit_code(output).is_some_and(|c| c != 0) {
+    if exit_code(output).is_none_or(|c| c == 0) {
         return false;
     }
     let lower = output.to_lowercase();

@@ -152,7 +152,10 @@ mod tests {
         assert_eq!(found.as_deref(), Some(file.as_path()));
         let mut budget = MAX_ENTRIES;
         assert_eq!(find(home.path(), "-abc.jsonl", 2, &mut budget), None);
-        assert_eq!(read_tail(&file, 100).unwrap(), "first line\nsecond\nthird\n");
+        assert_eq!(
+            read_tail(&file, 100).unwrap(),
+            "first line\nsecond\nthird\n"
+        );
         assert_eq!(read_tail(&file, 10).unwrap(), "third\n");
     }
 }
