@@ -35,11 +35,13 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+mod rollout;
+
 use crate::backends::config::CodexConfig;
 use crate::backends::wire;
 use crate::backends::{
     AnyParser, Backend, Capabilities, CommandSpec, LineParser, Names, Permission, PermissionStyle,
-    RequestError, RunRequest,
+    RequestError, RunRequest, SessionLogFile,
 };
 use crate::core::config::Safety;
 use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
@@ -205,6 +207,29 @@ impl Backend for CodexBackend {
             Safety::Workspace => Permission::CodexSandbox("workspace-write".to_owned()),
             Safety::ReadOnly => Permission::CodexSandbox("read-only".to_owned()),
         })
+    }
+
+    /// `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl`,
+    /// `CODEX_HOME` defaulting to `~/.codex` (0.169.0, 0.171.0): the only
+    /// record of the calls its sandbox refused (`codex/rollout.rs`).
+    fn session_log(
+        &self,
+        session_id: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<SessionLogFile> {
+        let home = env("CODEX_HOME")
+            .filter(|h| !h.is_empty())
+            .map(std::path::PathBuf::from)
+            .or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".codex")))?;
+        Some(SessionLogFile {
+            dir: home.join("sessions"),
+            name_suffix: format!("-{session_id}.jsonl"),
+            max_depth: 3,
+        })
+    }
+
+    fn denials_from_log(&self, log: &str, since: i64) -> Vec<AgentEvent> {
+        rollout::denials(log, since)
     }
 
     fn capabilities(&self) -> Capabilities {

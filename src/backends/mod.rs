@@ -247,6 +247,20 @@ impl RunRequest {
     }
 }
 
+/// Where a CLI keeps its own log of a session ([`Backend::session_log`]): a
+/// file somewhere under `dir` (in dated subdirectories at most `max_depth`
+/// deep) whose name ends with `name_suffix`. The runner finds and reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLogFile {
+    /// The directory the CLI writes its session logs under (a relative one is
+    /// the agent's, in its working directory).
+    pub dir: PathBuf,
+    /// How the log's file name ends (it names the session id).
+    pub name_suffix: String,
+    /// How many directory levels below `dir` the file may be.
+    pub max_depth: usize,
+}
+
 /// Display names of a backend, used in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Names {
@@ -346,6 +360,26 @@ pub trait Backend {
                 ),
             }),
         }
+    }
+    /// Where the CLI logs the session `session_id` itself, for what its stream
+    /// leaves out (see [`Backend::denials_from_log`]). `env` reads the agent's
+    /// environment (the runner's, with the backend's and the runner's changes).
+    /// Default: `None`, the stream tells everything.
+    fn session_log(
+        &self,
+        session_id: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<SessionLogFile> {
+        let _ = (session_id, env);
+        None
+    }
+    /// The tool calls the run's sandbox refused that the stream did not
+    /// report, as [`AgentEvent::ToolDenied`], from the text of the
+    /// [`Backend::session_log`] file (or its tail), written at or after
+    /// `since` (Unix seconds). Default: none.
+    fn denials_from_log(&self, log: &str, since: i64) -> Vec<AgentEvent> {
+        let _ = (log, since);
+        Vec::new()
     }
     /// What it can do beyond a one-shot run (default: nothing).
     fn capabilities(&self) -> Capabilities {

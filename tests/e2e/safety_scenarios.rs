@@ -196,10 +196,11 @@ fn codex_item_types(ctx: &Ctx, r: &Run) -> Vec<String> {
 
 /// codex, `--safety read-only` (`-s read-only`): the shell write fails in the
 /// sandbox ("Read-only file system") and `apply_patch` is rejected, the
-/// repository is untouched, and the result names the preset. Codex 0.169.0 and
-/// 0.171.0 print neither refused call in `--json` (no `command_execution`, no
-/// `file_change` item; only the model is told), so the result cannot name them:
-/// the figure records what this version printed.
+/// repository is untouched, and the result names the preset and both refused
+/// calls. Codex 0.169.0 and 0.171.0 print neither in `--json` (no
+/// `command_execution`, no `file_change` item; only the model is told): clawrun
+/// reads them from Codex's session log in `CODEX_HOME`. The figure records
+/// what this version printed in `--json`.
 pub async fn codex_safety_read_only(ctx: Arc<Ctx>) {
     let project = repo(&ctx, "safety-codex-ro");
     let r = run(&ctx, "codex", &project, "read-only").await;
@@ -215,6 +216,24 @@ pub async fn codex_safety_read_only(ctx: Arc<Ctx>) {
     assert!(
         result.contains("Safety: read-only (--sandbox read-only)"),
         "the result does not name the preset: {result}"
+    );
+    let denied = format!(
+        "Denied: 2 tool calls denied by the read-only preset: shell `printf '{}\\n' > \
+         {SAFETY_FILE}`, apply_patch {SAFETY_PATCHED_FILE}",
+        SAFETY_EDITED.trim_end()
+    );
+    let texts: Vec<String> = messages(&ctx, &r, "result")
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<Value>(m).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains(&denied)),
+        "the result does not name the refused calls ({denied:?}): {result}"
     );
     let items = codex_item_types(&ctx, &r);
     let reported = items

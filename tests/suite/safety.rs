@@ -194,8 +194,9 @@ fn result_message(sb: &Sandbox, out: &Output) -> String {
 #[test]
 fn the_result_names_the_preset_of_a_limited_run_even_without_denials() {
     let sb = Sandbox::new();
-    // Codex reports no refused write in its stream (captured from 0.169.0):
-    // the result still says the run was read-only.
+    // Codex reports no refused write in its stream (captured from 0.169.0),
+    // and here there is no session log to find them in: the result still
+    // says the run was read-only.
     let (out, _) = run(
         &sb,
         "safety/codex-0.169.0-read-only.jsonl",
@@ -224,4 +225,119 @@ fn the_result_names_the_preset_of_a_limited_run_even_without_denials() {
     let (out, _) = run(&sb, "claude/tool.jsonl", "full", &["--json"]);
     let result = result_message(&sb, &out);
     assert!(!result.contains("Safety"), "{result}");
+}
+
+/// A codex run whose fake agent also writes a Codex session log (captured
+/// from 0.169.0: `rollout`, under `tests/fixtures/codex-rollout/`) with the
+/// stream's thread id; `codex_home`: the agent's `CODEX_HOME`, else `~/.codex`.
+fn codex_run_with_log(
+    sb: &Sandbox,
+    rollout: &str,
+    codex_home: Option<&Path>,
+    args: &[&str],
+) -> Output {
+    let mut all = vec![
+        "-t",
+        "edit the files",
+        "--heartbeat",
+        "0",
+        "--backend",
+        "codex",
+    ];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let mut cmd = sb.run(&all);
+    cmd.env(
+        "FAKE_FIXTURE",
+        fixture("safety/codex-0.169.0-read-only.jsonl"),
+    )
+    .env("FAKE_MODE", "codex-rollout")
+    .env("FAKE_ROLLOUT", fixture(rollout));
+    if let Some(home) = codex_home {
+        cmd.env("CODEX_HOME", home);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    out
+}
+
+#[test]
+fn codex_refused_calls_come_from_its_session_log() {
+    let sb = Sandbox::new();
+    // `--safety read-only`, CODEX_HOME in the agent's environment: every
+    // write was refused, and Codex's `--json` said nothing of them.
+    let home = sb.root.join("codex-home");
+    let out = codex_run_with_log(
+        &sb,
+        "codex-rollout/codex-0.169.0-read-only.jsonl",
+        Some(&home),
+        &["--safety", "read-only"],
+    );
+    let result = result_message(&sb, &out);
+    assert!(
+        result.contains(
+            "\nDenied: 5 tool calls denied by the read-only preset: \
+             shell `printf 'edited line\\n' > notes.txt`, apply_patch patched.txt, \
+             shell `printf 'x\\n' > /opt/cx-outside.txt`, +2 more\n"
+        ),
+        "{result}"
+    );
+    // An explicit `--sandbox workspace-write`, the log in ~/.codex: only the
+    // writes outside the project were refused (a command failing on its own
+    // is no denial).
+    let out = codex_run_with_log(
+        &sb,
+        "codex-rollout/codex-0.169.0-workspace-write.jsonl",
+        None,
+        &["--sandbox", "workspace-write"],
+    );
+    let result = result_message(&sb, &out);
+    assert!(
+        result.contains(
+            "\nDenied: 2 tool calls denied by --sandbox workspace-write: \
+             shell `printf 'x\\n' > /opt/cx-outside.txt`, apply_patch /opt/cx-outside-patch.txt\n"
+        ),
+        "{result}"
+    );
+}
+
+#[test]
+fn codex_session_log_is_read_only_for_a_limited_run_and_its_absence_is_a_warning() {
+    let sb = Sandbox::new();
+    // A full run has no sandbox: nothing is read, nothing denied.
+    let out = codex_run_with_log(
+        &sb,
+        "codex-rollout/codex-0.169.0-read-only.jsonl",
+        None,
+        &[],
+    );
+    assert!(!result_message(&sb, &out).contains("Denied"));
+    // A relative CODEX_HOME is the agent's, in the project.
+    let out = codex_run_with_log(
+        &sb,
+        "codex-rollout/codex-0.169.0-workspace-write.jsonl",
+        Some(Path::new("relative/codex-home")),
+        &["--safety", "workspace"],
+    );
+    let result = result_message(&sb, &out);
+    assert!(
+        result.contains("Denied: 2 tool calls denied by the workspace preset"),
+        "{result}"
+    );
+    // A limited run whose log is not there completes, with a warning.
+    let sb = Sandbox::new();
+    let (out, _) = run(
+        &sb,
+        "safety/codex-0.169.0-read-only.jsonl",
+        "ro",
+        &["--backend", "codex", "--safety", "read-only", "--json"],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["outcome"], "completed", "{report}");
+    assert!(!result_message(&sb, &out).contains("Denied"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the calls the sandbox refused are not reported: the session log of"),
+        "{err}"
+    );
 }

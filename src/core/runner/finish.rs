@@ -192,6 +192,7 @@ impl Supervisor<'_> {
             .protocol
             .finish(status.as_ref().and_then(ExitStatus::code), &stderr_tail);
         self.apply_events(&mut closing, Instant::now());
+        self.denials_from_session_log().await;
         let (outcome, error) = decide_outcome(
             attempt.stop,
             self.state.terminal.as_ref(),

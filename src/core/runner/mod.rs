@@ -13,8 +13,10 @@
 //! source, one stop path), `io` (stdout lines, stderr tail, stdin writer),
 //! `reactions` (events to effects, pure), `turns` (live input, follow-ups, the
 //! one restart), `finish` (a pure `decide_outcome`, the output and the final
-//! record), `crash` (a runner that died: its watcher, the crash path), and
-//! [`process`] (all spawn, kill, session and signal code). Which
+//! record), `session_denials` (the calls a sandbox refused that the stream
+//! left out, from the CLI's own session log), `crash` (a runner that died: its
+//! watcher, the crash path), and [`process`] (all spawn, kill, session and
+//! signal code). Which
 //! CLI runs is the backend's business ([`crate::backends::Backend`]): nothing
 //! here asks for its name.
 
@@ -29,6 +31,7 @@ mod io;
 pub mod process;
 mod queue;
 mod reactions;
+mod session_denials;
 mod setup;
 mod supervisor;
 mod turns;
