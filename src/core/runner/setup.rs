@@ -221,27 +221,14 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
     if let Decision::Reuse(wt) = &worktree {
         project.clone_from(&wt.path);
     }
-    let safety = opts
-        .request
-        .safety
-        .or_else(|| last_run.as_ref().map(|l| l.safety))
-        .unwrap_or(opts.request.default_safety);
-    let permission = permission(opts, &backend, safety)?;
-    let request = RunRequest {
-        safety,
-        permission_given: opts.request.permission_mode.is_some() || opts.request.sandbox.is_some(),
+    let request = request_for(
+        opts,
+        &backend,
         prompt,
         project,
-        model: opts.request.model.clone(),
         resume_id,
-        fork: opts.request.fork,
-        permission,
-        search: opts.request.no_search.then_some(false),
-        allowed_tools: opts.request.allowed_tools.clone(),
-        append_system_prompt: opts.request.append_system_prompt.clone(),
-        max_budget_usd: opts.request.max_budget_usd,
-        approvals: opts.request.approvals.unwrap_or_default(),
-    };
+        last_run.as_ref(),
+    )?;
     backend.validate(&request).map_err(Error::usage_from)?;
     let spec = RunSpec {
         run_id,
@@ -270,6 +257,40 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         resume_run_id,
         queue_delivery: opts.queue_delivery,
         worktree,
+    })
+}
+
+/// The backend's request: the flags, the safety preset (`--safety`, else the
+/// session's last run's on `--resume`, else `[run] safety`) and the
+/// permission it maps to (an explicit `--permission-mode` / `--sandbox` wins).
+fn request_for(
+    opts: &RunOptions,
+    backend: &AnyBackend,
+    prompt: String,
+    project: PathBuf,
+    resume_id: Option<String>,
+    last_run: Option<&LastRun>,
+) -> Result<RunRequest> {
+    let safety = opts
+        .request
+        .safety
+        .or_else(|| last_run.map(|l| l.safety))
+        .unwrap_or(opts.request.default_safety);
+    let permission = permission(opts, backend, safety)?;
+    Ok(RunRequest {
+        safety,
+        permission_given: opts.request.permission_mode.is_some() || opts.request.sandbox.is_some(),
+        prompt,
+        project,
+        model: opts.request.model.clone(),
+        resume_id,
+        fork: opts.request.fork,
+        permission,
+        search: opts.request.no_search.then_some(false),
+        allowed_tools: opts.request.allowed_tools.clone(),
+        append_system_prompt: opts.request.append_system_prompt.clone(),
+        max_budget_usd: opts.request.max_budget_usd,
+        approvals: opts.request.approvals.unwrap_or_default(),
     })
 }
 
