@@ -363,6 +363,14 @@ fn backend_command_and_config() {
         err.contains("acp.claude") && err.contains("program"),
         "{err}"
     );
+    // `install` is what doctor shows for a missing agent; empty is an error.
+    let toml: AcpToml =
+        toml::from_str("program = \"agent\"\ninstall = \"npm install -g agent\"\n").unwrap();
+    let c = AcpConfig::from_toml("myagent", toml, "f").unwrap();
+    assert_eq!(c.names.install, "npm install -g agent");
+    let toml: AcpToml = toml::from_str("program = \"agent\"\ninstall = \" \"\n").unwrap();
+    let err = AcpConfig::from_toml("myagent", toml, "f").unwrap_err();
+    assert!(err.to_string().contains("acp.myagent.install"), "{err}");
 }
 
 #[test]
