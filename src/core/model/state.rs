@@ -268,12 +268,7 @@ impl RunState {
                 done,
                 total,
                 current,
-            } => {
-                self.plan = (*total > 0).then_some((*done, *total));
-                if let Some(entry) = current {
-                    self.last_activity = Some(format!("📋 {entry}"));
-                }
-            }
+            } => self.plan_updated(*done, *total, current.as_deref()),
             AgentEvent::AgentInfo { .. } => {}
             AgentEvent::ToolFinished { call_id, .. } => {
                 self.open_tools.remove(call_id);
@@ -301,15 +296,7 @@ impl RunState {
             AgentEvent::SubagentFinished { call_id } => {
                 self.open_subagents.remove(call_id);
             }
-            AgentEvent::Usage { scope, usage } => match scope {
-                UsageScope::Message { id } => {
-                    let key = (self.process, id.clone());
-                    if !self.covered.contains(&key) {
-                        self.message_usage.insert(key, *usage);
-                    }
-                }
-                UsageScope::Cumulative => self.set_cumulative(*usage),
-            },
+            AgentEvent::Usage { scope, usage } => self.usage_reported(scope, *usage),
             AgentEvent::ApiRetry { .. } => self.api_retries += 1,
             AgentEvent::RateLimited { resets_at, .. } => self.rate_limited_until = *resets_at,
             AgentEvent::TurnCompleted {
@@ -340,6 +327,27 @@ impl RunState {
             }
         }
         false
+    }
+
+    /// A usage report, per message of this process or cumulative.
+    fn usage_reported(&mut self, scope: &UsageScope, usage: Usage) {
+        match scope {
+            UsageScope::Message { id } => {
+                let key = (self.process, id.clone());
+                if !self.covered.contains(&key) {
+                    self.message_usage.insert(key, usage);
+                }
+            }
+            UsageScope::Cumulative => self.set_cumulative(usage),
+        }
+    }
+
+    /// The agent's plan now: its counts, and its current entry as the activity.
+    fn plan_updated(&mut self, done: u32, total: u32, current: Option<&str>) {
+        self.plan = (total > 0).then_some((done, total));
+        if let Some(entry) = current {
+            self.last_activity = Some(format!("📋 {entry}"));
+        }
     }
 
     /// A running tool's better label replaces the old one, and the current
