@@ -63,6 +63,36 @@ async fn run(ctx: &Ctx, backend: &str, project: &str, task: &str, extra: &[&str]
     ctx.clawrun(&ctx.cli_home(), &args).await
 }
 
+/// What clawrun remembers of `backend`'s agent (`<state dir>/agents.json`).
+fn agent_record(ctx: &Ctx, backend: &str) -> serde_json::Value {
+    let path = ctx.cli_home().join(".openclaw/clawrun/agents.json");
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    all["backends"][backend].clone()
+}
+
+/// `clawrun doctor`'s check of the `[acp.<backend>]` program in `backends`.
+async fn doctor_check(ctx: &Ctx, backends: &std::path::Path, backend: &str) -> serde_json::Value {
+    let backends = backends.to_str().unwrap();
+    let args = [
+        "doctor",
+        "--json",
+        "--backends",
+        backends,
+        "--timeout",
+        "10",
+    ];
+    let d = ctx.clawrun(&ctx.cli_home(), &args).await;
+    let report = d.json();
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == backend)
+        .cloned()
+        .unwrap_or_else(|| panic!("no check {backend}: {report}"))
+}
+
 fn output_of(report: &serde_json::Value) -> String {
     std::fs::read_to_string(report["output_file"].as_str().unwrap()).unwrap()
 }
@@ -101,6 +131,17 @@ pub async fn acp_claude_tool(ctx: Arc<Ctx>) {
         !r.stderr.contains("is newer than the newest version"),
         "{}",
         r.stderr
+    );
+    // What the adapter advertised is remembered for the next --resume.
+    let agent = agent_record(&ctx, "claude-acp");
+    assert_eq!(agent["load_session"], true, "{agent}");
+    assert_eq!(agent["version"], adapter().1.as_str(), "{agent}");
+    // doctor finds the adapter and its version.
+    let check = doctor_check(&ctx, &backends_file(&ctx), "claude-acp").await;
+    assert_eq!(check["status"], "ok", "{check}");
+    assert!(
+        check["detail"].as_str().unwrap().contains(&adapter().1),
+        "{check}"
     );
     ctx.note("acp_session", &session);
     ctx.figure(
@@ -290,6 +331,15 @@ pub async fn acp_opencode_tool(ctx: Arc<Ctx>) {
     assert!(record["tool_calls"].as_u64().unwrap_or(0) >= 1, "{record}");
     let entry = registry_entry(&ctx.cli_home(), "opencode_sessions.json", &session);
     assert_eq!(entry["session_id"], session.as_str(), "{entry}");
+    let agent = agent_record(&ctx, "opencode");
+    assert_eq!(agent["load_session"], true, "{agent}");
+    assert_eq!(agent["name"], "OpenCode", "{agent}");
+    let check = doctor_check(&ctx, &backends, "opencode").await;
+    assert_eq!(check["status"], "ok", "{check}");
+    assert!(
+        check["detail"].as_str().unwrap().contains(&version),
+        "{check}"
+    );
     ctx.figure(
         "opencode acp tool run: clawrun wall time",
         format!("{:.1}s", r.secs),

@@ -245,6 +245,9 @@ fn acp_resume_loads_the_session_and_refuses_without_load_session() {
     );
     assert_eq!(methods(&rec), ["initialize"], "no prompt sent");
 
+    // The agent now is known not to load sessions; a fresh run learns it does again.
+    let (_, report) = run(&sb, &rec, "tool", &[]);
+    assert_eq!(report["outcome"], "completed", "{report}");
     std::fs::remove_file(&rec).unwrap();
     let (_, report) = run(&sb, &rec, "tool", &["--resume", "nope-1"]);
     assert_eq!(report["outcome"], "resume_failed", "{report}");
@@ -336,6 +339,56 @@ fn acp_respond_without_multi_turn_is_queued_and_loads_the_session_after() {
     );
     let output = std::fs::read_to_string(dir.join("output.txt")).unwrap();
     assert!(output.contains("turn 1: second"), "{output}");
+    // Each agent process reported 10 in / 5 out for its prompt: the totals add up.
+    let rec_json = record(&dir);
+    assert_eq!(rec_json["usage"]["input_tokens"], 20, "{rec_json}");
+    assert_eq!(rec_json["usage"]["output_tokens"], 10, "{rec_json}");
+}
+
+#[test]
+fn acp_resume_on_an_agent_known_not_to_load_sessions_is_refused_before_it_starts() {
+    let (sb, rec) = sandbox();
+    // A fresh run tells clawrun what the agent can do.
+    let (_, report) = run(&sb, &rec, "noload", &[]);
+    assert_eq!(report["outcome"], "completed", "{report}");
+    let agents: Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.state_dir().join("agents.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        agents["backends"]["fake"]["load_session"], false,
+        "{agents}"
+    );
+    assert_eq!(agents["backends"]["fake"]["version"], "9.9.9", "{agents}");
+    std::fs::remove_file(&rec).unwrap();
+    let runs_before = run_ids(&sb).len();
+    for args in [
+        &[
+            "run",
+            "--backend",
+            "fake",
+            "--resume",
+            "acp-sess-1",
+            "-t",
+            "more",
+        ][..],
+        &["resume", report["run_id"].as_str().unwrap(), "more"][..],
+    ] {
+        let out = sb
+            .cmd()
+            .args(args)
+            .env("FAKE_ACP_SCENARIO", "noload")
+            .env("FAKE_ACP_RECORD", &rec)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("loadSession") && stderr(&out).contains("fake-acp 9.9.9"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!rec.exists(), "{args:?}: the agent was started");
+        assert_eq!(run_ids(&sb).len(), runs_before, "{args:?}: a run was made");
+    }
 }
 
 #[test]
@@ -386,12 +439,13 @@ fn acp_heartbeat_names_the_current_tool() {
         .unwrap();
     let mut parser = AcpParser::default();
     let mut state = RunState::new();
-    for line in &lines[..=started] {
+    // The tool call ("Terminal") and the update that names its command.
+    for line in &lines[..=started + 1] {
         for event in parser.parse_line(line) {
             state.apply(&event);
         }
     }
     let now = tokio::time::Instant::now();
     let beat = render_heartbeat("ACP", Duration::from_secs(60), &state, now, false);
-    assert!(beat.contains("🔧 execute: Terminal"), "{beat}");
+    assert!(beat.contains("🔧 execute: echo hello-from-tool"), "{beat}");
 }

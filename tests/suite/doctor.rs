@@ -666,3 +666,56 @@ async fn the_clawrun_plugin_is_checked_against_what_the_config_needs() {
     let (_, text, _) = doctor(&sb, &clis, &[]).await;
     assert_no_secret(&text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acp_agents_are_found_with_their_version_or_their_install_command() {
+    let sb = Sandbox::new();
+    private_state_dir(&sb);
+    let clis = good_clis(&sb);
+    for (name, body) in [
+        ("good-acp", "echo 'good-acp v1.2.3'"),
+        ("mute-acp", "sleep 30"),
+    ] {
+        let p = clis.join(name);
+        fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    write_private(
+        &sb.state_dir().join("backends.toml"),
+        "[acp.good]\nprogram = \"good-acp\"\ntested_version = \"1.2.3\"\n\
+         [acp.mute]\nprogram = \"mute-acp\"\n\
+         [acp.gone]\nprogram = \"gone-acp\"\ninstall = \"npm install -g gone-acp\"\n\
+         [acp.lost]\nprogram = \"/nonexistent/lost-acp\"\n",
+    );
+    let started = Instant::now();
+    let (_, report, _) = doctor_json(&sb, &clis, &["--timeout", "1"]).await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let good = check(&report, "good");
+    assert_eq!(good["status"], "ok", "{good}");
+    assert!(good["detail"].as_str().unwrap().contains("1.2.3"), "{good}");
+    // Not every agent answers --version: found is enough.
+    let mute = check(&report, "mute");
+    assert_eq!(mute["status"], "ok", "{mute}");
+    assert!(
+        mute["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 1s"),
+        "{mute}"
+    );
+    let gone = check(&report, "gone");
+    assert_eq!(gone["status"], "warn", "{gone}");
+    assert!(
+        gone["fix"]
+            .as_str()
+            .unwrap()
+            .contains("npm install -g gone-acp"),
+        "{gone}"
+    );
+    let lost = check(&report, "lost");
+    assert_eq!(lost["status"], "warn", "{lost}");
+    assert!(
+        lost["fix"].as_str().unwrap().contains("[acp.lost]"),
+        "{lost}"
+    );
+}

@@ -30,6 +30,9 @@ pub struct AcpToml {
     pub tag: Option<String>,
     /// The agent version this definition was tested with (default "unknown").
     pub tested_version: Option<String>,
+    /// How to install the agent (`npm install -g …`): `clawrun doctor` shows
+    /// it when the program is missing.
+    pub install: Option<String>,
 }
 
 /// Validated settings of one ACP backend.
@@ -60,7 +63,8 @@ impl AcpConfig {
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] naming every problem with its TOML path: a bad
-    /// name, a missing or empty `program`, an empty `model` or `mode`.
+    /// name, a missing or empty `program`, an empty `model`, `mode` or
+    /// `install`.
     pub fn from_toml(name: &str, toml: AcpToml, source: &str) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
         if let Err(e) = check_name(name) {
@@ -72,7 +76,11 @@ impl AcpConfig {
                 "`acp.{name}.program`: is missing or empty (the agent to run)"
             ));
         }
-        for (key, value) in [("model", &toml.model), ("mode", &toml.mode)] {
+        for (key, value) in [
+            ("model", &toml.model),
+            ("mode", &toml.mode),
+            ("install", &toml.install),
+        ] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 problems.push(format!("`acp.{name}.{key}`: must not be empty"));
             }
@@ -97,7 +105,7 @@ impl AcpConfig {
                 display: intern(&display),
                 tag: intern(&tag),
                 result_marker: intern(&marker),
-                install: "",
+                install: intern(toml.install.as_deref().unwrap_or("")),
             },
             registry_file: intern(&format!("{name}_sessions.json")),
             tested_version: intern(toml.tested_version.as_deref().unwrap_or("unknown")),

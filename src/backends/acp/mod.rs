@@ -11,6 +11,7 @@
 //! env = { IS_SANDBOX = "1" }
 //! model = "sonnet"                    # optional: session/set_model
 //! mode = "bypassPermissions"          # optional: session/set_mode
+//! install = "npm install -g @agentclientprotocol/claude-agent-acp"  # optional: doctor
 //! ```
 //!
 //! Run with `clawrun run --backend claude-acp`. The table is strict (unknown
@@ -34,7 +35,12 @@
 //!
 //! Resuming needs the agent's `loadSession` capability, which only
 //! `initialize` tells: a `--resume` on an agent without it fails at that
-//! point, with a clear message and no prompt sent.
+//! point, with a clear message and no prompt sent. The protocol also reports
+//! what the agent advertised ([`AgentEvent::AgentInfo`]); the runner keeps it
+//! per backend (`core::store::agents`), so the next `--resume` on an agent
+//! known not to load sessions is refused before anything starts.
+//!
+//! [`AgentEvent::AgentInfo`]: crate::core::model::events::AgentEvent::AgentInfo
 //!
 //! # Why no protocol crate
 //!

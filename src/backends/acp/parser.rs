@@ -6,7 +6,7 @@
 //! `stream.jsonl` again (`clawrun fg` catches up with it): there it recognises
 //! responses by their shape (`sessionId`, `stopReason`) instead of their ids.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -32,8 +32,8 @@ pub struct AcpParser {
     message_id: Option<String>,
     /// The last complete assistant message of the turn (the final answer).
     last_message: Option<String>,
-    /// Tool calls started and not finished.
-    open_tools: BTreeSet<String>,
+    /// Tool calls started and not finished: id → (kind, summary).
+    open_tools: BTreeMap<String, (String, String)>,
     /// The session's cost so far (`usage_update.cost`, US dollars).
     cost_usd: Option<f64>,
     /// Prompt responses seen (names their usage reports).
@@ -94,8 +94,7 @@ impl AcpParser {
             "agent_thought_chunk" => out.push(AgentEvent::Thinking),
             "tool_call" => self.on_tool_call(update, out),
             "tool_call_update" => self.on_tool_update(update, out),
-            // A plan: the agent is working out its steps.
-            "plan" => out.push(AgentEvent::Thinking),
+            "plan" => out.push(plan_of(update)),
             "usage_update" => {
                 let cost = update.get("cost");
                 let usd = cost.filter(|c| str_at(c, "currency").is_none_or(|cur| cur == "USD"));
@@ -156,21 +155,45 @@ impl AcpParser {
             });
             return;
         };
-        if self.open_tools.insert(id.to_owned()) {
+        if !self.open_tools.contains_key(id) {
+            let name = str_at(update, "kind").unwrap_or("other").to_owned();
+            let summary = tool_summary(update).unwrap_or_default();
+            self.open_tools
+                .insert(id.to_owned(), (name.clone(), summary.clone()));
             out.push(AgentEvent::ToolStarted {
                 call_id: id.to_owned(),
-                name: str_at(update, "kind").unwrap_or("other").to_owned(),
-                summary: str_at(update, "title").unwrap_or("").to_owned(),
+                name,
+                summary,
                 parent_tool_id: None,
             });
         }
         self.on_status(id, update, out);
     }
 
+    /// A `tool_call_update`: a better label for a running call (the Claude
+    /// adapter announces `Terminal` and names the command here), then its
+    /// status.
     fn on_tool_update(&mut self, update: &Value, out: &mut Vec<AgentEvent>) {
-        if let Some(id) = str_at(update, "toolCallId") {
-            self.on_status(id, update, out);
+        let Some(id) = str_at(update, "toolCallId") else {
+            return;
+        };
+        let finishing = matches!(str_at(update, "status"), Some("completed" | "failed"));
+        if let (false, Some(summary), Some((name, old))) =
+            (finishing, tool_summary(update), self.open_tools.get_mut(id))
+        {
+            if summary != *old {
+                if let Some(kind) = str_at(update, "kind") {
+                    kind.clone_into(name);
+                }
+                old.clone_from(&summary);
+                out.push(AgentEvent::ToolUpdated {
+                    call_id: id.to_owned(),
+                    name: name.clone(),
+                    summary,
+                });
+            }
         }
+        self.on_status(id, update, out);
     }
 
     /// A tool call's status: `completed` or `failed` finishes it (once).
@@ -180,7 +203,7 @@ impl AcpParser {
             Some("failed") => false,
             _ => return,
         };
-        if self.open_tools.remove(id) {
+        if self.open_tools.remove(id).is_some() {
             out.push(AgentEvent::ToolFinished {
                 call_id: id.to_owned(),
                 ok,
@@ -266,6 +289,61 @@ impl AcpParser {
             });
         }
         out
+    }
+}
+
+/// Longest command shown as a tool's label, in characters.
+const COMMAND_SUMMARY_MAX: usize = 80;
+/// Longest other label (a title), in characters.
+const TITLE_SUMMARY_MAX: usize = 60;
+
+/// A tool call's short label: the command of its `rawInput` (a string, or an
+/// argv array), else its `title`; `None` when it has neither.
+fn tool_summary(update: &Value) -> Option<String> {
+    let command = match update.pointer("/rawInput/command") {
+        Some(Value::String(c)) => Some(c.clone()),
+        Some(Value::Array(argv)) => Some(
+            argv.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => None,
+    };
+    let (text, max) = match command.filter(|c| !c.trim().is_empty()) {
+        Some(c) => (c, COMMAND_SUMMARY_MAX),
+        None => (
+            str_at(update, "title")
+                .filter(|t| !t.trim().is_empty())?
+                .to_owned(),
+            TITLE_SUMMARY_MAX,
+        ),
+    };
+    Some(crate::backends::wire::short(&text, max))
+}
+
+/// An ACP `plan` update (`entries`, each with a `status`) as an
+/// [`AgentEvent::Plan`]: entries done, in all, and the one in progress (else
+/// the first pending one).
+fn plan_of(update: &Value) -> AgentEvent {
+    let entries = update
+        .get("entries")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let status = |e: &Value| str_at(e, "status").unwrap_or("pending").to_owned();
+    let done = entries.iter().filter(|e| status(e) == "completed").count();
+    let current = ["in_progress", "pending"].iter().find_map(|wanted| {
+        entries
+            .iter()
+            .find(|e| status(e) == *wanted)
+            .and_then(|e| str_at(e, "content"))
+            .map(|c| crate::backends::wire::short(c, TITLE_SUMMARY_MAX))
+    });
+    AgentEvent::Plan {
+        done: u32::try_from(done).unwrap_or(u32::MAX),
+        total: u32::try_from(entries.len()).unwrap_or(u32::MAX),
+        current,
     }
 }
 

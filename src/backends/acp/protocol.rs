@@ -258,6 +258,15 @@ impl AcpProtocol {
             .pointer("/agentInfo/version")
             .and_then(Value::as_str)
             .map(str::to_owned);
+        // The runner remembers it: a later --resume it cannot honour is refused up front.
+        step.events.push(AgentEvent::AgentInfo {
+            name: result
+                .pointer("/agentInfo/name")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            version: self.agent_version.clone(),
+            load_session: load,
+        });
         let cwd = self.setup.cwd.to_string_lossy().into_owned();
         match self.setup.resume_id.clone() {
             Some(_) if !load => self.fail(

@@ -57,14 +57,31 @@ fn real_tool_run_maps_session_tool_text_usage_and_cost() {
     assert_eq!(writes[1]["method"], "session/prompt");
     assert_eq!(writes[1]["params"]["prompt"][0]["text"], "run the tool");
     let sid = writes[1]["params"]["sessionId"].as_str().unwrap();
+    assert_eq!(
+        events[0],
+        AgentEvent::AgentInfo {
+            name: Some("@agentclientprotocol/claude-agent-acp".into()),
+            version: Some("0.101.0".into()),
+            load_session: true,
+        }
+    );
     assert!(
-        matches!(&events[0], AgentEvent::SessionStarted { resume_id, cli_version, .. }
+        matches!(&events[1], AgentEvent::SessionStarted { resume_id, cli_version, .. }
         if resume_id == sid && cli_version.as_deref() == Some("0.101.0"))
     );
-    assert!(events.iter().any(
-        |e| matches!(e, AgentEvent::ToolStarted { name, summary, .. }
+    // Announced as "Terminal"; the command arrives in the next update.
+    let started = events
+        .iter()
+        .position(|e| {
+            matches!(e, AgentEvent::ToolStarted { name, summary, .. }
         if name == "execute" && summary == "Terminal")
-    ));
+        })
+        .unwrap();
+    assert!(
+        matches!(&events[started + 1], AgentEvent::ToolUpdated { name, summary, .. }
+        if name == "execute" && summary == "echo hello-from-tool"),
+        "{events:?}"
+    );
     assert!(
         events
             .iter()
@@ -107,7 +124,7 @@ fn real_load_ignores_the_replayed_history_and_resumes_the_session() {
     assert_eq!(writes[0]["method"], "session/load");
     assert_eq!(writes[0]["params"]["sessionId"], sid);
     assert_eq!(writes[1]["method"], "session/prompt");
-    assert!(matches!(&events[0], AgentEvent::SessionStarted { resume_id, .. } if resume_id == sid));
+    assert!(matches!(&events[1], AgentEvent::SessionStarted { resume_id, .. } if resume_id == sid));
     // The old turn's tool call is history, not this run's.
     assert!(
         !events
@@ -142,8 +159,15 @@ fn resume_without_load_session_is_refused_at_initialize() {
     let init = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":1,"agentCapabilities":{}}}"#;
     let (events, writes) = drive(&mut p, &[init.to_owned()]);
     assert!(writes.is_empty());
+    assert!(matches!(
+        &events[0],
+        AgentEvent::AgentInfo {
+            load_session: false,
+            ..
+        }
+    ));
     assert!(
-        matches!(&events[0], AgentEvent::TurnFailed { message, .. } if message.contains("loadSession"))
+        matches!(&events[1], AgentEvent::TurnFailed { message, .. } if message.contains("loadSession"))
     );
     assert!(p.finish(Some(0), "").is_empty(), "no second failure");
 }
@@ -339,6 +363,14 @@ fn backend_command_and_config() {
         err.contains("acp.claude") && err.contains("program"),
         "{err}"
     );
+    // `install` is what doctor shows for a missing agent; empty is an error.
+    let toml: AcpToml =
+        toml::from_str("program = \"agent\"\ninstall = \"npm install -g agent\"\n").unwrap();
+    let c = AcpConfig::from_toml("myagent", toml, "f").unwrap();
+    assert_eq!(c.names.install, "npm install -g agent");
+    let toml: AcpToml = toml::from_str("program = \"agent\"\ninstall = \" \"\n").unwrap();
+    let err = AcpConfig::from_toml("myagent", toml, "f").unwrap_err();
+    assert!(err.to_string().contains("acp.myagent.install"), "{err}");
 }
 
 #[test]
@@ -389,7 +421,7 @@ fn real_opencode_run_maps_its_tool_call_text_and_cost() {
     let (events, writes) = drive(&mut p, &lines);
     assert_eq!(writes[1]["method"], "session/prompt");
     assert!(
-        matches!(&events[0], AgentEvent::SessionStarted { resume_id, cli_version, .. }
+        matches!(&events[1], AgentEvent::SessionStarted { resume_id, cli_version, .. }
         if resume_id.starts_with("ses_") && cli_version.as_deref() == Some("1.18.33"))
     );
     assert!(events.iter().any(|e| matches!(e, AgentEvent::ToolStarted { name, summary, .. } if name == "execute" && summary == "shell")));
@@ -401,5 +433,23 @@ fn real_opencode_run_maps_its_tool_call_text_and_cost() {
     assert!(
         matches!(events.last().unwrap(), AgentEvent::TurnCompleted { final_text: Some(t), cost_usd: Some(c), .. }
         if t == "DONE" && *c > 0.0)
+    );
+}
+
+#[test]
+fn a_plan_counts_its_entries_and_names_the_current_one() {
+    let line = json!({"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": "s",
+        "update": {"sessionUpdate": "plan", "entries": [
+            {"content": "Read the code", "priority": "high", "status": "completed"},
+            {"content": "Write the fix", "priority": "high", "status": "in_progress"},
+            {"content": "Run the tests", "priority": "medium", "status": "pending"}]}}});
+    let events = AcpParser::default().parse_line(&line.to_string());
+    assert_eq!(
+        events,
+        [AgentEvent::Plan {
+            done: 1,
+            total: 3,
+            current: Some("Write the fix".into()),
+        }]
     );
 }

@@ -11,8 +11,10 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the [`AgentEvent`] schema. Bumped on any incompatible change
-/// (2: [`AgentEvent::SubagentProgress`] and [`AgentEvent::UnknownEvent`]).
-pub const EVENT_SCHEMA_VERSION: u32 = 2;
+/// (2: [`AgentEvent::SubagentProgress`] and [`AgentEvent::UnknownEvent`];
+/// 3: [`AgentEvent::AgentInfo`], [`AgentEvent::ToolUpdated`] and
+/// [`AgentEvent::Plan`]).
+pub const EVENT_SCHEMA_VERSION: u32 = 3;
 
 /// Token usage, normalized across backends.
 ///
@@ -110,12 +112,43 @@ pub enum AgentEvent {
         /// Set when a subagent made the call.
         parent_tool_id: Option<String>,
     },
+    /// A running tool call got a better label: the agent announced it with a
+    /// generic title ("Terminal") and names the command later.
+    ToolUpdated {
+        /// The CLI's id for the call.
+        call_id: String,
+        /// Tool name, as in [`AgentEvent::ToolStarted`].
+        name: String,
+        /// The new short label: the command, the file name, the pattern.
+        summary: String,
+    },
     /// A tool call ended.
     ToolFinished {
         /// The CLI's id for the call.
         call_id: String,
         /// False when the tool reported an error or a non-zero exit.
         ok: bool,
+    },
+    /// The agent's plan, as it stands now (an ACP `plan` update replaces the
+    /// whole plan each time).
+    Plan {
+        /// Entries completed.
+        done: u32,
+        /// Entries in all.
+        total: u32,
+        /// The entry in progress (else the first pending one), when any.
+        current: Option<String>,
+    },
+    /// What the agent said about itself when the connection opened (ACP
+    /// `initialize`): the runner remembers it per backend, so a `--resume`
+    /// the agent cannot honour is refused before anything starts.
+    AgentInfo {
+        /// The agent's name (`agentInfo.name`), when given.
+        name: Option<String>,
+        /// Its version (`agentInfo.version`), when given.
+        version: Option<String>,
+        /// It can load an earlier session (`agentCapabilities.loadSession`).
+        load_session: bool,
     },
     /// A subagent (Claude `Task`/`Agent` tool) began.
     SubagentStarted {

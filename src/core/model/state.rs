@@ -79,11 +79,16 @@ pub struct RunState {
     /// Subagents started in total.
     pub subagents_started: u64,
     /// Per-message usage (replaced per message id), for the messages since
-    /// the last cumulative report.
-    message_usage: BTreeMap<String, Usage>,
+    /// the last cumulative report. Keyed by agent process and message id: a
+    /// new process of the same run (a queued follow-up, a resume after a
+    /// usage limit) may number its messages from 1 again, and its reports
+    /// add to the earlier ones instead of replacing them.
+    message_usage: BTreeMap<(u32, String), Usage>,
+    /// The agent process the events come from (0 for the first one).
+    process: u32,
     /// Messages a cumulative report already counts: later reports of them are
     /// ignored.
-    covered: BTreeSet<String>,
+    covered: BTreeSet<(u32, String)>,
     /// Cumulative usage, when a cumulative report arrived.
     cumulative: Option<Usage>,
     /// Cost so far.
@@ -116,6 +121,8 @@ pub struct RunState {
     /// Tool calls the permission mode or sandbox refused: `(tool, detail)`,
     /// in order, each once.
     pub denied: Vec<(String, String)>,
+    /// The agent's plan, when it keeps one: `(done, total)` entries.
+    pub plan: Option<(u32, u32)>,
 }
 
 impl Default for RunState {
@@ -136,6 +143,7 @@ impl RunState {
             open_subagents: BTreeMap::new(),
             subagents_started: 0,
             message_usage: BTreeMap::new(),
+            process: 0,
             covered: BTreeSet::new(),
             cumulative: None,
             cost_usd: None,
@@ -152,6 +160,7 @@ impl RunState {
             replaced_ids: Vec::new(),
             rate_limited_until: None,
             denied: Vec::new(),
+            plan: None,
         }
     }
 
@@ -166,6 +175,12 @@ impl RunState {
                 .saturating_add(u.cached_input_tokens),
             output_tokens: acc.output_tokens.saturating_add(u.output_tokens),
         })
+    }
+
+    /// A new agent process takes over the run (same session): the message
+    /// ids it reports are its own, never the earlier process's.
+    pub fn new_process(&mut self) {
+        self.process = self.process.saturating_add(1);
     }
 
     /// A cumulative report: it counts every message seen so far.
@@ -240,14 +255,21 @@ impl RunState {
                 ..
             } => {
                 self.tool_calls += 1;
-                let label = if summary.is_empty() {
-                    format!("🔧 {name}")
-                } else {
-                    format!("🔧 {name}: {summary}")
-                };
+                let label = tool_label(name, summary);
                 self.open_tools.insert(call_id.clone(), label.clone());
                 self.last_activity = Some(label);
             }
+            AgentEvent::ToolUpdated {
+                call_id,
+                name,
+                summary,
+            } => self.tool_updated(call_id, name, summary),
+            AgentEvent::Plan {
+                done,
+                total,
+                current,
+            } => self.plan_updated(*done, *total, current.as_deref()),
+            AgentEvent::AgentInfo { .. } => {}
             AgentEvent::ToolFinished { call_id, .. } => {
                 self.open_tools.remove(call_id);
             }
@@ -274,14 +296,7 @@ impl RunState {
             AgentEvent::SubagentFinished { call_id } => {
                 self.open_subagents.remove(call_id);
             }
-            AgentEvent::Usage { scope, usage } => match scope {
-                UsageScope::Message { id } => {
-                    if !self.covered.contains(id) {
-                        self.message_usage.insert(id.clone(), *usage);
-                    }
-                }
-                UsageScope::Cumulative => self.set_cumulative(*usage),
-            },
+            AgentEvent::Usage { scope, usage } => self.usage_reported(scope, *usage),
             AgentEvent::ApiRetry { .. } => self.api_retries += 1,
             AgentEvent::RateLimited { resets_at, .. } => self.rate_limited_until = *resets_at,
             AgentEvent::TurnCompleted {
@@ -312,6 +327,40 @@ impl RunState {
             }
         }
         false
+    }
+
+    /// A usage report, per message of this process or cumulative.
+    fn usage_reported(&mut self, scope: &UsageScope, usage: Usage) {
+        match scope {
+            UsageScope::Message { id } => {
+                let key = (self.process, id.clone());
+                if !self.covered.contains(&key) {
+                    self.message_usage.insert(key, usage);
+                }
+            }
+            UsageScope::Cumulative => self.set_cumulative(usage),
+        }
+    }
+
+    /// The agent's plan now: its counts, and its current entry as the activity.
+    fn plan_updated(&mut self, done: u32, total: u32, current: Option<&str>) {
+        self.plan = (total > 0).then_some((done, total));
+        if let Some(entry) = current {
+            self.last_activity = Some(format!("📋 {entry}"));
+        }
+    }
+
+    /// A running tool's better label replaces the old one, and the current
+    /// activity when it was this tool.
+    fn tool_updated(&mut self, call_id: &str, name: &str, summary: &str) {
+        let label = tool_label(name, summary);
+        let Some(old) = self.open_tools.get_mut(call_id) else {
+            return;
+        };
+        if self.last_activity.as_deref() == Some(old.as_str()) {
+            self.last_activity = Some(label.clone());
+        }
+        *old = label;
     }
 
     /// A session (re)started: a new resume id replaces the old one, which is
@@ -384,6 +433,15 @@ impl RunState {
     }
 }
 
+/// `🔧 Bash: cargo test`, or `🔧 Bash` without a summary.
+fn tool_label(name: &str, summary: &str) -> String {
+    if summary.is_empty() {
+        format!("🔧 {name}")
+    } else {
+        format!("🔧 {name}: {summary}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +467,64 @@ mod tests {
             usage: u(200, 14),
         });
         assert_eq!(s.usage(), u(200, 14));
+    }
+
+    #[test]
+    fn a_new_process_adds_its_messages_to_the_earlier_ones() {
+        let mut s = RunState::new();
+        let u = |i, o| Usage {
+            input_tokens: i,
+            cached_input_tokens: 0,
+            output_tokens: o,
+        };
+        let msg = |usage| AgentEvent::Usage {
+            scope: UsageScope::Message {
+                id: "acp-prompt-1".to_owned(),
+            },
+            usage,
+        };
+        s.apply(&msg(u(10, 5)));
+        s.new_process();
+        // The new process numbers its first prompt 1 again.
+        s.apply(&msg(u(20, 6)));
+        assert_eq!(s.usage(), u(30, 11));
+    }
+
+    #[test]
+    fn a_tool_update_relabels_the_running_tool_and_a_plan_counts() {
+        let mut s = RunState::new();
+        s.apply(&AgentEvent::ToolStarted {
+            call_id: "t".into(),
+            name: "execute".into(),
+            summary: "Terminal".into(),
+            parent_tool_id: None,
+        });
+        s.apply(&AgentEvent::ToolUpdated {
+            call_id: "t".into(),
+            name: "execute".into(),
+            summary: "cargo test".into(),
+        });
+        assert_eq!(s.last_activity.as_deref(), Some("🔧 execute: cargo test"));
+        assert_eq!(s.open_tools["t"], "🔧 execute: cargo test");
+        assert_eq!(s.tool_calls, 1);
+        // An update of a finished tool changes nothing.
+        s.apply(&AgentEvent::ToolFinished {
+            call_id: "t".into(),
+            ok: true,
+        });
+        s.apply(&AgentEvent::ToolUpdated {
+            call_id: "t".into(),
+            name: "execute".into(),
+            summary: "other".into(),
+        });
+        assert!(s.open_tools.is_empty());
+        s.apply(&AgentEvent::Plan {
+            done: 2,
+            total: 5,
+            current: Some("Write the tests".into()),
+        });
+        assert_eq!(s.plan, Some((2, 5)));
+        assert_eq!(s.last_activity.as_deref(), Some("📋 Write the tests"));
     }
 
     #[test]

@@ -12,7 +12,8 @@ use crate::core::model::state::RunState;
 ///
 /// 🟢 when the agent was active in the last 30 s, 🟡 under 120 s, 🔴 beyond.
 /// Tokens are the run's totals so far (`500 in / 63 out`), summed as the
-/// result message sums them. The last part is what the agent does now: its
+/// result message sums them; `plan 2/5` when the agent keeps a plan (entries
+/// done / in all). The last part is what the agent does now: its
 /// latest activity, followed by `✍️` when it produced output since the
 /// previous heartbeat (it is working, not waiting), or `🧠 Thinking...` when
 /// it has been quiet for more than 15 s.
@@ -44,6 +45,9 @@ pub fn render_heartbeat(
     }
     if state.tool_calls > 0 {
         parts.push(format!("{} calls", state.tool_calls));
+    }
+    if let Some((done, total)) = state.plan {
+        parts.push(format!("plan {done}/{total}"));
     }
     if idle > 120 {
         parts.push(format!("🧠 Thinking... ({idle}s)"));

@@ -236,3 +236,17 @@ fn a_denial_under_chat_approvals_is_the_chat_s_not_the_preset_s() {
         "the full preset"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_heartbeat_shows_the_agent_s_plan_and_its_current_entry() {
+    let started = Instant::now();
+    let mut s = RunState::new();
+    s.apply(&AgentEvent::Plan {
+        done: 2,
+        total: 5,
+        current: Some("Write the tests".into()),
+    });
+    s.touch(Instant::now());
+    let hb = render_heartbeat("ACP", started.elapsed(), &s, Instant::now(), false);
+    assert_eq!(hb, "🟢 ACP (0min) | plan 2/5 | 📋 Write the tests ✍️");
+}

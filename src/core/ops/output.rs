@@ -180,6 +180,9 @@ impl StreamText {
                 | AgentEvent::Thinking
                 | AgentEvent::ToolStarted { .. }
                 | AgentEvent::ToolFinished { .. }
+                | AgentEvent::ToolUpdated { .. }
+                | AgentEvent::Plan { .. }
+                | AgentEvent::AgentInfo { .. }
                 | AgentEvent::SubagentStarted { .. }
                 | AgentEvent::SubagentFinished { .. }
                 | AgentEvent::SubagentProgress { .. }

@@ -11,7 +11,8 @@
 //! `[limits] max_sessions`, or the wait for one) and `detach` before the run;
 //! inside [`execute`], `supervisor` (the select loop, one method per event
 //! source, one stop path), `io` (stdout lines, stderr tail, stdin writer),
-//! `reactions` (events to effects, pure), `turns` (live input, follow-ups, the
+//! `reactions` (events to effects, pure), `agents` (what the agent said
+//! about itself, for the next `--resume`), `turns` (live input, follow-ups, the
 //! one restart), `finish` (a pure `decide_outcome`, the output and the final
 //! record), `session_denials` (the calls a sandbox refused that the stream
 //! left out, from the CLI's own session log), `crash` (a runner that died: its
@@ -20,6 +21,7 @@
 //! CLI runs is the backend's business ([`crate::backends::Backend`]): nothing
 //! here asks for its name.
 
+mod agents;
 pub mod approvals;
 mod channel;
 pub mod control;

@@ -193,6 +193,7 @@ pub fn prepare(opts: &RunOptions, paths: &Paths, stdin: &mut dyn Read) -> Result
         Some(v) => Some(inherit::session_id_of(v, backend.name(), paths)?),
         None => None,
     };
+    super::agents::check_resume(&backend, resume_id.is_some(), paths)?;
     let resume_run_id = opts
         .request
         .resume

@@ -556,6 +556,7 @@ impl Supervisor<'_> {
         if events.is_empty() {
             return;
         }
+        self.remember_agent(events);
         let setup = Setup {
             auto_resume_on_limit: self.spec.limits.auto_resume_on_limit,
             backend: &self.spec.backend,

@@ -172,6 +172,7 @@ impl Supervisor<'_> {
             }
         };
         self.state.terminal = None;
+        self.state.new_process();
         match &why {
             Restart::AfterLimit => {
                 self.state.rate_limited_until = None;

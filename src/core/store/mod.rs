@@ -6,6 +6,7 @@
 //! what needs to know whether a process is alive takes the runner's probes
 //! as arguments (see [`run::active_runs_with`]).
 
+pub mod agents;
 pub mod fsutil;
 pub mod iterations;
 pub mod paths;

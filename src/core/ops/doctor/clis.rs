@@ -136,7 +136,7 @@ async fn check_cli(
 }
 
 /// How the version found compares with the tested one.
-fn compare_versions(name: &str, version: &str, tested: &str, install: &str) -> Check {
+pub(super) fn compare_versions(name: &str, version: &str, tested: &str, install: &str) -> Check {
     match (parse_version(version), parse_version(tested)) {
         (Some(have), Some(want)) if have == want => Check::new(
             name,
@@ -166,7 +166,7 @@ fn compare_versions(name: &str, version: &str, tested: &str, install: &str) -> C
     }
 }
 
-fn last_line(text: &str) -> Option<String> {
+pub(super) fn last_line(text: &str) -> Option<String> {
     text.lines()
         .map(str::trim)
         .rfind(|l| !l.is_empty())

@@ -12,6 +12,9 @@
 //! - the `claude` and `codex` CLIs: `<program> --version` (from the backend
 //!   definitions) within the timeout, compared with the version this build was
 //!   tested with;
+//! - each `[acp.<name>]` agent: its program found (on PATH, or a path that is
+//!   an executable file; missing is a warning with the table's `install`
+//!   command), and its version when `--version` answers within the timeout;
 //! - the gateway: `GET /readyz` (then `/healthz`) on the gateway URL, the token
 //!   with a cheap authenticated `sessions_list` (`limit: 1`), and whether
 //!   `sessions_send` is allowed, decided from openclaw.json's settings
@@ -25,6 +28,7 @@
 //! through a redactor, and the finished report is scrubbed of every token
 //! read during the checks as a last line of defence.
 
+mod acp;
 mod clis;
 mod files;
 mod gateway;
@@ -151,6 +155,11 @@ pub async fn run(paths: &Paths, opts: &DoctorOptions, env: &dyn Env) -> DoctorRe
     checks.push(check);
     if let Some(backends) = &backends {
         checks.extend(clis::check_clis(paths, backends, opts).await);
+        let backends_path = opts
+            .backends_file
+            .clone()
+            .unwrap_or_else(|| paths.backends_file());
+        checks.extend(acp::check_acp_agents(backends, &backends_path, opts).await);
     }
 
     let timeouts = HttpTimeouts {
