@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::error::{Error, Result};
-use crate::core::store::fsutil;
+use crate::core::error::Result;
+use crate::core::store::json_file::JsonFile;
 
 /// File name under the state dir.
 pub const AGENTS_FILE_NAME: &str = "agents.json";
@@ -67,16 +67,7 @@ impl Agents {
     }
 
     fn read(&self) -> Result<AgentsFile> {
-        match std::fs::read(&self.path) {
-            Ok(data) => serde_json::from_slice(&data).map_err(|e| {
-                Error::io(
-                    format!("parsing {} (fix or remove it)", self.path.display()),
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                )
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AgentsFile::default()),
-            Err(e) => Err(Error::io(format!("reading {}", self.path.display()), e)),
-        }
+        JsonFile::new(self.path.clone()).read()
     }
 
     /// The record of `backend`'s agent, when one was made with `program`.
@@ -97,25 +88,13 @@ impl Agents {
     /// # Errors
     /// The store cannot be read, locked or written.
     pub fn remember(&self, backend: &str, record: AgentRecord) -> Result<()> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        fsutil::create_private_dir(dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-        let lock_path = self.path.with_extension("lock");
-        let file = fsutil::open_append(&lock_path)
-            .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
-        let mut lock = fd_lock::RwLock::new(file);
-        let _guard = lock
-            .write()
-            .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
-        let mut data = self.read()?;
-        if data.backends.get(backend) == Some(&record) {
-            return Ok(());
-        }
-        data.backends.insert(backend.to_owned(), record);
-        let bytes = serde_json::to_vec_pretty(&data)
-            .map_err(|e| Error::io("encoding agents", std::io::Error::other(e)))?;
-        fsutil::write_atomic(&self.path, &bytes)
-            .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))
+        JsonFile::new(self.path.clone()).update(|data: &mut AgentsFile| {
+            if data.backends.get(backend) == Some(&record) {
+                return Ok(((), false));
+            }
+            data.backends.insert(backend.to_owned(), record);
+            Ok(((), true))
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::core::error::{Error, Result};
-use crate::core::store::fsutil;
+use crate::core::store::json_file::JsonFile;
 
 /// File name under the state dir.
 pub const ITERATIONS_FILE_NAME: &str = "iterations.json";
@@ -57,36 +57,11 @@ impl Iterations {
     }
 
     fn read(&self) -> Result<IterFile> {
-        match std::fs::read(&self.path) {
-            Ok(data) => serde_json::from_slice(&data).map_err(|e| {
-                Error::io(
-                    format!("parsing {} (fix or remove it)", self.path.display()),
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                )
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(IterFile::default()),
-            Err(e) => Err(Error::io(format!("reading {}", self.path.display()), e)),
-        }
+        JsonFile::new(self.path.clone()).read()
     }
 
     fn with_lock<T>(&self, f: impl FnOnce(&mut IterFile) -> Result<T>) -> Result<T> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        fsutil::create_private_dir(dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-        let lock_path = self.path.with_extension("lock");
-        let file = fsutil::open_append(&lock_path)
-            .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
-        let mut lock = fd_lock::RwLock::new(file);
-        let _guard = lock
-            .write()
-            .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
-        let mut data = self.read()?;
-        let out = f(&mut data)?;
-        let bytes = serde_json::to_vec_pretty(&data)
-            .map_err(|e| Error::io("encoding iterations", std::io::Error::other(e)))?;
-        fsutil::write_atomic(&self.path, &bytes)
-            .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))?;
-        Ok(out)
+        JsonFile::new(self.path.clone()).update(|data: &mut IterFile| Ok((f(data)?, true)))
     }
 
     /// Where a run resuming `resume` (or a new run `run_id`) would stand.

@@ -9,6 +9,7 @@
 pub mod agents;
 pub mod fsutil;
 pub mod iterations;
+pub mod json_file;
 pub mod paths;
 pub mod registry;
 pub mod run;
