@@ -33,6 +33,7 @@ use crate::core::notify::outbox::{EntryStatus, Item, Outbox, RetryPolicy, StaleC
 use serde::Serialize;
 
 use crate::core::config::Silence;
+use crate::core::model::events::Usage;
 use crate::core::model::state::{Outcome, RunState};
 use crate::core::store::run::{CompletionMode, RunRecord, RunSpec};
 
@@ -348,9 +349,9 @@ impl Notifier {
         self.send(kind, body, silent);
     }
 
-    /// The runner's own failure.
-    pub fn crash(&mut self, error: &str) {
-        let body = render_crash(&self.info, error);
+    /// The runner's own failure, with what the run had spent so far.
+    pub fn crash(&mut self, error: &str, usage: &Usage, cost: Option<f64>) {
+        let body = render_crash(&self.info, error, usage, cost);
         let silent = self.is_silent(true);
         self.send(MessageKind::Failure, body, silent);
     }
@@ -472,14 +473,16 @@ pub fn render_launch(info: &RunInfo, pid: u32) -> Body {
     }
 }
 
-/// Render the crash message.
-pub fn render_crash(info: &RunInfo, error: &str) -> Body {
+/// Render the crash message. `usage` and `cost` are what the run had spent
+/// when its runner died (as its record last said), shown like the result
+/// message shows them.
+pub fn render_crash(info: &RunInfo, error: &str, usage: &Usage, cost: Option<f64>) -> Body {
     let x = info.names.display;
     let task = preview(&info.prompt, 200);
     let err = preview(error, 500);
     // Which run died and where: the seed's Task and Error, then what the
     // human needs to find or resume it (`clawrun show RUN` has the rest).
-    let facts: Vec<(&str, String)> = info
+    let mut facts: Vec<(&str, String)> = info
         .label
         .iter()
         .map(|l| ("Label", l.clone()))
@@ -488,6 +491,12 @@ pub fn render_crash(info: &RunInfo, error: &str) -> Body {
             ("Run", info.run_id.clone()),
         ])
         .collect();
+    if usage.total() > 0 {
+        facts.push(("Tokens", fmt_usage(usage)));
+    }
+    if let Some(c) = cost {
+        facts.push(("Cost", fmt_usd(c)));
+    }
     let plain_facts: String = facts.iter().map(|(k, v)| format!("\n{k}: {v}")).collect();
     let html_facts: String = facts
         .iter()

@@ -230,7 +230,7 @@ fn close_crashed(dir: &RunDir, spec: &RunSpec, record: &RunRecord, paths: &Paths
         &info,
         &spec.route.destination(),
         spec.route.reply_to.clone(),
-        error,
+        (error, record),
         wake,
     );
     let outbox = Outbox::new(&dir.path);

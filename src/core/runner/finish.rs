@@ -347,7 +347,8 @@ impl Supervisor<'_> {
         self.record.error = Some(message.clone());
         self.write_record();
         let _ = fsutil::write_atomic(&self.spec.output_file, message.as_bytes());
-        self.notifier.crash(&message);
+        self.notifier
+            .crash(&message, &self.state.usage(), self.state.cost_usd);
         self.notifier
             .finish(
                 Duration::from_secs(self.spec.notify.delivery_wait_secs),
