@@ -13,6 +13,7 @@ pub mod changes;
 mod crash;
 pub mod delivery;
 mod denials;
+mod followups;
 pub mod foreground;
 mod heartbeat;
 pub mod outbox;
@@ -21,6 +22,7 @@ mod text;
 pub use crash::{WakeTarget, crash_items, crash_key};
 use denials::denial_cause;
 pub use denials::denials_line;
+pub use followups::followups_not_run_line;
 
 use std::path::Path;
 use std::time::Duration;
@@ -560,6 +562,10 @@ pub struct WakePayload {
     /// denial.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub safety: Option<String>,
+    /// Follow-ups queued with `clawrun respond` that the run ended before
+    /// running ([`followups_not_run_line`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub followups_not_run: Option<String>,
 }
 
 /// Characters of the result in the wake text.
@@ -615,6 +621,9 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     }
     if let Some(d) = &p.denied {
         t.push_str(&format!("Denied: {d}\n"));
+    }
+    if let Some(f) = &p.followups_not_run {
+        t.push_str(&format!("Follow-ups: {f}\n"));
     }
     let resume = p
         .resume_id
@@ -730,6 +739,9 @@ pub fn render_result(
     }
     if let Some(line) = denials_line(&state.denied, denial_cause, &record.project) {
         facts.push(("Denied", line));
+    }
+    if let Some(line) = followups_not_run_line(&record.followups_not_run) {
+        facts.push(("Follow-ups", line));
     }
     if let Some(r) = &record.resume_id {
         facts.push((

@@ -215,6 +215,7 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
         safety: Some("read-only (--sandbox read-only)".into()),
         worktree: None,
         changes: None,
+        followups_not_run: None,
     };
     let t = render_wake("[M]", &p);
     assert!(

@@ -105,6 +105,7 @@ pub(crate) fn wake_target(
             changes: None,
             denied: None,
             safety: spec.request.limited_safety(),
+            followups_not_run: None,
         },
     })
 }

@@ -267,6 +267,7 @@ impl Supervisor<'_> {
     ) -> (bool, Vec<String>) {
         self.record.status = RunStatus::Done(outcome);
         self.record.waiting_since = None;
+        self.record.followups_not_run = self.take_followups();
         self.record.ended_at = Some(now_secs());
         self.record.exit_code = agent_exit;
         self.record.error = error;
