@@ -109,12 +109,17 @@ struct Hanging {
 /// A run (detached, or in the foreground of a child process) of a fake agent
 /// that started a grandchild ignoring SIGTERM and hangs, routed to `KEY`.
 async fn hanging_run(sb: &Sandbox, rec_dir: &Path, detach: bool) -> Hanging {
+    hanging_run_of(sb, rec_dir, detach, &fixture("claude/cancel-SIGTERM.jsonl")).await
+}
+
+/// [`hanging_run`] of the transcript `stream` (whose session id is [`SID`]).
+async fn hanging_run_of(sb: &Sandbox, rec_dir: &Path, detach: bool, stream: &Path) -> Hanging {
     let mut args = HANG_ARGS.to_vec();
     if detach {
         args.push("--detach");
     }
     let mut c = sb.run_std(&args);
-    c.env("FAKE_FIXTURE", fixture("claude/cancel-SIGTERM.jsonl"))
+    c.env("FAKE_FIXTURE", stream)
         .env("FAKE_MODE", "grandchild-stubborn")
         .env("FAKE_RECORD", rec_dir);
     let run = if detach {
@@ -200,7 +205,7 @@ async fn kill_runner_and_check(sb: &Sandbox, server: &wiremock::MockServer, run:
     let left = 10 - killed_at.elapsed().as_secs().min(9);
     eventually(left, "the run closed", async || {
         read_json(&run.dir.join("run.json"))["status"] == "crashed"
-            && registry(sb)["sessions"][SID]["status"] == "failed"
+            && registry(sb)["sessions"][SID]["status"] == "crashed"
     })
     .await;
     let rec = read_json(&run.dir.join("run.json"));
@@ -288,7 +293,7 @@ async fn a_runner_and_watcher_gone_together_are_closed_by_the_next_command() {
     let status = clawrun_in(&sb, &["status"]).await;
     assert_eq!(status.status.code(), Some(0));
     assert_eq!(read_json(&dir.join("run.json"))["status"], "crashed");
-    assert_eq!(registry(&sb)["sessions"][SID]["status"], "failed");
+    assert_eq!(registry(&sb)["sessions"][SID]["status"], "crashed");
     assert!(!dir.join("control.sock").exists());
     eventually(10, "the group stopped", async || {
         group_members(agent).is_empty()
@@ -308,6 +313,71 @@ async fn a_runner_and_watcher_gone_together_are_closed_by_the_next_command() {
             .any(|(tool, _, t)| tool == "sessions_send" && t.contains("status=crashed")),
         "{got:?}"
     );
+}
+
+/// A claude stream of session [`SID`] that has spent tokens and money (an
+/// assistant message with its usage, a turn's result with its cost); the
+/// fake agent then hangs.
+fn stream_with_usage(path: &Path) {
+    let lines = [
+        json!({"type": "system", "subtype": "init", "cwd": "/w", "session_id": SID,
+               "tools": [], "model": "m", "claude_code_version": "2.1.332"}),
+        json!({"type": "assistant", "session_id": SID, "parent_tool_use_id": null,
+               "message": {"id": "msg_1", "role": "assistant",
+                           "content": [{"type": "text", "text": "working"}],
+                           "usage": {"input_tokens": 1200, "output_tokens": 340}}}),
+        json!({"type": "result", "subtype": "success", "is_error": false, "result": "done",
+               "session_id": SID, "total_cost_usd": 0.0123,
+               "usage": {"input_tokens": 1200, "output_tokens": 340}}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_run_keeps_the_tokens_and_cost_it_had_reached_and_sessions_says_crashed() {
+    let port = free_port();
+    let server = server_on(port).await;
+    mount_ok(&server).await;
+    let sb = gateway_sandbox(port);
+    let stream = sb.root.join("usage.jsonl");
+    stream_with_usage(&stream);
+    let mut run = hanging_run_of(&sb, &sb.root.join("rec"), true, &stream).await;
+    // The runner writes what the run spent into run.json as it goes.
+    eventually(15, "the live record has the usage", async || {
+        let rec = read_json(&run.dir.join("run.json"));
+        rec["usage"]["input_tokens"] == 1200 && rec["cost_usd"] == 0.0123
+    })
+    .await;
+    kill_runner_and_check(&sb, &server, &mut run).await;
+    // The crash record, the registry entry and the 💥 message keep it.
+    let rec = read_json(&run.dir.join("run.json"));
+    assert_eq!(rec["usage"]["output_tokens"], 340, "{rec}");
+    assert_eq!(rec["cost_usd"], 0.0123, "{rec}");
+    let entry = &registry(&sb)["sessions"][SID];
+    assert_eq!(entry["input_tokens"], 1200, "{entry}");
+    assert_eq!(entry["cost_usd"], 0.0123, "{entry}");
+    let got = deliveries(&server.received_requests().await.unwrap());
+    let crash = got
+        .iter()
+        .find(|(_, k, _)| k.ends_with(":failure:crash"))
+        .unwrap();
+    assert!(
+        crash.2.contains("Tokens:* 1.2K in / 340 out") && crash.2.contains("Cost:* $0.0123"),
+        "{}",
+        crash.2
+    );
+    // `sessions` says crashed, as `list` and `show` do.
+    let out = clawrun_in(&sb, &["sessions"]).await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row = table.lines().find(|l| l.starts_with(SID)).unwrap();
+    assert!(row.contains(" crashed "), "{table}");
+    let out = clawrun_in(&sb, &["sessions", "--json"]).await;
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed[0]["status"], "crashed", "{listed}");
+    let out = clawrun_in(&sb, &["list", "--json"]).await;
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs[0]["status"], "crashed", "{runs}");
 }
 
 /// A claude stream that moves through several session ids, some of them

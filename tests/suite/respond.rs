@@ -495,3 +495,64 @@ fn respond_interrupt_ends_the_turn_in_progress_and_starts_the_next() {
         "Turn 2: which colour should I use?"
     );
 }
+
+#[test]
+fn a_killed_run_says_which_queued_follow_ups_it_did_not_run() {
+    let sb = Sandbox::new();
+    let rec = sb.root.join("rec");
+    let out = sb
+        .run(&[
+            "--backend",
+            "codex",
+            "-s",
+            KEY,
+            "--notify-channel",
+            "console",
+            "--heartbeat",
+            "0",
+            "--detach",
+            "-t",
+            "x",
+        ])
+        .env("FAKE_FIXTURE", fixture("codex/tool.jsonl"))
+        .env("FAKE_MODE", "hang")
+        .env("FAKE_RECORD", &rec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (id, dir) = run_dir(&sb);
+    // Codex takes no input while it runs: the follow-up is queued…
+    let out = respond(&sb, &[&id, "also add\ntests"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    wait_for(&dir, "the queued notice", |n| {
+        count_notices(n, "follow-up queued") == 1
+    });
+    // …and the run is killed before its turn ends.
+    let out = sb.cmd().args(["kill", &id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    let not_run = "1 queued follow-up was not run: \"also add tests\"";
+    assert!(said.contains(not_run), "{said}");
+    assert!(said.contains(&format!("clawrun resume {id}")), "{said}");
+    assert_eq!(wait_done(&dir), "killed");
+    // The human's result message and the orchestrator's wake say so too.
+    let results = texts(&dir, "failure");
+    assert_eq!(results.len(), 1, "{:#?}", notes(&dir));
+    assert!(results[0].contains(not_run), "{}", results[0]);
+    let wakes = texts(&dir, "wake");
+    assert_eq!(wakes.len(), 1, "{:#?}", notes(&dir));
+    assert!(
+        wakes[0].contains(&format!("Follow-ups: {not_run}")),
+        "{}",
+        wakes[0]
+    );
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        record["followups_not_run"][0], "also add\ntests",
+        "{record}"
+    );
+    // It was never run: one spawn, no resume.
+    let argv = std::fs::read_to_string(rec.join("argv")).unwrap();
+    assert!(!argv.lines().any(|a| a == "resume"), "{argv}");
+}

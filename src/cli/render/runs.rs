@@ -210,10 +210,17 @@ pub fn kill(report: &KillReport) -> String {
         KillPath::AgentGroup => "the agent's process group; the runner was gone",
         KillPath::NothingAlive => "nothing: runner and agent were already gone",
     };
-    format!(
+    let mut out = format!(
         "{icon} run {} {} ({:.1}s, via {via})\n",
         report.run_id, report.outcome, report.seconds
-    )
+    );
+    if let Some(line) = clawrun::core::notify::followups_not_run_line(&report.followups_not_run) {
+        out.push_str(&format!(
+            "⚠ {line}; continue the session with `clawrun resume {} \"…\"`\n",
+            report.run_id
+        ));
+    }
+    out
 }
 
 /// Runs whose record cannot be read: named with their path, never left out.

@@ -3,6 +3,7 @@
 //! finds the runner dead may queue them and they are still sent once.
 
 use crate::channels::{Destination, MessageKind, Outgoing, Wake};
+use crate::core::store::run::RunRecord;
 
 use super::outbox::Item;
 #[cfg(doc)]
@@ -34,19 +35,20 @@ pub fn crash_key(run_id: &str, kind: &str) -> String {
 
 /// The crash message of a run whose runner died and, when the run has an
 /// orchestrating agent, its wake (status `crashed`), under the fixed keys of
-/// [`crash_key`], ready for [`Outbox::enqueue`]. Pure.
+/// [`crash_key`], ready for [`Outbox::enqueue`]. The message shows the
+/// tokens and cost of `record` (what the runner last wrote). Pure.
 pub fn crash_items(
     info: &RunInfo,
     destination: &Destination,
     reply_to: Option<String>,
-    error: &str,
+    (error, record): (&str, &RunRecord),
     wake: Option<WakeTarget>,
 ) -> Vec<Item> {
     let mut items = vec![Item::Message(Outgoing {
         idempotency_key: crash_key(&info.run_id, "failure"),
         kind: MessageKind::Failure,
         destination: destination.clone(),
-        body: render_crash(info, error),
+        body: render_crash(info, error, &record.usage, record.cost_usd),
         silent: false,
         reply_to,
         edit_of: None,

@@ -13,6 +13,7 @@ pub mod changes;
 mod crash;
 pub mod delivery;
 mod denials;
+mod followups;
 pub mod foreground;
 mod heartbeat;
 pub mod outbox;
@@ -21,6 +22,7 @@ mod text;
 pub use crash::{WakeTarget, crash_items, crash_key};
 use denials::denial_cause;
 pub use denials::denials_line;
+pub use followups::followups_not_run_line;
 
 use std::path::Path;
 use std::time::Duration;
@@ -33,6 +35,7 @@ use crate::core::notify::outbox::{EntryStatus, Item, Outbox, RetryPolicy, StaleC
 use serde::Serialize;
 
 use crate::core::config::Silence;
+use crate::core::model::events::Usage;
 use crate::core::model::state::{Outcome, RunState};
 use crate::core::store::run::{CompletionMode, RunRecord, RunSpec};
 
@@ -348,9 +351,9 @@ impl Notifier {
         self.send(kind, body, silent);
     }
 
-    /// The runner's own failure.
-    pub fn crash(&mut self, error: &str) {
-        let body = render_crash(&self.info, error);
+    /// The runner's own failure, with what the run had spent so far.
+    pub fn crash(&mut self, error: &str, usage: &Usage, cost: Option<f64>) {
+        let body = render_crash(&self.info, error, usage, cost);
         let silent = self.is_silent(true);
         self.send(MessageKind::Failure, body, silent);
     }
@@ -472,14 +475,16 @@ pub fn render_launch(info: &RunInfo, pid: u32) -> Body {
     }
 }
 
-/// Render the crash message.
-pub fn render_crash(info: &RunInfo, error: &str) -> Body {
+/// Render the crash message. `usage` and `cost` are what the run had spent
+/// when its runner died (as its record last said), shown like the result
+/// message shows them.
+pub fn render_crash(info: &RunInfo, error: &str, usage: &Usage, cost: Option<f64>) -> Body {
     let x = info.names.display;
     let task = preview(&info.prompt, 200);
     let err = preview(error, 500);
     // Which run died and where: the seed's Task and Error, then what the
     // human needs to find or resume it (`clawrun show RUN` has the rest).
-    let facts: Vec<(&str, String)> = info
+    let mut facts: Vec<(&str, String)> = info
         .label
         .iter()
         .map(|l| ("Label", l.clone()))
@@ -488,6 +493,12 @@ pub fn render_crash(info: &RunInfo, error: &str) -> Body {
             ("Run", info.run_id.clone()),
         ])
         .collect();
+    if usage.total() > 0 {
+        facts.push(("Tokens", fmt_usage(usage)));
+    }
+    if let Some(c) = cost {
+        facts.push(("Cost", fmt_usd(c)));
+    }
     let plain_facts: String = facts.iter().map(|(k, v)| format!("\n{k}: {v}")).collect();
     let html_facts: String = facts
         .iter()
@@ -551,6 +562,10 @@ pub struct WakePayload {
     /// denial.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub safety: Option<String>,
+    /// Follow-ups queued with `clawrun respond` that the run ended before
+    /// running ([`followups_not_run_line`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub followups_not_run: Option<String>,
 }
 
 /// Characters of the result in the wake text.
@@ -606,6 +621,9 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     }
     if let Some(d) = &p.denied {
         t.push_str(&format!("Denied: {d}\n"));
+    }
+    if let Some(f) = &p.followups_not_run {
+        t.push_str(&format!("Follow-ups: {f}\n"));
     }
     let resume = p
         .resume_id
@@ -721,6 +739,9 @@ pub fn render_result(
     }
     if let Some(line) = denials_line(&state.denied, denial_cause, &record.project) {
         facts.push(("Denied", line));
+    }
+    if let Some(line) = followups_not_run_line(&record.followups_not_run) {
+        facts.push(("Follow-ups", line));
     }
     if let Some(r) = &record.resume_id {
         facts.push((

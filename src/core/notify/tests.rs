@@ -132,7 +132,7 @@ fn the_crash_message_says_which_run_died_and_where() {
         denial_cause: "the full preset".into(),
         limited_safety: None,
     };
-    let b = render_crash(&info, "the runner (pid 42) died");
+    let b = render_crash(&info, "the runner (pid 42) died", &Usage::default(), None);
     assert_eq!(
         b.plain,
         "💥 Claude Code runner crashed!\n\nTask: Fix the login bug\nError: the runner (pid 42) \
@@ -147,14 +147,30 @@ fn the_crash_message_says_which_run_died_and_where() {
     let without_label = render_crash(
         &RunInfo {
             label: None,
-            ..info
+            ..info.clone()
         },
         "x",
+        &Usage::default(),
+        None,
     );
     assert!(
-        !without_label.plain.contains("Label:"),
+        !without_label.plain.contains("Label:") && !without_label.plain.contains("Tokens:"),
         "{}",
         without_label.plain
+    );
+    // What the run had spent when its runner died, as the result shows it.
+    let spent = Usage {
+        input_tokens: 1200,
+        output_tokens: 340,
+        ..Usage::default()
+    };
+    let with_usage = render_crash(&info, "x", &spent, Some(0.0123));
+    assert!(
+        with_usage
+            .plain
+            .ends_with("Run: 20261201-050000-abcdef\nTokens: 1.2K in / 340 out\nCost: $0.0123"),
+        "{}",
+        with_usage.plain
     );
 }
 
@@ -199,6 +215,7 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
         safety: Some("read-only (--sandbox read-only)".into()),
         worktree: None,
         changes: None,
+        followups_not_run: None,
     };
     let t = render_wake("[M]", &p);
     assert!(

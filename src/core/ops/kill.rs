@@ -68,6 +68,10 @@ pub struct KillReport {
     /// Whether the runner exited within the wait (its notifications were
     /// then handed to the channel or left in the outbox).
     pub runner_exited: bool,
+    /// Follow-ups queued with `clawrun respond` that the run ended without
+    /// running (the result message and the wake say so too).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub followups_not_run: Vec<String>,
 }
 
 /// Stop `run` and wait (at most `wait`) until its record says done.
@@ -207,6 +211,7 @@ fn finished_by_runner(rec: &RunRecord, started: Instant, deadline: Instant) -> K
         seconds: started.elapsed().as_secs_f64(),
         error: rec.error.clone(),
         runner_exited,
+        followups_not_run: rec.followups_not_run.clone(),
     }
 }
 
@@ -246,6 +251,7 @@ fn close_orphan(
         seconds: started.elapsed().as_secs_f64(),
         error: Some(error),
         runner_exited: true,
+        followups_not_run: Vec::new(),
     })
 }
 

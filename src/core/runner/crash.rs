@@ -105,6 +105,7 @@ pub(crate) fn wake_target(
             changes: None,
             denied: None,
             safety: spec.request.limited_safety(),
+            followups_not_run: None,
         },
     })
 }
@@ -230,7 +231,7 @@ fn close_crashed(dir: &RunDir, spec: &RunSpec, record: &RunRecord, paths: &Paths
         &info,
         &spec.route.destination(),
         spec.route.reply_to.clone(),
-        error,
+        (error, record),
         wake,
     );
     let outbox = Outbox::new(&dir.path);

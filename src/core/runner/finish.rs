@@ -267,6 +267,7 @@ impl Supervisor<'_> {
     ) -> (bool, Vec<String>) {
         self.record.status = RunStatus::Done(outcome);
         self.record.waiting_since = None;
+        self.record.followups_not_run = self.take_followups();
         self.record.ended_at = Some(now_secs());
         self.record.exit_code = agent_exit;
         self.record.error = error;
@@ -347,7 +348,8 @@ impl Supervisor<'_> {
         self.record.error = Some(message.clone());
         self.write_record();
         let _ = fsutil::write_atomic(&self.spec.output_file, message.as_bytes());
-        self.notifier.crash(&message);
+        self.notifier
+            .crash(&message, &self.state.usage(), self.state.cost_usd);
         self.notifier
             .finish(
                 Duration::from_secs(self.spec.notify.delivery_wait_secs),

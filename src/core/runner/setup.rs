@@ -722,6 +722,7 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         worktree: spec.worktree.clone().map(Box::new),
         git_base: None,
         changes: None,
+        followups_not_run: Vec::new(),
     }
 }
 

@@ -304,6 +304,8 @@ impl Supervisor<'_> {
             &notify::RunInfo::new(&self.spec, self.backend.names()).denial_cause,
             &self.spec.request.project,
         );
+        target.payload.followups_not_run =
+            notify::followups_not_run_line(&self.record.followups_not_run);
         if self.spec.notify.trace_live {
             let t = format!(
                 "[WAKE] dispatching wake (session={}, output={})",
@@ -431,6 +433,11 @@ impl Supervisor<'_> {
             notify::preview(text, 200)
         ));
         control::Reply::ok()
+    }
+
+    /// The queued follow-ups the run ends without running, oldest first.
+    pub(crate) fn take_followups(&mut self) -> Vec<String> {
+        self.turns.followups.drain(..).collect()
     }
 
     /// A run that takes no live input: queue the message; when the current

@@ -324,6 +324,10 @@ pub struct RunRecord {
     /// (Boxed: it is large, and most records are read for other fields.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<Box<ChangeSummary>>,
+    /// Follow-ups queued with `clawrun respond` that the run ended (killed,
+    /// timed out, failed) before running, oldest first; written at the end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub followups_not_run: Vec<String>,
 }
 
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.

@@ -20,7 +20,8 @@ pub fn registry_status(status: RunStatus) -> Status {
     match status {
         RunStatus::Queued | RunStatus::Starting | RunStatus::Running => Status::Running,
         RunStatus::Done(Outcome::Completed) => Status::Completed,
-        RunStatus::Done(Outcome::Failed) | RunStatus::Done(Outcome::Crashed) => Status::Failed,
+        RunStatus::Done(Outcome::Failed) => Status::Failed,
+        RunStatus::Done(Outcome::Crashed) => Status::Crashed,
         RunStatus::Done(Outcome::Timeout) => Status::Timeout,
         RunStatus::Done(Outcome::Killed) => Status::Killed,
         RunStatus::Done(Outcome::ResumeFailed) => Status::ResumeFailed,

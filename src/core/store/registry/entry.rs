@@ -47,6 +47,8 @@ pub enum Status {
     Failed,
     /// The run hit its wall-clock timeout.
     Timeout,
+    /// The runner itself died or failed (the run record says `crashed`).
+    Crashed,
     /// The run was stopped by a signal (ours or the user's).
     Killed,
     /// A resume was asked for but the CLI did not know the session.
@@ -66,6 +68,7 @@ impl Status {
             Status::Completed => "completed",
             Status::Failed => "failed",
             Status::Timeout => "timeout",
+            Status::Crashed => "crashed",
             Status::Killed => "killed",
             Status::ResumeFailed => "resume_failed",
             Status::Replaced => "replaced",
@@ -81,6 +84,7 @@ impl From<String> for Status {
             "completed" => Status::Completed,
             "failed" => Status::Failed,
             "timeout" => Status::Timeout,
+            "crashed" => Status::Crashed,
             "killed" => Status::Killed,
             "resume_failed" => Status::ResumeFailed,
             "replaced" => Status::Replaced,
