@@ -504,3 +504,19 @@ fn auto_channel_follows_route_network_and_tokens() {
         ChannelKind::Console
     );
 }
+
+/// The README's annotated `clawrun.toml` (the first TOML block under
+/// "Configuration") is a valid configuration as written: a user copies it.
+#[test]
+fn the_readme_s_clawrun_toml_example_parses() {
+    let readme = include_str!("../../README.md");
+    let section = &readme[readme.find("## Configuration").unwrap()..];
+    let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    assert!(block.contains("[run]"), "{block}");
+    let config = clawrun::core::config::Config::from_toml_str(
+        block,
+        std::path::Path::new("README.md clawrun.toml"),
+    );
+    assert!(config.is_ok(), "{:?}\n{block}", config.err());
+}
