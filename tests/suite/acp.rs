@@ -449,3 +449,43 @@ fn acp_heartbeat_names_the_current_tool() {
     let beat = render_heartbeat("ACP", Duration::from_secs(60), &state, now, false);
     assert!(beat.contains("🔧 execute: echo hello-from-tool"), "{beat}");
 }
+
+/// Every ACP definition shipped commented in backends.toml, uncommented as
+/// its header says ("copy one into your backends.toml and uncomment it"),
+/// is a valid `[acp.<name>]` table, and so is the README's example.
+#[test]
+fn the_shipped_acp_definitions_load_once_uncommented() {
+    let shipped = include_str!("../../backends.toml");
+    let acp = &shipped[shipped.find("# Known ACP agents").unwrap()..];
+    let uncommented: String = acp
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   "))
+        .filter(|l| l.starts_with("[acp.") || l.contains(" = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let names = ["claude-acp", "codex-acp", "gemini", "opencode", "cursor"];
+    for name in names {
+        assert!(
+            uncommented.contains(&format!("[acp.{name}]")),
+            "{uncommented}"
+        );
+    }
+    let readme = include_str!("../../README.md");
+    let section = &readme[readme.find("### ACP agents").unwrap()..];
+    let start = section.find("[acp.claude-acp]").unwrap();
+    let example = &section[start..start + section[start..].find("TOML").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    for (what, text) in [("backends.toml", uncommented.as_str()), ("README", example)] {
+        let path = dir.path().join("backends.toml");
+        std::fs::write(&path, text).unwrap();
+        let config = clawrun::backends::config::load(Some(&path));
+        assert!(config.is_ok(), "{what}: {:?}\n{text}", config.err());
+        let config = config.unwrap();
+        for name in names
+            .iter()
+            .filter(|n| what == "backends.toml" || **n == "claude-acp")
+        {
+            assert!(config.backend(name).is_ok(), "{what}: {name}");
+        }
+    }
+}
