@@ -654,3 +654,63 @@ async fn a_stall_comes_with_its_heartbeat_and_chat_texts_name_no_command() {
         "{err}"
     );
 }
+
+/// Issue 25: a heartbeat's tokens are the numbers the result message shows.
+/// Claude reports an assistant message's output tokens at its start (1 or
+/// 2) and the true count only in the turn's result, so a heartbeat between
+/// the messages and the result used to say `200 in / 2 out` beside a result
+/// of `200 in / 14 out`. Heartbeats now show the totals as of the last
+/// finished turn: none before it, the result's after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_tokens_are_the_results_numbers() {
+    let server = MockServer::start().await;
+    mount_gateway(&server).await;
+    mount_bot(&server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+    // The `tool` transcript, its result line 11 s after the messages: the
+    // heartbeat at 10 s comes between them.
+    let lines: Vec<String> = std::fs::read_to_string(fixture("claude/tool.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let (head, tail) = (sb.root.join("head.jsonl"), sb.root.join("tail.jsonl"));
+    std::fs::write(&head, lines[..lines.len() - 1].join("\n") + "\n").unwrap();
+    std::fs::write(&tail, format!("{}\n", lines[lines.len() - 1])).unwrap();
+    let agent = sb.bin.join("claude");
+    std::fs::remove_file(&agent).unwrap();
+    std::fs::write(
+        &agent,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo '2.1.332 (Claude Code)'; exit 0; }}\ncat '{}'\nsleep 11\ncat '{}'\n",
+            head.display(),
+            tail.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let c = sb.run_std(&["-s", &key(), "-t", "x", "--heartbeat", "10"]);
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let texts: Vec<String> = bot_calls(&server.received_requests().await.unwrap())
+        .into_iter()
+        .filter_map(|(_, b)| b["text"].as_str().map(str::to_owned))
+        .collect();
+    let result = texts.iter().find(|t| t.contains("task complete")).unwrap();
+    assert!(result.contains("200 in / 14 out"), "{result}");
+    let beats: Vec<&String> = texts.iter().filter(|t| t.contains(" CC (")).collect();
+    assert!(!beats.is_empty(), "{texts:?}");
+    for beat in beats {
+        assert!(
+            !beat.contains(" in / ") || beat.contains("200 in / 14 out"),
+            "a heartbeat's tokens are not the result's: {beat}"
+        );
+    }
+}
