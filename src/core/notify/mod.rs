@@ -529,8 +529,12 @@ pub struct WakePayload {
     pub backend: String,
     /// Outcome word.
     pub status: String,
-    /// Agent exit code.
+    /// clawrun's exit code for the outcome, as documented (README "Exit
+    /// codes", SKILL's table: 4 timeout, 5 killed, …); `None` while waiting.
     pub exit_code: Option<i32>,
+    /// The agent process's own exit status (`143` = SIGTERM), when it ended
+    /// with one other than 0: shown apart, never as `exit=`.
+    pub agent_exit: Option<i32>,
     /// Resume id.
     pub resume_id: Option<String>,
     /// Output file.
@@ -593,6 +597,22 @@ pub fn render_waiting(label: &str, run_id: &str, text: &str) -> String {
     format!("🔔 {label} asks:\n{asks}\n\n↩️ Answer with `clawrun respond {run_id} \"…\"`.")
 }
 
+/// A process exit status in words: `143 (SIGTERM)` for a signal death as
+/// the runner records it (128 + n), else the number.
+fn describe_exit(code: i32) -> String {
+    let signal = match code {
+        130 => Some("SIGINT"),
+        137 => Some("SIGKILL"),
+        143 => Some("SIGTERM"),
+        129 => Some("SIGHUP"),
+        _ => None,
+    };
+    match signal {
+        Some(name) => format!("{code} ({name})"),
+        None => code.to_string(),
+    }
+}
+
 /// Render the wake text the orchestrating agent reads.
 pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     let mut t = format!(
@@ -610,6 +630,9 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     );
     if let Some(l) = &p.label {
         t.push_str(&format!("Label: {l}\n"));
+    }
+    if let Some(code) = p.agent_exit.filter(|c| *c != 0) {
+        t.push_str(&format!("Agent exit status: {}\n", describe_exit(code)));
     }
     t.push_str(&changes::wake_lines(
         &p.run_id,

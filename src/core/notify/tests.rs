@@ -203,6 +203,7 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
         backend: "codex".into(),
         status: "completed".into(),
         exit_code: Some(0),
+        agent_exit: None,
         resume_id: None,
         output: "/o.md".into(),
         preview: "done".into(),

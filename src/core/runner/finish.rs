@@ -320,7 +320,7 @@ impl Supervisor<'_> {
             .result(outcome, &record, &self.state, text, duration);
         self.send_wake(
             outcome.as_str(),
-            agent_exit,
+            (Some(outcome.exit_code()), agent_exit),
             notify::preview(text, notify::WAKE_PREVIEW_CHARS),
         );
         self.notifier
