@@ -46,7 +46,7 @@ pub const TASK_PREVIEW_CHARS: usize = 3500;
 
 pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
 pub use heartbeat::render_heartbeat;
-pub use text::{esc, fmt_duration, preview, resume_command, shell_quote};
+pub use text::{esc, fmt_duration, preview, resume_command, resume_fact, shell_quote};
 
 /// What the notifier needs to know about the run.
 #[derive(Debug, Clone)]
@@ -537,6 +537,9 @@ pub struct WakePayload {
     pub agent_exit: Option<i32>,
     /// Resume id.
     pub resume_id: Option<String>,
+    /// Why the session cannot be resumed though it has an id
+    /// ([`crate::core::store::run::RunRecord::no_resume`]).
+    pub no_resume: Option<String>,
     /// Output file.
     pub output: String,
     /// Result preview.
@@ -651,11 +654,17 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     let resume = p
         .resume_id
         .as_deref()
+        .filter(|_| p.no_resume.is_none())
         .map(|id| resume_command(&p.backend, id, Path::new(&p.project)));
-    if let Some(cmd) = &resume
-        && p.status != WAITING_STATUS
+    if p.status != WAITING_STATUS
+        && let Some(fact) = resume_fact(
+            &p.backend,
+            p.resume_id.as_deref(),
+            Path::new(&p.project),
+            p.no_resume.as_deref(),
+        )
     {
-        t.push_str(&format!("Resume: {cmd}\n"));
+        t.push_str(&format!("Resume: {fact}\n"));
     }
     if p.status == WAITING_STATUS {
         t.push_str(&format!(
@@ -688,6 +697,11 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
                     Some(_) => "with the Resume command above (the next task in FILE; it reports \
                                 to this chat and counts the iteration)"
                         .to_owned(),
+                    None if p.no_resume.is_some() => {
+                        "its session cannot be resumed (see Resume above): start a new run \
+                         instead"
+                            .to_owned()
+                    }
                     None => "the session id is unknown, so it cannot be resumed: start a new \
                              run instead"
                         .to_owned(),
@@ -766,11 +780,13 @@ pub fn render_result(
     if let Some(line) = followups_not_run_line(&record.followups_not_run) {
         facts.push(("Follow-ups", line));
     }
-    if let Some(r) = &record.resume_id {
-        facts.push((
-            "Resume",
-            resume_command(&record.backend, r, &record.project),
-        ));
+    if let Some(r) = resume_fact(
+        &record.backend,
+        record.resume_id.as_deref(),
+        &record.project,
+        record.no_resume.as_deref(),
+    ) {
+        facts.push(("Resume", r));
     }
     if let (Outcome::ResumeFailed, Some(r)) = (outcome, &record.resumed_from) {
         facts.push((

@@ -205,6 +205,7 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
         exit_code: Some(0),
         agent_exit: None,
         resume_id: None,
+        no_resume: None,
         output: "/o.md".into(),
         preview: "done".into(),
         mode: CompletionMode::Single,
@@ -232,6 +233,22 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
     p.safety = None;
     p.denied = None;
     assert!(!render_wake("[M]", &p).contains("Safety"));
+    // A session the agent cannot load: why, never a command that is refused
+    // (issue 25), even in iterate mode.
+    p.resume_id = Some("acp-1".into());
+    assert!(
+        render_wake("[M]", &p).contains("\nResume: clawrun run --backend codex --resume acp-1")
+    );
+    p.no_resume = Some("the agent does not advertise `loadSession`".into());
+    p.mode = CompletionMode::Iterate;
+    p.max_iterations = 3;
+    let t = render_wake("[M]", &p);
+    assert!(!t.contains("--resume"), "{t}");
+    assert!(
+        t.contains("\nResume: not possible: the agent does not advertise `loadSession`\n"),
+        "{t}"
+    );
+    assert!(t.contains("cannot be resumed (see Resume above)"), "{t}");
 }
 
 #[test]

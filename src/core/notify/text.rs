@@ -40,6 +40,22 @@ pub fn resume_command(backend: &str, resume_id: &str, project: &Path) -> String 
     )
 }
 
+/// What a message says under `Resume:`: the command, or why there is none
+/// (`no_resume`, see [`crate::core::store::run::RunRecord::no_resume`]);
+/// `None` when the session id is unknown.
+pub fn resume_fact(
+    backend: &str,
+    resume_id: Option<&str>,
+    project: &Path,
+    no_resume: Option<&str>,
+) -> Option<String> {
+    match (no_resume, resume_id) {
+        (Some(why), _) => Some(format!("not possible: {why}")),
+        (None, Some(id)) => Some(resume_command(backend, id, project)),
+        (None, None) => None,
+    }
+}
+
 /// Quote `s` for a POSIX shell when it needs it (`shlex`; a NUL byte, which
 /// no path or session id holds, is kept as it is rather than refused).
 pub fn shell_quote(s: &str) -> String {

@@ -97,6 +97,7 @@ pub(crate) fn wake_target(
             exit_code: exit_code.map(i32::from),
             agent_exit,
             resume_id,
+            no_resume: None,
             output: spec.output_file.display().to_string(),
             preview,
             mode: spec.chain.completion_mode,
@@ -221,7 +222,7 @@ fn close_crashed(dir: &RunDir, spec: &RunSpec, record: &RunRecord, paths: &Paths
     if let Err(e) = SessionLog::new(paths, &backend).record(record, spec) {
         tracing::warn!("session registry: {e}");
     }
-    let wake = wake_target(
+    let mut wake = wake_target(
         spec,
         &backend,
         Outcome::Crashed.as_str(),
@@ -229,6 +230,9 @@ fn close_crashed(dir: &RunDir, spec: &RunSpec, record: &RunRecord, paths: &Paths
         record.resume_id.clone(),
         notify::preview(error, notify::WAKE_PREVIEW_CHARS),
     );
+    if let Some(w) = &mut wake {
+        w.payload.no_resume.clone_from(&record.no_resume);
+    }
     let info = RunInfo::new(spec, backend.names());
     let items = notify::crash_items(
         &info,

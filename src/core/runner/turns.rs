@@ -305,6 +305,7 @@ impl Supervisor<'_> {
         // The output file, or why it could not be saved.
         target.payload.output = self.shown_output().display().to_string();
         target.payload.changes = self.record.changes.as_deref().cloned();
+        target.payload.no_resume.clone_from(&self.record.no_resume);
         target.payload.denied = notify::denials_line(
             &self.state.denied,
             &notify::RunInfo::new(&self.spec, self.backend.names()).denial_cause,

@@ -328,6 +328,11 @@ pub struct RunRecord {
     /// timed out, failed) before running, oldest first; written at the end.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub followups_not_run: Vec<String>,
+    /// Why this run's session cannot be resumed though it has an id (an ACP
+    /// agent that does not advertise `loadSession`): messages, the wake and
+    /// `show` say this instead of a resume command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_resume: Option<String>,
 }
 
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.
