@@ -27,9 +27,8 @@ pub fn banner(spec: &RunSpec, resume_run_id: Option<&str>) -> String {
     }
     out.push_str(&format!("   Output: {}\n", spec.output_file.display()));
     out.push_str(&format!(
-        "   Timeout: {}s ({}min)\n",
-        spec.limits.timeout_secs,
-        spec.limits.timeout_secs / 60
+        "   Timeout: {}\n",
+        notify::fmt_duration(spec.limits.timeout_secs as i64)
     ));
     if let Some(r) = &spec.request.resume_id {
         out.push_str(&format!(

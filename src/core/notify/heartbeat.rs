@@ -33,7 +33,10 @@ pub fn render_heartbeat(
     } else {
         "🔴"
     };
-    let mut parts = vec![format!("{dot} {tag} ({}min)", elapsed.as_secs() / 60)];
+    let mut parts = vec![format!(
+        "{dot} {tag} ({})",
+        super::fmt_duration(elapsed.as_secs() as i64)
+    )];
     if show_subagents {
         parts.push(format!("sub:{}", state.open_subagents.len()));
     } else if !state.open_tools.is_empty() {

@@ -69,6 +69,12 @@ async fn heartbeat_at_controlled_times() {
 fn seed_formats() {
     assert_eq!(fmt_duration(59), "59s");
     assert_eq!(fmt_duration(185), "3min");
+    // Issue 25: human at every size, never `120min` or `0min`.
+    assert_eq!(fmt_duration(8), "8s");
+    assert_eq!(fmt_duration(-3), "0s");
+    assert_eq!(fmt_duration(7200), "2h");
+    assert_eq!(fmt_duration(5400), "1h 30min");
+    assert_eq!(fmt_duration(86_400 + 7200 + 59), "1d 2h");
     assert_eq!(fmt_tokens(999), "999");
     assert_eq!(fmt_tokens(1234), "1.2K");
     assert_eq!(fmt_tokens(12_345), "12K");
@@ -283,5 +289,5 @@ async fn a_heartbeat_shows_the_agent_s_plan_and_its_current_entry() {
     });
     s.touch(Instant::now());
     let hb = render_heartbeat("ACP", started.elapsed(), &s, Instant::now(), false);
-    assert_eq!(hb, "🟢 ACP (0min) | plan 2/5 | 📋 Write the tests ✍️");
+    assert_eq!(hb, "🟢 ACP (0s) | plan 2/5 | 📋 Write the tests ✍️");
 }

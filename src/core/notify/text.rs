@@ -3,12 +3,21 @@
 
 use std::path::Path;
 
-/// `fmt_duration` of the seed: `45s`, `3min`.
+/// A duration for people, everywhere one is shown: `45s`, `3min`, `2h`,
+/// `1h 30min`, `1d 2h` (the seed's `45s` / `3min` below an hour; never
+/// `120min` or `0min`). Negative durations (clock skew) show as `0s`.
 pub fn fmt_duration(secs: i64) -> String {
-    if secs < 60 {
-        format!("{secs}s")
+    let secs = secs.max(0);
+    let (big, unit, rest, rest_unit) = match secs {
+        0..60 => return format!("{secs}s"),
+        60..3600 => return format!("{}min", secs / 60),
+        3600..86_400 => (secs / 3600, "h", secs % 3600 / 60, "min"),
+        _ => (secs / 86_400, "d", secs % 86_400 / 3600, "h"),
+    };
+    if rest == 0 {
+        format!("{big}{unit}")
     } else {
-        format!("{}min", secs / 60)
+        format!("{big}{unit} {rest}{rest_unit}")
     }
 }
 
