@@ -714,3 +714,58 @@ async fn heartbeat_tokens_are_the_results_numbers() {
         );
     }
 }
+
+/// Issue 25: a 5.9k-character task (markup to escape, emoji counting twice)
+/// used to split the 🚀 launch message, leaving a stray fragment in the chat.
+/// The launch message is one message, its task preview cut cleanly with `…`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_task_gives_one_launch_message_with_a_bounded_preview() {
+    let server = MockServer::start().await;
+    mount_gateway(&server).await;
+    mount_bot(&server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+    let task: String = (0..220)
+        .map(|i| format!("step {i:03}: a < b && c > d 🎉\n"))
+        .collect();
+    assert!(task.chars().count() >= 5900, "{}", task.chars().count());
+    let task_file = sb.root.join("task.md");
+    std::fs::write(&task_file, &task).unwrap();
+    let mut c = sb.run_std(&[
+        "-s",
+        &key(),
+        "--task-file",
+        task_file.to_str().unwrap(),
+        "--heartbeat",
+        "0",
+    ]);
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"));
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sends: Vec<String> = bot_calls(&server.received_requests().await.unwrap())
+        .into_iter()
+        .filter(|(m, _)| m == "sendMessage")
+        .filter_map(|(_, b)| b["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(sends.len(), 2, "launch and result only: {sends:#?}");
+    let launch = &sends[0];
+    assert!(launch.starts_with("🚀"), "{launch}");
+    assert!(launch.ends_with("…</blockquote>"), "{launch}");
+    let units: usize = launch.chars().map(char::len_utf16).sum();
+    assert!(units <= 4096, "{units}");
+    // Cut on a character: the preview is the task's start, escaped.
+    let quoted = launch
+        .split("<blockquote expandable>")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches("…</blockquote>")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    assert!(quoted.len() > 1000 && task.starts_with(&quoted), "{quoted}");
+}

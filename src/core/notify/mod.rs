@@ -28,6 +28,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::backends::Names;
+use crate::channels::telegram_text::{TELEGRAM_MAX_MESSAGE_LEN, utf16_len};
 use crate::channels::{
     AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, WOKEN_BUT_UNDELIVERED, Wake,
 };
@@ -46,7 +47,7 @@ pub const TASK_PREVIEW_CHARS: usize = 3500;
 
 pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
 pub use heartbeat::render_heartbeat;
-pub use text::{esc, fmt_duration, preview, resume_command, resume_fact, shell_quote};
+pub use text::{esc, esc_preview, fmt_duration, preview, resume_command, resume_fact, shell_quote};
 
 /// What the notifier needs to know about the run.
 #[derive(Debug, Clone)]
@@ -457,13 +458,18 @@ pub fn render_launch(info: &RunInfo, pid: u32) -> Body {
         preview(&info.prompt, 300)
     ));
     html.push_str(&format!(
-        "<b>Project:</b> {}\n<b>Timeout:</b> {dur}\n<b>Safety:</b> {}\n<b>Resume:</b> {}\n<b>Run:</b> <code>{}</code>\n<b>PID:</b> {pid}\n<b>Prompt:</b>\n<blockquote expandable>{}</blockquote>",
+        "<b>Project:</b> {}\n<b>Timeout:</b> {dur}\n<b>Safety:</b> {}\n<b>Resume:</b> {}\n<b>Run:</b> <code>{}</code>\n<b>PID:</b> {pid}\n<b>Prompt:</b>\n<blockquote expandable>",
         esc(p),
         esc(safety),
         esc(&resume),
         esc(run),
-        esc(&preview(&info.prompt, TASK_PREVIEW_CHARS))
     ));
+    // The task preview fills what is left of one Telegram message, never
+    // more: a longer launch message would be split, leaving a stray fragment.
+    let close = "</blockquote>";
+    let room = TELEGRAM_MAX_MESSAGE_LEN.saturating_sub(utf16_len(&html) + utf16_len(close));
+    html.push_str(&esc_preview(&info.prompt, TASK_PREVIEW_CHARS, room));
+    html.push_str(close);
     md.push_str(&format!(
         "*Project:* {p}\n*Timeout:* {dur}\n*Safety:* {safety}\n*Resume:* {resume}\n*Run:* {run}\n*PID:* {pid}\nPrompt: {}",
         preview(&info.prompt, 300)

@@ -75,6 +75,11 @@ fn seed_formats() {
     assert_eq!(fmt_duration(7200), "2h");
     assert_eq!(fmt_duration(5400), "1h 30min");
     assert_eq!(fmt_duration(86_400 + 7200 + 59), "1d 2h");
+    // The launch preview: escaped, cut on a character and never in an entity.
+    assert_eq!(esc_preview("a<b", 10, 100), "a&lt;b");
+    assert_eq!(esc_preview("a<b", 10, 5), "a…");
+    assert_eq!(esc_preview("🎉🎉🎉", 10, 5), "🎉🎉…");
+    assert_eq!(esc_preview("abcdef", 3, 100), "abc…");
     assert_eq!(fmt_tokens(999), "999");
     assert_eq!(fmt_tokens(1234), "1.2K");
     assert_eq!(fmt_tokens(12_345), "12K");

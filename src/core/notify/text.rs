@@ -74,6 +74,33 @@ pub fn shell_quote(s: &str) -> String {
         .map_or_else(|_| s.to_owned(), std::borrow::Cow::into_owned)
 }
 
+/// The first `max_chars` characters of `s`, escaped for Telegram HTML, cut
+/// so that the escaped text, `…` included, is at most `max_units` UTF-16
+/// code units (what Telegram counts): never inside a character or an entity.
+pub fn esc_preview(s: &str, max_chars: usize, max_units: usize) -> String {
+    let units = |c: char| match c {
+        '&' => 5,
+        '<' | '>' => 4,
+        c => c.len_utf16(),
+    };
+    let (mut used, mut out) = (0, String::new());
+    let fits_whole =
+        s.chars().count() <= max_chars && s.chars().map(units).sum::<usize>() <= max_units;
+    if fits_whole {
+        return esc(s);
+    }
+    // Room for the ellipsis (one unit).
+    let budget = max_units.saturating_sub(1);
+    for c in s.chars().take(max_chars) {
+        if used + units(c) > budget {
+            break;
+        }
+        used += units(c);
+        out.push(c);
+    }
+    format!("{}…", esc(&out))
+}
+
 /// The first `n` characters of `s`, with `…` when cut.
 pub fn preview(s: &str, n: usize) -> String {
     let mut it = s.chars();
