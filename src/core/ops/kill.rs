@@ -242,8 +242,9 @@ fn close_orphan(
     rec.ended_at = Some(now);
     rec.updated_at = now;
     rec.error = Some(error.clone());
-    run.dir.write_record(&rec)?;
+    run.dir.write_final_record(&rec)?;
     mark_registry(paths, &rec);
+    run.dir.release_reserve();
     Ok(KillReport {
         run_id: rec.run_id.clone(),
         outcome: outcome.as_str().to_owned(),

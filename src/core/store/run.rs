@@ -37,7 +37,14 @@ pub mod files {
     pub const ASSISTANT_TEXT: &str = "assistant.txt";
     /// Log of a detached runner's own stderr.
     pub const RUNNER_LOG: &str = "runner.log";
+    /// Space set aside while the run goes on, for its final record on a full
+    /// disk (see [`super::RunDir::write_final_record`]).
+    pub const RESERVE: &str = "final.reserve";
 }
+
+/// Bytes each run sets aside at its start ([`files::RESERVE`]): room for its
+/// final `run.json` (a few KiB, written atomically) and registry entry.
+pub const FINAL_RESERVE_BYTES: usize = 64 * 1024;
 
 /// The validated request of a run, persisted so a detached runner can execute it.
 ///
@@ -383,7 +390,30 @@ impl RunDir {
             .mode(0o700)
             .create(&path)
             .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-        Ok(Self { path })
+        let dir = Self { path };
+        // Best effort: a disk already this full fails the run's first writes.
+        let _ = fsutil::write_atomic(&dir.file(files::RESERVE), &[0; FINAL_RESERVE_BYTES]);
+        Ok(dir)
+    }
+
+    /// Write the record that closes the run (its outcome, or `crashed`). On
+    /// a full disk, the run's reserve ([`files::RESERVE`]) is given up and
+    /// the write tried again: a run that ended is never left `running` on
+    /// disk to be reaped later as a false crash. Give the reserve up for
+    /// good with [`Self::release_reserve`] once everything is written.
+    ///
+    /// # Errors
+    /// I/O errors of the write, tried again after freeing the reserve.
+    pub fn write_final_record(&self, record: &RunRecord) -> Result<()> {
+        match self.write_record(record) {
+            Err(_) if self.release_reserve() => self.write_record(record),
+            done => done,
+        }
+    }
+
+    /// Remove the run's reserve; whether there was one to remove.
+    pub fn release_reserve(&self) -> bool {
+        std::fs::remove_file(self.file(files::RESERVE)).is_ok()
     }
 
     /// Open an existing run directory.
@@ -537,7 +567,8 @@ pub fn active_runs_with(
             continue;
         }
         mark_crashed(&mut rec, crate::core::now_secs());
-        if dir.write_record(&rec).is_ok() {
+        if dir.write_final_record(&rec).is_ok() {
+            dir.release_reserve();
             reap(&dir, &rec);
         }
     }
