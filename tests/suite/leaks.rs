@@ -67,17 +67,9 @@ fn the_agent_environment_holds_no_token_variable() {
 /// never the bot token, a configured token variable or another secret.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wake_process_gets_no_token_but_the_gateways() {
-    use crate::suite::telegram_run::{key, mount_bot, mount_gateway, setup};
+    use crate::suite::telegram_run::{key, topic_sandbox};
     let server = wiremock::MockServer::start().await;
-    mount_gateway(&server).await;
-    mount_bot(&server).await;
-    let sb = Sandbox::new();
-    setup(&sb, server.address().port(), &server.uri());
-    std::fs::write(
-        sb.openclaw_home().join("clawrun.toml"),
-        "[telegram]\nbot_token_env = \"MY_BOT_TOKEN\"\n",
-    )
-    .unwrap();
+    let sb = topic_sandbox(&server, "[telegram]\nbot_token_env = \"MY_BOT_TOKEN\"\n").await;
     let mut c = sb.run_std(&["-s", &key(), "-t", "x"]);
     c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
         .env("MY_BOT_TOKEN", BOT)

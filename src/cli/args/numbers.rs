@@ -109,6 +109,7 @@ pub fn positive(text: &str) -> Result<f64, String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -100,8 +100,8 @@ const WAKE_ENV_NAMES: [&str; 30] = [
 ];
 
 /// The wake's environment, from the runner's `vars`: the variables named in
-/// [`WAKE_ENV_NAMES`], `LC_*` and `OPENCLAW_*`, except any whose value is one
-/// of `hidden`. Everything else (`TELEGRAM_BOT_TOKEN`, a configured
+/// `WAKE_ENV_NAMES` (PATH, HOME, locale, proxies…), `LC_*` and `OPENCLAW_*`,
+/// except any whose value holds one of `hidden`. Everything else (`TELEGRAM_BOT_TOKEN`, a configured
 /// `bot_token_env`, model API keys, other tokens) is left out. Pure.
 pub fn wake_env(
     vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
