@@ -242,7 +242,7 @@ fn close_orphan(
     rec.ended_at = Some(now);
     rec.updated_at = now;
     rec.error = Some(error.clone());
-    run.dir.write_final_record(&rec)?;
+    run.dir.write_record(&rec)?;
     mark_registry(paths, &rec);
     run.dir.release_reserve();
     Ok(KillReport {

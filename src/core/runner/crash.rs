@@ -187,7 +187,7 @@ fn close_dead_run(
     }
     run::mark_crashed(&mut record, now_secs());
     record.error = Some(message.to_owned());
-    dir.write_final_record(&record)?;
+    dir.write_record(&record)?;
     close_crashed(dir, &spec, &record, paths)?;
     dir.release_reserve();
     Ok(Some((spec, record)))

@@ -62,7 +62,7 @@ pub(crate) async fn wait_in_queue(
             record.ended_at = Some(now);
             record.updated_at = now;
             record.error = Some(error.clone());
-            dir.write_final_record(&record)?;
+            dir.write_record(&record)?;
             dir.release_reserve();
             return Ok(Err(Box::new(never_started(
                 record.run_id,

@@ -771,10 +771,6 @@ impl Supervisor<'_> {
         self.record.updated_at = now_secs();
         self.record_dirty = false;
         self.last_record_write = Instant::now();
-        if self.record.status.is_done() {
-            // The record that closes the run: on a full disk, into the reserve.
-            return self.dir.write_final_record(&self.record);
-        }
         self.dir.write_record(&self.record)
     }
 }

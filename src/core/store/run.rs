@@ -38,7 +38,7 @@ pub mod files {
     /// Log of a detached runner's own stderr.
     pub const RUNNER_LOG: &str = "runner.log";
     /// Space set aside while the run goes on, for its final record on a full
-    /// disk (see [`super::RunDir::write_final_record`]).
+    /// disk (see [`super::RunDir::write_record`]).
     pub const RESERVE: &str = "final.reserve";
 }
 
@@ -396,21 +396,6 @@ impl RunDir {
         Ok(dir)
     }
 
-    /// Write the record that closes the run (its outcome, or `crashed`). On
-    /// a full disk, the run's reserve ([`files::RESERVE`]) is given up and
-    /// the write tried again: a run that ended is never left `running` on
-    /// disk to be reaped later as a false crash. Give the reserve up for
-    /// good with [`Self::release_reserve`] once everything is written.
-    ///
-    /// # Errors
-    /// I/O errors of the write, tried again after freeing the reserve.
-    pub fn write_final_record(&self, record: &RunRecord) -> Result<()> {
-        match self.write_record(record) {
-            Err(_) if self.release_reserve() => self.write_record(record),
-            done => done,
-        }
-    }
-
     /// Remove the run's reserve; whether there was one to remove.
     pub fn release_reserve(&self) -> bool {
         std::fs::remove_file(self.file(files::RESERVE)).is_ok()
@@ -442,12 +427,23 @@ impl RunDir {
         read_json(&self.file(files::REQUEST))
     }
 
-    /// Write the run record atomically.
+    /// Write the run record atomically. The record that closes the run (its
+    /// outcome, or `crashed`) goes, on a full disk, into the run's reserve
+    /// ([`files::RESERVE`]), given up for it and the write tried again: a run
+    /// that ended is never left `running` on disk, to be reaped later as a
+    /// false crash. [`Self::release_reserve`] gives it up for good once the
+    /// run is closed.
     ///
     /// # Errors
-    /// I/O errors.
+    /// I/O errors (of the second try, for a closing record).
     pub fn write_record(&self, record: &RunRecord) -> Result<()> {
-        write_json(&self.file(files::RECORD), record)
+        let path = self.file(files::RECORD);
+        match write_json(&path, record) {
+            Err(_) if record.status.is_done() && self.release_reserve() => {
+                write_json(&path, record)
+            }
+            written => written,
+        }
     }
 
     /// Read the run record.
@@ -567,7 +563,7 @@ pub fn active_runs_with(
             continue;
         }
         mark_crashed(&mut rec, crate::core::now_secs());
-        if dir.write_final_record(&rec).is_ok() {
+        if dir.write_record(&rec).is_ok() {
             dir.release_reserve();
             reap(&dir, &rec);
         }
