@@ -16,10 +16,11 @@ mod denials;
 mod followups;
 pub mod foreground;
 mod heartbeat;
+mod launch;
 pub mod outbox;
 mod text;
 
-pub use crash::{WakeTarget, crash_items, crash_key};
+pub use crash::{WakeTarget, crash_items, crash_key, render_crash};
 use denials::denial_cause;
 pub use denials::denials_line;
 pub use followups::followups_not_run_line;
@@ -28,7 +29,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::backends::Names;
-use crate::channels::telegram_text::{TELEGRAM_MAX_MESSAGE_LEN, utf16_len};
 use crate::channels::{
     AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, WOKEN_BUT_UNDELIVERED, Wake,
 };
@@ -47,6 +47,7 @@ pub const TASK_PREVIEW_CHARS: usize = 3500;
 
 pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
 pub use heartbeat::render_heartbeat;
+pub use launch::render_launch;
 pub use text::{esc, esc_preview, fmt_duration, preview, resume_command, resume_fact, shell_quote};
 
 /// What the notifier needs to know about the run.
@@ -430,98 +431,6 @@ pub fn kind_word(kind: MessageKind) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-/// Render the launch message.
-pub fn render_launch(info: &RunInfo, pid: u32) -> Body {
-    let x = info.names.display;
-    let resume = info.resume.clone().unwrap_or_else(|| "new".to_owned());
-    let mut plain = format!("🚀 {x} started\n");
-    let mut html = format!("🚀 <b>{x} started</b>\n");
-    let mut md = format!("🚀 *{x} started*\n");
-    if let Some(l) = &info.label {
-        plain.push_str(&format!("Label: {l}\n"));
-        html.push_str(&format!("<b>Label:</b> {}\n", esc(l)));
-        md.push_str(&format!("*Label:* {l}\n"));
-    }
-    if let Some(w) = &info.worktree {
-        plain.push_str(&format!("Worktree: {w}\n"));
-        html.push_str(&format!("<b>Worktree:</b> {}\n", esc(w)));
-        md.push_str(&format!("*Worktree:* {w}\n"));
-    }
-    let dur = fmt_duration(info.timeout_secs as i64);
-    let p = &info.project;
-    let run = &info.run_id;
-    let safety = &info.safety;
-    plain.push_str(&format!(
-        "Project: {p}\nTimeout: {dur}\nSafety: {safety}\nResume: {resume}\nRun: {run}\nPID: {pid}\nPrompt: {}",
-        preview(&info.prompt, 300)
-    ));
-    html.push_str(&format!(
-        "<b>Project:</b> {}\n<b>Timeout:</b> {dur}\n<b>Safety:</b> {}\n<b>Resume:</b> {}\n<b>Run:</b> <code>{}</code>\n<b>PID:</b> {pid}\n<b>Prompt:</b>\n<blockquote expandable>",
-        esc(p),
-        esc(safety),
-        esc(&resume),
-        esc(run),
-    ));
-    // The task preview fills what is left of one Telegram message, never
-    // more: a longer launch message would be split, leaving a stray fragment.
-    let close = "</blockquote>";
-    let room = TELEGRAM_MAX_MESSAGE_LEN.saturating_sub(utf16_len(&html) + utf16_len(close));
-    html.push_str(&esc_preview(&info.prompt, TASK_PREVIEW_CHARS, room));
-    html.push_str(close);
-    md.push_str(&format!(
-        "*Project:* {p}\n*Timeout:* {dur}\n*Safety:* {safety}\n*Resume:* {resume}\n*Run:* {run}\n*PID:* {pid}\nPrompt: {}",
-        preview(&info.prompt, 300)
-    ));
-    Body {
-        plain,
-        html: Some(html),
-        markdown: Some(md),
-    }
-}
-
-/// Render the crash message. `usage` and `cost` are what the run had spent
-/// when its runner died (as its record last said), shown like the result
-/// message shows them.
-pub fn render_crash(info: &RunInfo, error: &str, usage: &Usage, cost: Option<f64>) -> Body {
-    let x = info.names.display;
-    let task = preview(&info.prompt, 200);
-    let err = preview(error, 500);
-    // Which run died and where: the seed's Task and Error, then what the
-    // human needs to find or resume it (`clawrun show RUN` has the rest).
-    let mut facts: Vec<(&str, String)> = info
-        .label
-        .iter()
-        .map(|l| ("Label", l.clone()))
-        .chain([
-            ("Project", info.project.clone()),
-            ("Run", info.run_id.clone()),
-        ])
-        .collect();
-    if usage.total() > 0 {
-        facts.push(("Tokens", fmt_usage(usage)));
-    }
-    if let Some(c) = cost {
-        facts.push(("Cost", fmt_usd(c)));
-    }
-    let plain_facts: String = facts.iter().map(|(k, v)| format!("\n{k}: {v}")).collect();
-    let html_facts: String = facts
-        .iter()
-        .map(|(k, v)| format!("\n<b>{k}:</b> {}", esc(v)))
-        .collect();
-    let md_facts: String = facts.iter().map(|(k, v)| format!("\n*{k}:* {v}")).collect();
-    Body {
-        plain: format!("💥 {x} runner crashed!\n\nTask: {task}\nError: {err}{plain_facts}"),
-        html: Some(format!(
-            "💥 <b>{x} runner crashed!</b>\n\n<b>Task:</b> {}\n<b>Error:</b> {}{html_facts}",
-            esc(&task),
-            esc(&err)
-        )),
-        markdown: Some(format!(
-            "💥 *{x} runner crashed!*\n\n*Task:* {task}\n*Error:* {err}{md_facts}"
-        )),
-    }
 }
 
 /// Everything the wake text carries.
