@@ -513,14 +513,14 @@ async fn flush_says_held_items_are_their_runners_and_fails_only_on_items_left() 
         .unwrap();
     let held = run_dir.join("outbox.lock");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::process::Command::new("flock")
+    while std::process::Command::new("flock")
         .args(["-n", "-E", "99"])
         .arg(&held)
         .arg("true")
         .status()
         .unwrap()
         .code()
-        .is_some_and(|c| c == 99)
+        != Some(99)
     {
         assert!(Instant::now() < deadline, "flock never took the lock");
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -357,8 +357,7 @@ impl Outbox {
             return false;
         };
         let mut lock = fd_lock::RwLock::new(file);
-        let held = lock.try_write().is_err();
-        held
+        lock.try_write().is_err()
     }
 
     /// Deliver pending items in order through `channel`, retrying with backoff
