@@ -197,15 +197,10 @@ fn an_output_file_that_cannot_be_written_is_no_success() {
     );
 }
 
-#[test]
-fn a_full_disk_mid_run_is_reported_not_celebrated() {
-    let sb = Sandbox::new();
-    // ~/.openclaw holds the state dir and the registry: both fill up.
-    let Some(_tmpfs) = Tmpfs::mount(&sb.openclaw_home(), "1m") else {
-        return;
-    };
-    let out = sb
-        .run(&["-t", "x", "--heartbeat", "0", "--delivery-wait", "2"])
+/// A run whose agent prints 3 MB of noise before its result: on a small
+/// filesystem, the disk fills mid-run.
+fn disk_filling_run(sb: &Sandbox) -> Output {
+    sb.run(&["-t", "x", "--heartbeat", "0", "--delivery-wait", "2"])
         .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
         .env("FAKE_MODE", "stream-flood")
         .env(
@@ -214,7 +209,17 @@ fn a_full_disk_mid_run_is_reported_not_celebrated() {
         )
         .env("FAKE_FLOOD_LINES", "3000")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_full_disk_mid_run_is_reported_not_celebrated() {
+    let sb = Sandbox::new();
+    // ~/.openclaw holds the state dir and the registry: both fill up.
+    let Some(_tmpfs) = Tmpfs::mount(&sb.openclaw_home(), "1m") else {
+        return;
+    };
+    let out = disk_filling_run(&sb);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("No space left on device"), "{err}");
@@ -332,17 +337,7 @@ fn after_a_full_disk_list_and_status_agree_and_no_false_crash_once_space_returns
     let Some(_tmpfs) = Tmpfs::mount(&sb.openclaw_home(), "1m") else {
         return;
     };
-    let out = sb
-        .run(&["-t", "x", "--heartbeat", "0", "--delivery-wait", "2"])
-        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
-        .env("FAKE_MODE", "stream-flood")
-        .env(
-            "FAKE_FLOOD_LINE",
-            format!("{{\"type\":\"noise\",\"pad\":\"{}\"}}", "x".repeat(1000)),
-        )
-        .env("FAKE_FLOOD_LINES", "3000")
-        .output()
-        .unwrap();
+    let out = disk_filling_run(&sb);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let dir = runs(&sb).remove(0);
     let id = dir.file_name().unwrap().to_string_lossy().into_owned();

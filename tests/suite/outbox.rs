@@ -394,28 +394,23 @@ async fn a_stale_wake_is_not_sent_and_the_human_hears_the_agent_was_not_woken() 
     );
 }
 
-/// Issue 13, C.8: a line torn in the middle of a multi-byte character (a
-/// crash or a full disk mid-append), with the next append glued to it, costs
-/// that line only: `outbox list` says it skipped it, and `flush` delivers the
-/// other items, each once. An outbox that cannot be read is an error.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once() {
-    let port = free_port();
+/// A run whose gateway (on `port`) is down on purpose: its messages wait in
+/// the outbox. The sandbox and the run directory.
+async fn queued_while_down(port: u16) -> (Sandbox, std::path::PathBuf) {
     let sb = gateway_sandbox(port);
+    let args = [
+        "-s",
+        KEY,
+        "-t",
+        "x",
+        "--delivery-wait",
+        "1",
+        "--heartbeat",
+        "0",
+    ];
     let out = clawrun(
         &sb,
-        &[
-            "-s",
-            KEY,
-            "-t",
-            "x",
-            "--delivery-wait",
-            "1",
-            "--heartbeat",
-            "0",
-            // The gateway is down on purpose: its messages wait in the outbox.
-            "--queue-delivery",
-        ],
+        &[&args[..], &["--queue-delivery"]].concat(),
         "claude/tool.jsonl",
     )
     .await;
@@ -424,6 +419,17 @@ async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once(
         .state_dir()
         .join("runs")
         .join(&crate::common::run_ids(&sb)[0]);
+    (sb, run_dir)
+}
+
+/// Issue 13, C.8: a line torn in the middle of a multi-byte character (a
+/// crash or a full disk mid-append), with the next append glued to it, costs
+/// that line only: `outbox list` says it skipped it, and `flush` delivers the
+/// other items, each once. An outbox that cannot be read is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once() {
+    let port = free_port();
+    let (sb, run_dir) = queued_while_down(port).await;
     let path = run_dir.join("outbox.jsonl");
     let data = std::fs::read(&path).unwrap();
     // After the first line: an append torn inside "🎉" (4 bytes, 2 written), no newline.
@@ -479,28 +485,7 @@ async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flush_says_held_items_are_their_runners_and_fails_only_on_items_left() {
     let port = free_port();
-    let sb = gateway_sandbox(port);
-    let out = clawrun(
-        &sb,
-        &[
-            "-s",
-            KEY,
-            "-t",
-            "x",
-            "--delivery-wait",
-            "1",
-            "--heartbeat",
-            "0",
-            "--queue-delivery",
-        ],
-        "claude/tool.jsonl",
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(0));
-    let run_dir = sb
-        .state_dir()
-        .join("runs")
-        .join(&crate::common::run_ids(&sb)[0]);
+    let (sb, run_dir) = queued_while_down(port).await;
     // Stand in for the runner: hold the outbox's lock (flock(2), as it does).
     // `-o`: flock itself holds it, not its child, so killing flock frees it.
     let mut holder = std::process::Command::new("flock")

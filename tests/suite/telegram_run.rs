@@ -662,6 +662,18 @@ async fn a_stall_comes_with_its_heartbeat_and_chat_texts_name_no_command() {
     );
 }
 
+/// Runs `c` (a `clawrun run` that must succeed); the Bot API method and text
+/// of every message it sent or edited, in order.
+async fn sent_texts(server: &MockServer, c: std::process::Command) -> Vec<(String, String)> {
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    bot_calls(&server.received_requests().await.unwrap())
+        .into_iter()
+        .filter_map(|(m, b)| Some((m, b["text"].as_str()?.to_owned())))
+        .collect()
+}
+
 /// Issue 25: a heartbeat's tokens are the numbers the result message shows.
 /// Claude reports an assistant message's output tokens at its start (1 or
 /// 2) and the true count only in the turn's result, so a heartbeat between
@@ -671,10 +683,7 @@ async fn a_stall_comes_with_its_heartbeat_and_chat_texts_name_no_command() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeat_tokens_are_the_results_numbers() {
     let server = MockServer::start().await;
-    mount_gateway(&server).await;
-    mount_bot(&server).await;
-    let sb = Sandbox::new();
-    setup(&sb, server.address().port(), &server.uri());
+    let sb = topic_sandbox(&server, "").await;
     // The `tool` transcript, its result line 11 s after the messages: the
     // heartbeat at 10 s comes between them.
     let lines: Vec<String> = std::fs::read_to_string(fixture("claude/tool.jsonl"))
@@ -699,16 +708,10 @@ async fn heartbeat_tokens_are_the_results_numbers() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
     let c = sb.run_std(&["-s", &key(), "-t", "x", "--heartbeat", "10"]);
-    let out = tokio::process::Command::from(c).output().await.unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let texts: Vec<String> = bot_calls(&server.received_requests().await.unwrap())
+    let texts: Vec<String> = sent_texts(&server, c)
+        .await
         .into_iter()
-        .filter_map(|(_, b)| b["text"].as_str().map(str::to_owned))
+        .map(|(_, t)| t)
         .collect();
     let result = texts.iter().find(|t| t.contains("task complete")).unwrap();
     assert!(result.contains("200 in / 14 out"), "{result}");
@@ -728,10 +731,7 @@ async fn heartbeat_tokens_are_the_results_numbers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_task_gives_one_launch_message_with_a_bounded_preview() {
     let server = MockServer::start().await;
-    mount_gateway(&server).await;
-    mount_bot(&server).await;
-    let sb = Sandbox::new();
-    setup(&sb, server.address().port(), &server.uri());
+    let sb = topic_sandbox(&server, "").await;
     let task: String = (0..220)
         .map(|i| format!("step {i:03}: a < b && c > d 🎉\n"))
         .collect();
@@ -747,17 +747,11 @@ async fn a_long_task_gives_one_launch_message_with_a_bounded_preview() {
         "0",
     ]);
     c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"));
-    let out = tokio::process::Command::from(c).output().await.unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let sends: Vec<String> = bot_calls(&server.received_requests().await.unwrap())
+    let sends: Vec<String> = sent_texts(&server, c)
+        .await
         .into_iter()
         .filter(|(m, _)| m == "sendMessage")
-        .filter_map(|(_, b)| b["text"].as_str().map(str::to_owned))
+        .map(|(_, t)| t)
         .collect();
     assert_eq!(sends.len(), 2, "launch and result only: {sends:#?}");
     let launch = &sends[0];
