@@ -25,5 +25,6 @@ mod safety;
 mod skills;
 mod telegram_run;
 mod telegram_text;
+mod wakes;
 mod worktree;
 mod worktree_runs;

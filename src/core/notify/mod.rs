@@ -17,6 +17,7 @@ mod followups;
 pub mod foreground;
 mod heartbeat;
 pub mod outbox;
+pub mod stale;
 mod text;
 
 pub use crash::{WakeTarget, crash_items, crash_key};
@@ -118,6 +119,12 @@ pub struct Notifier {
     pub silence: Silence,
     /// The run wakes an orchestrating agent (its reply is the audible one).
     pub wakes: bool,
+    /// Send technical trace markers (`--trace-live`).
+    pub trace_live: bool,
+    /// Decides whether the wake is stale (a later run of the chain exists).
+    stale: Option<StaleCheck>,
+    /// Why the wake is skipped, once [`Notifier::decide_wake`] found it stale.
+    wake_skipped: Option<String>,
 }
 
 /// Delivery budget of one courier pass while the run goes on.
@@ -144,7 +151,9 @@ impl Notifier {
         let channel_id = channel.id().to_owned();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let courier_outbox = outbox.clone();
+        let courier_stale = stale.clone();
         let courier = tokio::spawn(async move {
+            let stale = courier_stale;
             while rx.recv().await.is_some() {
                 while rx.try_recv().is_ok() {}
                 match courier_outbox
@@ -161,7 +170,9 @@ impl Notifier {
                             );
                         }
                         for (key, reason) in report.abandoned {
-                            if reason != "superseded" {
+                            if reason.starts_with(stale::STALE_PREFIX) {
+                                tracing::info!("wake {key} skipped: {reason}");
+                            } else if reason != "superseded" {
                                 tracing::error!("❌ notification {key} not delivered: {reason}");
                             }
                         }
@@ -185,7 +196,23 @@ impl Notifier {
             reply_to: None,
             silence: Silence::Progress,
             wakes: false,
+            trace_live: false,
+            stale,
+            wake_skipped: None,
         }
+    }
+
+    /// Decide, before the result goes out, whether the run's wake will be
+    /// skipped as stale; returns why. A skipped wake makes the result ring:
+    /// no agent turn follows it.
+    pub fn decide_wake(&mut self) -> Option<String> {
+        self.wake_skipped = self.stale.as_ref().and_then(StaleCheck::skip_reason);
+        self.wake_skipped.clone()
+    }
+
+    /// Why the wake would be skipped now (checked again at wake time).
+    pub fn wake_skip_reason(&self) -> Option<String> {
+        self.stale.as_ref().and_then(StaleCheck::skip_reason)
     }
 
     /// The run's outbox.
@@ -211,7 +238,8 @@ impl Notifier {
     /// Whether a message is sent silently: `final_message` for the result,
     /// a failure or a crash (see [`Silence`]).
     pub fn is_silent(&self, final_message: bool) -> bool {
-        self.silence.silent(final_message, self.wakes)
+        self.silence
+            .silent(final_message, self.wakes && self.wake_skipped.is_none())
     }
 
     /// Queue a message of `kind`.
@@ -249,6 +277,34 @@ impl Notifier {
             text: render_wake(marker, &payload),
         };
         self.enqueue(Item::Wake(wake));
+    }
+
+    /// Record a wake skipped as stale (`reason`, from
+    /// [`Notifier::decide_wake`]): in the outbox as given up, so that `show`
+    /// and `outbox list` say so; nothing is sent.
+    pub fn skip_wake(
+        &mut self,
+        session_key: Option<String>,
+        marker: &str,
+        mut payload: WakePayload,
+        reason: &str,
+    ) {
+        let key = self.next_key("wake");
+        payload.wake_id = key.clone();
+        let wake = Wake {
+            idempotency_key: key.clone(),
+            session_key,
+            session_id: None,
+            destination: self.destination.clone(),
+            text: render_wake(marker, &payload),
+        };
+        let recorded = self
+            .outbox
+            .enqueue(&self.channel_id, Item::Wake(wake))
+            .and_then(|()| self.outbox.abandon(&key, reason));
+        if let Err(e) = recorded {
+            tracing::warn!("⚠ outbox: {e}");
+        }
     }
 
     /// A technical trace marker (`--trace-live`).
@@ -391,7 +447,24 @@ impl Notifier {
             .unwrap_or_else(|| "no answer".to_owned());
         let text = match wake.status {
             EntryStatus::Delivered => return,
-            EntryStatus::Abandoned if reason.starts_with("stale") => return,
+            // Skipped before the result went out: the result rang already.
+            EntryStatus::Abandoned
+                if reason.starts_with(stale::STALE_PREFIX) && self.wake_skipped.is_some() =>
+            {
+                return;
+            }
+            // Found stale only at wake time: say so, ringing (the result was
+            // silent, waiting for an agent turn that will not come).
+            EntryStatus::Abandoned if reason.starts_with(stale::STALE_PREFIX) => {
+                if self.trace_live {
+                    self.trace(&format!("[WAKE][SKIP] {reason}"));
+                }
+                format!(
+                    "ℹ️ Your agent was not woken about this result: {}. The result is in {}.",
+                    stale::skip_words(&reason),
+                    output.display()
+                )
+            }
             // Never tried: the messages before it are not through either, so
             // the human cannot be told anything now; the flush will do both.
             EntryStatus::Pending if wake.attempts == 0 => return,

@@ -723,6 +723,7 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         git_base: None,
         changes: None,
         followups_not_run: Vec::new(),
+        chain_root: Some(spec.chain.chain_root.clone()),
     }
 }
 
