@@ -19,6 +19,7 @@ mod parsers;
 mod registry;
 mod respond;
 mod resume_route;
+mod route_list;
 mod routing;
 mod run;
 mod safety;

@@ -48,6 +48,10 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     for w in &spec.route.warnings {
         eprintln!("⚠ {w}");
     }
+    // A foreground console run is watched; detached, nobody hears of it.
+    let empty_route = runner::empty_route_warning(spec)
+        .filter(|_| args.detach || args.validate_only)
+        .inspect(|w| eprintln!("⚠ {w}"));
     if args.validate_only {
         if args.json {
             render::json(&serde_json::json!({
@@ -57,6 +61,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
                 "completion_mode": spec.chain.completion_mode.as_str(),
                 "max_iterations": spec.chain.max_iterations,
                 "iteration": spec.chain.iteration,
+                "warnings": empty_route.as_slice(),
             }))?;
         } else {
             let extra = [
@@ -92,7 +97,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     );
     let dir = runner::create(&mut prepared)?;
     if args.detach {
-        return detach(args, &dir, paths, &prepared, &slots, admit);
+        return detach(args, &dir, paths, &prepared, (&slots, admit), empty_route);
     }
     let admission = match admit {
         Admit::Slot(slot) => Admission::Slot(slot),
@@ -127,8 +132,8 @@ fn detach(
     dir: &RunDir,
     paths: &Paths,
     prepared: &Prepared,
-    slots: &Slots,
-    admit: Admit,
+    (slots, admit): (&Slots, Admit),
+    warning: Option<String>,
 ) -> CmdResult {
     let exe = std::env::current_exe().context("finding the clawrun executable")?;
     let handover = match &admit {
@@ -152,6 +157,7 @@ fn detach(
         if let Some(p) = position {
             v["queue_position"] = p.into();
         }
+        v["warnings"] = serde_json::to_value(warning.as_slice())?;
         render::json(&v)?;
     } else {
         let mut out = std::io::stdout().lock();
