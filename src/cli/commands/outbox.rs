@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use clawrun::core::model::text::count;
 use clawrun::core::notify::outbox::{self, RetryPolicy};
 use clawrun::core::runner;
 
@@ -33,7 +34,8 @@ pub fn outbox(args: &OutboxArgs, ctx: &Ctx) -> CmdResult {
             .sum();
         if items > 0 {
             eprintln!(
-                "⏳ Delivering {items} pending item(s); retrying for up to {}s (--wait)…",
+                "⏳ Delivering {}; retrying for up to {}s (--wait)…",
+                count(items as u64, "pending item", "pending items"),
                 args.wait
             );
         }

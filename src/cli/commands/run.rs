@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clawrun::channels::Console;
+use clawrun::core::model::text::count;
 use clawrun::core::notify::delivery::Configs;
 use clawrun::core::ops::capacity::Admit;
 use clawrun::core::ops::{capacity, gc};
@@ -84,9 +85,13 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     if let Some(report) = gc::auto_gc(paths, &configs.config) {
         if report.runs_removed > 0 || report.registry_entries_removed > 0 {
             eprintln!(
-                "🧹 daily clean-up: {} old run(s) and {} registry entr(ies) removed, {} freed",
-                report.runs_removed,
-                report.registry_entries_removed,
+                "🧹 daily clean-up: {} and {} removed, {} freed",
+                count(report.runs_removed as u64, "old run", "old runs"),
+                count(
+                    report.registry_entries_removed as u64,
+                    "registry entry",
+                    "registry entries"
+                ),
                 render::gc::format_bytes(report.bytes_freed)
             );
         }

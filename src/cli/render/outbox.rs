@@ -1,5 +1,6 @@
 //! The outbox as text: what is pending or was given up, and what a flush did.
 
+use clawrun::core::model::text::count;
 use clawrun::core::notify::outbox::{Entry, RunFlush, RunOutbox};
 use clawrun::core::notify::stale;
 
@@ -30,9 +31,9 @@ pub fn pending(runs: &[RunOutbox]) -> String {
         }
         for e in &run.pending {
             out.push_str(&format!(
-                "  {}  {} attempt(s){}{}\n",
+                "  {}  {}{}{}\n",
                 e.key,
-                e.attempts,
+                count(u64::from(e.attempts), "attempt", "attempts"),
                 if e.in_doubt { ", in doubt" } else { "" },
                 e.last_error
                     .as_deref()
