@@ -118,78 +118,54 @@ mod tests {
         rec
     }
 
+    const A: &str = "20261206-100000-aaaaaa";
+    const B: &str = "20261206-100005-bbbbbb";
+
     #[test]
     fn a_later_run_of_the_same_chain_makes_the_wake_stale() {
         let tmp = tempfile::tempdir().unwrap();
-        let first = mk(
-            tmp.path(),
-            "20261206-100000-aaaaaa",
-            100_000,
-            "k",
-            Some("20261206-100000-aaaaaa"),
-        );
-        mk(
-            tmp.path(),
-            "20261206-100005-bbbbbb",
-            105_000,
-            "k",
-            Some("20261206-100000-aaaaaa"),
-        );
+        let first = mk(tmp.path(), A, 100_000, "k", Some(A));
+        mk(tmp.path(), B, 105_000, "k", Some(A));
         let check = StaleCheck::of(tmp.path(), &first);
-        assert_eq!(check.newer_run().as_deref(), Some("20261206-100005-bbbbbb"));
+        assert_eq!(check.newer_run().as_deref(), Some(B));
         let reason = check.skip_reason().unwrap();
-        assert_eq!(superseded_by(&reason), Some("20261206-100005-bbbbbb"));
+        assert_eq!(superseded_by(&reason), Some(B));
         assert!(reason.starts_with(STALE_PREFIX));
     }
 
     #[test]
     fn later_runs_with_the_same_key_in_other_chains_are_not_stale() {
         let tmp = tempfile::tempdir().unwrap();
-        let first = mk(
-            tmp.path(),
-            "20261206-100000-aaaaaa",
-            100_000,
-            "k",
-            Some("20261206-100000-aaaaaa"),
-        );
+        let first = mk(tmp.path(), A, 100_000, "k", Some(A));
         // Another project, a queued run, a worktree sibling: each its own chain.
         for (id, ms) in [
-            ("20261206-100001-cccccc", 101_000),
-            ("20261206-100002-dddddd", 102_000),
+            ("20261206-100001-c", 101_000),
+            ("20261206-100002-d", 102_000),
         ] {
             mk(tmp.path(), id, ms, "k", Some(id));
         }
         assert_eq!(StaleCheck::of(tmp.path(), &first).newer_run(), None);
-        // The last run of a chain is never stale, however old.
-        let b = mk(
-            tmp.path(),
-            "20261206-100003-eeeeee",
-            103_000,
-            "other",
-            Some("20261206-100000-aaaaaa"),
+        // The last run of a chain is never stale, however old its key's runs.
+        let last = mk(tmp.path(), B, 105_000, "other", Some(A));
+        assert_eq!(StaleCheck::of(tmp.path(), &last).newer_run(), None);
+        assert_eq!(
+            StaleCheck::of(tmp.path(), &first).newer_run().as_deref(),
+            Some(B)
         );
-        assert_eq!(StaleCheck::of(tmp.path(), &b).newer_run(), None);
-        assert!(StaleCheck::of(tmp.path(), &first).newer_run().is_some());
     }
 
     #[test]
     fn records_without_a_chain_are_their_own_chain() {
         let tmp = tempfile::tempdir().unwrap();
-        let old = mk(tmp.path(), "20261201-000000-aaaaaa", 100_000, "k", None);
-        mk(tmp.path(), "20261201-000001-bbbbbb", 101_000, "k", None);
-        assert_eq!(old.chain(), old.run_id);
+        let old = mk(tmp.path(), A, 100_000, "k", None);
+        mk(tmp.path(), "20261206-100001-c", 101_000, "k", None);
+        assert_eq!(old.chain(), A);
         assert_eq!(StaleCheck::of(tmp.path(), &old).newer_run(), None);
         // A later run that resumed it names it as its root.
-        mk(
-            tmp.path(),
-            "20261201-000002-cccccc",
-            102_000,
-            "k",
-            Some("20261201-000000-aaaaaa"),
-        );
+        mk(tmp.path(), B, 105_000, "k", Some(A));
         assert_eq!(
             StaleCheck::of(tmp.path(), &old).newer_run().as_deref(),
-            Some("20261201-000002-cccccc")
+            Some(B)
         );
     }
 

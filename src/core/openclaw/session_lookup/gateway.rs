@@ -52,7 +52,7 @@ impl<I: ToolInvoker> GatewaySessions<I> {
             false
         })
         .await?;
-        out.sort_by(|a, b| b.updated_at_ms.cmp(&a.updated_at_ms));
+        out.sort_by_key(|s| std::cmp::Reverse(s.updated_at_ms));
         Ok(out)
     }
 
