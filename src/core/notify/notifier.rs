@@ -179,6 +179,25 @@ impl Notifier {
         self.enqueue(Item::Message(msg));
     }
 
+    /// A wake under the next key, which is also the payload's `wake_id`.
+    fn next_wake(
+        &mut self,
+        session_key: Option<String>,
+        session_id: Option<String>,
+        marker: &str,
+        mut payload: WakePayload,
+    ) -> Wake {
+        let key = self.next_key("wake");
+        payload.wake_id = key.clone();
+        Wake {
+            idempotency_key: key,
+            session_key,
+            session_id,
+            destination: self.destination.clone(),
+            text: render_wake(marker, &payload),
+        }
+    }
+
     /// Queue a wake of the orchestrating agent; the payload's `wake_id` is set
     /// to the wake's idempotency key.
     pub fn wake_with(
@@ -186,39 +205,24 @@ impl Notifier {
         session_key: Option<String>,
         session_id: Option<String>,
         marker: &str,
-        mut payload: WakePayload,
+        payload: WakePayload,
     ) {
-        let key = self.next_key("wake");
-        payload.wake_id = key.clone();
-        let wake = Wake {
-            idempotency_key: key,
-            session_key,
-            session_id,
-            destination: self.destination.clone(),
-            text: render_wake(marker, &payload),
-        };
+        let wake = self.next_wake(session_key, session_id, marker, payload);
         self.enqueue(Item::Wake(wake));
     }
 
     /// Record a wake skipped as stale (`reason`, from
-    /// [`Notifier::decide_wake`]): in the outbox as given up, so that `show`
+    /// [`StaleCheck::skip_reason`]): in the outbox as given up, so that `show`
     /// and `outbox list` say so; nothing is sent.
     pub fn skip_wake(
         &mut self,
         session_key: Option<String>,
         marker: &str,
-        mut payload: WakePayload,
+        payload: WakePayload,
         reason: &str,
     ) {
-        let key = self.next_key("wake");
-        payload.wake_id = key.clone();
-        let wake = Wake {
-            idempotency_key: key.clone(),
-            session_key,
-            session_id: None,
-            destination: self.destination.clone(),
-            text: render_wake(marker, &payload),
-        };
+        let wake = self.next_wake(session_key, None, marker, payload);
+        let key = wake.idempotency_key.clone();
         let recorded = self
             .outbox
             .enqueue(&self.channel_id, Item::Wake(wake))
