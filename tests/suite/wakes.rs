@@ -57,23 +57,30 @@ fn record(sb: &Sandbox, id: &str) -> Value {
     serde_json::from_slice(&std::fs::read(p).unwrap_or_default()).unwrap_or(Value::Null)
 }
 
-/// Wait (bounded) until the wake of every run of `ids` is settled: delivered
-/// or given up.
+/// Whether the run's wake is recorded and every item of its outbox is
+/// settled: delivered or given up.
+fn settled(sb: &Sandbox, id: &str) -> bool {
+    let lines: Vec<Value> = outbox_of(sb, id)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let done = |key: &Value| {
+        lines
+            .iter()
+            .any(|l| &l["key"] == key && (l["op"] == "delivered" || l["op"] == "abandoned"))
+    };
+    let mut enqueued = lines.iter().filter(|l| l["op"] == "enqueued");
+    lines.iter().any(|l| l["item"] == "wake") && enqueued.all(|l| done(&l["key"]))
+}
+
+/// Wait (bounded) until every run of `ids` has its wake and all its
+/// messages settled.
 async fn wait_wakes_settled(sb: &Sandbox, ids: &[String]) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let settled = ids.iter().all(|id| {
-            outbox_of(sb, id).lines().any(|l| {
-                l.contains(":wake:")
-                    && (l.contains("\"op\":\"delivered\"") || l.contains("\"op\":\"abandoned\""))
-            })
-        });
-        if settled {
-            return;
-        }
+    while !ids.iter().all(|id| settled(sb, id)) {
         assert!(
             Instant::now() < deadline,
-            "wakes not settled: {:?}",
+            "outboxes not settled: {:?}",
             ids.iter().map(|id| outbox_of(sb, id)).collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -187,7 +194,7 @@ async fn a_chain_run_superseded_while_it_ran_is_not_woken_and_says_why() {
     )
     .await;
     let ids = run_ids(&sb);
-    let b = ids[1].clone();
+    let b = ids.iter().find(|id| **id != a).unwrap().clone();
     assert_eq!(record(&sb, &a)["status"], "running", "A ended too early");
     wait_wakes_settled(&sb, &ids).await;
     wait_until("A done", || record(&sb, &a)["status"] == "completed").await;
@@ -251,4 +258,83 @@ async fn a_chain_run_superseded_while_it_ran_is_not_woken_and_says_why() {
     let list = clawrun_in(&sb, &["outbox", "list", "--json"]).await;
     let v: Value = serde_json::from_slice(&list.stdout).unwrap();
     assert!(v.to_string().contains(&format!("{a}:wake:")), "{v}");
+}
+
+/// The later run of the chain starts after the result was decided, while the
+/// result is still being delivered: the wake is skipped when its turn comes,
+/// and the human hears so in a message that rings (the result did not).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wake_found_stale_only_at_delivery_is_told_to_the_human_ringing() {
+    use wiremock::matchers::{body_string_contains, method};
+    use wiremock::{Mock, ResponseTemplate};
+    let port = free_port();
+    let server = server_on(port).await;
+    // A's result hangs a while at the gateway: B starts meanwhile.
+    let ok = serde_json::json!({"ok": true, "result": {"content": [{"type": "text", "text": "{}"}], "details": {"status": "ok", "messageId": "m1"}}});
+    Mock::given(method("POST"))
+        .and(body_string_contains("task complete"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(ok)
+                .set_delay(Duration::from_secs(4)),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_ok(&server).await;
+    let sb = gateway_sandbox(port);
+    let args = ["-s", KEY, "--heartbeat", "0", "--detach", "--trace-live"];
+    launch(&sb, &[&args[..], &["-t", "first"]].concat(), "0").await;
+    let a = run_ids(&sb)[0].clone();
+    wait_until("A's result on its way", || {
+        outbox_of(&sb, &a)
+            .lines()
+            .any(|l| l.contains("\"op\":\"attempt\"") && l.contains(":result:"))
+    })
+    .await;
+    let sid = record(&sb, &a)["resume_id"].as_str().unwrap().to_owned();
+    launch(
+        &sb,
+        &[&args[..], &["-t", "next", "--resume", &sid]].concat(),
+        "0",
+    )
+    .await;
+    let ids = run_ids(&sb);
+    let b = ids.iter().find(|id| **id != a).unwrap().clone();
+    wait_wakes_settled(&sb, &ids).await;
+    // A's runner tells the human once its wake is skipped.
+    let told = |l: &Value| {
+        l["op"] == "enqueued"
+            && l["kind"] == "notice"
+            && l["body"]["plain"]
+                .as_str()
+                .is_some_and(|t| t.contains("not woken") && t.contains(&b))
+    };
+    wait_until("the notice", || {
+        outbox_of(&sb, &a)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|l| told(&l))
+    })
+    .await;
+    let lines: Vec<Value> = outbox_of(&sb, &a)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let notice = lines.iter().find(|l| told(l)).unwrap();
+    assert_eq!(notice["silent"], false, "{notice}");
+    let result = lines
+        .iter()
+        .find(|l| l["op"] == "enqueued" && l["kind"] == "result")
+        .unwrap();
+    assert_eq!(result["silent"], true, "decided before B existed");
+    assert!(
+        lines.iter().any(|l| l["body"]["plain"]
+            .as_str()
+            .is_some_and(|t| t.contains("[WAKE][SKIP]"))),
+        "no SKIP marker"
+    );
+    let keys = wake_keys(&server).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with(&b), "{keys:?}");
 }
