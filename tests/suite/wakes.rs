@@ -95,6 +95,17 @@ async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// Launch a run resuming the session of run `a` (the next run of its chain);
+/// returns every run id and the new run's (found by id: runs created in the
+/// same second sort at random).
+async fn resume_of(sb: &Sandbox, args: &[&str], a: &str) -> (Vec<String>, String) {
+    let sid = record(sb, a)["resume_id"].as_str().unwrap().to_owned();
+    launch(sb, &[args, &["-t", "next", "--resume", &sid]].concat(), "0").await;
+    let ids = run_ids(sb);
+    let b = ids.iter().find(|id| *id != a).unwrap().clone();
+    (ids, b)
+}
+
 /// Every run id has exactly one wake among `keys`.
 fn one_wake_each(keys: &[String], ids: &[String]) {
     for id in ids {
@@ -185,16 +196,8 @@ async fn a_chain_run_superseded_while_it_ran_is_not_woken_and_says_why() {
         record(&sb, &a)["resume_id"].is_string()
     })
     .await;
-    let sid = record(&sb, &a)["resume_id"].as_str().unwrap().to_owned();
     // The agent moves on: it resumes A's session while A still runs.
-    launch(
-        &sb,
-        &[&args[..], &["-t", "next", "--resume", &sid]].concat(),
-        "0",
-    )
-    .await;
-    let ids = run_ids(&sb);
-    let b = ids.iter().find(|id| **id != a).unwrap().clone();
+    let (ids, b) = resume_of(&sb, &args, &a).await;
     assert_eq!(record(&sb, &a)["status"], "running", "A ended too early");
     wait_wakes_settled(&sb, &ids).await;
     wait_until("A done", || record(&sb, &a)["status"] == "completed").await;
@@ -292,15 +295,7 @@ async fn a_wake_found_stale_only_at_delivery_is_told_to_the_human_ringing() {
             .any(|l| l.contains("\"op\":\"attempt\"") && l.contains(":result:"))
     })
     .await;
-    let sid = record(&sb, &a)["resume_id"].as_str().unwrap().to_owned();
-    launch(
-        &sb,
-        &[&args[..], &["-t", "next", "--resume", &sid]].concat(),
-        "0",
-    )
-    .await;
-    let ids = run_ids(&sb);
-    let b = ids.iter().find(|id| **id != a).unwrap().clone();
+    let (ids, b) = resume_of(&sb, &args, &a).await;
     wait_wakes_settled(&sb, &ids).await;
     // A's runner tells the human once its wake is skipped.
     let told = |l: &Value| {
