@@ -11,12 +11,14 @@ use clawrun::channels::Console;
 use clawrun::core::notify::delivery::Configs;
 use clawrun::core::ops::capacity::Admit;
 use clawrun::core::ops::{capacity, gc};
+use clawrun::core::runner::follower;
 use clawrun::core::runner::{self, Admission, Handover, Prepared, RunReport, RunnerEnd, process};
-use clawrun::core::store::paths::Paths;
+use clawrun::core::store::paths::{Paths, ProcessEnv};
 use clawrun::core::store::run::RunDir;
 use clawrun::core::store::slots::Slots;
 
 use crate::cli::args::RunArgs;
+use crate::cli::commands::follow;
 use crate::cli::exit::CliError;
 use crate::cli::{CmdResult, Ctx, render, runtime};
 
@@ -91,6 +93,17 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         render::run::banner(spec, prepared.resume_run_id.as_deref())
     );
     let dir = runner::create(&mut prepared)?;
+    if args.exec_mode || follower::in_openclaw_exec(&ProcessEnv) {
+        if args.detach {
+            eprintln!(
+                "ℹ️ exec mode (OpenClaw's background exec): --detach starts the run detached, and \
+                 this process follows it to its end so the task ends with the run"
+            );
+        }
+        return follow::follow(&dir, &configs, || {
+            detach(args, &dir, paths, &prepared, &slots, admit)
+        });
+    }
     if args.detach {
         return detach(args, &dir, paths, &prepared, &slots, admit);
     }
