@@ -42,7 +42,7 @@ fn stderr(out: &Output) -> String {
 
 /// The compact result: what follows the launch proof on stdout.
 fn compact_of(out: &str) -> &str {
-    let start = out.find("clawrun ").expect("a compact result");
+    let start = out.find("[clawrun] ").expect("a compact result");
     &out[start..]
 }
 
@@ -101,7 +101,7 @@ fn the_follower_stays_until_the_end_and_exits_with_the_outcome() {
         let compact = compact_of(&text);
         assert!(compact.chars().count() <= 400, "{compact}");
         assert!(
-            compact.starts_with(&format!("clawrun {status} · exec test · run {id}")),
+            compact.starts_with(&format!("[clawrun] {status} · exec test · run {id}")),
             "{compact}"
         );
         assert!(compact.contains("Output: "), "{compact}");
@@ -274,7 +274,7 @@ async fn in_exec_mode_clawrun_sends_no_wake_of_its_own() {
     );
     let compact = stdout(&out);
     assert!(
-        compact_of(&compact).contains("clawrun completed · quiet"),
+        compact_of(&compact).contains("[clawrun] completed · quiet"),
         "{compact}"
     );
 }
@@ -341,7 +341,7 @@ async fn sigterm_while_the_gateway_serves_is_a_cancel_the_run_is_killed() {
         .await
         .unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    assert!(compact_of(&stdout(&out)).starts_with("clawrun killed · long"));
+    assert!(compact_of(&stdout(&out)).starts_with("[clawrun] killed · long"));
     assert_eq!(record(&sb, &id)["status"], "killed");
     assert!(group_gone(pgid), "the agent's group survived the cancel");
     // The runner exits after its last delivery.

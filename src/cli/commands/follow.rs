@@ -72,7 +72,7 @@ pub fn follow(dir: &RunDir, configs: &Configs, launch: impl FnOnce() -> CmdResul
         }
         Followed::Stopping => (
             format!(
-                "clawrun killed · run {}\nThe task was cancelled: the run is stopping \
+                "[clawrun] killed · run {}\nThe task was cancelled: the run is stopping \
                  (`clawrun show {}` says when it is done).",
                 spec.run_id, spec.run_id
             ),
@@ -157,7 +157,7 @@ async fn cancel(dir: &RunDir) -> Followed {
 /// still reaches anyone).
 fn left_text(spec: &RunSpec) -> String {
     format!(
-        "clawrun running · run {} · the gateway is going away: the run goes on and wakes \
+        "[clawrun] running · run {} · the gateway is going away: the run goes on and wakes \
          this session itself when it ends (`clawrun show {}`).",
         spec.run_id, spec.run_id
     )

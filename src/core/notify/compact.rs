@@ -21,7 +21,7 @@ pub fn render_compact(spec: &RunSpec, record: &RunRecord, output: &str) -> Strin
         RunStatus::Done(o) => o.as_str(),
         other => other.as_str(),
     };
-    let mut head = format!("clawrun {status}");
+    let mut head = format!("[clawrun] {status}");
     if let Some(l) = spec.label.as_deref().filter(|l| !l.trim().is_empty()) {
         head.push_str(&format!(" · {}", cut(l.trim(), 40)));
     }
@@ -122,7 +122,7 @@ mod tests {
         let short = render_compact(&spec, &rec, "\n  All tests pass.\nmore");
         assert!(
             short.starts_with(&format!(
-                "clawrun completed · fix the login · run {}\nResult: All tests pass.\n",
+                "[clawrun] completed · fix the login · run {}\nResult: All tests pass.\n",
                 spec.run_id
             )),
             "{short}"
@@ -155,7 +155,7 @@ mod tests {
         rec.error = Some("API Error: 500\nsecond".into());
         let t = render_compact(&spec(), &rec, "");
         assert!(
-            t.contains("clawrun failed") && t.contains("Result: API Error: 500\n"),
+            t.contains("[clawrun] failed") && t.contains("Result: API Error: 500\n"),
             "{t}"
         );
     }
