@@ -131,6 +131,7 @@ fn scenarios() -> Vec<Scenario> {
         scenario!("approvals_chat", true, approval_scenarios::approvals_chat),
         scenario!("exec_task_ledger", true, exec_scenarios::exec_task_ledger),
         scenario!("exec_task_cancel", true, exec_scenarios::exec_task_cancel),
+        scenario!("exec_task_failed", true, exec_scenarios::exec_task_failed),
     ]
 }
 

@@ -241,3 +241,28 @@ pub async fn exec_task_cancel(ctx: Arc<Ctx>) {
     }
     no_wake_of_its_own(&dir);
 }
+
+/// A failing agent: the run exits 3, so the row says failed, and the agent
+/// is woken with `[clawrun] failed`.
+pub async fn exec_task_failed(ctx: Arc<Ctx>) {
+    let label = "e2e exec fails";
+    let before = ctx.openai.chat_bodies().await.len();
+    agent_launches(&ctx, label, "[e2e:err500] A task that fails.").await;
+    let row = wait_row(&ctx, label, "ended", |r| r["status"] != "running").await;
+    assert_eq!(row["status"], "failed", "{row}");
+    let dir = run_dir_of(&ctx, label).expect("no run directory");
+    assert_eq!(run_record(&dir)["status"], "failed");
+    no_wake_of_its_own(&dir);
+    let until = Instant::now() + LIMIT;
+    let wanted = format!("[clawrun] failed · {label}");
+    while !ctx.openai.chat_bodies().await[before..]
+        .iter()
+        .any(|b| b.contains(&wanted))
+    {
+        assert!(
+            Instant::now() < until,
+            "the agent was never woken with {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

@@ -89,6 +89,7 @@ pub fn follow(dir: &RunDir, configs: &Configs, launch: impl FnOnce() -> CmdResul
     };
     // The gateway may be gone (EPIPE): the run's own messages still go out.
     let mut out = std::io::stdout().lock();
+    let text = compact::pad_for_exit_event(&text);
     let _ = writeln!(out, "{text}").and_then(|()| out.flush());
     drop(lock);
     Ok(code)

@@ -8,11 +8,16 @@
 use crate::core::model::state::Outcome;
 use crate::core::store::run::{CompletionMode, RunRecord, RunSpec, RunStatus};
 
-/// The most characters the compact result has (OpenClaw's exit event keeps
-/// the last ~400 characters of a background exec's output).
-pub const MAX_COMPACT_CHARS: usize = 400;
+/// The most characters the compact result has: OpenClaw's exit event takes
+/// the last 400 characters (UTF-16 units) of a background exec's output
+/// (`DEFAULT_NOTIFY_TAIL_CHARS`), with its trailing newline.
+pub const MAX_COMPACT_CHARS: usize = 399;
+/// What the woken agent reads of those 400: whitespace collapsed to single
+/// spaces, then the first 180 characters (`DEFAULT_NOTIFY_SNIPPET_CHARS`). The
+/// first line and the result's first line fit in them.
+pub const EVENT_SNIPPET_CHARS: usize = 180;
 /// The fewest characters of the result's first line kept when the rest is long.
-const MIN_RESULT_CHARS: usize = 40;
+const MIN_RESULT_CHARS: usize = 30;
 
 /// Render the compact result of the ended run `record` of `spec`; `output`
 /// is the run's final text (its first non-empty line is quoted).
@@ -47,10 +52,9 @@ pub fn render_compact(spec: &RunSpec, record: &RunRecord, output: &str) -> Strin
     let first = first_line(output)
         .or_else(|| record.error.as_deref().and_then(first_line))
         .unwrap_or("(no output)");
-    let fixed: usize =
-        head.chars().count() + tail.iter().map(|l| l.chars().count() + 1).sum::<usize>();
-    let room = MAX_COMPACT_CHARS
-        .saturating_sub(fixed + "\nResult: ".len())
+    // Room in the snippet the agent reads (less a character of margin).
+    let room = (EVENT_SNIPPET_CHARS - 1)
+        .saturating_sub(head.chars().count() + " Result: ".len())
         .max(MIN_RESULT_CHARS);
     let first = crate::core::model::text::terminal_safe(first);
     let mut text = format!("{head}\nResult: {}", cut(&first, room));
@@ -58,7 +62,40 @@ pub fn render_compact(spec: &RunSpec, record: &RunRecord, output: &str) -> Strin
         text.push('\n');
         text.push_str(&line);
     }
-    cut(&text, MAX_COMPACT_CHARS)
+    cut_units(&text, MAX_COMPACT_CHARS)
+}
+
+/// `s` cut to `n` UTF-16 units (OpenClaw counts those), with `…` when cut.
+fn cut_units(s: &str, n: usize) -> String {
+    if s.encode_utf16().count() <= n {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut units = 0;
+    for c in s.chars() {
+        if units + c.len_utf16() > n - 1 {
+            break;
+        }
+        units += c.len_utf16();
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// `text` padded with spaces to exactly [`MAX_COMPACT_CHARS`] UTF-16 units,
+/// so that with its newline it is exactly the 400-unit tail OpenClaw's exit
+/// event takes, and the snippet the agent reads starts at its first line
+/// (not in the launch proof printed before it). The spaces vanish when
+/// OpenClaw collapses whitespace.
+pub fn pad_for_exit_event(text: &str) -> String {
+    let units = text.encode_utf16().count();
+    let mut out = text.to_owned();
+    out.extend(std::iter::repeat_n(
+        ' ',
+        MAX_COMPACT_CHARS.saturating_sub(units),
+    ));
+    out
 }
 
 /// What the agent does next in iterate mode.
@@ -146,6 +183,33 @@ mod tests {
         rec.output_file = std::path::PathBuf::from("/p".repeat(400));
         let huge = render_compact(&spec, &rec, "ok");
         assert!(huge.chars().count() <= MAX_COMPACT_CHARS, "{huge}");
+    }
+
+    #[test]
+    fn the_snippet_the_agent_reads_has_status_and_result() {
+        let mut spec = spec();
+        spec.label = Some("fix the login".into());
+        let mut rec = record();
+        rec.status = RunStatus::Done(Outcome::Failed);
+        rec.resume_id = Some("sess-1".into());
+        let text = render_compact(&spec, &rec, &format!("API Error: 500 {}", "y".repeat(500)));
+        let padded = pad_for_exit_event(&text);
+        assert_eq!(padded.encode_utf16().count(), MAX_COMPACT_CHARS);
+        // What OpenClaw does: the last 400 units of the output, whitespace
+        // collapsed, the first 180 characters.
+        let output = format!("launch proof {}\n{padded}\n", "z".repeat(300));
+        let units: Vec<u16> = output.encode_utf16().collect();
+        let tail = String::from_utf16(&units[units.len() - 400..]).unwrap();
+        let seen: String = tail.split_whitespace().collect::<Vec<_>>().join(" ");
+        let snippet: String = seen.chars().take(EVENT_SNIPPET_CHARS).collect();
+        assert!(
+            snippet.starts_with(&format!(
+                "[clawrun] failed · fix the login · run {}",
+                spec.run_id
+            )),
+            "{snippet}"
+        );
+        assert!(snippet.contains("Result: API Error: 500"), "{snippet}");
     }
 
     #[test]
