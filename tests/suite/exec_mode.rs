@@ -318,12 +318,16 @@ fn start_hanging(sb: &Sandbox, extra_env: &[(&str, &str)]) -> (std::process::Chi
     (child, id)
 }
 
-fn sigterm(pid: u32) {
+/// SIGTERM to the follower (as OpenClaw sends it), and its output once it exits.
+async fn sigterm_and_wait(child: std::process::Child) -> Output {
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
+        nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
 }
 
 fn group_gone(pgid: u64) -> bool {
@@ -336,10 +340,7 @@ async fn sigterm_while_the_gateway_serves_is_a_cancel_the_run_is_killed() {
     let server = telegram_world(&sb, 200).await;
     let (child, id) = start_hanging(&sb, &[("FAKE_MODE", "hang")]);
     let pgid = record(&sb, &id)["agent_pid"].as_u64().unwrap();
-    sigterm(child.id());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = sigterm_and_wait(child).await;
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(compact_of(&stdout(&out)).starts_with("[clawrun] killed · long"));
     assert_eq!(record(&sb, &id)["status"], "killed");
@@ -361,10 +362,7 @@ async fn sigterm_while_the_gateway_drains_leaves_the_run_which_wakes_by_itself()
     let server = telegram_world(&sb, 503).await;
     // Lasts a few seconds, then completes by itself.
     let (child, id) = start_hanging(&sb, &[("FAKE_DELAY", "0.5")]);
-    sigterm(child.id());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = sigterm_and_wait(child).await;
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("goes on by itself"),

@@ -123,14 +123,9 @@ fn first_line(text: &str) -> Option<&str> {
     text.lines().map(str::trim).find(|l| !l.is_empty())
 }
 
-/// `s` cut to `n` characters, with `…` when cut.
+/// `s` cut to at most `n` characters, with `…` when cut.
 fn cut(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    super::preview(s, n.saturating_sub(1))
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@
 //! follower that is gone (the gateway went away) leaves the wake to the run.
 
 use std::fs::File;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -56,13 +55,7 @@ impl FollowerLock {
     /// When the lock file cannot be created or locked.
     pub fn take(dir: &RunDir) -> Result<Self> {
         let path = dir.file(FOLLOWER_LOCK);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)
+        let file = fsutil::open_private_rw(&path)
             .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
         match try_flock(&file, true) {
             Ok(true) => Ok(Self { _file: file }),
