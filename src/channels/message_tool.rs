@@ -131,6 +131,7 @@ impl Channel for MessageTool {
                 self.wake_timeout,
                 wake,
                 &|s: &str| s.to_owned(),
+                &[],
             )
             .await;
         }
