@@ -9,6 +9,7 @@ mod crash;
 mod doctor;
 mod durability;
 mod examples;
+mod exec_mode;
 mod foreground;
 mod gc;
 mod leaks;
