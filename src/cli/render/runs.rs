@@ -41,10 +41,17 @@ pub fn list(runs: &[RunSummary]) -> String {
             r.run_id,
             clip(r.label.as_deref().unwrap_or("-"), 24),
             // A worktree run: its branch marks it (the project is the worktree).
-            match &r.worktree_branch {
-                Some(b) => format!("🌿 {b} {}", r.project.display()),
-                None => r.project.display().to_string(),
-            }
+            format!(
+                "{}{}",
+                r.node
+                    .as_ref()
+                    .map(|n| format!("🖥 {n}: "))
+                    .unwrap_or_default(),
+                match &r.worktree_branch {
+                    Some(b) => format!("🌿 {b} {}", r.project.display()),
+                    None => r.project.display().to_string(),
+                }
+            )
         ));
     }
     out
