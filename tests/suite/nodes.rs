@@ -3,6 +3,8 @@
 //! is the `node` program clawrun runs its gateway helper with, and it runs the
 //! real clawrun as the "node" (its own HOME) for `system.run`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -66,7 +68,9 @@ impl World {
         self.requests()
             .iter()
             .filter(|r| r["request"]["method"] == "node.invoke")
-            .map(|r| serde_json::from_value(r["request"]["params"]["params"]["command"].clone()).unwrap())
+            .map(|r| {
+                serde_json::from_value(r["request"]["params"]["params"]["command"].clone()).unwrap()
+            })
             .collect()
     }
 
@@ -74,14 +78,24 @@ impl World {
         let task = self.sb.root.join("task.txt");
         self.sb
             .run(&["--node", node, "-p", self.project.to_str().unwrap()])
-            .args(["--task-file", task.to_str().unwrap(), "--label", "remote one", "--json"])
+            .args([
+                "--task-file",
+                task.to_str().unwrap(),
+                "--label",
+                "remote one",
+                "--json",
+            ])
             .output()
             .unwrap()
     }
 
     fn node_runs(&self) -> Vec<String> {
         std::fs::read_dir(self.node_home.join(".openclaw/clawrun/runs"))
-            .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -110,23 +124,37 @@ fn an_unknown_or_disconnected_node_is_refused_before_anything_runs() {
     let w = World::new(json!({}));
     let out = w.launch("nowhere");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no paired node is named `nowhere`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no paired node is named `nowhere`"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("box, lap"), "{}", stderr(&out));
     let out = w.launch("lap");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("not connected"), "{}", stderr(&out));
     assert!(w.node_commands().is_empty(), "{:?}", w.node_commands());
     // A relative project means nothing on another machine.
-    let out = w.sb.run(&["--node", "box", "-p", "rel", "-t", "x"]).output().unwrap();
+    let out =
+        w.sb.run(&["--node", "box", "-p", "rel", "-t", "x"])
+            .output()
+            .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("absolute path on the node"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("absolute path on the node"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn another_clawrun_version_or_none_on_the_node_is_exit_2_and_nothing_starts() {
     for (conf, needle) in [
         (json!({"version": "clawrun 0.0.1"}), "has clawrun 0.0.1"),
-        (json!({"missing": true}), "no clawrun on the node host's PATH"),
+        (
+            json!({"missing": true}),
+            "no clawrun on the node host's PATH",
+        ),
     ] {
         let w = World::new(conf);
         let out = w.launch("box");
@@ -148,7 +176,7 @@ fn a_run_starts_on_the_node_with_the_task_out_of_every_argv() {
     assert_eq!(proof["node"], "box");
     assert_eq!(proof["node_id"], "n-box");
     let run_id = proof["run_id"].as_str().unwrap().to_owned();
-    assert_eq!(w.node_runs(), [run_id.clone()]);
+    assert_eq!(w.node_runs(), [run_id]);
     // The run is the node's: its HOME, the same flags, the task from the env.
     let dir = PathBuf::from(proof["run_dir"].as_str().unwrap());
     assert!(dir.starts_with(&w.node_home), "{}", dir.display());
@@ -162,17 +190,28 @@ fn a_run_starts_on_the_node_with_the_task_out_of_every_argv() {
     // Not in any argv: the helper's, the node command's, the agent's.
     for r in w.requests() {
         assert!(!r["argv"].to_string().contains("SECRET-TASK"), "{r}");
-        assert!(!r["request"]["params"]["params"]["command"].to_string().contains("SECRET-TASK"));
+        assert!(
+            !r["request"]["params"]["params"]["command"]
+                .to_string()
+                .contains("SECRET-TASK")
+        );
     }
     let rec_dir = w.sb.root.join("agent-record");
     let agent_argv = std::fs::read_to_string(rec_dir.join("argv")).unwrap();
     assert!(!agent_argv.contains("SECRET-TASK"), "{agent_argv}");
-    assert!(std::fs::read_to_string(rec_dir.join("stdin")).unwrap().contains(TASK));
+    assert!(
+        std::fs::read_to_string(rec_dir.join("stdin"))
+            .unwrap()
+            .contains(TASK)
+    );
     // The agent inherits neither the task variable nor the node host's token.
     let env = std::fs::read_to_string(rec_dir.join("env")).unwrap();
     assert!(!env.contains("SECRET-TASK"), "{env}");
     assert!(!env.contains("node-host-token"), "{env}");
-    assert!(env.contains(&format!("HOME={}", w.node_home.display())), "{env}");
+    assert!(
+        env.contains(&format!("HOME={}", w.node_home.display())),
+        "{env}"
+    );
 }
 
 #[test]
@@ -200,7 +239,11 @@ fn list_merges_node_runs_and_names_an_unreachable_node_without_hanging() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(run_id) && text.contains("🖥 box:"), "{text}");
-    assert!(stderr(&out).contains("node gone (n-gone): unreachable"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("node gone (n-gone): unreachable"),
+        "{}",
+        stderr(&out)
+    );
     let out = w.sb.cmd().args(["list", "--json"]).output().unwrap();
     let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(runs[0]["run_id"], run_id);
@@ -212,5 +255,9 @@ fn list_merges_node_runs_and_names_an_unreachable_node_without_hanging() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "DONE");
     let out = w.sb.cmd().args(["show", "20260101-gone"]).output().unwrap();
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("node gone (n-gone) is unreachable"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("node gone (n-gone) is unreachable"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -1,8 +1,8 @@
 //! `clawrun list`: running and recent runs, here and on the paired nodes
 //! runs were started on (`run --node`).
 
-use clawrun::core::now_secs;
 use clawrun::core::notify::delivery::Configs;
+use clawrun::core::now_secs;
 use clawrun::core::openclaw::nodes::NodeError;
 use clawrun::core::ops::list::{self, RunSummary, StatusFilter};
 use clawrun::core::ops::node_list;

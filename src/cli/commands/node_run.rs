@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
+use clawrun::core::notify::delivery::Configs;
 use clawrun::core::now_secs;
 use clawrun::core::openclaw::config::{GATEWAY_URL_ENV_NAME, gateway_url};
 use clawrun::core::openclaw::nodes::{self, NodeGateway, NodeInfo};
 use clawrun::core::runner::{self, NODE_TASK_ENV_NAME};
 use clawrun::core::store::node_runs::{self, NodeRun};
-use clawrun::core::notify::delivery::Configs;
 
 use crate::cli::args::RunArgs;
 use crate::cli::commands::nodes::{check_clawrun, gateway_for, refuse};
@@ -28,9 +28,10 @@ const LAUNCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `clawrun run --node NAME …`.
 pub fn run(args: &RunArgs, node: &str, configs: &Configs, ctx: &Ctx) -> CmdResult {
-    let project = args.request.project.as_deref().ok_or_else(|| {
-        refuse("--node needs -p DIR: the project's absolute path on the node")
-    })?;
+    let project =
+        args.request.project.as_deref().ok_or_else(|| {
+            refuse("--node needs -p DIR: the project's absolute path on the node")
+        })?;
     if !project.is_absolute() {
         return Err(refuse(&format!(
             "-p {}: give the project's absolute path on the node (this machine's working \
@@ -53,7 +54,10 @@ pub fn run(args: &RunArgs, node: &str, configs: &Configs, ctx: &Ctx) -> CmdResul
     let target = find_node(&gateway, node)?;
     check_clawrun(&gateway, &target)?;
     let mut argv = vec!["clawrun".to_owned(), "run".to_owned()];
-    argv.extend(forward_args(&std::env::args_os().collect::<Vec<_>>(), "run"));
+    argv.extend(forward_args(
+        &std::env::args_os().collect::<Vec<_>>(),
+        "run",
+    ));
     argv.extend(["--detach", "--json", "--from-gateway"].map(str::to_owned));
     let env = BTreeMap::from([
         (NODE_TASK_ENV_NAME.to_owned(), task),
@@ -72,7 +76,10 @@ pub fn run(args: &RunArgs, node: &str, configs: &Configs, ctx: &Ctx) -> CmdResul
             target.name,
             exit_text(&done)
         );
-        return Ok(done.exit_code.and_then(|c| u8::try_from(c).ok()).unwrap_or(1));
+        return Ok(done
+            .exit_code
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(1));
     }
     proof(args, &target, &done.stdout, ctx)
 }
@@ -114,7 +121,10 @@ fn proof(args: &RunArgs, node: &NodeInfo, stdout: &str, ctx: &Ctx) -> CmdResult 
         launched_at: now_secs(),
     };
     if let Err(e) = node_runs::record(&ctx.paths, &record) {
-        eprintln!("⚠ could not remember run {run_id} on node `{}`: {e}", node.name);
+        eprintln!(
+            "⚠ could not remember run {run_id} on node `{}`: {e}",
+            node.name
+        );
     }
     if args.json {
         render::json(&v)?;
@@ -151,7 +161,10 @@ pub fn forward_args(raw: &[OsString], sub: &str) -> Vec<String> {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let start = raw.iter().position(|a| a == sub).map_or(raw.len(), |i| i + 1);
+    let start = raw
+        .iter()
+        .position(|a| a == sub)
+        .map_or(raw.len(), |i| i + 1);
     let mut out = Vec::new();
     let mut it = raw[start..].iter();
     while let Some(a) = it.next() {

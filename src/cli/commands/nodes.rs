@@ -48,7 +48,11 @@ pub fn node_version(gateway: &NodeGateway, node: &NodeInfo) -> Result<String, St
         Ok(r) if r.success() => Ok(r.stdout.trim().to_owned()),
         Ok(r) => Err(format!(
             "no clawrun on the node host's PATH ({})",
-            first_line(if r.stderr.trim().is_empty() { &r.stdout } else { &r.stderr })
+            first_line(if r.stderr.trim().is_empty() {
+                &r.stdout
+            } else {
+                &r.stderr
+            })
         )),
         Err(e) => Err(e.to_string()),
     }
@@ -115,7 +119,10 @@ fn forward(
     eprintln!("🖥 node {}:", run.node_name);
     eprint!("{}", done.stderr);
     render::text(&done.stdout)?;
-    Ok(done.exit_code.and_then(|c| u8::try_from(c).ok()).unwrap_or(1))
+    Ok(done
+        .exit_code
+        .and_then(|c| u8::try_from(c).ok())
+        .unwrap_or(1))
 }
 
 /// One node as `clawrun nodes` shows it.
@@ -160,28 +167,38 @@ fn report(gateway: &NodeGateway, node: NodeInfo) -> NodeReport {
 pub fn nodes(args: &NodesArgs, ctx: &Ctx) -> CmdResult {
     let configs = Configs::load(&ctx.paths)?;
     let gateway = gateway_for(&configs, ASK_TIMEOUT)?;
-    let list = gateway.list().map_err(|e: NodeError| {
-        CliError::from(anyhow::anyhow!("listing the paired nodes: {e}"))
-    })?;
+    let list = gateway
+        .list()
+        .map_err(|e: NodeError| CliError::from(anyhow::anyhow!("listing the paired nodes: {e}")))?;
     let reports: Vec<NodeReport> = list.into_iter().map(|n| report(&gateway, n)).collect();
     if args.json {
         render::json(&reports)?;
         return Ok(0);
     }
     if reports.is_empty() {
-        render::text("No paired nodes (pair one: `openclaw node run` on it, then `openclaw nodes approve`).\n")?;
+        render::text(
+            "No paired nodes (pair one: `openclaw node run` on it, then `openclaw nodes approve`).\n",
+        )?;
         return Ok(0);
     }
     let mut text = String::new();
     for r in &reports {
-        let state = if r.node.connected { "connected" } else { "not connected" };
+        let state = if r.node.connected {
+            "connected"
+        } else {
+            "not connected"
+        };
         let clawrun = match (&r.clawrun, &r.clawrun_problem) {
             (Some(v), None) => v.clone(),
             (Some(v), Some(p)) => format!("{v} ({p})"),
             (None, Some(p)) => format!("no clawrun: {p}"),
             (None, None) => "-".into(),
         };
-        let clis = if r.clis.is_empty() { "no agent CLIs".to_owned() } else { r.clis.join(", ") };
+        let clis = if r.clis.is_empty() {
+            "no agent CLIs".to_owned()
+        } else {
+            r.clis.join(", ")
+        };
         text.push_str(&format!(
             "{}  {}  {state}  {clawrun}  {clis}\n",
             r.node.name, r.node.id

@@ -31,8 +31,14 @@ pub fn list(runs: &[RunSummary]) -> String {
         "STATUS", "BACKEND", "AGE", "DUR", "COST", "RUN ID", "LABEL", "PROJECT"
     );
     for r in runs {
+        // A run on a paired node: its name marks it.
+        let node = r
+            .node
+            .as_ref()
+            .map(|n| format!("🖥 {n}: "))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "{} {:<7} {:>5} {:>5} {:>9}  {:<22}  {:<24}  {}\n",
+            "{} {:<7} {:>5} {:>5} {:>9}  {:<22}  {:<24}  {node}{}\n",
             super::style::status(&r.status, &format!("{:<13}", r.status)),
             r.backend,
             timefmt::format_age(r.age_secs),
@@ -41,17 +47,10 @@ pub fn list(runs: &[RunSummary]) -> String {
             r.run_id,
             clip(r.label.as_deref().unwrap_or("-"), 24),
             // A worktree run: its branch marks it (the project is the worktree).
-            format!(
-                "{}{}",
-                r.node
-                    .as_ref()
-                    .map(|n| format!("🖥 {n}: "))
-                    .unwrap_or_default(),
-                match &r.worktree_branch {
-                    Some(b) => format!("🌿 {b} {}", r.project.display()),
-                    None => r.project.display().to_string(),
-                }
-            )
+            match &r.worktree_branch {
+                Some(b) => format!("🌿 {b} {}", r.project.display()),
+                None => r.project.display().to_string(),
+            }
         ));
     }
     out

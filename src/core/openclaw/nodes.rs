@@ -106,9 +106,8 @@ impl NodeGateway {
                 .map(|d| d.join(p))
                 .find(|c| c.is_file())
         };
-        let cli = find(openclaw).ok_or_else(|| {
-            NodeError::Helper(format!("`{}` is not on PATH", openclaw.display()))
-        })?;
+        let cli = find(openclaw)
+            .ok_or_else(|| NodeError::Helper(format!("`{}` is not on PATH", openclaw.display())))?;
         let real = std::fs::canonicalize(&cli).unwrap_or(cli);
         let openclaw_dir = real
             .parent()
@@ -209,7 +208,9 @@ fn parse_answer(text: &str) -> Result<Value, NodeError> {
         Ok(v["result"].clone())
     } else {
         let msg = v["error"].as_str().unwrap_or("unknown error");
-        Err(NodeError::Gateway(msg.lines().next().unwrap_or(msg).to_owned()))
+        Err(NodeError::Gateway(
+            msg.lines().next().unwrap_or(msg).to_owned(),
+        ))
     }
 }
 
@@ -226,7 +227,11 @@ pub fn parse_node_list(result: &Value) -> Vec<NodeInfo> {
             let name = n["displayName"].as_str().unwrap_or(&id).to_owned();
             let commands = n["commands"]
                 .as_array()
-                .map(|c| c.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                .map(|c| {
+                    c.iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             Some(NodeInfo {
                 connected: n["connected"].as_bool().unwrap_or(false),
@@ -263,7 +268,9 @@ pub fn parse_system_run(result: &Value) -> SystemRun {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ResolveError {
     /// No paired node has that name or id.
-    #[error("no paired node is named `{want}` (paired: {known}); pair it with `openclaw node run` and `openclaw nodes approve`")]
+    #[error(
+        "no paired node is named `{want}` (paired: {known}); pair it with `openclaw node run` and `openclaw nodes approve`"
+    )]
     Unknown {
         /// The name asked for.
         want: String,
@@ -311,6 +318,7 @@ pub fn resolve<'a>(nodes: &'a [NodeInfo], want: &str) -> Result<&'a NodeInfo, Re
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn node(id: &str, name: &str, connected: bool) -> NodeInfo {
@@ -336,7 +344,10 @@ mod tests {
             Err(ResolveError::Unknown { .. })
         ));
         let twins = [node("a", "x", true), node("b", "x", true)];
-        assert_eq!(resolve(&twins, "x"), Err(ResolveError::Ambiguous("x".into())));
+        assert_eq!(
+            resolve(&twins, "x"),
+            Err(ResolveError::Ambiguous("x".into()))
+        );
     }
 
     #[test]
