@@ -1,4 +1,5 @@
 mod acp;
+mod acp_broken;
 mod approvals;
 mod bad_input;
 mod channels;
