@@ -16,6 +16,7 @@ mod leaks;
 mod limits;
 mod manager;
 mod outbox;
+mod preflight;
 mod parsers;
 mod registry;
 mod respond;

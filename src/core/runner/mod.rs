@@ -32,6 +32,7 @@ mod inherit;
 mod liveness;
 mod io;
 pub mod process;
+mod preflight;
 mod queue;
 mod reactions;
 mod requests;

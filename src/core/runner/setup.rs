@@ -631,7 +631,7 @@ pub async fn route(prepared: &mut Prepared, input: &RouteInput, configs: &Config
              the gateway is back (`clawrun outbox flush` delivers them)"
         ));
     }
-    Ok(())
+    super::preflight::check(&prepared.spec, configs).await
 }
 
 /// The first 200 characters of a task.
