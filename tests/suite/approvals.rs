@@ -243,6 +243,33 @@ async fn deny_reaches_the_agent_and_the_chat_and_the_run_ends_normally() {
     assert!(msg.contains("denied"), "{msg}");
     let chat = chat_texts(&server).await;
     assert!(chat.contains("Denied: Bash `rm -rf build`"), "{chat}");
+    // The result message and the wake list it, like a preset's denials.
+    let line = "1 tool call denied by the approvals in the chat: Bash rm -rf build";
+    let (wake, messages): (Vec<&str>, Vec<&str>) = chat
+        .lines()
+        .partition(|b| b.contains("\"sessions_send\""));
+    assert!(wake.iter().any(|b| b.contains(line)), "wake: {wake:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|b| b.contains(line) && b.contains("task complete")),
+        "{messages:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_and_unaskable_approvals_are_listed_in_the_result() {
+    let server = gateway_with_plugin(decision(Value::Null), 1).await;
+    let sb = sandbox(server.address().port());
+    let r = run(&sb, "touch x", &["-s", KEY, "--approval-timeout", "3"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let chat = chat_texts(&server).await;
+    let line = "1 tool call denied by the approvals in the chat: Bash touch x";
+    assert!(
+        chat.lines()
+            .any(|b| b.contains("sessions_send") && b.contains(line)),
+        "{chat}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
