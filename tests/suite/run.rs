@@ -632,6 +632,11 @@ fn bad_input_exits_2_and_writes_nothing() {
             "--completion-mode",
         ),
         (vec!["-t", "x", "--max-iterations", "0"], "--max-iterations"),
+        // Ignored outside an iterate chain: refused, with the fix.
+        (
+            vec!["-t", "x", "--max-iterations", "3"],
+            "add --completion-mode iterate",
+        ),
         (vec!["-t", "x", "--heartbeat", "3"], "--heartbeat"),
         (
             vec!["-t", "x", "--notify-channel", "telegram"],

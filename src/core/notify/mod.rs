@@ -18,6 +18,7 @@ pub mod foreground;
 mod heartbeat;
 pub mod outbox;
 mod text;
+mod warnings;
 
 pub use crash::{WakeTarget, crash_items, crash_key};
 use denials::denial_cause;
@@ -46,7 +47,10 @@ pub const TASK_PREVIEW_CHARS: usize = 3500;
 
 pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
 pub use heartbeat::render_heartbeat;
-pub use text::{esc, fmt_duration, preview, resume_command, shell_quote};
+pub use text::{
+    esc, fmt_duration, preview, render_waiting, resume_command, shell_quote, tail_chars,
+};
+pub use warnings::warnings_line;
 
 /// What the notifier needs to know about the run.
 #[derive(Debug, Clone)]
@@ -566,6 +570,9 @@ pub struct WakePayload {
     /// running ([`followups_not_run_line`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub followups_not_run: Option<String>,
+    /// The run's warnings that matter to the agent ([`warnings_line`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<String>,
 }
 
 /// Characters of the result in the wake text.
@@ -575,23 +582,6 @@ pub const WAKE_PREVIEW_CHARS: usize = 1200;
 pub const WAITING_STATUS: &str = "waiting";
 /// Characters of the agent's last text quoted in a "waiting for input" notice.
 pub const WAITING_PREVIEW_CHARS: usize = 500;
-
-/// The last `n` characters of `s`, with `…` in front when cut.
-pub fn tail_chars(s: &str, n: usize) -> String {
-    let count = s.chars().count();
-    if count <= n {
-        return s.to_owned();
-    }
-    let tail: String = s.chars().skip(count - n).collect();
-    format!("…{tail}")
-}
-
-/// The "waiting for input" notice: `🔔 <label> asks:` and the tail of the
-/// agent's text, with how to answer.
-pub fn render_waiting(label: &str, run_id: &str, text: &str) -> String {
-    let asks = tail_chars(text.trim(), WAITING_PREVIEW_CHARS);
-    format!("🔔 {label} asks:\n{asks}\n\n↩️ Answer with `clawrun respond {run_id} \"…\"`.")
-}
 
 /// Render the wake text the orchestrating agent reads.
 pub fn render_wake(marker: &str, p: &WakePayload) -> String {
@@ -624,6 +614,9 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     }
     if let Some(f) = &p.followups_not_run {
         t.push_str(&format!("Follow-ups: {f}\n"));
+    }
+    if let Some(w) = &p.warnings {
+        t.push_str(&format!("Warnings: {w}\n"));
     }
     let resume = p
         .resume_id
@@ -742,6 +735,9 @@ pub fn render_result(
     }
     if let Some(line) = followups_not_run_line(&record.followups_not_run) {
         facts.push(("Follow-ups", line));
+    }
+    if let Some(line) = warnings_line(&record.warnings) {
+        facts.push(("Warnings", line));
     }
     if let Some(r) = &record.resume_id {
         facts.push((

@@ -502,6 +502,12 @@ fn chain_position(
         .completion_mode
         .or(last_chain.map(|c| c.completion_mode))
         .unwrap_or(CompletionMode::Single);
+    if mode == CompletionMode::Single && opts.chain.max_iterations.is_some() {
+        return Err(usage(
+            "--max-iterations only limits an iterate chain, and this run is a single one: add \
+             --completion-mode iterate, or leave --max-iterations out",
+        ));
+    }
     let max_iterations = match mode {
         CompletionMode::Single => 1,
         CompletionMode::Iterate => opts
@@ -723,6 +729,7 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         git_base: None,
         changes: None,
         followups_not_run: Vec::new(),
+        warnings: Vec::new(),
     }
 }
 

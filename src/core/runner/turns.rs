@@ -309,6 +309,7 @@ impl Supervisor<'_> {
         );
         target.payload.followups_not_run =
             notify::followups_not_run_line(&self.record.followups_not_run);
+        target.payload.warnings = notify::warnings_line(&self.record.warnings);
         if self.spec.notify.trace_live {
             let t = format!(
                 "[WAKE] dispatching wake (session={}, output={})",

@@ -328,6 +328,11 @@ pub struct RunRecord {
     /// timed out, failed) before running, oldest first; written at the end.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub followups_not_run: Vec<String>,
+    /// Warnings that matter to the agent (the result message and the wake
+    /// show them: `Warnings:`), e.g. a limited run's session log that could
+    /// not be read, so the calls its sandbox refused are not reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.
