@@ -31,7 +31,12 @@ fn stderr(o: &Output) -> String {
 }
 
 /// A foreground run of `scenario`: its exit code and JSON report.
-pub(crate) fn run(sb: &Sandbox, rec: &Path, scenario: &str, extra: &[&str]) -> (Option<i32>, Value) {
+pub(crate) fn run(
+    sb: &Sandbox,
+    rec: &Path,
+    scenario: &str,
+    extra: &[&str],
+) -> (Option<i32>, Value) {
     let args = [
         &[
             "--backend",

@@ -245,9 +245,8 @@ async fn deny_reaches_the_agent_and_the_chat_and_the_run_ends_normally() {
     assert!(chat.contains("Denied: Bash `rm -rf build`"), "{chat}");
     // The result message and the wake list it, like a preset's denials.
     let line = "1 tool call denied by the approvals in the chat: Bash rm -rf build";
-    let (wake, messages): (Vec<&str>, Vec<&str>) = chat
-        .lines()
-        .partition(|b| b.contains("\"sessions_send\""));
+    let (wake, messages): (Vec<&str>, Vec<&str>) =
+        chat.lines().partition(|b| b.contains("\"sessions_send\""));
     assert!(wake.iter().any(|b| b.contains(line)), "wake: {wake:?}");
     assert!(
         messages

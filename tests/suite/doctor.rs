@@ -40,9 +40,13 @@ fn good_clis(sb: &Sandbox) -> PathBuf {
     );
     // The OpenClaw CLI that wakes Telegram runs.
     let openclaw = dir.join("openclaw");
-    fs::write(&openclaw, "#!/bin/sh
+    fs::write(
+        &openclaw,
+        "#!/bin/sh
 exit 0
-").unwrap();
+",
+    )
+    .unwrap();
     fs::set_permissions(&openclaw, fs::Permissions::from_mode(0o755)).unwrap();
     dir
 }

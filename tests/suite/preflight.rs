@@ -56,7 +56,16 @@ async fn approvals_chat_without_the_plugin_is_refused_before_the_agent_starts() 
     mount_ready(&server).await;
     let sb = sandbox(server.address().port());
     let rec = sb.root.join("rec");
-    let base = ["-s", KEY, "-t", "x", "--approvals", "chat", "--heartbeat", "0"];
+    let base = [
+        "-s",
+        KEY,
+        "-t",
+        "x",
+        "--approvals",
+        "chat",
+        "--heartbeat",
+        "0",
+    ];
     for extra in [&["--validate-only"][..], &[], &["--detach"]] {
         let out = launch(&sb, &rec, &[&base[..], extra].concat()).await;
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", err(&out));
@@ -93,7 +102,16 @@ async fn approvals_chat_with_the_plugin_launches() {
     mount_plugin_info(&server).await;
     let sb = sandbox(server.address().port());
     let rec = sb.root.join("rec");
-    let args = ["-s", KEY, "-t", "x", "--approvals", "chat", "--heartbeat", "0"];
+    let args = [
+        "-s",
+        KEY,
+        "-t",
+        "x",
+        "--approvals",
+        "chat",
+        "--heartbeat",
+        "0",
+    ];
     let out = launch(&sb, &rec, &[&args[..], &["--validate-only"]].concat()).await;
     assert_eq!(out.status.code(), Some(0), "{}", err(&out));
     let out = launch(&sb, &rec, &args).await;
@@ -110,7 +128,11 @@ async fn an_unreachable_gateway_refuses_approvals_chat_up_front() {
     let rec = sb.root.join("rec");
     let out = launch(&sb, &rec, &["-t", "x", "--approvals", "chat"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", err(&out));
-    assert!(err(&out).contains("--approvals chat cannot ask anyone"), "{}", err(&out));
+    assert!(
+        err(&out).contains("--approvals chat cannot ask anyone"),
+        "{}",
+        err(&out)
+    );
     assert!(!rec.exists(), "an agent was started");
 }
 

@@ -457,13 +457,19 @@ fn a_plan_counts_its_entries_and_names_the_current_one() {
 #[test]
 fn the_handshake_is_awaited_until_initialize_is_answered_by_its_id() {
     let mut p = AcpProtocol::new(setup(None, PermissionPolicy::Allow));
-    assert!(matches!(p.awaiting(), Some(crate::backends::Awaiting::Handshake(_))));
+    assert!(matches!(
+        p.awaiting(),
+        Some(crate::backends::Awaiting::Handshake(_))
+    ));
     let stray = r#"{"jsonrpc":"2.0","id":4242,"result":{}}"#;
     drive(&mut p, &[stray.into()]);
     let Some(crate::backends::Awaiting::Handshake(what)) = p.awaiting() else {
         panic!("still awaiting")
     };
-    assert!(what.contains("`initialize`") && what.contains("4242"), "{what}");
+    assert!(
+        what.contains("`initialize`") && what.contains("4242"),
+        "{what}"
+    );
     let init = r#"{"jsonrpc":"2.0","id":0,"result":{"agentCapabilities":{}}}"#;
     drive(&mut p, &[init.into()]);
     assert_eq!(p.awaiting(), None);

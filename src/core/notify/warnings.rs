@@ -6,7 +6,7 @@
 /// Most warnings quoted; the rest are counted.
 const WARNINGS_SHOWN: usize = 3;
 
-/// The warnings on one line, `; `-separated (at most [`WARNINGS_SHOWN`],
+/// The warnings on one line, `; `-separated (at most three,
 /// then `+N more`), or `None` when there are none.
 pub fn warnings_line(warnings: &[String]) -> Option<String> {
     if warnings.is_empty() {
@@ -32,14 +32,8 @@ mod tests {
     #[test]
     fn warnings_are_one_line_and_capped() {
         assert_eq!(warnings_line(&[]), None);
-        assert_eq!(
-            warnings_line(&["a\nb".to_owned()]).as_deref(),
-            Some("a b")
-        );
+        assert_eq!(warnings_line(&["a\nb".to_owned()]).as_deref(), Some("a b"));
         let many: Vec<String> = (1..=5).map(|i| format!("w{i}")).collect();
-        assert_eq!(
-            warnings_line(&many).as_deref(),
-            Some("w1; w2; w3; +2 more")
-        );
+        assert_eq!(warnings_line(&many).as_deref(), Some("w1; w2; w3; +2 more"));
     }
 }

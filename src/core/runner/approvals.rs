@@ -18,10 +18,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::backends::{LiveInput, Protocol};
-use crate::core::model::events::AgentEvent;
 use crate::core::model::approval::{
     Allowed, Answer, ApprovalMode, Ask, Decision, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, clip,
 };
+use crate::core::model::events::AgentEvent;
 use crate::core::model::route::Network;
 use crate::core::notify::delivery::Configs;
 use crate::core::now_secs;

@@ -38,20 +38,17 @@ async fn check_approvals_route(configs: &Configs) -> Result<()> {
              in clawrun.toml if it comes from there)."
         )))
     };
-    let client = match openclaw_config::gateway_client(
-        &configs.config,
-        &configs.openclaw,
-        &ProcessEnv,
-    ) {
-        Ok(c) => c,
-        Err(e) => {
-            return refuse(
-                format!("it asks through the OpenClaw gateway, and {e}"),
-                "configure the gateway (gateway.port and gateway.auth.token in openclaw.json), \
+    let client =
+        match openclaw_config::gateway_client(&configs.config, &configs.openclaw, &ProcessEnv) {
+            Ok(c) => c,
+            Err(e) => {
+                return refuse(
+                    format!("it asks through the OpenClaw gateway, and {e}"),
+                    "configure the gateway (gateway.port and gateway.auth.token in openclaw.json), \
                  then install the clawrun plugin in it",
-            );
-        }
-    };
+                );
+            }
+        };
     match plugin_info(&client, PROBE_TIMEOUT).await {
         Ok(_) => Ok(()),
         Err(ApprovalError::PluginMissing) => refuse(

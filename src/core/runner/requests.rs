@@ -13,7 +13,11 @@ use super::supervisor::Supervisor;
 
 impl Supervisor<'_> {
     /// A request on the control socket.
-    pub(crate) fn on_request(&mut self, req: control::Request, stream_path: &Path) -> control::Reply {
+    pub(crate) fn on_request(
+        &mut self,
+        req: control::Request,
+        stream_path: &Path,
+    ) -> control::Reply {
         match req {
             control::Request::Notify { text } => self.on_note(&text),
             control::Request::Fg => {

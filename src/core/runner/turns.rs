@@ -91,7 +91,8 @@ impl Supervisor<'_> {
             None => process::spawn(&self.backend.command(req), &self.agent_env)?,
         };
         self.protocol = self.backend.protocol_for(req, keeps_stdin);
-        self.liveness.start(self.protocol.awaiting(), Instant::now());
+        self.liveness
+            .start(self.protocol.awaiting(), Instant::now());
         self.record.agent_pid = Some(agent.pid);
         Ok(agent)
     }

@@ -30,7 +30,10 @@ pub(super) fn check_wake_program(config: &Config, oc: &OpenclawConfig, env: &dyn
         return Check::new(
             name,
             CheckStatus::Ok,
-            format!("{} (wakes Telegram runs with `openclaw agent`)", path.display()),
+            format!(
+                "{} (wakes Telegram runs with `openclaw agent`)",
+                path.display()
+            ),
         );
     }
     let status = if telegram_configured(config, oc, env) {
