@@ -52,7 +52,7 @@ pub(crate) async fn gateway(approval: ResponseTemplate, expect: u64) -> MockServ
 
 /// [`gateway`] with the clawrun plugin installed (its info route answers:
 /// `clawrun run --approvals chat` probes it before it launches).
-async fn gateway_with_plugin(approval: ResponseTemplate, expect: u64) -> MockServer {
+pub(crate) async fn gateway_with_plugin(approval: ResponseTemplate, expect: u64) -> MockServer {
     let server = gateway(approval, expect).await;
     Mock::given(method("POST"))
         .and(path("/clawrun/v1/info"))

@@ -11,20 +11,20 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::approvals::{KEY, decision, gateway, sandbox};
+use super::approvals::{KEY, decision, gateway, gateway_with_plugin, sandbox};
 use crate::common::{Sandbox, clawrun_in};
 
-/// The plugin's info route, as the real plugin answers it.
-async fn mount_plugin_info(server: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path("/clawrun/v1/info"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "plugin": "clawrun", "version": "0.1.0"})),
-        )
-        .mount(server)
-        .await;
-}
+/// A run into the fake gateway's chat, asking approvals there.
+const CHAT_RUN: [&str; 8] = [
+    "-s",
+    KEY,
+    "-t",
+    "x",
+    "--approvals",
+    "chat",
+    "--heartbeat",
+    "0",
+];
 
 /// A gateway that is ready, for `clawrun doctor`.
 async fn mount_ready(server: &MockServer) {
@@ -45,6 +45,19 @@ async fn launch(sb: &Sandbox, rec: &Path, args: &[&str]) -> std::process::Output
     tokio::process::Command::from(c).output().await.unwrap()
 }
 
+/// The check called `name` of `clawrun doctor --json` in `sb`.
+async fn doctor_check(sb: &Sandbox, name: &str) -> Value {
+    let doctor = clawrun_in(sb, &["doctor", "--json"]).await;
+    let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name} check: {report}"))
+}
+
 fn err(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -56,16 +69,7 @@ async fn approvals_chat_without_the_plugin_is_refused_before_the_agent_starts() 
     mount_ready(&server).await;
     let sb = sandbox(server.address().port());
     let rec = sb.root.join("rec");
-    let base = [
-        "-s",
-        KEY,
-        "-t",
-        "x",
-        "--approvals",
-        "chat",
-        "--heartbeat",
-        "0",
-    ];
+    let base = CHAT_RUN;
     for extra in [&["--validate-only"][..], &[], &["--detach"]] {
         let out = launch(&sb, &rec, &[&base[..], extra].concat()).await;
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", err(&out));
@@ -84,34 +88,16 @@ async fn approvals_chat_without_the_plugin_is_refused_before_the_agent_starts() 
     let out = launch(&sb, &rec, &["-s", KEY, "-t", "x", "--validate-only"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", err(&out));
     assert!(err(&out).contains("no clawrun approvals route"));
-    let doctor = clawrun_in(&sb, &["doctor", "--json"]).await;
-    let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
-    let plugin = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "clawrun plugin")
-        .unwrap()
-        .clone();
+    let plugin = doctor_check(&sb, "clawrun plugin").await;
     assert_eq!(plugin["status"], "fail", "{plugin}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvals_chat_with_the_plugin_launches() {
-    let server = gateway(decision(json!("allow-once")), 1).await;
-    mount_plugin_info(&server).await;
+    let server = gateway_with_plugin(decision(json!("allow-once")), 1).await;
     let sb = sandbox(server.address().port());
     let rec = sb.root.join("rec");
-    let args = [
-        "-s",
-        KEY,
-        "-t",
-        "x",
-        "--approvals",
-        "chat",
-        "--heartbeat",
-        "0",
-    ];
+    let args = CHAT_RUN;
     let out = launch(&sb, &rec, &[&args[..], &["--validate-only"]].concat()).await;
     assert_eq!(out.status.code(), Some(0), "{}", err(&out));
     let out = launch(&sb, &rec, &args).await;
@@ -141,15 +127,7 @@ async fn doctor_checks_the_plugin_without_approvals_configured() {
     let server = gateway(decision(json!("allow-once")), 0).await;
     mount_ready(&server).await;
     let sb = sandbox(server.address().port());
-    let doctor = clawrun_in(&sb, &["doctor", "--json"]).await;
-    let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
-    let plugin = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "clawrun plugin")
-        .unwrap()
-        .clone();
+    let plugin = doctor_check(&sb, "clawrun plugin").await;
     assert_eq!(plugin["status"], "warn", "{plugin}");
     assert!(
         plugin["detail"]
@@ -180,16 +158,8 @@ async fn a_telegram_wake_without_the_openclaw_program_is_refused_up_front() {
         assert!(e.contains("openclaw_program"), "{e}");
         assert!(!rec.exists(), "an agent was started");
     }
-    let doctor = clawrun_in(&sb, &["doctor", "--json"]).await;
-    let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
-    let check = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "openclaw CLI (wakes)")
-        .cloned()
-        .unwrap_or(Value::Null);
-    assert_eq!(check["status"], "fail", "{report}");
+    let check = doctor_check(&sb, "openclaw CLI (wakes)").await;
+    assert_eq!(check["status"], "fail", "{check}");
     // With the program back, the same launch validates.
     std::fs::rename(&kept, &fake).unwrap();
     let out = launch(&sb, &rec, &["-s", &key(), "-t", "x", "--validate-only"]).await;

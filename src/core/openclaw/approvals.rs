@@ -125,16 +125,7 @@ pub async fn request_approval(
             }
             Ok(reply.decision)
         }
-        401 => Err(GatewayError::Unauthorized {
-            url: client.url().to_owned(),
-            token_source: "the gateway token".to_owned(),
-        }
-        .into()),
-        404 => Err(ApprovalError::PluginMissing),
-        _ => Err(ApprovalError::Refused {
-            status,
-            message: client.redact(&error_text(&text)),
-        }),
+        _ => Err(status_error(client, status, &text)),
     }
 }
 
@@ -170,16 +161,24 @@ pub async fn plugin_info(
                 version: info["version"].as_str().map(str::to_owned),
             })
         }
-        401 => Err(GatewayError::Unauthorized {
+        _ => Err(status_error(client, status, &text)),
+    }
+}
+
+/// The error of a plugin route's non-2xx answer: the token refused (401),
+/// no plugin (404), or the plugin's own error.
+fn status_error(client: &GatewayClient, status: u16, text: &str) -> ApprovalError {
+    match status {
+        401 => GatewayError::Unauthorized {
             url: client.url().to_owned(),
             token_source: "the gateway token".to_owned(),
         }
-        .into()),
-        404 => Err(ApprovalError::PluginMissing),
-        _ => Err(ApprovalError::Refused {
+        .into(),
+        404 => ApprovalError::PluginMissing,
+        _ => ApprovalError::Refused {
             status,
-            message: client.redact(&error_text(&text)),
-        }),
+            message: client.redact(&error_text(text)),
+        },
     }
 }
 
