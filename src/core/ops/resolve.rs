@@ -55,9 +55,11 @@ pub fn runs_newest_first(paths: &Paths) -> Vec<(RunDir, RunRecord)> {
             let written = std::fs::metadata(dir.file(files::REQUEST))
                 .and_then(|m| m.modified())
                 .ok();
-            (rec.created_at, written, dir, rec)
+            ((rec.created_at, rec.created_ms), written, dir, rec)
         })
         .collect();
+    // Milliseconds order runs made in the same second (records of 0.1 have
+    // none: 0, and the request file's time decides).
     runs.sort_by_key(|r| std::cmp::Reverse((r.0, r.1)));
     runs.into_iter().map(|(_, _, d, r)| (d, r)).collect()
 }
@@ -75,14 +77,14 @@ pub struct Run {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// A run with a run directory.
-    Run(Run),
+    Run(Box<Run>),
     /// A session known only from a registry (its run directories are gone,
     /// or a seed script made it).
     Session {
         /// Backend whose registry holds it.
         backend: String,
         /// The registry entry.
-        entry: Entry,
+        entry: Box<Entry>,
     },
 }
 
@@ -167,7 +169,7 @@ pub fn resolve(paths: &Paths, query: &str) -> Result<Target> {
     let runs = runs_newest_first(paths);
     let found = |i: usize| {
         let (dir, record) = runs[i].clone();
-        Ok(Target::Run(Run { dir, record }))
+        Ok(Target::Run(Box::new(Run { dir, record })))
     };
     if let Some(i) = runs.iter().position(|(_, r)| r.run_id == q) {
         return found(i);
@@ -185,7 +187,7 @@ pub fn resolve(paths: &Paths, query: &str) -> Result<Target> {
             Ok(Some(entry)) => {
                 return Ok(Target::Session {
                     backend: (*backend).to_owned(),
-                    entry,
+                    entry: Box::new(entry),
                 });
             }
             Ok(None) => {}
@@ -271,7 +273,7 @@ fn session_by_label(
     newest_first(&mut part);
     let pick = |(backend, entry): (&str, Entry)| Target::Session {
         backend: backend.to_owned(),
-        entry,
+        entry: Box::new(entry),
     };
     if let Some(first) = exact.into_iter().next() {
         return Ok(Some(pick(first)));
@@ -298,7 +300,7 @@ fn session_by_label(
 /// registry.
 pub fn resolve_run(paths: &Paths, query: &str) -> Result<Run> {
     match resolve(paths, query)? {
-        Target::Run(run) => Ok(run),
+        Target::Run(run) => Ok(*run),
         Target::Session { backend, entry } => Err(Error::usage(format!(
             "{:?} is a {backend} session in the registry without a run directory (deleted, or \
              started by another tool): see `clawrun sessions show {}`, or continue it with \
