@@ -518,8 +518,12 @@ pub struct OutboxArgs {
 /// `clawrun route`.
 #[derive(Debug, Args)]
 pub struct RouteArgs {
-    /// The OpenClaw session key.
+    /// The OpenClaw session key (`clawrun route --list` lists them).
     pub key: Option<String>,
+    /// List the gateway's sessions (key, channel, name, last update): the
+    /// keys a run can report to with `--session`.
+    #[arg(long, conflicts_with = "key")]
+    pub list: bool,
     /// Project directory (for the workdir route map; default: the current directory).
     #[arg(short = 'p', long, value_name = "DIR")]
     pub project: Option<PathBuf>,

@@ -139,18 +139,13 @@ pub async fn record_crash(
         budget: Duration::from_secs(spec.notify.delivery_wait_secs),
         ..RetryPolicy::default()
     };
-    let stale = spec.session_key.as_ref().map(|key| StaleCheck {
-        runs_dir: paths.runs_dir(),
-        session_key: key.clone(),
-        run_id: spec.run_id.clone(),
-        created_at: spec.created_at,
-        created_ms: record.created_ms,
-    });
+    let stale = StaleCheck {
+        chain_root: spec.chain.chain_root.clone(),
+        ..StaleCheck::of(&paths.runs_dir(), &record)
+    };
     let outbox = Outbox::new(&dir.path);
     let report = outbox
-        .deliver(&channel, &policy, &mut |e| {
-            stale.as_ref().and_then(|s| s.veto(e))
-        })
+        .deliver(&channel, &policy, &mut |e| stale.veto(e))
         .await?;
     if let Some(r) = report.filter(|r| r.pending > 0) {
         tracing::warn!(

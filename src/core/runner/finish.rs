@@ -327,6 +327,11 @@ impl Supervisor<'_> {
         }
         // Never point at an output file that is not there: say why instead.
         let shown = self.shown_output();
+        // Decided before the result goes out: a result whose wake is skipped
+        // (a later run of the chain exists) rings, as no agent turn follows.
+        if self.notifier.wakes {
+            self.notifier.decide_wake();
+        }
         let mut record = self.record.clone();
         record.output_file.clone_from(&shown);
         self.notifier

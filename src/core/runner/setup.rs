@@ -745,6 +745,7 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         followups_not_run: Vec::new(),
         warnings: Vec::new(),
         no_resume: None,
+        chain_root: Some(spec.chain.chain_root.clone()),
     }
 }
 
