@@ -160,8 +160,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub queue_delivery: bool,
     /// Return once the agent has started, printing the launch proof; the run goes on in the background.
+    /// Under OpenClaw's agent `exec` (exec mode) the run is detached but this process follows it.
     #[arg(long)]
     pub detach: bool,
+    /// Exec mode (on by itself under OpenClaw's agent `exec`, `OPENCLAW_SHELL=exec`): the run goes on
+    /// detached, this process follows it to its end, prints a compact result last and exits with
+    /// the run's code; the process's exit is the wake (clawrun sends none of its own).
+    #[arg(long)]
+    pub exec_mode: bool,
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     pub json: bool,

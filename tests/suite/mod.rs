@@ -10,6 +10,7 @@ mod crash;
 mod doctor;
 mod durability;
 mod examples;
+mod exec_mode;
 mod foreground;
 mod gc;
 mod leaks;

@@ -12,12 +12,14 @@ use clawrun::core::model::text::count;
 use clawrun::core::notify::delivery::Configs;
 use clawrun::core::ops::capacity::Admit;
 use clawrun::core::ops::{capacity, gc};
+use clawrun::core::runner::follower;
 use clawrun::core::runner::{self, Admission, Handover, Prepared, RunReport, RunnerEnd, process};
-use clawrun::core::store::paths::Paths;
+use clawrun::core::store::paths::{Paths, ProcessEnv};
 use clawrun::core::store::run::RunDir;
 use clawrun::core::store::slots::Slots;
 
 use crate::cli::args::RunArgs;
+use crate::cli::commands::follow;
 use crate::cli::exit::CliError;
 use crate::cli::{CmdResult, Ctx, render, runtime};
 
@@ -72,9 +74,11 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     for w in &spec.route.warnings {
         eprintln!("⚠ {w}");
     }
-    // A foreground console run is watched; detached, nobody hears of it.
+    // A foreground console run is watched; detached, nobody hears of it. Under
+    // exec mode OpenClaw's exit event wakes the agent whatever the route.
+    let exec_mode = args.exec_mode || follower::in_openclaw_exec(&ProcessEnv);
     let empty_route = runner::empty_route_warning(spec)
-        .filter(|_| args.detach || args.validate_only)
+        .filter(|_| (args.detach || args.validate_only) && !exec_mode)
         .inspect(|w| eprintln!("⚠ {w}"));
     if args.validate_only {
         if args.json {
@@ -125,6 +129,17 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         "{}",
         render::run::banner(&prepared.spec, prepared.resume_run_id.as_deref())
     );
+    if exec_mode {
+        if args.detach {
+            eprintln!(
+                "ℹ️ exec mode (OpenClaw's background exec): --detach starts the run detached, and \
+                 this process follows it to its end so the task ends with the run"
+            );
+        }
+        return follow::follow(&dir, &configs, || {
+            detach(args, &dir, paths, &prepared, (&slots, admit), empty_route)
+        });
+    }
     if args.detach {
         return detach(args, &dir, paths, &prepared, (&slots, admit), empty_route);
     }

@@ -10,6 +10,7 @@
 //! (`warn`/`error`), which the binary sends to stderr.
 
 pub mod changes;
+pub mod compact;
 mod crash;
 pub mod delivery;
 mod denials;

@@ -28,6 +28,7 @@ pub mod control;
 mod crash;
 mod detach;
 mod finish;
+pub mod follower;
 mod inherit;
 mod io;
 mod liveness;
