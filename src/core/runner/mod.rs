@@ -28,6 +28,7 @@ pub mod control;
 mod crash;
 mod detach;
 mod finish;
+mod idle;
 mod inherit;
 mod io;
 pub mod process;
