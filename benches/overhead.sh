@@ -40,7 +40,11 @@ else
   cargo build --release --quiet
   bin=$PWD/target/release/clawrun
 fi
-[ -z "$seed" ] || seed=$(realpath "$seed")
+if [ -n "$seed" ]; then
+  seed=$(realpath "$seed")
+  # The interpreter itself (not a shim that needs the caller's environment).
+  python=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
+fi
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin/sleeper" "$work/home"
 cat > "$work/bin/claude" <<'SH'
@@ -83,7 +87,7 @@ new_home() { # dir
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m); load $(cut -d' ' -f1-3 /proc/loadavg); runs per size: $runs"
 echo "binary: $bin"
-[ -z "$seed" ] || echo "seed: python3 $seed ($(python3 --version 2>&1))"
+[ -z "$seed" ] || echo "seed: $python $seed ($("$python" --version 2>&1))"
 printf '%-7s %-12s %-12s %-13s %-12s %-9s %-13s %-12s %s\n' size "runner_ms" "rss_kb(max)" "latency_ms" "tree_cpu_ms" "wall_s" \
   "seed_cpu_ms" "seed_rss_kb" "tree/seed"
 for mb in "${sizes[@]}"; do
@@ -109,8 +113,8 @@ for mb in "${sizes[@]}"; do
       sdir="$work/seed"; mkdir -p "$sdir"; cp "$(dirname "$seed")"/*.py "$sdir/"
       home="$work/home/seed-$mb-$r"; mkdir -p "$home/.openclaw"
       timed "$work/time" env -i HOME="$home" PATH="$work/bin:/usr/bin:/bin" BENCH_STREAM="$stream" \
-        python3 "$sdir/$(basename "$seed")" -t bench -p "$work/seed-project" -o "$work/seed-out.txt" \
-        > /dev/null 2>&1
+        "$python" "$sdir/$(basename "$seed")" -t bench -p "$work/seed-project" -o "$work/seed-out.txt" \
+        > /dev/null 2> "$work/seed-err.txt" || { echo "the seed failed:"; cat "$work/seed-err.txt"; exit 1; }
       scpu+=("$(cpu_ms "$work/time")"); srss+=("$(awk '{print $3}' "$work/time")")
       rm -rf "$home" "$sdir/pids"
     fi
