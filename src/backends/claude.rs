@@ -487,7 +487,8 @@ impl ClaudeParser {
     /// `message_delta`; the figures of one message only grow, so they are merged
     /// field by field with the maximum and emitted only when they changed.
     fn report_usage(&mut self, id: &str, usage: Usage, out: &mut Vec<AgentEvent>) {
-        let merged = match self.message_usage.get(id) {
+        let prev = self.message_usage.get(id).copied();
+        let merged = match prev {
             Some(prev) => Usage {
                 input_tokens: prev.input_tokens.max(usage.input_tokens),
                 cached_input_tokens: prev.cached_input_tokens.max(usage.cached_input_tokens),
@@ -495,10 +496,7 @@ impl ClaudeParser {
             },
             None => usage,
         };
-        let unchanged = match self.message_usage.get(id) {
-            Some(prev) => *prev == merged,
-            None => merged == Usage::default(),
-        };
+        let unchanged = merged == prev.unwrap_or_default();
         if unchanged {
             return;
         }

@@ -15,7 +15,11 @@ pub(super) fn usage_limit_text(text: &str) -> Option<(String, i64)> {
     (lower.contains("limit")).then(|| (message.trim().to_string(), resets_at))
 }
 
-pub(super) fn classify_failure(message: &str, errors: &[Cow<'_, str>], status: Option<u64>) -> FailureKind {
+pub(super) fn classify_failure(
+    message: &str,
+    errors: &[Cow<'_, str>],
+    status: Option<u64>,
+) -> FailureKind {
     let mentions =
         |needle: &str| message.contains(needle) || errors.iter().any(|e| e.contains(needle));
     if mentions(RESUME_NOT_FOUND) {

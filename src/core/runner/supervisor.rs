@@ -427,7 +427,7 @@ impl Supervisor<'_> {
                     }
                 },
                 _ = lp.refresh.tick() => {
-                    lp.quiet.tick(self.stream_pos);
+                    lp.quiet.tick(self.stream_pos, [&mut lp.out_buf, &mut lp.err_buf]);
                     if let Some(reason) = self.on_refresh(running) {
                         self.stop(a, lp, reason).await;
                     }
