@@ -7,8 +7,7 @@
 #   - runner CPU and peak RSS of the clawrun process (getrusage, recorded in
 #     run.json);
 #   - the CPU of the whole process tree (`clawrun run` in the foreground, its
-#     watcher and the agent: user+sys of /usr/bin/time, which counts every
-#     child waited for);
+#     watcher and the agent: user+sys of every process waited for);
 #   - the time from the agent's last write to the output file on disk (mtime
 #     of output.txt minus mtime of stream.jsonl).
 # With SEED=<path to the seed's run-task.py>, the seed runs the same stream
@@ -26,6 +25,8 @@
 #   BIN=path        a clawrun binary to measure (default: build the release one)
 #   SEED=path       the seed's run-task.py, run side by side
 #   SEED_MAX_MB=50  the largest size the seed runs (it keeps the whole stream)
+#   BASE=path       another clawrun binary (say, the previous release), run
+#                   interleaved with BIN run by run, for before/after figures
 #   WAITERS=3       runs waiting at once for the memory figures (0: skip)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,12 +73,17 @@ make_stream() { # size_mb out
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-# CPU ms (user+sys) and max RSS KB of a command and the children it waited for.
-timed() { # out_file cmd...
+# Run a command; its CPU (user+sys of it and every child it waited for, from
+# the shell's `times`: millisecond resolution) goes to $out.times and its
+# peak RSS (KB, /usr/bin/time) to $out.rss.
+timed() { # out cmd...
   local out=$1; shift
-  /usr/bin/time -f '%U %S %M' -o "$out" "$@"
+  ( /usr/bin/time -f '%M' -o "$out.rss" "$@"; rc=$?; times > "$out.times"; exit $rc )
 }
-cpu_ms() { awk '{printf "%d", ($1 + $2) * 1000}' "$1"; }
+cpu_ms() { # out
+  awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2] }
+    printf "%d\n", t * 1000 }' "$1.times"
+}
 # The home of one run: state under it, the whole stream kept (the default cap,
 # 256 MiB, would stop stream.jsonl early and make the 500 MB latency meaningless).
 new_home() { # dir
@@ -88,49 +94,60 @@ new_home() { # dir
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m); load $(cut -d' ' -f1-3 /proc/loadavg); runs per size: $runs"
 echo "binary: $bin"
 [ -z "$seed" ] || echo "seed: $python $seed ($("$python" --version 2>&1))"
-printf '%-7s %-12s %-12s %-13s %-12s %-9s %-13s %-12s %s\n' size "runner_ms" "rss_kb(max)" "latency_ms" "tree_cpu_ms" "wall_s" \
-  "seed_cpu_ms" "seed_rss_kb" "tree/seed"
+# One run of clawrun binary $1 on stream $2, its figures appended to $work/m/$3.*
+clawrun_run() { # bin stream label
+  local home="$work/home/run" t0 t1 dir o s
+  rm -rf "$home"; new_home "$home"
+  t0=$(date +%s.%N)
+  timed "$work/time" env -i HOME="$home" PATH="$work/bin:/usr/bin:/bin" BENCH_STREAM="$2" \
+    "$1" run -t bench -p "$work/project" --json > "$work/report.json" 2>/dev/null
+  t1=$(date +%s.%N)
+  cpu_ms "$work/time" >> "$work/m/$3.tree"
+  dir=$(ls -d "$home"/.openclaw/clawrun/runs/*)
+  grep -o '"runner_cpu_ms": [0-9]*' "$dir/run.json" | grep -o '[0-9]*$' >> "$work/m/$3.cpu"
+  grep -o '"runner_peak_rss_kb": [0-9]*' "$dir/run.json" | grep -o '[0-9]*$' >> "$work/m/$3.rss"
+  o=$(stat -c '%.9Y' "$dir/output.txt"); s=$(stat -c '%.9Y' "$dir/stream.jsonl")
+  awk -v o="$o" -v s="$s" 'BEGIN {printf "%.1f\n", (o - s) * 1000}' >> "$work/m/$3.lat"
+  awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f\n", b - a}' >> "$work/m/$3.wall"
+  rm -rf "$home"
+}
+
+# One run of the seed on stream $1, its figures appended to $work/m/seed.*
+seed_run() { # stream
+  # The seed keeps its pid files next to itself: run a copy in the work dir.
+  local sdir="$work/seed" home="$work/home/seed"
+  mkdir -p "$sdir" "$home/.openclaw"; cp "$(dirname "$seed")"/*.py "$sdir/"
+  timed "$work/time" env -i HOME="$home" PATH="$work/bin:/usr/bin:/bin" BENCH_STREAM="$1" \
+    "$python" "$sdir/$(basename "$seed")" -t bench -p "$work/seed-project" -o "$work/seed-out.txt" \
+    > /dev/null 2> "$work/seed-err.txt" || { echo "the seed failed:"; cat "$work/seed-err.txt"; exit 1; }
+  cpu_ms "$work/time" >> "$work/m/seed.tree"
+  cat "$work/time.rss" >> "$work/m/seed.rss"
+  rm -rf "$home" "$sdir/pids"
+}
+
+med() { grep . "$work/m/$1" | median; }
+max() { grep . "$work/m/$1" | sort -n | tail -1; }
+
+labels=(clawrun); [ -z "${BASE:-}" ] || labels+=(base)
+[ -z "${BASE:-}" ] || echo "base: $(realpath "$BASE") (interleaved run by run)"
+printf '%-7s %-8s %-10s %-12s %-11s %-12s %-7s %s\n' size binary runner_ms "rss_kb(max)" latency_ms \
+  tree_cpu_ms wall_s "tree/seed (seed: tree_cpu_ms, rss_kb)"
 for mb in "${sizes[@]}"; do
   stream="$work/stream-$mb.jsonl"
   make_stream "$mb" "$stream"
-  cpu=(); rss=(); lat=(); wall=(); tree=(); scpu=(); srss=()
+  rm -rf "$work/m"; mkdir -p "$work/m"
+  with_seed=; [ -n "$seed" ] && [ "$mb" -le "$seed_max" ] && with_seed=1
   for r in $(seq 1 "$runs"); do
-    home="$work/home/$mb-$r"; new_home "$home"
-    t0=$(date +%s.%N)
-    timed "$work/time" env -i HOME="$home" PATH="$work/bin:/usr/bin:/bin" BENCH_STREAM="$stream" \
-      "$bin" run -t bench -p "$work/project" --json > "$work/report.json" 2>/dev/null
-    t1=$(date +%s.%N)
-    tree+=("$(cpu_ms "$work/time")")
-    dir=$(ls -d "$home"/.openclaw/clawrun/runs/*)
-    cpu+=("$(grep -o '"runner_cpu_ms": [0-9]*' "$dir/run.json" | grep -o '[0-9]*$')")
-    rss+=("$(grep -o '"runner_peak_rss_kb": [0-9]*' "$dir/run.json" | grep -o '[0-9]*$')")
-    o=$(stat -c '%.9Y' "$dir/output.txt"); s=$(stat -c '%.9Y' "$dir/stream.jsonl")
-    lat+=("$(awk -v o="$o" -v s="$s" 'BEGIN {printf "%.1f", (o - s) * 1000}')")
-    wall+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')")
-    rm -rf "$home"
-    if [ -n "$seed" ] && [ "$mb" -le "$seed_max" ]; then
-      # The seed keeps its pid files next to itself: run a copy in the work dir.
-      sdir="$work/seed"; mkdir -p "$sdir"; cp "$(dirname "$seed")"/*.py "$sdir/"
-      home="$work/home/seed-$mb-$r"; mkdir -p "$home/.openclaw"
-      timed "$work/time" env -i HOME="$home" PATH="$work/bin:/usr/bin:/bin" BENCH_STREAM="$stream" \
-        "$python" "$sdir/$(basename "$seed")" -t bench -p "$work/seed-project" -o "$work/seed-out.txt" \
-        > /dev/null 2> "$work/seed-err.txt" || { echo "the seed failed:"; cat "$work/seed-err.txt"; exit 1; }
-      scpu+=("$(cpu_ms "$work/time")"); srss+=("$(awk '{print $3}' "$work/time")")
-      rm -rf "$home" "$sdir/pids"
-    fi
+    clawrun_run "$bin" "$stream" clawrun
+    [ -z "${BASE:-}" ] || clawrun_run "$(realpath "$BASE")" "$stream" base
+    [ -z "$with_seed" ] || seed_run "$stream"
   done
-  t=$(printf '%s\n' "${tree[@]}" | median)
-  if [ ${#scpu[@]} -gt 0 ]; then
-    sc=$(printf '%s\n' "${scpu[@]}" | median); sr=$(printf '%s\n' "${srss[@]}" | sort -n | tail -1)
-    ratio=$(awk -v a="$t" -v b="$sc" 'BEGIN {printf "%.3f", a / b}')
-  else
-    sc=-; sr=-; ratio=-
-  fi
-  printf '%-7s %-12s %-12s %-13s %-12s %-9s %-13s %-12s %s\n' "${mb}MB" \
-    "$(printf '%s\n' "${cpu[@]}" | median)" \
-    "$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)" \
-    "$(printf '%s\n' "${lat[@]}" | median)" "$t" \
-    "$(printf '%s\n' "${wall[@]}" | median)" "$sc" "$sr" "$ratio"
+  for l in "${labels[@]}"; do
+    t=$(med "$l.tree"); ratio=-
+    [ -z "$with_seed" ] || ratio="$(awk -v a="$t" -v b="$(med seed.tree)" 'BEGIN {printf "%.3f", a / b}') ($(med seed.tree) ms, $(max seed.rss) KB)"
+    printf '%-7s %-8s %-10s %-12s %-11s %-12s %-7s %s\n' "${mb}MB" "$l" "$(med "$l.cpu")" "$(max "$l.rss")" \
+      "$(med "$l.lat")" "$t" "$(med "$l.wall")" "$ratio"
+  done
 done
 
 [ "$waiters" -gt 0 ] || exit 0
