@@ -144,7 +144,6 @@ fn spawn_inner(
             source: io::Error::other("pipe"),
         });
     };
-    widen_pipe(&stdout);
     // Write the prompt, then close stdin. In a task: a large prompt must not
     // block the reader of stdout. A child that exits without reading gets EPIPE,
     // which is not our error to report (its exit status says what happened).
@@ -453,23 +452,6 @@ pub fn spawn_watcher(exe: &std::path::Path, args: &[std::ffi::OsString]) -> io::
     let mut child = cmd.spawn()?;
     let pipe = child.stdin.take();
     Ok(Watcher { child, pipe })
-}
-
-/// Bytes the agent's stdout pipe holds (Linux's default is 64 KiB; 1 MiB is
-/// what an unprivileged process may ask for by default).
-const STDOUT_PIPE_BYTES: libc::c_int = 1 << 20;
-
-/// Let the agent's stdout pipe hold [`STDOUT_PIPE_BYTES`]: a fast writer then
-/// fills it without waiting, and the runner reads chunk after chunk without
-/// being woken between them. The kernel allocates the pages only as they
-/// fill; a refusal (a lower `/proc/sys/fs/pipe-max-size`) keeps the default.
-fn widen_pipe(stdout: &ChildStdout) {
-    use std::os::fd::AsRawFd;
-    #[cfg(target_os = "linux")]
-    // SAFETY: F_SETPIPE_SZ on a descriptor this process owns; no memory is passed.
-    unsafe {
-        libc::fcntl(stdout.as_raw_fd(), libc::F_SETPIPE_SZ, STDOUT_PIPE_BYTES);
-    }
 }
 
 /// This process's parent (a watcher's: its runner).
