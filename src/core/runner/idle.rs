@@ -14,7 +14,7 @@ const QUIET_TICKS: u32 = 2;
 const PAGE: usize = 4096;
 /// Stack kept below the current frame when the rest is dropped: room for the
 /// calls that drop it, many times over.
-const STACK_MARGIN: usize = 64 * 1024;
+const STACK_MARGIN: usize = 16 * 1024;
 
 /// Tracks the agent's output between refresh ticks.
 #[derive(Debug, Default)]
