@@ -143,6 +143,7 @@ fn watcher_argv(dir: &RunDir, paths: &Paths) -> Vec<OsString> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
