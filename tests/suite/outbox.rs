@@ -1,5 +1,6 @@
 //! The durable outbox over a fake OpenClaw gateway (wiremock on loopback):
-//! outages, 429 storms, a runner killed mid-send, stale wakes.
+//! outages, 429 storms, a runner killed mid-send, a wake that waits past a
+//! later run in the same chat.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -316,7 +317,7 @@ async fn runner_sigkilled_mid_send_then_flush_resends_only_the_unconfirmed_item(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stale_wake_is_not_sent_and_the_human_hears_the_agent_was_not_woken() {
+async fn a_waiting_wake_is_sent_after_a_later_run_in_the_same_chat_and_the_human_hears_it_waits() {
     let port = free_port();
     let server = server_on(port).await;
     Mock::given(method("POST"))
@@ -362,8 +363,9 @@ async fn a_stale_wake_is_not_sent_and_the_human_hears_the_agent_was_not_woken() 
         "{}",
         String::from_utf8_lossy(&flush.stdout)
     );
-    // The first run's wake was abandoned as stale (by the second run's start-up
-    // flush, or by this one), never sent.
+    // Both runs are woken: a later run in the same chat, of another chain,
+    // does not make the first run's waiting wake stale (issue 25). It went
+    // out with the second run's start-up flush, or with this one.
     let runs: Vec<String> = crate::common::run_ids(&sb);
     let first_outbox = std::fs::read_to_string(
         sb.state_dir()
@@ -372,26 +374,46 @@ async fn a_stale_wake_is_not_sent_and_the_human_hears_the_agent_was_not_woken() 
             .join("outbox.jsonl"),
     )
     .unwrap();
-    let stale: Vec<&str> = first_outbox
-        .lines()
-        .filter(|l| l.contains("\"op\":\"abandoned\"") && l.contains(":wake:"))
-        .collect();
-    assert_eq!(stale.len(), 1, "{first_outbox}");
     assert!(
-        stale[0].contains(&format!("stale: a newer run ({})", runs[1])),
-        "{}",
-        stale[0]
+        !first_outbox.contains("\"op\":\"abandoned\""),
+        "{first_outbox}"
     );
     let wakes: Vec<(String, String, String)> =
         deliveries(&server.received_requests().await.unwrap())
             .into_iter()
             .filter(|(t, _, _)| t == "sessions_send")
             .collect();
-    assert_eq!(wakes.len(), 1, "{wakes:?}");
-    assert!(
-        wakes[0].1.starts_with(&runs[1]),
-        "the newer run's wake goes out: {wakes:?} {runs:?}"
-    );
+    assert_eq!(wakes.len(), 2, "{wakes:?}");
+    let woken: Vec<&str> = wakes.iter().map(|(_, k, _)| &k[..runs[0].len()]).collect();
+    assert_eq!(woken, vec![runs[0].as_str(), runs[1].as_str()], "{wakes:?}");
+}
+
+/// A run whose gateway (on `port`) is down on purpose: its messages wait in
+/// the outbox. The sandbox and the run directory.
+async fn queued_while_down(port: u16) -> (Sandbox, std::path::PathBuf) {
+    let sb = gateway_sandbox(port);
+    let args = [
+        "-s",
+        KEY,
+        "-t",
+        "x",
+        "--delivery-wait",
+        "1",
+        "--heartbeat",
+        "0",
+    ];
+    let out = clawrun(
+        &sb,
+        &[&args[..], &["--queue-delivery"]].concat(),
+        "claude/tool.jsonl",
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    let run_dir = sb
+        .state_dir()
+        .join("runs")
+        .join(&crate::common::run_ids(&sb)[0]);
+    (sb, run_dir)
 }
 
 /// Issue 13, C.8: a line torn in the middle of a multi-byte character (a
@@ -401,29 +423,7 @@ async fn a_stale_wake_is_not_sent_and_the_human_hears_the_agent_was_not_woken() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once() {
     let port = free_port();
-    let sb = gateway_sandbox(port);
-    let out = clawrun(
-        &sb,
-        &[
-            "-s",
-            KEY,
-            "-t",
-            "x",
-            "--delivery-wait",
-            "1",
-            "--heartbeat",
-            "0",
-            // The gateway is down on purpose: its messages wait in the outbox.
-            "--queue-delivery",
-        ],
-        "claude/tool.jsonl",
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(0));
-    let run_dir = sb
-        .state_dir()
-        .join("runs")
-        .join(&crate::common::run_ids(&sb)[0]);
+    let (sb, run_dir) = queued_while_down(port).await;
     let path = run_dir.join("outbox.jsonl");
     let data = std::fs::read(&path).unwrap();
     // After the first line: an append torn inside "🎉" (4 bytes, 2 written), no newline.
@@ -469,4 +469,61 @@ async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once(
     assert!(text.contains("cannot be read"), "{text}");
     let flush = cmd(&sb, &["outbox", "flush"]).await;
     assert_eq!(flush.status.code(), Some(1));
+}
+
+/// Issue 25: `outbox flush` while another process (a run's own runner) holds
+/// an outbox says that those items are being delivered by their runner,
+/// neither promises to retry them nor fails on them (they are not left
+/// behind); once nobody holds them and they cannot be delivered, it exits 1
+/// as the README says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_says_held_items_are_their_runners_and_fails_only_on_items_left() {
+    let port = free_port();
+    let (sb, run_dir) = queued_while_down(port).await;
+    // Stand in for the runner: hold the outbox's lock (flock(2), as it does).
+    // `-o`: flock itself holds it, not its child, so killing flock frees it.
+    let mut holder = std::process::Command::new("flock")
+        .arg("-o")
+        .arg(run_dir.join("outbox.lock"))
+        .arg("cat")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let held = run_dir.join("outbox.lock");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::process::Command::new("flock")
+        .args(["-n", "-E", "99"])
+        .arg(&held)
+        .arg("true")
+        .status()
+        .unwrap()
+        .code()
+        != Some(99)
+    {
+        assert!(Instant::now() < deadline, "flock never took the lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let flush = cmd(&sb, &["outbox", "flush", "--wait", "30"]).await;
+    let (so, se) = (
+        String::from_utf8_lossy(&flush.stdout),
+        String::from_utf8_lossy(&flush.stderr),
+    );
+    assert_eq!(flush.status.code(), Some(0), "{so}{se}");
+    assert!(!se.contains("retrying for up to"), "{se}");
+    assert!(se.contains("being delivered by their runner"), "{se}");
+    assert!(so.contains("being delivered by their runner"), "{so}");
+    assert!(!so.contains("busy"), "{so}");
+    let json = cmd(&sb, &["outbox", "flush", "--json"]).await;
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(v[0]["held"].as_u64().unwrap() >= 1, "{v}");
+    // End of its input ends `cat`, then flock, which frees the lock.
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+
+    // Nobody holds them and the gateway is down: items are left, exit 1.
+    let flush = cmd(&sb, &["outbox", "flush", "--wait", "1"]).await;
+    let se = String::from_utf8_lossy(&flush.stderr);
+    assert_eq!(flush.status.code(), Some(1), "{se}");
+    assert!(se.contains("retrying for up to 1s"), "{se}");
 }

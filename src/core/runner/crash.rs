@@ -35,7 +35,7 @@ use crate::core::store::run::{self, RunDir, RunRecord, RunSpec, RunStatus};
 use crate::core::store::sessions::SessionLog;
 
 use super::control::CONTROL_SOCKET_NAME;
-use super::process;
+use super::{follower, process};
 
 /// The byte a finishing runner writes to its watcher: "I am done, go".
 pub const WATCH_DONE: u8 = b'd';
@@ -69,12 +69,14 @@ pub fn wait_for_runner(input: &mut impl Read) -> RunnerEnd {
 }
 
 /// The wake of a run's orchestrating agent, when the run has a session key to
-/// wake: the route's key, else the one given at launch.
+/// wake: the route's key, else the one given at launch. `exit_code` is
+/// clawrun's documented code for the outcome ([`Outcome::exit_code`]), never
+/// the agent's raw status (`agent_exit`).
 pub(crate) fn wake_target(
     spec: &RunSpec,
     backend: &AnyBackend,
     status: &str,
-    exit_code: Option<i32>,
+    (exit_code, agent_exit): (Option<u8>, Option<i32>),
     resume_id: Option<String>,
     preview: String,
 ) -> Option<WakeTarget> {
@@ -92,8 +94,10 @@ pub(crate) fn wake_target(
             wake_id: String::new(),
             backend: spec.backend.clone(),
             status: status.to_owned(),
-            exit_code,
+            exit_code: exit_code.map(i32::from),
+            agent_exit,
             resume_id,
+            no_resume: None,
             output: spec.output_file.display().to_string(),
             preview,
             mode: spec.chain.completion_mode,
@@ -134,18 +138,13 @@ pub async fn record_crash(
         budget: Duration::from_secs(spec.notify.delivery_wait_secs),
         ..RetryPolicy::default()
     };
-    let stale = spec.session_key.as_ref().map(|key| StaleCheck {
-        runs_dir: paths.runs_dir(),
-        session_key: key.clone(),
-        run_id: spec.run_id.clone(),
-        created_at: spec.created_at,
-        created_ms: record.created_ms,
-    });
+    let stale = StaleCheck {
+        chain_root: spec.chain.chain_root.clone(),
+        ..StaleCheck::of(&paths.runs_dir(), &record)
+    };
     let outbox = Outbox::new(&dir.path);
     let report = outbox
-        .deliver(&channel, &policy, &mut |e| {
-            stale.as_ref().and_then(|s| s.veto(e))
-        })
+        .deliver(&channel, &policy, &mut |e| stale.veto(e))
         .await?;
     if let Some(r) = report.filter(|r| r.pending > 0) {
         tracing::warn!(
@@ -181,10 +180,13 @@ fn close_dead_run(
         let grace = Duration::from_secs(spec.limits.grace_secs).min(CRASH_GRACE);
         process::stop_group_blocking(pgid, grace, Duration::from_millis(50));
     }
+    // Before the record says crashed: an exec follower that sees it exits.
+    let follower = follower::follower_state(&dir.path);
     run::mark_crashed(&mut record, now_secs());
     record.error = Some(message.to_owned());
     dir.write_record(&record)?;
-    close_crashed(dir, &spec, &record, paths)?;
+    close_crashed(dir, &spec, &record, paths, follower)?;
+    dir.release_reserve();
     Ok(Some((spec, record)))
 }
 
@@ -195,9 +197,10 @@ fn close_dead_run(
 /// `clawrun outbox flush`, or the start of the next run). Problems are
 /// logged; reaping goes on.
 pub fn close_reaped(dir: &RunDir, record: &RunRecord, paths: &Paths) {
-    let closed = dir
-        .read_spec()
-        .and_then(|spec| close_crashed(dir, &spec, record, paths));
+    let closed = dir.read_spec().and_then(|spec| {
+        let follower = follower::follower_state(&dir.path);
+        close_crashed(dir, &spec, record, paths, follower)
+    });
     if let Err(e) = closed {
         tracing::warn!("closing the crashed run {}: {e}", record.run_id);
     }
@@ -205,8 +208,15 @@ pub fn close_reaped(dir: &RunDir, record: &RunRecord, paths: &Paths) {
 
 /// What follows a record marked `crashed`: the output file (when missing),
 /// the session's registry entry (final, and ids the run replaced as
-/// `replaced`), the crash message and wake in the outbox, no control socket.
-fn close_crashed(dir: &RunDir, spec: &RunSpec, record: &RunRecord, paths: &Paths) -> Result<()> {
+/// `replaced`), the crash message and wake in the outbox (no wake while an
+/// exec follower delivers the end by its exit), no control socket.
+fn close_crashed(
+    dir: &RunDir,
+    spec: &RunSpec,
+    record: &RunRecord,
+    paths: &Paths,
+    follower: follower::FollowerState,
+) -> Result<()> {
     let error = record.error.as_deref().unwrap_or("the runner crashed");
     remove_socket(dir);
     if !spec.output_file.exists() {
@@ -218,14 +228,18 @@ fn close_crashed(dir: &RunDir, spec: &RunSpec, record: &RunRecord, paths: &Paths
     if let Err(e) = SessionLog::new(paths, &backend).record(record, spec) {
         tracing::warn!("session registry: {e}");
     }
-    let wake = wake_target(
+    let mut wake = wake_target(
         spec,
         &backend,
         Outcome::Crashed.as_str(),
-        record.exit_code,
+        (Some(Outcome::Crashed.exit_code()), record.exit_code),
         record.resume_id.clone(),
         notify::preview(error, notify::WAKE_PREVIEW_CHARS),
-    );
+    )
+    .filter(|_| follower.run_wakes());
+    if let Some(w) = &mut wake {
+        w.payload.no_resume.clone_from(&record.no_resume);
+    }
     let info = RunInfo::new(spec, backend.names());
     let items = notify::crash_items(
         &info,

@@ -743,6 +743,8 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         git_base: None,
         changes: None,
         followups_not_run: Vec::new(),
+        no_resume: None,
+        chain_root: Some(spec.chain.chain_root.clone()),
     }
 }
 
