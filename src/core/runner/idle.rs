@@ -2,19 +2,14 @@
 //! agent for hours; the memory the runner's setup and its last burst of output
 //! freed stays in the allocator's heap, dirty, unless it is handed back to the
 //! kernel. Once the agent has been silent for a couple of refresh ticks, the
-//! runner trims its heap, drops the pages of its read buffers (their
-//! contents mean nothing between two reads) and those of its stack below
-//! where it is now (setup ran deeper than the loop does), once per quiet
-//! spell.
+//! runner trims its heap and drops the pages of its read buffers (their
+//! contents mean nothing between two reads), once per quiet spell.
 
 /// Refresh ticks (one a second) without output before the heap is trimmed.
 const QUIET_TICKS: u32 = 2;
 /// Memory page size (Linux, x86-64 and arm64 with 4 KiB pages; a larger page
 /// size only makes fewer whole pages qualify).
 const PAGE: usize = 4096;
-/// Stack kept below the current frame when the rest is dropped: room for the
-/// calls that drop it, many times over.
-const STACK_MARGIN: usize = 16 * 1024;
 
 /// Tracks the agent's output between refresh ticks.
 #[derive(Debug, Default)]
@@ -41,7 +36,6 @@ impl Quiet {
                 drop_pages(buf);
             }
             trim_heap();
-            drop_unused_stack();
         }
     }
 }
@@ -58,36 +52,6 @@ fn drop_pages(buf: &mut [u8]) {
         // mutably: no one else reads it, and zeros are valid `u8`s.
         unsafe {
             libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_DONTNEED);
-        }
-    }
-}
-
-/// Hand back the pages of this thread's stack more than [`STACK_MARGIN`]
-/// below the current frame: nothing lives below the stack pointer, and the
-/// kernel gives zeroed pages again should the stack grow there.
-fn drop_unused_stack() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: the attribute object is initialised by pthread_getattr_np before
-    // use and destroyed after; the range given to madvise lies in this
-    // thread's stack, at least STACK_MARGIN below the live frames (this one
-    // and its callers), where no data lives.
-    unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
-            return;
-        }
-        let mut low: *mut libc::c_void = std::ptr::null_mut();
-        let mut size: libc::size_t = 0;
-        let found = libc::pthread_attr_getstack(&attr, &mut low, &mut size) == 0;
-        libc::pthread_attr_destroy(&mut attr);
-        let here = std::hint::black_box(0u8);
-        let here = std::ptr::addr_of!(here) as usize;
-        let low = (low as usize).next_multiple_of(PAGE);
-        let high = here.saturating_sub(STACK_MARGIN) / PAGE * PAGE;
-        if found && high > low {
-            // Part of the range may be unmapped (the main thread's stack grows
-            // on demand): the mapped pages are dropped all the same.
-            libc::madvise(low as *mut libc::c_void, high - low, libc::MADV_DONTNEED);
         }
     }
 }
@@ -121,28 +85,6 @@ mod tests {
         assert_eq!(q.ticks, QUIET_TICKS + 1);
         q.tick(20, [&mut a, &mut b]);
         assert_eq!(q.ticks, 0);
-    }
-
-    #[inline(never)]
-    fn deep(n: usize) -> u64 {
-        let mut frame = [n as u64; 512];
-        std::hint::black_box(&mut frame);
-        if n == 0 {
-            frame[1]
-        } else {
-            deep(n - 1) + frame[0]
-        }
-    }
-
-    #[test]
-    fn the_stack_below_the_current_frame_can_go_and_come_back() {
-        let before = deep(64);
-        let kept = std::hint::black_box([5u8; 8192]);
-        drop_unused_stack();
-        // This frame is intact, and the stack grows again.
-        assert!(kept.iter().all(|&x| x == 5));
-        assert_eq!(deep(64), before);
-        drop_unused_stack();
     }
 
     #[test]
