@@ -75,8 +75,6 @@ pub struct Run {
 
 /// What a name given on the command line refers to.
 #[derive(Debug, Clone, PartialEq)]
-// One per command, never stored in bulk: the size of a variant does not matter.
-#[allow(clippy::large_enum_variant)]
 pub enum Target {
     /// A run with a run directory.
     Run(Box<Run>),
