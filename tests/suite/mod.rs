@@ -1,4 +1,5 @@
 mod acp;
+mod acp_broken;
 mod approvals;
 mod bad_input;
 mod channels;
@@ -18,6 +19,7 @@ mod manager;
 mod nodes;
 mod outbox;
 mod parsers;
+mod preflight;
 mod registry;
 mod respond;
 mod resume_route;
