@@ -61,7 +61,7 @@ fn openclaw(ctx: &Ctx, home: &Path, args: &[&str]) -> Value {
 }
 
 /// The node host's process group, stopped when the scenario ends (passed or not).
-struct NodeHost(i32);
+struct NodeHost(i32, std::process::Child);
 
 impl Drop for NodeHost {
     fn drop(&mut self) {
@@ -69,6 +69,7 @@ impl Drop for NodeHost {
             nix::unistd::Pid::from_raw(self.0),
             nix::sys::signal::Signal::SIGTERM,
         );
+        let _ = self.1.wait();
         harness::unregister_pid(self.0);
     }
 }
@@ -102,7 +103,7 @@ async fn start_node(ctx: &Ctx, port: u16, token: &str) -> NodeHost {
         .unwrap();
     let pid = i32::try_from(child.id()).unwrap();
     harness::register_pid(pid);
-    let host = NodeHost(pid);
+    let host = NodeHost(pid, child);
     let gw_home = ctx.gateway_home();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
