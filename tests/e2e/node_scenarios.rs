@@ -165,29 +165,15 @@ pub async fn node_run(ctx: Arc<Ctx>) {
     let task_file = ctx.root.join("node-task.txt");
     std::fs::write(&task_file, TASK).unwrap();
     let before = ctx.telegram.calls().await.len();
-    let r = ctx
-        .clawrun(
-            &home,
-            &[
-                "run",
-                "--config",
-                cfg,
-                "--node",
-                NODE_NAME,
-                "-s",
-                TOPIC_KEY,
-                "-p",
-                project.to_str().unwrap(),
-                "--task-file",
-                task_file.to_str().unwrap(),
-                "--heartbeat",
-                "10",
-                "--label",
-                "e2e node",
-                "--json",
-            ],
-        )
-        .await;
+    let launch = |extra: &'static [&'static str]| {
+        let mut args = vec!["run", "--config", cfg, "--node", NODE_NAME, "-s", TOPIC_KEY];
+        args.extend(["-p", project.to_str().unwrap()]);
+        args.extend(["--task-file", task_file.to_str().unwrap(), "--json"]);
+        args.extend_from_slice(extra);
+        let (ctx, home) = (&ctx, &home);
+        async move { ctx.clawrun(home, &args).await }
+    };
+    let r = launch(&["--heartbeat", "10", "--label", "e2e node"]).await;
     r.expect_code(0);
     let proof = r.json();
     assert_eq!(proof["node"], NODE_NAME, "{proof}");
@@ -253,25 +239,7 @@ pub async fn node_run(ctx: Arc<Ctx>) {
 
     // A second run, killed from here.
     std::fs::write(agent.join("hang"), "").unwrap();
-    let r = ctx
-        .clawrun(
-            &home,
-            &[
-                "run",
-                "--config",
-                cfg,
-                "--node",
-                NODE_NAME,
-                "-s",
-                TOPIC_KEY,
-                "-p",
-                project.to_str().unwrap(),
-                "--task-file",
-                task_file.to_str().unwrap(),
-                "--json",
-            ],
-        )
-        .await;
+    let r = launch(&[]).await;
     r.expect_code(0);
     let second = r.json()["run_id"].as_str().unwrap().to_owned();
     let second_dir = PathBuf::from(r.json()["run_dir"].as_str().unwrap());
