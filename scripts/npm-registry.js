@@ -1,7 +1,9 @@
 // A loopback npm registry for scripts/npm-e2e.sh: serves the given package tarballs,
 // so `npm install -g clawrun` resolves the launcher's optionalDependencies aliases
 // (npm:clawrun@<version>-<platform>) the way it will against the real registry.
-//   node scripts/npm-registry.js <tgz>...
+//   node scripts/npm-registry.js [<tgz>...]
+// With no tarball it knows no package (every name is a 404, at once: a stand-in for
+// the public registry when only local tarballs must be installed).
 // Prints its URL (http://127.0.0.1:<port>/) on stdout, then serves until killed.
 // The dist-tag `latest` is the highest version without a prerelease part.
 "use strict";
@@ -41,10 +43,6 @@ function packuments(tarballs, base) {
 }
 
 const tarballs = process.argv.slice(2).map((p) => path.resolve(p));
-if (tarballs.length === 0) {
-  process.stderr.write("usage: npm-registry.js <tgz>...\n");
-  process.exit(2);
-}
 const server = http.createServer();
 server.listen(0, "127.0.0.1", () => {
   const base = `http://127.0.0.1:${server.address().port}/`;

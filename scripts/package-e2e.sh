@@ -49,12 +49,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_registry() { # <url file> <tgz>...: starts scripts/npm-registry.js, prints its URL
-  local urlfile=$1; shift
-  node "$ROOT/scripts/npm-registry.js" "$@" > "$urlfile" &
+# <variable> <tgz>...: starts scripts/npm-registry.js serving the tarballs (none: an
+# empty registry) and sets the variable to its URL. Not in a subshell: its pid is kept
+# for the cleanup, and its output goes to files, never to a pipe of ours.
+start_registry() {
+  local var=$1 urlfile=$WORK/registry-$1.url; shift
+  node "$ROOT/scripts/npm-registry.js" "$@" > "$urlfile" 2> "$WORK/registry-$var.log" < /dev/null &
   PIDS+=($!)
   for _ in $(seq 300); do [ -s "$urlfile" ] && break; sleep 0.1; done
-  cat "$urlfile"
+  printf -v "$var" '%s' "$(cat "$urlfile")"
+  [ -n "${!var}" ] || { cat "$WORK/registry-$var.log"; fail "the loopback registry did not start"; }
 }
 
 # ---- 1. pack
@@ -79,11 +83,17 @@ check "no cargo on the clean PATH ($CLEAN_PATH)" bash -c "! PATH=$CLEAN_PATH com
 mkdir -p "$WORK/fakebin" "$WORK/project"
 for agent in claude codex; do ln -s "$ROOT/tests/fixtures/fake-agent.sh" "$WORK/fakebin/$agent"; done
 
-# `clawrun` of an install, in a clean environment: <prefix> <node bin dir> <home> args...
+# The clean environment of an install, for `env -i`: <prefix> <node bin dir> <home>
+env_of() {
+  printf '%s\n' HOME="$3" PATH="$1/bin:$2:$WORK/fakebin:$CLEAN_PATH" \
+    FAKE_FIXTURE="$ROOT/tests/fixtures/claude/tool.jsonl"
+}
+# A command (`clawrun …`) in that environment: <prefix> <node bin dir> <home> args...
 in_env() {
-  local prefix=$1 nodebin=$2 home=$3; shift 3
-  env -i HOME="$home" PATH="$prefix/bin:$nodebin:$WORK/fakebin:$CLEAN_PATH" \
-    FAKE_FIXTURE="$ROOT/tests/fixtures/claude/tool.jsonl" ${FAKE_MODE:+FAKE_MODE=$FAKE_MODE} "$@"
+  local vars
+  mapfile -t vars < <(env_of "$1" "$2" "$3")
+  shift 3
+  env -i "${vars[@]}" "$@"
 }
 
 # The checks on one install: <name> <prefix> <node bin dir>
@@ -107,18 +117,26 @@ check_install() {
 
 # SIGTERM to the launcher's pid ends a foreground run as killed.
 check_sigterm() {
-  local label=$name-kill pid rc status exe
-  FAKE_MODE=hang in_env "$prefix" "$nodebin" "$home" clawrun run --backend claude \
+  local label=$name-kill pid rc status exe vars
+  mapfile -t vars < <(env_of "$prefix" "$nodebin" "$home")
+  # `env` execs the launcher: $! is the launcher's pid.
+  env -i "${vars[@]}" FAKE_MODE=hang clawrun run --backend claude \
     -p "$WORK/project" -t "wait" --label "$label" > "$WORK/$label.log" 2>&1 &
   pid=$!
   for _ in $(seq 300); do
-    status=$(in_env "$prefix" "$nodebin" "$home" clawrun show "$label" --json 2>/dev/null | jget agent_pid)
+    status=$(in_env "$prefix" "$nodebin" "$home" clawrun show "$label" --json 2>/dev/null | jget agent_pid 2>/dev/null)
     [ -n "$status" ] && [ "$status" != null ] && [ "$status" != undefined ] && break
     sleep 0.1
   done
   exe=$(readlink "/proc/$pid/exe")
   echo "     $name: launcher pid $pid runs $exe"
   kill -TERM "$pid"
+  # Bounded: a launcher that swallowed the signal is killed (and the run with it).
+  for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    in_env "$prefix" "$nodebin" "$home" clawrun kill "$label" > /dev/null 2>&1
+    kill -KILL "$pid" 2>/dev/null
+  fi
   wait "$pid"; rc=$?
   status=$(in_env "$prefix" "$nodebin" "$home" clawrun show "$label" --json | jget status)
   check "$name: SIGTERM to the launcher's pid: exit 5 ($rc), run.json killed ($status)" \
@@ -132,7 +150,7 @@ check_sigterm() {
 export NPM_CONFIG_CACHE=$WORK/npm-cache NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 # A. The two tarballs; a registry that has nothing, so npm installs what is given only.
 echo "== install A: the tarballs (machine's node $(node --version))"
-EMPTY_URL=$(start_registry "$WORK/empty.url")
+start_registry EMPTY_URL
 PREFIX_A=$WORK/prefix-a
 NPM_CONFIG_PREFIX=$PREFIX_A NPM_CONFIG_REGISTRY=$EMPTY_URL PATH=$CLEAN_PATH \
   npm install -g --ignore-scripts "$MAIN_TGZ" "clawrun-linux-x64@file:$PLAT_TGZ" > "$WORK/install-a.log" 2>&1
@@ -142,7 +160,7 @@ check_install tarballs-node20 "$PREFIX_A" "$(dirname "$(command -v node)")"
 # B. `clawrun` by name from a loopback registry, as OpenClaw's installer asks for it.
 echo "== install B: npm install -g --ignore-scripts clawrun (loopback registry, Node 24)"
 if [ -x "$NODE24_BIN/node" ]; then
-  REG_URL=$(start_registry "$WORK/registry.url" "$MAIN_TGZ" "$PLAT_TGZ")
+  start_registry REG_URL "$MAIN_TGZ" "$PLAT_TGZ"
   PREFIX_B=$WORK/prefix-b
   NPM_CONFIG_PREFIX=$PREFIX_B NPM_CONFIG_REGISTRY=$REG_URL PATH=$NODE24_BIN:$CLEAN_PATH \
     npm install -g --ignore-scripts clawrun > "$WORK/install-b.log" 2>&1
@@ -185,7 +203,7 @@ check_skill() { # <SKILL file> <name> <backend>
     sh -c 'case ",$1," in *",$3,"*) exit 1 ;; esac; case ",$2," in *",$3,"*) ;; *) exit 1 ;; esac' _ \
     "$(oc_eligible "$home" "$before")" "$(oc_eligible "$home" "$after")" "$skill"
 }
-echo "== openclaw $("$OPENCLAW" --version 2>/dev/null | head -n1) with the skills"
+echo "== $(PATH=$NODE24_BIN:$PATH "$OPENCLAW" --version 2>/dev/null | head -n1) with the skills"
 if [ -x "$OPENCLAW" ] && [ -n "${PREFIX_B:-}" ]; then
   check_skill SKILL.md clawrun-claude claude
   check_skill SKILL-codex.md clawrun-codex codex
