@@ -117,6 +117,7 @@ impl Channel for MessageTool {
                 self.wake_timeout,
                 wake,
                 &|s: &str| s.to_owned(),
+                &[],
             )
             .await;
         }

@@ -54,17 +54,20 @@ impl From<AgentWakeError> for ChannelError {
 }
 
 /// Wake through `openclaw agent` (telegram-direct, and message-tool for
-/// thread sessions); `clean` redacts secrets from quoted CLI output.
+/// thread sessions); `clean` redacts secrets from quoted CLI output, and no
+/// variable of the wake's environment holds one of `hidden`.
 pub(crate) async fn openclaw_agent_wake(
     program: &std::path::Path,
     turn_timeout: Duration,
     wake: &Wake,
     clean: &(dyn Fn(&str) -> String + Sync),
+    hidden: &[&str],
 ) -> Result<WakeAck, ChannelError> {
     let target = agent::AgentWake {
         session_id: wake.session_id.as_deref(),
         session_key: wake.session_key.as_deref(),
         text: &wake.text,
+        hidden,
     };
     let detail = agent::wake(program, turn_timeout, target, clean).await?;
     Ok(WakeAck {

@@ -453,6 +453,7 @@ impl TelegramDirect {
             self.settings.wake_timeout,
             wake,
             &|s: &str| self.clean(s),
+            &[self.settings.token.expose()],
         )
         .await
     }

@@ -14,13 +14,17 @@ use clap::{Args, Parser, Subcommand};
 #[path = "args/worktree.rs"]
 mod worktree;
 pub use worktree::{WorktreeArgs, WorktreeCommand, WorktreeFlags};
+#[path = "args/numbers.rs"]
+mod numbers;
+use numbers::{duration_in, positive, whole_in};
 
 use clawrun::core::config::Safety;
+use clawrun::core::model::approval::{DEFAULT_APPROVAL_TIMEOUT_SECS, MAX_APPROVAL_TIMEOUT_SECS};
 use clawrun::core::routing::TelegramRoutingMode;
 use clawrun::core::runner::{
     ChainOptions, DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, DEFAULT_REMIND_AFTER_SECS,
-    DEFAULT_STALL_SECS, DEFAULT_TIMEOUT_SECS, RequestOptions, RoutingOptions, RunOptions,
-    TaskSource,
+    DEFAULT_STALL_SECS, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, RequestOptions, RoutingOptions,
+    RunOptions, TaskSource,
 };
 use clawrun::core::store::run::{CompletionMode, NotifySettings, RunLimits};
 
@@ -109,7 +113,9 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("task_input").required(true).args(["task", "task_file"])))]
 pub struct RunArgs {
-    /// Which coding agent: claude or codex.
+    /// Which coding agent: claude, codex, or the name of an ACP agent (`[acp.<name>]`) or
+    /// generic CLI defined in backends.toml (an unknown name is refused, listing the
+    /// configured ones).
     #[arg(long, default_value = "claude", value_name = "NAME")]
     pub backend: String,
     /// The task text. Prefer --task-file for anything long (argv is visible in `ps`).
@@ -204,7 +210,7 @@ pub struct RequestFlags {
     #[arg(long, value_name = "TEXT")]
     pub append_system_prompt: Option<String>,
     /// Claude: stop the run when its cost passes this many US dollars (the CLI's own --max-budget-usd).
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true, value_parser = positive)]
     pub max_budget_usd: Option<f64>,
     /// Codex: turn web search off (on by default).
     #[arg(long)]
@@ -221,30 +227,35 @@ pub struct RequestFlags {
 pub struct LimitFlags {
     /// Time limit: seconds, or with a unit (45s, 90m, 2h, 1d, 1h30m); then SIGTERM to the
     /// agent's process group, grace, SIGKILL.
-    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_name = "DURATION", value_parser = parse_duration_secs)]
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_name = "DURATION",
+          allow_negative_numbers = true, value_parser = duration_in(1, MAX_TIMEOUT_SECS))]
     pub timeout: u64,
     /// Seconds between SIGTERM and SIGKILL when stopping the agent.
-    #[arg(long, default_value_t = DEFAULT_GRACE_SECS, value_name = "SECS")]
+    #[arg(long, default_value_t = DEFAULT_GRACE_SECS, value_name = "SECS",
+          allow_negative_numbers = true, value_parser = whole_in::<u64>(0, 600, " seconds"))]
     pub grace: u64,
     /// Stop the run when the agent has been silent this many seconds (0 = never).
-    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    #[arg(long, default_value_t = 0, value_name = "SECS",
+          allow_negative_numbers = true, value_parser = whole_in::<u64>(0, u64::MAX, " seconds"))]
     pub idle_timeout: u64,
     /// Claude: keep the session open after each turn ("waiting for input"); answer with
     /// `clawrun respond RUN "message"`. Closes after --idle-timeout (default 1800 s here) without an answer.
     #[arg(long)]
     pub multi_turn: bool,
-    /// With --multi-turn: the most consecutive `respond` answers not marked `--user`.
-    #[arg(long, default_value_t = clawrun::core::store::run::DEFAULT_MAX_AUTO_RESPONDS, value_name = "N")]
-    pub max_auto_responds: u32,
+    /// With --multi-turn: the most consecutive `respond` answers not marked `--user`
+    /// (default 10).
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = whole_in::<u32>(0, 1000, ""))]
+    pub max_auto_responds: Option<u32>,
     /// When the agent hits a usage limit with a known reset time: wait for it (within --timeout),
     /// then resume the same session.
     #[arg(long)]
     pub auto_resume_on_limit: bool,
     /// With --approvals chat: how long one approval waits for the human before the call is
     /// denied (default 120s, at most 600s).
-    #[arg(long, default_value_t = clawrun::core::model::approval::DEFAULT_APPROVAL_TIMEOUT_SECS,
-          value_name = "DURATION", value_parser = parse_duration_secs)]
-    pub approval_timeout: u64,
+    #[arg(long, value_name = "DURATION", allow_negative_numbers = true,
+          value_parser = duration_in(1, MAX_APPROVAL_TIMEOUT_SECS))]
+    pub approval_timeout: Option<u64>,
 }
 
 /// `clawrun run`: what the human is told, and how.
@@ -254,20 +265,24 @@ pub struct NotifyFlags {
     #[arg(long)]
     pub fg: bool,
     /// Seconds between heartbeats (0 = none; default: `[notify] heartbeat_secs`, else 60).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true,
+          value_parser = whole_in::<u64>(0, u64::MAX, " seconds"))]
     pub heartbeat: Option<u64>,
     /// Edit one heartbeat message in place (Telegram) instead of posting a new one each time.
     #[arg(long)]
     pub heartbeat_edit: bool,
     /// Seconds of agent silence before one stall alert (0 = none).
-    #[arg(long, default_value_t = DEFAULT_STALL_SECS, value_name = "SECS")]
+    #[arg(long, default_value_t = DEFAULT_STALL_SECS, value_name = "SECS",
+          allow_negative_numbers = true, value_parser = whole_in::<u64>(0, u64::MAX, " seconds"))]
     pub stall_secs: u64,
     /// Send one "still running" reminder after this many seconds (0 = none).
-    #[arg(long, default_value_t = DEFAULT_REMIND_AFTER_SECS, value_name = "SECS")]
+    #[arg(long, default_value_t = DEFAULT_REMIND_AFTER_SECS, value_name = "SECS",
+          allow_negative_numbers = true, value_parser = whole_in::<u64>(0, u64::MAX, " seconds"))]
     pub remind_after: u64,
     /// Seconds a finishing run waits for its last notifications and the wake to be delivered;
     /// what is left stays queued for `clawrun outbox flush` (and the next run's start).
-    #[arg(long, default_value_t = DEFAULT_DELIVERY_WAIT_SECS, value_name = "SECS")]
+    #[arg(long, default_value_t = DEFAULT_DELIVERY_WAIT_SECS, value_name = "SECS",
+          allow_negative_numbers = true, value_parser = whole_in::<u64>(0, u64::MAX, " seconds"))]
     pub delivery_wait: u64,
     /// Send technical trace markers (`[TRACE][TECH]…`) to the chat.
     #[arg(long)]
@@ -283,7 +298,8 @@ pub struct ChainFlags {
     pub completion_mode: Option<String>,
     /// In iterate mode: the most iterations of one resume chain (default 5; with --resume, the
     /// limit of the session's last run).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = whole_in::<u32>(1, 100, ""))]
     pub max_iterations: Option<u32>,
 }
 
@@ -352,9 +368,13 @@ impl LimitFlags {
             grace_secs: self.grace,
             idle_timeout_secs: self.idle_timeout,
             multi_turn: self.multi_turn,
-            max_auto_responds: self.max_auto_responds,
+            max_auto_responds: self
+                .max_auto_responds
+                .unwrap_or(clawrun::core::store::run::DEFAULT_MAX_AUTO_RESPONDS),
             auto_resume_on_limit: self.auto_resume_on_limit,
-            approval_timeout_secs: self.approval_timeout,
+            approval_timeout_secs: self
+                .approval_timeout
+                .unwrap_or(DEFAULT_APPROVAL_TIMEOUT_SECS),
         }
     }
 }
@@ -398,53 +418,6 @@ impl ChainFlags {
 /// What `--full-auto` (the seed's codex flag) means here.
 pub const FULL_AUTO_SANDBOX: &str = "workspace-write";
 
-/// A duration flag: plain seconds (`7200`), or numbers with units `s`, `m`,
-/// `h`, `d` (`45s`, `90m`, `2h`, `1h30m`).
-///
-/// # Errors
-/// A message naming the accepted forms.
-pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
-    let bad = || {
-        format!(
-            "'{}' is not a duration: give seconds (7200) or a number with a unit \
-             (45s, 90m, 2h, 1d, 1h30m)",
-            text.escape_debug()
-        )
-    };
-    let t = text.trim();
-    if let Ok(secs) = t.parse::<u64>() {
-        return Ok(secs);
-    }
-    let (mut total, mut number) = (0u64, None::<u64>);
-    for c in t.chars() {
-        if let Some(d) = c.to_digit(10) {
-            let n = number.unwrap_or(0);
-            number = Some(
-                n.checked_mul(10)
-                    .and_then(|n| n.checked_add(u64::from(d)))
-                    .ok_or_else(bad)?,
-            );
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => return Err(bad()),
-        };
-        let n = number.take().ok_or_else(bad)?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-    }
-    if number.is_some() || t.is_empty() {
-        return Err(bad());
-    }
-    Ok(total)
-}
-
 /// `clawrun status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -461,7 +434,7 @@ pub struct SessionsArgs {
     #[arg(long, value_name = "NAME")]
     pub backend: Option<String>,
     /// Only sessions used in the last H hours (default 72).
-    #[arg(long, value_name = "H")]
+    #[arg(long, value_name = "H", allow_negative_numbers = true, value_parser = positive)]
     pub hours: Option<f64>,
     /// Print JSON.
     #[arg(long)]
@@ -485,9 +458,9 @@ pub enum SessionsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one session by id.
+    /// Show one session by its id, or by a run's id (or wake id) as `run --resume` takes it.
     Show {
-        /// Session / thread id.
+        /// Session / thread id, run id or wake id (`RUN:wake:N`).
         id: String,
         /// Print JSON.
         #[arg(long)]
@@ -503,6 +476,9 @@ pub struct NotifyArgs {
     /// The run directory (default: $CLAWRUN_RUN_DIR, set by the runner for the agent).
     #[arg(long, value_name = "DIR", env = "CLAWRUN_RUN_DIR")]
     pub run_dir: Option<PathBuf>,
+    /// Print the result as JSON on stdout (`ok`, `run_id`, `queued`, `error`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `clawrun respond`.
@@ -519,6 +495,9 @@ pub struct RespondArgs {
     /// The answer comes from the human: resets the auto-respond counter.
     #[arg(long)]
     pub user: bool,
+    /// Print the result as JSON on stdout (`ok`, `run_id`, `sent`, `interrupt`, `error`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `clawrun outbox`.
@@ -531,7 +510,8 @@ pub struct OutboxArgs {
     #[arg(long)]
     pub json: bool,
     /// `flush`: stop retrying after this many seconds; what is left stays queued.
-    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    #[arg(long, default_value_t = 120, value_name = "SECS", allow_negative_numbers = true,
+          value_parser = whole_in::<u64>(0, u64::MAX, " seconds"))]
     pub wait: u64,
 }
 
@@ -566,7 +546,8 @@ pub struct RunRefArgs {
 pub struct GcArgs {
     /// Remove runs finished, and registry entries unused, more than DAYS days ago
     /// (overrides both `[retention] run_days` and `registry_days` for this call).
-    #[arg(long, value_name = "DAYS")]
+    #[arg(long, value_name = "DAYS", allow_negative_numbers = true,
+          value_parser = whole_in::<u32>(0, u64::MAX, " days"))]
     pub older_than: Option<u32>,
     /// Show what would be removed; change nothing.
     #[arg(long)]
@@ -580,7 +561,8 @@ pub struct GcArgs {
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// Seconds each external check (a CLI's --version, an HTTP call) may take.
-    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    #[arg(long, default_value_t = 5, value_name = "SECS", allow_negative_numbers = true,
+          value_parser = whole_in::<u64>(1, 600, " seconds"))]
     pub timeout: u64,
     /// Print JSON.
     #[arg(long)]
@@ -629,7 +611,8 @@ pub struct OutputArgs {
     #[arg(long)]
     pub full: bool,
     /// How many of the last lines of text to print (0 = all).
-    #[arg(short = 'n', long, default_value_t = clawrun::core::ops::output::DEFAULT_OUTPUT_LINES, value_name = "N")]
+    #[arg(short = 'n', long, default_value_t = clawrun::core::ops::output::DEFAULT_OUTPUT_LINES,
+          value_name = "N", allow_negative_numbers = true, value_parser = whole_in::<usize>(0, u64::MAX, ""))]
     pub lines: usize,
     /// Print JSON (with --follow: one JSON object per line).
     #[arg(long)]
@@ -644,7 +627,9 @@ pub struct KillArgs {
     #[arg(value_name = "RUN")]
     pub run: String,
     /// Seconds to wait for the run to finish stopping.
-    #[arg(long, default_value_t = clawrun::core::ops::kill::DEFAULT_KILL_WAIT.as_secs(), value_name = "SECS")]
+    #[arg(long, default_value_t = clawrun::core::ops::kill::DEFAULT_KILL_WAIT.as_secs(),
+          value_name = "SECS", allow_negative_numbers = true,
+          value_parser = whole_in::<u64>(0, u64::MAX, " seconds"))]
     pub wait: u64,
     /// Print JSON.
     #[arg(long)]
@@ -655,7 +640,8 @@ pub struct KillArgs {
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Runs created in the last N days (0 = all).
-    #[arg(long, default_value_t = clawrun::core::ops::stats::DEFAULT_STATS_DAYS, value_name = "N")]
+    #[arg(long, default_value_t = clawrun::core::ops::stats::DEFAULT_STATS_DAYS, value_name = "N",
+          allow_negative_numbers = true, value_parser = whole_in::<u32>(0, u64::MAX, " days"))]
     pub days: u32,
     /// Print JSON.
     #[arg(long)]
@@ -670,8 +656,17 @@ pub struct ResumeArgs {
     #[arg(value_name = "RUN")]
     pub run: String,
     /// The next task (default: "Continue where you left off."); goes to the agent on stdin.
-    #[arg(value_name = "TASK", conflicts_with = "task_file")]
+    #[arg(value_name = "TASK", conflicts_with_all = ["task_file", "task_flag"])]
     pub task: Option<String>,
+    /// The next task, as `run -t` takes it (the same as the positional TASK).
+    #[arg(
+        short = 't',
+        long = "task",
+        id = "task_flag",
+        value_name = "TEXT",
+        conflicts_with = "task_file"
+    )]
+    pub task_flag: Option<String>,
     /// Read the task from a file (`-` = standard input).
     #[arg(long, value_name = "PATH")]
     pub task_file: Option<PathBuf>,
@@ -682,7 +677,8 @@ pub struct ResumeArgs {
     #[arg(long)]
     pub detach: bool,
     /// Time limit: seconds, or with a unit (45s, 90m, 2h) (default: as `run`).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration_secs)]
+    #[arg(long, value_name = "DURATION", allow_negative_numbers = true,
+          value_parser = duration_in(1, MAX_TIMEOUT_SECS))]
     pub timeout: Option<u64>,
     /// Model name.
     #[arg(long, value_name = "NAME")]
@@ -699,7 +695,7 @@ impl ResumeArgs {
     /// The library's view of these flags.
     pub fn to_request(&self) -> clawrun::core::ops::resume::ResumeRequest {
         clawrun::core::ops::resume::ResumeRequest {
-            task: self.task.clone(),
+            task: self.task.clone().or_else(|| self.task_flag.clone()),
             task_file: self.task_file.clone(),
             fork: self.fork,
             detach: self.detach,

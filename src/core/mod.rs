@@ -3,7 +3,8 @@
 //!
 //! The folders are layers; each one uses only the ones above it in this list:
 //!
-//! - [`error`], [`config`]: error types per boundary; `clawrun.toml`.
+//! - [`error`], [`config`]: error types per boundary; `clawrun.toml`;
+//!   [`child_output`]: a child's output read with a bound on memory.
 //! - [`git`]: a leaf beside them: repository facts, worktrees, what changed.
 //! - [`model`]: leaf types without I/O: events, run state, routes, messages.
 //! - [`store`]: state on disk: paths, atomic files, run dirs, registries, time.
@@ -13,6 +14,7 @@
 //! - [`runner`]: one run from start to end.
 //! - [`ops`]: functions over existing runs (list, show, kill, gc, doctor, …).
 
+pub mod child_output;
 pub mod config;
 pub mod error;
 pub mod git;

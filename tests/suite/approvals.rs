@@ -340,7 +340,11 @@ async fn approvals_chat_is_refused_where_it_cannot_work() {
     )
     .await;
     assert_eq!(long.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&long.stderr).contains("between 1s and 600s"));
+    let err = String::from_utf8_lossy(&long.stderr);
+    assert!(
+        err.contains("--approval-timeout") && err.contains("allowed: 1 to 600 seconds"),
+        "{err}"
+    );
     // `[run] approvals = "chat"` in clawrun.toml is the default of the flag.
     std::fs::create_dir_all(sb.openclaw_home()).unwrap();
     std::fs::write(

@@ -231,3 +231,137 @@ fn the_seeds_full_auto_runs_codex_in_the_workspace_write_sandbox() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Exit 2 from clap: one message naming `flag` and the allowed values, not
+/// "unexpected argument"; nothing written.
+fn out_of_range(sb: &Sandbox, out: &Output, flag: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{flag}: {err}");
+    assert!(!err.contains("unexpected argument"), "{flag}: {err}");
+    assert!(err.contains(flag), "{flag}: {err}");
+    assert!(err.contains("allowed:"), "{flag}: {err}");
+    assert!(
+        run_ids(sb).is_empty(),
+        "{flag}: a run directory was written"
+    );
+}
+
+#[test]
+fn a_negative_number_names_its_flag_and_the_allowed_range() {
+    let sb = Sandbox::new();
+    for flag in [
+        "--timeout",
+        "--grace",
+        "--idle-timeout",
+        "--max-auto-responds",
+        "--approval-timeout",
+        "--heartbeat",
+        "--stall-secs",
+        "--remind-after",
+        "--delivery-wait",
+        "--max-iterations",
+        "--max-budget-usd",
+    ] {
+        let out = sb.run(&["-t", "x", flag, "-1"]).output().unwrap();
+        out_of_range(&sb, &out, flag);
+    }
+    let others: [&[&str]; 8] = [
+        &["kill", "r", "--wait", "-1"],
+        &["doctor", "--timeout", "-1"],
+        &["outbox", "flush", "--wait", "-1"],
+        &["gc", "--older-than", "-1"],
+        &["stats", "--days", "-1"],
+        &["output", "r", "--lines", "-1"],
+        &["sessions", "--hours", "-1"],
+        &["resume", "r", "--timeout", "-1"],
+    ];
+    for args in others {
+        let out = sb.cmd().args(args).output().unwrap();
+        out_of_range(&sb, &out, args[args.len() - 2]);
+    }
+    // Out of range the other way, and zero where it means nothing.
+    for (flag, value) in [
+        ("--timeout", "0"),
+        ("--timeout", "8d"),
+        ("--approval-timeout", "0"),
+        ("--approval-timeout", "601"),
+        ("--max-iterations", "0"),
+        ("--grace", "601"),
+    ] {
+        let out = sb.run(&["-t", "x", flag, value]).output().unwrap();
+        out_of_range(&sb, &out, flag);
+    }
+}
+
+#[test]
+fn a_resume_id_that_is_a_path_is_refused() {
+    let sb = Sandbox::new();
+    for id in ["../../etc/passwd", "/etc/passwd", "a/b", ".hidden"] {
+        let out = sb
+            .run(&["-t", "x", "--resume", id])
+            .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+            .output()
+            .unwrap();
+        refused(&sb, &out, "--resume");
+        assert!(
+            stderr(&out).contains("not a session id or run id"),
+            "{id}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_flag_without_its_mode_is_refused_naming_the_mode() {
+    let sb = Sandbox::new();
+    for (args, want) in [
+        (
+            &["--approval-timeout", "60"][..],
+            "--approval-timeout needs --approvals chat",
+        ),
+        (
+            &["--max-auto-responds", "3"][..],
+            "--max-auto-responds needs --multi-turn",
+        ),
+        (
+            &["--max-iterations", "3"][..],
+            "--max-iterations needs --completion-mode iterate",
+        ),
+    ] {
+        let out = sb
+            .run(&[&["-t", "x"][..], args].concat())
+            .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+            .output()
+            .unwrap();
+        refused(&sb, &out, want);
+    }
+}
+
+#[test]
+fn the_backend_help_names_every_kind_and_an_unknown_one_the_configured_names() {
+    let sb = Sandbox::new();
+    let out = sb.cmd().args(["run", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = help
+        .lines()
+        .skip_while(|l| !l.contains("--backend"))
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(!line.contains("claude or codex"), "{line}");
+    assert!(
+        line.contains("ACP") && line.contains("backends.toml"),
+        "{line}"
+    );
+    std::fs::create_dir_all(sb.state_dir()).unwrap();
+    let file = sb.root.join("backends.toml");
+    std::fs::write(&file, "[acp.myagent]\nprogram = \"myagent-acp\"\n").unwrap();
+    let out = sb
+        .cmd()
+        .args(["--backends", file.to_str().unwrap()])
+        .args(["run", "-t", "x", "--backend", "claud"])
+        .output()
+        .unwrap();
+    refused(&sb, &out, "unknown backend 'claud'");
+    assert!(stderr(&out).contains("myagent"), "{}", stderr(&out));
+}

@@ -719,3 +719,50 @@ async fn acp_agents_are_found_with_their_version_or_their_install_command() {
         "{lost}"
     );
 }
+
+/// `clawrun ARGS…` with its data segment limited to 256 MiB (`ulimit -d`),
+/// `clis` first on PATH: a child's output read whole past that aborts it.
+fn with_data_limit(sb: &Sandbox, clis: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg("ulimit -d 262144 && exec \"$@\"")
+        .arg("sh")
+        .arg(clawrun_bin())
+        .args(args)
+        .env_clear()
+        .env("HOME", sb.home())
+        .env("PATH", format!("{}:/usr/bin:/bin", clis.display()))
+        .env("FAKE_FIXTURE", crate::common::fixture("codex/tool.jsonl"))
+        .current_dir(&sb.root)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_version_probe_reads_only_the_start_of_a_flood() {
+    let sb = Sandbox::new();
+    private_state_dir(&sb);
+    // The version first, then 400 MB: only the start is kept.
+    let flood = format!(
+        "if [ \"$1\" = --version ]; then echo 'codex-cli 0.171.0'; \
+         yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 400000000; exit 0; fi\n\
+         exec '{}' \"$@\"",
+        crate::common::fixture("fake-agent.sh").display()
+    );
+    let clis = cli_dir(&sb, Some("echo '2.1.332 (Claude Code)'"), Some(&flood));
+    // The codex script must be named codex for the fake agent's own checks.
+    let out = with_data_limit(&sb, &clis, &["doctor", "--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code().is_some(), "doctor died: {err}");
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(status(&report, "codex"), "ok", "{report:#}");
+    // A codex run asks the same program's --version (the version guard).
+    let out = with_data_limit(&sb, &clis, &["run", "--backend", "codex", "-t", "x"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -61,3 +61,46 @@ fn the_agent_environment_holds_no_token_variable() {
         "{env}"
     );
 }
+
+/// The `openclaw agent` wake runs with a cleaned environment: what OpenClaw
+/// needs (PATH, HOME, its own OPENCLAW_* settings and gateway credentials),
+/// never the bot token, a configured token variable or another secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wake_process_gets_no_token_but_the_gateways() {
+    use crate::suite::telegram_run::{key, topic_sandbox};
+    let server = wiremock::MockServer::start().await;
+    let sb = topic_sandbox(&server, "[telegram]\nbot_token_env = \"MY_BOT_TOKEN\"\n").await;
+    let mut c = sb.run_std(&["-s", &key(), "-t", "x"]);
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .env("MY_BOT_TOKEN", BOT)
+        .env("TELEGRAM_BOT_TOKEN", WELL_KNOWN_BOT)
+        .env("OPENCLAW_GATEWAY_TOKEN", WELL_KNOWN_GW)
+        .env("OPENCLAW_PROFILE", "kept-profile")
+        .env("ANTHROPIC_API_KEY", "sk-ant-secret-4411")
+        .env("GITHUB_TOKEN", "ghp_secret_8812")
+        .env("SOME_HARMLESS_VAR", "dropped-too");
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The fake `openclaw` wrote its environment (`env`) there.
+    let env = std::fs::read_to_string(sb.root.join("openclaw.env")).unwrap();
+    for secret in [BOT, WELL_KNOWN_BOT, "sk-ant-secret-4411", "ghp_secret_8812"] {
+        assert!(!env.contains(secret), "{secret} reached the wake: {env}");
+    }
+    for name in ["MY_BOT_TOKEN=", "TELEGRAM_BOT_TOKEN=", "SOME_HARMLESS_VAR="] {
+        assert!(!env.lines().any(|l| l.starts_with(name)), "{name}: {env}");
+    }
+    let home = format!("HOME={}", sb.home().display());
+    for kept in [
+        home.as_str(),
+        "OPENCLAW_PROFILE=kept-profile",
+        &format!("OPENCLAW_GATEWAY_TOKEN={WELL_KNOWN_GW}"),
+    ] {
+        assert!(env.lines().any(|l| l == kept), "{kept} missing: {env}");
+    }
+    assert!(env.lines().any(|l| l.starts_with("PATH=")), "{env}");
+}

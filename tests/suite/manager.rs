@@ -930,3 +930,43 @@ fn limits_max_sessions_in_clawrun_toml() {
         .to_string();
     assert!(err.contains("limits.max_sessions"), "{err}");
 }
+
+#[test]
+fn resume_takes_the_task_as_run_does_and_sessions_show_takes_a_run_id() {
+    let sb = Sandbox::new();
+    let first = finished_run(&sb, "claude/tool.jsonl", &[]);
+    // `sessions show` finds the session by the run id `--resume` takes.
+    for name in [first.clone(), format!("{first}:wake:1")] {
+        let out = sb
+            .cmd()
+            .args(["sessions", "show", &name, "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        assert_eq!(
+            json(&out)["session_id"],
+            "b97f592b-6515-4a57-b3bb-0bc3448d4c8a"
+        );
+    }
+    // `-t` / `--task` as with `run` (the positional task still works).
+    for flag in ["-t", "--task"] {
+        let rec_dir = sb.root.join(format!("rec{flag}"));
+        let out = sb
+            .cmd()
+            .args(["resume", &first, flag, "next step", "--json"])
+            .env("FAKE_FIXTURE", fixture("claude/resume.jsonl"))
+            .env("FAKE_RECORD", &rec_dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{flag}: {}", stderr(&out));
+        let stdin = std::fs::read_to_string(rec_dir.join("stdin")).unwrap();
+        assert!(stdin.ends_with("\n\nnext step"), "{stdin}");
+    }
+    // Both at once is a contradiction.
+    let out = sb
+        .cmd()
+        .args(["resume", &first, "one", "-t", "two"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -748,3 +748,68 @@ fn threads_in_one_process_also_serialize() {
     });
     assert_eq!(claude(&path).list(None).unwrap().len(), 80);
 }
+
+/// A registry that is a symlink (a dotfiles manager's) stays a symlink: the
+/// new entry is written atomically next to the file it points at.
+#[test]
+fn a_symlinked_registry_is_written_through_its_link() {
+    use crate::common::{Sandbox, fixture};
+    let sb = Sandbox::new();
+    let dotfiles = sb.root.join("dotfiles");
+    fs::create_dir_all(&dotfiles).unwrap();
+    fs::create_dir_all(sb.openclaw_home()).unwrap();
+    let target = dotfiles.join("claude_sessions.json");
+    write_json(
+        &target,
+        &json!({"sessions": {"keep-me": {"session_id": "keep-me", "label": "kept"}}}),
+    );
+    let link = sb.openclaw_home().join("claude_sessions.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    // iterations.json (shared state in the state dir) too.
+    fs::create_dir_all(sb.state_dir()).unwrap();
+    let iter_target = dotfiles.join("iterations.json");
+    let empty = "{\"chains\": {}, \"counts\": {}}";
+    fs::write(&iter_target, empty).unwrap();
+    std::os::unix::fs::symlink(&iter_target, sb.state_dir().join("iterations.json")).unwrap();
+    let out = sb
+        .run(&["-t", "x", "--json", "--completion-mode", "iterate"])
+        .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (link, target, written) in [
+        (link, target, "b97f592b"),
+        (sb.state_dir().join("iterations.json"), iter_target, "|"),
+    ] {
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "{} was replaced by a regular file",
+            link.display()
+        );
+        let text = fs::read_to_string(&target).unwrap();
+        assert!(
+            text.contains(written),
+            "{} not written: {text}",
+            target.display()
+        );
+    }
+    let reg = read_json(&dotfiles.join("claude_sessions.json"));
+    assert_eq!(reg["sessions"]["keep-me"]["label"], "kept", "{reg}");
+    // No temporary file was left beside either.
+    for dir in [&dotfiles, &sb.openclaw_home()] {
+        let tmp: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(tmp.is_empty(), "{tmp:?}");
+    }
+}

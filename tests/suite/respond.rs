@@ -556,3 +556,41 @@ fn a_killed_run_says_which_queued_follow_ups_it_did_not_run() {
     let argv = std::fs::read_to_string(rec.join("argv")).unwrap();
     assert!(!argv.lines().any(|a| a == "resume"), "{argv}");
 }
+
+#[test]
+fn respond_and_notify_print_json_with_json() {
+    let sb = Sandbox::new();
+    let rec = sb.root.join("rec");
+    let (id, dir) = start_multi_turn(&sb, &rec, &["--idle-timeout", "3"]);
+    wait_for(&dir, "the first turn", |n| count_notices(n, "asks:\n") == 1);
+    let out = sb
+        .cmd()
+        .args(["notify", "half way", "--json", "--run-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["run_id"], id.as_str(), "{v}");
+    assert_eq!(v["queued"], "half way", "{v}");
+    let out = respond(&sb, &[&id, "blue", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["run_id"], id.as_str(), "{v}");
+    assert_eq!(v["sent"], "blue", "{v}");
+    assert_eq!(v["interrupt"], false, "{v}");
+    // Nobody answers the second turn: the run closes after --idle-timeout.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while wait_done(&dir) == "waiting" {
+        assert!(Instant::now() < deadline, "the run did not close");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A finished run: not sent, said in JSON too.
+    let out = respond(&sb, &[&id, "more", "--json"]);
+    assert_ne!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("finished"), "{v}");
+}

@@ -617,7 +617,7 @@ fn bad_input_exits_2_and_writes_nothing() {
         (vec!["-t", "x", "--bogus"], "--bogus"),
         (
             vec!["-t", "x", "--max-budget-usd=0"],
-            "the budget must be a positive number",
+            "'0' is not a positive number; allowed: more than 0",
         ),
         (
             vec!["-t", "x", "--backend", "codex", "--allowed-tools", "Bash"],

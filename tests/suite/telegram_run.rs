@@ -17,7 +17,7 @@ const CHAT: &str = "-1001234567890";
 const TOPIC: &str = "42";
 const SESSION_UUID: &str = "8d2f4c1e-0a1b-4c2d-8e3f-405162738495";
 
-fn key() -> String {
+pub(crate) fn key() -> String {
     format!("agent:main:telegram:group:{CHAT}:topic:{TOPIC}")
 }
 
@@ -409,16 +409,23 @@ async fn message_tool_wakes_a_topic_session_through_the_cli() {
     assert_no_token_leak(&sb, &[&out.stdout, &out.stderr]);
 }
 
+/// A sandbox for runs on the topic route: the fake gateway and Bot API on
+/// `server`, the fake `openclaw`, and `clawrun.toml` = `toml`.
+pub(crate) async fn topic_sandbox(server: &MockServer, toml: &str) -> Sandbox {
+    mount_gateway(server).await;
+    mount_bot(server).await;
+    let sb = Sandbox::new();
+    setup(&sb, server.address().port(), &server.uri());
+    std::fs::write(sb.openclaw_home().join("clawrun.toml"), toml).unwrap();
+    sb
+}
+
 /// Runs `clawrun run` on the topic route with `clawrun.toml` = `toml` and the
 /// fake agent printing a line every `delay` seconds (3: one heartbeat);
 /// returns the exit status, stderr and the Bot API calls.
 async fn topic_run(toml: &str, delay: &str) -> (Option<i32>, String, Vec<(String, Value)>) {
     let server = MockServer::start().await;
-    mount_gateway(&server).await;
-    mount_bot(&server).await;
-    let sb = Sandbox::new();
-    setup(&sb, server.address().port(), &server.uri());
-    std::fs::write(sb.openclaw_home().join("clawrun.toml"), toml).unwrap();
+    let sb = topic_sandbox(&server, toml).await;
     let mut c = sb.run_std(&["-s", &key(), "-t", "x", "--heartbeat", "10", "--trace-live"]);
     c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
         .env("FAKE_DELAY", delay);

@@ -5,7 +5,7 @@ use clawrun::core::runner::control;
 
 use crate::cli::args::NotifyArgs;
 use crate::cli::exit::EXIT_INTERNAL;
-use crate::cli::{CmdResult, runtime};
+use crate::cli::{CmdResult, render, runtime};
 
 /// `clawrun notify`.
 pub fn notify(args: &NotifyArgs) -> CmdResult {
@@ -21,11 +21,29 @@ pub fn notify(args: &NotifyArgs) -> CmdResult {
         text: args.text.clone(),
     };
     let reply = runtime()?.block_on(control::request(run_dir, &req))?;
-    if reply.ok {
-        eprintln!("✓ note sent");
-        Ok(0)
-    } else {
-        eprintln!("❌ note not sent: {}", reply.error.unwrap_or_default());
-        Ok(EXIT_INTERNAL)
+    let error = (!reply.ok).then(|| reply.error.unwrap_or_default());
+    if args.json {
+        let run_id = clawrun::core::store::run::RunDir::open(run_dir.clone())
+            .read_record()
+            .ok()
+            .map(|r| r.run_id);
+        render::json(&serde_json::json!({
+            "ok": reply.ok,
+            "run_id": run_id,
+            "queued": reply.ok.then_some(&args.text),
+            "error": error,
+        }))?;
+    }
+    match error {
+        None => {
+            if !args.json {
+                eprintln!("✓ note sent");
+            }
+            Ok(0)
+        }
+        Some(e) => {
+            eprintln!("❌ note not sent: {e}");
+            Ok(EXIT_INTERNAL)
+        }
     }
 }

@@ -5,18 +5,41 @@ use clawrun::core::runner::control;
 
 use crate::cli::args::RespondArgs;
 use crate::cli::exit::EXIT_INTERNAL;
-use crate::cli::{CmdResult, Ctx, runtime};
+use crate::cli::{CmdResult, Ctx, render, runtime};
 
 /// `clawrun respond`.
 pub fn respond(args: &RespondArgs, ctx: &Ctx) -> CmdResult {
     let run = resolve_run(&ctx.paths, &args.run)?;
     let id = run.record.run_id.clone();
+    let outcome = |error: Option<String>| -> CmdResult {
+        if args.json {
+            render::json(&serde_json::json!({
+                "ok": error.is_none(),
+                "run_id": id,
+                "sent": error.is_none().then_some(&args.message),
+                "interrupt": args.interrupt,
+                "user": args.user,
+                "error": error,
+            }))?;
+        }
+        match error {
+            None => {
+                if !args.json {
+                    eprintln!("✓ sent to run {id}");
+                }
+                Ok(0)
+            }
+            Some(e) => {
+                eprintln!("❌ {e}");
+                Ok(EXIT_INTERNAL)
+            }
+        }
+    };
     let finished = |what: &str| {
-        eprintln!(
-            "❌ run {id} {what}: it takes no more input. Continue its session with \
+        outcome(Some(format!(
+            "run {id} {what}: it takes no more input. Continue its session with \
              `clawrun resume {id} \"message\"`."
-        );
-        Ok(EXIT_INTERNAL)
+        )))
     };
     if run.record.status.is_done() {
         return finished(&format!("has finished ({})", run.record.status.as_str()));
@@ -30,10 +53,11 @@ pub fn respond(args: &RespondArgs, ctx: &Ctx) -> CmdResult {
         return finished("is not running (no live runner)");
     };
     if reply.ok {
-        eprintln!("✓ sent to run {id}");
-        Ok(0)
+        outcome(None)
     } else {
-        eprintln!("❌ not sent: {}", reply.error.unwrap_or_default());
-        Ok(EXIT_INTERNAL)
+        outcome(Some(format!(
+            "not sent: {}",
+            reply.error.unwrap_or_default()
+        )))
     }
 }

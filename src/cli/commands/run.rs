@@ -20,6 +20,28 @@ use crate::cli::args::RunArgs;
 use crate::cli::exit::CliError;
 use crate::cli::{CmdResult, Ctx, render, runtime};
 
+/// Flags that mean something only in a mode the run is not in are refused,
+/// naming the mode (`--max-iterations`, whose mode a resume may inherit, is
+/// the library's to check).
+fn check_mode_flags(args: &RunArgs, opts: &runner::RunOptions) -> Result<(), CliError> {
+    use clawrun::core::model::approval::ApprovalMode;
+    let refuse = |msg: &str| Err(CliError::from(clawrun::Error::usage(msg.to_owned())));
+    if args.limits.approval_timeout.is_some() && opts.request.approvals != Some(ApprovalMode::Chat)
+    {
+        return refuse(
+            "--approval-timeout needs --approvals chat (or `approvals = \"chat\"` under [run] in \
+             clawrun.toml): without it no approval is asked",
+        );
+    }
+    if args.limits.max_auto_responds.is_some() && !args.limits.multi_turn {
+        return refuse(
+            "--max-auto-responds needs --multi-turn: only a multi-turn run takes `clawrun \
+             respond` answers",
+        );
+    }
+    Ok(())
+}
+
 /// `clawrun run`.
 pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     let paths = &ctx.paths;
@@ -41,6 +63,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         opts.request.approvals = Some(configs.config.run.approvals);
     }
     opts.request.default_safety = configs.config.run.safety;
+    check_mode_flags(args, &opts)?;
     let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
     runtime()?.block_on(runner::route(&mut prepared, &input, &configs))?;

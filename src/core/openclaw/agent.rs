@@ -7,7 +7,9 @@
 //! The wake text never goes in argv (every local user can read it in `ps`):
 //! it goes in a 0600 file in a 0700 directory, removed when the wake returns.
 //! The CLI runs in its own process group; on timeout the whole group is
-//! killed.
+//! killed. It runs with a cleaned environment ([`wake_env`]): what OpenClaw
+//! needs to find its config and reach the gateway, never the Telegram bot
+//! token or another secret of the runner's environment.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -15,9 +17,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::core::child_output::wait_capped;
+
 /// Most extra time the wake process gets beyond its own `--timeout` (at most
 /// the timeout itself again).
 pub const WAKE_GRACE: Duration = Duration::from_secs(15);
+
+/// Bytes kept of each of the CLI's output streams (its JSON answer is a few
+/// kilobytes; the rest of a flood is read and dropped).
+const WAKE_OUTPUT_CAP: usize = 1024 * 1024;
 
 /// Characters of the CLI's output quoted in an error.
 const WAKE_OUTPUT_TAIL: usize = 400;
@@ -47,6 +55,70 @@ pub struct AgentWake<'a> {
     pub session_key: Option<&'a str>,
     /// The message for the agent.
     pub text: &'a str,
+    /// Secret values no variable of the wake's environment may hold (the
+    /// bot token, whatever variable it came from).
+    pub hidden: &'a [&'a str],
+}
+
+/// Variables passed to the wake as they are: finding programs and the home
+/// directory, locale and time zone, temporary files, proxies and CA
+/// certificates, Node's own settings. With every `OPENCLAW_*` variable
+/// (OpenClaw's config and state paths, profile, gateway URL and credentials:
+/// `OPENCLAW_GATEWAY_TOKEN` is how the CLI may authenticate), these are the
+/// whole environment.
+const WAKE_ENV_NAMES: [&str; 30] = [
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "TERM",
+    "NO_COLOR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_RUNTIME_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_OPTIONS",
+    "NODE_EXTRA_CA_CERTS",
+    "NODE_PATH",
+];
+
+/// The wake's environment, from the runner's `vars`: the variables named in
+/// `WAKE_ENV_NAMES` (PATH, HOME, locale, proxies…), `LC_*` and `OPENCLAW_*`,
+/// except any whose value holds one of `hidden`. Everything else (`TELEGRAM_BOT_TOKEN`, a configured
+/// `bot_token_env`, model API keys, other tokens) is left out. Pure.
+pub fn wake_env(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    hidden: &[&str],
+) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    vars.into_iter()
+        .filter(|(name, value)| {
+            let name = name.to_string_lossy();
+            let wanted = WAKE_ENV_NAMES.contains(&name.as_ref())
+                || name.starts_with("LC_")
+                || name.starts_with("OPENCLAW_");
+            let secret = hidden
+                .iter()
+                .any(|h| !h.is_empty() && value.to_string_lossy().contains(h));
+            wanted && !secret
+        })
+        .collect()
 }
 
 /// Wake the agent through `program` (`openclaw`), allowing `turn_timeout`
@@ -62,7 +134,9 @@ pub async fn wake(
     clean: &(dyn Fn(&str) -> String + Sync),
 ) -> Result<String, AgentWakeError> {
     let mut cmd = tokio::process::Command::new(program);
-    cmd.arg("agent");
+    cmd.env_clear()
+        .envs(wake_env(std::env::vars_os(), wake.hidden))
+        .arg("agent");
     match (
         wake.session_id.filter(|s| !s.is_empty()),
         wake.session_key.filter(|s| !s.is_empty()),
@@ -95,7 +169,7 @@ pub async fn wake(
     })?;
     let pid = child.id();
     let limit = turn_timeout + WAKE_GRACE.min(turn_timeout);
-    let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
+    let output = match tokio::time::timeout(limit, wait_capped(child, WAKE_OUTPUT_CAP)).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => {
             return Err(AgentWakeError::Transient(format!(
@@ -290,6 +364,37 @@ mod tests {
         assert!(
             matches!(e, Err(AgentWakeError::Permanent(ref m)) if !m.contains("deliveryStatus") && m.contains("did not confirm")),
             "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_wake_environment_keeps_what_openclaw_needs_and_no_secret() {
+        let vars = [
+            ("PATH", "/usr/bin"),
+            ("HOME", "/home/u"),
+            ("LC_TIME", "C"),
+            ("OPENCLAW_STATE_DIR", "/s"),
+            ("OPENCLAW_GATEWAY_TOKEN", "gw"),
+            ("OPENCLAW_MY_BOT", "123:bot"),
+            ("TELEGRAM_BOT_TOKEN", "123:bot"),
+            ("ANTHROPIC_API_KEY", "sk"),
+            ("NODE_AUTH_TOKEN", "npm"),
+        ]
+        .map(|(n, v)| (n.into(), v.into()));
+        let env = wake_env(vars, &["123:bot"]);
+        let names: Vec<String> = env
+            .iter()
+            .map(|(n, _)| n.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "PATH",
+                "HOME",
+                "LC_TIME",
+                "OPENCLAW_STATE_DIR",
+                "OPENCLAW_GATEWAY_TOKEN"
+            ]
         );
     }
 

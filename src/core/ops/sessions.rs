@@ -76,7 +76,9 @@ pub fn find(
     Ok(found)
 }
 
-/// The session `id`, from the first registry that has it.
+/// The session `id`, from the first registry that has it. As with `run
+/// --resume`, `id` may also be a run id (or a wake id, `RUN:wake:N`): the
+/// session that run announced, in its backend's registry.
 ///
 /// # Errors
 /// [`RegistryError::NotFound`] when no registry has it; as [`registries`].
@@ -89,6 +91,16 @@ pub fn get(
     for reg in registries(paths, backend, backends_file)? {
         if let Some(e) = reg.get(id)? {
             return Ok(e);
+        }
+    }
+    if let Some((_, record)) = crate::core::runner::named_run(paths, id) {
+        let session = record.resume_id.or(record.resumed_from);
+        if let Some(session) = session.filter(|_| backend.is_none_or(|b| b == record.backend)) {
+            for reg in registries(paths, Some(&record.backend), backends_file)? {
+                if let Some(e) = reg.get(&session)? {
+                    return Ok(e);
+                }
+            }
         }
     }
     Err(Error::from(RegistryError::NotFound(id.to_owned())))

@@ -63,7 +63,7 @@ impl LastRun {
 
 /// A `--resume` value that names a run directory: a run id, or a wake id
 /// (`RUN:wake:N`). Only plain names are looked up.
-fn named_run(paths: &Paths, value: &str) -> Option<(RunDir, RunRecord)> {
+pub(crate) fn named_run(paths: &Paths, value: &str) -> Option<(RunDir, RunRecord)> {
     let name = value.split(':').next().unwrap_or(value);
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
         return None;

@@ -51,6 +51,7 @@ pub use channel::{channel_for, channel_named};
 pub use crash::{RunnerEnd, WATCH_DONE, close_reaped, record_crash, wait_for_runner};
 pub use detach::{HANDED_SLOT_FD, Handover, LaunchProof, spawn_detached};
 pub use inherit::LastRun;
+pub(crate) use inherit::named_run;
 pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
 pub use queue::Admission;
 pub use reactions::version_warning;

@@ -326,11 +326,14 @@ pub enum VersionError {
 }
 
 /// Run `program --version` in its own process group (stdin closed); on
-/// timeout the whole group is killed.
+/// timeout the whole group is killed. At most
+/// [`VERSION_OUTPUT_CAP`](crate::core::child_output::VERSION_OUTPUT_CAP) bytes
+/// of each stream are kept (the program is untrusted: a wrapper may flood).
 ///
 /// # Errors
 /// [`VersionError`] when it cannot be started, or does not end in `timeout`.
 pub async fn run_version(program: &Path, timeout: Duration) -> Result<VersionOutput, VersionError> {
+    use crate::core::child_output::{VERSION_OUTPUT_CAP, wait_capped};
     let mut cmd = tokio::process::Command::new(program);
     cmd.arg("--version")
         .stdin(Stdio::null())
@@ -343,7 +346,7 @@ pub async fn run_version(program: &Path, timeout: Duration) -> Result<VersionOut
         _ => VersionError::Spawn(e),
     })?;
     let pid = child.id();
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+    match tokio::time::timeout(timeout, wait_capped(child, VERSION_OUTPUT_CAP)).await {
         Ok(Ok(out)) => Ok(VersionOutput {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -354,6 +354,7 @@ fn check_flags(opts: &RunOptions) -> Result<()> {
     }
     if let Some(r) = &opts.request.resume {
         check_token("--resume", r, 200)?;
+        check_resume_value(r)?;
     }
     if opts.request.fork && opts.request.resume.is_none() {
         return Err(usage("--fork needs --resume ID (the session to fork from)"));
@@ -384,6 +385,19 @@ fn check_flags(opts: &RunOptions) -> Result<()> {
         return Err(usage("--heartbeat must be 0 (off) or at least 10 seconds"));
     }
     Ok(())
+}
+
+/// A `--resume` value names a session (or a run, or a wake: `RUN:wake:N`),
+/// never a path: the same check as a session id read from a stream.
+fn check_resume_value(value: &str) -> Result<()> {
+    use crate::core::model::events::{check_resume_id, shown_resume_id};
+    check_resume_id(value).map_err(|why| {
+        usage(format!(
+            "--resume {} is not a session id or run id: {why} (give the resume id of a result \
+             message, or a run id from `clawrun list`)",
+            shown_resume_id(value)
+        ))
+    })
 }
 
 /// The flags a backend must be able to honour, by its capabilities (`name`
@@ -502,6 +516,12 @@ fn chain_position(
         .completion_mode
         .or(last_chain.map(|c| c.completion_mode))
         .unwrap_or(CompletionMode::Single);
+    if mode == CompletionMode::Single && opts.chain.max_iterations.is_some() {
+        return Err(usage(
+            "--max-iterations needs --completion-mode iterate (a single-mode run is one \
+             iteration; a resume continues the mode of the session's last run)",
+        ));
+    }
     let max_iterations = match mode {
         CompletionMode::Single => 1,
         CompletionMode::Iterate => opts

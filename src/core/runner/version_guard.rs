@@ -151,7 +151,7 @@ pub async fn program_version(backend: &AnyBackend, paths: &Paths) -> Option<Stri
     };
     cache.insert(key, entry);
     if let Ok(json) = serde_json::to_vec_pretty(&cache) {
-        if let Err(e) = fsutil::write_atomic(&cache_file, &json) {
+        if let Err(e) = fsutil::write_atomic_through_links(&cache_file, &json) {
             tracing::warn!("writing {}: {e}", cache_file.display());
         }
     }

@@ -52,6 +52,58 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Most symlinks followed by [`resolve_link`] (the kernel's own limit).
+const MAX_LINK_HOPS: usize = 40;
+
+/// The file a write to `path` must replace when `path` may be a symlink a
+/// user made (a dotfiles manager links `~/.openclaw/claude_sessions.json`):
+/// the links followed to their final target (a relative target is taken
+/// from its link's directory); `path` itself when it is no link. A target
+/// that does not exist yet is returned as it is (the write creates it).
+///
+/// # Errors
+/// A target that exists but is not a regular file (a directory, a device:
+/// writing through a link to `/dev/null` must not replace the device), a
+/// loop of links, or an I/O error.
+pub fn resolve_link(path: &Path) -> io::Result<std::path::PathBuf> {
+    let mut p = path.to_path_buf();
+    for _ in 0..MAX_LINK_HOPS {
+        let meta = match fs::symlink_metadata(&p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(p),
+            Err(e) => return Err(e),
+        };
+        if meta.file_type().is_file() {
+            return Ok(p);
+        }
+        if !meta.file_type().is_symlink() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", p.display()),
+            ));
+        }
+        let target = fs::read_link(&p)?;
+        p = match p.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{}: too many levels of symbolic links", path.display()),
+    ))
+}
+
+/// [`write_atomic`] for a state file a user may have made a symlink: the new
+/// file is written next to the link's final target ([`resolve_link`]) and
+/// renamed over it, so the link stays a link and its target gets the data.
+///
+/// # Errors
+/// As [`resolve_link`] and [`write_atomic`]; the target is then unchanged.
+pub fn write_atomic_through_links(path: &Path, data: &[u8]) -> io::Result<()> {
+    write_atomic(&resolve_link(path)?, data)
+}
+
 /// Open `path` for appending, creating it with mode 0600. Refuses to follow a
 /// symlink at `path`.
 ///
@@ -170,5 +222,39 @@ mod tests {
         append_line(&path, "{\"c\":3}").unwrap();
         let data = std::fs::read(&path).unwrap();
         assert_eq!(data, b"{\"a\":1}\n{\"b\":\"\xF0\x9F\n{\"c\":3}\n");
+    }
+
+    #[test]
+    fn a_write_through_links_keeps_them_and_refuses_a_device() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir(dir.join("real")).unwrap();
+        std::fs::write(dir.join("real/file.json"), "old").unwrap();
+        // A relative link to a link to the file.
+        std::os::unix::fs::symlink("real/file.json", dir.join("mid")).unwrap();
+        std::os::unix::fs::symlink(dir.join("mid"), dir.join("state.json")).unwrap();
+        write_atomic_through_links(&dir.join("state.json"), b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(dir.join("state.json"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("real/file.json")).unwrap(),
+            "new"
+        );
+        // A dangling link: its target is created.
+        std::os::unix::fs::symlink("real/later.json", dir.join("later")).unwrap();
+        write_atomic_through_links(&dir.join("later"), b"x").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("real/later.json")).unwrap(),
+            "x"
+        );
+        // A link to a device, and a loop: refused, nothing replaced.
+        std::os::unix::fs::symlink("/dev/null", dir.join("null")).unwrap();
+        assert!(write_atomic_through_links(&dir.join("null"), b"x").is_err());
+        std::os::unix::fs::symlink("loop", dir.join("loop")).unwrap();
+        assert!(write_atomic_through_links(&dir.join("loop"), b"x").is_err());
     }
 }

@@ -68,7 +68,7 @@ impl JsonFile {
                     std::io::Error::other(e),
                 )
             })?;
-            fsutil::write_atomic(&self.path, &bytes)
+            fsutil::write_atomic_through_links(&self.path, &bytes)
                 .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))?;
         }
         Ok(out)

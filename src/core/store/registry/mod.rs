@@ -305,7 +305,7 @@ impl Registry {
             })?;
             let mut text = ascii_escape(&json);
             text.push('\n');
-            fsutil::write_atomic(&self.path, text.as_bytes()).map_err(|source| {
+            fsutil::write_atomic_through_links(&self.path, text.as_bytes()).map_err(|source| {
                 RegistryError::Io {
                     path: self.path.clone(),
                     source,
