@@ -489,3 +489,38 @@ fn the_shipped_acp_definitions_load_once_uncommented() {
         }
     }
 }
+
+/// Issue 25: a run whose ACP agent does not advertise `loadSession` shows no
+/// `Resume:` command (it would be refused): the result message, the wake and
+/// `show` say briefly why instead. An agent that can load sessions keeps it.
+#[test]
+fn no_resume_command_when_the_acp_agent_cannot_load_sessions() {
+    let (sb, rec) = sandbox();
+    for (scenario, resumable) in [("noload", false), ("tool", true)] {
+        let (code, report) = run(&sb, &rec, scenario, &[]);
+        assert_eq!(code, Some(0), "{report}");
+        let dir = dir_of(&sb, &report);
+        let result: Value = std::fs::read_to_string(dir.join("notifications.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|n| n["kind"] == "result")
+            .unwrap();
+        let text = result.to_string();
+        let id = report["run_id"].as_str().unwrap();
+        let show = sb.cmd().args(["show", id]).output().unwrap();
+        let show = String::from_utf8_lossy(&show.stdout).into_owned();
+        for (what, t) in [("result", &text), ("show", &show)] {
+            assert_eq!(
+                t.contains("--resume acp-sess-1"),
+                resumable,
+                "{scenario} {what}: {t}"
+            );
+            assert_eq!(
+                t.contains("not possible") && t.contains("loadSession"),
+                !resumable,
+                "{scenario} {what}: {t}"
+            );
+        }
+    }
+}

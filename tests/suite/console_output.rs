@@ -183,3 +183,30 @@ fn an_error_says_each_cause_and_its_mark_once() {
         "{err}"
     );
 }
+
+/// Issue 25: durations are shown humanly everywhere: the banner said
+/// `Timeout: 8s (0min)`, and a 2-hour limit was `7200s (120min)` / `120min`.
+#[test]
+fn durations_are_shown_humanly_in_the_banner_and_the_launch_message() {
+    for (flag, shown) in [("8", "8s"), ("2h", "2h"), ("90m", "1h 30min")] {
+        let sb = Sandbox::new();
+        let out = sb
+            .run_std(&["-t", "x", "--heartbeat", "0", "--timeout", flag])
+            .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains(&format!("   Timeout: {shown}\n")), "{err}");
+        assert!(!err.contains("min)") && !err.contains("120min"), "{err}");
+        let runs = sb.state_dir().join("runs");
+        let dir = std::fs::read_dir(runs)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let notes = std::fs::read_to_string(dir.join("notifications.jsonl")).unwrap();
+        assert!(notes.contains(&format!("Timeout: {shown}\\n")), "{notes}");
+    }
+}

@@ -197,15 +197,10 @@ fn an_output_file_that_cannot_be_written_is_no_success() {
     );
 }
 
-#[test]
-fn a_full_disk_mid_run_is_reported_not_celebrated() {
-    let sb = Sandbox::new();
-    // ~/.openclaw holds the state dir and the registry: both fill up.
-    let Some(_tmpfs) = Tmpfs::mount(&sb.openclaw_home(), "1m") else {
-        return;
-    };
-    let out = sb
-        .run(&["-t", "x", "--heartbeat", "0", "--delivery-wait", "2"])
+/// A run whose agent prints 3 MB of noise before its result: on a small
+/// filesystem, the disk fills mid-run.
+fn disk_filling_run(sb: &Sandbox) -> Output {
+    sb.run(&["-t", "x", "--heartbeat", "0", "--delivery-wait", "2"])
         .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
         .env("FAKE_MODE", "stream-flood")
         .env(
@@ -214,7 +209,17 @@ fn a_full_disk_mid_run_is_reported_not_celebrated() {
         )
         .env("FAKE_FLOOD_LINES", "3000")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_full_disk_mid_run_is_reported_not_celebrated() {
+    let sb = Sandbox::new();
+    // ~/.openclaw holds the state dir and the registry: both fill up.
+    let Some(_tmpfs) = Tmpfs::mount(&sb.openclaw_home(), "1m") else {
+        return;
+    };
+    let out = disk_filling_run(&sb);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("No space left on device"), "{err}");
@@ -222,11 +227,10 @@ fn a_full_disk_mid_run_is_reported_not_celebrated() {
         err.contains("Not saved: the output file was not written"),
         "{err}"
     );
-    assert!(
-        err.contains("the session registry was not updated"),
-        "{err}"
-    );
-    assert!(!err.contains("Session registered"), "{err}");
+    // The record and the registry entry go into the space the run set aside
+    // (issue 25): the run is closed, and its session can be resumed.
+    assert!(err.contains("Session registered"), "{err}");
+    assert!(!err.contains("the run record was not updated"), "{err}");
     assert!(!err.contains("Full output: /"), "{err}");
     assert!(err.contains("❌ Done (completed"), "{err}");
     assert!(stdout(&out).is_empty());
@@ -320,4 +324,82 @@ fn stream_jsonl_is_cut_at_its_cap_and_events_after_it_still_count() {
     // Memory stayed flat: the 100 MiB line was never held whole.
     let peak_kb = rec["runner_peak_rss_kb"].as_u64().unwrap();
     assert!(peak_kb < 64 * 1024, "runner peak RSS {peak_kb} KiB");
+}
+
+/// Issue 25: after a run that filled the disk, `list` and `status` agree
+/// (the run is not "running" in one and gone from the other), and once space
+/// is freed the run that completed is not reaped as `crashed` with a false 💥:
+/// the runner's final record is written into the space each run sets aside
+/// at its start (`final.reserve`).
+#[test]
+fn after_a_full_disk_list_and_status_agree_and_no_false_crash_once_space_returns() {
+    let sb = Sandbox::new();
+    let Some(_tmpfs) = Tmpfs::mount(&sb.openclaw_home(), "1m") else {
+        return;
+    };
+    let out = disk_filling_run(&sb);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let dir = runs(&sb).remove(0);
+    let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = sb.cmd().args(args).output().unwrap();
+        serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stderr(&o)))
+    };
+    // Still full: list and status say the same.
+    let status = json(&["status", "--json"]);
+    let list = json(&["list", "--json"]);
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(status.as_array().unwrap().len(), 0, "{status}");
+    assert_eq!(listed["status"], "completed", "{listed}");
+    assert!(!dir.join("final.reserve").exists(), "the reserve is spent");
+
+    // Space returns: the run stays completed, and no 💥 is sent.
+    std::fs::remove_file(dir.join("stream.jsonl")).unwrap();
+    let o = sb.cmd().args(["list"]).output().unwrap();
+    assert!(!stderr(&o).contains('💥'), "{}", stderr(&o));
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["status"], "completed", "{record}");
+    let notes = std::fs::read_to_string(dir.join("notifications.jsonl")).unwrap_or_default();
+    assert!(!notes.contains('💥'), "{notes}");
+
+    // A record the reaper cannot write (its runner gone, no reserve, the disk
+    // full): `list` shows the reaper's verdict, as `status` does, not
+    // `running`.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let mut stale = record.clone();
+    stale["run_id"] = "20200101-000000-dead00".into();
+    stale["status"] = "running".into();
+    stale["runner_pid"] = dead_pid.into();
+    stale["agent_pid"] = serde_json::Value::Null;
+    stale["ended_at"] = serde_json::Value::Null;
+    let stale_dir = sb.state_dir().join("runs").join("20200101-000000-dead00");
+    std::fs::create_dir(&stale_dir).unwrap();
+    std::fs::write(stale_dir.join("run.json"), stale.to_string()).unwrap();
+    let filler = sb.openclaw_home().join("filler");
+    let _ = std::process::Command::new("dd")
+        .args(["if=/dev/zero", "bs=4k"])
+        .arg(format!("of={}", filler.display()))
+        .output();
+    let status = json(&["status", "--json"]);
+    let list = json(&["list", "--all", "--json"]);
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == "20200101-000000-dead00")
+        .unwrap()
+        .clone();
+    assert_eq!(status.as_array().unwrap().len(), 0, "{status}");
+    assert_eq!(listed["status"], "crashed", "{listed}");
+    std::fs::remove_file(filler).unwrap();
 }

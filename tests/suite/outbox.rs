@@ -394,28 +394,23 @@ async fn a_stale_wake_is_not_sent_and_the_human_hears_the_agent_was_not_woken() 
     );
 }
 
-/// Issue 13, C.8: a line torn in the middle of a multi-byte character (a
-/// crash or a full disk mid-append), with the next append glued to it, costs
-/// that line only: `outbox list` says it skipped it, and `flush` delivers the
-/// other items, each once. An outbox that cannot be read is an error.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once() {
-    let port = free_port();
+/// A run whose gateway (on `port`) is down on purpose: its messages wait in
+/// the outbox. The sandbox and the run directory.
+async fn queued_while_down(port: u16) -> (Sandbox, std::path::PathBuf) {
     let sb = gateway_sandbox(port);
+    let args = [
+        "-s",
+        KEY,
+        "-t",
+        "x",
+        "--delivery-wait",
+        "1",
+        "--heartbeat",
+        "0",
+    ];
     let out = clawrun(
         &sb,
-        &[
-            "-s",
-            KEY,
-            "-t",
-            "x",
-            "--delivery-wait",
-            "1",
-            "--heartbeat",
-            "0",
-            // The gateway is down on purpose: its messages wait in the outbox.
-            "--queue-delivery",
-        ],
+        &[&args[..], &["--queue-delivery"]].concat(),
         "claude/tool.jsonl",
     )
     .await;
@@ -424,6 +419,17 @@ async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once(
         .state_dir()
         .join("runs")
         .join(&crate::common::run_ids(&sb)[0]);
+    (sb, run_dir)
+}
+
+/// Issue 13, C.8: a line torn in the middle of a multi-byte character (a
+/// crash or a full disk mid-append), with the next append glued to it, costs
+/// that line only: `outbox list` says it skipped it, and `flush` delivers the
+/// other items, each once. An outbox that cannot be read is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once() {
+    let port = free_port();
+    let (sb, run_dir) = queued_while_down(port).await;
     let path = run_dir.join("outbox.jsonl");
     let data = std::fs::read(&path).unwrap();
     // After the first line: an append torn inside "🎉" (4 bytes, 2 written), no newline.
@@ -469,4 +475,61 @@ async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once(
     assert!(text.contains("cannot be read"), "{text}");
     let flush = cmd(&sb, &["outbox", "flush"]).await;
     assert_eq!(flush.status.code(), Some(1));
+}
+
+/// Issue 25: `outbox flush` while another process (a run's own runner) holds
+/// an outbox says that those items are being delivered by their runner,
+/// neither promises to retry them nor fails on them (they are not left
+/// behind); once nobody holds them and they cannot be delivered, it exits 1
+/// as the README says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_says_held_items_are_their_runners_and_fails_only_on_items_left() {
+    let port = free_port();
+    let (sb, run_dir) = queued_while_down(port).await;
+    // Stand in for the runner: hold the outbox's lock (flock(2), as it does).
+    // `-o`: flock itself holds it, not its child, so killing flock frees it.
+    let mut holder = std::process::Command::new("flock")
+        .arg("-o")
+        .arg(run_dir.join("outbox.lock"))
+        .arg("cat")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let held = run_dir.join("outbox.lock");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::process::Command::new("flock")
+        .args(["-n", "-E", "99"])
+        .arg(&held)
+        .arg("true")
+        .status()
+        .unwrap()
+        .code()
+        != Some(99)
+    {
+        assert!(Instant::now() < deadline, "flock never took the lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let flush = cmd(&sb, &["outbox", "flush", "--wait", "30"]).await;
+    let (so, se) = (
+        String::from_utf8_lossy(&flush.stdout),
+        String::from_utf8_lossy(&flush.stderr),
+    );
+    assert_eq!(flush.status.code(), Some(0), "{so}{se}");
+    assert!(!se.contains("retrying for up to"), "{se}");
+    assert!(se.contains("being delivered by their runner"), "{se}");
+    assert!(so.contains("being delivered by their runner"), "{so}");
+    assert!(!so.contains("busy"), "{so}");
+    let json = cmd(&sb, &["outbox", "flush", "--json"]).await;
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(v[0]["held"].as_u64().unwrap() >= 1, "{v}");
+    // End of its input ends `cat`, then flock, which frees the lock.
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+
+    // Nobody holds them and the gateway is down: items are left, exit 1.
+    let flush = cmd(&sb, &["outbox", "flush", "--wait", "1"]).await;
+    let se = String::from_utf8_lossy(&flush.stderr);
+    assert_eq!(flush.status.code(), Some(1), "{se}");
+    assert!(se.contains("retrying for up to 1s"), "{se}");
 }

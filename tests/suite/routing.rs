@@ -629,7 +629,7 @@ fn cases(home: &Path) -> Vec<Case> {
                 i.telegram_routing_mode = TelegramRoutingMode::ThreadOnly
             }),
             want: err(
-                "❌ Unsafe routing blocked: Telegram launch requires thread session (:thread:<id> or :topic:<id>)\n   Use --session agent:main:main:thread:<id>",
+                "❌ Unsafe routing blocked: Telegram launch requires thread session (:topic:<id> or :thread:<id>)\n   Use the topic's key from sessions_list: --session agent:main:telegram:group:<chat>:topic:<thread>",
             ),
         },
         Case {
@@ -640,7 +640,7 @@ fn cases(home: &Path) -> Vec<Case> {
                 i.allow_main_telegram = true;
             }),
             want: err(
-                "❌ Unsafe routing blocked: Telegram launch requires thread session (:thread:<id> or :topic:<id>)\n   Use --session agent:main:main:thread:<id>",
+                "❌ Unsafe routing blocked: Telegram launch requires thread session (:topic:<id> or :thread:<id>)\n   Use the topic's key from sessions_list: --session agent:main:telegram:group:<chat>:topic:<thread>",
             ),
         },
         Case {
@@ -648,7 +648,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Up,
             input: key("agent:main:telegram:user:5551234"),
             want: Err(format!(
-                "❌ Unsafe routing blocked: session key is non-thread user scope (agent:main:telegram:user:...).\n   For thread chats use --session agent:main:main:thread:<id>.\n{USER_SCOPE_HINTS}"
+                "❌ Unsafe routing blocked: session key is non-thread user scope (agent:main:telegram:user:...).\n   For a forum topic use its key from sessions_list: --session agent:main:telegram:group:<chat>:topic:<thread>.\n{USER_SCOPE_HINTS}"
             )),
         },
         Case {
@@ -656,7 +656,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Down,
             input: key("agent:ops:telegram:user:5551234"),
             want: Err(format!(
-                "❌ Unsafe routing blocked: session key is non-thread user scope (agent:ops:telegram:user:...).\n   For thread chats use --session agent:ops:main:thread:<id>.\n{USER_SCOPE_HINTS}"
+                "❌ Unsafe routing blocked: session key is non-thread user scope (agent:ops:telegram:user:...).\n   For a forum topic use its key from sessions_list: --session agent:ops:telegram:group:<chat>:topic:<thread>.\n{USER_SCOPE_HINTS}"
             )),
         },
         Case {
@@ -664,7 +664,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Up,
             input: key("agent:research:telegram:work:direct:5551234"),
             want: Err(format!(
-                "❌ Unsafe routing blocked: session key is non-thread user scope (agent:research:telegram:work:direct:...).\n   For thread chats use --session agent:research:main:thread:<id>.\n{USER_SCOPE_HINTS}"
+                "❌ Unsafe routing blocked: session key is non-thread user scope (agent:research:telegram:work:direct:...).\n   For a forum topic use its key from sessions_list: --session agent:research:telegram:group:<chat>:topic:<thread>.\n{USER_SCOPE_HINTS}"
             )),
         },
         Case {
@@ -672,7 +672,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Up,
             input: key("agent:ops:main"),
             want: Err(format!(
-                "❌ Unsafe routing blocked: session key is non-thread user scope (agent:ops:main).\n   For thread chats use --session agent:ops:main:thread:<id>.\n{USER_SCOPE_HINTS}"
+                "❌ Unsafe routing blocked: session key is non-thread user scope (agent:ops:main).\n   For a forum topic use its key from sessions_list: --session agent:ops:telegram:group:<chat>:topic:<thread>.\n{USER_SCOPE_HINTS}"
             )),
         },
         Case {
@@ -696,7 +696,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Up,
             input: key("agent:main:telegram:group:-1001234567890"),
             want: Err(format!(
-                "❌ Unsafe routing blocked: recent thread session detected for this Telegram target.\n   Use thread session key (:thread:<id>) or pass --allow-main-telegram to force non-thread.\n   recent thread session: {TOPIC_KEY}"
+                "❌ Unsafe routing blocked: recent thread session detected for this Telegram target.\n   Use that thread's session key (below) or pass --allow-main-telegram to force non-thread.\n   recent thread session: {TOPIC_KEY}"
             )),
         },
         Case {
@@ -712,7 +712,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Up,
             input: flags("telegram", "5551234"),
             want: Err(format!(
-                "❌ Unsafe routing blocked: recent thread session detected for this Telegram target.\n   Use thread session key (:thread:<id>) or pass --allow-main-telegram to force non-thread.\n   recent thread session: {DM_THREAD_KEY}"
+                "❌ Unsafe routing blocked: recent thread session detected for this Telegram target.\n   Use that thread's session key (below) or pass --allow-main-telegram to force non-thread.\n   recent thread session: {DM_THREAD_KEY}"
             )),
         },
         Case {
@@ -720,7 +720,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Down,
             input: flags("telegram", "3330000"),
             want: err(
-                "❌ Unsafe routing blocked: recent thread session detected for this Telegram target.\n   Use thread session key (:thread:<id>) or pass --allow-main-telegram to force non-thread.\n   recent thread session: agent:main:main:thread:5000",
+                "❌ Unsafe routing blocked: recent thread session detected for this Telegram target.\n   Use that thread's session key (below) or pass --allow-main-telegram to force non-thread.\n   recent thread session: agent:main:main:thread:5000",
             ),
         },
         Case {
@@ -728,7 +728,7 @@ fn cases(home: &Path) -> Vec<Case> {
             gw: Gw::Up,
             input: flags("telegram", "3330000"),
             want: err(
-                "❌ Unsafe routing blocked: recent thread session detected for this Telegram target.\n   Use thread session key (:thread:<id>) or pass --allow-main-telegram to force non-thread.\n   recent thread session: agent:main:main:thread:5000",
+                "❌ Unsafe routing blocked: recent thread session detected for this Telegram target.\n   Use that thread's session key (below) or pass --allow-main-telegram to force non-thread.\n   recent thread session: agent:main:main:thread:5000",
             ),
         },
         Case {

@@ -1103,3 +1103,55 @@ fn a_session_that_moves_mid_run_moves_the_registry_entry() {
     assert_eq!(entry(new)["resumed_from"], old.as_str());
     assert_eq!(entry(new)["label"], "Mover");
 }
+
+/// Issue 25: the wake speaks clawrun's documented exit codes (SKILL's table:
+/// 4 timeout, 5 killed), not the agent's raw status (143 = SIGTERM), which
+/// it shows apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wake_says_the_documented_exit_code_of_a_timeout_and_a_kill() {
+    use crate::suite::outbox::{KEY, deliveries, free_port, gateway_sandbox, mount_ok, server_on};
+    let port = free_port();
+    let server = server_on(port).await;
+    mount_ok(&server).await;
+    let sb = gateway_sandbox(port);
+    // A timeout: the agent hangs past --timeout.
+    let mut c = sb.run_std(&["-s", KEY, "-t", "x", "--timeout", "2", "--grace", "1"]);
+    c.env("FAKE_FIXTURE", fixture("claude/cancel-SIGTERM.jsonl"))
+        .env("FAKE_MODE", "hang");
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    // A kill: the runner gets SIGTERM.
+    let rec_dir = sb.root.join("rec");
+    let mut c = sb.run_std(&["-s", KEY, "-t", "x", "--grace", "1"]);
+    c.env("FAKE_FIXTURE", fixture("claude/cancel-SIGTERM.jsonl"))
+        .env("FAKE_MODE", "grandchild-stubborn")
+        .env("FAKE_RECORD", &rec_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let child = tokio::process::Command::from(c).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !rec_dir.join("grandchild.pid").exists() {
+        assert!(Instant::now() < deadline, "agent never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id().unwrap() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let wakes: Vec<String> = deliveries(&server.received_requests().await.unwrap())
+        .into_iter()
+        .filter(|(tool, _, _)| tool == "sessions_send")
+        .map(|(_, _, text)| text)
+        .collect();
+    assert_eq!(wakes.len(), 2, "{wakes:?}");
+    assert!(wakes[0].contains("status=timeout exit=4 "), "{}", wakes[0]);
+    assert!(wakes[1].contains("status=killed exit=5 "), "{}", wakes[1]);
+    for w in &wakes {
+        assert!(!w.contains("exit=143") && !w.contains("exit=137"), "{w}");
+        // The agent's own status, apart and in words.
+        assert!(w.contains("\nAgent exit status: 143 (SIGTERM)\n"), "{w}");
+    }
+}

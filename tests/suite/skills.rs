@@ -579,3 +579,162 @@ fn skills_state_the_wake_marker_and_the_exit_codes_of_the_code() {
         );
     }
 }
+
+/// Every `agent:…` session key a skill shows, with its line.
+fn session_keys(text: &str) -> Vec<(usize, String)> {
+    let mut keys = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("agent:") {
+            let key: String = rest[at..]
+                .chars()
+                .take_while(|c| !matches!(c, ' ' | '`' | '"' | '\'' | ')' | ',' | '('))
+                .collect();
+            rest = &rest[at + key.len()..];
+            keys.push((i + 1, key.trim_end_matches('.').to_owned()));
+        }
+    }
+    keys
+}
+
+/// Issue 25: the skills' example keys are the shapes OpenClaw 2026.9 answers
+/// (`agent:<id>:telegram:group:<chat>:topic:<thread>`), not the legacy
+/// `agent:main:main:thread:<id>` it answers with "No session found".
+#[test]
+fn the_skills_example_keys_are_current_topic_keys() {
+    use clawrun::core::openclaw::session_key::SessionKey;
+    for skill in &SKILLS {
+        let text = read(skill.file);
+        let keys = session_keys(&text);
+        assert!(keys.len() >= 3, "{}: only {keys:?}", skill.file);
+        for (line, key) in keys {
+            assert!(
+                !key.contains(":main:thread:") && !key.ends_with(":main:thread"),
+                "{}:{line}: legacy key shape {key}",
+                skill.file
+            );
+            // Placeholders stand for the ids the gateway gives.
+            let concrete = key
+                .replace("<chat>", "-1001234567890")
+                .replace("<thread>", "369520");
+            let parsed: SessionKey = concrete
+                .parse()
+                .unwrap_or_else(|e| panic!("{}:{line}: {key}: {e}", skill.file));
+            assert_eq!(
+                parsed.channel(),
+                Some("telegram"),
+                "{}:{line}: {key} names no channel",
+                skill.file
+            );
+            assert!(
+                concrete.contains(":telegram:group:") && parsed.thread_id().is_some(),
+                "{}:{line}: {key} is not a topic key",
+                skill.file
+            );
+        }
+    }
+}
+
+/// A gateway (wiremock) whose `sessions_list` answers as OpenClaw 2026.9.6 did
+/// for a forum topic (`reference/openclaw/README.md` §4: no deliveryContext on
+/// topic sessions), and a sandbox configured for it and a Bot API.
+async fn topic_gateway(key: &str) -> (wiremock::MockServer, crate::common::Sandbox) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let details = serde_json::json!({"count": 1, "sessions": [{
+        "key": key, "sessionId": "9c20168d-0551-4aad-9b0e-39fe511c66e2", "agentId": "main",
+        "kind": "group", "channel": "telegram",
+        "displayName": "telegram:g-1001234567890-topic-369520", "updatedAt": 1_795_300_522_369_i64,
+        "status": "done"
+    }], "hasMore": false});
+    Mock::given(method("POST"))
+        .and(path("/tools/invoke"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "ok": true,
+            "result": {"content": [{"type": "text", "text": details.to_string()}], "details": details}
+        })))
+        .mount(&server)
+        .await;
+    let sb = crate::common::Sandbox::new();
+    std::fs::create_dir_all(sb.openclaw_home()).unwrap();
+    std::fs::write(
+        sb.openclaw_home().join("openclaw.json"),
+        serde_json::json!({
+            "gateway": {"port": server.address().port(), "auth": {"token": "gw-skills"}},
+            "channels": {"telegram": {"botToken": "1:skills", "apiRoot": server.uri()}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    // The OpenClaw CLI the Telegram wake runs (only its presence matters here).
+    let fake = sb.bin.join("openclaw");
+    std::fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (server, sb)
+}
+
+/// Issue 25: the skills' route checks (`run … --validate-only` and `route
+/// KEY`) run as written against a gateway that knows the example's topic, and
+/// answer ✅ with the topic's chat and thread. Only what a shell would do is
+/// done to them: `~` is the sandbox's HOME, and the task file they name is
+/// written there first (the skill tells the agent to write it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_skills_route_checks_succeed_as_written_against_a_gateway() {
+    for skill in &SKILLS {
+        let text = read(skill.file);
+        let (_, body) = front_matter(&text);
+        let checks: Vec<Vec<String>> = commands(body)
+            .into_iter()
+            .map(|f| split_shell(&f.text).unwrap())
+            .filter(|argv| {
+                argv.get(1).is_some_and(|a| a == "route")
+                    || argv.iter().any(|a| a == "--validate-only")
+            })
+            .filter(|argv| argv.iter().any(|a| a.starts_with("agent:")))
+            .collect();
+        assert!(checks.len() >= 2, "{}: {checks:?}", skill.file);
+        for argv in checks {
+            let key = argv.iter().find(|a| a.starts_with("agent:")).unwrap();
+            let (_server, sb) = topic_gateway(key).await;
+            let home = sb.home();
+            // The task file the skill's first step writes, at a private path.
+            let task = sb.root.join("task.md");
+            std::fs::write(&task, "Make cargo test pass.\n").unwrap();
+            let mut args: Vec<String> = Vec::new();
+            for a in &argv[1..] {
+                args.push(match a.strip_prefix("~/") {
+                    _ if args.last().is_some_and(|p| p == "--task-file") => {
+                        task.display().to_string()
+                    }
+                    Some(rest) => home.join(rest).display().to_string(),
+                    None => a.clone(),
+                });
+            }
+            let mut cmd = std::process::Command::new(crate::common::clawrun_bin());
+            cmd.env_clear()
+                .env("HOME", &home)
+                .env("PATH", format!("{}:/usr/bin:/bin", sb.bin.display()))
+                .current_dir(&sb.root)
+                .args(&args);
+            let out = tokio::process::Command::from(cmd).output().await.unwrap();
+            let (so, se) = (
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: {argv:?}\n{so}\n{se}",
+                skill.file
+            );
+            let said = format!("{so}{se}");
+            assert!(said.contains("✅ Routing validation"), "{said}");
+            assert!(
+                said.contains("-1001234567890") && said.contains("369520"),
+                "{said}"
+            );
+        }
+    }
+}

@@ -661,3 +661,112 @@ async fn a_stall_comes_with_its_heartbeat_and_chat_texts_name_no_command() {
         "{err}"
     );
 }
+
+/// Runs `c` (a `clawrun run` that must succeed); the Bot API method and text
+/// of every message it sent or edited, in order.
+async fn sent_texts(server: &MockServer, c: std::process::Command) -> Vec<(String, String)> {
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    bot_calls(&server.received_requests().await.unwrap())
+        .into_iter()
+        .filter_map(|(m, b)| Some((m, b["text"].as_str()?.to_owned())))
+        .collect()
+}
+
+/// Issue 25: a heartbeat's tokens are the numbers the result message shows.
+/// Claude reports an assistant message's output tokens at its start (1 or
+/// 2) and the true count only in the turn's result, so a heartbeat between
+/// the messages and the result used to say `200 in / 2 out` beside a result
+/// of `200 in / 14 out`. Heartbeats now show the totals as of the last
+/// finished turn: none before it, the result's after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_tokens_are_the_results_numbers() {
+    let server = MockServer::start().await;
+    let sb = topic_sandbox(&server, "").await;
+    // The `tool` transcript, its result line 11 s after the messages: the
+    // heartbeat at 10 s comes between them.
+    let lines: Vec<String> = std::fs::read_to_string(fixture("claude/tool.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let (head, tail) = (sb.root.join("head.jsonl"), sb.root.join("tail.jsonl"));
+    std::fs::write(&head, lines[..lines.len() - 1].join("\n") + "\n").unwrap();
+    std::fs::write(&tail, format!("{}\n", lines[lines.len() - 1])).unwrap();
+    let agent = sb.bin.join("claude");
+    std::fs::remove_file(&agent).unwrap();
+    std::fs::write(
+        &agent,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo '2.1.332 (Claude Code)'; exit 0; }}\ncat '{}'\nsleep 11\ncat '{}'\n",
+            head.display(),
+            tail.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let c = sb.run_std(&["-s", &key(), "-t", "x", "--heartbeat", "10"]);
+    let texts: Vec<String> = sent_texts(&server, c)
+        .await
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    let result = texts.iter().find(|t| t.contains("task complete")).unwrap();
+    assert!(result.contains("200 in / 14 out"), "{result}");
+    let beats: Vec<&String> = texts.iter().filter(|t| t.contains(" CC (")).collect();
+    assert!(!beats.is_empty(), "{texts:?}");
+    for beat in beats {
+        assert!(
+            !beat.contains(" in / ") || beat.contains("200 in / 14 out"),
+            "a heartbeat's tokens are not the result's: {beat}"
+        );
+    }
+}
+
+/// Issue 25: a 5.9k-character task (markup to escape, emoji counting twice)
+/// used to split the 🚀 launch message, leaving a stray fragment in the chat.
+/// The launch message is one message, its task preview cut cleanly with `…`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_task_gives_one_launch_message_with_a_bounded_preview() {
+    let server = MockServer::start().await;
+    let sb = topic_sandbox(&server, "").await;
+    let task: String = (0..220)
+        .map(|i| format!("step {i:03}: a < b && c > d 🎉\n"))
+        .collect();
+    assert!(task.chars().count() >= 5900, "{}", task.chars().count());
+    let task_file = sb.root.join("task.md");
+    std::fs::write(&task_file, &task).unwrap();
+    let mut c = sb.run_std(&[
+        "-s",
+        &key(),
+        "--task-file",
+        task_file.to_str().unwrap(),
+        "--heartbeat",
+        "0",
+    ]);
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"));
+    let sends: Vec<String> = sent_texts(&server, c)
+        .await
+        .into_iter()
+        .filter(|(m, _)| m == "sendMessage")
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(sends.len(), 2, "launch and result only: {sends:#?}");
+    let launch = &sends[0];
+    assert!(launch.starts_with("🚀"), "{launch}");
+    assert!(launch.ends_with("…</blockquote>"), "{launch}");
+    let units: usize = launch.chars().map(char::len_utf16).sum();
+    assert!(units <= 4096, "{units}");
+    // Cut on a character: the preview is the task's start, escaped.
+    let quoted = launch
+        .split("<blockquote expandable>")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches("…</blockquote>")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    assert!(quoted.len() > 1000 && task.starts_with(&quoted), "{quoted}");
+}

@@ -510,3 +510,69 @@ fn gc_removes_merged_worktrees_past_retention_and_keeps_unmerged_ones() {
     assert!(text.contains("1 unmerged commit(s)"), "{text}");
     assert_eq!(run_ids(&sb), vec![unmerged]);
 }
+
+/// Issue 25: the launch proof of a `--worktree` run (`--detach --json` and the
+/// text) names the worktree's path and branch, the banner too; a worktree a
+/// resume went back into is listed once by `worktree list`, with its latest
+/// run.
+#[test]
+fn the_launch_proof_names_the_worktree_and_a_resumed_one_is_listed_once() {
+    let sb = Sandbox::new();
+    let repo = repo(&sb);
+    let p = repo.to_str().unwrap();
+    let launch = |json: bool, name: &str| {
+        let mut args = vec!["-p", p, "--notify-channel", "console", "--worktree", name];
+        args.extend(["-t", "x", "--detach", "--heartbeat", "0"]);
+        if json {
+            args.push("--json");
+        }
+        sb.run(&args)
+            .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+            .output()
+            .unwrap()
+    };
+    let out = launch(true, "proof");
+    assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    let proof: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = proof["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(proof["worktree"]["branch"], "clawrun/proof", "{proof}");
+    let path = proof["worktree"]["path"].as_str().unwrap().to_owned();
+    assert!(Path::new(&path).is_dir(), "{proof}");
+    wait_done(&sb, &a);
+    // Resume the first run: its worktree again, listed once, with the resume.
+    let c = new_ids(&sb, || {
+        sb.cmd()
+            .args(["resume", &a, "go on"])
+            .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
+            .assert()
+            .success();
+    })[0]
+        .clone();
+    let list: Value =
+        serde_json::from_slice(&clawrun(&sb, &["worktree", "list", "--json"]).stdout).unwrap();
+    let rows = list.as_array().unwrap();
+    let of_a: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["worktree"]["path"] == path.as_str())
+        .collect();
+    assert_eq!(of_a.len(), 1, "{list}");
+    assert_eq!(of_a[0]["run_id"], c.as_str(), "{list}");
+    assert_eq!(rows.len(), 1, "{list}");
+
+    // The text proof and banner.
+    let out = launch(false, "text");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("   Worktree: ") && text.contains("   worktree:   "),
+        "{text}"
+    );
+    assert!(text.contains("(branch clawrun/text)"), "{text}");
+    for id in run_ids(&sb) {
+        wait_done(&sb, &id);
+    }
+}

@@ -25,18 +25,7 @@ pub fn outbox(args: &OutboxArgs, ctx: &Ctx) -> CmdResult {
         return Ok(if unreadable > 0 { EXIT_INTERNAL } else { 0 });
     }
     if !args.json {
-        // Delivery may wait up to --wait seconds for a channel that is down:
-        // say so first, so a silent terminal is not taken for a hang.
-        let items: usize = outbox::runs_with_pending(&runs_dir)
-            .iter()
-            .map(|r| r.pending.len())
-            .sum();
-        if items > 0 {
-            eprintln!(
-                "⏳ Delivering {items} pending item(s); retrying for up to {}s (--wait)…",
-                args.wait
-            );
-        }
+        announce(&runs_dir, args.wait);
     }
     let build = |kind: &str, dir: &std::path::Path| runner::channel_named(kind, dir, paths);
     let results = runtime()?.block_on(outbox::flush_all(
@@ -58,9 +47,31 @@ pub fn outbox(args: &OutboxArgs, ctx: &Ctx) -> CmdResult {
     } else {
         render::text(&render::outbox::flushed(&results))?;
     }
+    // Items a live runner holds are being delivered, not left: they do not
+    // make the flush fail (README, "Exit codes").
     Ok(if still_pending > 0 || errors > 0 {
         EXIT_INTERNAL
     } else {
         0
     })
+}
+
+/// Before delivering, say what this flush will do: delivery may wait up to
+/// `--wait` seconds for a channel that is down, so a silent terminal is not
+/// taken for a hang; items a runner holds are its to deliver, not waited for.
+fn announce(runs_dir: &std::path::Path, wait: u64) {
+    let (mut mine, mut held) = (0, 0);
+    for run in outbox::runs_with_pending(runs_dir) {
+        if outbox::Outbox::new(&run.run_dir).is_held() {
+            held += run.pending.len();
+        } else {
+            mine += run.pending.len();
+        }
+    }
+    if held > 0 {
+        eprintln!("⏳ {held} pending item(s) are being delivered by their runner.");
+    }
+    if mine > 0 {
+        eprintln!("⏳ Delivering {mine} pending item(s); retrying for up to {wait}s (--wait)…");
+    }
 }

@@ -109,11 +109,12 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
             );
         }
     }
+    let dir = runner::create(&mut prepared)?;
+    // After `create`: the run's worktree exists now, and the banner names it.
     eprint!(
         "{}",
-        render::run::banner(spec, prepared.resume_run_id.as_deref())
+        render::run::banner(&prepared.spec, prepared.resume_run_id.as_deref())
     );
-    let dir = runner::create(&mut prepared)?;
     if args.detach {
         return detach(args, &dir, paths, &prepared, &slots, admit);
     }

@@ -53,8 +53,8 @@ pub fn flushed(results: &[RunFlush]) -> String {
         match (&r.report, &r.error) {
             (_, Some(e)) => out.push_str(&format!("{}: ❌ {e}\n", r.run_id)),
             (None, None) => out.push_str(&format!(
-                "{}: busy (another process is delivering)\n",
-                r.run_id
+                "{}: {} item(s) being delivered by their runner (it holds the outbox; not left behind)\n",
+                r.run_id, r.held
             )),
             (Some(p), None) => out.push_str(&format!(
                 "{}: {} delivered, {} abandoned, {} pending{}\n",

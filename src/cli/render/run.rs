@@ -2,6 +2,7 @@
 //! check greps for "Starting"), the launch proof of `--detach`, and the line
 //! that says how a foreground run ended.
 
+use clawrun::core::git::RunWorktree;
 use clawrun::core::model::state::Outcome;
 use clawrun::core::notify;
 use clawrun::core::runner::{LaunchProof, RunReport};
@@ -21,11 +22,13 @@ pub fn banner(spec: &RunSpec, resume_run_id: Option<&str>) -> String {
         notify::preview(&spec.request.prompt, 100).replace('\n', " ")
     ));
     out.push_str(&format!("   Project: {}\n", spec.request.project.display()));
+    if let Some(w) = &spec.worktree {
+        out.push_str(&format!("   Worktree: {}\n", worktree_line(w)));
+    }
     out.push_str(&format!("   Output: {}\n", spec.output_file.display()));
     out.push_str(&format!(
-        "   Timeout: {}s ({}min)\n",
-        spec.limits.timeout_secs,
-        spec.limits.timeout_secs / 60
+        "   Timeout: {}\n",
+        notify::fmt_duration(spec.limits.timeout_secs as i64)
     ));
     if let Some(r) = &spec.request.resume_id {
         out.push_str(&format!(
@@ -69,9 +72,12 @@ pub fn launched(
             spec.channel
         );
     };
+    let worktree = proof.worktree.as_ref().map_or(String::new(), |w| {
+        format!("   worktree:   {}\n", worktree_line(w))
+    });
     format!(
         "✅ Launched {} run {}\n   runner pid: {}\n   agent pid:  {}\n   run dir:    {}\n   \
-         output:     {}\n   route:      {}\n",
+         output:     {}\n{worktree}   route:      {}\n",
         proof.backend,
         proof.run_id,
         proof.runner_pid,
@@ -80,6 +86,11 @@ pub fn launched(
         proof.output_file.display(),
         route_line(spec)
     )
+}
+
+/// `/repo/.clawrun-worktrees/fix (branch clawrun/fix)`.
+fn worktree_line(w: &RunWorktree) -> String {
+    format!("{} (branch {})", w.path.display(), w.branch)
 }
 
 /// `telegram -100… thread 7 via telegram-direct (source: …)`.

@@ -91,6 +91,9 @@ pub struct RunState {
     covered: BTreeSet<(u32, String)>,
     /// Cumulative usage, when a cumulative report arrived.
     cumulative: Option<Usage>,
+    /// [`Self::usage`] as of the last turn end (or cumulative report): the
+    /// figures a result message would show then.
+    settled: Usage,
     /// Cost so far.
     pub cost_usd: Option<f64>,
     /// The latest short activity label ("🔧 Bash: cargo test").
@@ -146,6 +149,7 @@ impl RunState {
             process: 0,
             covered: BTreeSet::new(),
             cumulative: None,
+            settled: Usage::default(),
             cost_usd: None,
             last_activity: None,
             last_event_at: Instant::now(),
@@ -177,6 +181,15 @@ impl RunState {
         })
     }
 
+    /// Token usage as of the agent's last finished turn (or its last
+    /// cumulative report): the numbers the result message shows, never the
+    /// figures of a message still in flight (Claude reports a message's
+    /// output tokens at its start, 1 or 2, and the true count only at the end
+    /// of the turn). Heartbeats show these.
+    pub fn settled_usage(&self) -> Usage {
+        self.settled
+    }
+
     /// A new agent process takes over the run (same session): the message
     /// ids it reports are its own, never the earlier process's.
     pub fn new_process(&mut self) {
@@ -188,6 +201,7 @@ impl RunState {
         let seen = std::mem::take(&mut self.message_usage);
         self.covered.extend(seen.into_keys());
         self.cumulative = Some(usage);
+        self.settled = usage;
     }
 
     /// Subagents are still running: a turn end now is not the end of the work
@@ -312,6 +326,7 @@ impl RunState {
                 if cost_usd.is_some() {
                     self.cost_usd = *cost_usd;
                 }
+                self.settled = self.usage();
                 self.terminal = Some(Err((message.clone(), kind.clone())));
             }
             AgentEvent::ToolDenied { tool, detail } => {
@@ -398,6 +413,7 @@ impl RunState {
         if let Some(u) = usage {
             self.set_cumulative(u);
         }
+        self.settled = self.usage();
         if cost_usd.is_some() {
             self.cost_usd = cost_usd;
         }

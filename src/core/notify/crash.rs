@@ -8,7 +8,9 @@ use crate::core::store::run::RunRecord;
 use super::outbox::Item;
 #[cfg(doc)]
 use super::outbox::Outbox;
-use super::{RunInfo, WakePayload, render_crash, render_wake};
+use super::{RunInfo, WakePayload, esc, fmt_usage, fmt_usd, preview, render_wake};
+use crate::channels::Body;
+use crate::core::model::events::Usage;
 
 /// A wake to send: to whom (the session key and uuid of the run's route),
 /// with which marker, and what it says.
@@ -66,4 +68,47 @@ pub fn crash_items(
         }));
     }
     items
+}
+
+/// Render the crash message. `usage` and `cost` are what the run had spent
+/// when its runner died (as its record last said), shown like the result
+/// message shows them.
+pub fn render_crash(info: &RunInfo, error: &str, usage: &Usage, cost: Option<f64>) -> Body {
+    let x = info.names.display;
+    let task = preview(&info.prompt, 200);
+    let err = preview(error, 500);
+    // Which run died and where: the seed's Task and Error, then what the
+    // human needs to find or resume it (`clawrun show RUN` has the rest).
+    let mut facts: Vec<(&str, String)> = info
+        .label
+        .iter()
+        .map(|l| ("Label", l.clone()))
+        .chain([
+            ("Project", info.project.clone()),
+            ("Run", info.run_id.clone()),
+        ])
+        .collect();
+    if usage.total() > 0 {
+        facts.push(("Tokens", fmt_usage(usage)));
+    }
+    if let Some(c) = cost {
+        facts.push(("Cost", fmt_usd(c)));
+    }
+    let plain_facts: String = facts.iter().map(|(k, v)| format!("\n{k}: {v}")).collect();
+    let html_facts: String = facts
+        .iter()
+        .map(|(k, v)| format!("\n<b>{k}:</b> {}", esc(v)))
+        .collect();
+    let md_facts: String = facts.iter().map(|(k, v)| format!("\n*{k}:* {v}")).collect();
+    Body {
+        plain: format!("💥 {x} runner crashed!\n\nTask: {task}\nError: {err}{plain_facts}"),
+        html: Some(format!(
+            "💥 <b>{x} runner crashed!</b>\n\n<b>Task:</b> {}\n<b>Error:</b> {}{html_facts}",
+            esc(&task),
+            esc(&err)
+        )),
+        markdown: Some(format!(
+            "💥 *{x} runner crashed!*\n\n*Task:* {task}\n*Error:* {err}{md_facts}"
+        )),
+    }
 }

@@ -11,8 +11,9 @@ use crate::core::model::state::RunState;
 /// `🟢 CC (3min) | sub:1 | 12K in / 800 out | 18 calls | 🔧 Bash ✍️`.
 ///
 /// 🟢 when the agent was active in the last 30 s, 🟡 under 120 s, 🔴 beyond.
-/// Tokens are the run's totals so far (`500 in / 63 out`), summed as the
-/// result message sums them; `plan 2/5` when the agent keeps a plan (entries
+/// Tokens are the run's totals as of the agent's last finished turn (`500 in
+/// / 63 out`, [`RunState::settled_usage`]): the numbers the result message
+/// shows, none before the first turn ends; `plan 2/5` when the agent keeps a plan (entries
 /// done / in all). The last part is what the agent does now: its
 /// latest activity, followed by `✍️` when it produced output since the
 /// previous heartbeat (it is working, not waiting), or `🧠 Thinking...` when
@@ -32,13 +33,16 @@ pub fn render_heartbeat(
     } else {
         "🔴"
     };
-    let mut parts = vec![format!("{dot} {tag} ({}min)", elapsed.as_secs() / 60)];
+    let mut parts = vec![format!(
+        "{dot} {tag} ({})",
+        super::fmt_duration(elapsed.as_secs() as i64)
+    )];
     if show_subagents {
         parts.push(format!("sub:{}", state.open_subagents.len()));
     } else if !state.open_tools.is_empty() {
         parts.push(format!("ops:{}", state.open_tools.len()));
     }
-    let usage = state.usage();
+    let usage = state.settled_usage();
     if usage.total() > 0 {
         // The same totals, in the same words, as the result message.
         parts.push(fmt_usage(&usage));

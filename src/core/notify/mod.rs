@@ -16,10 +16,11 @@ mod denials;
 mod followups;
 pub mod foreground;
 mod heartbeat;
+mod launch;
 pub mod outbox;
 mod text;
 
-pub use crash::{WakeTarget, crash_items, crash_key};
+pub use crash::{WakeTarget, crash_items, crash_key, render_crash};
 use denials::denial_cause;
 pub use denials::denials_line;
 pub use followups::followups_not_run_line;
@@ -46,7 +47,8 @@ pub const TASK_PREVIEW_CHARS: usize = 3500;
 
 pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
 pub use heartbeat::render_heartbeat;
-pub use text::{esc, fmt_duration, preview, resume_command, shell_quote};
+pub use launch::render_launch;
+pub use text::{esc, esc_preview, fmt_duration, preview, resume_command, resume_fact, shell_quote};
 
 /// What the notifier needs to know about the run.
 #[derive(Debug, Clone)]
@@ -431,93 +433,6 @@ pub fn kind_word(kind: MessageKind) -> String {
         .unwrap_or_default()
 }
 
-/// Render the launch message.
-pub fn render_launch(info: &RunInfo, pid: u32) -> Body {
-    let x = info.names.display;
-    let resume = info.resume.clone().unwrap_or_else(|| "new".to_owned());
-    let mut plain = format!("🚀 {x} started\n");
-    let mut html = format!("🚀 <b>{x} started</b>\n");
-    let mut md = format!("🚀 *{x} started*\n");
-    if let Some(l) = &info.label {
-        plain.push_str(&format!("Label: {l}\n"));
-        html.push_str(&format!("<b>Label:</b> {}\n", esc(l)));
-        md.push_str(&format!("*Label:* {l}\n"));
-    }
-    if let Some(w) = &info.worktree {
-        plain.push_str(&format!("Worktree: {w}\n"));
-        html.push_str(&format!("<b>Worktree:</b> {}\n", esc(w)));
-        md.push_str(&format!("*Worktree:* {w}\n"));
-    }
-    let dur = fmt_duration(info.timeout_secs as i64);
-    let p = &info.project;
-    let run = &info.run_id;
-    let safety = &info.safety;
-    plain.push_str(&format!(
-        "Project: {p}\nTimeout: {dur}\nSafety: {safety}\nResume: {resume}\nRun: {run}\nPID: {pid}\nPrompt: {}",
-        preview(&info.prompt, 300)
-    ));
-    html.push_str(&format!(
-        "<b>Project:</b> {}\n<b>Timeout:</b> {dur}\n<b>Safety:</b> {}\n<b>Resume:</b> {}\n<b>Run:</b> <code>{}</code>\n<b>PID:</b> {pid}\n<b>Prompt:</b>\n<blockquote expandable>{}</blockquote>",
-        esc(p),
-        esc(safety),
-        esc(&resume),
-        esc(run),
-        esc(&preview(&info.prompt, TASK_PREVIEW_CHARS))
-    ));
-    md.push_str(&format!(
-        "*Project:* {p}\n*Timeout:* {dur}\n*Safety:* {safety}\n*Resume:* {resume}\n*Run:* {run}\n*PID:* {pid}\nPrompt: {}",
-        preview(&info.prompt, 300)
-    ));
-    Body {
-        plain,
-        html: Some(html),
-        markdown: Some(md),
-    }
-}
-
-/// Render the crash message. `usage` and `cost` are what the run had spent
-/// when its runner died (as its record last said), shown like the result
-/// message shows them.
-pub fn render_crash(info: &RunInfo, error: &str, usage: &Usage, cost: Option<f64>) -> Body {
-    let x = info.names.display;
-    let task = preview(&info.prompt, 200);
-    let err = preview(error, 500);
-    // Which run died and where: the seed's Task and Error, then what the
-    // human needs to find or resume it (`clawrun show RUN` has the rest).
-    let mut facts: Vec<(&str, String)> = info
-        .label
-        .iter()
-        .map(|l| ("Label", l.clone()))
-        .chain([
-            ("Project", info.project.clone()),
-            ("Run", info.run_id.clone()),
-        ])
-        .collect();
-    if usage.total() > 0 {
-        facts.push(("Tokens", fmt_usage(usage)));
-    }
-    if let Some(c) = cost {
-        facts.push(("Cost", fmt_usd(c)));
-    }
-    let plain_facts: String = facts.iter().map(|(k, v)| format!("\n{k}: {v}")).collect();
-    let html_facts: String = facts
-        .iter()
-        .map(|(k, v)| format!("\n<b>{k}:</b> {}", esc(v)))
-        .collect();
-    let md_facts: String = facts.iter().map(|(k, v)| format!("\n*{k}:* {v}")).collect();
-    Body {
-        plain: format!("💥 {x} runner crashed!\n\nTask: {task}\nError: {err}{plain_facts}"),
-        html: Some(format!(
-            "💥 <b>{x} runner crashed!</b>\n\n<b>Task:</b> {}\n<b>Error:</b> {}{html_facts}",
-            esc(&task),
-            esc(&err)
-        )),
-        markdown: Some(format!(
-            "💥 *{x} runner crashed!*\n\n*Task:* {task}\n*Error:* {err}{md_facts}"
-        )),
-    }
-}
-
 /// Everything the wake text carries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WakePayload {
@@ -529,10 +444,17 @@ pub struct WakePayload {
     pub backend: String,
     /// Outcome word.
     pub status: String,
-    /// Agent exit code.
+    /// clawrun's exit code for the outcome, as documented (README "Exit
+    /// codes", SKILL's table: 4 timeout, 5 killed, …); `None` while waiting.
     pub exit_code: Option<i32>,
+    /// The agent process's own exit status (`143` = SIGTERM), when it ended
+    /// with one other than 0: shown apart, never as `exit=`.
+    pub agent_exit: Option<i32>,
     /// Resume id.
     pub resume_id: Option<String>,
+    /// Why the session cannot be resumed though it has an id
+    /// ([`crate::core::store::run::RunRecord::no_resume`]).
+    pub no_resume: Option<String>,
     /// Output file.
     pub output: String,
     /// Result preview.
@@ -593,6 +515,22 @@ pub fn render_waiting(label: &str, run_id: &str, text: &str) -> String {
     format!("🔔 {label} asks:\n{asks}\n\n↩️ Answer with `clawrun respond {run_id} \"…\"`.")
 }
 
+/// A process exit status in words: `143 (SIGTERM)` for a signal death as
+/// the runner records it (128 + n), else the number.
+fn describe_exit(code: i32) -> String {
+    let signal = match code {
+        130 => Some("SIGINT"),
+        137 => Some("SIGKILL"),
+        143 => Some("SIGTERM"),
+        129 => Some("SIGHUP"),
+        _ => None,
+    };
+    match signal {
+        Some(name) => format!("{code} ({name})"),
+        None => code.to_string(),
+    }
+}
+
 /// Render the wake text the orchestrating agent reads.
 pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     let mut t = format!(
@@ -611,6 +549,9 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     if let Some(l) = &p.label {
         t.push_str(&format!("Label: {l}\n"));
     }
+    if let Some(code) = p.agent_exit.filter(|c| *c != 0) {
+        t.push_str(&format!("Agent exit status: {}\n", describe_exit(code)));
+    }
     t.push_str(&changes::wake_lines(
         &p.run_id,
         p.worktree.as_ref(),
@@ -628,11 +569,17 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     let resume = p
         .resume_id
         .as_deref()
+        .filter(|_| p.no_resume.is_none())
         .map(|id| resume_command(&p.backend, id, Path::new(&p.project)));
-    if let Some(cmd) = &resume
-        && p.status != WAITING_STATUS
+    if p.status != WAITING_STATUS
+        && let Some(fact) = resume_fact(
+            &p.backend,
+            p.resume_id.as_deref(),
+            Path::new(&p.project),
+            p.no_resume.as_deref(),
+        )
     {
-        t.push_str(&format!("Resume: {cmd}\n"));
+        t.push_str(&format!("Resume: {fact}\n"));
     }
     if p.status == WAITING_STATUS {
         t.push_str(&format!(
@@ -665,6 +612,11 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
                     Some(_) => "with the Resume command above (the next task in FILE; it reports \
                                 to this chat and counts the iteration)"
                         .to_owned(),
+                    None if p.no_resume.is_some() => {
+                        "its session cannot be resumed (see Resume above): start a new run \
+                         instead"
+                            .to_owned()
+                    }
                     None => "the session id is unknown, so it cannot be resumed: start a new \
                              run instead"
                         .to_owned(),
@@ -743,11 +695,13 @@ pub fn render_result(
     if let Some(line) = followups_not_run_line(&record.followups_not_run) {
         facts.push(("Follow-ups", line));
     }
-    if let Some(r) = &record.resume_id {
-        facts.push((
-            "Resume",
-            resume_command(&record.backend, r, &record.project),
-        ));
+    if let Some(r) = resume_fact(
+        &record.backend,
+        record.resume_id.as_deref(),
+        &record.project,
+        record.no_resume.as_deref(),
+    ) {
+        facts.push(("Resume", r));
     }
     if let (Outcome::ResumeFailed, Some(r)) = (outcome, &record.resumed_from) {
         facts.push((

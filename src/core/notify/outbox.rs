@@ -349,6 +349,17 @@ impl Outbox {
             .collect())
     }
 
+    /// Whether another process (the run's own runner, or another flush) holds
+    /// the outbox now, delivering it. A hint for what to say: [`Self::deliver`]
+    /// decides by taking the lock itself.
+    pub fn is_held(&self) -> bool {
+        let Ok(file) = fsutil::open_append(&self.lock_path) else {
+            return false;
+        };
+        let mut lock = fd_lock::RwLock::new(file);
+        lock.try_write().is_err()
+    }
+
     /// Deliver pending items in order through `channel`, retrying with backoff
     /// (honouring `retry_after`) within `policy`. Stops at the first item that
     /// cannot be delivered in this pass, so nothing overtakes it. Superseded
@@ -709,6 +720,9 @@ pub struct RunFlush {
     pub run_id: String,
     /// The pass, or `None` when another process was delivering it.
     pub report: Option<PassReport>,
+    /// Items another process (the run's runner, or another flush) holds and
+    /// is delivering: not left behind, and not this flush's to send.
+    pub held: usize,
     /// Why the run could not be flushed.
     pub error: Option<String>,
 }
@@ -736,6 +750,7 @@ pub async fn flush_all(
             out.push(RunFlush {
                 run_id,
                 report: None,
+                held: 0,
                 error: Some(error),
             });
             continue;
@@ -743,12 +758,14 @@ pub async fn flush_all(
         let Some(channel_type) = run.pending.first().map(|e| e.channel.clone()) else {
             continue;
         };
+        let items = run.pending.len();
         let channel = match build(&channel_type, &dir) {
             Ok(c) => c,
             Err(e) => {
                 out.push(RunFlush {
                     run_id,
                     report: None,
+                    held: 0,
                     error: Some(e.to_string()),
                 });
                 continue;
@@ -774,12 +791,14 @@ pub async fn flush_all(
         out.push(match result {
             Ok(report) => RunFlush {
                 run_id,
+                held: if report.is_none() { items } else { 0 },
                 report,
                 error: None,
             },
             Err(e) => RunFlush {
                 run_id,
                 report: None,
+                held: 0,
                 error: Some(e.to_string()),
             },
         });

@@ -69,6 +69,17 @@ async fn heartbeat_at_controlled_times() {
 fn seed_formats() {
     assert_eq!(fmt_duration(59), "59s");
     assert_eq!(fmt_duration(185), "3min");
+    // Issue 25: human at every size, never `120min` or `0min`.
+    assert_eq!(fmt_duration(8), "8s");
+    assert_eq!(fmt_duration(-3), "0s");
+    assert_eq!(fmt_duration(7200), "2h");
+    assert_eq!(fmt_duration(5400), "1h 30min");
+    assert_eq!(fmt_duration(86_400 + 7200 + 59), "1d 2h");
+    // The launch preview: escaped, cut on a character and never in an entity.
+    assert_eq!(esc_preview("a<b", 10, 100), "a&lt;b");
+    assert_eq!(esc_preview("a<b", 10, 5), "a…");
+    assert_eq!(esc_preview("🎉🎉🎉", 10, 5), "🎉🎉…");
+    assert_eq!(esc_preview("abcdef", 3, 100), "abc…");
     assert_eq!(fmt_tokens(999), "999");
     assert_eq!(fmt_tokens(1234), "1.2K");
     assert_eq!(fmt_tokens(12_345), "12K");
@@ -203,7 +214,9 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
         backend: "codex".into(),
         status: "completed".into(),
         exit_code: Some(0),
+        agent_exit: None,
         resume_id: None,
+        no_resume: None,
         output: "/o.md".into(),
         preview: "done".into(),
         mode: CompletionMode::Single,
@@ -231,6 +244,22 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
     p.safety = None;
     p.denied = None;
     assert!(!render_wake("[M]", &p).contains("Safety"));
+    // A session the agent cannot load: why, never a command that is refused
+    // (issue 25), even in iterate mode.
+    p.resume_id = Some("acp-1".into());
+    assert!(
+        render_wake("[M]", &p).contains("\nResume: clawrun run --backend codex --resume acp-1")
+    );
+    p.no_resume = Some("the agent does not advertise `loadSession`".into());
+    p.mode = CompletionMode::Iterate;
+    p.max_iterations = 3;
+    let t = render_wake("[M]", &p);
+    assert!(!t.contains("--resume"), "{t}");
+    assert!(
+        t.contains("\nResume: not possible: the agent does not advertise `loadSession`\n"),
+        "{t}"
+    );
+    assert!(t.contains("cannot be resumed (see Resume above)"), "{t}");
 }
 
 #[test]
@@ -265,5 +294,5 @@ async fn a_heartbeat_shows_the_agent_s_plan_and_its_current_entry() {
     });
     s.touch(Instant::now());
     let hb = render_heartbeat("ACP", started.elapsed(), &s, Instant::now(), false);
-    assert_eq!(hb, "🟢 ACP (0min) | plan 2/5 | 📋 Write the tests ✍️");
+    assert_eq!(hb, "🟢 ACP (0s) | plan 2/5 | 📋 Write the tests ✍️");
 }

@@ -3,12 +3,21 @@
 
 use std::path::Path;
 
-/// `fmt_duration` of the seed: `45s`, `3min`.
+/// A duration for people, everywhere one is shown: `45s`, `3min`, `2h`,
+/// `1h 30min`, `1d 2h` (the seed's `45s` / `3min` below an hour; never
+/// `120min` or `0min`). Negative durations (clock skew) show as `0s`.
 pub fn fmt_duration(secs: i64) -> String {
-    if secs < 60 {
-        format!("{secs}s")
+    let secs = secs.max(0);
+    let (big, unit, rest, rest_unit) = match secs {
+        0..60 => return format!("{secs}s"),
+        60..3600 => return format!("{}min", secs / 60),
+        3600..86_400 => (secs / 3600, "h", secs % 3600 / 60, "min"),
+        _ => (secs / 86_400, "d", secs % 86_400 / 3600, "h"),
+    };
+    if rest == 0 {
+        format!("{big}{unit}")
     } else {
-        format!("{}min", secs / 60)
+        format!("{big}{unit} {rest}{rest_unit}")
     }
 }
 
@@ -40,6 +49,22 @@ pub fn resume_command(backend: &str, resume_id: &str, project: &Path) -> String 
     )
 }
 
+/// What a message says under `Resume:`: the command, or why there is none
+/// (`no_resume`, see [`crate::core::store::run::RunRecord::no_resume`]);
+/// `None` when the session id is unknown.
+pub fn resume_fact(
+    backend: &str,
+    resume_id: Option<&str>,
+    project: &Path,
+    no_resume: Option<&str>,
+) -> Option<String> {
+    match (no_resume, resume_id) {
+        (Some(why), _) => Some(format!("not possible: {why}")),
+        (None, Some(id)) => Some(resume_command(backend, id, project)),
+        (None, None) => None,
+    }
+}
+
 /// Quote `s` for a POSIX shell when it needs it (`shlex`; a NUL byte, which
 /// no path or session id holds, is kept as it is rather than refused).
 pub fn shell_quote(s: &str) -> String {
@@ -47,6 +72,33 @@ pub fn shell_quote(s: &str) -> String {
         .allow_nul(true)
         .quote(s)
         .map_or_else(|_| s.to_owned(), std::borrow::Cow::into_owned)
+}
+
+/// The first `max_chars` characters of `s`, escaped for Telegram HTML, cut
+/// so that the escaped text, `…` included, is at most `max_units` UTF-16
+/// code units (what Telegram counts): never inside a character or an entity.
+pub fn esc_preview(s: &str, max_chars: usize, max_units: usize) -> String {
+    let units = |c: char| match c {
+        '&' => 5,
+        '<' | '>' => 4,
+        c => c.len_utf16(),
+    };
+    let (mut used, mut out) = (0, String::new());
+    let fits_whole =
+        s.chars().count() <= max_chars && s.chars().map(units).sum::<usize>() <= max_units;
+    if fits_whole {
+        return esc(s);
+    }
+    // Room for the ellipsis (one unit).
+    let budget = max_units.saturating_sub(1);
+    for c in s.chars().take(max_chars) {
+        if used + units(c) > budget {
+            break;
+        }
+        used += units(c);
+        out.push(c);
+    }
+    format!("{}…", esc(&out))
 }
 
 /// The first `n` characters of `s`, with `…` when cut.

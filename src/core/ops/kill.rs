@@ -244,6 +244,7 @@ fn close_orphan(
     rec.error = Some(error.clone());
     run.dir.write_record(&rec)?;
     mark_registry(paths, &rec);
+    run.dir.release_reserve();
     Ok(KillReport {
         run_id: rec.run_id.clone(),
         outcome: outcome.as_str().to_owned(),

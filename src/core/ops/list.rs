@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::resolve::runs_newest_first;
+use super::resolve::{runner_alive, runs_newest_first};
 use crate::core::error::{Error, Result};
 use crate::core::model::state::Outcome;
 use crate::core::store::paths::Paths;
-use crate::core::store::run::{RunDir, RunRecord, RunStatus};
+use crate::core::store::run::{RunDir, RunRecord, RunStatus, mark_crashed};
 
 /// `list` without `--all`: runs that ended (or started) within this many hours,
 /// plus every active run.
@@ -158,13 +158,20 @@ impl RunSummary {
 
 /// The runs `list` shows, newest first: with `all`, every run; else the
 /// active ones and those created or ended in the last [`DEFAULT_LIST_HOURS`].
-/// Stale records (runner gone) are reaped first, so "running" is true.
+/// Stale records (runner gone) are reaped first, so "running" is true; one
+/// the reaper could not write (a full disk) is shown as it judged it, as
+/// `status` does: never `running` with its runner gone.
 pub fn list(paths: &Paths, all: bool, status: Option<StatusFilter>, now: i64) -> Vec<RunSummary> {
     // Reaps records whose runner died (marks them crashed, kills leftovers).
     let _ = crate::core::ops::resolve::active_runs(paths);
     let since = now - DEFAULT_LIST_HOURS * 3600;
-    runs_newest_first(paths)
-        .iter()
+    let mut runs = runs_newest_first(paths);
+    for (_, r) in &mut runs {
+        if !r.status.is_done() && !runner_alive(r) {
+            mark_crashed(r, now);
+        }
+    }
+    runs.iter()
         .filter(|(_, r)| {
             all || !r.status.is_done()
                 || r.ended_at.unwrap_or(r.created_at).max(r.created_at) >= since

@@ -55,9 +55,11 @@ pub fn runs_newest_first(paths: &Paths) -> Vec<(RunDir, RunRecord)> {
             let written = std::fs::metadata(dir.file(files::REQUEST))
                 .and_then(|m| m.modified())
                 .ok();
-            (rec.created_at, written, dir, rec)
+            ((rec.created_at, rec.created_ms), written, dir, rec)
         })
         .collect();
+    // Milliseconds order runs made in the same second (records of 0.1 have
+    // none: 0, and the request file's time decides).
     runs.sort_by_key(|r| std::cmp::Reverse((r.0, r.1)));
     runs.into_iter().map(|(_, _, d, r)| (d, r)).collect()
 }

@@ -29,7 +29,8 @@ pub struct RunDetails {
     pub agent_alive: bool,
     /// Size of the raw stream so far, bytes.
     pub stream_bytes: u64,
-    /// How to continue the session, once its id is known.
+    /// How to continue the session, once its id is known, or why it cannot be
+    /// (`not possible: …`).
     pub resume_command: Option<String>,
     /// Its safety preset (from request.json).
     pub safety: Option<crate::core::config::Safety>,
@@ -42,10 +43,12 @@ pub struct RunDetails {
 pub fn show(run: &Run) -> RunDetails {
     let spec = run.dir.read_spec().ok();
     let r = &run.record;
-    let resume_command = r
-        .resume_id
-        .as_ref()
-        .map(|id| notify::resume_command(&r.backend, id, &r.project));
+    let resume_command = notify::resume_fact(
+        &r.backend,
+        r.resume_id.as_deref(),
+        &r.project,
+        r.no_resume.as_deref(),
+    );
     RunDetails {
         record: r.clone(),
         run_dir: run.dir.path.clone(),

@@ -100,13 +100,18 @@ pub fn state_of(wt: &RunWorktree) -> WorktreeState {
     }
 }
 
-/// Every run that has its own worktree, newest first.
+/// Every worktree of a run, once, with its latest run (a resume goes back
+/// into its run's worktree: both runs name it), newest first.
 pub fn list(paths: &Paths) -> Vec<WorktreeRun> {
     let _ = resolve::active_runs(paths);
+    let mut seen = std::collections::HashSet::new();
     resolve::runs_newest_first(paths)
         .into_iter()
         .filter_map(|(_, r)| {
             let wt = r.worktree.clone()?;
+            if !seen.insert(wt.path.clone()) {
+                return None;
+            }
             let state = if is_active(&r) {
                 WorktreeState::Active
             } else {

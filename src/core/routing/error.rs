@@ -122,7 +122,7 @@ pub enum RoutingError {
     ThreadSessionIdUnresolved,
     /// `--telegram-routing-mode thread-only` and no thread.
     #[error(
-        "❌ Unsafe routing blocked: Telegram launch requires thread session (:thread:<id> or :topic:<id>)\n   Use --session agent:{agent_id}:main:thread:<id>"
+        "❌ Unsafe routing blocked: Telegram launch requires thread session (:topic:<id> or :thread:<id>)\n   Use the topic's key from sessions_list: --session agent:{agent_id}:telegram:group:<chat>:topic:<thread>"
     )]
     ThreadOnly {
         /// The agent id for the hint.
@@ -130,7 +130,7 @@ pub enum RoutingError {
     },
     /// Auto mode: a DM-scope key without `--allow-main-telegram`.
     #[error(
-        "❌ Unsafe routing blocked: session key is non-thread user scope ({form}).\n   For thread chats use --session agent:{agent_id}:main:thread:<id>.\n   For intentional non-thread Telegram, pass --allow-main-telegram or --telegram-routing-mode allow-non-thread."
+        "❌ Unsafe routing blocked: session key is non-thread user scope ({form}).\n   For a forum topic use its key from sessions_list: --session agent:{agent_id}:telegram:group:<chat>:topic:<thread>.\n   For intentional non-thread Telegram, pass --allow-main-telegram or --telegram-routing-mode allow-non-thread."
     )]
     UserScope {
         /// The key's form, peer redacted (`agent:main:telegram:user:...`).
@@ -140,7 +140,7 @@ pub enum RoutingError {
     },
     /// Auto mode: the target has a thread session active in the last 24 h.
     #[error(
-        "❌ Unsafe routing blocked: recent thread session detected for this Telegram target.\n   Use thread session key (:thread:<id>) or pass --allow-main-telegram to force non-thread.\n   recent thread session: {recent}"
+        "❌ Unsafe routing blocked: recent thread session detected for this Telegram target.\n   Use that thread's session key (below) or pass --allow-main-telegram to force non-thread.\n   recent thread session: {recent}"
     )]
     RecentThread {
         /// The thread session found.

@@ -52,7 +52,7 @@ impl Supervisor<'_> {
     /// Remember what the agent said about itself in `events`, for the next
     /// run's [`check_resume`]. A store that cannot be written is a warning
     /// in the log, never a failure of the run.
-    pub(crate) fn remember_agent(&self, events: &[AgentEvent]) {
+    pub(crate) fn remember_agent(&mut self, events: &[AgentEvent]) {
         for event in events {
             let AgentEvent::AgentInfo {
                 name,
@@ -69,6 +69,11 @@ impl Supervisor<'_> {
                 load_session: *load_session,
                 seen_at: now_secs(),
             };
+            // This run's session cannot be resumed either: say so instead of a
+            // resume command that would be refused.
+            self.record.no_resume = (!*load_session).then(|| {
+                "the agent does not advertise `loadSession` (it cannot load a session); start a new run with the context it needs".to_owned()
+            });
             let agents = Agents::new(&self.paths.state_dir);
             if let Err(e) = agents.remember(self.backend.name(), record) {
                 tracing::warn!("agents: {e}");

@@ -69,12 +69,14 @@ pub fn wait_for_runner(input: &mut impl Read) -> RunnerEnd {
 }
 
 /// The wake of a run's orchestrating agent, when the run has a session key to
-/// wake: the route's key, else the one given at launch.
+/// wake: the route's key, else the one given at launch. `exit_code` is
+/// clawrun's documented code for the outcome ([`Outcome::exit_code`]), never
+/// the agent's raw status (`agent_exit`).
 pub(crate) fn wake_target(
     spec: &RunSpec,
     backend: &AnyBackend,
     status: &str,
-    exit_code: Option<i32>,
+    (exit_code, agent_exit): (Option<u8>, Option<i32>),
     resume_id: Option<String>,
     preview: String,
 ) -> Option<WakeTarget> {
@@ -92,8 +94,10 @@ pub(crate) fn wake_target(
             wake_id: String::new(),
             backend: spec.backend.clone(),
             status: status.to_owned(),
-            exit_code,
+            exit_code: exit_code.map(i32::from),
+            agent_exit,
             resume_id,
+            no_resume: None,
             output: spec.output_file.display().to_string(),
             preview,
             mode: spec.chain.completion_mode,
@@ -185,6 +189,7 @@ fn close_dead_run(
     record.error = Some(message.to_owned());
     dir.write_record(&record)?;
     close_crashed(dir, &spec, &record, paths)?;
+    dir.release_reserve();
     Ok(Some((spec, record)))
 }
 
@@ -218,14 +223,17 @@ fn close_crashed(dir: &RunDir, spec: &RunSpec, record: &RunRecord, paths: &Paths
     if let Err(e) = SessionLog::new(paths, &backend).record(record, spec) {
         tracing::warn!("session registry: {e}");
     }
-    let wake = wake_target(
+    let mut wake = wake_target(
         spec,
         &backend,
         Outcome::Crashed.as_str(),
-        record.exit_code,
+        (Some(Outcome::Crashed.exit_code()), record.exit_code),
         record.resume_id.clone(),
         notify::preview(error, notify::WAKE_PREVIEW_CHARS),
     );
+    if let Some(w) = &mut wake {
+        w.payload.no_resume.clone_from(&record.no_resume);
+    }
     let info = RunInfo::new(spec, backend.names());
     let items = notify::crash_items(
         &info,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::core::error::{Error, Result};
+use crate::core::git::RunWorktree;
 use crate::core::store::fsutil;
 use crate::core::store::paths::Paths;
 use crate::core::store::run::{RunDir, RunStatus, files};
@@ -33,6 +34,10 @@ pub struct LaunchProof {
     pub output_file: PathBuf,
     /// Backend.
     pub backend: String,
+    /// The run's own git worktree (`--worktree`, or a resume going back into
+    /// one): where the agent works, and its branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<RunWorktree>,
 }
 
 /// What a detached runner gets under `[limits] max_sessions`.
@@ -107,6 +112,7 @@ pub fn spawn_detached(
                     run_dir: dir.path.clone(),
                     output_file: rec.output_file,
                     backend: rec.backend,
+                    worktree: rec.worktree.map(|w| *w),
                 });
             }
             if rec.status.is_done() {

@@ -234,6 +234,8 @@ impl Supervisor<'_> {
         storage_errors.splice(0..0, output_error);
         let duration = self.started.elapsed().as_secs() as i64;
         self.report_end(outcome, agent_exit, &text, duration).await;
+        // Everything is written (or said not to be): the space is not needed.
+        self.dir.release_reserve();
         // What could not be made durable turns a success into exit 1.
         let exit_code = match outcome.exit_code() {
             0 if !storage_errors.is_empty() => 1,
@@ -280,7 +282,14 @@ impl Supervisor<'_> {
         }
         let mut registered = false;
         if self.state.resume_id.is_some() {
-            match self.sessions.record(&self.record, &self.spec) {
+            // On a full disk, into what is left of the run's reserve.
+            let result = match self.sessions.record(&self.record, &self.spec) {
+                Err(_) if self.dir.release_reserve() => {
+                    self.sessions.record(&self.record, &self.spec)
+                }
+                result => result,
+            };
+            match result {
                 Ok(()) => registered = true,
                 Err(e) => failed.push(format!("the session registry was not updated: {e}")),
             }
@@ -320,7 +329,7 @@ impl Supervisor<'_> {
             .result(outcome, &record, &self.state, text, duration);
         self.send_wake(
             outcome.as_str(),
-            agent_exit,
+            (Some(outcome.exit_code()), agent_exit),
             notify::preview(text, notify::WAKE_PREVIEW_CHARS),
         );
         self.notifier

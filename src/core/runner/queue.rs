@@ -63,6 +63,7 @@ pub(crate) async fn wait_in_queue(
             record.updated_at = now;
             record.error = Some(error.clone());
             dir.write_record(&record)?;
+            dir.release_reserve();
             return Ok(Err(Box::new(never_started(
                 record.run_id,
                 record.output_file,

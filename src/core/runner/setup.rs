@@ -743,6 +743,7 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         git_base: None,
         changes: None,
         followups_not_run: Vec::new(),
+        no_resume: None,
     }
 }
 

@@ -259,7 +259,7 @@ impl Supervisor<'_> {
         self.notifier
             .notice(&notify::render_waiting(&label, &self.spec.run_id, &text));
         let preview = notify::tail_chars(text.trim(), notify::WAITING_PREVIEW_CHARS);
-        self.send_wake(notify::WAITING_STATUS, None, preview);
+        self.send_wake(notify::WAITING_STATUS, (None, None), preview);
     }
 
     /// A live run left waiting past `--idle-timeout`: close its input, which
@@ -285,12 +285,18 @@ impl Supervisor<'_> {
     }
 
     /// Wake the orchestrating agent (when the run has a session key to wake).
-    pub(crate) fn send_wake(&mut self, status: &str, exit_code: Option<i32>, preview: String) {
+    /// `exit`: clawrun's exit code for the outcome and the agent's own status.
+    pub(crate) fn send_wake(
+        &mut self,
+        status: &str,
+        exit: (Option<u8>, Option<i32>),
+        preview: String,
+    ) {
         let Some(mut target) = super::crash::wake_target(
             &self.spec,
             &self.backend,
             status,
-            exit_code,
+            exit,
             self.state.resume_id.clone(),
             preview,
         ) else {
@@ -299,6 +305,7 @@ impl Supervisor<'_> {
         // The output file, or why it could not be saved.
         target.payload.output = self.shown_output().display().to_string();
         target.payload.changes = self.record.changes.as_deref().cloned();
+        target.payload.no_resume.clone_from(&self.record.no_resume);
         target.payload.denied = notify::denials_line(
             &self.state.denied,
             &notify::RunInfo::new(&self.spec, self.backend.names()).denial_cause,

@@ -37,7 +37,14 @@ pub mod files {
     pub const ASSISTANT_TEXT: &str = "assistant.txt";
     /// Log of a detached runner's own stderr.
     pub const RUNNER_LOG: &str = "runner.log";
+    /// Space set aside while the run goes on, for its final record on a full
+    /// disk (see [`super::RunDir::write_record`]).
+    pub const RESERVE: &str = "final.reserve";
 }
+
+/// Bytes each run sets aside at its start ([`files::RESERVE`]): room for its
+/// final `run.json` (a few KiB, written atomically) and registry entry.
+pub const FINAL_RESERVE_BYTES: usize = 64 * 1024;
 
 /// The validated request of a run, persisted so a detached runner can execute it.
 ///
@@ -328,6 +335,11 @@ pub struct RunRecord {
     /// timed out, failed) before running, oldest first; written at the end.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub followups_not_run: Vec<String>,
+    /// Why this run's session cannot be resumed though it has an id (an ACP
+    /// agent that does not advertise `loadSession`): messages, the wake and
+    /// `show` say this instead of a resume command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_resume: Option<String>,
 }
 
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.
@@ -378,7 +390,15 @@ impl RunDir {
             .mode(0o700)
             .create(&path)
             .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-        Ok(Self { path })
+        let dir = Self { path };
+        // Best effort: a disk already this full fails the run's first writes.
+        let _ = fsutil::write_atomic(&dir.file(files::RESERVE), &[0; FINAL_RESERVE_BYTES]);
+        Ok(dir)
+    }
+
+    /// Remove the run's reserve; whether there was one to remove.
+    pub fn release_reserve(&self) -> bool {
+        std::fs::remove_file(self.file(files::RESERVE)).is_ok()
     }
 
     /// Open an existing run directory.
@@ -407,12 +427,23 @@ impl RunDir {
         read_json(&self.file(files::REQUEST))
     }
 
-    /// Write the run record atomically.
+    /// Write the run record atomically. The record that closes the run (its
+    /// outcome, or `crashed`) goes, on a full disk, into the run's reserve
+    /// ([`files::RESERVE`]), given up for it and the write tried again: a run
+    /// that ended is never left `running` on disk, to be reaped later as a
+    /// false crash. [`Self::release_reserve`] gives it up for good once the
+    /// run is closed.
     ///
     /// # Errors
-    /// I/O errors.
+    /// I/O errors (of the second try, for a closing record).
     pub fn write_record(&self, record: &RunRecord) -> Result<()> {
-        write_json(&self.file(files::RECORD), record)
+        let path = self.file(files::RECORD);
+        match write_json(&path, record) {
+            Err(_) if record.status.is_done() && self.release_reserve() => {
+                write_json(&path, record)
+            }
+            written => written,
+        }
     }
 
     /// Read the run record.
@@ -533,6 +564,7 @@ pub fn active_runs_with(
         }
         mark_crashed(&mut rec, crate::core::now_secs());
         if dir.write_record(&rec).is_ok() {
+            dir.release_reserve();
             reap(&dir, &rec);
         }
     }
