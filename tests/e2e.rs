@@ -19,6 +19,8 @@ mod acp_scenarios;
 mod approval_scenarios;
 #[path = "e2e/cli_scenarios.rs"]
 mod cli_scenarios;
+#[path = "e2e/exec_scenarios.rs"]
+mod exec_scenarios;
 #[path = "e2e/fakes.rs"]
 mod fakes;
 #[path = "e2e/gateway.rs"]
@@ -127,6 +129,9 @@ fn scenarios() -> Vec<Scenario> {
         ),
         scenario!("skills_load", true, gateway_scenarios::skills_load),
         scenario!("approvals_chat", true, approval_scenarios::approvals_chat),
+        scenario!("exec_task_ledger", true, exec_scenarios::exec_task_ledger),
+        scenario!("exec_task_cancel", true, exec_scenarios::exec_task_cancel),
+        scenario!("exec_task_failed", true, exec_scenarios::exec_task_failed),
     ]
 }
 

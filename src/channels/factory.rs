@@ -9,6 +9,7 @@ use crate::channels::WhatsappGateway;
 use crate::channels::{AnyChannel, Console, MessageTool, TelegramDirect, TelegramDirectSettings};
 use crate::core::config::{ChannelKind, Config, NotifyChannel};
 use crate::core::error::ConfigError;
+use crate::core::openclaw::agent;
 use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
 use crate::core::store::paths::{Env, ProcessEnv};
 
@@ -69,17 +70,25 @@ pub fn build_channel_with_env(
     env: &dyn Env,
 ) -> Result<AnyChannel, ConfigError> {
     let gateway = || openclaw_config::gateway_client(cfg, oc, env);
+    // Under OpenClaw's agent `exec` (a run whose exec follower is gone),
+    // `openclaw agent` is refused: wakes take `sessions_send` instead.
+    let in_exec = agent::in_openclaw_exec(env);
     Ok(match kind {
         ChannelKind::Console => AnyChannel::Console(Console::new(None)),
         ChannelKind::WhatsappGateway => {
             AnyChannel::WhatsappGateway(WhatsappGateway::new(gateway()?))
         }
-        ChannelKind::MessageTool => AnyChannel::MessageTool(
-            MessageTool::new(gateway()?, cfg.telegram.account.clone()).with_agent_cli(
+        ChannelKind::MessageTool => {
+            let tool = MessageTool::new(gateway()?, cfg.telegram.account.clone()).with_agent_cli(
                 cfg.telegram.openclaw_program.clone(),
                 cfg.telegram.wake_timeout,
-            ),
-        ),
+            );
+            AnyChannel::MessageTool(if in_exec {
+                tool.without_agent_cli()
+            } else {
+                tool
+            })
+        }
         ChannelKind::TelegramDirect => {
             let token = openclaw_config::telegram_bot_token(cfg, oc, env)?;
             let settings = TelegramDirectSettings {
@@ -90,9 +99,12 @@ pub fn build_channel_with_env(
                 openclaw_program: cfg.telegram.openclaw_program.clone(),
                 wake_timeout: cfg.telegram.wake_timeout,
             };
-            AnyChannel::TelegramDirect(
-                TelegramDirect::new(settings).map_err(|e| ConfigError::Invalid(e.to_string()))?,
-            )
+            let mut channel =
+                TelegramDirect::new(settings).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            if in_exec && let Ok(gateway) = gateway() {
+                channel = channel.with_wake_gateway(gateway);
+            }
+            AnyChannel::TelegramDirect(channel)
         }
     })
 }

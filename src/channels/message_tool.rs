@@ -31,6 +31,9 @@ pub struct MessageTool {
     openclaw_program: std::path::PathBuf,
     /// How long the woken agent's turn may take.
     wake_timeout: std::time::Duration,
+    /// Under OpenClaw's agent `exec` the CLI refuses `openclaw agent`: every
+    /// wake goes through `sessions_send`.
+    agent_cli_refused: bool,
 }
 
 impl MessageTool {
@@ -42,6 +45,7 @@ impl MessageTool {
             telegram_account,
             openclaw_program: std::path::PathBuf::from("openclaw"),
             wake_timeout: std::time::Duration::from_secs(120),
+            agent_cli_refused: false,
         }
     }
 
@@ -53,6 +57,13 @@ impl MessageTool {
     ) -> Self {
         self.openclaw_program = program;
         self.wake_timeout = timeout;
+        self
+    }
+
+    /// Wake every session through `sessions_send`, thread sessions too (under
+    /// OpenClaw's agent `exec`, where `openclaw agent` is refused).
+    pub fn without_agent_cli(mut self) -> Self {
+        self.agent_cli_refused = true;
         self
     }
 }
@@ -111,7 +122,10 @@ impl Channel for MessageTool {
     async fn wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError> {
         // The gateway refuses `sessions_send` to thread sessions (Telegram topics
         // and DM threads); those are woken through the CLI, like telegram-direct.
-        if wake.destination.thread_id.is_some() && wake.session_id.is_some() {
+        if wake.destination.thread_id.is_some()
+            && wake.session_id.is_some()
+            && !self.agent_cli_refused
+        {
             return super::openclaw_agent_wake(
                 &self.openclaw_program,
                 self.wake_timeout,

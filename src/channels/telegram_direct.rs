@@ -81,6 +81,9 @@ pub struct TelegramDirectSettings {
 pub struct TelegramDirect {
     settings: TelegramDirectSettings,
     http: reqwest::Client,
+    /// Wake through `sessions_send` on this gateway instead of `openclaw
+    /// agent` (under OpenClaw's agent `exec`, which refuses the CLI route).
+    wake_gateway: Option<crate::core::openclaw::gateway::GatewayClient>,
 }
 
 impl fmt::Debug for TelegramDirect {
@@ -123,7 +126,21 @@ impl TelegramDirect {
             .timeouts
             .client()
             .map_err(ChannelError::Permanent)?;
-        Ok(Self { settings, http })
+        Ok(Self {
+            settings,
+            http,
+            wake_gateway: None,
+        })
+    }
+
+    /// Wake through `sessions_send` on `gateway` rather than `openclaw agent`
+    /// (which OpenClaw's agent `exec` refuses).
+    pub fn with_wake_gateway(
+        mut self,
+        gateway: crate::core::openclaw::gateway::GatewayClient,
+    ) -> Self {
+        self.wake_gateway = Some(gateway);
+        self
     }
 
     fn method_url(&self, method: &str) -> String {
@@ -448,6 +465,9 @@ impl TelegramDirect {
     }
 
     async fn run_wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError> {
+        if let Some(gateway) = &self.wake_gateway {
+            return super::message_tool::sessions_send(gateway, wake).await;
+        }
         super::openclaw_agent_wake(
             &self.settings.openclaw_program,
             self.settings.wake_timeout,

@@ -160,8 +160,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub queue_delivery: bool,
     /// Return once the agent has started, printing the launch proof; the run goes on in the background.
+    /// Under OpenClaw's agent `exec` (exec mode) the run is detached but this process follows it.
     #[arg(long)]
     pub detach: bool,
+    /// Exec mode (on by itself under OpenClaw's agent `exec`, `OPENCLAW_SHELL=exec`): the run goes on
+    /// detached, this process follows it to its end, prints a compact result last and exits with
+    /// the run's code; the process's exit is the wake (clawrun sends none of its own).
+    #[arg(long)]
+    pub exec_mode: bool,
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -518,8 +524,12 @@ pub struct OutboxArgs {
 /// `clawrun route`.
 #[derive(Debug, Args)]
 pub struct RouteArgs {
-    /// The OpenClaw session key.
+    /// The OpenClaw session key (`clawrun route --list` lists them).
     pub key: Option<String>,
+    /// List the gateway's sessions (key, channel, name, last update): the
+    /// keys a run can report to with `--session`.
+    #[arg(long, conflicts_with = "key")]
+    pub list: bool,
     /// Project directory (for the workdir route map; default: the current directory).
     #[arg(short = 'p', long, value_name = "DIR")]
     pub project: Option<PathBuf>,

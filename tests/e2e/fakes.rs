@@ -611,6 +611,82 @@ impl Respond for ResponsesResponder {
 
 struct ChatResponder;
 
+/// Where a user message asks the gateway's agent to run a command through its
+/// `exec` tool in the background: `[e2e:exec]CMD<<command>>CMD`.
+pub const EXEC_OPEN: &str = "CMD<<";
+/// The end of that command.
+pub const EXEC_CLOSE: &str = ">>CMD";
+/// The agent's answer once its `exec` call returned.
+pub const EXEC_STARTED_ANSWER: &str = "E2E-AGENT: started in the background";
+
+/// The command the last message asks to `exec`, when it is a user message
+/// that does (a tool result or a system event asks nothing).
+fn exec_request(body: &Value) -> Option<String> {
+    // The user messages since the last assistant or tool message (OpenClaw may
+    // put context in a user message of its own next to the prompt).
+    let messages = body.get("messages")?.as_array()?;
+    let since = messages
+        .iter()
+        .rposition(|m| {
+            matches!(
+                m.get("role").and_then(Value::as_str),
+                Some("assistant" | "tool")
+            )
+        })
+        .map_or(0, |i| i + 1);
+    let text: String = messages[since..]
+        .iter()
+        .filter(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        .filter_map(|m| match m.get("content")? {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(parts) => Some(
+                parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let start = text.find(EXEC_OPEN)? + EXEC_OPEN.len();
+    let end = text[start..].find(EXEC_CLOSE)? + start;
+    Some(text[start..end].to_owned())
+}
+
+/// A chat completion whose answer is one `exec` call (streamed or not).
+fn exec_call(id: &str, model: &str, command: &str, stream: bool) -> ResponseTemplate {
+    let args = json!({"command": command, "background": true, "timeoutSeconds": 0}).to_string();
+    let call = json!({"id": format!("call_{}", short_id()), "type": "function",
+                      "function": {"name": "exec", "arguments": args}});
+    let usage = json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15});
+    if !stream {
+        return ResponseTemplate::new(200).set_body_json(json!({
+            "id": id, "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": [call]},
+                         "finish_reason": "tool_calls"}],
+            "usage": usage,
+        }));
+    }
+    let mut streamed = call.clone();
+    streamed["index"] = json!(0);
+    let chunk = |choices: Value| json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model, "choices": choices});
+    let mut text = String::new();
+    for data in [
+        chunk(
+            json!([{"index": 0, "delta": {"role": "assistant", "content": null, "tool_calls": [streamed]}, "finish_reason": null}]),
+        ),
+        chunk(json!([{"index": 0, "delta": {}, "finish_reason": "tool_calls"}])),
+    ] {
+        text.push_str(&format!("data: {data}\n\n"));
+    }
+    let mut last = chunk(json!([]));
+    last["usage"] = usage;
+    text.push_str(&format!("data: {last}\n\ndata: [DONE]\n\n"));
+    sse_response(text)
+}
+
 impl Respond for ChatResponder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
@@ -619,11 +695,25 @@ impl Respond for ChatResponder {
             .and_then(Value::as_str)
             .unwrap_or("fake-model");
         let id = format!("chatcmpl-{}", short_id());
+        let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+        if let Some(command) = exec_request(&body) {
+            return exec_call(&id, model, &command, stream);
+        }
+        let tool_result = body
+            .get("messages")
+            .and_then(Value::as_array)
+            .and_then(|m| m.last())
+            .is_some_and(|m| m.get("role").and_then(Value::as_str) == Some("tool"));
+        let answer = if tool_result {
+            EXEC_STARTED_ANSWER
+        } else {
+            GATEWAY_AGENT_ANSWER
+        };
         let usage = json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15});
         if body.get("stream").and_then(Value::as_bool) != Some(true) {
             return ResponseTemplate::new(200).set_body_json(json!({
                 "id": id, "object": "chat.completion", "created": 0, "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": GATEWAY_AGENT_ANSWER},
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
                              "finish_reason": "stop"}],
                 "usage": usage,
             }));
@@ -634,9 +724,7 @@ impl Respond for ChatResponder {
             chunk(
                 json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]),
             ),
-            chunk(
-                json!([{"index": 0, "delta": {"content": GATEWAY_AGENT_ANSWER}, "finish_reason": null}]),
-            ),
+            chunk(json!([{"index": 0, "delta": {"content": answer}, "finish_reason": null}])),
             chunk(json!([{"index": 0, "delta": {}, "finish_reason": "stop"}])),
         ] {
             text.push_str(&format!("data: {data}\n\n"));

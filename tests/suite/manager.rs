@@ -723,6 +723,9 @@ fn stats_figures_over_runs_with_known_costs_and_a_registry_only_session() {
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
+    // One run is "1 run" (issue 25).
+    assert!(!text.contains(" 1 runs"), "{text}");
+    assert!(text.contains(" 1 run "), "{text}");
 }
 
 fn argv_of(rec_dir: &Path) -> Vec<String> {

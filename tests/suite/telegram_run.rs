@@ -538,8 +538,16 @@ async fn a_permanent_wake_error_is_tried_once_and_told_once_in_human_words() {
     assert!(told[0].contains("no chat to deliver"), "{}", told[0]);
     // Nothing left for a later flush to try again.
     let list = crate::common::clawrun_in(&sb, &["outbox", "list", "--json"]).await;
-    let pending: Value = serde_json::from_slice(&list.stdout).unwrap_or(Value::Null);
-    assert!(!pending.to_string().contains(":wake:"), "{pending}");
+    let runs: Value = serde_json::from_slice(&list.stdout).unwrap_or(Value::Null);
+    let pending: Vec<&Value> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["pending"].as_array().unwrap())
+        .collect();
+    assert!(pending.is_empty(), "{runs}");
+    // It is listed as given up, with why.
+    assert_eq!(runs[0]["abandoned"][0]["status"], "abandoned", "{runs}");
     let flush = crate::common::clawrun_in(&sb, &["outbox", "flush", "--wait", "2"]).await;
     assert_eq!(flush.status.code(), Some(0));
     let calls = std::fs::read_to_string(sb.root.join("openclaw.calls")).unwrap();

@@ -105,8 +105,7 @@ fn wait_done(sb: &Sandbox, id: &str) -> Value {
     loop {
         let r = record(sb, id);
         let done = !["starting", "running", "queued"].contains(&r["status"].as_str().unwrap());
-        // The result is the last message (a newer run of the same session
-        // key makes an older run's wake stale: it is not sent).
+        // The result is the last message before the wake.
         if done && !texts(sb, id, "result").is_empty() {
             return r;
         }

@@ -3,6 +3,7 @@
 
 pub mod doctor;
 pub mod fg;
+pub mod follow;
 pub mod gc;
 pub mod kill;
 pub mod list;

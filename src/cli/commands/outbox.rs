@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use clawrun::core::model::text::count;
 use clawrun::core::notify::outbox::{self, RetryPolicy};
 use clawrun::core::runner;
 
@@ -69,9 +70,16 @@ fn announce(runs_dir: &std::path::Path, wait: u64) {
         }
     }
     if held > 0 {
-        eprintln!("⏳ {held} pending item(s) are being delivered by their runner.");
+        eprintln!(
+            "⏳ {} {} being delivered by their runner.",
+            count(held as u64, "pending item", "pending items"),
+            if held == 1 { "is" } else { "are" }
+        );
     }
     if mine > 0 {
-        eprintln!("⏳ Delivering {mine} pending item(s); retrying for up to {wait}s (--wait)…");
+        eprintln!(
+            "⏳ Delivering {}; retrying for up to {wait}s (--wait)…",
+            count(mine as u64, "pending item", "pending items")
+        );
     }
 }

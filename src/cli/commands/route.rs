@@ -1,7 +1,9 @@
-//! `clawrun route`: resolve and print where a session key's messages go.
+//! `clawrun route`: resolve and print where a session key's messages go, or
+//! list the gateway's sessions (`--list`).
 
 use clawrun::core::notify::delivery::{self, Configs};
-use clawrun::core::routing::RouteInput;
+use clawrun::core::now_secs;
+use clawrun::core::routing::{RouteInput, RouteSource};
 
 use crate::cli::args::RouteArgs;
 use crate::cli::{CmdResult, Ctx, render, runtime};
@@ -9,6 +11,15 @@ use crate::cli::{CmdResult, Ctx, render, runtime};
 /// `clawrun route`.
 pub fn route(args: &RouteArgs, ctx: &Ctx) -> CmdResult {
     let configs = Configs::load(&ctx.paths)?;
+    if args.list {
+        let sessions = runtime()?.block_on(delivery::list_sessions(&configs))?;
+        if args.json {
+            render::json(&sessions)?;
+        } else {
+            render::text(&render::route::sessions(&sessions, now_secs()))?;
+        }
+        return Ok(0);
+    }
     let project = match &args.project {
         Some(p) => std::path::absolute(p)?,
         None => std::env::current_dir()?,
@@ -30,6 +41,13 @@ pub fn route(args: &RouteArgs, ctx: &Ctx) -> CmdResult {
     };
     let resolved = runtime()?.block_on(delivery::resolve(&input, &configs, &ctx.paths))?;
     let kind = delivery::channel_kind(&resolved, &configs)?;
+    if args.key.is_none() && resolved.source == RouteSource::Default {
+        eprintln!(
+            "⚠ No session key given: this is the console route, which tells and wakes nobody. \
+             `clawrun route --list` lists the gateway's sessions; `clawrun route KEY` shows \
+             where one goes."
+        );
+    }
     if args.json {
         render::json(&serde_json::json!({"route": resolved, "channel": kind.name()}))?;
     } else {

@@ -8,15 +8,18 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clawrun::channels::Console;
+use clawrun::core::model::text::count;
 use clawrun::core::notify::delivery::Configs;
 use clawrun::core::ops::capacity::Admit;
 use clawrun::core::ops::{capacity, gc};
+use clawrun::core::runner::follower;
 use clawrun::core::runner::{self, Admission, Handover, Prepared, RunReport, RunnerEnd, process};
-use clawrun::core::store::paths::Paths;
+use clawrun::core::store::paths::{Paths, ProcessEnv};
 use clawrun::core::store::run::RunDir;
 use clawrun::core::store::slots::Slots;
 
 use crate::cli::args::RunArgs;
+use crate::cli::commands::follow;
 use crate::cli::exit::CliError;
 use crate::cli::{CmdResult, Ctx, render, runtime};
 
@@ -71,6 +74,12 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     for w in &spec.route.warnings {
         eprintln!("⚠ {w}");
     }
+    // A foreground console run is watched; detached, nobody hears of it. Under
+    // exec mode OpenClaw's exit event wakes the agent whatever the route.
+    let exec_mode = args.exec_mode || follower::in_openclaw_exec(&ProcessEnv);
+    let empty_route = runner::empty_route_warning(spec)
+        .filter(|_| (args.detach || args.validate_only) && !exec_mode)
+        .inspect(|w| eprintln!("⚠ {w}"));
     if args.validate_only {
         if args.json {
             render::json(&serde_json::json!({
@@ -80,6 +89,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
                 "completion_mode": spec.chain.completion_mode.as_str(),
                 "max_iterations": spec.chain.max_iterations,
                 "iteration": spec.chain.iteration,
+                "warnings": empty_route.as_slice(),
             }))?;
         } else {
             let extra = [
@@ -102,9 +112,13 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     if let Some(report) = gc::auto_gc(paths, &configs.config) {
         if report.runs_removed > 0 || report.registry_entries_removed > 0 {
             eprintln!(
-                "🧹 daily clean-up: {} old run(s) and {} registry entr(ies) removed, {} freed",
-                report.runs_removed,
-                report.registry_entries_removed,
+                "🧹 daily clean-up: {} and {} removed, {} freed",
+                count(report.runs_removed as u64, "old run", "old runs"),
+                count(
+                    report.registry_entries_removed as u64,
+                    "registry entry",
+                    "registry entries"
+                ),
                 render::gc::format_bytes(report.bytes_freed)
             );
         }
@@ -115,8 +129,19 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         "{}",
         render::run::banner(&prepared.spec, prepared.resume_run_id.as_deref())
     );
+    if exec_mode {
+        if args.detach {
+            eprintln!(
+                "ℹ️ exec mode (OpenClaw's background exec): --detach starts the run detached, and \
+                 this process follows it to its end so the task ends with the run"
+            );
+        }
+        return follow::follow(&dir, &configs, || {
+            detach(args, &dir, paths, &prepared, (&slots, admit), empty_route)
+        });
+    }
     if args.detach {
-        return detach(args, &dir, paths, &prepared, &slots, admit);
+        return detach(args, &dir, paths, &prepared, (&slots, admit), empty_route);
     }
     let admission = match admit {
         Admit::Slot(slot) => Admission::Slot(slot),
@@ -151,8 +176,8 @@ fn detach(
     dir: &RunDir,
     paths: &Paths,
     prepared: &Prepared,
-    slots: &Slots,
-    admit: Admit,
+    (slots, admit): (&Slots, Admit),
+    warning: Option<String>,
 ) -> CmdResult {
     let exe = std::env::current_exe().context("finding the clawrun executable")?;
     let handover = match &admit {
@@ -176,6 +201,7 @@ fn detach(
         if let Some(p) = position {
             v["queue_position"] = p.into();
         }
+        v["warnings"] = serde_json::to_value(warning.as_slice())?;
         render::json(&v)?;
     } else {
         let mut out = std::io::stdout().lock();

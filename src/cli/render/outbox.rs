@@ -1,6 +1,8 @@
-//! The outbox as text: what is pending, and what a flush did.
+//! The outbox as text: what is pending or was given up, and what a flush did.
 
-use clawrun::core::notify::outbox::{RunFlush, RunOutbox};
+use clawrun::core::model::text::count;
+use clawrun::core::notify::outbox::{Entry, RunFlush, RunOutbox};
+use clawrun::core::notify::stale;
 
 /// The pending notifications, run by run, with the lines that could not be
 /// read and the outboxes that could not be read at all.
@@ -29,9 +31,9 @@ pub fn pending(runs: &[RunOutbox]) -> String {
         }
         for e in &run.pending {
             out.push_str(&format!(
-                "  {}  {} attempt(s){}{}\n",
+                "  {}  {}{}{}\n",
                 e.key,
-                e.attempts,
+                count(u64::from(e.attempts), "attempt", "attempts"),
                 if e.in_doubt { ", in doubt" } else { "" },
                 e.last_error
                     .as_deref()
@@ -39,11 +41,24 @@ pub fn pending(runs: &[RunOutbox]) -> String {
                     .unwrap_or_default()
             ));
         }
+        for e in &run.abandoned {
+            out.push_str(&format!("  {}  {}\n", e.key, abandoned_words(e)));
+        }
         if run.pending.is_empty() && run.error.is_none() {
             out.push_str("  nothing pending\n");
         }
     }
     out
+}
+
+/// Why an item was given up: a wake skipped as stale says which later run
+/// of its chain made it so.
+fn abandoned_words(e: &Entry) -> String {
+    let reason = e.last_error.as_deref().unwrap_or("given up");
+    match stale::superseded_by(reason) {
+        Some(_) => format!("skipped (not sent): {}", stale::skip_words(reason)),
+        None => format!("given up (not sent): {reason}"),
+    }
 }
 
 /// What a flush did, run by run.

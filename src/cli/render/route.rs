@@ -1,6 +1,43 @@
-//! A resolved route as text (`route`, `run --validate-only`).
+//! A resolved route as text (`route`, `run --validate-only`), and the
+//! gateway's sessions (`route --list`).
 
+use clawrun::core::openclaw::session_lookup::SessionMeta;
 use clawrun::core::routing::{Route, RouteInput};
+use clawrun::core::store::timefmt;
+
+/// The gateway's sessions, one a line: key, channel, name, last update.
+pub fn sessions(list: &[SessionMeta], now: i64) -> String {
+    if list.is_empty() {
+        return "The gateway lists no sessions.\n".to_owned();
+    }
+    let width = list
+        .iter()
+        .map(|s| s.key.chars().count())
+        .max()
+        .unwrap_or(3)
+        .max(3);
+    let mut out = format!(
+        "{:<width$}  {:<10} {:<40} UPDATED\n",
+        "KEY", "CHANNEL", "NAME"
+    );
+    for s in list {
+        let updated = s.updated_at_ms.map_or("-".to_owned(), |ms| {
+            format!("{} ago", timefmt::format_age(now - ms / 1000))
+        });
+        out.push_str(&format!(
+            "{:<width$}  {:<10} {:<40} {updated}\n",
+            s.key,
+            s.channel.as_deref().unwrap_or("-"),
+            s.display_name.as_deref().unwrap_or("-"),
+        ));
+    }
+    let n = list.len();
+    out.push_str(&format!(
+        "{n} session{}. Report a run to one with `clawrun run -s KEY …`.\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    out
+}
 
 /// The route report, then the channel type and any extra `name: value` lines.
 pub fn report(route: &Route, input: &RouteInput, extra: &[(&str, String)]) -> String {

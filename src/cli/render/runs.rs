@@ -2,9 +2,10 @@
 //! `kill` summary.
 
 use clawrun::core::notify;
+use clawrun::core::notify::stale;
 use clawrun::core::ops::kill::{KillPath, KillReport};
 use clawrun::core::ops::list::RunSummary;
-use clawrun::core::ops::show::RunDetails;
+use clawrun::core::ops::show::{RunDetails, WakeState};
 use clawrun::core::store::run::{RunDir, RunRecord, files};
 use clawrun::core::store::timefmt;
 
@@ -175,12 +176,29 @@ pub fn details(d: &RunDetails, now: i64) -> String {
     if let Some(c) = &d.resume_command {
         lines.push(("resume", c.clone()));
     }
+    if let Some(w) = &d.wake {
+        lines.push(("wake", wake_line(w)));
+    }
     lines.push(("run dir", d.run_dir.display().to_string()));
     let mut out = format!("Run {}\n", r.run_id);
     for (k, v) in lines {
         out.push_str(&format!("  {k:>12}: {v}\n"));
     }
     out
+}
+
+/// What became of the run's wake, in words.
+fn wake_line(w: &WakeState) -> String {
+    let reason = w.reason.as_deref().unwrap_or("no answer");
+    match w.status {
+        "skipped" => format!("skipped: {}", stale::skip_words(reason)),
+        "pending" => match &w.reason {
+            Some(e) => format!("pending (last error: {e})"),
+            None => "pending".to_owned(),
+        },
+        "abandoned" => format!("not delivered: {reason}"),
+        other => other.to_owned(),
+    }
 }
 
 /// One `status` line of an active run.

@@ -1,6 +1,6 @@
 //! `stats` as text.
 
-use clawrun::core::model::text::fmt_usd;
+use clawrun::core::model::text::{count, fmt_usd};
 use clawrun::core::ops::stats::{Source, Stats};
 
 fn fmt_secs(s: Option<f64>) -> String {
@@ -40,10 +40,10 @@ pub fn stats(s: &Stats) -> String {
         s.duration.count
     ));
     out.push_str(&format!(
-        "  cost:      {} total ({} of {} runs reported a cost)\n",
+        "  cost:      {} total ({} of {} reported a cost)\n",
         fmt_usd(s.total_cost_usd),
         s.runs_with_cost,
-        s.runs
+        count(s.runs, "run", "runs")
     ));
     out.push_str(&format!(
         "  tokens:    {} input, {} output\n",
@@ -52,8 +52,8 @@ pub fn stats(s: &Stats) -> String {
     out.push_str("Per day:\n");
     for (day, t) in &s.per_day {
         out.push_str(&format!(
-            "  {day}  {:>4} runs  {:>10}  {:>10} in  {:>9} out\n",
-            t.runs,
+            "  {day}  {:>9}  {:>10}  {:>10} in  {:>9} out\n",
+            count(t.runs, "run", "runs"),
             fmt_usd(t.cost_usd),
             t.input_tokens,
             t.output_tokens
@@ -62,8 +62,8 @@ pub fn stats(s: &Stats) -> String {
     out.push_str("Per backend:\n");
     for (b, t) in &s.per_backend {
         out.push_str(&format!(
-            "  {b:<10}  {:>4} runs  {:>10}  {:>10} in  {:>9} out\n",
-            t.runs,
+            "  {b:<10}  {:>9}  {:>10}  {:>10} in  {:>9} out\n",
+            count(t.runs, "run", "runs"),
             fmt_usd(t.cost_usd),
             t.input_tokens,
             t.output_tokens

@@ -10,6 +10,12 @@ use crate::core::model::events::Usage;
 /// or hostile value (`1e308`) prints a dozen characters, not 300 digits.
 const MAX_PLAIN_USD: f64 = 1_000_000.0;
 
+/// `n` and the noun, singular for one: `1 run`, `2 runs` (`plural` is the
+/// noun's plural form).
+pub fn count(n: u64, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
 /// A cost in US dollars: `$0.0041`, `$12.3456`, `$1.235e9`; `$?` for a value
 /// that is not a cost (negative, NaN, infinite).
 pub fn fmt_usd(usd: f64) -> String {
@@ -118,6 +124,13 @@ fn skip_string(it: &mut Chars<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(count(1, "run", "runs"), "1 run");
+        assert_eq!(count(0, "run", "runs"), "0 runs");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+    }
 
     #[test]
     fn costs_are_bounded_and_the_same_everywhere() {

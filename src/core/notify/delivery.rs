@@ -12,6 +12,7 @@ use crate::core::config::{ChannelKind, Config, NotifyChannel};
 use crate::core::error::{Error, Result};
 use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
 use crate::core::openclaw::gateway::{GatewayClient, GatewayError};
+use crate::core::openclaw::session_lookup::SessionMeta;
 use crate::core::routing::{
     self, ConfiguredRoute, GatewaySessions, LocalSessionFiles, Network, NoGateway, Route,
     RouteInput, RoutingError, WorkdirRoute,
@@ -101,6 +102,23 @@ pub async fn resolve(input: &RouteInput, configs: &Configs, paths: &Paths) -> Re
         },
         Err(e) => Err(Error::from(e)),
     }
+}
+
+/// Every session the gateway lists, most recently updated first (`clawrun
+/// route --list`): the keys a run can report to with `--session`.
+///
+/// # Errors
+/// [`Error::Config`] when no gateway token is configured; [`Error::Usage`]
+/// when the gateway cannot be reached, refuses the token or answers
+/// something else than a session list (each bounded by the HTTP timeouts).
+pub async fn list_sessions(configs: &Configs) -> Result<Vec<SessionMeta>> {
+    let client = openclaw_config::gateway_client(&configs.config, &configs.openclaw, &ProcessEnv)?;
+    let url = client.url().to_owned();
+    GatewaySessions::new(client).list_all().await.map_err(|e| {
+        Error::usage(format!(
+            "❌ cannot list the sessions of the gateway at {url}: {e}"
+        ))
+    })
 }
 
 /// Why the gateway cannot take a run's messages now.

@@ -10,6 +10,7 @@
 //! (`warn`/`error`), which the binary sends to stderr.
 
 pub mod changes;
+pub mod compact;
 mod crash;
 pub mod delivery;
 mod denials;
@@ -17,26 +18,23 @@ mod followups;
 pub mod foreground;
 mod heartbeat;
 mod launch;
+mod notifier;
 pub mod outbox;
+pub mod stale;
 mod text;
 
 pub use crash::{WakeTarget, crash_items, crash_key, render_crash};
 use denials::denial_cause;
 pub use denials::denials_line;
 pub use followups::followups_not_run_line;
+pub use notifier::Notifier;
 
 use std::path::Path;
-use std::time::Duration;
 
 use crate::backends::Names;
-use crate::channels::{
-    AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, WOKEN_BUT_UNDELIVERED, Wake,
-};
-use crate::core::notify::outbox::{EntryStatus, Item, Outbox, RetryPolicy, StaleCheck};
+use crate::channels::{Body, MessageKind};
 use serde::Serialize;
 
-use crate::core::config::Silence;
-use crate::core::model::events::Usage;
 use crate::core::model::state::{Outcome, RunState};
 use crate::core::store::run::{CompletionMode, RunRecord, RunSpec};
 
@@ -96,332 +94,6 @@ impl RunInfo {
             denial_cause: denial_cause(&spec.request),
             limited_safety: spec.request.limited_safety(),
         }
-    }
-}
-
-/// Sends a run's notifications: each is recorded in the run's outbox (with an
-/// idempotency key `run_id:kind:seq`) before a background courier delivers it.
-#[derive(Debug)]
-pub struct Notifier {
-    info: RunInfo,
-    outbox: Outbox,
-    channel_id: String,
-    destination: Destination,
-    seq: u64,
-    kick: Option<tokio::sync::mpsc::UnboundedSender<()>>,
-    courier: Option<tokio::task::JoinHandle<()>>,
-    /// Edit one heartbeat message in place instead of posting new ones.
-    pub heartbeat_edit: bool,
-    heartbeat_message: Option<String>,
-    final_channel: AnyChannel,
-    /// Reply to this message id (`--reply-to-message-id`).
-    pub reply_to: Option<String>,
-    /// Which messages are silent (`[notify] silent`).
-    pub silence: Silence,
-    /// The run wakes an orchestrating agent (its reply is the audible one).
-    pub wakes: bool,
-}
-
-/// Delivery budget of one courier pass while the run goes on.
-const IN_RUN_POLICY: RetryPolicy = RetryPolicy {
-    base: Duration::from_millis(500),
-    max: Duration::from_secs(30),
-    max_attempts: 8,
-    budget: Duration::from_secs(60),
-    wakes: true,
-};
-
-impl Notifier {
-    /// A notifier writing to the outbox in `run_dir` and delivering through
-    /// `channel` to `destination`. Must be called inside a tokio runtime.
-    pub fn new(
-        channel: AnyChannel,
-        run_dir: &Path,
-        info: RunInfo,
-        destination: Destination,
-        stale: Option<StaleCheck>,
-    ) -> Self {
-        let outbox = Outbox::new(run_dir);
-        let final_channel = channel.clone();
-        let channel_id = channel.id().to_owned();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let courier_outbox = outbox.clone();
-        let courier = tokio::spawn(async move {
-            while rx.recv().await.is_some() {
-                while rx.try_recv().is_ok() {}
-                match courier_outbox
-                    .deliver(&channel, &IN_RUN_POLICY, &mut |e| {
-                        stale.as_ref().and_then(|s| s.veto(e))
-                    })
-                    .await
-                {
-                    Ok(Some(report)) => {
-                        if let Some(e) = report.last_error.filter(|_| report.pending > 0) {
-                            tracing::warn!(
-                                "⚠ notifications pending ({} waiting): {e}",
-                                report.pending
-                            );
-                        }
-                        for (key, reason) in report.abandoned {
-                            if reason != "superseded" {
-                                tracing::error!("❌ notification {key} not delivered: {reason}");
-                            }
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!("⚠ outbox: {e}"),
-                }
-            }
-        });
-        Self {
-            info,
-            outbox,
-            channel_id,
-            destination,
-            seq: 0,
-            kick: Some(tx),
-            courier: Some(courier),
-            heartbeat_edit: false,
-            heartbeat_message: None,
-            final_channel,
-            reply_to: None,
-            silence: Silence::Progress,
-            wakes: false,
-        }
-    }
-
-    /// The run's outbox.
-    pub fn outbox(&self) -> &Outbox {
-        &self.outbox
-    }
-
-    fn next_key(&mut self, kind: &str) -> String {
-        self.seq += 1;
-        format!("{}:{kind}:{}", self.info.run_id, self.seq)
-    }
-
-    fn enqueue(&mut self, item: Item) {
-        if let Err(e) = self.outbox.enqueue(&self.channel_id, item) {
-            tracing::warn!("⚠ outbox: {e}");
-            return;
-        }
-        if let Some(tx) = &self.kick {
-            let _ = tx.send(());
-        }
-    }
-
-    /// Whether a message is sent silently: `final_message` for the result,
-    /// a failure or a crash (see [`Silence`]).
-    pub fn is_silent(&self, final_message: bool) -> bool {
-        self.silence.silent(final_message, self.wakes)
-    }
-
-    /// Queue a message of `kind`.
-    pub fn send(&mut self, kind: MessageKind, body: Body, silent: bool) {
-        let kind_word = kind_word(kind);
-        let msg = Outgoing {
-            idempotency_key: self.next_key(&kind_word),
-            kind,
-            destination: self.destination.clone(),
-            body,
-            silent,
-            reply_to: self.reply_to.clone(),
-            edit_of: None,
-            attachment: None,
-        };
-        self.enqueue(Item::Message(msg));
-    }
-
-    /// Queue a wake of the orchestrating agent; the payload's `wake_id` is set
-    /// to the wake's idempotency key.
-    pub fn wake_with(
-        &mut self,
-        session_key: Option<String>,
-        session_id: Option<String>,
-        marker: &str,
-        mut payload: WakePayload,
-    ) {
-        let key = self.next_key("wake");
-        payload.wake_id = key.clone();
-        let wake = Wake {
-            idempotency_key: key,
-            session_key,
-            session_id,
-            destination: self.destination.clone(),
-            text: render_wake(marker, &payload),
-        };
-        self.enqueue(Item::Wake(wake));
-    }
-
-    /// A technical trace marker (`--trace-live`).
-    pub fn trace(&mut self, text: &str) {
-        self.send(
-            MessageKind::Trace,
-            Body::plain(format!("[TRACE][TECH]{text}")),
-            self.is_silent(false),
-        );
-    }
-
-    /// The launch message.
-    pub fn launch(&mut self, pid: u32) {
-        let body = render_launch(&self.info, pid);
-        let silent = self.is_silent(false);
-        self.send(MessageKind::Launch, body, silent);
-    }
-
-    /// A heartbeat (silent; edited in place when asked and possible).
-    pub fn heartbeat(&mut self, text: String) {
-        if self.heartbeat_edit && self.heartbeat_message.is_none() {
-            self.heartbeat_message = self.delivered_heartbeat_id();
-        }
-        let msg = Outgoing {
-            idempotency_key: self.next_key("heartbeat"),
-            kind: MessageKind::Heartbeat,
-            destination: self.destination.clone(),
-            body: Body::plain(text),
-            silent: self.is_silent(false),
-            reply_to: None,
-            edit_of: if self.heartbeat_edit {
-                self.heartbeat_message.clone()
-            } else {
-                None
-            },
-            attachment: None,
-        };
-        self.enqueue(Item::Message(msg));
-    }
-
-    fn delivered_heartbeat_id(&self) -> Option<String> {
-        self.outbox
-            .entries()
-            .ok()?
-            .into_iter()
-            .rev()
-            .find_map(|e| match &e.item {
-                Item::Message(m) if m.kind == MessageKind::Heartbeat => e.message_id.clone(),
-                _ => None,
-            })
-    }
-
-    /// Streamed agent text (foreground mode; silent).
-    pub fn stream(&mut self, text: String) {
-        let silent = self.is_silent(false);
-        self.send(MessageKind::Stream, Body::plain(text), silent);
-    }
-
-    /// A short lifecycle note (silent).
-    pub fn notice(&mut self, text: &str) {
-        let silent = self.is_silent(false);
-        self.send(MessageKind::Notice, Body::plain(text), silent);
-    }
-
-    /// A progress note from the agent.
-    pub fn progress(&mut self, text: &str) {
-        let body = Body::plain(format!("📡 🟢 {}: {text}", self.info.names.tag));
-        let silent = self.is_silent(false);
-        self.send(MessageKind::Progress, body, silent);
-    }
-
-    /// The result message for any outcome.
-    pub fn result(
-        &mut self,
-        outcome: Outcome,
-        record: &RunRecord,
-        state: &RunState,
-        text: &str,
-        duration: i64,
-    ) {
-        let body = render_result(
-            self.info.names,
-            outcome,
-            record,
-            state,
-            text,
-            duration,
-            (
-                &self.info.prompt,
-                &self.info.denial_cause,
-                self.info.limited_safety.as_deref(),
-            ),
-        );
-        let kind = if outcome == Outcome::Completed {
-            MessageKind::Result
-        } else {
-            MessageKind::Failure
-        };
-        let silent = self.is_silent(true);
-        self.send(kind, body, silent);
-    }
-
-    /// The runner's own failure, with what the run had spent so far.
-    pub fn crash(&mut self, error: &str, usage: &Usage, cost: Option<f64>) {
-        let body = render_crash(&self.info, error, usage, cost);
-        let silent = self.is_silent(true);
-        self.send(MessageKind::Failure, body, silent);
-    }
-
-    /// Stop accepting messages and let the courier deliver what is queued,
-    /// for at most `wait`. What is not delivered stays in the outbox for
-    /// `clawrun outbox flush`.
-    pub async fn finish(&mut self, wait: Duration, output: &Path) {
-        self.kick = None;
-        if let Some(mut courier) = self.courier.take() {
-            if tokio::time::timeout(wait, &mut courier).await.is_err() {
-                // Stuck in retries: stop it; what is left stays in the outbox.
-                courier.abort();
-                let _ = courier.await;
-                tracing::warn!(
-                    "⚠ some notifications are still pending; they stay in {} for `clawrun outbox flush`",
-                    self.outbox.path().display()
-                );
-            }
-        }
-        // One message to the human when the wake did not happen.
-        let Ok(entries) = self.outbox.entries() else {
-            return;
-        };
-        let Some(wake) = entries
-            .iter()
-            .rev()
-            .find(|e| matches!(e.item, Item::Wake(_)))
-        else {
-            return;
-        };
-        let reason = wake
-            .last_error
-            .clone()
-            .unwrap_or_else(|| "no answer".to_owned());
-        let text = match wake.status {
-            EntryStatus::Delivered => return,
-            EntryStatus::Abandoned if reason.starts_with("stale") => return,
-            // Never tried: the messages before it are not through either, so
-            // the human cannot be told anything now; the flush will do both.
-            EntryStatus::Pending if wake.attempts == 0 => return,
-            EntryStatus::Abandoned if reason.starts_with(WOKEN_BUT_UNDELIVERED) => format!(
-                "⚠️ T{}. The result is in {}.",
-                &reason[1..],
-                output.display()
-            ),
-            EntryStatus::Abandoned => format!(
-                "⚠️ Your agent was not woken about this result: {reason}. The result is in {}.",
-                output.display()
-            ),
-            EntryStatus::Pending => format!(
-                "⚠️ Your agent has not been woken yet ({reason}); clawrun will try again. \
-                 The result is in {}.",
-                output.display()
-            ),
-        };
-        self.send(MessageKind::Notice, Body::plain(text), false);
-        let policy = RetryPolicy {
-            budget: wait.min(Duration::from_secs(30)),
-            wakes: false,
-            ..IN_RUN_POLICY
-        };
-        let _ = self
-            .outbox
-            .deliver(&self.final_channel, &policy, &mut |_| None)
-            .await;
     }
 }
 

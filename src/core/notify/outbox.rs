@@ -8,7 +8,8 @@
 //!   gateway uses to drop the repeat);
 //! - `delivered`: the channel confirmed (with the message id it returned);
 //! - `failed`: an attempt failed (retryable or not, and when to try again);
-//! - `abandoned`: given up (permanent failure, superseded heartbeat, stale wake).
+//! - `abandoned`: given up (permanent failure, superseded heartbeat, a wake
+//!   skipped as stale: see [`StaleCheck`]).
 //!
 //! Lines are appended with one `write` each (`O_APPEND`), so the file is valid
 //! after a crash at any point. The log is read line by line as bytes: a line
@@ -29,6 +30,8 @@ use crate::channels::{AnyChannel, Channel, ChannelError, MessageKind, Outgoing, 
 use crate::core::error::{Error, Result};
 use crate::core::now_secs;
 use crate::core::store::fsutil;
+
+pub use super::stale::StaleCheck;
 
 /// File name of the outbox in a run directory.
 pub const OUTBOX_FILE_NAME: &str = "outbox.jsonl";
@@ -566,48 +569,6 @@ fn parse_line(raw: &[u8]) -> std::result::Result<Line, (Option<Line>, String)> {
     }
 }
 
-/// Decides whether a wake is stale: a newer run exists for the same requester
-/// session, so waking the agent about this older one would mislead it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaleCheck {
-    /// Directory of all run directories.
-    pub runs_dir: PathBuf,
-    /// The requester's session key.
-    pub session_key: String,
-    /// This run.
-    pub run_id: String,
-    /// This run's creation time.
-    pub created_at: i64,
-    /// This run's creation time in milliseconds (0 when unknown).
-    pub created_ms: i64,
-}
-
-impl StaleCheck {
-    /// The id of a newer run for the same session, if any.
-    pub fn newer_run(&self) -> Option<String> {
-        crate::core::store::run::list_runs(&self.runs_dir)
-            .into_iter()
-            .map(|(_, r)| r)
-            .filter(|r| r.session_key.as_deref() == Some(self.session_key.as_str()))
-            .filter(|r| {
-                (r.created_at, r.created_ms, r.run_id.as_str())
-                    > (self.created_at, self.created_ms, self.run_id.as_str())
-            })
-            .map(|r| r.run_id)
-            .next()
-    }
-
-    /// `before_send` for [`Outbox::deliver`]: abandons stale wakes.
-    pub fn veto(&self, entry: &Entry) -> Option<String> {
-        match &entry.item {
-            Item::Wake(_) => self
-                .newer_run()
-                .map(|newer| format!("stale: a newer run ({newer}) exists for this session")),
-            Item::Message(_) => None,
-        }
-    }
-}
-
 /// One run's outbox as `outbox list` and `flush` see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunOutbox {
@@ -617,12 +578,16 @@ pub struct RunOutbox {
     pub pending: Vec<Entry>,
     /// Lines of the log that could not be read (skipped).
     pub skipped_lines: Vec<SkippedLine>,
+    /// Items given up (a wake skipped as stale, a permanent failure), in
+    /// order; superseded heartbeats are left out.
+    pub abandoned: Vec<Entry>,
     /// Why the outbox could not be read at all.
     pub error: Option<String>,
 }
 
 /// Every run directory under `runs_dir` whose outbox has pending items,
-/// unreadable lines, or cannot be read at all (never silently left out).
+/// items given up (see [`RunOutbox::abandoned`]), unreadable lines, or
+/// cannot be read at all (never silently left out).
 pub fn runs_with_pending(runs_dir: &Path) -> Vec<RunOutbox> {
     let Ok(read) = std::fs::read_dir(runs_dir) else {
         return Vec::new();
@@ -635,70 +600,38 @@ pub fn runs_with_pending(runs_dir: &Path) -> Vec<RunOutbox> {
     dirs.sort();
     dirs.into_iter()
         .filter_map(|run_dir| {
-            let (pending, skipped_lines, error) = match Outbox::new(&run_dir).replay() {
-                Ok(r) => (
-                    r.entries
-                        .into_iter()
-                        .filter(|e| e.status == EntryStatus::Pending)
-                        .collect::<Vec<_>>(),
-                    r.skipped,
-                    None,
-                ),
+            let (entries, skipped_lines, error) = match Outbox::new(&run_dir).replay() {
+                Ok(r) => (r.entries, r.skipped, None),
                 Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
             };
-            let empty = pending.is_empty() && skipped_lines.is_empty() && error.is_none();
+            let (pending, abandoned): (Vec<Entry>, Vec<Entry>) = entries
+                .into_iter()
+                .filter(|e| e.status != EntryStatus::Delivered && !is_superseded_heartbeat(e))
+                .partition(|e| e.status == EntryStatus::Pending);
+            let empty = pending.is_empty()
+                && abandoned.is_empty()
+                && skipped_lines.is_empty()
+                && error.is_none();
             (!empty).then_some(RunOutbox {
                 run_dir,
                 pending,
                 skipped_lines,
+                abandoned,
                 error,
             })
         })
         .collect()
 }
 
+/// A heartbeat given up because a newer one replaced it (nothing lost).
+fn is_superseded_heartbeat(e: &Entry) -> bool {
+    e.status == EntryStatus::Abandoned
+        && matches!(&e.item, Item::Message(m) if m.kind == MessageKind::Heartbeat)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stale_check_orders_runs_of_the_same_second_by_milliseconds() {
-        #![allow(clippy::unwrap_used)]
-        use crate::core::store::run::{RunDir, RunRecord, RunStatus};
-        let tmp = tempfile::tempdir().unwrap();
-        let mk = |id: &str, ms: i64| {
-            let dir = RunDir::create(tmp.path(), id).unwrap();
-            let rec: RunRecord = serde_json::from_value(serde_json::json!({
-                "run_id": id, "backend": "claude", "status": RunStatus::Running, "label": null,
-                "project": "/p", "task_summary": "t", "session_key": "k", "resumed_from": null,
-                "resume_id": null, "model": null, "cli_version": null, "runner_pid": 1,
-                "agent_pid": null, "created_at": 100, "created_ms": ms, "started_at": null,
-                "ended_at": null, "updated_at": 100, "exit_code": null,
-                "usage": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0},
-                "cost_usd": null, "tool_calls": 0, "timeout_secs": 1, "output_file": "/o",
-                "error": null, "runner_cpu_ms": null, "runner_peak_rss_kb": null
-            }))
-            .unwrap();
-            dir.write_record(&rec).unwrap();
-        };
-        // The later run has the smaller random suffix.
-        mk("19700101-000140-ffffff", 100_100);
-        mk("19700101-000140-000000", 100_900);
-        let check = |id: &str, ms| StaleCheck {
-            runs_dir: tmp.path().to_path_buf(),
-            session_key: "k".into(),
-            run_id: id.into(),
-            created_at: 100,
-            created_ms: ms,
-        };
-        assert_eq!(
-            check("19700101-000140-ffffff", 100_100)
-                .newer_run()
-                .as_deref(),
-            Some("19700101-000140-000000")
-        );
-        assert_eq!(check("19700101-000140-000000", 100_900).newer_run(), None);
-    }
 
     #[test]
     fn backoff_doubles_to_the_cap() {
@@ -774,15 +707,7 @@ pub async fn flush_all(
         let stale = crate::core::store::run::RunDir::open(dir.clone())
             .read_record()
             .ok()
-            .and_then(|r| {
-                Some(StaleCheck {
-                    runs_dir: runs_dir.to_path_buf(),
-                    session_key: r.session_key?,
-                    run_id: r.run_id,
-                    created_at: r.created_at,
-                    created_ms: r.created_ms,
-                })
-            });
+            .map(|r| StaleCheck::of(runs_dir, &r));
         let result = Outbox::new(&dir)
             .deliver(&channel, policy, &mut |e| {
                 stale.as_ref().and_then(|s| s.veto(e))

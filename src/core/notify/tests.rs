@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::model::events::{AgentEvent, Usage, UsageScope};
+use std::time::Duration;
 use tokio::time::Instant;
 
 #[tokio::test(start_paused = true)]

@@ -19,6 +19,22 @@ use serde_json::Value;
 
 use crate::core::child_output::wait_capped;
 
+/// The variable OpenClaw's agent `exec` tool sets in its child's environment
+/// (with the value [`OPENCLAW_SHELL_EXEC`]). With it the `openclaw` CLI
+/// refuses `agent` (and `sessions.send`, `chat.send`) before connecting, and
+/// says not to work around it ("Do not retry through another CLI route or
+/// remove the exec marker"); the session-messaging tool (`sessions_send`
+/// over the gateway's `/tools/invoke`) is the route it points to.
+pub const OPENCLAW_SHELL_ENV: &str = "OPENCLAW_SHELL";
+/// The value of [`OPENCLAW_SHELL_ENV`] under the agent's `exec` tool.
+pub const OPENCLAW_SHELL_EXEC: &str = "exec";
+
+/// Whether this environment is under OpenClaw's agent `exec` tool (where
+/// `openclaw agent` is refused).
+pub fn in_openclaw_exec(env: &dyn crate::core::store::paths::Env) -> bool {
+    env.var(OPENCLAW_SHELL_ENV).as_deref() == Some(OPENCLAW_SHELL_EXEC)
+}
+
 /// Most extra time the wake process gets beyond its own `--timeout` (at most
 /// the timeout itself again).
 pub const WAKE_GRACE: Duration = Duration::from_secs(15);

@@ -163,6 +163,23 @@ impl HttpTimeouts {
     }
 }
 
+/// What the gateway's `/readyz` said ([`GatewayClient::readiness`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// 200: up and serving.
+    Ready,
+    /// Any other status: starting, or draining for a stop (503
+    /// `gateway-draining`).
+    NotReady {
+        /// HTTP status.
+        status: u16,
+        /// The start of the body.
+        body: String,
+    },
+    /// No answer (down, refused, timed out).
+    Unreachable(String),
+}
+
 /// A client for one gateway.
 #[derive(Clone)]
 pub struct GatewayClient {
@@ -327,6 +344,31 @@ impl GatewayClient {
         let status = response.status().as_u16();
         let text = response.text().await.map_err(|e| timed_out(&e))?;
         Ok((status, text))
+    }
+
+    /// `GET /readyz`: whether the gateway is up and serving, draining for a
+    /// stop or restart (503 `gateway-draining`), or gone. Waits at most
+    /// `timeout`. Exec mode asks this on SIGTERM to tell a task cancel (the
+    /// gateway stays ready) from a gateway shutdown.
+    pub async fn readiness(&self, timeout: Duration) -> Readiness {
+        let response = self
+            .http
+            .get(format!("{}/readyz", self.url))
+            .timeout(timeout)
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status().is_success() => Readiness::Ready,
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let body = r.text().await.unwrap_or_default();
+                Readiness::NotReady {
+                    status,
+                    body: snippet(&body),
+                }
+            }
+            Err(e) => Readiness::Unreachable(self.transport_error(&e).to_string()),
+        }
     }
 
     /// `text` without the gateway token in it.

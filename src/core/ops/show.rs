@@ -8,8 +8,10 @@ use serde::Serialize;
 use super::resolve::{Run, agent_alive, runner_alive};
 use crate::core::config::ChannelKind;
 use crate::core::notify;
+use crate::core::notify::outbox::{EntryStatus, Item, Outbox};
+use crate::core::notify::stale;
 use crate::core::routing::Route;
-use crate::core::store::run::{RunRecord, files};
+use crate::core::store::run::{RunDir, RunRecord, files};
 
 /// Everything `show` prints about a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,6 +39,49 @@ pub struct RunDetails {
     /// The preset and the CLI option it maps to, or the explicit flag that won
     /// ([`crate::backends::RunRequest::safety_summary`]).
     pub safety_summary: Option<String>,
+    /// What became of its last wake (`None`: it has none, or not yet).
+    pub wake: Option<WakeState>,
+}
+
+/// What became of a run's wake of its orchestrating agent, from its outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WakeState {
+    /// The wake's idempotency key.
+    pub key: String,
+    /// `delivered`, `pending`, `skipped` (a later run of its chain exists)
+    /// or `abandoned` (given up).
+    pub status: &'static str,
+    /// Why it was skipped or given up; while pending, the last error.
+    pub reason: Option<String>,
+    /// The later run of the chain that made it stale (`skipped` only).
+    pub superseded_by: Option<String>,
+}
+
+/// The state of the last wake in the outbox of `dir`.
+pub fn wake_state(dir: &RunDir) -> Option<WakeState> {
+    let entries = Outbox::new(&dir.path).entries().ok()?;
+    let wake = entries
+        .into_iter()
+        .rev()
+        .find(|e| matches!(e.item, Item::Wake(_)))?;
+    let superseded_by = wake
+        .last_error
+        .as_deref()
+        .filter(|_| wake.status == EntryStatus::Abandoned)
+        .and_then(stale::superseded_by)
+        .map(str::to_owned);
+    let status = match wake.status {
+        EntryStatus::Delivered => "delivered",
+        EntryStatus::Pending => "pending",
+        EntryStatus::Abandoned if superseded_by.is_some() => "skipped",
+        EntryStatus::Abandoned => "abandoned",
+    };
+    Some(WakeState {
+        key: wake.key,
+        status,
+        reason: wake.last_error,
+        superseded_by,
+    })
 }
 
 /// The details of `run`.
@@ -60,5 +105,6 @@ pub fn show(run: &Run) -> RunDetails {
         agent_alive: agent_alive(r),
         stream_bytes: std::fs::metadata(run.dir.file(files::STREAM)).map_or(0, |m| m.len()),
         resume_command,
+        wake: wake_state(&run.dir),
     }
 }

@@ -35,7 +35,7 @@ use crate::core::store::run::{self, RunDir, RunRecord, RunSpec, RunStatus};
 use crate::core::store::sessions::SessionLog;
 
 use super::control::CONTROL_SOCKET_NAME;
-use super::process;
+use super::{follower, process};
 
 /// The byte a finishing runner writes to its watcher: "I am done, go".
 pub const WATCH_DONE: u8 = b'd';
@@ -138,18 +138,13 @@ pub async fn record_crash(
         budget: Duration::from_secs(spec.notify.delivery_wait_secs),
         ..RetryPolicy::default()
     };
-    let stale = spec.session_key.as_ref().map(|key| StaleCheck {
-        runs_dir: paths.runs_dir(),
-        session_key: key.clone(),
-        run_id: spec.run_id.clone(),
-        created_at: spec.created_at,
-        created_ms: record.created_ms,
-    });
+    let stale = StaleCheck {
+        chain_root: spec.chain.chain_root.clone(),
+        ..StaleCheck::of(&paths.runs_dir(), &record)
+    };
     let outbox = Outbox::new(&dir.path);
     let report = outbox
-        .deliver(&channel, &policy, &mut |e| {
-            stale.as_ref().and_then(|s| s.veto(e))
-        })
+        .deliver(&channel, &policy, &mut |e| stale.veto(e))
         .await?;
     if let Some(r) = report.filter(|r| r.pending > 0) {
         tracing::warn!(
@@ -185,10 +180,12 @@ fn close_dead_run(
         let grace = Duration::from_secs(spec.limits.grace_secs).min(CRASH_GRACE);
         process::stop_group_blocking(pgid, grace, Duration::from_millis(50));
     }
+    // Before the record says crashed: an exec follower that sees it exits.
+    let follower = follower::follower_state(&dir.path);
     run::mark_crashed(&mut record, now_secs());
     record.error = Some(message.to_owned());
     dir.write_record(&record)?;
-    close_crashed(dir, &spec, &record, paths)?;
+    close_crashed(dir, &spec, &record, paths, follower)?;
     dir.release_reserve();
     Ok(Some((spec, record)))
 }
@@ -200,9 +197,10 @@ fn close_dead_run(
 /// `clawrun outbox flush`, or the start of the next run). Problems are
 /// logged; reaping goes on.
 pub fn close_reaped(dir: &RunDir, record: &RunRecord, paths: &Paths) {
-    let closed = dir
-        .read_spec()
-        .and_then(|spec| close_crashed(dir, &spec, record, paths));
+    let closed = dir.read_spec().and_then(|spec| {
+        let follower = follower::follower_state(&dir.path);
+        close_crashed(dir, &spec, record, paths, follower)
+    });
     if let Err(e) = closed {
         tracing::warn!("closing the crashed run {}: {e}", record.run_id);
     }
@@ -210,8 +208,15 @@ pub fn close_reaped(dir: &RunDir, record: &RunRecord, paths: &Paths) {
 
 /// What follows a record marked `crashed`: the output file (when missing),
 /// the session's registry entry (final, and ids the run replaced as
-/// `replaced`), the crash message and wake in the outbox, no control socket.
-fn close_crashed(dir: &RunDir, spec: &RunSpec, record: &RunRecord, paths: &Paths) -> Result<()> {
+/// `replaced`), the crash message and wake in the outbox (no wake while an
+/// exec follower delivers the end by its exit), no control socket.
+fn close_crashed(
+    dir: &RunDir,
+    spec: &RunSpec,
+    record: &RunRecord,
+    paths: &Paths,
+    follower: follower::FollowerState,
+) -> Result<()> {
     let error = record.error.as_deref().unwrap_or("the runner crashed");
     remove_socket(dir);
     if !spec.output_file.exists() {
@@ -230,7 +235,8 @@ fn close_crashed(dir: &RunDir, spec: &RunSpec, record: &RunRecord, paths: &Paths
         (Some(Outcome::Crashed.exit_code()), record.exit_code),
         record.resume_id.clone(),
         notify::preview(error, notify::WAKE_PREVIEW_CHARS),
-    );
+    )
+    .filter(|_| follower.run_wakes());
     if let Some(w) = &mut wake {
         w.payload.no_resume.clone_from(&record.no_resume);
     }

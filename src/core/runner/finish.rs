@@ -229,11 +229,15 @@ impl Supervisor<'_> {
         )
         .await
         .map(Box::new);
+        // Asked before the record says "done": a follower that sees the end
+        // exits, and must not be taken for one that is gone.
+        let follower = super::follower::follower_state(&self.dir.path);
         let (registered, mut storage_errors) =
             self.write_final_record(outcome, agent_exit, error.clone());
         storage_errors.splice(0..0, output_error);
         let duration = self.started.elapsed().as_secs() as i64;
-        self.report_end(outcome, agent_exit, &text, duration).await;
+        self.report_end(outcome, agent_exit, &text, duration, follower)
+            .await;
         // Everything is written (or said not to be): the space is not needed.
         self.dir.release_reserve();
         // What could not be made durable turns a success into exit 1.
@@ -300,7 +304,8 @@ impl Supervisor<'_> {
         (registered, failed)
     }
 
-    /// The last stream text, the trace, the result message, the wake, and
+    /// The last stream text, the trace, the result message, the wake (left
+    /// to OpenClaw's exit event while an exec-mode follower is there), and
     /// delivery of what is pending.
     async fn report_end(
         &mut self,
@@ -308,6 +313,7 @@ impl Supervisor<'_> {
         agent_exit: Option<i32>,
         text: &str,
         duration: i64,
+        follower: super::follower::FollowerState,
     ) {
         if let Some(t) = self.fg.take_due(Instant::now(), self.stream_pos, true) {
             self.notifier.stream(t);
@@ -323,15 +329,30 @@ impl Supervisor<'_> {
         }
         // Never point at an output file that is not there: say why instead.
         let shown = self.shown_output();
+        // Decided before the result goes out: a result whose wake is skipped
+        // (a later run of the chain exists) rings, as no agent turn follows.
+        if self.notifier.wakes {
+            self.notifier.decide_wake();
+        }
         let mut record = self.record.clone();
         record.output_file.clone_from(&shown);
         self.notifier
             .result(outcome, &record, &self.state, text, duration);
-        self.send_wake(
-            outcome.as_str(),
-            (Some(outcome.exit_code()), agent_exit),
-            notify::preview(text, notify::WAKE_PREVIEW_CHARS),
-        );
+        if follower.run_wakes() {
+            self.send_wake(
+                outcome.as_str(),
+                (Some(outcome.exit_code()), agent_exit),
+                notify::preview(text, notify::WAKE_PREVIEW_CHARS),
+            );
+        } else {
+            tracing::info!(
+                "no wake of clawrun's own: {}",
+                match follower {
+                    super::follower::FollowerState::Cancelled => "the task was cancelled",
+                    _ => "the exec follower's exit is the wake",
+                }
+            );
+        }
         self.notifier
             .finish(
                 Duration::from_secs(self.spec.notify.delivery_wait_secs),

@@ -28,6 +28,7 @@ pub mod control;
 mod crash;
 mod detach;
 mod finish;
+pub mod follower;
 mod inherit;
 mod io;
 pub mod process;
@@ -85,6 +86,25 @@ pub const DEFAULT_REMIND_AFTER_SECS: u64 = 600;
 pub const DEFAULT_MULTI_TURN_IDLE_SECS: u64 = 1800;
 /// The prompt of a resume after a usage limit.
 pub const LIMIT_RESUME_PROMPT: &str = "Continue where you left off.";
+
+/// The warning for a run whose route reaches nobody: its messages go to the
+/// console only and no agent is woken when it ends (no `--session`, no
+/// notification flags). Detached, nobody hears of it; the CLI prints this for
+/// `--detach` and `--validate-only` (a foreground console run is watched).
+pub fn empty_route_warning(spec: &run::RunSpec) -> Option<String> {
+    use crate::core::model::route::{Network, RouteSource};
+    let route = &spec.route;
+    let reaches_nobody = route.channel == Network::Console
+        && route.session_key.is_none()
+        && spec.session_key.is_none()
+        && route.source != RouteSource::Flags;
+    reaches_nobody.then(|| {
+        "no route: nobody will be told or woken when this run ends (no --session, so its \
+         messages go to this console only and no agent is woken). To report to a chat, add \
+         --session KEY (`clawrun route --list` lists the gateway's sessions)."
+            .to_owned()
+    })
+}
 
 /// Where the task text comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -744,6 +744,7 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         changes: None,
         followups_not_run: Vec::new(),
         no_resume: None,
+        chain_root: Some(spec.chain.chain_root.clone()),
     }
 }
 

@@ -214,18 +214,16 @@ async fn execute_inner(
         &dir.path,
         RunInfo::new(&spec, backend.names()),
         spec.route.destination(),
-        spec.session_key.as_ref().map(|key| StaleCheck {
-            runs_dir: paths.runs_dir(),
-            session_key: key.clone(),
-            run_id: spec.run_id.clone(),
-            created_at: spec.created_at,
-            created_ms: record.created_ms,
+        Some(StaleCheck {
+            chain_root: spec.chain.chain_root.clone(),
+            ..StaleCheck::of(&paths.runs_dir(), &record)
         }),
     );
     super::channel::flush_earlier_outboxes(paths, &spec.run_id);
     notifier.reply_to = spec.route.reply_to.clone();
     notifier.heartbeat_edit = spec.notify.heartbeat_edit;
     notifier.silence = spec.notify.silent;
+    notifier.trace_live = spec.notify.trace_live;
     notifier.wakes = spec.route.session_key.is_some() || spec.session_key.is_some();
     let approvals = super::approvals::for_run(&spec, paths);
     let mut sup = Supervisor {

@@ -313,6 +313,21 @@ impl Supervisor<'_> {
         );
         target.payload.followups_not_run =
             notify::followups_not_run_line(&self.record.followups_not_run);
+        // Checked again now: a later run of the chain may have started
+        // since the result was decided.
+        if let Some(reason) = self.notifier.wake_skip_reason() {
+            if self.spec.notify.trace_live {
+                self.notifier.trace(&format!("[WAKE][SKIP] {reason}"));
+            }
+            tracing::info!("wake skipped: {reason}");
+            self.notifier.skip_wake(
+                Some(target.session_key),
+                target.marker,
+                target.payload,
+                &reason,
+            );
+            return;
+        }
         if self.spec.notify.trace_live {
             let t = format!(
                 "[WAKE] dispatching wake (session={}, output={})",

@@ -52,6 +52,22 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Open `path` for reading and writing (a lock file), creating it with mode
+/// 0600 and keeping what it holds. Refuses to follow a symlink at `path`.
+///
+/// # Errors
+/// Any I/O error, including `ELOOP` for a symlink.
+pub fn open_private_rw(path: &Path) -> io::Result<fs::File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
 /// Most symlinks followed by [`resolve_link`] (the kernel's own limit).
 const MAX_LINK_HOPS: usize = 40;
 

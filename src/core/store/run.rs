@@ -340,6 +340,12 @@ pub struct RunRecord {
     /// `show` say this instead of a resume command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_resume: Option<String>,
+    /// The first run of this run's resume/iterate chain
+    /// ([`ChainPosition::chain_root`]): whether a later run supersedes this
+    /// one's wake. `None` in records of earlier versions: the run is then
+    /// its own chain ([`RunRecord::chain`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_root: Option<String>,
 }
 
 /// CPU time (user + system, ms) and peak RSS (KiB) of this process so far.
@@ -361,6 +367,12 @@ impl RunRecord {
             (RunStatus::Running, Some(_)) => "waiting",
             (status, _) => status.as_str(),
         }
+    }
+
+    /// The root of this run's resume chain; a record without one (written
+    /// by an earlier version) is its own chain.
+    pub fn chain(&self) -> &str {
+        self.chain_root.as_deref().unwrap_or(&self.run_id)
     }
 
     /// Seconds from creation to the end (or to now).

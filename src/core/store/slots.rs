@@ -352,7 +352,7 @@ impl Slots {
 /// `flock(file, LOCK_NB | exclusive or shared)`: `Ok(false)` when another
 /// open file holds a conflicting lock. The lock is never released explicitly:
 /// closing the last descriptor of the open file releases it.
-fn try_flock(file: &File, exclusive: bool) -> io::Result<bool> {
+pub(crate) fn try_flock(file: &File, exclusive: bool) -> io::Result<bool> {
     let op = if exclusive {
         libc::LOCK_EX
     } else {

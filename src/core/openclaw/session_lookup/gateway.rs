@@ -40,6 +40,22 @@ impl<I: ToolInvoker> GatewaySessions<I> {
         self
     }
 
+    /// Every session the gateway lists (all pages), most recently updated
+    /// first: for a person or an agent choosing the chat a run reports to.
+    ///
+    /// # Errors
+    /// [`SourceError`] when the gateway cannot answer.
+    pub async fn list_all(&self) -> Result<Vec<SessionMeta>, SourceError> {
+        let mut out = Vec::new();
+        self.scan(&json!({}), |s| {
+            out.extend(meta_from_gateway(s));
+            false
+        })
+        .await?;
+        out.sort_by_key(|s| std::cmp::Reverse(s.updated_at_ms));
+        Ok(out)
+    }
+
     /// Call `sessions_list` with `args` and every following page
     /// (`hasMore`/`nextOffset`), handing each session to `visit` until it
     /// returns true or the list ends.
@@ -241,6 +257,7 @@ fn meta_from_gateway(s: &Value) -> Option<SessionMeta> {
         account: field("accountId", "lastAccountId"),
         thread_id,
         updated_at_ms: s.get("updatedAt").and_then(Value::as_i64),
+        display_name: str_or_num(s.get("displayName")),
         origin: MetaOrigin::Gateway,
     })
 }

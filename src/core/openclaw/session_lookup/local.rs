@@ -146,6 +146,7 @@ impl TopicFile {
                 .duration_since(UNIX_EPOCH)
                 .ok()
                 .and_then(|d| i64::try_from(d.as_millis()).ok()),
+            display_name: None,
             origin: MetaOrigin::LocalFile {
                 path: self.path.clone(),
             },

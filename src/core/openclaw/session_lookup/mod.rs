@@ -92,6 +92,10 @@ pub struct SessionMeta {
     pub thread_id: Option<String>,
     /// Last update, Unix milliseconds.
     pub updated_at_ms: Option<i64>,
+    /// The gateway's name for the chat (`displayName`:
+    /// `telegram:g-1001234567890-topic-369520`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
     /// Where this came from.
     pub origin: MetaOrigin,
 }

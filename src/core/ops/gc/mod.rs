@@ -45,9 +45,8 @@ mod worktrees;
 
 pub use worktrees::KeptWorktree;
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -254,14 +253,7 @@ fn open_lock(state_dir: &Path) -> Result<fd_lock::RwLock<fs::File>> {
     fsutil::create_private_dir(state_dir)
         .map_err(|e| Error::io(format!("creating {}", state_dir.display()), e))?;
     let path = state_dir.join(GC_LOCK_NAME);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&path)
+    let file = fsutil::open_private_rw(&path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     Ok(fd_lock::RwLock::new(file))
 }

@@ -43,9 +43,7 @@ mod doc;
 mod entry;
 
 use std::ffi::OsString;
-use std::fs::OpenOptions;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -278,17 +276,12 @@ impl Registry {
     ) -> Result<T, RegistryError> {
         self.ensure_parent()?;
         let lock_path = self.lock_path();
-        let lock_file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&lock_path)
-            .map_err(|source| RegistryError::Io {
-                path: lock_path.clone(),
-                source,
+        let lock_file =
+            crate::core::store::fsutil::open_private_rw(&lock_path).map_err(|source| {
+                RegistryError::Io {
+                    path: lock_path.clone(),
+                    source,
+                }
             })?;
         let mut lock = fd_lock::RwLock::new(lock_file);
         let _guard = lock.write().map_err(|source| RegistryError::Io {

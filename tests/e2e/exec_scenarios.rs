@@ -1,0 +1,268 @@
+//! Runs started by the gateway's own agent through its `exec` tool with
+//! `background: true` (the fake model asks for it): OpenClaw's task ledger
+//! lists them, finalizes them from clawrun's exit code, cancels them, and
+//! wakes the agent with clawrun's compact result; clawrun sends no wake of
+//! its own.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::fakes::{EXEC_CLOSE, EXEC_OPEN};
+use crate::gateway::{TOPIC_KEY, openclaw_env};
+use crate::gateway_scenarios::{clawrun_config, in_topic, topic_session_id};
+use crate::harness::{Ctx, outbox_entries, run_record};
+use clawrun::core::notify::outbox::Item;
+
+/// Longest wait for a task state or a wake.
+const LIMIT: Duration = Duration::from_secs(90);
+
+/// `openclaw ARGS` against the suite's gateway; its stdout (panics on failure).
+async fn openclaw(ctx: &Ctx, args: &[&str]) -> String {
+    let out = tokio::process::Command::new(&ctx.env.openclaw)
+        .args(args)
+        .env_clear()
+        .envs(openclaw_env(&ctx.path_var(), &ctx.gateway_home()))
+        .current_dir(ctx.gateway_home())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openclaw {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every task row (objects with a `taskId`) in `openclaw tasks list --json`.
+async fn task_rows(ctx: &Ctx) -> Vec<Value> {
+    fn collect(v: &Value, out: &mut Vec<Value>) {
+        match v {
+            Value::Object(m) if m.contains_key("taskId") => out.push(v.clone()),
+            Value::Object(m) => m.values().for_each(|x| collect(x, out)),
+            Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+            _ => {}
+        }
+    }
+    let text = openclaw(ctx, &["tasks", "list", "--json"]).await;
+    let start = text.find(['{', '[']).unwrap_or(0);
+    let v: Value = serde_json::from_str(&text[start..]).unwrap_or(Value::Null);
+    let mut rows = Vec::new();
+    collect(&v, &mut rows);
+    rows
+}
+
+/// Poll the exec row whose label has `label` until `pred` holds on it.
+async fn wait_row(ctx: &Ctx, label: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let until = Instant::now() + LIMIT;
+    loop {
+        let rows = task_rows(ctx).await;
+        let row = rows.iter().find(|r| {
+            r["taskKind"] == "exec"
+                && [&r["label"], &r["task"]]
+                    .iter()
+                    .any(|t| t.as_str().is_some_and(|t| t.contains(label)))
+        });
+        if let Some(r) = row.filter(|r| pred(r)) {
+            return r.clone();
+        }
+        if Instant::now() >= until {
+            let last = ctx.openai.chat_bodies().await.pop().unwrap_or_default();
+            let roles: Vec<String> = serde_json::from_str::<Value>(&last)
+                .ok()
+                .and_then(|b| b["messages"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .map(|m| m["role"].to_string())
+                .collect();
+            let tail: String = last
+                .chars()
+                .rev()
+                .take(1500)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            panic!(
+                "no exec row for {label:?} {what}: {rows:#?}\nlast model request roles {roles:?}, ends: {tail}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The run directory (in the gateway's HOME) whose label is `label`.
+fn run_dir_of(ctx: &Ctx, label: &str) -> Option<PathBuf> {
+    let runs = ctx.gateway_home().join(".openclaw/clawrun/runs");
+    std::fs::read_dir(runs)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|d| {
+            std::fs::read(d.join("run.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .is_some_and(|r| r["label"] == label)
+        })
+}
+
+/// Ask the gateway's agent (a turn in the topic session) to `exec` a
+/// `clawrun run` in the background with this label and task.
+async fn agent_launches(ctx: &Ctx, label: &str, task: &str) {
+    topic_session_id(ctx).await;
+    let config = clawrun_config(ctx, "telegram-direct");
+    let project = ctx.project(&label.replace(' ', "-"));
+    let command = format!(
+        "{} run --label '{label}' --config {} --backends {} --backend claude -p {} --session {TOPIC_KEY} -t '{task}'",
+        ctx.bin_dir().join("clawrun").display(),
+        config.display(),
+        ctx.backends_file().display(),
+        project.display(),
+    );
+    let message = format!("[e2e:exec] Start this: {EXEC_OPEN}{command}{EXEC_CLOSE}");
+    openclaw(
+        ctx,
+        &[
+            "agent",
+            "--session-key",
+            TOPIC_KEY,
+            "--message",
+            &message,
+            "--json",
+            "--timeout",
+            "120",
+        ],
+    )
+    .await;
+}
+
+fn no_wake_of_its_own(dir: &Path) {
+    let wakes = outbox_entries(dir)
+        .into_iter()
+        .filter(|e| matches!(e.item, Item::Wake(_)))
+        .count();
+    assert_eq!(wakes, 0, "clawrun queued a wake of its own in exec mode");
+}
+
+/// A run the agent started with `exec`: a running row, then succeeded; the
+/// agent's next model request carries the compact result.
+pub async fn exec_task_ledger(ctx: Arc<Ctx>) {
+    let label = "e2e exec ok";
+    let before = ctx.openai.chat_bodies().await.len();
+    agent_launches(&ctx, label, "[e2e:slow10] A task the agent started.").await;
+    let row = wait_row(&ctx, label, "running", |r| r["status"] == "running").await;
+    assert_eq!(row["runtime"], "cli", "{row}");
+    let started = Instant::now();
+    let row = wait_row(&ctx, label, "ended", |r| r["status"] != "running").await;
+    assert_eq!(row["status"], "succeeded", "{row}");
+    ctx.figure(
+        "exec mode: task row running → succeeded (10 s agent turn)",
+        format!("{:.1}s", started.elapsed().as_secs_f64()),
+    );
+    let dir = run_dir_of(&ctx, label).expect("no run directory");
+    assert_eq!(run_record(&dir)["status"], "completed");
+    no_wake_of_its_own(&dir);
+    let until = Instant::now() + LIMIT;
+    let wanted = format!("[clawrun] completed · {label}");
+    loop {
+        let bodies = ctx.openai.chat_bodies().await;
+        if bodies[before..].iter().any(|b| b.contains(&wanted)) {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the agent was never woken with {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let texts: Vec<String> = ctx
+        .telegram
+        .calls()
+        .await
+        .iter()
+        .filter(|c| c.from_clawrun && in_topic(c))
+        .map(|c| c.text().to_owned())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains(label) && t.contains("started")),
+        "{texts:#?}"
+    );
+}
+
+/// `openclaw tasks cancel` stops the run: killed, ⛔ in the chat, no agent left.
+pub async fn exec_task_cancel(ctx: Arc<Ctx>) {
+    let label = "e2e exec cancel";
+    agent_launches(&ctx, label, "[e2e:slow90] A long task the agent started.").await;
+    let row = wait_row(&ctx, label, "running", |r| r["status"] == "running").await;
+    let mut dir = None;
+    let until = Instant::now() + LIMIT;
+    while dir.is_none() {
+        dir = run_dir_of(&ctx, label).filter(|d| run_record(d)["agent_pid"].is_u64());
+        assert!(Instant::now() < until, "the agent never started");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let dir = dir.unwrap();
+    let pgid = run_record(&dir)["agent_pid"].as_u64().unwrap() as i32;
+    let id = row["taskId"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    openclaw(&ctx, &["tasks", "cancel", &id]).await;
+    while run_record(&dir)["status"] != "killed" {
+        assert!(Instant::now() < until, "{}", run_record(&dir));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ctx.figure(
+        "exec mode: tasks cancel → run.json killed",
+        format!("{:.1}s", started.elapsed().as_secs_f64()),
+    );
+    let gone = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_err();
+    assert!(gone, "the agent's process group survived the cancel");
+    let row = wait_row(&ctx, label, "ended", |r| r["status"] != "running").await;
+    assert_eq!(row["status"], "cancelled", "{row}");
+    let until = Instant::now() + LIMIT;
+    loop {
+        let killed = ctx
+            .telegram
+            .calls()
+            .await
+            .iter()
+            .any(|c| c.from_clawrun && in_topic(c) && c.text().contains("⛔"));
+        if killed {
+            break;
+        }
+        assert!(Instant::now() < until, "no ⛔ in the topic");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    no_wake_of_its_own(&dir);
+}
+
+/// A failing agent: the run exits 3, so the row says failed, and the agent
+/// is woken with `[clawrun] failed`.
+pub async fn exec_task_failed(ctx: Arc<Ctx>) {
+    let label = "e2e exec fails";
+    let before = ctx.openai.chat_bodies().await.len();
+    agent_launches(&ctx, label, "[e2e:err500] A task that fails.").await;
+    let row = wait_row(&ctx, label, "ended", |r| r["status"] != "running").await;
+    assert_eq!(row["status"], "failed", "{row}");
+    let dir = run_dir_of(&ctx, label).expect("no run directory");
+    assert_eq!(run_record(&dir)["status"], "failed");
+    no_wake_of_its_own(&dir);
+    let until = Instant::now() + LIMIT;
+    let wanted = format!("[clawrun] failed · {label}");
+    while !ctx.openai.chat_bodies().await[before..]
+        .iter()
+        .any(|b| b.contains(&wanted))
+    {
+        assert!(
+            Instant::now() < until,
+            "the agent was never woken with {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
