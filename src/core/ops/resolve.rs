@@ -76,15 +76,16 @@ pub struct Run {
 /// What a name given on the command line refers to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    /// A run with a run directory.
-    Run(Run),
+    /// A run with a run directory (both variants boxed: records and
+    /// registry entries are large and of very different sizes).
+    Run(Box<Run>),
     /// A session known only from a registry (its run directories are gone,
     /// or a seed script made it).
     Session {
         /// Backend whose registry holds it.
         backend: String,
         /// The registry entry.
-        entry: Entry,
+        entry: Box<Entry>,
     },
 }
 
@@ -169,7 +170,7 @@ pub fn resolve(paths: &Paths, query: &str) -> Result<Target> {
     let runs = runs_newest_first(paths);
     let found = |i: usize| {
         let (dir, record) = runs[i].clone();
-        Ok(Target::Run(Run { dir, record }))
+        Ok(Target::Run(Box::new(Run { dir, record })))
     };
     if let Some(i) = runs.iter().position(|(_, r)| r.run_id == q) {
         return found(i);
@@ -187,7 +188,7 @@ pub fn resolve(paths: &Paths, query: &str) -> Result<Target> {
             Ok(Some(entry)) => {
                 return Ok(Target::Session {
                     backend: (*backend).to_owned(),
-                    entry,
+                    entry: Box::new(entry),
                 });
             }
             Ok(None) => {}
@@ -273,7 +274,7 @@ fn session_by_label(
     newest_first(&mut part);
     let pick = |(backend, entry): (&str, Entry)| Target::Session {
         backend: backend.to_owned(),
-        entry,
+        entry: Box::new(entry),
     };
     if let Some(first) = exact.into_iter().next() {
         return Ok(Some(pick(first)));
@@ -300,7 +301,7 @@ fn session_by_label(
 /// registry.
 pub fn resolve_run(paths: &Paths, query: &str) -> Result<Run> {
     match resolve(paths, query)? {
-        Target::Run(run) => Ok(run),
+        Target::Run(run) => Ok(*run),
         Target::Session { backend, entry } => Err(Error::usage(format!(
             "{:?} is a {backend} session in the registry without a run directory (deleted, or \
              started by another tool): see `clawrun sessions show {}`, or continue it with \
