@@ -215,11 +215,17 @@ fi
 echo "== cargo publish --dry-run --locked"
 dirty=()
 [ -z "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] || dirty=(--allow-dirty)
+# The .crate it writes: target/package/tmp-crate/ (cargo 1.95's dry run) or
+# target/package/. Old ones are removed first, so the size measured is this one's.
+PKG_DIR=${CARGO_TARGET_DIR:-$ROOT/target}/package
+rm -f "$PKG_DIR/tmp-crate/clawrun-$VERSION.crate" "$PKG_DIR/clawrun-$VERSION.crate"
 t0=$(date +%s)
 (cd "$ROOT" && cargo publish --dry-run --locked "${dirty[@]}") > "$WORK/publish.log" 2>&1
 check "cargo publish --dry-run --locked ${dirty[*]} ($(( $(date +%s) - t0 ))s)" test $? -eq 0 || tail -30 "$WORK/publish.log"
-CRATE=${CARGO_TARGET_DIR:-$ROOT/target}/package/clawrun-$VERSION.crate
-size=$(wc -c < "$CRATE" 2>/dev/null || echo missing)
+size=missing
+for crate in "$PKG_DIR/tmp-crate/clawrun-$VERSION.crate" "$PKG_DIR/clawrun-$VERSION.crate"; do
+  [ -f "$crate" ] && size=$(wc -c < "$crate") && break
+done
 check "the packaged crate is under 2 MB ($size bytes)" test "$size" != missing -a "$size" -lt "$CRATE_MAX_BYTES" 2>/dev/null
 (cd "$ROOT" && cargo package --list --locked --allow-dirty 2>/dev/null) > "$WORK/crate-files"
 check "the crate holds src/ and backends.toml, and no tests/" \
