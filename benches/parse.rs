@@ -11,10 +11,16 @@
 //! the same lines into `IgnoredAny` (validating, keeping nothing): the ratio to
 //! them is stable across machines where the absolute figure is not.
 //!
+//! Before criterion's figures, each parser and its baseline run in turn on
+//! the same transcript, 7 times each, and the ratio of their median CPU time
+//! (this thread's, not wall time: the machine may be shared) is printed —
+//! the figure to compare with the target (≥ 0.9 of `IgnoredAny`).
+//!
 //! `cargo bench --bench parse -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clawrun::backends::{ClaudeParser, CodexParser, LineParser};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -109,6 +115,55 @@ fn transcripts() -> [(&'static str, String); 4] {
     ]
 }
 
+/// CPU time of this thread so far.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a valid pointer to a timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// This thread's CPU time for `f`.
+fn cpu<T>(f: impl FnOnce() -> T) -> Duration {
+    let start = thread_cpu();
+    black_box(f());
+    thread_cpu() - start
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Each parser against its baseline on the same text, interleaved, by the
+/// median CPU time of 7 rounds: MB/s of both and their ratio.
+fn ratios(sets: &[(&'static str, String)]) {
+    const ROUNDS: usize = 7;
+    println!("parser / IgnoredAny, CPU time, median of {ROUNDS} interleaved rounds:");
+    for (name, text) in sets {
+        let (mut parser, mut baseline) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            parser.push(if name.starts_with("claude") {
+                cpu(|| run(ClaudeParser::new(), text))
+            } else {
+                cpu(|| run(CodexParser::new(), text))
+            });
+            baseline.push(cpu(|| ignored(text)));
+        }
+        let (p, b) = (median(parser), median(baseline));
+        let mbps = |d: Duration| text.len() as f64 / d.as_secs_f64() / 1e6;
+        println!(
+            "  {name:<16} parser {:>6.0} MB/s   IgnoredAny {:>6.0} MB/s   ratio {:.2}",
+            mbps(p),
+            mbps(b),
+            b.as_secs_f64() / p.as_secs_f64()
+        );
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let sets = transcripts();
     // Sanity: the transcripts parse into events, and (but for the one item
@@ -126,6 +181,8 @@ fn bench(c: &mut Criterion) {
             assert!(warnings * 10 < events, "{name}: {warnings} warnings");
         }
     }
+
+    ratios(&sets);
 
     let mut group = c.benchmark_group("parse");
     group.sample_size(10);

@@ -8,6 +8,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // A runner's crash watcher waits before anything is set up (it may wait
+    // for hours); it goes on below only when its runner died.
+    if cli::watcher_wait() == Some(clawrun::core::runner::RunnerEnd::Finished) {
+        return ExitCode::SUCCESS;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CLAWRUN_LOG")

@@ -44,10 +44,12 @@ use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
 mod backend;
 mod denials;
+mod failure;
 mod live;
 mod system;
 mod usage;
 
+use failure::{classify_failure, usage_limit_text};
 use usage::{add_usage, model_usage_total};
 
 pub use backend::ClaudeBackend;
@@ -122,6 +124,28 @@ wire::record! {
         "newConversationId" => new_conversation_id: Option<Cow<'a, str>>,
         // rate_limit_event
         "rate_limit_info" => rate_limit_info: Option<RateLimitInfo<'a>>,
+    }
+}
+
+wire::record! {
+    /// An `assistant`, `user` or `stream_event` line (most of a transcript):
+    /// only what those map from, read when the line names its type first.
+    struct Turn<'a> {
+        "message" => message: Option<Message<'a>>,
+        "parent_tool_use_id" => parent_tool_use_id: Option<Cow<'a, str>>,
+        "tool_use_result" => tool_use_result: Option<ToolUseResult<'a>>,
+        "event" => event: Option<StreamEvent<'a>>,
+    }
+}
+
+impl<'a> Turn<'a> {
+    fn of(line: Line<'a>) -> Self {
+        Turn {
+            message: line.message,
+            parent_tool_use_id: line.parent_tool_use_id,
+            tool_use_result: line.tool_use_result,
+            event: line.event,
+        }
     }
 }
 
@@ -300,7 +324,29 @@ fn preview(line: &str) -> String {
     wire::short(line, 120)
 }
 
+/// The `stream_event` kinds that map to something (see `stream_event`).
+const STREAM_EVENTS_READ: &[&str] = &["content_block_delta", "message_start", "message_delta"];
+
+fn malformed(e: &serde_json::Error, line: &str, out: &mut Vec<AgentEvent>) {
+    out.push(AgentEvent::Warning {
+        message: format!("malformed Claude line ({e}): {}", preview(line)),
+    });
+}
+
 impl ClaudeParser {
+    /// A conversation line of type `kind`, read as a [`Turn`].
+    fn turn(&mut self, kind: &str, line: &str, out: &mut Vec<AgentEvent>) {
+        let mut turn = Turn::default();
+        if let Err(e) = wire::parse_record(line, &mut turn) {
+            return malformed(&e, line, out);
+        }
+        match kind {
+            "assistant" => self.assistant(turn, out),
+            "user" => self.user(turn, out),
+            _ => self.stream_event(turn, out),
+        }
+    }
+
     /// A parser for a new run.
     pub fn new() -> Self {
         Self::default()
@@ -322,9 +368,9 @@ impl ClaudeParser {
     fn handle(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
         match line.kind.as_deref() {
             Some("system") => self.system(line, out),
-            Some("assistant") => self.assistant(line, out),
-            Some("user") => self.user(line, out),
-            Some("stream_event") => self.stream_event(line, out),
+            Some("assistant") => self.assistant(Turn::of(line), out),
+            Some("user") => self.user(Turn::of(line), out),
+            Some("stream_event") => self.stream_event(Turn::of(line), out),
             Some("result") => self.result(line, out),
             Some("rate_limit_event") => Self::rate_limit(line, out),
             // The conversation continues under a new session id (seen in the
@@ -364,7 +410,7 @@ impl ClaudeParser {
         });
     }
 
-    fn assistant(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+    fn assistant(&mut self, line: Turn<'_>, out: &mut Vec<AgentEvent>) {
         let Some(message) = line.message else {
             out.push(AgentEvent::Warning {
                 message: "Claude assistant line without a message".to_string(),
@@ -441,7 +487,8 @@ impl ClaudeParser {
     /// `message_delta`; the figures of one message only grow, so they are merged
     /// field by field with the maximum and emitted only when they changed.
     fn report_usage(&mut self, id: &str, usage: Usage, out: &mut Vec<AgentEvent>) {
-        let merged = match self.message_usage.get(id) {
+        let prev = self.message_usage.get(id).copied();
+        let merged = match prev {
             Some(prev) => Usage {
                 input_tokens: prev.input_tokens.max(usage.input_tokens),
                 cached_input_tokens: prev.cached_input_tokens.max(usage.cached_input_tokens),
@@ -449,10 +496,7 @@ impl ClaudeParser {
             },
             None => usage,
         };
-        let unchanged = match self.message_usage.get(id) {
-            Some(prev) => *prev == merged,
-            None => merged == Usage::default(),
-        };
+        let unchanged = merged == prev.unwrap_or_default();
         if unchanged {
             return;
         }
@@ -463,7 +507,7 @@ impl ClaudeParser {
         });
     }
 
-    fn user(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+    fn user(&mut self, line: Turn<'_>, out: &mut Vec<AgentEvent>) {
         let Some(message) = line.message else {
             return;
         };
@@ -496,7 +540,7 @@ impl ClaudeParser {
         }
     }
 
-    fn stream_event(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
+    fn stream_event(&mut self, line: Turn<'_>, out: &mut Vec<AgentEvent>) {
         let Some(event) = line.event else {
             out.push(AgentEvent::Warning {
                 message: "Claude stream_event without an event".to_string(),
@@ -661,37 +705,6 @@ impl ClaudeParser {
     }
 }
 
-/// The `"… usage limit reached|<unix seconds>"` result text of older Claude Code
-/// versions: the message before the bar and the reset time.
-fn usage_limit_text(text: &str) -> Option<(String, i64)> {
-    let (message, epoch) = text.trim().rsplit_once('|')?;
-    let resets_at = epoch.trim().parse::<i64>().ok()?;
-    let lower = message.to_ascii_lowercase();
-    (lower.contains("limit")).then(|| (message.trim().to_string(), resets_at))
-}
-
-fn classify_failure(message: &str, errors: &[Cow<'_, str>], status: Option<u64>) -> FailureKind {
-    let mentions =
-        |needle: &str| message.contains(needle) || errors.iter().any(|e| e.contains(needle));
-    if mentions(RESUME_NOT_FOUND) {
-        return FailureKind::ResumeNotFound;
-    }
-    let lower = message.to_ascii_lowercase();
-    if status == Some(429)
-        || lower.contains("rate limit")
-        || lower.contains("rate_limit")
-        || lower.contains("usage limit")
-    {
-        return FailureKind::RateLimit;
-    }
-    match status {
-        Some(status) => FailureKind::Api {
-            status: to_u16(status),
-        },
-        None => FailureKind::Other,
-    }
-}
-
 /// A short human label for a tool call.
 fn tool_summary(name: &str, input: &StrArgs<'_>) -> String {
     let pick = |key: &str| input.get(key).filter(|v| !v.trim().is_empty());
@@ -728,14 +741,27 @@ impl LineParser for ClaudeParser {
             });
             return;
         }
-        let mut wire = Line::default();
-        if let Err(e) = wire::parse_record(line, &mut wire) {
-            out.push(AgentEvent::Warning {
-                message: format!("malformed Claude line ({e}): {}", preview(line)),
-            });
-            return;
+        // Type first: most lines name it first, and the conversation's lines
+        // need only a few fields; the stream events that map to nothing are
+        // not read at all. Any other shape: the whole line, every field.
+        let kind = wire::leading_str(line, "{\"type\"").filter(|_| line.ends_with('}'));
+        match kind {
+            Some((kind @ ("assistant" | "user"), _)) => self.turn(kind, line, out),
+            Some(("stream_event", rest)) => {
+                if wire::leading_str(rest, ",\"event\":{\"type\"")
+                    .is_none_or(|(event, _)| STREAM_EVENTS_READ.contains(&event))
+                {
+                    self.turn("stream_event", line, out);
+                }
+            }
+            _ => {
+                let mut wire = Line::default();
+                match wire::parse_record(line, &mut wire) {
+                    Ok(()) => self.handle(wire, out),
+                    Err(e) => malformed(&e, line, out),
+                }
+            }
         }
-        self.handle(wire, out);
     }
 
     fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {

@@ -430,6 +430,17 @@ pub(crate) fn parse_record<'de, R: Record<'de>>(
     de.end()
 }
 
+/// The string value that `s` opens with, when it opens with exactly `prefix`,
+/// a colon and a string without escapes (`leading_str(r#"{"type":"user",…"#,
+/// r#"{"type""#)` is `("user", r#",…"#)`), and the text after it. A cheap
+/// look at the type a line names first; anything else is `None` (and the
+/// line is read in full).
+pub(crate) fn leading_str<'a>(s: &'a str, prefix: &str) -> Option<(&'a str, &'a str)> {
+    let rest = s.strip_prefix(prefix)?.strip_prefix(":\"")?;
+    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
+    (rest.as_bytes()[end] == b'"').then(|| (&rest[..end], &rest[end + 1..]))
+}
+
 /// The top level: an object only (anything else is an error, hence a warning).
 struct RecordMapVisitor<'s, R>(&'s mut R);
 

@@ -8,6 +8,8 @@ mod commands;
 pub mod exit;
 mod render;
 
+pub use commands::watch::wait_early as watcher_wait;
+
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -55,7 +57,7 @@ pub fn run(cli: Cli) -> CmdResult {
     match &cli.command {
         Command::Run(args) => c::run::run(args, &ctx),
         Command::Runner { dir, slot_fd, .. } => c::run::runner(dir, *slot_fd, &ctx),
-        Command::Watch { dir } => c::run::watch(dir, &ctx),
+        Command::Watch { dir } => c::watch::watch(dir, &ctx),
         Command::Status(args) => c::status::status(args, &ctx),
         Command::Route(args) => c::route::route(args, &ctx),
         Command::Notify(args) => c::notify::notify(args),
@@ -83,7 +85,11 @@ pub fn run(cli: Cli) -> CmdResult {
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     // One thread: the runner waits on I/O, and the agent's parent-death signal is
     // tied to the thread that spawned it, which must live as long as the run.
+    // The blocking pool (file and git work off the loop) starts threads on
+    // demand; an idle one ends after a second instead of ten, so a run that
+    // waits on its agent is one thread.
     Ok(tokio::runtime::Builder::new_current_thread()
+        .thread_keep_alive(std::time::Duration::from_secs(1))
         .enable_all()
         .build()
         .context("starting the async runtime")?)

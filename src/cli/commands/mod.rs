@@ -18,4 +18,5 @@ pub mod sessions;
 pub mod show;
 pub mod stats;
 pub mod status;
+pub mod watch;
 pub mod worktree;

@@ -1,7 +1,6 @@
 //! `clawrun run` (validate, route, launch in the foreground or detached) and
 //! the hidden `__runner` that executes a detached run's directory.
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,7 +12,7 @@ use clawrun::core::notify::delivery::Configs;
 use clawrun::core::ops::capacity::Admit;
 use clawrun::core::ops::{capacity, gc};
 use clawrun::core::runner::follower;
-use clawrun::core::runner::{self, Admission, Handover, Prepared, RunReport, RunnerEnd, process};
+use clawrun::core::runner::{self, Admission, Handover, Prepared, RunReport};
 use clawrun::core::store::paths::{Paths, ProcessEnv};
 use clawrun::core::store::run::RunDir;
 use clawrun::core::store::slots::Slots;
@@ -233,78 +232,11 @@ pub fn runner(dir: &std::path::Path, slot_fd: Option<i32>, ctx: &Ctx) -> CmdResu
     Ok(report.exit_code)
 }
 
-/// `clawrun __watch DIR`: wait for the runner at the other end of stdin; if
-/// it dies without saying it is done, record the crash and deliver the crash
-/// message and the wake (see `clawrun::core::runner::wait_for_runner`).
-pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
-    let parent = process::parent_pid();
-    let end = runner::wait_for_runner(&mut std::io::stdin().lock());
-    if end == RunnerEnd::Finished {
-        return Ok(0);
-    }
-    if !process::parent_exited(parent, Duration::from_secs(2)) {
-        // Not the runner's death (a watcher started by hand, stdin closed):
-        // a live run is never marked crashed.
-        eprintln!(
-            "⚠ the watcher's input closed while its runner (pid {parent}) runs: nothing recorded"
-        );
-        return Ok(0);
-    }
-    let dir = RunDir::open(PathBuf::from(dir));
-    let spec = dir.read_spec()?;
-    let runner_pid = dir.read_record().map(|r| r.runner_pid).unwrap_or(0);
-    let message = format!(
-        "the runner (pid {runner_pid}) died without finishing the run \
-         (killed, out of memory, or the machine stopped)"
-    );
-    let channel = runner::channel_for(spec.channel, &dir.path, &ctx.paths).unwrap_or_else(|e| {
-        eprintln!(
-            "❌ channel {} unavailable ({:#}); the crash goes to the console",
-            spec.channel,
-            anyhow::Error::from(e)
-        );
-        Console::new(Some(
-            dir.file(clawrun::channels::console::NOTIFICATIONS_FILE_NAME),
-        ))
-        .into()
-    });
-    runtime()?.block_on(runner::record_crash(&dir, &ctx.paths, channel, &message))?;
-    Ok(0)
-}
-
-/// Start the watcher of this runner (`clawrun __watch DIR`). A watcher that
-/// cannot start is a warning: the run goes on, and a command that reaps
-/// stale runs closes it if the runner dies.
-fn spawn_watcher(dir: &RunDir, paths: &Paths) -> Option<process::Watcher> {
-    let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
-        Err(e) => {
-            eprintln!("⚠ no crash watcher for this run: finding the clawrun executable: {e}");
-            return None;
-        }
-    };
-    let mut args: Vec<OsString> = vec!["--state-dir".into(), paths.state_dir.clone().into()];
-    if paths.config_file.is_file() {
-        args.extend(["--config".into(), paths.config_file.clone().into()]);
-    }
-    args.extend(["__watch".into(), dir.path.clone().into()]);
-    match process::spawn_watcher(&exe, &args) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            eprintln!(
-                "⚠ no crash watcher for this run: starting {}: {e}",
-                exe.display()
-            );
-            None
-        }
-    }
-}
-
 /// Execute `dir` to its end with its channel, watched by a `__watch` process
 /// (told when the run is over); a panic of the runner is recorded as a crash
 /// (and notified) before it is reported.
 fn execute(dir: &RunDir, paths: &Paths, admission: Admission) -> Result<RunReport, CliError> {
-    let watcher = spawn_watcher(dir, paths);
+    let watcher = super::watch::spawn(dir, paths);
     let result = execute_watched(dir, paths, admission);
     // Finished, however it went (an error before the run started is the
     // watcher's to record: no `done` then).

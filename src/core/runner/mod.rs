@@ -29,6 +29,7 @@ mod crash;
 mod detach;
 mod finish;
 pub mod follower;
+mod idle;
 mod inherit;
 mod io;
 pub mod process;

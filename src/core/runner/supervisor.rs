@@ -149,6 +149,8 @@ pub(crate) struct Loop {
     /// The events and replies of one chunk; kept, so its buffers are
     /// allocated once per run, not once per chunk.
     pub(crate) step: Step,
+    /// When the agent went quiet (the heap is trimmed then).
+    pub(crate) quiet: super::idle::Quiet,
 }
 
 fn interval(first: Instant, period: Duration) -> Interval {
@@ -327,6 +329,7 @@ impl Supervisor<'_> {
             stream_error: None,
             stream_written: 0,
             step: Step::default(),
+            quiet: super::idle::Quiet::default(),
         };
         // One pass per agent process: the first, then one per restart.
         let mut attempt = Attempt::new(agent);
@@ -386,13 +389,6 @@ impl Supervisor<'_> {
     /// Supervise one agent process until its pipes are closed and it has exited.
     async fn supervise(&mut self, a: &mut Attempt, lp: &mut Loop) {
         while a.stdout_open || a.stderr_open || a.exit_status.is_none() {
-            let drain_deadline = a.drain_deadline;
-            let drain = async move {
-                match drain_deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
             let running = a.running();
             let heartbeat = self.spec.notify.heartbeat_secs > 0 && a.exit_status.is_none();
             tokio::select! {
@@ -406,7 +402,8 @@ impl Supervisor<'_> {
                     a.drain_deadline = Some(Instant::now() + DRAIN_AFTER_EXIT);
                     self.turns.input = None;
                 },
-                () = drain => {
+                () = tokio::time::sleep_until(a.drain_deadline.unwrap_or(lp.deadline)),
+                    if a.drain_deadline.is_some() => {
                     // The agent exited but something it started still holds the pipes.
                     a.agent.kill_leftovers(self.grace().min(Duration::from_secs(2))).await;
                     a.stdout_open = false;
@@ -428,6 +425,7 @@ impl Supervisor<'_> {
                     }
                 },
                 _ = lp.refresh.tick() => {
+                    lp.quiet.tick(self.stream_pos, [&mut lp.out_buf, &mut lp.err_buf]);
                     if let Some(reason) = self.on_refresh(running) {
                         self.stop(a, lp, reason).await;
                     }
@@ -534,7 +532,6 @@ impl Supervisor<'_> {
         a.agent.disarm();
     }
 
-    /// Carry out what a line produced: replies to the agent, then events.
     /// Carry out a step: write its replies to the agent, fold its events in.
     /// Leaves `step` empty, its buffers kept.
     fn apply_step(&mut self, step: &mut Step, now: Instant) {
