@@ -33,7 +33,7 @@ pub use crate::backends::claude::{ClaudeBackend, ClaudeParser};
 pub use crate::backends::codex::{CodexBackend, CodexParser};
 use crate::backends::config::BackendsConfig;
 pub use crate::backends::generic::{GenericBackend, GenericParser};
-pub use crate::backends::protocol::{AnyProtocol, LiveInput, OneWay, Protocol, Step};
+pub use crate::backends::protocol::{AnyProtocol, Awaiting, LiveInput, OneWay, Protocol, Step};
 use crate::core::config::Safety;
 use crate::core::error::ConfigError;
 use crate::core::model::approval::ApprovalMode;

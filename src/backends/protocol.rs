@@ -58,6 +58,17 @@ impl Step {
     }
 }
 
+/// What a conversation still waits for before it is established. The
+/// runner bounds that wait (it owns time); the protocol only says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Awaiting {
+    /// The answer to the protocol's handshake request (ACP `initialize`);
+    /// the text names it and anything odd seen meanwhile, for the failure.
+    Handshake(String),
+    /// The first event of a stream CLI's output.
+    FirstEvent,
+}
+
 /// One agent process's conversation, as the runner sees it.
 #[enum_dispatch]
 pub trait Protocol {
@@ -75,24 +86,36 @@ pub trait Protocol {
     fn on_stop(&mut self) -> Option<Vec<u8>> {
         None
     }
+    /// What the conversation still waits for before it is established, or
+    /// `None` once it is (or once it failed: nothing more to wait for).
+    fn awaiting(&self) -> Option<Awaiting> {
+        None
+    }
 }
 
 /// A CLI that only prints: its parser, and no input.
 #[derive(Debug, Clone)]
 pub struct OneWay {
     parser: AnyParser,
+    /// An event was read (the stream has started).
+    started: bool,
 }
 
 impl OneWay {
     /// The protocol of a one-way CLI with this parser.
     pub fn new(parser: AnyParser) -> Self {
-        Self { parser }
+        Self {
+            parser,
+            started: false,
+        }
     }
 }
 
 impl Protocol for OneWay {
     fn on_line(&mut self, line: &str, step: &mut Step) {
+        let before = step.events.len();
         self.parser.parse_line_into(line, &mut step.events);
+        self.started |= step.events.len() > before;
     }
 
     fn encode(&mut self, _input: LiveInput<'_>) -> Option<Vec<u8>> {
@@ -101,6 +124,10 @@ impl Protocol for OneWay {
 
     fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {
         self.parser.finish(exit_code, stderr_tail)
+    }
+
+    fn awaiting(&self) -> Option<Awaiting> {
+        (!self.started).then_some(Awaiting::FirstEvent)
     }
 }
 
@@ -131,5 +158,16 @@ mod tests {
         assert!(step.writes.is_empty());
         assert_eq!(p.encode(LiveInput::Message("hi")), None);
         assert_eq!(p.encode(LiveInput::Interrupt), None);
+    }
+
+    #[test]
+    fn one_way_awaits_its_first_event_only() {
+        let mut p: AnyProtocol = OneWay::new(CodexParser::default().into()).into();
+        assert_eq!(p.awaiting(), Some(Awaiting::FirstEvent));
+        let mut step = Step::default();
+        p.on_line("", &mut step);
+        assert_eq!(p.awaiting(), Some(Awaiting::FirstEvent));
+        p.on_line(r#"{"type":"thread.started","thread_id":"t-1"}"#, &mut step);
+        assert_eq!(p.awaiting(), None);
     }
 }

@@ -14,7 +14,7 @@ use crate::common::{Sandbox, fixture, run_ids};
 
 /// A sandbox whose `backends.toml` defines `[acp.fake]`, and where the agent
 /// records what it receives.
-fn sandbox() -> (Sandbox, PathBuf) {
+pub(crate) fn sandbox() -> (Sandbox, PathBuf) {
     let sb = Sandbox::new();
     std::fs::create_dir_all(sb.state_dir()).unwrap();
     let toml = format!(
@@ -31,7 +31,12 @@ fn stderr(o: &Output) -> String {
 }
 
 /// A foreground run of `scenario`: its exit code and JSON report.
-fn run(sb: &Sandbox, rec: &Path, scenario: &str, extra: &[&str]) -> (Option<i32>, Value) {
+pub(crate) fn run(
+    sb: &Sandbox,
+    rec: &Path,
+    scenario: &str,
+    extra: &[&str],
+) -> (Option<i32>, Value) {
     let args = [
         &[
             "--backend",
@@ -79,13 +84,13 @@ fn run_dir(sb: &Sandbox, i: usize) -> (String, PathBuf) {
 
 /// The run directory of a finished run, from its report (run ids made in
 /// the same second do not sort by time).
-fn dir_of(sb: &Sandbox, report: &Value) -> PathBuf {
+pub(crate) fn dir_of(sb: &Sandbox, report: &Value) -> PathBuf {
     sb.state_dir()
         .join("runs")
         .join(report["run_id"].as_str().unwrap())
 }
 
-fn record(dir: &Path) -> Value {
+pub(crate) fn record(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
 }
 

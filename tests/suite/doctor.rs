@@ -33,11 +33,22 @@ fn cli_dir(sb: &Sandbox, claude: Option<&str>, codex: Option<&str>) -> PathBuf {
 }
 
 fn good_clis(sb: &Sandbox) -> PathBuf {
-    cli_dir(
+    let dir = cli_dir(
         sb,
         Some("echo '2.1.332 (Claude Code)'"),
         Some("echo 'codex-cli 0.171.0'"),
+    );
+    // The OpenClaw CLI that wakes Telegram runs.
+    let openclaw = dir.join("openclaw");
+    fs::write(
+        &openclaw,
+        "#!/bin/sh
+exit 0
+",
     )
+    .unwrap();
+    fs::set_permissions(&openclaw, fs::Permissions::from_mode(0o755)).unwrap();
+    dir
 }
 
 fn write_private(path: &Path, text: &str) {
@@ -211,6 +222,7 @@ async fn a_working_setup_passes_every_check() {
             "clawrun plugin",
             "sessions_send",
             "telegram",
+            "openclaw CLI (wakes)",
             "state dir",
             "registries"
         ]
@@ -252,7 +264,7 @@ async fn a_working_setup_passes_every_check() {
     let (code, text, _) = doctor(&sb, &clis, &[]).await;
     assert_eq!(code, 0);
     assert_no_secret(&text);
-    assert!(text.ends_with("12 ok, 0 warn, 0 fail, 0 skip\n"), "{text}");
+    assert!(text.ends_with("13 ok, 0 warn, 0 fail, 0 skip\n"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -611,8 +623,8 @@ async fn bad_permissions_and_bad_configs_fail_with_fixes() {
     }
 }
 
-/// clawrun's OpenClaw plugin: a missing one is skipped unless `[run]
-/// approvals = "chat"` needs it (then it fails, with the install command); an
+/// clawrun's OpenClaw plugin: a missing one is a warning (`--approvals chat`
+/// is refused without it) unless `[run] approvals = "chat"` needs it (then it fails, with the install command); an
 /// old version is a warning; the token never shows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clawrun_plugin_is_checked_against_what_the_config_needs() {
@@ -638,7 +650,14 @@ async fn the_clawrun_plugin_is_checked_against_what_the_config_needs() {
     clawrun_toml(&sb, &toml(""));
     let (_, report, _) = doctor_json(&sb, &clis, &[]).await;
     let c = check(&report, "clawrun plugin");
-    assert_eq!(c["status"], "skip", "{c}");
+    assert_eq!(c["status"], "warn", "{c}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`--approvals chat` needs it"),
+        "{c}"
+    );
     assert!(
         c["fix"]
             .as_str()

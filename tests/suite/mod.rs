@@ -1,4 +1,5 @@
 mod acp;
+mod acp_broken;
 mod approvals;
 mod bad_input;
 mod channels;
@@ -17,6 +18,7 @@ mod limits;
 mod manager;
 mod outbox;
 mod parsers;
+mod preflight;
 mod registry;
 mod respond;
 mod resume_route;

@@ -340,4 +340,23 @@ fn codex_session_log_is_read_only_for_a_limited_run_and_its_absence_is_a_warning
         err.contains("the calls the sandbox refused are not reported: the session log of"),
         "{err}"
     );
+    // The agent is told too: the result message and the run record carry it.
+    let result = result_message(&sb, &out);
+    assert!(
+        result.contains("Warnings: the calls the sandbox refused are not reported"),
+        "{result}"
+    );
+    let dir = sb
+        .state_dir()
+        .join("runs")
+        .join(report["run_id"].as_str().unwrap());
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    assert!(
+        record["warnings"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not reported"),
+        "{record}"
+    );
 }

@@ -21,7 +21,7 @@ pub(crate) fn key() -> String {
     format!("agent:main:telegram:group:{CHAT}:topic:{TOPIC}")
 }
 
-fn setup(sb: &Sandbox, gateway_port: u16, api_root: &str) {
+pub(crate) fn setup(sb: &Sandbox, gateway_port: u16, api_root: &str) {
     let oc = sb.openclaw_home();
     std::fs::create_dir_all(&oc).unwrap();
     std::fs::write(
@@ -49,7 +49,7 @@ fn setup(sb: &Sandbox, gateway_port: u16, api_root: &str) {
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-async fn mount_gateway(server: &MockServer) {
+pub(crate) async fn mount_gateway(server: &MockServer) {
     let sessions = json!({"sessions": [{
         "key": key(),
         "sessionId": SESSION_UUID,
@@ -65,7 +65,7 @@ async fn mount_gateway(server: &MockServer) {
         .await;
 }
 
-async fn mount_bot(server: &MockServer) {
+pub(crate) async fn mount_bot(server: &MockServer) {
     Mock::given(method("POST"))
         .and(path_regex(r"^/bot[^/]+/(sendMessage|editMessageText)$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({

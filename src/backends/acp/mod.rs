@@ -65,4 +65,4 @@ mod tests;
 pub use backend::{AcpBackend, policy_for};
 pub use config::{AcpConfig, AcpToml};
 pub use parser::AcpParser;
-pub use protocol::{AcpProtocol, AcpSetup, PermissionPolicy, permission_answer};
+pub use protocol::{AcpProtocol, AcpSetup, GARBAGE_LIMIT, PermissionPolicy, permission_answer};

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::parser::{AcpParser, rpc_error_text};
-use crate::backends::protocol::{LiveInput, Protocol, Step};
+use crate::backends::protocol::{Awaiting, LiveInput, Protocol, Step};
 use crate::core::model::approval::{Answer, Ask};
 use crate::core::model::events::{AgentEvent, FailureKind, check_resume_id, shown_resume_id};
 
@@ -32,6 +32,10 @@ pub const INITIALIZE_ID: u64 = 0;
 const METHOD_NOT_FOUND: i64 = -32601;
 /// ACP "resource not found" (a session to load that does not exist).
 const RESOURCE_NOT_FOUND: i64 = -32002;
+/// Lines that are not JSON-RPC messages an agent may write before its
+/// conversation is given up as broken (a banner or a stray log line is
+/// tolerated; a program that is not an ACP agent is not).
+pub const GARBAGE_LIMIT: u32 = 50;
 
 /// How the agent's permission requests are answered.
 ///
@@ -103,6 +107,11 @@ pub struct AcpProtocol {
     /// Permission requests handed to the runner, by [`Ask::request_id`]:
     /// the JSON-RPC id to answer and the options offered.
     asked: BTreeMap<String, (Value, Value)>,
+    /// Lines that were not JSON-RPC messages, so far.
+    garbage: u32,
+    /// Response ids that match no request of ours, the last few (named when
+    /// the handshake is given up).
+    stray_ids: Vec<String>,
 }
 
 /// The `initialize` request line: protocol version 1, and only the client
@@ -204,6 +213,8 @@ impl AcpProtocol {
             replaying: false,
             queued: VecDeque::new(),
             asked: BTreeMap::new(),
+            garbage: 0,
+            stray_ids: Vec::new(),
         }
     }
 
@@ -421,6 +432,9 @@ impl AcpProtocol {
 
     fn on_response(&mut self, id: &Value, msg: &Value, step: &mut Step) {
         let Some(call) = id.as_u64().and_then(|n| self.pending.remove(&n)) else {
+            if self.stray_ids.len() < 3 {
+                self.stray_ids.push(id.to_string());
+            }
             step.events.push(AgentEvent::Warning {
                 message: format!("ACP response to an unknown request id {id}"),
             });
@@ -431,6 +445,31 @@ impl AcpProtocol {
             (None, Some(result)) => self.on_result(call, result, step),
             (None, None) => self.on_result(call, &Value::Null, step),
         }
+    }
+
+    /// A line that is not a JSON-RPC message: a warning, and past
+    /// [`GARBAGE_LIMIT`] the end of the conversation.
+    fn on_garbage(&mut self, text: &str, step: &mut Step) {
+        self.garbage += 1;
+        if self.broken {
+            return;
+        }
+        let shown = crate::backends::wire::short(text, 120);
+        if self.garbage < GARBAGE_LIMIT {
+            step.events.push(AgentEvent::Warning {
+                message: format!("not a JSON-RPC message: {shown}"),
+            });
+            return;
+        }
+        self.fail(
+            format!(
+                "{} wrote {} lines that are not JSON-RPC messages (the last: {shown}); \
+                 is the program an ACP agent?",
+                self.setup.backend, self.garbage
+            ),
+            FailureKind::Other,
+            step,
+        );
     }
 
     /// A request from the agent: answered at once.
@@ -479,15 +518,7 @@ impl Protocol for AcpProtocol {
         }
         let msg = match serde_json::from_str::<Value>(text) {
             Ok(v) if v.is_object() => v,
-            _ => {
-                step.events.push(AgentEvent::Warning {
-                    message: format!(
-                        "not a JSON-RPC message: {}",
-                        crate::backends::wire::short(text, 120)
-                    ),
-                });
-                return;
-            }
+            _ => return self.on_garbage(text, step),
         };
         let method = msg.get("method").and_then(Value::as_str);
         match (method, msg.get("id")) {
@@ -540,5 +571,19 @@ impl Protocol for AcpProtocol {
     fn on_stop(&mut self) -> Option<Vec<u8>> {
         self.queued.clear();
         self.cancel()
+    }
+
+    fn awaiting(&self) -> Option<Awaiting> {
+        if self.broken || !self.pending.contains_key(&INITIALIZE_ID) {
+            return None;
+        }
+        let mut what = "`initialize`".to_owned();
+        if !self.stray_ids.is_empty() {
+            what.push_str(&format!(
+                " (it answered request id {}, which clawrun never sent)",
+                self.stray_ids.join(", ")
+            ));
+        }
+        Some(Awaiting::Handshake(what))
     }
 }

@@ -453,3 +453,46 @@ fn a_plan_counts_its_entries_and_names_the_current_one() {
         }]
     );
 }
+
+#[test]
+fn the_handshake_is_awaited_until_initialize_is_answered_by_its_id() {
+    let mut p = AcpProtocol::new(setup(None, PermissionPolicy::Allow));
+    assert!(matches!(
+        p.awaiting(),
+        Some(crate::backends::Awaiting::Handshake(_))
+    ));
+    let stray = r#"{"jsonrpc":"2.0","id":4242,"result":{}}"#;
+    drive(&mut p, &[stray.into()]);
+    let Some(crate::backends::Awaiting::Handshake(what)) = p.awaiting() else {
+        panic!("still awaiting")
+    };
+    assert!(
+        what.contains("`initialize`") && what.contains("4242"),
+        "{what}"
+    );
+    let init = r#"{"jsonrpc":"2.0","id":0,"result":{"agentCapabilities":{}}}"#;
+    drive(&mut p, &[init.into()]);
+    assert_eq!(p.awaiting(), None);
+}
+
+#[test]
+fn garbage_past_the_limit_fails_the_conversation_once() {
+    let mut p = AcpProtocol::new(setup(None, PermissionPolicy::Allow));
+    let lines: Vec<String> = (0..GARBAGE_LIMIT + 10)
+        .map(|i| format!("<html> {i}"))
+        .collect();
+    let (events, writes) = drive(&mut p, &lines);
+    let failures: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, AgentEvent::TurnFailed { .. }))
+        .collect();
+    assert_eq!(failures.len(), 1, "{events:?}");
+    assert!(
+        matches!(failures[0], AgentEvent::TurnFailed { message, .. } if message.contains("not JSON-RPC")),
+        "{failures:?}"
+    );
+    assert!(writes.is_empty());
+    // Failed: nothing more to wait for, and the exit adds no second failure.
+    assert_eq!(p.awaiting(), None);
+    assert!(p.finish(None, "").is_empty());
+}

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::backends::claude::ClaudeParser;
-use crate::backends::protocol::{LiveInput, Protocol, Step};
+use crate::backends::protocol::{Awaiting, LiveInput, Protocol, Step};
 use crate::backends::{CommandSpec, LineParser};
 use crate::core::model::approval::{Answer, Ask};
 use crate::core::model::events::AgentEvent;
@@ -38,6 +38,8 @@ pub struct ClaudeLive {
     /// The input of each permission request not answered yet, by request id
     /// (an allow sends it back as `updatedInput`).
     pending: HashMap<String, Value>,
+    /// An event was read (the stream has started).
+    started: bool,
 }
 
 impl ClaudeLive {
@@ -47,6 +49,7 @@ impl ClaudeLive {
             parser,
             interrupts_sent: 0,
             pending: HashMap::new(),
+            started: false,
         }
     }
 
@@ -81,7 +84,9 @@ impl ClaudeLive {
 
 impl Protocol for ClaudeLive {
     fn on_line(&mut self, line: &str, step: &mut Step) {
+        let before = step.events.len();
         self.parser.parse_line_into(line, &mut step.events);
+        self.started |= step.events.len() > before;
         if let Some(ask) = self.ask_in(line) {
             step.asks.push(ask);
         }
@@ -104,6 +109,10 @@ impl Protocol for ClaudeLive {
 
     fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {
         self.parser.finish(exit_code, stderr_tail)
+    }
+
+    fn awaiting(&self) -> Option<Awaiting> {
+        (!self.started).then_some(Awaiting::FirstEvent)
     }
 }
 

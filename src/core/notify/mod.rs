@@ -22,6 +22,7 @@ mod notifier;
 pub mod outbox;
 pub mod stale;
 mod text;
+mod warnings;
 
 pub use crash::{WakeTarget, crash_items, crash_key, render_crash};
 use denials::denial_cause;
@@ -46,7 +47,11 @@ pub const TASK_PREVIEW_CHARS: usize = 3500;
 pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
 pub use heartbeat::render_heartbeat;
 pub use launch::render_launch;
-pub use text::{esc, esc_preview, fmt_duration, preview, resume_command, resume_fact, shell_quote};
+pub use text::{
+    esc, esc_preview, fmt_duration, preview, render_waiting, resume_command, resume_fact,
+    shell_quote, tail_chars,
+};
+pub use warnings::warnings_line;
 
 /// What the notifier needs to know about the run.
 #[derive(Debug, Clone)]
@@ -160,6 +165,9 @@ pub struct WakePayload {
     /// running ([`followups_not_run_line`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub followups_not_run: Option<String>,
+    /// The run's warnings that matter to the agent ([`warnings_line`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<String>,
 }
 
 /// Characters of the result in the wake text.
@@ -169,23 +177,6 @@ pub const WAKE_PREVIEW_CHARS: usize = 1200;
 pub const WAITING_STATUS: &str = "waiting";
 /// Characters of the agent's last text quoted in a "waiting for input" notice.
 pub const WAITING_PREVIEW_CHARS: usize = 500;
-
-/// The last `n` characters of `s`, with `…` in front when cut.
-pub fn tail_chars(s: &str, n: usize) -> String {
-    let count = s.chars().count();
-    if count <= n {
-        return s.to_owned();
-    }
-    let tail: String = s.chars().skip(count - n).collect();
-    format!("…{tail}")
-}
-
-/// The "waiting for input" notice: `🔔 <label> asks:` and the tail of the
-/// agent's text, with how to answer.
-pub fn render_waiting(label: &str, run_id: &str, text: &str) -> String {
-    let asks = tail_chars(text.trim(), WAITING_PREVIEW_CHARS);
-    format!("🔔 {label} asks:\n{asks}\n\n↩️ Answer with `clawrun respond {run_id} \"…\"`.")
-}
 
 /// A process exit status in words: `143 (SIGTERM)` for a signal death as
 /// the runner records it (128 + n), else the number.
@@ -237,6 +228,9 @@ pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     }
     if let Some(f) = &p.followups_not_run {
         t.push_str(&format!("Follow-ups: {f}\n"));
+    }
+    if let Some(w) = &p.warnings {
+        t.push_str(&format!("Warnings: {w}\n"));
     }
     let resume = p
         .resume_id
@@ -366,6 +360,9 @@ pub fn render_result(
     }
     if let Some(line) = followups_not_run_line(&record.followups_not_run) {
         facts.push(("Follow-ups", line));
+    }
+    if let Some(line) = warnings_line(&record.warnings) {
+        facts.push(("Warnings", line));
     }
     if let Some(r) = resume_fact(
         &record.backend,

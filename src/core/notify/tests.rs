@@ -230,6 +230,7 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
         worktree: None,
         changes: None,
         followups_not_run: None,
+        warnings: None,
     };
     let t = render_wake("[M]", &p);
     assert!(
@@ -245,6 +246,12 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
     p.safety = None;
     p.denied = None;
     assert!(!render_wake("[M]", &p).contains("Safety"));
+    assert!(!render_wake("[M]", &p).contains("Warnings"));
+    p.warnings = Some("denials are not reported".into());
+    assert!(
+        render_wake("[M]", &p).contains("\nWarnings: denials are not reported\n"),
+        "the wake carries the run's warnings"
+    );
     // A session the agent cannot load: why, never a command that is refused
     // (issue 25), even in iterate mode.
     p.resume_id = Some("acp-1".into());

@@ -1,5 +1,6 @@
 //! The small text helpers every message uses: durations, Telegram HTML
-//! escaping, previews, shell quoting and the one resume command.
+//! escaping, previews, shell quoting and the one resume command; and the
+//! short "waiting for input" notice built from them.
 
 use std::path::Path;
 
@@ -110,4 +111,21 @@ pub fn preview(s: &str, n: usize) -> String {
     } else {
         head
     }
+}
+
+/// The last `n` characters of `s`, with `…` in front when cut.
+pub fn tail_chars(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    if count <= n {
+        return s.to_owned();
+    }
+    let tail: String = s.chars().skip(count - n).collect();
+    format!("…{tail}")
+}
+
+/// The "waiting for input" notice: `🔔 <label> asks:` and the tail of the
+/// agent's text, with how to answer.
+pub fn render_waiting(label: &str, run_id: &str, text: &str) -> String {
+    let asks = tail_chars(text.trim(), super::WAITING_PREVIEW_CHARS);
+    format!("🔔 {label} asks:\n{asks}\n\n↩️ Answer with `clawrun respond {run_id} \"…\"`.")
 }

@@ -23,6 +23,14 @@ use crate::core::model::approval::{Decision, Severity};
 
 /// Path of the approvals route under the gateway URL.
 pub const APPROVALS_REQUEST_PATH: &str = "/clawrun/v1/approvals/request";
+/// Path of the plugin's info route (its presence and version).
+pub const INFO_PATH: &str = "/clawrun/v1/info";
+/// How long the up-front probe of the plugin may take (`clawrun run`,
+/// `--validate-only`, `clawrun doctor`).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How to install (or update) the plugin, on the gateway's host.
+pub const INSTALL_COMMAND: &str =
+    "openclaw plugins install <clawrun checkout>/openclaw-plugin --force --accept-capabilities";
 /// How much longer than the approval's timeout the HTTP call may take.
 pub const HTTP_MARGIN: Duration = Duration::from_secs(15);
 
@@ -117,16 +125,60 @@ pub async fn request_approval(
             }
             Ok(reply.decision)
         }
-        401 => Err(GatewayError::Unauthorized {
+        _ => Err(status_error(client, status, &text)),
+    }
+}
+
+/// What the plugin's info route says of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginInfo {
+    /// The installed plugin's version, when it says.
+    pub version: Option<String>,
+}
+
+/// Ask the plugin's info route, within `timeout`: the clawrun plugin is
+/// installed in the gateway and answers behind its auth.
+///
+/// # Errors
+/// [`ApprovalError::Gateway`] (unreachable, no answer in time, token
+/// refused), [`ApprovalError::PluginMissing`] (404), another status
+/// ([`ApprovalError::Refused`]), or an answer that is not the plugin's
+/// ([`ApprovalError::BadAnswer`]).
+pub async fn plugin_info(
+    client: &GatewayClient,
+    timeout: Duration,
+) -> Result<PluginInfo, ApprovalError> {
+    let (status, text) = client
+        .post_json(INFO_PATH, &serde_json::json!({}), timeout)
+        .await?;
+    match status {
+        200 => {
+            let info: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if info["plugin"] != "clawrun" {
+                return Err(ApprovalError::BadAnswer(client.redact(&snippet(&text))));
+            }
+            Ok(PluginInfo {
+                version: info["version"].as_str().map(str::to_owned),
+            })
+        }
+        _ => Err(status_error(client, status, &text)),
+    }
+}
+
+/// The error of a plugin route's non-2xx answer: the token refused (401),
+/// no plugin (404), or the plugin's own error.
+fn status_error(client: &GatewayClient, status: u16, text: &str) -> ApprovalError {
+    match status {
+        401 => GatewayError::Unauthorized {
             url: client.url().to_owned(),
             token_source: "the gateway token".to_owned(),
         }
-        .into()),
-        404 => Err(ApprovalError::PluginMissing),
-        _ => Err(ApprovalError::Refused {
+        .into(),
+        404 => ApprovalError::PluginMissing,
+        _ => ApprovalError::Refused {
             status,
-            message: client.redact(&error_text(&text)),
-        }),
+            message: client.redact(&error_text(text)),
+        },
     }
 }
 

@@ -75,11 +75,8 @@ pub struct Run {
 
 /// What a name given on the command line refers to.
 #[derive(Debug, Clone, PartialEq)]
-// One per command, never stored in bulk: the size of a variant does not matter.
-#[allow(clippy::large_enum_variant)]
 pub enum Target {
-    /// A run with a run directory (both variants boxed: records and
-    /// registry entries are large and of very different sizes).
+    /// A run with a run directory.
     Run(Box<Run>),
     /// A session known only from a registry (its run directories are gone,
     /// or a seed script made it).

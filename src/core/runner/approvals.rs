@@ -7,7 +7,8 @@
 //! Rules: `allow-always` allows the same tool (for a shell tool: the same
 //! command word) for the rest of the run without asking again; a denial, no
 //! answer in time, or any failure to ask (gateway down, plugin missing,
-//! 4xx/5xx) is a deny the agent is told about, and a chat message. Nothing
+//! 4xx/5xx) is a deny the agent is told about, a chat message, and a line of
+//! the result's and the wake's `Denied:` list. Nothing
 //! is ever allowed without a human's decision. Every ask and answer is a line
 //! of the run's `approvals.jsonl`.
 
@@ -20,6 +21,7 @@ use crate::backends::{LiveInput, Protocol};
 use crate::core::model::approval::{
     Allowed, Answer, ApprovalMode, Ask, Decision, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, clip,
 };
+use crate::core::model::events::AgentEvent;
 use crate::core::model::route::Network;
 use crate::core::notify::delivery::Configs;
 use crate::core::now_secs;
@@ -31,6 +33,10 @@ use crate::core::store::paths::ProcessEnv;
 use crate::core::store::run::RunSpec;
 
 use super::supervisor::Supervisor;
+
+/// Longest detail of a denied call in the result's `Denied:` line, in
+/// characters (as the CLIs' own denials).
+const DENIED_DETAIL_MAX: usize = 80;
 
 /// The run file with one JSON line per ask and per answer.
 pub const APPROVALS_FILE_NAME: &str = "approvals.jsonl";
@@ -256,6 +262,13 @@ impl Supervisor<'_> {
         };
         self.log_approval("answered", &ask, Some((&settled, &answer)));
         if let Some(text) = chat {
+            // Denied in the chat, unanswered, or not asked: the result and the
+            // wake list it like a preset's denial (the same shape as the CLI's own).
+            let mut denied = vec![AgentEvent::ToolDenied {
+                tool: ask.tool.clone(),
+                detail: clip(&ask.subject(), DENIED_DETAIL_MAX),
+            }];
+            self.apply_events(&mut denied, Instant::now());
             self.notifier.notice(&text);
         }
         let input = LiveInput::Answer {

@@ -110,6 +110,7 @@ pub(crate) fn wake_target(
             denied: None,
             safety: spec.request.limited_safety(),
             followups_not_run: None,
+            warnings: None,
         },
     })
 }

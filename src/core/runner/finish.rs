@@ -31,6 +31,9 @@ pub(crate) enum StopReason {
     Idle,
     /// The runner got this signal (SIGTERM, SIGINT, SIGHUP).
     Signal(i32),
+    /// The agent's turn was over, or its protocol broken, and it did not
+    /// exit (`liveness`): the outcome is the turn's.
+    Ended,
 }
 
 /// The outcome of a run and why it failed: from why it was stopped, else from
@@ -60,7 +63,7 @@ pub(crate) fn decide_outcome(
                 signal_name(n)
             )),
         ),
-        None => match terminal {
+        None | Some(StopReason::Ended) => match terminal {
             Some(Ok(())) => (Outcome::Completed, None),
             // Only a run that asked to resume can fail to find its session; the
             // same words in a fresh run's stream are an ordinary failure.
@@ -192,6 +195,7 @@ impl Supervisor<'_> {
             .protocol
             .finish(status.as_ref().and_then(ExitStatus::code), &stderr_tail);
         self.apply_events(&mut closing, Instant::now());
+        self.keep_liveness_failure();
         self.denials_from_session_log().await;
         let (outcome, error) = decide_outcome(
             attempt.stop,

@@ -63,6 +63,8 @@ impl Supervisor<'_> {
                      was not read ({e})"
                 );
                 tracing::warn!("{w}");
+                // The agent is told too (result and wake), not only the logs.
+                self.record.warnings.push(w.clone());
                 self.warnings.push(w);
             }
         }

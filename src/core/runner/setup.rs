@@ -651,7 +651,7 @@ pub async fn route(prepared: &mut Prepared, input: &RouteInput, configs: &Config
              the gateway is back (`clawrun outbox flush` delivers them)"
         ));
     }
-    Ok(())
+    super::preflight::check(&prepared.spec, configs).await
 }
 
 /// The first 200 characters of a task.
@@ -743,6 +743,7 @@ fn first_record(spec: &RunSpec) -> RunRecord {
         git_base: None,
         changes: None,
         followups_not_run: Vec::new(),
+        warnings: Vec::new(),
         no_resume: None,
         chain_root: Some(spec.chain.chain_root.clone()),
     }

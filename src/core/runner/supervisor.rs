@@ -4,7 +4,7 @@
 //! Every stop reason goes through [`Supervisor::stop`].
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::Duration;
 
@@ -91,6 +91,8 @@ pub(crate) struct Supervisor<'a> {
     pub(crate) signals: Option<Signals>,
     /// `--approvals`: the agent's permission requests and their answers.
     pub(crate) approvals: Approvals,
+    /// The bounds on a broken protocol (handshake, end of output, end of turn).
+    pub(crate) liveness: super::liveness::Liveness,
 }
 
 /// One agent process under supervision.
@@ -256,6 +258,7 @@ async fn execute_inner(
         slot,
         signals,
         approvals,
+        liveness: super::liveness::Liveness::default(),
     };
     sup.state.cli_version = version_guard::program_version(&sup.backend, paths).await;
     if sup.spec.notify.fg && !sup.fg.enabled {
@@ -413,6 +416,7 @@ impl Supervisor<'_> {
                     self.stop(a, lp, StopReason::Timeout).await;
                 },
                 sig = lp.signals.recv(), if running => self.stop(a, lp, StopReason::Signal(sig)).await,
+                () = super::liveness::until(self.liveness.next()), if running => self.on_liveness(a, lp).await,
                 _ = lp.heartbeat.tick(), if heartbeat => self.on_heartbeat(),
                 Some(d) = self.approvals.rx.recv() => self.on_decided(d),
                 Some((req, reply)) = recv_opt(&mut lp.requests) => {
@@ -437,7 +441,7 @@ impl Supervisor<'_> {
     /// The one stop path, for every reason: say why (timeout, idle), ask the
     /// agent to end its turn when its protocol can (`cancel_turn`, in `turns`),
     /// then SIGTERM, grace, SIGKILL to the agent's group, and drain its output.
-    async fn stop(&mut self, a: &mut Attempt, lp: &mut Loop, reason: StopReason) {
+    pub(crate) async fn stop(&mut self, a: &mut Attempt, lp: &mut Loop, reason: StopReason) {
         let notice = match reason {
             StopReason::Timeout => Some(format!(
                 "⏰ Timeout ({}s) reached, stopping the agent",
@@ -447,7 +451,7 @@ impl Supervisor<'_> {
                 "💤 The agent has been silent for {}: stopping it (--idle-timeout).",
                 notify::fmt_duration(self.silence().as_secs() as i64)
             )),
-            StopReason::Signal(_) => None,
+            StopReason::Signal(_) | StopReason::Ended => None,
         };
         if let Some(notice) = notice {
             self.notifier.notice(&notice);
@@ -471,6 +475,8 @@ impl Supervisor<'_> {
         let n = match n {
             Ok(0) | Err(_) => {
                 a.stdout_open = false;
+                // The end of its output ends the turn: the agent has a moment to exit.
+                self.liveness.output_closed(Instant::now());
                 return;
             }
             Ok(n) => n,
@@ -645,59 +651,6 @@ impl Supervisor<'_> {
     /// commands (the console's can).
     pub(crate) fn for_chat(&self) -> bool {
         self.spec.channel != ChannelKind::Console
-    }
-
-    /// A request on the control socket.
-    fn on_request(&mut self, req: control::Request, stream_path: &Path) -> control::Reply {
-        match req {
-            control::Request::Notify { text } => self.on_note(&text),
-            control::Request::Fg => {
-                match self
-                    .fg
-                    .enable(stream_path, self.stream_pos, self.backend.parser())
-                {
-                    Ok(catchup) => {
-                        if let Some(c) = catchup {
-                            self.notifier.stream(c);
-                        }
-                        control::Reply::ok()
-                    }
-                    Err(e) => control::Reply::err(e.to_string()),
-                }
-            }
-            control::Request::Bg => {
-                if let Some(text) = self.fg.disable(Instant::now(), self.stream_pos) {
-                    self.notifier.stream(text);
-                }
-                control::Reply::ok()
-            }
-            control::Request::Respond {
-                text,
-                interrupt,
-                user,
-            } => self.on_respond(&text, interrupt, user),
-        }
-    }
-
-    /// `clawrun notify`: a progress note from the agent, rate limited.
-    fn on_note(&mut self, text: &str) -> control::Reply {
-        let text = text.trim();
-        if text.is_empty() {
-            return control::Reply::err("empty note");
-        }
-        if text.chars().count() > control::MAX_NOTE_CHARS {
-            return control::Reply::err(format!(
-                "note longer than {} characters",
-                control::MAX_NOTE_CHARS
-            ));
-        }
-        match self.limiter.take() {
-            Ok(()) => {
-                self.notifier.progress(text);
-                control::Reply::ok()
-            }
-            Err(e) => control::Reply::err(e),
-        }
     }
 
     /// Every second: the record, `assistant.txt`, the reminder, the idle

@@ -91,6 +91,8 @@ impl Supervisor<'_> {
             None => process::spawn(&self.backend.command(req), &self.agent_env)?,
         };
         self.protocol = self.backend.protocol_for(req, keeps_stdin);
+        self.liveness
+            .start(self.protocol.awaiting(), Instant::now());
         self.record.agent_pid = Some(agent.pid);
         Ok(agent)
     }
@@ -109,7 +111,8 @@ impl Supervisor<'_> {
     /// After an agent process: restart it in the same session (a usage limit
     /// that resets in time, or a queued follow-up), or end the run.
     pub(crate) async fn next_turn(&mut self, a: &Attempt, lp: &mut Loop) -> Next {
-        if a.stop.is_some() {
+        // Stopped after its turn ended (`liveness`): a queued follow-up still runs.
+        if a.stop.is_some_and(|s| s != StopReason::Ended) {
             return Next::Done;
         }
         if self.turns.limit_resumes < MAX_LIMIT_RESUMES {
@@ -220,6 +223,7 @@ impl Supervisor<'_> {
             // A one-turn run kept stdin open only for its protocol (ACP) or to
             // answer permission requests: closing it lets the agent end.
             self.turns.input = None;
+            self.liveness.turn_over(now);
             return;
         }
         if !self.spec.limits.multi_turn || self.turns.input.is_none() {
@@ -313,6 +317,7 @@ impl Supervisor<'_> {
         );
         target.payload.followups_not_run =
             notify::followups_not_run_line(&self.record.followups_not_run);
+        target.payload.warnings = notify::warnings_line(&self.record.warnings);
         // Checked again now: a later run of the chain may have started
         // since the result was decided.
         if let Some(reason) = self.notifier.wake_skip_reason() {

@@ -335,6 +335,11 @@ pub struct RunRecord {
     /// timed out, failed) before running, oldest first; written at the end.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub followups_not_run: Vec<String>,
+    /// Warnings that matter to the agent (the result message and the wake
+    /// show them: `Warnings:`), e.g. a limited run's session log that could
+    /// not be read, so the calls its sandbox refused are not reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Why this run's session cannot be resumed though it has an id (an ACP
     /// agent that does not advertise `loadSession`): messages, the wake and
     /// `show` say this instead of a resume command.

@@ -34,7 +34,11 @@ pub(super) async fn check_gateway(
         return vec![
             Check::new("gateway", CheckStatus::Skip, why).fix(fix),
             Check::new("gateway token", CheckStatus::Skip, "no gateway configured"),
-            Check::new("clawrun plugin", CheckStatus::Skip, "no gateway configured"),
+            Check::new(
+                "clawrun plugin",
+                CheckStatus::Skip,
+                "no gateway configured (`--approvals chat` needs the gateway and the clawrun plugin)",
+            ),
             Check::new("sessions_send", CheckStatus::Skip, "no gateway configured"),
         ];
     }

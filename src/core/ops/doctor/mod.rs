@@ -170,6 +170,7 @@ pub async fn run(paths: &Paths, opts: &DoctorOptions, env: &dyn Env) -> DoctorRe
         gateway::check_gateway(&config, &oc, raw_oc.as_ref(), env, timeouts, &mut secrets).await;
     checks.extend(gateway_checks);
     checks.push(telegram::check_telegram(&config, &oc, env, timeouts, &mut secrets).await);
+    checks.push(telegram::check_wake_program(&config, &oc, env));
     checks.push(files::check_state_dir(&paths.state_dir));
     checks.push(files::check_registries(paths));
 

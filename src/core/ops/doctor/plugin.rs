@@ -2,64 +2,55 @@
 //! repository): installed in the gateway — its `POST /clawrun/v1/info`
 //! answers behind the gateway's HTTP auth — and at the version this clawrun
 //! speaks to. Only `--approvals chat` needs it: a missing plugin fails the
-//! check when `[run] approvals = "chat"`, and is skipped otherwise.
+//! check when `[run] approvals = "chat"`, and is a warning otherwise (a run
+//! with `--approvals chat` is refused until it is installed).
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
-
 use super::{Check, CheckStatus};
+use crate::core::openclaw::approvals::{ApprovalError, plugin_info};
 use crate::core::openclaw::gateway::GatewayClient;
 
 /// The plugin version this clawrun was written against (`openclaw-plugin/package.json`).
 pub const PLUGIN_VERSION: &str = "0.1.0";
 
 /// How to install (or update) the plugin, on the gateway's host.
-pub const INSTALL_COMMAND: &str =
-    "openclaw plugins install <clawrun checkout>/openclaw-plugin --force --accept-capabilities";
+pub use crate::core::openclaw::approvals::INSTALL_COMMAND;
 
 const NAME: &str = "clawrun plugin";
 
-/// Ask the plugin's info route; `needed`: approvals from the chat are the
-/// configured default, so a missing plugin is a failure.
+/// Ask the plugin's info route (the same probe `clawrun run --approvals
+/// chat` makes before it launches); `needed`: approvals from the chat are
+/// the configured default, so a missing plugin is a failure, else a warning
+/// (`--approvals chat` is refused until it is installed).
 pub(super) async fn check_plugin(client: &GatewayClient, needed: bool, timeout: Duration) -> Check {
-    let answer = client
-        .post_json("/clawrun/v1/info", &json!({}), timeout)
-        .await;
-    let (status, body) = match answer {
-        Ok(a) => a,
-        Err(e) => {
+    let info = match plugin_info(client, timeout).await {
+        Ok(info) => info,
+        Err(ApprovalError::Gateway(e)) => {
             return Check::new(NAME, CheckStatus::Warn, format!("not checked: {e}"))
                 .fix("run `clawrun doctor` again once the gateway answers");
         }
+        Err(ApprovalError::PluginMissing) => {
+            let (st, why) = if needed {
+                (
+                    CheckStatus::Fail,
+                    "not installed, and `[run] approvals = \"chat\"` needs it: every run is \
+                     refused until it is installed",
+                )
+            } else {
+                (
+                    CheckStatus::Warn,
+                    "not installed: `--approvals chat` needs it (such runs are refused until \
+                     it is installed); nothing else does",
+                )
+            };
+            return Check::new(NAME, st, why).fix(INSTALL_COMMAND);
+        }
+        Err(e) => {
+            return Check::new(NAME, CheckStatus::Warn, e.to_string()).fix(INSTALL_COMMAND);
+        }
     };
-    if status == 404 {
-        let (st, why) = if needed {
-            (
-                CheckStatus::Fail,
-                "not installed, and `[run] approvals = \"chat\"` needs it",
-            )
-        } else {
-            (
-                CheckStatus::Skip,
-                "not installed (only `--approvals chat` needs it)",
-            )
-        };
-        return Check::new(NAME, st, why).fix(INSTALL_COMMAND);
-    }
-    let info: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    if status != 200 || info["plugin"] != "clawrun" {
-        return Check::new(
-            NAME,
-            CheckStatus::Warn,
-            format!(
-                "/clawrun/v1/info answered HTTP {status}: {}",
-                client.redact(&crate::core::model::approval::clip(&body, 200))
-            ),
-        )
-        .fix(INSTALL_COMMAND);
-    }
-    match info["version"].as_str() {
+    match info.version.as_deref() {
         Some(PLUGIN_VERSION) => Check::new(
             NAME,
             CheckStatus::Ok,

@@ -1,4 +1,5 @@
-//! The check of the Telegram bot token, with `getMe` on the Bot API base.
+//! The checks of Telegram: the bot token, with `getMe` on the Bot API base,
+//! and the `openclaw` program its runs are woken through (`openclaw agent`).
 
 use super::{Check, CheckStatus};
 use crate::core::config::Config;
@@ -9,6 +10,48 @@ use crate::core::openclaw::gateway::{HttpTimeouts, error_chain, redact};
 use crate::core::store::paths::Env;
 use serde_json::Value;
 
+/// Whether a Telegram bot token is configured anywhere.
+fn telegram_configured(config: &Config, oc: &OpenclawConfig, env: &dyn Env) -> bool {
+    config.telegram.bot_token_env.is_some()
+        || config.telegram.account.is_some()
+        || oc.telegram.bot_token.is_some()
+        || !oc.telegram.accounts.is_empty()
+        || env.var(TELEGRAM_BOT_TOKEN_ENV_NAME).is_some()
+}
+
+/// The program Telegram runs are woken through (`telegram.openclaw_program`,
+/// `openclaw` on PATH by default): a Telegram run with a session key is
+/// refused while it is missing, so a missing one fails when Telegram is set.
+pub(super) fn check_wake_program(config: &Config, oc: &OpenclawConfig, env: &dyn Env) -> Check {
+    let name = "openclaw CLI (wakes)";
+    let program = config.telegram.openclaw_program.display().to_string();
+    let path_var = env.var("PATH");
+    if let Some(path) = crate::core::runner::find_program(&program, path_var.as_deref()) {
+        return Check::new(
+            name,
+            CheckStatus::Ok,
+            format!(
+                "{} (wakes Telegram runs with `openclaw agent`)",
+                path.display()
+            ),
+        );
+    }
+    let status = if telegram_configured(config, oc, env) {
+        CheckStatus::Fail
+    } else {
+        CheckStatus::Skip
+    };
+    Check::new(
+        name,
+        status,
+        format!(
+            "`{program}` not found: Telegram runs with a session key are refused (their wake \
+             runs `{program} agent`)"
+        ),
+    )
+    .fix("install OpenClaw's CLI (`npm install -g openclaw`), or set `openclaw_program` under [telegram] in clawrun.toml")
+}
+
 /// The Telegram bot token, with `getMe`.
 pub(super) async fn check_telegram(
     config: &Config,
@@ -18,12 +61,7 @@ pub(super) async fn check_telegram(
     secrets: &mut Vec<String>,
 ) -> Check {
     let name = "telegram";
-    let configured = config.telegram.bot_token_env.is_some()
-        || config.telegram.account.is_some()
-        || oc.telegram.bot_token.is_some()
-        || !oc.telegram.accounts.is_empty()
-        || env.var(TELEGRAM_BOT_TOKEN_ENV_NAME).is_some();
-    if !configured {
+    if !telegram_configured(config, oc, env) {
         return Check::new(name, CheckStatus::Skip, "no Telegram bot token configured").fix(
             "optional: for Telegram notifications set channels.telegram.botToken in openclaw.json",
         );

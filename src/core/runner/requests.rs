@@ -1,0 +1,71 @@
+//! What the runner does with a request on its control socket
+//! ([`super::control`]): a progress note, `fg`/`bg`, an answer
+//! (`clawrun respond`, in `turns`).
+
+use std::path::Path;
+
+use tokio::time::Instant;
+
+use crate::backends::Backend;
+
+use super::control;
+use super::supervisor::Supervisor;
+
+impl Supervisor<'_> {
+    /// A request on the control socket.
+    pub(crate) fn on_request(
+        &mut self,
+        req: control::Request,
+        stream_path: &Path,
+    ) -> control::Reply {
+        match req {
+            control::Request::Notify { text } => self.on_note(&text),
+            control::Request::Fg => {
+                match self
+                    .fg
+                    .enable(stream_path, self.stream_pos, self.backend.parser())
+                {
+                    Ok(catchup) => {
+                        if let Some(c) = catchup {
+                            self.notifier.stream(c);
+                        }
+                        control::Reply::ok()
+                    }
+                    Err(e) => control::Reply::err(e.to_string()),
+                }
+            }
+            control::Request::Bg => {
+                if let Some(text) = self.fg.disable(Instant::now(), self.stream_pos) {
+                    self.notifier.stream(text);
+                }
+                control::Reply::ok()
+            }
+            control::Request::Respond {
+                text,
+                interrupt,
+                user,
+            } => self.on_respond(&text, interrupt, user),
+        }
+    }
+
+    /// `clawrun notify`: a progress note from the agent, rate limited.
+    fn on_note(&mut self, text: &str) -> control::Reply {
+        let text = text.trim();
+        if text.is_empty() {
+            return control::Reply::err("empty note");
+        }
+        if text.chars().count() > control::MAX_NOTE_CHARS {
+            return control::Reply::err(format!(
+                "note longer than {} characters",
+                control::MAX_NOTE_CHARS
+            ));
+        }
+        match self.limiter.take() {
+            Ok(()) => {
+                self.notifier.progress(text);
+                control::Reply::ok()
+            }
+            Err(e) => control::Reply::err(e),
+        }
+    }
+}
