@@ -29,6 +29,8 @@ mod gateway;
 mod gateway_scenarios;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/node_scenarios.rs"]
+mod node_scenarios;
 #[path = "e2e/plugin_scenarios.rs"]
 mod plugin_scenarios;
 #[path = "e2e/safety_scenarios.rs"]
@@ -128,6 +130,7 @@ fn scenarios() -> Vec<Scenario> {
             gateway_scenarios::whatsapp_unavailable
         ),
         scenario!("skills_load", true, gateway_scenarios::skills_load),
+        scenario!("node_run", true, node_scenarios::node_run),
         scenario!("approvals_chat", true, approval_scenarios::approvals_chat),
         scenario!("exec_task_ledger", true, exec_scenarios::exec_task_ledger),
         scenario!("exec_task_cancel", true, exec_scenarios::exec_task_cancel),

@@ -87,6 +87,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// The runs' own git worktrees (`run --worktree`): list, merge into the base branch, discard.
     Worktree(WorktreeArgs),
+    /// The paired OpenClaw nodes (`run --node`): connected or not, their clawrun and agent CLIs.
+    Nodes(NodesArgs),
     /// Internal: execute a prepared run directory (used by --detach).
     #[command(name = "__runner", hide = true)]
     #[command(group(clap::ArgGroup::new("admission").required(true).args(["slot_fd", "queue"])))]
@@ -111,7 +113,7 @@ pub enum Command {
 
 /// `clawrun run`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("task_input").required(true).args(["task", "task_file"])))]
+#[command(group(clap::ArgGroup::new("task_input").required(true).args(["task", "task_file", "from_gateway"])))]
 pub struct RunArgs {
     /// Which coding agent: claude, codex, or the name of an ACP agent (`[acp.<name>]`) or
     /// generic CLI defined in backends.toml (an unknown name is refused, listing the
@@ -174,6 +176,14 @@ pub struct RunArgs {
     /// The run's own git worktree.
     #[command(flatten)]
     pub worktree: WorktreeFlags,
+    /// Start the run on this paired OpenClaw node (its name or id; `clawrun nodes` lists
+    /// them) instead of here; -p is then a path on the node. Default: `[run] node` in
+    /// clawrun.toml.
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// Internal: started by `run --node` on this node; the task is in $CLAWRUN_TASK.
+    #[arg(long, hide = true, conflicts_with = "node")]
+    pub from_gateway: bool,
 }
 
 /// `clawrun run`: what the backend is asked.
@@ -318,6 +328,9 @@ impl RunArgs {
     /// The library's view of these flags.
     pub fn to_options(&self, backends_file: Option<PathBuf>) -> RunOptions {
         let task = match (&self.task, &self.task_file) {
+            _ if self.from_gateway => TaskSource::Inline(
+                std::env::var(clawrun::core::runner::NODE_TASK_ENV_NAME).unwrap_or_default(),
+            ),
             (Some(t), _) => TaskSource::Inline(t.clone()),
             (None, Some(p)) if p.as_os_str() == "-" => TaskSource::Stdin,
             (None, Some(p)) => TaskSource::File(p.clone()),
@@ -423,6 +436,14 @@ impl ChainFlags {
 
 /// What `--full-auto` (the seed's codex flag) means here.
 pub const FULL_AUTO_SANDBOX: &str = "workspace-write";
+
+/// `clawrun nodes`.
+#[derive(Debug, Args)]
+pub struct NodesArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// `clawrun status`.
 #[derive(Debug, Args)]

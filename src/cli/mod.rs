@@ -75,6 +75,7 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Gc(args) => c::gc::gc(args, &ctx),
         Command::Doctor(args) => c::doctor::doctor(args, &ctx),
         Command::Worktree(args) => c::worktree::worktree(args, &ctx),
+        Command::Nodes(args) => c::nodes::nodes(args, &ctx),
     }
 }
 

@@ -16,6 +16,7 @@ mod gc;
 mod leaks;
 mod limits;
 mod manager;
+mod nodes;
 mod outbox;
 mod parsers;
 mod preflight;

@@ -370,6 +370,7 @@ fn every_clawrun_command_in_the_skills_parses() {
                 | Command::Stats(_)
                 | Command::Gc(_)
                 | Command::Respond(_)
+                | Command::Nodes(_)
                 | Command::Runner { .. }
                 | Command::Watch { .. } => {}
             }

@@ -1,11 +1,44 @@
-//! `clawrun list`: running and recent runs.
+//! `clawrun list`: running and recent runs, here and on the paired nodes
+//! runs were started on (`run --node`).
 
+use clawrun::core::notify::delivery::Configs;
 use clawrun::core::now_secs;
-use clawrun::core::ops::list::{self, StatusFilter};
+use clawrun::core::openclaw::nodes::NodeError;
+use clawrun::core::ops::list::{self, RunSummary, StatusFilter};
+use clawrun::core::ops::node_list;
+use clawrun::core::store::node_runs;
 use clawrun::core::store::run::unreadable_runs;
 
 use crate::cli::args::ListArgs;
+use crate::cli::commands::nodes::{ASK_TIMEOUT, gateway_for};
 use crate::cli::{CmdResult, Ctx, render};
+
+/// The runs on the paired nodes this machine started runs on, and a line for
+/// each node that did not answer.
+fn on_nodes(args: &ListArgs, ctx: &Ctx) -> (Vec<RunSummary>, Vec<String>) {
+    if node_runs::nodes(&ctx.paths).is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let mut extra = Vec::new();
+    if args.all {
+        extra.push("--all".to_owned());
+    }
+    if let Some(s) = &args.status {
+        extra.extend(["--status".to_owned(), s.clone()]);
+    }
+    let gateway = Configs::load(&ctx.paths)
+        .map_err(|e| NodeError::Helper(e.to_string()))
+        .and_then(|c| gateway_for(&c, ASK_TIMEOUT).map_err(|e| NodeError::Helper(e.to_string())));
+    let mut runs = Vec::new();
+    let mut problems = Vec::new();
+    for l in node_list::list_nodes(&ctx.paths, gateway.as_ref(), &extra) {
+        match l.runs {
+            Ok(r) => runs.extend(r),
+            Err(e) => problems.push(format!("node {} ({}): unreachable: {e}", l.node, l.node_id)),
+        }
+    }
+    (runs, problems)
+}
 
 /// `clawrun list`.
 pub fn list(args: &ListArgs, ctx: &Ctx) -> CmdResult {
@@ -14,8 +47,14 @@ pub fn list(args: &ListArgs, ctx: &Ctx) -> CmdResult {
         .as_deref()
         .map(StatusFilter::parse)
         .transpose()?;
-    let runs = list::list(&ctx.paths, args.all, filter, now_secs());
+    let mut runs = list::list(&ctx.paths, args.all, filter, now_secs());
     let unreadable = unreadable_runs(&ctx.paths.runs_dir());
+    let (node_runs, unreachable) = on_nodes(args, ctx);
+    runs.extend(node_runs);
+    // Not in the JSON (one object per run) nor in the table: on stderr.
+    for u in &unreachable {
+        eprintln!("⚠ {u}");
+    }
     if args.json {
         render::json(&runs)?;
         // Not in the JSON (its shape is one object per readable run): on stderr.

@@ -7,6 +7,8 @@ pub mod follow;
 pub mod gc;
 pub mod kill;
 pub mod list;
+pub mod node_run;
+pub mod nodes;
 pub mod notify;
 pub mod outbox;
 pub mod output;

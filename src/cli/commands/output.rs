@@ -6,10 +6,16 @@ use clawrun::core::ops::output::{self, FollowEnd, FollowOptions, FollowSink};
 use clawrun::core::ops::resolve::{Run, resolve_run};
 
 use crate::cli::args::OutputArgs;
+use crate::cli::commands::nodes::{ASK_TIMEOUT, forward_if_node_run};
 use crate::cli::{CmdResult, Ctx, render};
 
 /// `clawrun output`.
 pub fn output(args: &OutputArgs, ctx: &Ctx) -> CmdResult {
+    if !args.follow {
+        if let Some(done) = forward_if_node_run(ctx, &args.run, "output", ASK_TIMEOUT) {
+            return done;
+        }
+    }
     // Reap stale records first, so the status shown is true.
     let _ = clawrun::core::ops::resolve::active_runs(&ctx.paths);
     let run = resolve_run(&ctx.paths, &args.run)?;

@@ -55,6 +55,14 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         );
     }
     let configs = Configs::load(paths)?;
+    let node = args
+        .node
+        .clone()
+        .or_else(|| configs.config.run.node.clone())
+        .filter(|_| !args.from_gateway);
+    if let Some(node) = node {
+        return crate::cli::commands::node_run::run(args, &node, &configs, ctx);
+    }
     let mut opts = args.to_options(ctx.backends_file.clone());
     if args.notify.heartbeat.is_none() {
         opts.notify.heartbeat_secs = configs.config.notify.heartbeat.as_secs();

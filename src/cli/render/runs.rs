@@ -31,8 +31,14 @@ pub fn list(runs: &[RunSummary]) -> String {
         "STATUS", "BACKEND", "AGE", "DUR", "COST", "RUN ID", "LABEL", "PROJECT"
     );
     for r in runs {
+        // A run on a paired node: its name marks it.
+        let node = r
+            .node
+            .as_ref()
+            .map(|n| format!("🖥 {n}: "))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "{} {:<7} {:>5} {:>5} {:>9}  {:<22}  {:<24}  {}\n",
+            "{} {:<7} {:>5} {:>5} {:>9}  {:<22}  {:<24}  {node}{}\n",
             super::style::status(&r.status, &format!("{:<13}", r.status)),
             r.backend,
             timefmt::format_age(r.age_secs),

@@ -89,10 +89,12 @@ pub struct RunToml {
     pub approvals: Option<ApprovalMode>,
     /// Default safety preset of a run given no `--safety` (default `full`).
     pub safety: Option<Safety>,
+    /// Default of `--node`: the paired OpenClaw node runs start on.
+    pub node: Option<String>,
 }
 
 /// `[run]` with defaults applied.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunConfig {
     /// Whether runs get their own worktree (default `never`).
     pub worktree: WorktreeMode,
@@ -100,6 +102,8 @@ pub struct RunConfig {
     pub approvals: ApprovalMode,
     /// Default safety preset (`--safety` wins).
     pub safety: Safety,
+    /// The paired node runs start on when `--node` is not given (none: here).
+    pub node: Option<String>,
 }
 
 impl From<RunToml> for RunConfig {
@@ -108,6 +112,7 @@ impl From<RunToml> for RunConfig {
             worktree: t.worktree.unwrap_or_default(),
             approvals: t.approvals.unwrap_or_default(),
             safety: t.safety.unwrap_or_default(),
+            node: t.node.filter(|n| !n.trim().is_empty()),
         }
     }
 }

@@ -33,9 +33,16 @@ impl Configs {
     ///
     /// # Errors
     /// Unreadable or invalid files (unknown keys in `clawrun.toml` included).
+    /// `[gateway] url` not set: `$CLAWRUN_GATEWAY_URL` (set by `run --node`
+    /// for the run it starts on a node) gives it.
     pub fn load(paths: &Paths) -> Result<Self> {
+        use crate::core::store::paths::Env as _;
+        let mut config = Config::load(&paths.config_file)?;
+        if config.gateway.url.is_none() {
+            config.gateway.url = ProcessEnv.var(openclaw_config::GATEWAY_URL_ENV_NAME);
+        }
         Ok(Self {
-            config: Config::load(&paths.config_file)?,
+            config,
             openclaw: OpenclawConfig::load(&paths.openclaw_config)?,
         })
     }

@@ -12,7 +12,8 @@
 //! environment variable `NAME`, as OpenClaw does.
 //!
 //! Precedence (first that is set wins):
-//! - gateway URL: `gateway.url` in clawrun.toml; else `http://127.0.0.1:<gateway.port>`
+//! - gateway URL: `gateway.url` in clawrun.toml; else `$CLAWRUN_GATEWAY_URL` (applied by
+//!   `Configs::load`); else `http://127.0.0.1:<gateway.port>`
 //!   (port default [`DEFAULT_GATEWAY_PORT`]).
 //! - gateway token: the variable named by `gateway.token_env`; else
 //!   `gateway.auth.token`; else `$OPENCLAW_GATEWAY_TOKEN`.
@@ -35,6 +36,9 @@ use crate::core::store::paths::Env;
 
 /// The gateway's default port when `gateway.port` is not set.
 pub const DEFAULT_GATEWAY_PORT: u16 = 18789;
+/// Environment variable giving the gateway URL when clawrun.toml has none
+/// (what `run --node` hands the run it starts on a node).
+pub const GATEWAY_URL_ENV_NAME: &str = "CLAWRUN_GATEWAY_URL";
 /// Environment variable OpenClaw reads for the gateway token.
 pub const GATEWAY_TOKEN_ENV_NAME: &str = "OPENCLAW_GATEWAY_TOKEN";
 /// Environment variable OpenClaw reads for the Telegram bot token.

@@ -87,7 +87,7 @@ impl StatusFilter {
 }
 
 /// One line of `list`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RunSummary {
     /// Run id.
     pub run_id: String,
@@ -126,8 +126,11 @@ pub struct RunSummary {
     /// Run directory.
     pub run_dir: PathBuf,
     /// The branch of the run's own worktree (`--worktree`), if it has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree_branch: Option<String>,
+    /// The paired node the run is on (`run --node`); none: this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl RunSummary {
@@ -139,6 +142,7 @@ impl RunSummary {
             label: r.label.clone(),
             project: r.project.clone(),
             worktree_branch: r.worktree.as_ref().map(|w| w.branch.clone()),
+            node: None,
             task_summary: r.task_summary.clone(),
             created_at: r.created_at,
             ended_at: r.ended_at,

@@ -8,6 +8,7 @@
 //! - [`resolve`]: what a name on the command line refers to; liveness.
 //! - [`list`], [`show`], [`output`], [`kill`], [`stats`], [`resume`]: one
 //!   command each.
+//! - [`node_list`]: the runs on paired nodes (`run --node`), for `list`.
 //! - [`capacity`]: the cap on runs running at once.
 //! - [`sessions`]: the session registries.
 //! - [`worktree`]: the runs' own git worktrees (list, merge, discard).
@@ -18,6 +19,7 @@ pub mod doctor;
 pub mod gc;
 pub mod kill;
 pub mod list;
+pub mod node_list;
 pub mod output;
 pub mod resolve;
 pub mod resume;

@@ -152,7 +152,7 @@ const RUNNER_EXIT_WAIT: Duration = Duration::from_secs(30);
 
 /// Wait until the run in `dir` has ended (its record says so), reading it
 /// every [`FOLLOW_POLL`], then for its runner to exit (it is delivering the
-/// result), at most [`RUNNER_EXIT_WAIT`].
+/// result), at most `RUNNER_EXIT_WAIT`.
 pub async fn wait_for_end(dir: &RunDir) -> RunRecord {
     let rec = loop {
         if let Ok(rec) = dir.read_record()

@@ -61,10 +61,15 @@ pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
 pub use queue::Admission;
 pub use reactions::version_warning;
 pub use setup::{
-    Prepared, RoutingOptions, create, find_program, prepare, route, route_input, task_summary,
+    Prepared, RoutingOptions, create, find_program, prepare, read_task, route, route_input,
+    task_summary,
 };
 pub use supervisor::{execute, execute_admitted};
 pub use worktree::{Decision, WorktreeOptions, WorktreePlan};
+
+/// The variable a run started on a node (`run --node`) receives its task in
+/// (not argv, which every user can read); never passed on to the agent.
+pub const NODE_TASK_ENV_NAME: &str = "CLAWRUN_TASK";
 
 /// Default time limit (seconds).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 7200;
@@ -303,6 +308,7 @@ pub(crate) fn agent_env(run_dir: &Path, config: &crate::core::config::Config) ->
     let mut remove = vec![
         GATEWAY_TOKEN_ENV_NAME.to_owned(),
         TELEGRAM_BOT_TOKEN_ENV_NAME.to_owned(),
+        NODE_TASK_ENV_NAME.to_owned(),
     ];
     remove.extend(
         [&config.gateway.token_env, &config.telegram.bot_token_env]

@@ -298,7 +298,7 @@ fn request_for(
 /// The task text, from where `task` says: at most [`MAX_TASK_BYTES`] (never
 /// more than that is read: `--task-file /dev/zero` is refused, not read to
 /// the end), UTF-8, without NUL bytes, not empty.
-fn read_task(task: &TaskSource, stdin: &mut dyn Read) -> Result<String> {
+pub fn read_task(task: &TaskSource, stdin: &mut dyn Read) -> Result<String> {
     let prompt = match task {
         TaskSource::Inline(t) => t.clone(),
         TaskSource::File(p) => {

@@ -10,6 +10,7 @@ pub mod agents;
 pub mod fsutil;
 pub mod iterations;
 pub mod json_file;
+pub mod node_runs;
 pub mod paths;
 pub mod registry;
 pub mod run;
