@@ -74,7 +74,6 @@ pub struct Run {
 }
 
 /// What a name given on the command line refers to.
-#[allow(clippy::large_enum_variant)] // made once per command
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// A run with a run directory.
