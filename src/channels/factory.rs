@@ -77,18 +77,19 @@ pub fn build_channel_with_env(
     Ok(match kind {
         ChannelKind::Console => AnyChannel::Console(Console::new(None)),
         ChannelKind::WhatsappGateway => {
-            AnyChannel::WhatsappGateway(WhatsappGateway::new(gateway()?))
+            let channel = WhatsappGateway::new(gateway()?);
+            AnyChannel::WhatsappGateway(if in_exec {
+                channel.with_exec_wake(cfg.telegram.openclaw_program.clone())
+            } else {
+                channel
+            })
         }
         ChannelKind::MessageTool => {
             let tool = MessageTool::new(gateway()?, cfg.telegram.account.clone()).with_agent_cli(
                 cfg.telegram.openclaw_program.clone(),
                 cfg.telegram.wake_timeout,
             );
-            AnyChannel::MessageTool(if in_exec {
-                tool.with_exec_wake()
-            } else {
-                tool
-            })
+            AnyChannel::MessageTool(if in_exec { tool.with_exec_wake() } else { tool })
         }
         ChannelKind::TelegramDirect => {
             let token = openclaw_config::telegram_bot_token(cfg, oc, env)?;

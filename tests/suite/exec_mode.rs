@@ -447,10 +447,13 @@ async fn drained_run_wakes_by_system_event(key: &str) {
         "{text}"
     );
     // The fake agent's answer never travels in argv.
-    let output = std::fs::read_to_string(record(&sb, &id)["output_file"].as_str().unwrap())
-        .unwrap();
+    let output =
+        std::fs::read_to_string(record(&sb, &id)["output_file"].as_str().unwrap()).unwrap();
     let answer = output.lines().find(|l| !l.trim().is_empty()).unwrap();
-    assert!(!text.contains(answer.trim()), "result content in argv: {text}");
+    assert!(
+        !text.contains(answer.trim()),
+        "result content in argv: {text}"
+    );
     for line in env.lines() {
         let name = line.split('=').next().unwrap_or_default();
         let secret = name.contains("TOKEN") || name.contains("KEY");

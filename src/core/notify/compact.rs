@@ -158,6 +158,19 @@ mod tests {
         .unwrap()
     }
 
+    #[test]
+    fn the_argv_wake_holds_the_status_line_and_where_to_read_nothing_more() {
+        let t = render_argv_wake("completed", Some("  Fix login  "), "r1", "/o/r1.txt");
+        assert_eq!(
+            t,
+            "[clawrun] completed · Fix login · run r1\nOutput: /o/r1.txt\n\
+             Read the result with `clawrun show r1` or the output file."
+        );
+        assert!(
+            render_argv_wake("failed", None, "r2", "/o").starts_with("[clawrun] failed · run r2\n")
+        );
+    }
+
     fn record() -> RunRecord {
         serde_json::from_str(include_str!("../../../tests/fixtures/runner/run-v1.json")).unwrap()
     }

@@ -198,7 +198,12 @@ impl WakePayload {
     /// The wake as it may travel in argv: no result content
     /// ([`compact::render_argv_wake`]).
     pub fn argv_text(&self) -> String {
-        compact::render_argv_wake(&self.status, self.label.as_deref(), &self.run_id, &self.output)
+        compact::render_argv_wake(
+            &self.status,
+            self.label.as_deref(),
+            &self.run_id,
+            &self.output,
+        )
     }
 }
 

@@ -23,8 +23,8 @@ use crate::core::child_output::{CappedOutput, wait_capped};
 /// (with the value [`OPENCLAW_SHELL_EXEC`]). With it the `openclaw` CLI
 /// refuses `agent` (and `sessions.send`, `chat.send`) before connecting, and
 /// says not to work around it ("Do not retry through another CLI route or
-/// remove the exec marker"); the session-messaging tool (`sessions_send`
-/// over the gateway's `/tools/invoke`) is the route it points to.
+/// remove the exec marker"). `openclaw system event --session-key` is not
+/// refused: it is what a run there wakes with ([`super::system_event`]).
 pub const OPENCLAW_SHELL_ENV: &str = "OPENCLAW_SHELL";
 /// The value of [`OPENCLAW_SHELL_ENV`] under the agent's `exec` tool.
 pub const OPENCLAW_SHELL_EXEC: &str = "exec";

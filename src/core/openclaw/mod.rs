@@ -7,5 +7,5 @@ pub mod approvals;
 pub mod config;
 pub mod gateway;
 pub mod session_key;
-pub mod system_event;
 pub mod session_lookup;
+pub mod system_event;

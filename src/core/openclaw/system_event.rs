@@ -76,3 +76,40 @@ pub async fn wake(
         "`openclaw system event` wake failed ({code}): {reason}"
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn script(dir: &Path, body: &str) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join("openclaw");
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    #[tokio::test]
+    async fn a_refused_event_is_transient_and_a_missing_key_permanent() {
+        let dir = tempfile::tempdir().unwrap();
+        let fails = script(
+            dir.path(),
+            "echo 'gateway closed (1006) SECRET' >&2; exit 1",
+        );
+        let clean = |s: &str| s.replace("SECRET", "***");
+        let e = wake(&fails, Some("agent:main:main"), "t", &[], &clean).await;
+        assert!(
+            matches!(e, Err(AgentWakeError::Transient(ref m)) if m.contains("gateway closed") && !m.contains("SECRET")),
+            "{e:?}"
+        );
+        let ok = script(dir.path(), "echo ok");
+        let e = wake(&ok, Some("  "), "t", &[], &clean).await;
+        assert!(matches!(e, Err(AgentWakeError::Permanent(_))), "{e:?}");
+        assert!(
+            wake(&ok, Some("agent:main:main"), "t", &[], &clean)
+                .await
+                .is_ok()
+        );
+    }
+}
