@@ -504,7 +504,16 @@ fn front_matter_is_openclaw_skill_metadata_for_the_right_backend() {
                 skill.file
             );
         }
-        let allowed: BTreeSet<&str> = ["requires", "emoji"].into();
+        // install: one `node` installer (OpenClaw runs `npm install -g --ignore-scripts
+        // <package>`) for the npm package this repository packs (npm/clawrun/).
+        let install = meta["openclaw"]["install"].as_array().unwrap();
+        assert_eq!(install.len(), 1, "{}", skill.file);
+        let npm: Value = serde_json::from_str(&read("npm/clawrun/package.json")).unwrap();
+        assert_eq!(install[0]["kind"], "node", "{}", skill.file);
+        assert_eq!(install[0]["package"], npm["name"], "{}", skill.file);
+        assert_eq!(strings(&install[0]["bins"]), vec!["clawrun"]);
+        assert!(npm["bin"]["clawrun"].is_string());
+        let allowed: BTreeSet<&str> = ["requires", "emoji", "install"].into();
         for k in meta["openclaw"].as_object().unwrap().keys() {
             assert!(
                 allowed.contains(k.as_str()),

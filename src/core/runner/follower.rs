@@ -145,17 +145,34 @@ pub async fn term_cause(gateway: Option<&GatewayClient>) -> TermCause {
     }
 }
 
+/// How long the follower waits, once the record says the run is done, for
+/// its runner to exit: the runner sends the result message after the record,
+/// and the human should see it before OpenClaw wakes the agent.
+const RUNNER_EXIT_WAIT: Duration = Duration::from_secs(30);
+
 /// Wait until the run in `dir` has ended (its record says so), reading it
-/// every [`FOLLOW_POLL`].
+/// every [`FOLLOW_POLL`], then for its runner to exit (it is delivering the
+/// result), at most [`RUNNER_EXIT_WAIT`].
 pub async fn wait_for_end(dir: &RunDir) -> RunRecord {
-    loop {
-        if let Ok(rec) = dir.read_record() {
-            if rec.status.is_done() {
-                return rec;
-            }
+    let rec = loop {
+        if let Ok(rec) = dir.read_record()
+            && rec.status.is_done()
+        {
+            break rec;
         }
         tokio::time::sleep(FOLLOW_POLL).await;
-    }
+    };
+    let runner_gone = async {
+        while super::process::runner_alive(rec.runner_pid) {
+            tokio::time::sleep(FOLLOW_POLL).await;
+        }
+    };
+    let _ = tokio::time::timeout(RUNNER_EXIT_WAIT, runner_gone).await;
+    // The runner may have added to the record on its way out.
+    dir.read_record()
+        .ok()
+        .filter(|r| r.status.is_done())
+        .unwrap_or(rec)
 }
 
 /// [`wait_for_end`] for at most `limit`.
