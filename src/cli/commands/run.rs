@@ -11,10 +11,11 @@ use clawrun::core::model::text::count;
 use clawrun::core::notify::delivery::Configs;
 use clawrun::core::ops::capacity::Admit;
 use clawrun::core::ops::{capacity, gc};
+use clawrun::core::routing::input::RouteInput;
 use clawrun::core::runner::follower;
-use clawrun::core::runner::{self, Admission, Handover, Prepared, RunReport};
+use clawrun::core::runner::{self, Admission, Handover, Prepared, RunOptions, RunReport};
 use clawrun::core::store::paths::{Paths, ProcessEnv};
-use clawrun::core::store::run::RunDir;
+use clawrun::core::store::run::{RunDir, RunSpec};
 use clawrun::core::store::slots::Slots;
 
 use crate::cli::args::RunArgs;
@@ -63,17 +64,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
     if let Some(node) = node {
         return crate::cli::commands::node_run::run(args, &node, &configs, ctx);
     }
-    let mut opts = args.to_options(ctx.backends_file.clone());
-    if args.notify.heartbeat.is_none() {
-        opts.notify.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
-    }
-    opts.notify.silent = configs.config.notify.silent;
-    opts.worktree = args.worktree.to_options(configs.config.run.worktree);
-    if opts.request.approvals.is_none() {
-        opts.request.approvals = Some(configs.config.run.approvals);
-    }
-    opts.request.default_safety = configs.config.run.safety;
-    check_mode_flags(args, &opts)?;
+    let opts = options(args, ctx, &configs)?;
     let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
     let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
     runtime()?.block_on(runner::route(&mut prepared, &input, &configs))?;
@@ -88,48 +79,14 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         .filter(|_| (args.detach || args.validate_only) && !exec_mode)
         .inspect(|w| eprintln!("⚠ {w}"));
     if args.validate_only {
-        if args.json {
-            render::json(&serde_json::json!({
-                "route": spec.route,
-                "route_source": spec.route.source.to_string(),
-                "channel": spec.channel,
-                "completion_mode": spec.chain.completion_mode.as_str(),
-                "max_iterations": spec.chain.max_iterations,
-                "iteration": spec.chain.iteration,
-                "warnings": empty_route.as_slice(),
-            }))?;
-        } else {
-            let extra = [
-                ("channel_type", spec.channel.name().to_owned()),
-                (
-                    "completion_mode",
-                    spec.chain.completion_mode.as_str().to_owned(),
-                ),
-                ("max_iterations", spec.chain.max_iterations.to_string()),
-            ];
-            render::text(&render::route::report(&spec.route, &input, &extra))?;
-        }
-        return Ok(0);
+        return validation(args, spec, &input, empty_route.as_slice());
     }
     let max = configs.config.limits.max_sessions;
     let slots = capacity::slots(paths, max);
     // The check takes the slot: nothing between here and the agent's start
     // can let another run past the cap.
     let admit = capacity::admit(&slots, args.queue)?;
-    if let Some(report) = gc::auto_gc(paths, &configs.config) {
-        if report.runs_removed > 0 || report.registry_entries_removed > 0 {
-            eprintln!(
-                "🧹 daily clean-up: {} and {} removed, {} freed",
-                count(report.runs_removed as u64, "old run", "old runs"),
-                count(
-                    report.registry_entries_removed as u64,
-                    "registry entry",
-                    "registry entries"
-                ),
-                render::gc::format_bytes(report.bytes_freed)
-            );
-        }
-    }
+    daily_clean_up(paths, &configs);
     let dir = runner::create(&mut prepared)?;
     // After `create`: the run's worktree exists now, and the banner names it.
     eprint!(
@@ -174,6 +131,73 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
         }
     }
     Ok(report.exit_code)
+}
+
+/// The run's options: the flags, with `clawrun.toml`'s defaults where a flag
+/// was not given, and the flags that need a mode checked.
+fn options(args: &RunArgs, ctx: &Ctx, configs: &Configs) -> Result<RunOptions, CliError> {
+    let mut opts = args.to_options(ctx.backends_file.clone());
+    if args.notify.heartbeat.is_none() {
+        opts.notify.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
+    }
+    opts.notify.silent = configs.config.notify.silent;
+    opts.worktree = args.worktree.to_options(configs.config.run.worktree);
+    if opts.request.approvals.is_none() {
+        opts.request.approvals = Some(configs.config.run.approvals);
+    }
+    opts.request.default_safety = configs.config.run.safety;
+    check_mode_flags(args, &opts)?;
+    Ok(opts)
+}
+
+/// `--validate-only`: print the route (and what the run would be), start nothing.
+fn validation(
+    args: &RunArgs,
+    spec: &RunSpec,
+    input: &RouteInput,
+    warnings: &[String],
+) -> CmdResult {
+    if args.json {
+        render::json(&serde_json::json!({
+            "route": spec.route,
+            "route_source": spec.route.source.to_string(),
+            "channel": spec.channel,
+            "completion_mode": spec.chain.completion_mode.as_str(),
+            "max_iterations": spec.chain.max_iterations,
+            "iteration": spec.chain.iteration,
+            "warnings": warnings,
+        }))?;
+    } else {
+        let extra = [
+            ("channel_type", spec.channel.name().to_owned()),
+            (
+                "completion_mode",
+                spec.chain.completion_mode.as_str().to_owned(),
+            ),
+            ("max_iterations", spec.chain.max_iterations.to_string()),
+        ];
+        render::text(&render::route::report(&spec.route, input, &extra))?;
+    }
+    Ok(0)
+}
+
+/// The daily retention pass, said on stderr when it removed anything.
+fn daily_clean_up(paths: &Paths, configs: &Configs) {
+    let Some(report) = gc::auto_gc(paths, &configs.config) else {
+        return;
+    };
+    if report.runs_removed > 0 || report.registry_entries_removed > 0 {
+        eprintln!(
+            "🧹 daily clean-up: {} and {} removed, {} freed",
+            count(report.runs_removed as u64, "old run", "old runs"),
+            count(
+                report.registry_entries_removed as u64,
+                "registry entry",
+                "registry entries"
+            ),
+            render::gc::format_bytes(report.bytes_freed)
+        );
+    }
 }
 
 /// Start the runner in the background, handing it the slot (or leaving it
