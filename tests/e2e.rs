@@ -135,6 +135,11 @@ fn scenarios() -> Vec<Scenario> {
         scenario!("exec_task_ledger", true, exec_scenarios::exec_task_ledger),
         scenario!("exec_task_cancel", true, exec_scenarios::exec_task_cancel),
         scenario!("exec_task_failed", true, exec_scenarios::exec_task_failed),
+        scenario!(
+            "exec_system_event_topic_wake",
+            true,
+            exec_scenarios::exec_system_event_topic_wake
+        ),
     ]
 }
 

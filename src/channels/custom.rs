@@ -186,6 +186,7 @@ mod tests {
             session_id: None,
             destination: Destination::default(),
             text: "wake".into(),
+            argv_text: None,
         };
         assert_eq!(
             channel.wake(&wake).await.unwrap_err(),

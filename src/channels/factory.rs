@@ -71,23 +71,25 @@ pub fn build_channel_with_env(
 ) -> Result<AnyChannel, ConfigError> {
     let gateway = || openclaw_config::gateway_client(cfg, oc, env);
     // Under OpenClaw's agent `exec` (a run whose exec follower is gone),
-    // `openclaw agent` is refused: wakes take `sessions_send` instead.
+    // `openclaw agent` is refused and `sessions_send` refuses thread
+    // sessions: wakes take `openclaw system event` instead.
     let in_exec = agent::in_openclaw_exec(env);
     Ok(match kind {
         ChannelKind::Console => AnyChannel::Console(Console::new(None)),
         ChannelKind::WhatsappGateway => {
-            AnyChannel::WhatsappGateway(WhatsappGateway::new(gateway()?))
+            let channel = WhatsappGateway::new(gateway()?);
+            AnyChannel::WhatsappGateway(if in_exec {
+                channel.with_exec_wake(cfg.telegram.openclaw_program.clone())
+            } else {
+                channel
+            })
         }
         ChannelKind::MessageTool => {
             let tool = MessageTool::new(gateway()?, cfg.telegram.account.clone()).with_agent_cli(
                 cfg.telegram.openclaw_program.clone(),
                 cfg.telegram.wake_timeout,
             );
-            AnyChannel::MessageTool(if in_exec {
-                tool.without_agent_cli()
-            } else {
-                tool
-            })
+            AnyChannel::MessageTool(if in_exec { tool.with_exec_wake() } else { tool })
         }
         ChannelKind::TelegramDirect => {
             let token = openclaw_config::telegram_bot_token(cfg, oc, env)?;
@@ -101,8 +103,8 @@ pub fn build_channel_with_env(
             };
             let mut channel =
                 TelegramDirect::new(settings).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-            if in_exec && let Ok(gateway) = gateway() {
-                channel = channel.with_wake_gateway(gateway);
+            if in_exec {
+                channel = channel.with_exec_wake();
             }
             AnyChannel::TelegramDirect(channel)
         }

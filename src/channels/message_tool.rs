@@ -7,7 +7,9 @@
 //!   body, else plain: the gateway renders Markdown for each network itself (for
 //!   Telegram it escapes `<`/`&` and converts `**bold**` to HTML), so we never hand
 //!   it our own HTML, which it could double-escape.
-//! - wake: `sessions_send` with `timeoutSeconds: 0`.
+//! - wake: `sessions_send` with `timeoutSeconds: 0`; thread sessions (which
+//!   `sessions_send` refuses) through `openclaw agent`; under OpenClaw's
+//!   agent `exec` every wake through `openclaw system event`.
 //!
 //! Telegram's General forum topic (`thread_id` "1") is sent without `threadId`:
 //! the Bot API rejects `message_thread_id=1`. Edits are posted as new messages and
@@ -32,8 +34,8 @@ pub struct MessageTool {
     /// How long the woken agent's turn may take.
     wake_timeout: std::time::Duration,
     /// Under OpenClaw's agent `exec` the CLI refuses `openclaw agent`: every
-    /// wake goes through `sessions_send`.
-    agent_cli_refused: bool,
+    /// wake goes through `openclaw system event`.
+    exec_wake: bool,
 }
 
 impl MessageTool {
@@ -45,7 +47,7 @@ impl MessageTool {
             telegram_account,
             openclaw_program: std::path::PathBuf::from("openclaw"),
             wake_timeout: std::time::Duration::from_secs(120),
-            agent_cli_refused: false,
+            exec_wake: false,
         }
     }
 
@@ -60,10 +62,11 @@ impl MessageTool {
         self
     }
 
-    /// Wake every session through `sessions_send`, thread sessions too (under
-    /// OpenClaw's agent `exec`, where `openclaw agent` is refused).
-    pub fn without_agent_cli(mut self) -> Self {
-        self.agent_cli_refused = true;
+    /// Wake every session through `openclaw system event` (under OpenClaw's
+    /// agent `exec`, where `openclaw agent` is refused and `sessions_send`
+    /// refuses thread sessions).
+    pub fn with_exec_wake(mut self) -> Self {
+        self.exec_wake = true;
         self
     }
 }
@@ -120,12 +123,18 @@ impl Channel for MessageTool {
     }
 
     async fn wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError> {
+        if self.exec_wake {
+            return super::openclaw_system_event_wake(
+                &self.openclaw_program,
+                wake,
+                &|s: &str| s.to_owned(),
+                &[],
+            )
+            .await;
+        }
         // The gateway refuses `sessions_send` to thread sessions (Telegram topics
         // and DM threads); those are woken through the CLI, like telegram-direct.
-        if wake.destination.thread_id.is_some()
-            && wake.session_id.is_some()
-            && !self.agent_cli_refused
-        {
+        if wake.destination.thread_id.is_some() && wake.session_id.is_some() {
             return super::openclaw_agent_wake(
                 &self.openclaw_program,
                 self.wake_timeout,

@@ -75,6 +75,36 @@ pub(crate) async fn openclaw_agent_wake(
     })
 }
 
+/// Wake through `openclaw system event --session-key KEY --mode now` (a run
+/// under OpenClaw's agent `exec` whose follower is gone: the CLI refuses
+/// `openclaw agent` there, the gateway's `sessions_send` refuses thread
+/// sessions). The text is the wake's [`Wake::argv_text`], never its full
+/// text: argv is visible to every local user in `ps`, so it carries no result
+/// content, only the status line, where the output is and how to read it.
+pub(crate) async fn openclaw_system_event_wake(
+    program: &std::path::Path,
+    wake: &Wake,
+    clean: &(dyn Fn(&str) -> String + Sync),
+    hidden: &[&str],
+) -> Result<WakeAck, ChannelError> {
+    // An outbox item queued before `argv_text` existed: a bare notice.
+    let text = wake
+        .argv_text
+        .as_deref()
+        .unwrap_or("[clawrun] a run ended: `clawrun list` shows it, `clawrun show <id>` reads it.");
+    let detail = crate::core::openclaw::system_event::wake(
+        program,
+        wake.session_key.as_deref(),
+        text,
+        hidden,
+        clean,
+    )
+    .await?;
+    Ok(WakeAck {
+        detail: Some(detail),
+    })
+}
+
 /// What a channel reports after a wake.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WakeAck {

@@ -81,9 +81,9 @@ pub struct TelegramDirectSettings {
 pub struct TelegramDirect {
     settings: TelegramDirectSettings,
     http: reqwest::Client,
-    /// Wake through `sessions_send` on this gateway instead of `openclaw
-    /// agent` (under OpenClaw's agent `exec`, which refuses the CLI route).
-    wake_gateway: Option<crate::core::openclaw::gateway::GatewayClient>,
+    /// Wake through `openclaw system event` instead of `openclaw agent`
+    /// (under OpenClaw's agent `exec`, which refuses `openclaw agent`).
+    exec_wake: bool,
 }
 
 impl fmt::Debug for TelegramDirect {
@@ -129,17 +129,14 @@ impl TelegramDirect {
         Ok(Self {
             settings,
             http,
-            wake_gateway: None,
+            exec_wake: false,
         })
     }
 
-    /// Wake through `sessions_send` on `gateway` rather than `openclaw agent`
+    /// Wake through `openclaw system event` rather than `openclaw agent`
     /// (which OpenClaw's agent `exec` refuses).
-    pub fn with_wake_gateway(
-        mut self,
-        gateway: crate::core::openclaw::gateway::GatewayClient,
-    ) -> Self {
-        self.wake_gateway = Some(gateway);
+    pub fn with_exec_wake(mut self) -> Self {
+        self.exec_wake = true;
         self
     }
 
@@ -465,8 +462,14 @@ impl TelegramDirect {
     }
 
     async fn run_wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError> {
-        if let Some(gateway) = &self.wake_gateway {
-            return super::message_tool::sessions_send(gateway, wake).await;
+        if self.exec_wake {
+            return super::openclaw_system_event_wake(
+                &self.settings.openclaw_program,
+                wake,
+                &|s: &str| self.clean(s),
+                &[self.settings.token.expose()],
+            )
+            .await;
         }
         super::openclaw_agent_wake(
             &self.settings.openclaw_program,

@@ -4,7 +4,8 @@
 //!   "target":<group JID>,"message":<markdown or plain>}`, with the outgoing
 //!   message's idempotency key as the envelope's `idempotencyKey`;
 //! - wake: `sessions_send` `{"sessionKey","message","timeoutSeconds":0}`, which
-//!   queues the text for the agent and returns at once (`details.status: accepted`).
+//!   queues the text for the agent and returns at once (`details.status: accepted`);
+//!   under OpenClaw's agent `exec`, `openclaw system event` as every channel's wake.
 //!
 //! WhatsApp has no threads, silent flag or edits: `silent` and `edit_of` are ignored
 //! (an edit is posted as a new message), and attachments are not uploaded (the body
@@ -19,12 +20,24 @@ use crate::core::openclaw::gateway::GatewayClient;
 #[derive(Debug, Clone)]
 pub struct WhatsappGateway {
     gateway: GatewayClient,
+    /// The OpenClaw CLI for `openclaw system event`, the wake under
+    /// OpenClaw's agent `exec`.
+    exec_wake: Option<std::path::PathBuf>,
 }
 
 impl WhatsappGateway {
     /// A channel using `gateway`.
     pub fn new(gateway: GatewayClient) -> Self {
-        Self { gateway }
+        Self {
+            gateway,
+            exec_wake: None,
+        }
+    }
+
+    /// Wake through `program system event` (under OpenClaw's agent `exec`).
+    pub fn with_exec_wake(mut self, program: std::path::PathBuf) -> Self {
+        self.exec_wake = Some(program);
+        self
     }
 }
 
@@ -62,6 +75,10 @@ impl Channel for WhatsappGateway {
     }
 
     async fn wake(&self, wake: &Wake) -> Result<WakeAck, ChannelError> {
+        if let Some(program) = &self.exec_wake {
+            return super::openclaw_system_event_wake(program, wake, &|s: &str| s.to_owned(), &[])
+                .await;
+        }
         super::message_tool::sessions_send(&self.gateway, wake).await
     }
 }

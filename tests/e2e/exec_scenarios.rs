@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::fakes::{EXEC_CLOSE, EXEC_OPEN};
+use crate::fakes::{EXEC_CLOSE, EXEC_OPEN, GATEWAY_AGENT_ANSWER};
 use crate::gateway::{TOPIC_KEY, openclaw_env};
 use crate::gateway_scenarios::{clawrun_config, in_topic, topic_session_id};
 use crate::harness::{Ctx, outbox_entries, run_record};
@@ -262,6 +262,77 @@ pub async fn exec_task_failed(ctx: Arc<Ctx>) {
         assert!(
             Instant::now() < until,
             "the agent was never woken with {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The wake of a run whose follower is gone: `openclaw system event
+/// --session-key <topic key> --mode now` from a process that inherited
+/// `OPENCLAW_SHELL=exec` is accepted (the CLI refuses `agent` there, not
+/// this), and the topic's agent gets the text at once.
+pub async fn exec_system_event_topic_wake(ctx: Arc<Ctx>) {
+    // The gateway up and the topic's session known to it.
+    topic_session_id(&ctx).await;
+    let before = ctx.openai.chat_bodies().await.len();
+    let sent_before = ctx.telegram.calls().await.len();
+    let text = "[clawrun] completed · e2e system event · run 20261206-sysevent\n\
+                Read the result with `clawrun show 20261206-sysevent` or the output file.";
+    let out = tokio::process::Command::new(&ctx.env.openclaw)
+        .args([
+            "system",
+            "event",
+            "--session-key",
+            TOPIC_KEY,
+            "--mode",
+            "now",
+        ])
+        .args(["--text", text, "--json"])
+        .env_clear()
+        .envs(openclaw_env(&ctx.path_var(), &ctx.gateway_home()))
+        .env("OPENCLAW_SHELL", "exec")
+        .current_dir(ctx.gateway_home())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "system event refused: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = Instant::now();
+    let until = started + LIMIT;
+    let wanted = "[clawrun] completed · e2e system event · run 20261206-sysevent";
+    loop {
+        let bodies = ctx.openai.chat_bodies().await;
+        if bodies[before..].iter().any(|b| b.contains(wanted)) {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the topic's agent was never woken with {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    ctx.figure(
+        "exec mode: system event on a topic key → model request",
+        format!("{:.1}s", started.elapsed().as_secs_f64()),
+    );
+    // The woken agent answers in the topic, where the run was started.
+    loop {
+        let calls = ctx.telegram.calls().await;
+        let replied = calls[sent_before..]
+            .iter()
+            .any(|c| !c.from_clawrun && in_topic(c) && c.text().contains(GATEWAY_AGENT_ANSWER));
+        if replied {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the woken agent's reply did not reach the topic: {:#?}",
+            &calls[sent_before..]
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -257,6 +257,7 @@ async fn sessions_send_404_names_both_settings() {
         session_id: None,
         destination: Destination::default(),
         text: "done".to_owned(),
+        argv_text: None,
     };
     let err = channel.wake(&wake).await.unwrap_err();
     let ChannelError::Permanent(text) = err else {
@@ -290,6 +291,7 @@ async fn ok_200_with_error_or_forbidden_status_is_a_failure() {
             session_id: None,
             destination: Destination::default(),
             text: "done".to_owned(),
+            argv_text: None,
         };
         let err = channel.wake(&wake).await.unwrap_err();
         let ChannelError::Permanent(text) = &err else {
@@ -397,6 +399,7 @@ async fn whatsapp_wake_uses_sessions_send_without_waiting() {
         session_id: None,
         destination: Destination::default(),
         text: "[CLAUDE_CODE_RESULT] done".to_owned(),
+        argv_text: None,
     };
     let ack = channel.wake(&wake).await.unwrap();
     assert_eq!(ack.detail.as_deref(), Some("accepted runId=run-9"));
@@ -874,6 +877,7 @@ fn wake_with(session_id: Option<&str>, session_key: Option<&str>) -> Wake {
         session_id: session_id.map(str::to_owned),
         destination: tg_dest("-1001234567890", Some("369520")),
         text: "[CC:single] exit=0 wake".to_owned(),
+        argv_text: None,
     }
 }
 

@@ -19,6 +19,8 @@ const GW_TOKEN: &str = "gw-token-SECRET-exec";
 const BOT_TOKEN: &str = "123456789:AAbotSECRETexecZZ";
 const CHAT: &str = "5550001";
 const KEY: &str = "agent:main:telegram:direct:5550001";
+/// A forum topic's session, which the gateway's `sessions_send` refuses.
+const TOPIC_KEY: &str = "agent:main:telegram:group:-1001234567890:topic:42";
 
 /// `clawrun run ARGS…` under OpenClaw's exec marker.
 fn exec_run(sb: &Sandbox, args: &[&str]) -> std::process::Command {
@@ -156,8 +158,53 @@ fn two_overlapping_exec_runs_each_print_their_own_result() {
     assert_ne!(seen[0], seen[1]);
 }
 
+/// A fake `openclaw` CLI on PATH: like the real one it refuses `agent` (and
+/// `sessions.send`, `chat.send`) under `OPENCLAW_SHELL=exec`, and answers
+/// `system event` with `ok`. Every call leaves its argv (NUL-separated) and
+/// environment in `openclaw-calls/<n>.argv` / `.env`.
+fn fake_openclaw(sb: &Sandbox) {
+    let calls = sb.root.join("openclaw-calls");
+    let fake = sb.bin.join("openclaw");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nd='{}'\nmkdir -p \"$d\"\nn=$(ls \"$d\" | wc -l)\n\
+             printf '%s\\0' \"$@\" > \"$d/$n.argv\"\nenv > \"$d/$n.env\"\n\
+             if [ \"$1 $2\" = 'system event' ]; then echo ok; exit 0; fi\n\
+             if [ \"$OPENCLAW_SHELL\" = exec ]; then\n\
+             echo 'openclaw agent is not available from the exec tool' >&2; exit 1; fi\n\
+             echo 'unexpected call' >&2\nexit 1\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The calls of the fake `openclaw`: each one's argv and environment.
+fn openclaw_calls(sb: &Sandbox) -> Vec<(Vec<String>, String)> {
+    let dir = sb.root.join("openclaw-calls");
+    let mut calls = Vec::new();
+    for n in 0.. {
+        let Ok(argv) = std::fs::read_to_string(dir.join(format!("{n}.argv"))) else {
+            break;
+        };
+        let env = std::fs::read_to_string(dir.join(format!("{n}.env"))).unwrap_or_default();
+        let argv = argv.split_terminator('\0').map(str::to_owned).collect();
+        calls.push((argv, env));
+    }
+    calls
+}
+
+/// The value after `flag` in `argv`.
+fn flag<'a>(argv: &'a [String], flag: &str) -> Option<&'a str> {
+    let i = argv.iter().position(|a| a == flag)?;
+    argv.get(i + 1).map(String::as_str)
+}
+
 /// A Telegram DM route with a wiremock gateway and Bot API; the fake
-/// `openclaw` CLI records any call (there must be none).
+/// `openclaw` CLI records any call.
 async fn telegram_world(sb: &Sandbox, readyz: u16) -> MockServer {
     let server = MockServer::start().await;
     let oc = sb.openclaw_home();
@@ -171,21 +218,16 @@ async fn telegram_world(sb: &Sandbox, readyz: u16) -> MockServer {
         .to_string(),
     )
     .unwrap();
-    let fake = sb.bin.join("openclaw");
-    std::fs::write(
-        &fake,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{}'\necho 'refused under exec' >&2\nexit 1\n",
-            sb.root.join("openclaw.argv").display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    fake_openclaw(sb);
     let sessions = json!({"sessions": [{
         "key": KEY,
         "sessionId": "11111111-2222-4333-8444-555555555555",
         "deliveryContext": {"channel": "telegram", "to": format!("telegram:{CHAT}")}
+    }, {
+        "key": TOPIC_KEY,
+        "sessionId": "66666666-2222-4333-8444-555555555555",
+        "deliveryContext": {"channel": "telegram", "to": "telegram:-1001234567890",
+                            "threadId": "42"}
     }]});
     Mock::given(method("POST"))
         .and(path("/tools/invoke"))
@@ -267,11 +309,8 @@ async fn in_exec_mode_clawrun_sends_no_wake_of_its_own() {
         "the human still gets launch and result: {texts:?}"
     );
     assert!(tool_calls(&server, "sessions_send").await.is_empty());
-    assert!(
-        !sb.root.join("openclaw.argv").exists(),
-        "openclaw was called: {:?}",
-        std::fs::read_to_string(sb.root.join("openclaw.argv"))
-    );
+    let calls = openclaw_calls(&sb);
+    assert!(calls.is_empty(), "openclaw was called: {calls:?}");
     let compact = stdout(&out);
     assert!(
         compact_of(&compact).contains("[clawrun] completed · quiet"),
@@ -281,12 +320,16 @@ async fn in_exec_mode_clawrun_sends_no_wake_of_its_own() {
 
 /// Spawn a follower of a run that lasts until stopped, and wait until its
 /// agent runs; returns the child and the run id.
-fn start_hanging(sb: &Sandbox, extra_env: &[(&str, &str)]) -> (std::process::Child, String) {
+fn start_hanging(
+    sb: &Sandbox,
+    key: &str,
+    extra_env: &[(&str, &str)],
+) -> (std::process::Child, String) {
     let mut c = exec_run(
         sb,
         &[
             "-s",
-            KEY,
+            key,
             "--allow-main-telegram",
             "-t",
             "x",
@@ -338,7 +381,7 @@ fn group_gone(pgid: u64) -> bool {
 async fn sigterm_while_the_gateway_serves_is_a_cancel_the_run_is_killed() {
     let sb = Sandbox::new();
     let server = telegram_world(&sb, 200).await;
-    let (child, id) = start_hanging(&sb, &[("FAKE_MODE", "hang")]);
+    let (child, id) = start_hanging(&sb, KEY, &[("FAKE_MODE", "hang")]);
     let pgid = record(&sb, &id)["agent_pid"].as_u64().unwrap();
     let out = sigterm_and_wait(child).await;
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
@@ -353,15 +396,23 @@ async fn sigterm_while_the_gateway_serves_is_a_cancel_the_run_is_killed() {
     let texts = chat_texts(&server).await;
     assert!(texts.iter().any(|t| t.contains("⛔")), "{texts:?}");
     assert!(tool_calls(&server, "sessions_send").await.is_empty());
-    assert!(!sb.root.join("openclaw.argv").exists());
+    assert!(openclaw_calls(&sb).is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_while_the_gateway_drains_leaves_the_run_which_wakes_by_itself() {
+/// A run of `key` whose follower leaves on SIGTERM while the gateway
+/// drains, then completes: it wakes its session once, by itself, through
+/// `openclaw system event` (the route OpenClaw leaves open under its exec),
+/// with no result content in argv and no secret in the environment.
+async fn drained_run_wakes_by_system_event(key: &str) {
     let sb = Sandbox::new();
     let server = telegram_world(&sb, 503).await;
     // Lasts a few seconds, then completes by itself.
-    let (child, id) = start_hanging(&sb, &[("FAKE_DELAY", "0.5")]);
+    let secrets = [
+        ("FAKE_DELAY", "0.5"),
+        ("TELEGRAM_BOT_TOKEN", BOT_TOKEN),
+        ("ANTHROPIC_API_KEY", "sk-ant-SECRET-exec"),
+    ];
+    let (child, id) = start_hanging(&sb, key, &secrets);
     let out = sigterm_and_wait(child).await;
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     assert!(
@@ -377,18 +428,72 @@ async fn sigterm_while_the_gateway_drains_leaves_the_run_which_wakes_by_itself()
     wait_until("the run to complete", || {
         record(&sb, &id)["status"] == "completed"
     });
-    let mut woken = Vec::new();
-    for _ in 0..600 {
-        woken = tool_calls(&server, "sessions_send").await;
-        if !woken.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_until("the wake", || !openclaw_calls(&sb).is_empty());
+    // The runner exits after its last delivery: nothing more comes.
+    let runner = record(&sb, &id)["runner_pid"].as_u64().unwrap();
+    wait_until("the runner to exit", || {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(runner as i32), None).is_err()
+    });
+    let calls = openclaw_calls(&sb);
+    assert_eq!(calls.len(), 1, "one wake of its own: {calls:?}");
+    let (argv, env) = &calls[0];
+    assert_eq!(argv[..2], ["system", "event"], "{argv:?}");
+    assert_eq!(flag(argv, "--session-key"), Some(key), "{argv:?}");
+    assert_eq!(flag(argv, "--mode"), Some("now"), "{argv:?}");
+    let text = flag(argv, "--text").unwrap();
+    assert!(
+        text.starts_with(&format!("[clawrun] completed · long · run {id}"))
+            && text.contains(&format!("clawrun show {id}")),
+        "{text}"
+    );
+    // The fake agent's answer never travels in argv.
+    let output =
+        std::fs::read_to_string(record(&sb, &id)["output_file"].as_str().unwrap()).unwrap();
+    let answer = output.lines().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(
+        !text.contains(answer.trim()),
+        "result content in argv: {text}"
+    );
+    for line in env.lines() {
+        let name = line.split('=').next().unwrap_or_default();
+        let secret = name.contains("TOKEN") || name.contains("KEY");
+        assert!(
+            !secret || name == "OPENCLAW_GATEWAY_TOKEN",
+            "a secret in the wake's environment: {name}"
+        );
     }
-    assert_eq!(woken.len(), 1, "one wake of its own: {woken:?}");
-    assert_eq!(woken[0]["args"]["sessionKey"], KEY);
-    let text = woken[0]["args"]["message"].as_str().unwrap();
-    assert!(text.contains(&format!("run_id={id}")) && text.contains("status=completed"));
-    // Through the gateway, never the refused `openclaw agent`.
-    assert!(!sb.root.join("openclaw.argv").exists());
+    assert!(!env.contains(BOT_TOKEN) && !env.contains("sk-ant-SECRET"));
+    assert!(
+        tool_calls(&server, "sessions_send").await.is_empty(),
+        "no sessions_send: the gateway refuses it for topics"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_the_gateway_drains_leaves_the_run_which_wakes_by_itself() {
+    drained_run_wakes_by_system_event(KEY).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_run_left_by_its_follower_wakes_its_topic_by_system_event() {
+    drained_run_wakes_by_system_event(TOPIC_KEY).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_run_with_its_follower_sends_no_wake_of_its_own() {
+    let sb = Sandbox::new();
+    let server = telegram_world(&sb, 200).await;
+    let mut c = exec_run(&sb, &["-s", TOPIC_KEY, "-t", "x", "--label", "topic"]);
+    c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"));
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id = run_ids(&sb).first().cloned().unwrap();
+    let runner = record(&sb, &id)["runner_pid"].as_u64().unwrap();
+    wait_until("the runner to exit", || {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(runner as i32), None).is_err()
+    });
+    let calls = openclaw_calls(&sb);
+    assert!(calls.is_empty(), "openclaw was called: {calls:?}");
+    assert!(tool_calls(&server, "sessions_send").await.is_empty());
+    assert!(compact_of(&stdout(&out)).contains("[clawrun] completed · topic"));
 }

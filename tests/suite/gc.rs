@@ -123,6 +123,7 @@ fn pending_wake(dir: &RunDir) {
                 session_key: Some("agent:main:main".into()),
                 session_id: None,
                 destination: Destination::default(),
+                argv_text: None,
                 text: "done".into(),
             }),
         )

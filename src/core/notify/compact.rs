@@ -26,11 +26,7 @@ pub fn render_compact(spec: &RunSpec, record: &RunRecord, output: &str) -> Strin
         RunStatus::Done(o) => o.as_str(),
         other => other.as_str(),
     };
-    let mut head = format!("[clawrun] {status}");
-    if let Some(l) = spec.label.as_deref().filter(|l| !l.trim().is_empty()) {
-        head.push_str(&format!(" · {}", cut(l.trim(), 40)));
-    }
-    head.push_str(&format!(" · run {}", spec.run_id));
+    let head = status_line(status, spec.label.as_deref(), &spec.run_id);
     let mut tail = Vec::new();
     if let Some(c) = record.changes.as_deref() {
         let first = c.render_compact();
@@ -81,6 +77,28 @@ fn cut_units(s: &str, n: usize) -> String {
     }
     out.push('…');
     out
+}
+
+/// The compact status line, `[clawrun] <status> · <label> · run <id>` (the
+/// label cut to 40 characters): what `clawrun list` shows anyway.
+pub fn status_line(status: &str, label: Option<&str>, run_id: &str) -> String {
+    let mut head = format!("[clawrun] {status}");
+    if let Some(l) = label.filter(|l| !l.trim().is_empty()) {
+        head.push_str(&format!(" · {}", cut(l.trim(), 40)));
+    }
+    head.push_str(&format!(" · run {run_id}"));
+    head
+}
+
+/// The wake as `openclaw system event --text` carries it, in argv where every
+/// local user sees it in `ps`: so no result content, only what `clawrun list`
+/// shows anyway (the status line, where the output file is) and how to read
+/// the result.
+pub fn render_argv_wake(status: &str, label: Option<&str>, run_id: &str, output: &str) -> String {
+    format!(
+        "{}\nOutput: {output}\nRead the result with `clawrun show {run_id}` or the output file.",
+        status_line(status, label, run_id)
+    )
 }
 
 /// `text` padded with spaces to exactly [`MAX_COMPACT_CHARS`] UTF-16 units,
@@ -138,6 +156,19 @@ mod tests {
             "../../../tests/fixtures/runner/request-v1.json"
         ))
         .unwrap()
+    }
+
+    #[test]
+    fn the_argv_wake_holds_the_status_line_and_where_to_read_nothing_more() {
+        let t = render_argv_wake("completed", Some("  Fix login  "), "r1", "/o/r1.txt");
+        assert_eq!(
+            t,
+            "[clawrun] completed · Fix login · run r1\nOutput: /o/r1.txt\n\
+             Read the result with `clawrun show r1` or the output file."
+        );
+        assert!(
+            render_argv_wake("failed", None, "r2", "/o").starts_with("[clawrun] failed · run r2\n")
+        );
     }
 
     fn record() -> RunRecord {

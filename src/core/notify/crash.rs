@@ -65,6 +65,7 @@ pub fn crash_items(
             session_id: w.session_id,
             destination: destination.clone(),
             text: render_wake(w.marker, &w.payload),
+            argv_text: Some(w.payload.argv_text()),
         }));
     }
     items

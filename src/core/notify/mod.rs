@@ -194,6 +194,19 @@ fn describe_exit(code: i32) -> String {
     }
 }
 
+impl WakePayload {
+    /// The wake as it may travel in argv: no result content
+    /// ([`compact::render_argv_wake`]).
+    pub fn argv_text(&self) -> String {
+        compact::render_argv_wake(
+            &self.status,
+            self.label.as_deref(),
+            &self.run_id,
+            &self.output,
+        )
+    }
+}
+
 /// Render the wake text the orchestrating agent reads.
 pub fn render_wake(marker: &str, p: &WakePayload) -> String {
     let mut t = format!(

@@ -195,6 +195,7 @@ impl Notifier {
             session_id,
             destination: self.destination.clone(),
             text: render_wake(marker, &payload),
+            argv_text: Some(payload.argv_text()),
         }
     }
 

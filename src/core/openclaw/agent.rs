@@ -17,14 +17,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::core::child_output::wait_capped;
+use crate::core::child_output::{CappedOutput, wait_capped};
 
 /// The variable OpenClaw's agent `exec` tool sets in its child's environment
 /// (with the value [`OPENCLAW_SHELL_EXEC`]). With it the `openclaw` CLI
 /// refuses `agent` (and `sessions.send`, `chat.send`) before connecting, and
 /// says not to work around it ("Do not retry through another CLI route or
-/// remove the exec marker"); the session-messaging tool (`sessions_send`
-/// over the gateway's `/tools/invoke`) is the route it points to.
+/// remove the exec marker"). `openclaw system event --session-key` is not
+/// refused: it is what a run there wakes with ([`super::system_event`]).
 pub const OPENCLAW_SHELL_ENV: &str = "OPENCLAW_SHELL";
 /// The value of [`OPENCLAW_SHELL_ENV`] under the agent's `exec` tool.
 pub const OPENCLAW_SHELL_EXEC: &str = "exec";
@@ -184,10 +184,8 @@ pub async fn wake(
     wake: AgentWake<'_>,
     clean: &(dyn Fn(&str) -> String + Sync),
 ) -> Result<String, AgentWakeError> {
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.env_clear()
-        .envs(wake_env(std::env::vars_os(), wake.hidden))
-        .arg("agent");
+    let mut cmd = cli_command(program, wake.hidden);
+    cmd.arg("agent");
     match (
         wake.session_id.filter(|s| !s.is_empty()),
         wake.session_key.filter(|s| !s.is_empty()),
@@ -206,43 +204,9 @@ pub async fn wake(
     cmd.arg("--message-file")
         .arg(message.path().join(WAKE_MESSAGE_FILE_NAME))
         .args(["--deliver", "--json", "--timeout"])
-        .arg(turn_timeout.as_secs().max(1).to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let child = cmd.spawn().map_err(|e| {
-        AgentWakeError::Permanent(format!(
-            "cannot run {} for the wake ({e}); set telegram.openclaw_program in clawrun.toml",
-            program.display()
-        ))
-    })?;
-    let pid = child.id();
+        .arg(turn_timeout.as_secs().max(1).to_string());
     let limit = turn_timeout + WAKE_GRACE.min(turn_timeout);
-    let output = match tokio::time::timeout(limit, wait_capped(child, WAKE_OUTPUT_CAP)).await {
-        Ok(Ok(out)) => out,
-        Ok(Err(e)) => {
-            return Err(AgentWakeError::Transient(format!(
-                "waiting for {}: {e}",
-                program.display()
-            )));
-        }
-        Err(_) => {
-            // The child itself is killed on drop; its process group may hold helpers.
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            return Err(AgentWakeError::Transient(format!(
-                "`{} agent` did not finish within {}s",
-                program.display(),
-                limit.as_secs()
-            )));
-        }
-    };
+    let output = run_bounded(cmd, program, limit, "agent").await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let json = parse_json_object(&stdout);
@@ -252,6 +216,65 @@ pub async fn wake(
         &clean(&tail(&stdout)),
         &clean(&tail(&stderr)),
     )
+}
+
+/// `program` ready to run as a wake: the cleaned environment ([`wake_env`]
+/// without `hidden`), no stdin, piped output, its own process group, killed
+/// when dropped.
+pub(crate) fn cli_command(program: &Path, hidden: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.env_clear()
+        .envs(wake_env(std::env::vars_os(), hidden))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Run `cmd` (from [`cli_command`]; `program` its program, `what` its
+/// subcommand, for errors) for at most `limit`, keeping the first
+/// [`WAKE_OUTPUT_CAP`] bytes of each stream; on timeout its whole process
+/// group is killed.
+///
+/// # Errors
+/// Permanent when it cannot start, transient when waiting fails or it
+/// outlives `limit`.
+pub(crate) async fn run_bounded(
+    mut cmd: tokio::process::Command,
+    program: &Path,
+    limit: Duration,
+    what: &str,
+) -> Result<CappedOutput, AgentWakeError> {
+    let child = cmd.spawn().map_err(|e| {
+        AgentWakeError::Permanent(format!(
+            "cannot run {} for the wake ({e}); set telegram.openclaw_program in clawrun.toml",
+            program.display()
+        ))
+    })?;
+    let pid = child.id();
+    match tokio::time::timeout(limit, wait_capped(child, WAKE_OUTPUT_CAP)).await {
+        Ok(Ok(out)) => Ok(out),
+        Ok(Err(e)) => Err(AgentWakeError::Transient(format!(
+            "waiting for {}: {e}",
+            program.display()
+        ))),
+        Err(_) => {
+            // The child itself is killed on drop; its process group may hold helpers.
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            Err(AgentWakeError::Transient(format!(
+                "`{} {what}` did not finish within {}s",
+                program.display(),
+                limit.as_secs()
+            )))
+        }
+    }
 }
 
 /// Name of the wake text's file inside its private temp directory.
@@ -281,7 +304,8 @@ fn write_message_file(text: &str) -> Result<tempfile::TempDir, AgentWakeError> {
     Ok(dir)
 }
 
-fn tail(s: &str) -> String {
+/// The last characters of `s`, trimmed, for an error.
+pub(crate) fn tail(s: &str) -> String {
     let s = s.trim();
     let start = s
         .char_indices()

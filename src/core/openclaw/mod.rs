@@ -9,3 +9,4 @@ pub mod gateway;
 pub mod nodes;
 pub mod session_key;
 pub mod session_lookup;
+pub mod system_event;

@@ -148,7 +148,7 @@ pub async fn term_cause(gateway: Option<&GatewayClient>) -> TermCause {
 /// How long the follower waits, once the record says the run is done, for
 /// its runner to exit: the runner sends the result message after the record,
 /// and the human should see it before OpenClaw wakes the agent.
-const RUNNER_EXIT_WAIT: Duration = Duration::from_secs(30);
+pub const RUNNER_EXIT_WAIT: Duration = Duration::from_secs(30);
 
 /// Wait until the run in `dir` has ended (its record says so), reading it
 /// every [`FOLLOW_POLL`], then for its runner to exit (it is delivering the
