@@ -217,13 +217,25 @@ pub async fn node_run(ctx: Arc<Ctx>) {
         .filter(|e| matches!(&e.item, Item::Message(m) if m.kind == MessageKind::Heartbeat))
         .count();
     assert!(heartbeats >= 1, "no heartbeat");
-    // One wake is queued on the node; its delivery (the node's own `openclaw agent`,
-    // for a topic session) is not checked here: see the README.
+    // One wake, delivered by the node's own `openclaw agent` (a topic session)
+    // through the gateway the run was given: the gateway's agent sees it once.
     let wakes = entries
         .iter()
         .filter(|e| matches!(e.item, Item::Wake(_)))
         .count();
     assert_eq!(wakes, 1, "not one wake queued");
+    wait_wake_delivered(&run_dir).await;
+    let seen = ctx
+        .openai
+        .chat_bodies()
+        .await
+        .iter()
+        .filter(|b| b.contains(&run_id))
+        .count();
+    assert!(
+        seen >= 1,
+        "the gateway's agent never saw the wake of {run_id}"
+    );
 
     // One view from the gateway's machine.
     let l = ctx.clawrun(&home, &["list", "--config", cfg]).await;
@@ -295,5 +307,31 @@ async fn wait_status(dir: &Path, want: &[&str]) -> Value {
             "run never reached {want:?}: {rec}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Wait (bounded) until the run's one wake is delivered; fail with its last
+/// error and the runner's log otherwise.
+async fn wait_wake_delivered(run_dir: &Path) {
+    use clawrun::core::notify::outbox::EntryStatus;
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let entries = harness::outbox_entries(run_dir);
+        let wake = entries
+            .iter()
+            .find(|e| matches!(e.item, Item::Wake(_)))
+            .expect("no wake in the outbox");
+        if wake.status == EntryStatus::Delivered {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node run's wake was not delivered: {:?} after {} attempt(s): {:?}\n{}",
+            wake.status,
+            wake.attempts,
+            wake.last_error,
+            harness::tail_file(&run_dir.join("runner.log"), 30)
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

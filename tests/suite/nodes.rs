@@ -261,3 +261,58 @@ fn list_merges_node_runs_and_names_an_unreachable_node_without_hanging() {
         stderr(&out)
     );
 }
+
+/// The node's `openclaw` answers the gateway on its own loopback port, where
+/// no gateway listens: the wake of a node run goes to the gateway the run was
+/// given, with the node host's token.
+#[tokio::test]
+async fn a_node_run_s_wake_goes_to_the_gateway_the_run_was_given() {
+    use crate::suite::telegram_run::{key, mount_gateway, setup};
+    let server = wiremock::MockServer::start().await;
+    mount_gateway(&server).await;
+    let w = World::new(json!({}));
+    // The launcher's OpenClaw config names the gateway; the fake `openclaw`
+    // (on the node's PATH too) records the wake's environment.
+    setup(&w.sb, server.address().port(), &server.uri());
+    let node_oc = w.node_home.join(".openclaw");
+    std::fs::create_dir_all(&node_oc).unwrap();
+    std::fs::write(node_oc.join("openclaw.json"), r#"{"gateway":{"port":1}}"#).unwrap();
+    std::fs::write(
+        node_oc.join("clawrun.toml"),
+        "[notify]\nchannel = \"message-tool\"\n",
+    )
+    .unwrap();
+    let task = w.sb.root.join("task.txt");
+    let mut c =
+        w.sb.run_std(&["--node", "box", "-p", w.project.to_str().unwrap()]);
+    c.args(["-s", &key(), "--heartbeat", "0", "--json"])
+        .args(["--task-file", task.to_str().unwrap()]);
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let proof: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dir = PathBuf::from(proof["run_dir"].as_str().unwrap());
+    wait_completed(&dir);
+    let env_file = w.sb.root.join("openclaw.env");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !env_file.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the node run never woke through `openclaw agent`"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let env = std::fs::read_to_string(&env_file).unwrap();
+    let want = format!(
+        "OPENCLAW_GATEWAY_URL=ws://127.0.0.1:{}\n",
+        server.address().port()
+    );
+    assert!(env.contains(&want), "{env}");
+    assert!(
+        env.contains("OPENCLAW_GATEWAY_TOKEN=node-host-token\n"),
+        "{env}"
+    );
+    assert!(
+        !env.contains("CLAWRUN_TASK") && !env.contains("SECRET-TASK"),
+        "{env}"
+    );
+}

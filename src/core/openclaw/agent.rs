@@ -115,15 +115,45 @@ const WAKE_ENV_NAMES: [&str; 30] = [
     "NODE_PATH",
 ];
 
+/// The variable the `openclaw` CLI reads for its gateway's WebSocket URL
+/// (instead of `ws://127.0.0.1:<port of its own config>`).
+pub const OPENCLAW_GATEWAY_URL_ENV: &str = "OPENCLAW_GATEWAY_URL";
+
+/// The gateway's WebSocket URL for `openclaw` from clawrun's HTTP gateway
+/// URL (`http://H:P` → `ws://H:P`, `https` → `wss`); `None` for another
+/// scheme. Pure.
+pub fn gateway_ws_url(http_url: &str) -> Option<String> {
+    let url = http_url.trim().trim_end_matches('/');
+    let (scheme, rest) = url.split_once("://")?;
+    let ws = match scheme.to_ascii_lowercase().as_str() {
+        "http" | "ws" => "ws",
+        "https" | "wss" => "wss",
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    (!authority.is_empty()).then(|| format!("{ws}://{authority}"))
+}
+
 /// The wake's environment, from the runner's `vars`: the variables named in
 /// `WAKE_ENV_NAMES` (PATH, HOME, locale, proxies…), `LC_*` and `OPENCLAW_*`,
 /// except any whose value holds one of `hidden`. Everything else (`TELEGRAM_BOT_TOKEN`, a configured
-/// `bot_token_env`, model API keys, other tokens) is left out. Pure.
+/// `bot_token_env`, model API keys, other tokens) is left out. A run that
+/// `run --node` started on a node (`CLAWRUN_GATEWAY_URL` set) wakes through
+/// the gateway it was given: `OPENCLAW_GATEWAY_URL` is set from it, unless
+/// the environment sets it already (the node's own OpenClaw config points
+/// at its own loopback port, where no gateway listens). Pure.
 pub fn wake_env(
     vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
     hidden: &[&str],
 ) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
-    vars.into_iter()
+    let mut node_gateway = None;
+    let mut env: Vec<_> = vars
+        .into_iter()
+        .inspect(|(name, value)| {
+            if name == crate::core::openclaw::config::GATEWAY_URL_ENV_NAME {
+                node_gateway = gateway_ws_url(&value.to_string_lossy());
+            }
+        })
         .filter(|(name, value)| {
             let name = name.to_string_lossy();
             let wanted = WAKE_ENV_NAMES.contains(&name.as_ref())
@@ -134,7 +164,12 @@ pub fn wake_env(
                 .any(|h| !h.is_empty() && value.to_string_lossy().contains(h));
             wanted && !secret
         })
-        .collect()
+        .collect();
+    let has_url = env.iter().any(|(n, _)| n == OPENCLAW_GATEWAY_URL_ENV);
+    if let Some(url) = node_gateway.filter(|_| !has_url) {
+        env.push((OPENCLAW_GATEWAY_URL_ENV.into(), url.into()));
+    }
+    env
 }
 
 /// Wake the agent through `program` (`openclaw`), allowing `turn_timeout`
@@ -436,6 +471,39 @@ mod tests {
                 "OPENCLAW_GATEWAY_TOKEN"
             ]
         );
+    }
+
+    #[test]
+    fn a_node_run_s_wake_goes_to_the_gateway_it_was_given() {
+        let vars = |extra: &[(&str, &str)]| {
+            let mut v: Vec<(std::ffi::OsString, std::ffi::OsString)> = vec![(
+                "CLAWRUN_GATEWAY_URL".into(),
+                "http://10.0.0.5:18999/".into(),
+            )];
+            v.extend(extra.iter().map(|(n, v)| ((*n).into(), (*v).into())));
+            v
+        };
+        let url = |env: Vec<(std::ffi::OsString, std::ffi::OsString)>| {
+            env.into_iter()
+                .find(|(n, _)| n == OPENCLAW_GATEWAY_URL_ENV)
+                .map(|(_, v)| v.to_string_lossy().into_owned())
+        };
+        assert_eq!(
+            url(wake_env(vars(&[]), &[])).as_deref(),
+            Some("ws://10.0.0.5:18999")
+        );
+        let own = vars(&[(OPENCLAW_GATEWAY_URL_ENV, "wss://gw.example:443")]);
+        assert_eq!(
+            url(wake_env(own, &[])).as_deref(),
+            Some("wss://gw.example:443")
+        );
+        let local = [("PATH".into(), "/usr/bin".into())];
+        assert_eq!(url(wake_env(local, &[])), None);
+        assert_eq!(
+            gateway_ws_url("https://gw.example/base").as_deref(),
+            Some("wss://gw.example")
+        );
+        assert_eq!(gateway_ws_url("ftp://x"), None);
     }
 
     #[test]
