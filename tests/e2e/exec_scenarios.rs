@@ -18,6 +18,11 @@ use clawrun::core::notify::outbox::Item;
 
 /// Longest wait for a task state or a wake.
 const LIMIT: Duration = Duration::from_secs(90);
+/// How long OpenClaw may take to turn an exec's exit into the agent's wake: it
+/// queues the exit as a system event and runs it with a heartbeat, which it may
+/// hold back and batch while the session is busy (measured 8 s to 196 s, two
+/// exits in one wake, on the shared 2-core machine).
+const EXIT_WAKE_LIMIT: Duration = Duration::from_secs(240);
 
 /// `openclaw ARGS` against the suite's gateway; its stdout (panics on failure).
 async fn openclaw(ctx: &Ctx, args: &[&str]) -> String {
@@ -167,7 +172,7 @@ pub async fn exec_task_ledger(ctx: Arc<Ctx>) {
     let dir = run_dir_of(&ctx, label).expect("no run directory");
     assert_eq!(run_record(&dir)["status"], "completed");
     no_wake_of_its_own(&dir);
-    let until = Instant::now() + LIMIT;
+    let until = Instant::now() + EXIT_WAKE_LIMIT;
     let wanted = format!("[clawrun] completed · {label}");
     loop {
         let bodies = ctx.openai.chat_bodies().await;
@@ -253,7 +258,7 @@ pub async fn exec_task_failed(ctx: Arc<Ctx>) {
     let dir = run_dir_of(&ctx, label).expect("no run directory");
     assert_eq!(run_record(&dir)["status"], "failed");
     no_wake_of_its_own(&dir);
-    let until = Instant::now() + LIMIT;
+    let until = Instant::now() + EXIT_WAKE_LIMIT;
     let wanted = format!("[clawrun] failed · {label}");
     while !ctx.openai.chat_bodies().await[before..]
         .iter()
