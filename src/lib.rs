@@ -94,6 +94,9 @@
 
 pub mod backends;
 pub mod channels;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
 #[doc(hidden)]
 pub mod core;
 

@@ -3,30 +3,25 @@
 //!
 //! `clawrun run` accepts the flag names of the seed `run-task.py` scripts, so a
 //! user of those can switch by changing one word.
-//!
-//! This file uses only `clawrun::` paths (never `crate::`): the skill tests
-//! include it by path to parse every command in SKILL.md with the real `Cli`.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-#[path = "args/worktree.rs"]
 mod worktree;
 pub use worktree::{WorktreeArgs, WorktreeCommand, WorktreeFlags};
-#[path = "args/numbers.rs"]
 mod numbers;
 use numbers::{duration_in, positive, whole_in};
 
-use clawrun::core::config::Safety;
-use clawrun::core::model::approval::{DEFAULT_APPROVAL_TIMEOUT_SECS, MAX_APPROVAL_TIMEOUT_SECS};
-use clawrun::core::routing::TelegramRoutingMode;
-use clawrun::core::runner::{
+use crate::core::config::Safety;
+use crate::core::model::approval::{DEFAULT_APPROVAL_TIMEOUT_SECS, MAX_APPROVAL_TIMEOUT_SECS};
+use crate::core::routing::TelegramRoutingMode;
+use crate::core::runner::{
     ChainOptions, DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, DEFAULT_REMIND_AFTER_SECS,
     DEFAULT_STALL_SECS, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, RequestOptions, RoutingOptions,
     RunOptions, TaskSource,
 };
-use clawrun::core::store::run::{CompletionMode, NotifySettings, RunLimits};
+use crate::core::store::run::{CompletionMode, NotifySettings, RunLimits};
 
 /// Run coding-agent CLIs in the background for OpenClaw, and keep the human
 /// and the orchestrating agent informed until the work is done.
@@ -329,7 +324,7 @@ impl RunArgs {
     pub fn to_options(&self, backends_file: Option<PathBuf>) -> RunOptions {
         let task = match (&self.task, &self.task_file) {
             _ if self.from_gateway => TaskSource::Inline(
-                std::env::var(clawrun::core::runner::NODE_TASK_ENV_NAME).unwrap_or_default(),
+                std::env::var(crate::core::runner::NODE_TASK_ENV_NAME).unwrap_or_default(),
             ),
             (Some(t), _) => TaskSource::Inline(t.clone()),
             (None, Some(p)) if p.as_os_str() == "-" => TaskSource::Stdin,
@@ -350,7 +345,7 @@ impl RunArgs {
             chain: self.chain.to_options(),
             worktree: self
                 .worktree
-                .to_options(clawrun::core::config::WorktreeMode::Never),
+                .to_options(crate::core::config::WorktreeMode::Never),
         }
     }
 }
@@ -389,7 +384,7 @@ impl LimitFlags {
             multi_turn: self.multi_turn,
             max_auto_responds: self
                 .max_auto_responds
-                .unwrap_or(clawrun::core::store::run::DEFAULT_MAX_AUTO_RESPONDS),
+                .unwrap_or(crate::core::store::run::DEFAULT_MAX_AUTO_RESPONDS),
             auto_resume_on_limit: self.auto_resume_on_limit,
             approval_timeout_secs: self
                 .approval_timeout
@@ -406,14 +401,14 @@ impl NotifyFlags {
         NotifySettings {
             heartbeat_secs: self
                 .heartbeat
-                .unwrap_or(clawrun::core::config::DEFAULT_HEARTBEAT_SECS),
+                .unwrap_or(crate::core::config::DEFAULT_HEARTBEAT_SECS),
             heartbeat_edit: self.heartbeat_edit,
             stall_secs: self.stall_secs,
             remind_after_secs: self.remind_after,
             delivery_wait_secs: self.delivery_wait,
             fg: self.fg,
             trace_live: self.trace_live,
-            silent: clawrun::core::config::Silence::default(),
+            silent: crate::core::config::Silence::default(),
         }
     }
 }
@@ -642,7 +637,7 @@ pub struct OutputArgs {
     #[arg(long)]
     pub full: bool,
     /// How many of the last lines of text to print (0 = all).
-    #[arg(short = 'n', long, default_value_t = clawrun::core::ops::output::DEFAULT_OUTPUT_LINES,
+    #[arg(short = 'n', long, default_value_t = crate::core::ops::output::DEFAULT_OUTPUT_LINES,
           value_name = "N", allow_negative_numbers = true, value_parser = whole_in::<usize>(0, u64::MAX, ""))]
     pub lines: usize,
     /// Print JSON (with --follow: one JSON object per line).
@@ -658,7 +653,7 @@ pub struct KillArgs {
     #[arg(value_name = "RUN")]
     pub run: String,
     /// Seconds to wait for the run to finish stopping.
-    #[arg(long, default_value_t = clawrun::core::ops::kill::DEFAULT_KILL_WAIT.as_secs(),
+    #[arg(long, default_value_t = crate::core::ops::kill::DEFAULT_KILL_WAIT.as_secs(),
           value_name = "SECS", allow_negative_numbers = true,
           value_parser = whole_in::<u64>(0, u64::MAX, " seconds"))]
     pub wait: u64,
@@ -671,7 +666,7 @@ pub struct KillArgs {
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Runs created in the last N days (0 = all).
-    #[arg(long, default_value_t = clawrun::core::ops::stats::DEFAULT_STATS_DAYS, value_name = "N",
+    #[arg(long, default_value_t = crate::core::ops::stats::DEFAULT_STATS_DAYS, value_name = "N",
           allow_negative_numbers = true, value_parser = whole_in::<u32>(0, u64::MAX, " days"))]
     pub days: u32,
     /// Print JSON.
@@ -724,8 +719,8 @@ pub struct ResumeArgs {
 
 impl ResumeArgs {
     /// The library's view of these flags.
-    pub fn to_request(&self) -> clawrun::core::ops::resume::ResumeRequest {
-        clawrun::core::ops::resume::ResumeRequest {
+    pub fn to_request(&self) -> crate::core::ops::resume::ResumeRequest {
+        crate::core::ops::resume::ResumeRequest {
             task: self.task.clone().or_else(|| self.task_flag.clone()),
             task_file: self.task_file.clone(),
             fork: self.fork,

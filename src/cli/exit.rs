@@ -1,10 +1,10 @@
 //! Exit status: how a command's result becomes the process's exit code. The
 //! codes are documented in README "Exit codes"; a run's own outcome (3–6)
-//! comes from [`clawrun::core::runner::RunReport::exit_code`].
+//! comes from [`crate::core::runner::RunReport::exit_code`].
 
 use std::process::ExitCode;
 
-use clawrun::Error;
+use crate::Error;
 
 /// Exit code for bad input (nothing spawned, nothing written).
 pub const EXIT_USAGE: u8 = 2;

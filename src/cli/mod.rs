@@ -1,6 +1,7 @@
-//! The binary's own modules: the command line ([`args`]), one function per
-//! subcommand ([`commands`]), what is printed ([`render`]) and the exit status
-//! ([`exit`]). The library does the work and returns data; only this module
+//! The `clawrun` program (the default `cli` feature; `src/main.rs` only calls
+//! [`main`]): the command line ([`args`]), one function per subcommand
+//! (`commands`), what is printed (`render`) and the exit status ([`exit`]).
+//! The rest of the library does the work and returns data; only this module
 //! tree writes to stdout and stderr.
 
 pub mod args;
@@ -8,15 +9,36 @@ mod commands;
 pub mod exit;
 mod render;
 
-pub use commands::watch::wait_early as watcher_wait;
-
 use std::path::PathBuf;
 
+use crate::core::store::paths::{Paths, ProcessEnv};
 use anyhow::Context as _;
-use clawrun::core::store::paths::{Paths, ProcessEnv};
 
 use self::args::{Cli, Command};
 use self::exit::CliError;
+
+/// The `clawrun` program: parse the command line, run the command, and turn
+/// the result into an exit status (see [`exit`] and README "Exit codes").
+pub fn main() -> std::process::ExitCode {
+    // A runner's crash watcher waits before anything is set up (it may wait
+    // for hours); it goes on below only when its runner died.
+    if commands::watch::wait_early() == Some(crate::core::runner::RunnerEnd::Finished) {
+        return std::process::ExitCode::SUCCESS;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLAWRUN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        // Colour only on a terminal: runner.log and pipes get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .without_time()
+        .init();
+    let args = <args::Cli as clap::Parser>::parse();
+    exit::status(run(args))
+}
 
 /// What every command gets besides its own flags.
 pub struct Ctx {
@@ -37,7 +59,7 @@ pub fn run(cli: Cli) -> CmdResult {
     if let Some(config) = &cli.config {
         // Like a missing --backends file: a config the user named must exist.
         if !config.exists() {
-            return Err(clawrun::Error::usage(format!(
+            return Err(crate::Error::usage(format!(
                 "--config {}: no such file",
                 config.display()
             ))

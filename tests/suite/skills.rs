@@ -15,12 +15,9 @@ use clawrun::backends::config::BackendsConfig;
 use clawrun::core::model::state::Outcome;
 use serde_json::Value;
 
-// The binary's own command line, included by path: the CLI is not part of the
-// library, and this test parses the skills' commands with the real parser.
-#[allow(dead_code)]
-#[path = "../../src/cli/args.rs"]
-mod args;
-use args::{Cli, Command, SessionsCommand, WorktreeCommand};
+// The program's own command line: this test parses the skills' commands with
+// the real parser.
+use clawrun::cli::args::{Cli, Command, SessionsCommand, WorktreeCommand};
 
 /// A skill file and what it must say.
 struct Skill {

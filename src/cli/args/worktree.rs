@@ -1,8 +1,8 @@
 //! The worktree flags of `clawrun run` and the `clawrun worktree` subcommand.
 
+use crate::core::config::WorktreeMode;
+use crate::core::runner::WorktreeOptions;
 use clap::{Args, Subcommand};
-use clawrun::core::config::WorktreeMode;
-use clawrun::core::runner::WorktreeOptions;
 
 /// `clawrun run`: the run's own git worktree.
 #[derive(Debug, Args)]

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use clawrun::core::ops::doctor;
-use clawrun::core::store::paths::ProcessEnv;
+use crate::core::ops::doctor;
+use crate::core::store::paths::ProcessEnv;
 
 use crate::cli::args::DoctorArgs;
 use crate::cli::{CmdResult, Ctx, render, runtime};

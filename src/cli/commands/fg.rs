@@ -1,8 +1,8 @@
 //! `clawrun fg` / `clawrun bg`: stream a running run's text into its chat,
 //! or stop streaming it.
 
-use clawrun::core::ops::resolve::resolve_run;
-use clawrun::core::runner::control;
+use crate::core::ops::resolve::resolve_run;
+use crate::core::runner::control;
 
 use crate::cli::args::RunRefArgs;
 use crate::cli::exit::EXIT_INTERNAL;
@@ -19,7 +19,7 @@ pub fn fg_bg(args: &RunRefArgs, ctx: &Ctx, fg: bool) -> CmdResult {
     let reply = runtime()?
         .block_on(control::request(&dir.path, &req))
         .map_err(|_| {
-            clawrun::Error::usage(format!(
+            crate::Error::usage(format!(
                 "run {} is not running (no live runner to stream from)",
                 args.run
             ))

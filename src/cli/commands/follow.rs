@@ -2,7 +2,7 @@
 //! `OPENCLAW_SHELL=exec`, or with `--exec-mode`): the run starts detached as
 //! with `--detach`, and this process stays as its follower until it ends, so
 //! OpenClaw's task row lasts as long as the run and its exit event is the
-//! wake. See `clawrun::core::runner::follower`.
+//! wake. See `crate::core::runner::follower`.
 //!
 //! The follower prints the compact result last and exits with the run's
 //! code. On SIGTERM it decides at once: a cancel (the gateway still serves)
@@ -11,15 +11,15 @@
 
 use std::io::Write;
 
-use clawrun::core::model::state::Outcome;
-use clawrun::core::notify::compact;
-use clawrun::core::notify::delivery::Configs;
-use clawrun::core::openclaw::config as openclaw_config;
-use clawrun::core::openclaw::gateway::GatewayClient;
-use clawrun::core::runner::follower::{self, FollowerLock, TermCause};
-use clawrun::core::runner::process;
-use clawrun::core::store::paths::ProcessEnv;
-use clawrun::core::store::run::{RunDir, RunRecord, RunSpec, RunStatus};
+use crate::core::model::state::Outcome;
+use crate::core::notify::compact;
+use crate::core::notify::delivery::Configs;
+use crate::core::openclaw::config as openclaw_config;
+use crate::core::openclaw::gateway::GatewayClient;
+use crate::core::runner::follower::{self, FollowerLock, TermCause};
+use crate::core::runner::process;
+use crate::core::store::paths::ProcessEnv;
+use crate::core::store::run::{RunDir, RunRecord, RunSpec, RunStatus};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::cli::exit::CliError;
@@ -106,7 +106,7 @@ impl StopSignals {
     /// Install both (inside a runtime).
     fn install() -> Result<Self, CliError> {
         let install = |kind: SignalKind, name: &str| {
-            signal(kind).map_err(|e| clawrun::Error::io(format!("installing {name} handler"), e))
+            signal(kind).map_err(|e| crate::Error::io(format!("installing {name} handler"), e))
         };
         Ok(Self {
             term: install(SignalKind::terminate(), "SIGTERM")?,

@@ -1,7 +1,7 @@
 //! `clawrun gc`: retention.
 
-use clawrun::core::config::Config;
-use clawrun::core::ops::gc;
+use crate::core::config::Config;
+use crate::core::ops::gc;
 
 use crate::cli::args::GcArgs;
 use crate::cli::exit::EXIT_INTERNAL;
@@ -9,7 +9,7 @@ use crate::cli::{CmdResult, Ctx, render};
 
 /// `clawrun gc`.
 pub fn gc(args: &GcArgs, ctx: &Ctx) -> CmdResult {
-    let config = Config::load(&ctx.paths.config_file).map_err(clawrun::Error::from)?;
+    let config = Config::load(&ctx.paths.config_file).map_err(crate::Error::from)?;
     let opts = gc::GcOptions {
         older_than_days: args.older_than,
         dry_run: args.dry_run,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use clawrun::core::ops::{kill, resolve::resolve_run};
+use crate::core::ops::{kill, resolve::resolve_run};
 
 use crate::cli::args::KillArgs;
 use crate::cli::commands::nodes::{ASK_TIMEOUT, forward_if_node_run};

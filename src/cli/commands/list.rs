@@ -1,13 +1,13 @@
 //! `clawrun list`: running and recent runs, here and on the paired nodes
 //! runs were started on (`run --node`).
 
-use clawrun::core::notify::delivery::Configs;
-use clawrun::core::now_secs;
-use clawrun::core::openclaw::nodes::NodeError;
-use clawrun::core::ops::list::{self, RunSummary, StatusFilter};
-use clawrun::core::ops::node_list;
-use clawrun::core::store::node_runs;
-use clawrun::core::store::run::unreadable_runs;
+use crate::core::notify::delivery::Configs;
+use crate::core::now_secs;
+use crate::core::openclaw::nodes::NodeError;
+use crate::core::ops::list::{self, RunSummary, StatusFilter};
+use crate::core::ops::node_list;
+use crate::core::store::node_runs;
+use crate::core::store::run::unreadable_runs;
 
 use crate::cli::args::ListArgs;
 use crate::cli::commands::nodes::{ASK_TIMEOUT, gateway_for};

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
-use clawrun::core::notify::delivery::Configs;
-use clawrun::core::now_secs;
-use clawrun::core::openclaw::config::{GATEWAY_URL_ENV_NAME, gateway_url};
-use clawrun::core::openclaw::nodes::{self, NodeGateway, NodeInfo};
-use clawrun::core::runner::{self, NODE_TASK_ENV_NAME};
-use clawrun::core::store::node_runs::{self, NodeRun};
+use crate::core::notify::delivery::Configs;
+use crate::core::now_secs;
+use crate::core::openclaw::config::{GATEWAY_URL_ENV_NAME, gateway_url};
+use crate::core::openclaw::nodes::{self, NodeGateway, NodeInfo};
+use crate::core::runner::{self, NODE_TASK_ENV_NAME};
+use crate::core::store::node_runs::{self, NodeRun};
 
 use crate::cli::args::RunArgs;
 use crate::cli::commands::nodes::{check_clawrun, gateway_for, refuse};

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use clawrun::core::notify::delivery::Configs;
-use clawrun::core::openclaw::nodes::{NodeError, NodeGateway, NodeInfo};
+use crate::core::notify::delivery::Configs;
+use crate::core::openclaw::nodes::{NodeError, NodeGateway, NodeInfo};
 use serde::Serialize;
 
 use crate::cli::args::NodesArgs;
@@ -20,7 +20,7 @@ const CLIS: &[&str] = &["claude", "codex"];
 
 /// A usage error (exit 2) with `msg`.
 pub fn refuse(msg: &str) -> CliError {
-    clawrun::Error::usage(msg.to_owned()).into()
+    crate::Error::usage(msg.to_owned()).into()
 }
 
 /// The gateway's node methods, through the `openclaw` program clawrun.toml
@@ -84,16 +84,16 @@ pub fn check_clawrun(gateway: &NodeGateway, node: &NodeInfo) -> Result<(), CliEr
 /// the current command (`sub` and its flags) run there through the gateway,
 /// its output printed here, its exit code returned; bounded by `timeout`.
 pub fn forward_if_node_run(ctx: &Ctx, id: &str, sub: &str, timeout: Duration) -> Option<CmdResult> {
-    if clawrun::core::ops::resolve::resolve_run(&ctx.paths, id).is_ok() {
+    if crate::core::ops::resolve::resolve_run(&ctx.paths, id).is_ok() {
         return None;
     }
-    let run = clawrun::core::store::node_runs::find(&ctx.paths, id)?;
+    let run = crate::core::store::node_runs::find(&ctx.paths, id)?;
     Some(forward(ctx, &run, sub, timeout))
 }
 
 fn forward(
     ctx: &Ctx,
-    run: &clawrun::core::store::node_runs::NodeRun,
+    run: &crate::core::store::node_runs::NodeRun,
     sub: &str,
     timeout: Duration,
 ) -> CmdResult {

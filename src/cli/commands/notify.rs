@@ -1,7 +1,7 @@
 //! `clawrun notify`: a progress note from the agent inside its run, through
 //! the runner's control socket.
 
-use clawrun::core::runner::control;
+use crate::core::runner::control;
 
 use crate::cli::args::NotifyArgs;
 use crate::cli::exit::EXIT_INTERNAL;
@@ -10,7 +10,7 @@ use crate::cli::{CmdResult, render, runtime};
 /// `clawrun notify`.
 pub fn notify(args: &NotifyArgs) -> CmdResult {
     let Some(run_dir) = &args.run_dir else {
-        return Err(clawrun::Error::usage(
+        return Err(crate::Error::usage(
             "not inside a clawrun run: CLAWRUN_RUN_DIR is not set (the runner sets it for the \
              agent it starts; elsewhere pass --run-dir DIR)"
                 .to_owned(),
@@ -23,7 +23,7 @@ pub fn notify(args: &NotifyArgs) -> CmdResult {
     let reply = runtime()?.block_on(control::request(run_dir, &req))?;
     let error = (!reply.ok).then(|| reply.error.unwrap_or_default());
     if args.json {
-        let run_id = clawrun::core::store::run::RunDir::open(run_dir.clone())
+        let run_id = crate::core::store::run::RunDir::open(run_dir.clone())
             .read_record()
             .ok()
             .map(|r| r.run_id);

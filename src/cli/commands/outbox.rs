@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use clawrun::core::model::text::count;
-use clawrun::core::notify::outbox::{self, RetryPolicy};
-use clawrun::core::runner;
+use crate::core::model::text::count;
+use crate::core::notify::outbox::{self, RetryPolicy};
+use crate::core::runner;
 
 use crate::cli::args::OutboxArgs;
 use crate::cli::exit::EXIT_INTERNAL;

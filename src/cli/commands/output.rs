@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
-use clawrun::core::ops::output::{self, FollowEnd, FollowOptions, FollowSink};
-use clawrun::core::ops::resolve::{Run, resolve_run};
+use crate::core::ops::output::{self, FollowEnd, FollowOptions, FollowSink};
+use crate::core::ops::resolve::{Run, resolve_run};
 
 use crate::cli::args::OutputArgs;
 use crate::cli::commands::nodes::{ASK_TIMEOUT, forward_if_node_run};
@@ -17,7 +17,7 @@ pub fn output(args: &OutputArgs, ctx: &Ctx) -> CmdResult {
         }
     }
     // Reap stale records first, so the status shown is true.
-    let _ = clawrun::core::ops::resolve::active_runs(&ctx.paths);
+    let _ = crate::core::ops::resolve::active_runs(&ctx.paths);
     let run = resolve_run(&ctx.paths, &args.run)?;
     if args.follow {
         return follow(args, &run, ctx);
@@ -36,7 +36,7 @@ pub fn output(args: &OutputArgs, ctx: &Ctx) -> CmdResult {
         }
         // On a terminal, the agent's escapes and bidi controls are not passed through.
         if io::IsTerminal::is_terminal(&io::stdout()) {
-            body = clawrun::core::notify::terminal_safe(&body).into_owned();
+            body = crate::core::notify::terminal_safe(&body).into_owned();
         }
         render::text(&body)?;
         if text.lines.is_empty() {

@@ -1,7 +1,7 @@
 //! `clawrun respond`: answer a multi-turn run waiting for input.
 
-use clawrun::core::ops::resolve::resolve_run;
-use clawrun::core::runner::control;
+use crate::core::ops::resolve::resolve_run;
+use crate::core::runner::control;
 
 use crate::cli::args::RespondArgs;
 use crate::cli::exit::EXIT_INTERNAL;

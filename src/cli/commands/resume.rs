@@ -1,7 +1,7 @@
 //! `clawrun resume`: continue a run's session (becomes `clawrun run --resume`).
 
+use crate::core::ops::{resolve, resume};
 use anyhow::Context as _;
-use clawrun::core::ops::{resolve, resume};
 
 use crate::cli::args::ResumeArgs;
 use crate::cli::exit::CliError;

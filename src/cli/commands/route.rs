@@ -1,9 +1,9 @@
 //! `clawrun route`: resolve and print where a session key's messages go, or
 //! list the gateway's sessions (`--list`).
 
-use clawrun::core::notify::delivery::{self, Configs};
-use clawrun::core::now_secs;
-use clawrun::core::routing::{RouteInput, RouteSource};
+use crate::core::notify::delivery::{self, Configs};
+use crate::core::now_secs;
+use crate::core::routing::{RouteInput, RouteSource};
 
 use crate::cli::args::RouteArgs;
 use crate::cli::{CmdResult, Ctx, render, runtime};

@@ -5,18 +5,18 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::channels::Console;
+use crate::core::model::text::count;
+use crate::core::notify::delivery::Configs;
+use crate::core::ops::capacity::Admit;
+use crate::core::ops::{capacity, gc};
+use crate::core::routing::input::RouteInput;
+use crate::core::runner::follower;
+use crate::core::runner::{self, Admission, Handover, Prepared, RunOptions, RunReport};
+use crate::core::store::paths::{Paths, ProcessEnv};
+use crate::core::store::run::{RunDir, RunSpec};
+use crate::core::store::slots::Slots;
 use anyhow::Context as _;
-use clawrun::channels::Console;
-use clawrun::core::model::text::count;
-use clawrun::core::notify::delivery::Configs;
-use clawrun::core::ops::capacity::Admit;
-use clawrun::core::ops::{capacity, gc};
-use clawrun::core::routing::input::RouteInput;
-use clawrun::core::runner::follower;
-use clawrun::core::runner::{self, Admission, Handover, Prepared, RunOptions, RunReport};
-use clawrun::core::store::paths::{Paths, ProcessEnv};
-use clawrun::core::store::run::{RunDir, RunSpec};
-use clawrun::core::store::slots::Slots;
 
 use crate::cli::args::RunArgs;
 use crate::cli::commands::follow;
@@ -27,8 +27,8 @@ use crate::cli::{CmdResult, Ctx, render, runtime};
 /// naming the mode (`--max-iterations`, whose mode a resume may inherit, is
 /// the library's to check).
 fn check_mode_flags(args: &RunArgs, opts: &runner::RunOptions) -> Result<(), CliError> {
-    use clawrun::core::model::approval::ApprovalMode;
-    let refuse = |msg: &str| Err(CliError::from(clawrun::Error::usage(msg.to_owned())));
+    use crate::core::model::approval::ApprovalMode;
+    let refuse = |msg: &str| Err(CliError::from(crate::Error::usage(msg.to_owned())));
     if args.limits.approval_timeout.is_some() && opts.request.approvals != Some(ApprovalMode::Chat)
     {
         return refuse(
@@ -287,7 +287,7 @@ fn execute_watched(
 ) -> Result<RunReport, CliError> {
     let console = || {
         Console::new(Some(
-            dir.file(clawrun::channels::console::NOTIFICATIONS_FILE_NAME),
+            dir.file(crate::channels::console::NOTIFICATIONS_FILE_NAME),
         ))
     };
     let spec = dir.read_spec()?;

@@ -1,6 +1,6 @@
 //! `clawrun sessions [find LABEL | show ID]`: the session registries.
 
-use clawrun::core::ops::sessions;
+use crate::core::ops::sessions;
 
 use crate::cli::args::{SessionsArgs, SessionsCommand};
 use crate::cli::{CmdResult, Ctx, render};

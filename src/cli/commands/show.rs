@@ -1,7 +1,7 @@
 //! `clawrun show`: one run.
 
-use clawrun::core::now_secs;
-use clawrun::core::ops::{resolve::resolve_run, show};
+use crate::core::now_secs;
+use crate::core::ops::{resolve::resolve_run, show};
 
 use crate::cli::args::ShowArgs;
 use crate::cli::commands::nodes::{ASK_TIMEOUT, forward_if_node_run};
@@ -13,7 +13,7 @@ pub fn show(args: &ShowArgs, ctx: &Ctx) -> CmdResult {
         return done;
     }
     // Reap stale records first, so "running" is true.
-    let _ = clawrun::core::ops::resolve::active_runs(&ctx.paths);
+    let _ = crate::core::ops::resolve::active_runs(&ctx.paths);
     let details = show::show(&resolve_run(&ctx.paths, &args.run)?);
     if args.json {
         render::json(&details)?;

@@ -1,7 +1,7 @@
 //! `clawrun stats`: counts, durations, cost and tokens.
 
-use clawrun::core::now_secs;
-use clawrun::core::ops::stats;
+use crate::core::now_secs;
+use crate::core::ops::stats;
 
 use crate::cli::args::StatsArgs;
 use crate::cli::{CmdResult, Ctx, render};

@@ -1,15 +1,15 @@
 //! `clawrun status`: the runs that are running now (stale records reaped).
 
-use clawrun::core::now_secs;
+use crate::core::now_secs;
 
 use crate::cli::args::StatusArgs;
 use crate::cli::{CmdResult, Ctx, render};
 
 /// `clawrun status`.
 pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
-    let active = clawrun::core::ops::resolve::active_runs(&ctx.paths);
+    let active = crate::core::ops::resolve::active_runs(&ctx.paths);
     // A run whose record cannot be read may be running: name it, with its path.
-    let unreadable = render::runs::unreadable(&clawrun::core::store::run::unreadable_runs(
+    let unreadable = render::runs::unreadable(&crate::core::store::run::unreadable_runs(
         &ctx.paths.runs_dir(),
     ));
     if args.json {

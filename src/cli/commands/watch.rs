@@ -17,10 +17,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use clawrun::channels::Console;
-use clawrun::core::runner::{self, RunnerEnd, process};
-use clawrun::core::store::paths::Paths;
-use clawrun::core::store::run::RunDir;
+use crate::channels::Console;
+use crate::core::runner::{self, RunnerEnd, process};
+use crate::core::store::paths::Paths;
+use crate::core::store::run::RunDir;
 
 use crate::cli::{CmdResult, Ctx, runtime};
 
@@ -71,7 +71,7 @@ fn wait_on_stdin() -> RunnerEnd {
 /// `clawrun __watch DIR`: wait for the runner at the other end of stdin
 /// (unless [`wait_early`] did); if it dies without saying it is done, record
 /// the crash and deliver the crash message and the wake (see
-/// `clawrun::core::runner::wait_for_runner`).
+/// `crate::core::runner::wait_for_runner`).
 pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
     let (parent, end) = *WAITED.get_or_init(|| (process::parent_pid(), wait_on_stdin()));
     if end == RunnerEnd::Finished {
@@ -99,7 +99,7 @@ pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
             anyhow::Error::from(e)
         );
         Console::new(Some(
-            dir.file(clawrun::channels::console::NOTIFICATIONS_FILE_NAME),
+            dir.file(crate::channels::console::NOTIFICATIONS_FILE_NAME),
         ))
         .into()
     });
@@ -177,7 +177,7 @@ mod tests {
     fn the_argv_spawn_builds_is_the_one_the_early_wait_knows() {
         let tmp = tempfile::tempdir().unwrap();
         let paths = Paths::resolve(
-            &clawrun::core::store::paths::ProcessEnv,
+            &crate::core::store::paths::ProcessEnv,
             Some(tmp.path()),
             Some(&tmp.path().join("clawrun.toml")),
         );

@@ -1,6 +1,6 @@
 //! `clawrun worktree list|merge|discard`: the runs' own git worktrees.
 
-use clawrun::core::ops::worktree;
+use crate::core::ops::worktree;
 
 use crate::cli::args::{WorktreeArgs, WorktreeCommand};
 use crate::cli::{CmdResult, Ctx, render};

@@ -1,6 +1,6 @@
 //! `doctor` as text: one line per check, its fix below it.
 
-use clawrun::core::ops::doctor::{CheckStatus, DoctorReport};
+use crate::core::ops::doctor::{CheckStatus, DoctorReport};
 
 /// The mark in front of a check's line.
 fn mark(status: CheckStatus) -> &'static str {

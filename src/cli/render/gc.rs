@@ -1,6 +1,6 @@
 //! `gc` as text, and byte counts for people.
 
-use clawrun::core::ops::gc::GcReport;
+use crate::core::ops::gc::GcReport;
 
 /// A few lines for people about a pass.
 pub fn report(report: &GcReport) -> String {

@@ -1,8 +1,8 @@
 //! The outbox as text: what is pending or was given up, and what a flush did.
 
-use clawrun::core::model::text::count;
-use clawrun::core::notify::outbox::{Entry, RunFlush, RunOutbox};
-use clawrun::core::notify::stale;
+use crate::core::model::text::count;
+use crate::core::notify::outbox::{Entry, RunFlush, RunOutbox};
+use crate::core::notify::stale;
 
 /// The pending notifications, run by run, with the lines that could not be
 /// read and the outboxes that could not be read at all.

@@ -1,9 +1,9 @@
 //! A resolved route as text (`route`, `run --validate-only`), and the
 //! gateway's sessions (`route --list`).
 
-use clawrun::core::openclaw::session_lookup::SessionMeta;
-use clawrun::core::routing::{Route, RouteInput};
-use clawrun::core::store::timefmt;
+use crate::core::openclaw::session_lookup::SessionMeta;
+use crate::core::routing::{Route, RouteInput};
+use crate::core::store::timefmt;
 
 /// The gateway's sessions, one a line: key, channel, name, last update.
 pub fn sessions(list: &[SessionMeta], now: i64) -> String {

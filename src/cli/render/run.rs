@@ -2,11 +2,11 @@
 //! check greps for "Starting"), the launch proof of `--detach`, and the line
 //! that says how a foreground run ended.
 
-use clawrun::core::git::RunWorktree;
-use clawrun::core::model::state::Outcome;
-use clawrun::core::notify;
-use clawrun::core::runner::{LaunchProof, RunReport};
-use clawrun::core::store::run::RunSpec;
+use crate::core::git::RunWorktree;
+use crate::core::model::state::Outcome;
+use crate::core::notify;
+use crate::core::runner::{LaunchProof, RunReport};
+use crate::core::store::run::RunSpec;
 
 /// The seed's stderr banner, with where the route came from and, for a
 /// `--resume RUN_ID`, which session that run id stood for.

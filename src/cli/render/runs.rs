@@ -1,15 +1,15 @@
 //! Runs as text: the `list` table, `show`'s details, `status` lines, and the
 //! `kill` summary.
 
-use clawrun::core::notify;
-use clawrun::core::notify::stale;
-use clawrun::core::ops::kill::{KillPath, KillReport};
-use clawrun::core::ops::list::RunSummary;
-use clawrun::core::ops::show::{RunDetails, WakeState};
-use clawrun::core::store::run::{RunDir, RunRecord, files};
-use clawrun::core::store::timefmt;
+use crate::core::notify;
+use crate::core::notify::stale;
+use crate::core::ops::kill::{KillPath, KillReport};
+use crate::core::ops::list::RunSummary;
+use crate::core::ops::show::{RunDetails, WakeState};
+use crate::core::store::run::{RunDir, RunRecord, files};
+use crate::core::store::timefmt;
 
-use clawrun::core::model::text::fmt_cost;
+use crate::core::model::text::fmt_cost;
 
 fn clip(s: &str, n: usize) -> String {
     let mut it = s.chars();
@@ -238,7 +238,7 @@ pub fn kill(report: &KillReport) -> String {
         "{icon} run {} {} ({:.1}s, via {via})\n",
         report.run_id, report.outcome, report.seconds
     );
-    if let Some(line) = clawrun::core::notify::followups_not_run_line(&report.followups_not_run) {
+    if let Some(line) = crate::core::notify::followups_not_run_line(&report.followups_not_run) {
         out.push_str(&format!(
             "⚠ {line}; continue the session with `clawrun resume {} \"…\"`\n",
             report.run_id
@@ -248,7 +248,7 @@ pub fn kill(report: &KillReport) -> String {
 }
 
 /// Runs whose record cannot be read: named with their path, never left out.
-pub fn unreadable(runs: &[clawrun::core::store::run::UnreadableRun]) -> String {
+pub fn unreadable(runs: &[crate::core::store::run::UnreadableRun]) -> String {
     runs.iter()
         .map(|u| {
             format!(

@@ -1,7 +1,7 @@
 //! The text table of `clawrun sessions`.
 
-use clawrun::core::store::registry::Entry;
-use clawrun::core::store::timefmt;
+use crate::core::store::registry::Entry;
+use crate::core::store::timefmt;
 
 /// A text table for `clawrun sessions`: id, status, label, age (since
 /// `last_accessed`), cost, project. `id_field` names the id column.
@@ -37,7 +37,7 @@ fn render_table_at(entries: &[Entry], id_field: &str, now_micros: i64) -> String
                 || "?".to_owned(),
                 |t| timefmt::format_age((now_micros - t) / 1_000_000),
             );
-            let cost = clawrun::core::model::text::fmt_cost(e.cost_usd);
+            let cost = crate::core::model::text::fmt_cost(e.cost_usd);
             [
                 clean_cell(&e.id),
                 e.status
@@ -86,7 +86,7 @@ fn clean_cell(s: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use clawrun::core::store::registry::Status;
+    use crate::core::store::registry::Status;
 
     #[test]
     fn table_shows_dashes_for_missing_and_truncates_labels() {

@@ -1,7 +1,7 @@
 //! Registry sessions as text.
 
-use clawrun::core::model::text::fmt_usd;
-use clawrun::core::store::registry::Entry;
+use crate::core::model::text::fmt_usd;
+use crate::core::store::registry::Entry;
 
 /// Sessions as a table, with the registry's id field (`session_id`,
 /// `thread_id`) as the first column.

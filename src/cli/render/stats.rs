@@ -1,7 +1,7 @@
 //! `stats` as text.
 
-use clawrun::core::model::text::{count, fmt_usd};
-use clawrun::core::ops::stats::{Source, Stats};
+use crate::core::model::text::{count, fmt_usd};
+use crate::core::ops::stats::{Source, Stats};
 
 fn fmt_secs(s: Option<f64>) -> String {
     match s {

@@ -1,7 +1,7 @@
 //! `clawrun worktree` as text.
 
-use clawrun::core::git::MergeKind;
-use clawrun::core::ops::worktree::{DiscardReport, MergeReport, WorktreeRun, WorktreeState};
+use crate::core::git::MergeKind;
+use crate::core::ops::worktree::{DiscardReport, MergeReport, WorktreeRun, WorktreeState};
 
 /// Where a worktree stands, in words.
 fn state(s: &WorktreeState) -> String {
