@@ -1,14 +1,21 @@
 //! The one channel factory: clawrun's config, OpenClaw's config and the
 //! secrets they name (read through an [`Env`]) in, a ready [`AnyChannel`] out.
-//! Also the `auto` choice of a [`ChannelKind`] for a route's network.
+//! Also the choice of a [`ChannelKind`] for a route ([`channel_kind`], with
+//! `auto` resolved by [`auto_channel_kind`]), and a run's channel built from
+//! its context ([`for_run`]; [`for_run_or_console`] is the one place a run
+//! whose channel can no longer be built falls back to the console).
 //!
 //! Tokens are read here, at build time only: a run directory records the
 //! channel *kind* and the route, never a secret.
 
+use std::path::Path;
+
 use crate::channels::WhatsappGateway;
 use crate::channels::{AnyChannel, Console, MessageTool, TelegramDirect, TelegramDirectSettings};
-use crate::core::config::{ChannelKind, Config, NotifyChannel};
-use crate::core::error::ConfigError;
+use crate::core::config::{ChannelKind, Config, NotifyChannel, UnknownChannelKind};
+use crate::core::context::RunContext;
+use crate::core::error::{ConfigError, Error, Result as CoreResult};
+use crate::core::model::route::{Network, Route};
 use crate::core::openclaw::agent;
 use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
 use crate::core::store::paths::{Env, ProcessEnv};
@@ -109,4 +116,71 @@ pub fn build_channel_with_env(
             AnyChannel::TelegramDirect(channel)
         }
     })
+}
+
+/// The channel type for `route` under `[notify] channel`.
+///
+/// # Errors
+/// A route to a chat network that no configured channel can reach (no bot
+/// token, no gateway token): that is an error, never a silent console fallback.
+pub fn channel_kind(route: &Route, ctx: &RunContext) -> CoreResult<ChannelKind> {
+    let network = match &route.channel {
+        Network::Console => return Ok(ChannelKind::Console),
+        other => other.as_str(),
+    };
+    let choice = ctx.config.notify.channel;
+    let kind = auto_channel_kind(choice, Some(network), &ctx.config, &ctx.openclaw, &ProcessEnv);
+    if kind == ChannelKind::Console && choice != NotifyChannel::Kind(ChannelKind::Console) {
+        return Err(Error::usage(format!(
+            "❌ Invalid routing: the route goes to {network} but no channel can reach it: \
+             set gateway.auth.token in openclaw.json (or gateway.token_env in clawrun.toml){}",
+            if network == "telegram" {
+                ", or a Telegram bot token (channels.telegram.botToken / telegram.bot_token_env)"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(kind)
+}
+
+/// The channel of type `kind` for the run in `run_dir`, from `ctx`'s
+/// settings; the console logs to the run's `notifications.jsonl`.
+///
+/// # Errors
+/// A channel whose token or settings are missing.
+pub fn for_run(kind: ChannelKind, run_dir: &Path, ctx: &RunContext) -> CoreResult<AnyChannel> {
+    let mut channel = build_channel(kind, &ctx.config, &ctx.openclaw)?;
+    if let AnyChannel::Console(console) = &mut channel {
+        console.log_path = Some(run_dir.join(super::console::NOTIFICATIONS_FILE_NAME));
+    }
+    Ok(channel)
+}
+
+/// [`for_run`] by the channel type's name as an outbox records it.
+///
+/// # Errors
+/// An unknown channel type, or one that cannot be built.
+pub fn named_for_run(kind: &str, run_dir: &Path, ctx: &RunContext) -> CoreResult<AnyChannel> {
+    let kind: ChannelKind = kind
+        .parse()
+        .map_err(|e: UnknownChannelKind| Error::Config(ConfigError::Invalid(e.to_string())))?;
+    for_run(kind, run_dir, ctx)
+}
+
+/// [`for_run`], or — when the settings checked at launch are gone (a token
+/// removed) — the run's console, with the error saying why: every message
+/// then stays on the console and in the outbox.
+pub fn for_run_or_console(
+    kind: ChannelKind,
+    run_dir: &Path,
+    ctx: &RunContext,
+) -> (AnyChannel, Option<Error>) {
+    match for_run(kind, run_dir, ctx) {
+        Ok(channel) => (channel, None),
+        Err(e) => {
+            let log = run_dir.join(super::console::NOTIFICATIONS_FILE_NAME);
+            (Console::new(Some(log)).into(), Some(e))
+        }
+    }
 }

@@ -28,7 +28,10 @@ pub use crate::channels::telegram_direct::{TelegramDirect, TelegramDirectSetting
 pub use crate::channels::whatsapp_gateway::WhatsappGateway;
 pub use crate::core::model::message::{Attachment, Body, Destination, MessageKind, Outgoing, Wake};
 
-pub use crate::channels::factory::{auto_channel_kind, build_channel, build_channel_with_env};
+pub use crate::channels::factory::{
+    auto_channel_kind, build_channel, build_channel_with_env, channel_kind, for_run,
+    for_run_or_console, named_for_run,
+};
 pub use crate::core::config::ChannelKind;
 use crate::core::openclaw::agent::{self, AgentWakeError};
 use crate::core::openclaw::gateway::GatewayError;

@@ -18,10 +18,10 @@ use crate::core::model::approval::{DEFAULT_APPROVAL_TIMEOUT_SECS, MAX_APPROVAL_T
 use crate::core::routing::TelegramRoutingMode;
 use crate::core::runner::{
     ChainOptions, DEFAULT_DELIVERY_WAIT_SECS, DEFAULT_GRACE_SECS, DEFAULT_REMIND_AFTER_SECS,
-    DEFAULT_STALL_SECS, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, RequestOptions, RoutingOptions,
-    RunOptions, TaskSource,
+    DEFAULT_STALL_SECS, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, NotifyOptions, RequestOptions,
+    RoutingOptions, RunOptions, TaskSource,
 };
-use crate::core::store::run::{CompletionMode, NotifySettings, RunLimits};
+use crate::core::store::run::{CompletionMode, RunLimits};
 
 /// Run coding-agent CLIs in the background for OpenClaw, and keep the human
 /// and the orchestrating agent informed until the work is done.
@@ -343,9 +343,7 @@ impl RunArgs {
             limits: self.limits.to_limits(),
             notify: self.notify.to_settings(),
             chain: self.chain.to_options(),
-            worktree: self
-                .worktree
-                .to_options(crate::core::config::WorktreeMode::Never),
+            worktree: self.worktree.to_options(),
         }
     }
 }
@@ -369,7 +367,6 @@ impl RequestFlags {
             max_budget_usd: self.max_budget_usd,
             approvals: self.approvals.as_deref().and_then(|m| m.parse().ok()),
             safety: self.safety.as_deref().and_then(Safety::from_name),
-            default_safety: Safety::default(),
         }
     }
 }
@@ -394,21 +391,17 @@ impl LimitFlags {
 }
 
 impl NotifyFlags {
-    /// The library's view of these flags (`--heartbeat` not given: the
-    /// built-in default; the command puts `[notify] heartbeat_secs` and
-    /// `[notify] silent` in).
-    pub fn to_settings(&self) -> NotifySettings {
-        NotifySettings {
-            heartbeat_secs: self
-                .heartbeat
-                .unwrap_or(crate::core::config::DEFAULT_HEARTBEAT_SECS),
+    /// The library's view of these flags (`--heartbeat` not given:
+    /// `[notify] heartbeat` in clawrun.toml).
+    pub fn to_settings(&self) -> NotifyOptions {
+        NotifyOptions {
+            heartbeat_secs: self.heartbeat,
             heartbeat_edit: self.heartbeat_edit,
             stall_secs: self.stall_secs,
             remind_after_secs: self.remind_after,
             delivery_wait_secs: self.delivery_wait,
             fg: self.fg,
             trace_live: self.trace_live,
-            silent: crate::core::config::Silence::default(),
         }
     }
 }

@@ -11,8 +11,8 @@ mod render;
 
 use std::path::PathBuf;
 
+use crate::core::context::RunContext;
 use crate::core::store::paths::{Paths, ProcessEnv};
-use anyhow::Context as _;
 
 use self::args::{Cli, Command};
 use self::exit::CliError;
@@ -46,6 +46,17 @@ pub struct Ctx {
     pub paths: Paths,
     /// `--backends`, or `<state dir>/backends.toml` when it exists.
     pub backends_file: Option<PathBuf>,
+}
+
+impl Ctx {
+    /// The config files and backends of this process, read once: every
+    /// command that needs them loads this once and passes it down.
+    ///
+    /// # Errors
+    /// An unreadable or invalid `clawrun.toml` or `openclaw.json`.
+    pub fn run_context(&self) -> Result<RunContext, CliError> {
+        Ok(RunContext::load(&self.paths, self.backends_file.clone())?)
+    }
 }
 
 /// A command's result: its exit code, or why it failed.
@@ -101,19 +112,11 @@ pub fn run(cli: Cli) -> CmdResult {
     }
 }
 
-/// The async runtime for one command.
+/// The async runtime for one command (the library's, see
+/// [`crate::core::runner::runtime`]).
 ///
 /// # Errors
 /// The runtime cannot start.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    // One thread: the runner waits on I/O, and the agent's parent-death signal is
-    // tied to the thread that spawned it, which must live as long as the run.
-    // The blocking pool (file and git work off the loop) starts threads on
-    // demand; an idle one ends after a second instead of ten, so a run that
-    // waits on its agent is one thread.
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .thread_keep_alive(std::time::Duration::from_secs(1))
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?)
+    Ok(crate::core::runner::runtime()?)
 }

@@ -9,13 +9,16 @@
 //! - [`model`]: leaf types without I/O: events, run state, routes, messages.
 //! - [`store`]: state on disk: paths, atomic files, run dirs, registries, time.
 //! - [`openclaw`]: `openclaw.json`, the gateway client, session keys.
+//! - [`context`]: the paths, both config files and the backends, loaded once
+//!   per process.
 //! - [`routing`]: where a run's messages and wake go.
-//! - [`notify`]: rendering, the notifier, the durable outbox, the channel factory.
+//! - [`notify`]: rendering, the notifier, the durable outbox.
 //! - [`runner`]: one run from start to end.
 //! - [`ops`]: functions over existing runs (list, show, kill, gc, doctor, …).
 
 pub mod child_output;
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod git;
 pub mod model;

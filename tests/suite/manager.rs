@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use clawrun::core::config::{Config, DEFAULT_MAX_SESSIONS};
-use clawrun::core::ops::{capacity, kill, resolve};
+use clawrun::core::ops::{kill, resolve};
+use clawrun::core::runner::{Admission, admit};
+use clawrun::core::store::slots::Slots;
 use clawrun::core::store::paths::Paths;
 
 use crate::common::{Sandbox, fixture};
@@ -881,26 +883,26 @@ fn capacity_counts_the_slots_live_runners_hold() {
     let p = paths(&sb);
     let one = live_run(&sb, &["--grace", "1"], &[], "hang", "claude/tool.jsonl");
     let _two = live_run(&sb, &["--grace", "1"], &[], "hang", "claude/tool.jsonl");
-    let err = capacity::admit(&capacity::slots(&p, 2), false).unwrap_err();
+    let err = admit(&Slots::new(&p.state_dir, 2), false).unwrap_err();
     assert!(matches!(err, clawrun::Error::Usage(_)), "{err:?}");
     assert_eq!(
         err.to_string(),
         "2 runs are running (the limit is 2): wait, stop one with `clawrun kill`, or pass --queue"
     );
     assert!(matches!(
-        capacity::admit(&capacity::slots(&p, 2), true).unwrap(),
-        capacity::Admit::Queue(_)
+        admit(&Slots::new(&p.state_dir, 2), true).unwrap(),
+        Admission::Queue(_)
     ));
     // A third slot is free; taking it does not stop the runs that hold theirs.
-    let third = capacity::admit(&capacity::slots(&p, 3), false).unwrap();
-    assert!(matches!(third, capacity::Admit::Slot(_)));
+    let third = admit(&Slots::new(&p.state_dir, 3), false).unwrap();
+    assert!(matches!(third, Admission::Slot(_)));
     drop(third);
     // Ending a run frees its slot.
     let run = resolve::resolve_run(&p, &one.run_id).unwrap();
     let report = kill::kill_run(&p, &run, Duration::from_secs(15)).unwrap();
     assert_eq!(report.outcome, "killed");
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while capacity::admit(&capacity::slots(&p, 2), false).is_err() {
+    while admit(&Slots::new(&p.state_dir, 2), false).is_err() {
         assert!(
             std::time::Instant::now() < deadline,
             "the slot was never freed"

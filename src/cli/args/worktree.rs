@@ -21,12 +21,12 @@ pub struct WorktreeFlags {
 }
 
 impl WorktreeFlags {
-    /// The library's view of these flags; `default` is `[run] worktree`.
-    pub fn to_options(&self, default: WorktreeMode) -> WorktreeOptions {
+    /// The library's view of these flags (neither flag: `[run] worktree`).
+    pub fn to_options(&self) -> WorktreeOptions {
         let mode = match (&self.worktree, self.no_worktree) {
-            (Some(_), _) => WorktreeMode::Always,
-            (None, true) => WorktreeMode::Never,
-            (None, false) => default,
+            (Some(_), _) => Some(WorktreeMode::Always),
+            (None, true) => Some(WorktreeMode::Never),
+            (None, false) => None,
         };
         WorktreeOptions {
             mode,

@@ -13,12 +13,10 @@ use std::io::Write;
 
 use crate::core::model::state::Outcome;
 use crate::core::notify::compact;
-use crate::core::notify::delivery::Configs;
-use crate::core::openclaw::config as openclaw_config;
+use crate::core::context::RunContext;
 use crate::core::openclaw::gateway::GatewayClient;
 use crate::core::runner::follower::{self, FollowerLock, TermCause};
 use crate::core::runner::process;
-use crate::core::store::paths::ProcessEnv;
 use crate::core::store::run::{RunDir, RunRecord, RunSpec, RunStatus};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -43,7 +41,7 @@ enum Followed {
 
 /// Take the follower's lock of `dir` (before the runner starts: `launch`
 /// starts it), then follow the run to its end.
-pub fn follow(dir: &RunDir, configs: &Configs, launch: impl FnOnce() -> CmdResult) -> CmdResult {
+pub fn follow(dir: &RunDir, ctx: &RunContext, launch: impl FnOnce() -> CmdResult) -> CmdResult {
     let lock = FollowerLock::take(dir)?;
     // The handlers go in before the run starts: a cancel may come at once.
     let rt = runtime()?;
@@ -56,8 +54,7 @@ pub fn follow(dir: &RunDir, configs: &Configs, launch: impl FnOnce() -> CmdResul
         return Ok(code);
     }
     let spec = dir.read_spec()?;
-    let gateway =
-        openclaw_config::gateway_client(&configs.config, &configs.openclaw, &ProcessEnv).ok();
+    let gateway = ctx.gateway();
     let followed = rt.block_on(follow_to_end(dir, gateway.as_ref(), signals));
     let (text, code) = match followed {
         Followed::Ended(record) => {

@@ -1,7 +1,6 @@
 //! `clawrun list`: running and recent runs, here and on the paired nodes
 //! runs were started on (`run --node`).
 
-use crate::core::notify::delivery::Configs;
 use crate::core::now_secs;
 use crate::core::openclaw::nodes::NodeError;
 use crate::core::ops::list::{self, RunSummary, StatusFilter};
@@ -26,7 +25,8 @@ fn on_nodes(args: &ListArgs, ctx: &Ctx) -> (Vec<RunSummary>, Vec<String>) {
     if let Some(s) = &args.status {
         extra.extend(["--status".to_owned(), s.clone()]);
     }
-    let gateway = Configs::load(&ctx.paths)
+    let gateway = ctx
+        .run_context()
         .map_err(|e| NodeError::Helper(e.to_string()))
         .and_then(|c| gateway_for(&c, ASK_TIMEOUT).map_err(|e| NodeError::Helper(e.to_string())));
     let mut runs = Vec::new();

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
-use crate::core::notify::delivery::Configs;
+use crate::core::context::RunContext;
 use crate::core::now_secs;
 use crate::core::openclaw::config::{GATEWAY_URL_ENV_NAME, gateway_url};
 use crate::core::openclaw::nodes::{self, NodeGateway, NodeInfo};
@@ -27,7 +27,7 @@ pub const MAX_NODE_TASK_BYTES: usize = 100 * 1024;
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `clawrun run --node NAME …`.
-pub fn run(args: &RunArgs, node: &str, configs: &Configs, ctx: &Ctx) -> CmdResult {
+pub fn run(args: &RunArgs, node: &str, configs: &RunContext, ctx: &Ctx) -> CmdResult {
     let project =
         args.request.project.as_deref().ok_or_else(|| {
             refuse("--node needs -p DIR: the project's absolute path on the node")

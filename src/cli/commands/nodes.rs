@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::core::notify::delivery::Configs;
+use crate::core::context::RunContext;
 use crate::core::openclaw::nodes::{NodeError, NodeGateway, NodeInfo};
 use serde::Serialize;
 
@@ -25,7 +25,7 @@ pub fn refuse(msg: &str) -> CliError {
 
 /// The gateway's node methods, through the `openclaw` program clawrun.toml
 /// names (`[telegram] openclaw_program`, default `openclaw` on PATH).
-pub fn gateway_for(configs: &Configs, timeout: Duration) -> Result<NodeGateway, CliError> {
+pub fn gateway_for(configs: &RunContext, timeout: Duration) -> Result<NodeGateway, CliError> {
     let program = configs.config.telegram.openclaw_program.clone();
     let path = std::env::var("PATH").unwrap_or_default();
     NodeGateway::locate(&program, &path, timeout).map_err(|e| {
@@ -97,8 +97,7 @@ fn forward(
     sub: &str,
     timeout: Duration,
 ) -> CmdResult {
-    let configs = Configs::load(&ctx.paths)?;
-    let gateway = gateway_for(&configs, timeout)?;
+    let gateway = gateway_for(&ctx.run_context()?, timeout)?;
     let mut argv = vec!["clawrun".to_owned(), sub.to_owned()];
     let raw: Vec<_> = std::env::args_os().collect();
     argv.extend(crate::cli::commands::node_run::forward_args(&raw, sub));
@@ -165,8 +164,7 @@ fn report(gateway: &NodeGateway, node: NodeInfo) -> NodeReport {
 
 /// `clawrun nodes`.
 pub fn nodes(args: &NodesArgs, ctx: &Ctx) -> CmdResult {
-    let configs = Configs::load(&ctx.paths)?;
-    let gateway = gateway_for(&configs, ASK_TIMEOUT)?;
+    let gateway = gateway_for(&ctx.run_context()?, ASK_TIMEOUT)?;
     let list = gateway
         .list()
         .map_err(|e: NodeError| CliError::from(anyhow::anyhow!("listing the paired nodes: {e}")))?;

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use crate::core::model::text::count;
 use crate::core::notify::outbox::{self, RetryPolicy};
-use crate::core::runner;
 
 use crate::cli::args::OutboxArgs;
 use crate::cli::exit::EXIT_INTERNAL;
@@ -28,7 +27,15 @@ pub fn outbox(args: &OutboxArgs, ctx: &Ctx) -> CmdResult {
     if !args.json {
         announce(&runs_dir, args.wait);
     }
-    let build = |kind: &str, dir: &std::path::Path| runner::channel_named(kind, dir, paths);
+    // Read once; a bad config fails only the channels that need it.
+    let configs = ctx.run_context();
+    let build = |kind: &str, dir: &std::path::Path| match &configs {
+        Ok(c) => crate::channels::named_for_run(kind, dir, c),
+        Err(_) if kind == crate::channels::ChannelKind::Console.name() => Ok(
+            crate::channels::Console::new(Some(dir.join(crate::channels::console::NOTIFICATIONS_FILE_NAME))).into(),
+        ),
+        Err(e) => Err(crate::Error::Config(crate::core::error::ConfigError::Invalid(e.to_string()))),
+    };
     let results = runtime()?.block_on(outbox::flush_all(
         &runs_dir,
         None,

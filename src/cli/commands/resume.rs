@@ -1,22 +1,18 @@
-//! `clawrun resume`: continue a run's session (becomes `clawrun run --resume`).
+//! `clawrun resume`: continue a run's session — launched as `clawrun run
+//! --resume …` would be (the library plans the run, `run` shows it).
 
 use crate::core::ops::{resolve, resume};
-use anyhow::Context as _;
+use crate::core::runner::follower;
+use crate::core::store::paths::ProcessEnv;
 
 use crate::cli::args::ResumeArgs;
-use crate::cli::exit::CliError;
+use crate::cli::commands::run::{Shown, launch_shown};
 use crate::cli::{CmdResult, Ctx};
 
-/// `clawrun resume`: returns only on failure (on success the process has
-/// become the new run).
+/// `clawrun resume`: the new run's exit code, as `clawrun run` gives it.
 pub fn resume(args: &ResumeArgs, ctx: &Ctx) -> CmdResult {
     let target = resolve::resolve(&ctx.paths, &args.run)?;
-    let plan = resume::plan_resume(
-        &ctx.paths,
-        ctx.backends_file.as_deref(),
-        &target,
-        &args.to_request(),
-    )?;
+    let plan = resume::plan_resume(ctx.backends_file.as_deref(), &target, &args.to_request())?;
     if !args.json {
         eprintln!(
             "↩️ Resuming {} session {} in {}",
@@ -25,6 +21,12 @@ pub fn resume(args: &ResumeArgs, ctx: &Ctx) -> CmdResult {
             plan.project.display()
         );
     }
-    let exe = std::env::current_exe().context("finding the clawrun executable")?;
-    Err(CliError::from(resume::exec_resume(&plan, &exe)))
+    let rctx = ctx.run_context()?;
+    let shown = Shown {
+        json: args.json,
+        detach: args.detach,
+        validate_only: false,
+        exec_mode: follower::in_openclaw_exec(&ProcessEnv),
+    };
+    launch_shown(&rctx, plan.launch_options(), shown)
 }

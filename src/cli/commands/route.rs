@@ -1,18 +1,18 @@
 //! `clawrun route`: resolve and print where a session key's messages go, or
 //! list the gateway's sessions (`--list`).
 
-use crate::core::notify::delivery::{self, Configs};
+use crate::channels;
 use crate::core::now_secs;
-use crate::core::routing::{RouteInput, RouteSource};
+use crate::core::routing::{RouteInput, RouteSource, gateway};
 
 use crate::cli::args::RouteArgs;
 use crate::cli::{CmdResult, Ctx, render, runtime};
 
 /// `clawrun route`.
 pub fn route(args: &RouteArgs, ctx: &Ctx) -> CmdResult {
-    let configs = Configs::load(&ctx.paths)?;
+    let configs = ctx.run_context()?;
     if args.list {
-        let sessions = runtime()?.block_on(delivery::list_sessions(&configs))?;
+        let sessions = runtime()?.block_on(gateway::list_sessions(&configs))?;
         if args.json {
             render::json(&sessions)?;
         } else {
@@ -24,7 +24,7 @@ pub fn route(args: &RouteArgs, ctx: &Ctx) -> CmdResult {
         Some(p) => std::path::absolute(p)?,
         None => std::env::current_dir()?,
     };
-    let (workdir_routes, fallback) = delivery::configured_routes(&configs.config);
+    let (workdir_routes, fallback) = gateway::configured_routes(&configs.config);
     let routing = args.routing.to_options();
     let input = RouteInput {
         session_key: args.key.clone(),
@@ -39,8 +39,8 @@ pub fn route(args: &RouteArgs, ctx: &Ctx) -> CmdResult {
         workdir_routes,
         fallback,
     };
-    let resolved = runtime()?.block_on(delivery::resolve(&input, &configs, &ctx.paths))?;
-    let kind = delivery::channel_kind(&resolved, &configs)?;
+    let resolved = runtime()?.block_on(gateway::resolve(&input, &configs))?;
+    let kind = channels::channel_kind(&resolved, &configs)?;
     if args.key.is_none() && resolved.source == RouteSource::Default {
         eprintln!(
             "⚠ No session key given: this is the console route, which tells and wakes nobody. \

@@ -1,27 +1,29 @@
-//! `clawrun run` (validate, route, launch in the foreground or detached) and
-//! the hidden `__runner` that executes a detached run's directory.
+//! `clawrun run` (the flags become a library launch, `core::ops::launch`,
+//! whose steps this prints) and the hidden `__runner` that executes a
+//! detached run's directory.
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use crate::channels::Console;
+use crate::core::context::RunContext;
 use crate::core::model::text::count;
-use crate::core::notify::delivery::Configs;
-use crate::core::ops::capacity::Admit;
-use crate::core::ops::{capacity, gc};
-use crate::core::routing::input::RouteInput;
+use crate::core::ops::gc::GcReport;
+use crate::core::ops::launch::{
+    self, Detached, Finished, LaunchHost, LaunchMode, LaunchOptions, Launched, Start, Validated,
+};
+use crate::core::routing::RouteInput;
 use crate::core::runner::follower;
-use crate::core::runner::{self, Admission, Handover, Prepared, RunOptions, RunReport};
+use crate::core::runner::process::Watcher;
+use crate::core::runner::{self, Admission, Prepared};
 use crate::core::store::paths::{Paths, ProcessEnv};
-use crate::core::store::run::{RunDir, RunSpec};
-use crate::core::store::slots::Slots;
+use crate::core::store::run::RunDir;
+use crate::core::store::slots::Full;
 use anyhow::Context as _;
 
 use crate::cli::args::RunArgs;
 use crate::cli::commands::follow;
 use crate::cli::exit::CliError;
-use crate::cli::{CmdResult, Ctx, render, runtime};
+use crate::cli::{CmdResult, Ctx, render};
 
 /// Flags that mean something only in a mode the run is not in are refused,
 /// naming the mode (`--max-iterations`, whose mode a resume may inherit, is
@@ -45,9 +47,22 @@ fn check_mode_flags(args: &RunArgs, opts: &runner::RunOptions) -> Result<(), Cli
     Ok(())
 }
 
+/// How a launch is shown: the flags that change what is printed, and
+/// whether it ends detached (`clawrun run` and `clawrun resume` alike).
+#[derive(Debug, Clone, Copy)]
+pub struct Shown {
+    /// `--json`.
+    pub json: bool,
+    /// `--detach`.
+    pub detach: bool,
+    /// `--validate-only`.
+    pub validate_only: bool,
+    /// Under OpenClaw's agent `exec` (or `--exec-mode`): detach and follow.
+    pub exec_mode: bool,
+}
+
 /// `clawrun run`.
 pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
-    let paths = &ctx.paths;
     if args.request.full_auto {
         eprintln!(
             "ℹ️ --full-auto (the seed's codex flag) runs as --sandbox {} (no approval or sandbox \
@@ -55,138 +70,94 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> CmdResult {
             crate::cli::args::FULL_AUTO_SANDBOX
         );
     }
-    let configs = Configs::load(paths)?;
+    let rctx = ctx.run_context()?;
     let node = args
         .node
         .clone()
-        .or_else(|| configs.config.run.node.clone())
+        .or_else(|| rctx.config.run.node.clone())
         .filter(|_| !args.from_gateway);
     if let Some(node) = node {
-        return crate::cli::commands::node_run::run(args, &node, &configs, ctx);
+        return crate::cli::commands::node_run::run(args, &node, &rctx, ctx);
     }
-    let opts = options(args, ctx, &configs)?;
-    let mut prepared = runner::prepare(&opts, paths, &mut std::io::stdin().lock())?;
-    let input = runner::route_input(&prepared.spec, &args.routing(), &configs);
-    runtime()?.block_on(runner::route(&mut prepared, &input, &configs))?;
-    let spec = &prepared.spec;
-    for w in &spec.route.warnings {
-        eprintln!("⚠ {w}");
-    }
-    // A foreground console run is watched; detached, nobody hears of it. Under
-    // exec mode OpenClaw's exit event wakes the agent whatever the route.
-    let exec_mode = args.exec_mode || follower::in_openclaw_exec(&ProcessEnv);
-    let empty_route = runner::empty_route_warning(spec)
-        .filter(|_| (args.detach || args.validate_only) && !exec_mode)
-        .inspect(|w| eprintln!("⚠ {w}"));
-    if args.validate_only {
-        return validation(args, spec, &input, empty_route.as_slice());
-    }
-    let max = configs.config.limits.max_sessions;
-    let slots = capacity::slots(paths, max);
-    // The check takes the slot: nothing between here and the agent's start
-    // can let another run past the cap.
-    let admit = capacity::admit(&slots, args.queue)?;
-    daily_clean_up(paths, &configs);
-    let dir = runner::create(&mut prepared)?;
-    // After `create`: the run's worktree exists now, and the banner names it.
-    eprint!(
-        "{}",
-        render::run::banner(&prepared.spec, prepared.resume_run_id.as_deref())
-    );
-    if exec_mode {
-        if args.detach {
+    let opts = args.to_options(ctx.backends_file.clone());
+    check_mode_flags(args, &opts.with_config_defaults(&rctx.config))?;
+    let launch = LaunchOptions {
+        run: opts,
+        routing: args.routing(),
+        queue: args.queue,
+        mode: LaunchMode::Foreground,
+    };
+    let shown = Shown {
+        json: args.json,
+        detach: args.detach,
+        validate_only: args.validate_only,
+        // A foreground console run is watched; detached, nobody hears of it.
+        // Under exec mode OpenClaw's exit event wakes the agent whatever the route.
+        exec_mode: args.exec_mode || follower::in_openclaw_exec(&ProcessEnv),
+    };
+    launch_shown(&rctx, launch, shown)
+}
+
+/// Launch `opts` in the mode `shown` says, printing each step.
+pub fn launch_shown(rctx: &RunContext, mut opts: LaunchOptions, shown: Shown) -> CmdResult {
+    let exe = || std::env::current_exe().context("finding the clawrun executable");
+    opts.mode = if shown.validate_only {
+        LaunchMode::Validate
+    } else if shown.detach || shown.exec_mode {
+        LaunchMode::Detach { runner: exe()? }
+    } else {
+        LaunchMode::Foreground
+    };
+    let mut host = Printer {
+        paths: rctx.paths.clone(),
+        warn_empty_route: (shown.detach || shown.validate_only) && !shown.exec_mode,
+        empty_route: None,
+    };
+    let stdin = &mut std::io::stdin().lock();
+    if shown.exec_mode && !shown.validate_only {
+        let started = match launch::start(rctx, &opts, stdin, &mut host)? {
+            Start::Created(started) => started,
+            Start::Validated(v) => return validation(shown, &v, &host),
+        };
+        if shown.detach {
             eprintln!(
                 "ℹ️ exec mode (OpenClaw's background exec): --detach starts the run detached, and \
                  this process follows it to its end so the task ends with the run"
             );
         }
-        return follow::follow(&dir, &configs, || {
-            detach(args, &dir, paths, &prepared, (&slots, admit), empty_route)
+        let dir = started.dir.clone();
+        return follow::follow(&dir, rctx, || {
+            detached(shown, &started.detach(&exe()?)?, &host)
         });
     }
-    if args.detach {
-        return detach(args, &dir, paths, &prepared, (&slots, admit), empty_route);
+    match launch::launch(rctx, &opts, stdin, &mut host)? {
+        Launched::Validated(v) => validation(shown, &v, &host),
+        Launched::Detached(d) => detached(shown, &d, &host),
+        Launched::Finished(f) => finished(shown, &f),
     }
-    let admission = match admit {
-        Admit::Slot(slot) => Admission::Slot(slot),
-        Admit::Queue(full) => {
-            eprintln!(
-                "⏳ {} (the limit is {max}): run {id} waits in the queue and starts when a slot \
-                 frees (cancel it with `clawrun kill {id}`)",
-                capacity::describe(full),
-                id = prepared.spec.run_id
-            );
-            Admission::Queue(slots)
+}
+
+/// What `clawrun run` prints as the launch goes.
+struct Printer {
+    paths: Paths,
+    /// Whether a route that reaches nobody is worth a warning (detached or
+    /// validating, outside exec mode).
+    warn_empty_route: bool,
+    /// That warning, when given.
+    empty_route: Option<String>,
+}
+
+impl LaunchHost for Printer {
+    fn routed(&mut self, prepared: &Prepared, _input: &RouteInput) {
+        for w in &prepared.spec.route.warnings {
+            eprintln!("⚠ {w}");
         }
-    };
-    let report = execute(&dir, paths, admission)?;
-    anstream::eprint!("{}", render::run::done(&report));
-    if args.json {
-        render::json(&report)?;
-    } else {
-        let (answer, note) = render::run::answer(&report);
-        render::text(&answer)?;
-        if let Some(note) = note {
-            eprint!("{note}");
-        }
+        self.empty_route = runner::empty_route_warning(&prepared.spec)
+            .filter(|_| self.warn_empty_route)
+            .inspect(|w| eprintln!("⚠ {w}"));
     }
-    Ok(report.exit_code)
-}
 
-/// The run's options: the flags, with `clawrun.toml`'s defaults where a flag
-/// was not given, and the flags that need a mode checked.
-fn options(args: &RunArgs, ctx: &Ctx, configs: &Configs) -> Result<RunOptions, CliError> {
-    let mut opts = args.to_options(ctx.backends_file.clone());
-    if args.notify.heartbeat.is_none() {
-        opts.notify.heartbeat_secs = configs.config.notify.heartbeat.as_secs();
-    }
-    opts.notify.silent = configs.config.notify.silent;
-    opts.worktree = args.worktree.to_options(configs.config.run.worktree);
-    if opts.request.approvals.is_none() {
-        opts.request.approvals = Some(configs.config.run.approvals);
-    }
-    opts.request.default_safety = configs.config.run.safety;
-    check_mode_flags(args, &opts)?;
-    Ok(opts)
-}
-
-/// `--validate-only`: print the route (and what the run would be), start nothing.
-fn validation(
-    args: &RunArgs,
-    spec: &RunSpec,
-    input: &RouteInput,
-    warnings: &[String],
-) -> CmdResult {
-    if args.json {
-        render::json(&serde_json::json!({
-            "route": spec.route,
-            "route_source": spec.route.source.to_string(),
-            "channel": spec.channel,
-            "completion_mode": spec.chain.completion_mode.as_str(),
-            "max_iterations": spec.chain.max_iterations,
-            "iteration": spec.chain.iteration,
-            "warnings": warnings,
-        }))?;
-    } else {
-        let extra = [
-            ("channel_type", spec.channel.name().to_owned()),
-            (
-                "completion_mode",
-                spec.chain.completion_mode.as_str().to_owned(),
-            ),
-            ("max_iterations", spec.chain.max_iterations.to_string()),
-        ];
-        render::text(&render::route::report(&spec.route, input, &extra))?;
-    }
-    Ok(0)
-}
-
-/// The daily retention pass, said on stderr when it removed anything.
-fn daily_clean_up(paths: &Paths, configs: &Configs) {
-    let Some(report) = gc::auto_gc(paths, &configs.config) else {
-        return;
-    };
-    if report.runs_removed > 0 || report.registry_entries_removed > 0 {
+    fn cleaned_up(&mut self, report: &GcReport) {
         eprintln!(
             "🧹 daily clean-up: {} and {} removed, {} freed",
             count(report.runs_removed as u64, "old run", "old runs"),
@@ -198,51 +169,112 @@ fn daily_clean_up(paths: &Paths, configs: &Configs) {
             render::gc::format_bytes(report.bytes_freed)
         );
     }
+
+    fn created(&mut self, prepared: &Prepared, _dir: &RunDir) {
+        // After `create`: the run's worktree exists now, and the banner names it.
+        eprint!(
+            "{}",
+            render::run::banner(&prepared.spec, prepared.resume_run_id.as_deref())
+        );
+    }
+
+    fn queued(&mut self, prepared: &Prepared, full: Full, max: u32) {
+        eprintln!(
+            "⏳ {} (the limit is {max}): run {id} waits in the queue and starts when a slot \
+             frees (cancel it with `clawrun kill {id}`)",
+            runner::describe(full),
+            id = prepared.spec.run_id
+        );
+    }
+
+    fn watcher(&mut self, dir: &RunDir) -> Option<Watcher> {
+        super::watch::spawn(dir, &self.paths)
+    }
+
+    fn channel_unavailable(&mut self, kind: crate::channels::ChannelKind, error: &crate::Error) {
+        // The settings checked at launch are gone (token removed?): say so
+        // loudly; every message stays on the console and in the outbox.
+        eprintln!("❌ channel {kind} unavailable ({}); notifications go to the console", {
+            let mut text = error.to_string();
+            let mut cause = std::error::Error::source(error);
+            while let Some(c) = cause {
+                text = format!("{text}: {c}");
+                cause = c.source();
+            }
+            text
+        });
+    }
 }
 
-/// Start the runner in the background, handing it the slot (or leaving it
-/// to wait in the queue), and print the launch proof.
-fn detach(
-    args: &RunArgs,
-    dir: &RunDir,
-    paths: &Paths,
-    prepared: &Prepared,
-    (slots, admit): (&Slots, Admit),
-    warning: Option<String>,
-) -> CmdResult {
-    let exe = std::env::current_exe().context("finding the clawrun executable")?;
-    let handover = match &admit {
-        Admit::Slot(slot) => Handover::Slot(slot),
-        Admit::Queue(_) => Handover::Queue,
-    };
-    let proof = runner::spawn_detached(dir, &exe, paths, handover, Duration::from_secs(30))?;
-    // The runner holds the slot now; this process only closes its copy.
-    drop(admit);
-    let position = (proof.status == "queued")
-        .then(|| slots.waiting().ok())
-        .flatten()
-        .and_then(|w| w.iter().position(|w| w.run_id == proof.run_id))
-        .map(|p| p + 1);
-    if args.json {
-        let mut v = serde_json::to_value(&proof)?;
-        v["route"] = serde_json::to_value(&prepared.spec.route)?;
-        v["route_source"] = prepared.spec.route.source.to_string().into();
-        v["channel"] = prepared.spec.channel.name().into();
-        v["resume_id"] = serde_json::to_value(&prepared.spec.request.resume_id)?;
-        if let Some(p) = position {
+/// `--validate-only`: print the route (and what the run would be), start nothing.
+fn validation(shown: Shown, v: &Validated, host: &Printer) -> CmdResult {
+    let spec = &v.prepared.spec;
+    if shown.json {
+        render::json(&serde_json::json!({
+            "route": spec.route,
+            "route_source": spec.route.source.to_string(),
+            "channel": spec.channel,
+            "completion_mode": spec.chain.completion_mode.as_str(),
+            "max_iterations": spec.chain.max_iterations,
+            "iteration": spec.chain.iteration,
+            "warnings": host.empty_route.as_slice(),
+        }))?;
+    } else {
+        let extra = [
+            ("channel_type", spec.channel.name().to_owned()),
+            (
+                "completion_mode",
+                spec.chain.completion_mode.as_str().to_owned(),
+            ),
+            ("max_iterations", spec.chain.max_iterations.to_string()),
+        ];
+        render::text(&render::route::report(&spec.route, &v.input, &extra))?;
+    }
+    Ok(0)
+}
+
+/// The launch proof of a detached run.
+fn detached(shown: Shown, d: &Detached, host: &Printer) -> CmdResult {
+    let spec = &d.prepared.spec;
+    if shown.json {
+        let mut v = serde_json::to_value(&d.proof)?;
+        v["route"] = serde_json::to_value(&spec.route)?;
+        v["route_source"] = spec.route.source.to_string().into();
+        v["channel"] = spec.channel.name().into();
+        v["resume_id"] = serde_json::to_value(&spec.request.resume_id)?;
+        if let Some(p) = d.queue_position {
             v["queue_position"] = p.into();
         }
-        v["warnings"] = serde_json::to_value(warning.as_slice())?;
+        v["warnings"] = serde_json::to_value(host.empty_route.as_slice())?;
         render::json(&v)?;
     } else {
         let mut out = std::io::stdout().lock();
         write!(
             out,
             "{}",
-            render::run::launched(&proof, &prepared.spec, position, slots.max())
+            render::run::launched(&d.proof, spec, d.queue_position, d.max_sessions)
         )?;
     }
     Ok(0)
+}
+
+/// How a foreground run ended.
+fn finished(shown: Shown, f: &Finished) -> CmdResult {
+    let report = &f.report;
+    for w in &report.warnings {
+        eprintln!("{w}");
+    }
+    anstream::eprint!("{}", render::run::done(report));
+    if shown.json {
+        render::json(report)?;
+    } else {
+        let (answer, note) = render::run::answer(report);
+        render::text(&answer)?;
+        if let Some(note) = note {
+            eprint!("{note}");
+        }
+    }
+    Ok(report.exit_code)
 }
 
 /// `clawrun __runner DIR`: execute a prepared run directory (used by
@@ -250,84 +282,23 @@ fn detach(
 /// waiting in the queue (`--queue`).
 pub fn runner(dir: &std::path::Path, slot_fd: Option<i32>, ctx: &Ctx) -> CmdResult {
     let dir = RunDir::open(PathBuf::from(dir));
-    let configs = Configs::load(&ctx.paths)?;
-    let slots = capacity::slots(&ctx.paths, configs.config.limits.max_sessions);
+    let rctx = ctx.run_context()?;
     let admission = match slot_fd {
         Some(fd) => Admission::Slot(
-            slots
+            runner::slots(&rctx)
                 .adopt(fd)
                 .with_context(|| format!("taking over the run slot (descriptor {fd})"))?,
         ),
-        None => Admission::Queue(slots),
+        None => Admission::Queue(None),
     };
-    let report = execute(&dir, &ctx.paths, admission)?;
+    let mut host = Printer {
+        paths: rctx.paths.clone(),
+        warn_empty_route: false,
+        empty_route: None,
+    };
+    let report = launch::run_admitted(&rctx, &dir, admission, &mut host)?;
+    for w in &report.warnings {
+        eprintln!("{w}");
+    }
     Ok(report.exit_code)
-}
-
-/// Execute `dir` to its end with its channel, watched by a `__watch` process
-/// (told when the run is over); a panic of the runner is recorded as a crash
-/// (and notified) before it is reported.
-fn execute(dir: &RunDir, paths: &Paths, admission: Admission) -> Result<RunReport, CliError> {
-    let watcher = super::watch::spawn(dir, paths);
-    let result = execute_watched(dir, paths, admission);
-    // Finished, however it went (an error before the run started is the
-    // watcher's to record: no `done` then).
-    if result.is_ok() || dir.read_record().is_ok_and(|r| r.status.is_done()) {
-        if let Some(w) = watcher {
-            w.done();
-        }
-    }
-    result
-}
-
-fn execute_watched(
-    dir: &RunDir,
-    paths: &Paths,
-    admission: Admission,
-) -> Result<RunReport, CliError> {
-    let console = || {
-        Console::new(Some(
-            dir.file(crate::channels::console::NOTIFICATIONS_FILE_NAME),
-        ))
-    };
-    let spec = dir.read_spec()?;
-    let channel = match runner::channel_for(spec.channel, &dir.path, paths) {
-        Ok(c) => c,
-        Err(e) => {
-            // The settings checked at launch are gone (token removed?): say so
-            // loudly, and keep every message on the console and in the outbox.
-            eprintln!(
-                "❌ channel {} unavailable ({:#}); notifications go to the console",
-                spec.channel,
-                anyhow::Error::from(e)
-            );
-            console().into()
-        }
-    };
-    let rt = runtime()?;
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        rt.block_on(runner::execute_admitted(dir, paths, channel, admission))
-    }));
-    drop(rt);
-    match outcome {
-        Ok(report) => {
-            let report = report?;
-            for w in &report.warnings {
-                eprintln!("{w}");
-            }
-            Ok(report)
-        }
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            let message = format!("the runner crashed: {what}");
-            let channel = runner::channel_for(spec.channel, &dir.path, paths)
-                .unwrap_or_else(|_| console().into());
-            runtime()?.block_on(runner::record_crash(dir, paths, channel, &message))?;
-            Err(anyhow::anyhow!("{message}").into())
-        }
-    }
 }

@@ -17,7 +17,6 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::channels::Console;
 use crate::core::runner::{self, RunnerEnd, process};
 use crate::core::store::paths::Paths;
 use crate::core::store::run::RunDir;
@@ -92,17 +91,15 @@ pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
         "the runner (pid {runner_pid}) died without finishing the run \
          (killed, out of memory, or the machine stopped)"
     );
-    let channel = runner::channel_for(spec.channel, &dir.path, &ctx.paths).unwrap_or_else(|e| {
+    let (channel, unavailable) =
+        crate::channels::for_run_or_console(spec.channel, &dir.path, &ctx.run_context()?);
+    if let Some(e) = unavailable {
         eprintln!(
             "❌ channel {} unavailable ({:#}); the crash goes to the console",
             spec.channel,
             anyhow::Error::from(e)
         );
-        Console::new(Some(
-            dir.file(crate::channels::console::NOTIFICATIONS_FILE_NAME),
-        ))
-        .into()
-    });
+    }
     runtime()?.block_on(runner::record_crash(&dir, &ctx.paths, channel, &message))?;
     Ok(0)
 }

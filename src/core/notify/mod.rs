@@ -12,7 +12,6 @@
 pub mod changes;
 pub mod compact;
 mod crash;
-pub mod delivery;
 mod denials;
 mod followups;
 pub mod foreground;

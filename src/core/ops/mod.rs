@@ -9,15 +9,16 @@
 //! - [`list`], [`show`], [`output`], [`kill`], [`stats`], [`resume`]: one
 //!   command each.
 //! - [`node_list`]: the runs on paired nodes (`run --node`), for `list`.
-//! - [`capacity`]: the cap on runs running at once.
+//! - [`launch`]: one launch, as `clawrun run` does it (config defaults,
+//!   prepare, route, admit, clean up, create, detach or execute).
 //! - [`sessions`]: the session registries.
 //! - [`worktree`]: the runs' own git worktrees (list, merge, discard).
 //! - [`gc`]: retention; [`doctor`]: the environment checks.
 
-pub mod capacity;
 pub mod doctor;
 pub mod gc;
 pub mod kill;
+pub mod launch;
 pub mod list;
 pub mod node_list;
 pub mod output;

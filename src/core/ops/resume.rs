@@ -1,11 +1,9 @@
 //! `resume`: continue a run's session with a new task. The plan is a new
-//! `clawrun run --resume …` (the same binary, exec'd), with the backend,
-//! session id and project of the run (or of the registry entry when the run
-//! directory is gone), the label and session key carried over, and the task
-//! on standard input.
+//! run's [`RunOptions`] — what `clawrun run --resume …` would be asked —
+//! with the backend, session id and project of the run (or of the registry
+//! entry when the run directory is gone), the label and session key carried
+//! over; it is launched like any run ([`crate::core::ops::launch`]).
 
-use crate::core::runner::process;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -13,7 +11,8 @@ use serde::Serialize;
 use super::resolve::Target;
 use super::stats::Source;
 use crate::core::error::{Error, Result};
-use crate::core::store::paths::Paths;
+use crate::core::ops::launch::LaunchOptions;
+use crate::core::runner::{RunOptions, TaskSource};
 
 /// The task of `resume` when none is given (the plugin's `/claude_resume`).
 pub const DEFAULT_RESUME_TASK: &str = "Continue where you left off.";
@@ -23,7 +22,7 @@ pub const DEFAULT_RESUME_TASK: &str = "Continue where you left off.";
 pub struct ResumeRequest {
     /// The task text (default [`DEFAULT_RESUME_TASK`]).
     pub task: Option<String>,
-    /// Or a file with the task (`-` = standard input), passed through.
+    /// Or a file with the task (`-` = standard input).
     pub task_file: Option<PathBuf>,
     /// Fork into a new session.
     pub fork: bool,
@@ -39,8 +38,8 @@ pub struct ResumeRequest {
     pub session: Option<String>,
 }
 
-/// The `clawrun run` a resume becomes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The run a resume becomes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResumePlan {
     /// Where the session was found.
     pub source: Source,
@@ -56,65 +55,49 @@ pub struct ResumePlan {
     pub label: Option<String>,
     /// OpenClaw session key the new run reports to.
     pub session_key: Option<String>,
-    /// Arguments of the clawrun executable (global flags, then `run …`).
+    /// The new run (`clawrun run --resume …`'s options; what it leaves
+    /// unset takes `clawrun.toml`'s defaults when it is launched).
     #[serde(skip)]
-    pub args: Vec<OsString>,
-    /// The task, given to the new run on standard input (never argv).
-    #[serde(skip)]
-    pub stdin_task: Option<String>,
+    pub options: RunOptions,
 }
 
-/// Work out the `clawrun run` that continues `target`'s session: its backend,
-/// resume id and project come from the run (or from the registry entry),
-/// `--label` and `--session` are carried over, the task goes on stdin.
+/// Work out the run that continues `target`'s session: its backend, resume
+/// id and project come from the run (or from the registry entry), the label
+/// and session key are carried over (`--session` wins), with the task (default
+/// [`DEFAULT_RESUME_TASK`]) and the flags of `req`; `backends_file` is the
+/// user's `backends.toml`.
 ///
 /// # Errors
 /// [`Error::Usage`] when the run never announced a session (nothing to
 /// resume), or a registry entry lacks its project.
 pub fn plan_resume(
-    paths: &Paths,
     backends_file: Option<&Path>,
     target: &Target,
     req: &ResumeRequest,
 ) -> Result<ResumePlan> {
     let origin = Origin::of(target)?;
     let session_key = req.session.clone().or(origin.session_key);
-    let mut args: Vec<OsString> = vec!["--state-dir".into(), paths.state_dir.clone().into()];
-    if paths.config_file.is_file() {
-        // A `--config` that names no file is refused: pass it only when it exists.
-        args.push("--config".into());
-        args.push(paths.config_file.clone().into());
-    }
-    if let Some(f) = backends_file {
-        args.push("--backends".into());
-        args.push(f.into());
-    }
-    args.extend(["run", "--backend", origin.backend.as_str(), "-p"].map(OsString::from));
-    args.push(origin.project.clone().into());
-    args.push("--resume".into());
-    args.push(origin.resume_id.clone().into());
-    push_flags(
-        &mut args,
-        req,
-        origin.label.as_deref(),
-        session_key.as_deref(),
-    );
-    args.push("--task-file".into());
-    let stdin_task = match &req.task_file {
-        Some(path) => {
-            args.push(path.clone().into());
-            None
-        }
-        None => {
-            args.push("-".into());
-            Some(
-                req.task
-                    .clone()
-                    .filter(|t| !t.trim().is_empty())
-                    .unwrap_or_else(|| DEFAULT_RESUME_TASK.to_owned()),
-            )
-        }
+    let task = match &req.task_file {
+        Some(path) if path.as_os_str() == "-" => TaskSource::Stdin,
+        Some(path) => TaskSource::File(path.clone()),
+        None => TaskSource::Inline(
+            req.task
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_RESUME_TASK.to_owned()),
+        ),
     };
+    let mut options = RunOptions::new(origin.backend.clone(), task);
+    options.backends_file = backends_file.map(Path::to_path_buf);
+    options.request.project = Some(origin.project.clone());
+    options.request.resume = Some(origin.resume_id.clone());
+    options.request.fork = req.fork;
+    options.request.model.clone_from(&req.model);
+    options.label.clone_from(&origin.label);
+    options.session_key.clone_from(&session_key);
+    if let Some(t) = req.timeout_secs {
+        options.limits.timeout_secs = t;
+    }
     Ok(ResumePlan {
         source: origin.source,
         from_run: origin.from_run,
@@ -123,9 +106,17 @@ pub fn plan_resume(
         project: origin.project,
         label: origin.label,
         session_key,
-        args,
-        stdin_task,
+        options,
     })
+}
+
+impl ResumePlan {
+    /// The launch of the new run: as `clawrun run --resume …` (in the
+    /// foreground until the caller sets the mode), for
+    /// [`crate::core::ops::launch::launch`].
+    pub fn launch_options(&self) -> LaunchOptions {
+        LaunchOptions::new(self.options.clone())
+    }
 }
 
 /// What a resume continues: the session of a run, or of a registry entry.
@@ -182,47 +173,4 @@ impl Origin {
             }
         }
     }
-}
-
-/// The optional flags of the new run, in the order the CLI lists them.
-fn push_flags(
-    args: &mut Vec<OsString>,
-    req: &ResumeRequest,
-    label: Option<&str>,
-    session_key: Option<&str>,
-) {
-    if req.fork {
-        args.push("--fork".into());
-    }
-    if let Some(l) = label {
-        args.push("--label".into());
-        args.push(l.into());
-    }
-    if let Some(k) = session_key {
-        args.push("--session".into());
-        args.push(k.into());
-    }
-    if let Some(m) = &req.model {
-        args.push("--model".into());
-        args.push(m.into());
-    }
-    if let Some(t) = req.timeout_secs {
-        args.push("--timeout".into());
-        args.push(t.to_string().into());
-    }
-    if req.detach {
-        args.push("--detach".into());
-    }
-    if req.json {
-        args.push("--json".into());
-    }
-}
-
-/// Become `exe run …` (exec, so signals, output and the exit code are the
-/// run's own). The task is handed over on standard input through an unlinked
-/// private temporary file, so it never appears in argv (`ps`) and has no size
-/// limit. Returns only on failure.
-pub fn exec_resume(plan: &ResumePlan, exe: &Path) -> Error {
-    let e = process::exec_with_stdin(exe, &plan.args, plan.stdin_task.as_deref());
-    Error::io(format!("starting {}", exe.display()), e)
 }

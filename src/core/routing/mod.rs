@@ -40,11 +40,14 @@
 //! One file per part: [`input`] (flags and configured routes merged, rule 1),
 //! [`resolve`] (the lookups and rules 2–3), [`telegram`] (the Telegram rules:
 //! thread routes and the non-thread guards, rules 3–4) and [`error`]; the
-//! `--validate-only` report is the binary's (`cli/render/route.rs`). The session lookups themselves
+//! `--validate-only` report is the binary's (`cli/render/route.rs`);
+//! [`gateway`] resolves a run's route with the gateway and probes whether it
+//! takes messages (the launch's check). The session lookups themselves
 //! are OpenClaw's ([`crate::core::openclaw::session_lookup`]); they are
 //! re-exported here.
 
 pub mod error;
+pub mod gateway;
 pub mod input;
 pub mod resolve;
 pub mod telegram;

@@ -23,7 +23,7 @@ use crate::core::model::approval::{
 };
 use crate::core::model::events::AgentEvent;
 use crate::core::model::route::Network;
-use crate::core::notify::delivery::Configs;
+use crate::core::context::RunContext;
 use crate::core::now_secs;
 use crate::core::openclaw::approvals::{ApprovalRequest, ApprovalRoute, request_approval};
 use crate::core::openclaw::config as openclaw_config;
@@ -79,7 +79,7 @@ pub(crate) struct Approvals {
 impl Approvals {
     /// The approver of a run in `mode`; `configs` give the gateway (none: every
     /// ask fails, and is denied).
-    pub(crate) fn new(mode: ApprovalMode, configs: Option<&Configs>) -> Self {
+    pub(crate) fn new(mode: ApprovalMode, configs: Option<&RunContext>) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let client = match mode {
             ApprovalMode::Off => None,
@@ -100,16 +100,10 @@ impl Approvals {
     }
 }
 
-/// The approver of the run `spec` (the gateway from the config files under `paths`).
-pub(crate) fn for_run(spec: &RunSpec, paths: &crate::core::store::paths::Paths) -> Approvals {
+/// The approver of the run `spec` (the gateway of `ctx`'s config files).
+pub(crate) fn for_run(spec: &RunSpec, ctx: &RunContext) -> Approvals {
     let mode = spec.request.approvals;
-    let configs = match mode {
-        ApprovalMode::Off => None,
-        ApprovalMode::Chat => Configs::load(paths)
-            .inspect_err(|e| tracing::warn!("approvals: {e}"))
-            .ok(),
-    };
-    Approvals::new(mode, configs.as_ref())
+    Approvals::new(mode, (mode == ApprovalMode::Chat).then_some(ctx))
 }
 
 impl Approvals {

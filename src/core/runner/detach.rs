@@ -5,16 +5,16 @@ use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::core::error::{Error, Result};
 use crate::core::git::RunWorktree;
 use crate::core::store::fsutil;
 use crate::core::store::paths::Paths;
 use crate::core::store::run::{RunDir, RunStatus, files};
-use crate::core::store::slots::Slot;
 
 use super::process;
+use super::queue::Admission;
 
 /// What `--detach` prints: proof that the agent started, or that the run
 /// waits in the queue.
@@ -22,8 +22,8 @@ use super::process;
 pub struct LaunchProof {
     /// Run id.
     pub run_id: String,
-    /// `running` (the agent started) or `queued` (it starts when a slot frees).
-    pub status: String,
+    /// Whether the agent started, or the run waits in the queue.
+    pub status: LaunchStatus,
     /// The detached runner's pid.
     pub runner_pid: u32,
     /// The agent's pid (`None` while queued).
@@ -40,15 +40,14 @@ pub struct LaunchProof {
     pub worktree: Option<RunWorktree>,
 }
 
-/// What a detached runner gets under `[limits] max_sessions`.
-#[derive(Debug, Clone, Copy)]
-pub enum Handover<'a> {
-    /// This slot, held by the launcher: its descriptor is passed down as
-    /// descriptor [`HANDED_SLOT_FD`] (`__runner --slot-fd 3`), so the slot
-    /// stays taken from the launcher's check to the agent's end.
-    Slot(&'a Slot),
-    /// Nothing: the runner waits in the queue (`__runner --queue`).
-    Queue,
+/// Where a detached run stands once its runner took over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LaunchStatus {
+    /// The agent started.
+    Running,
+    /// The run waits in the queue: it starts when a slot frees.
+    Queued,
 }
 
 /// The descriptor number a handed-down slot has in the detached runner.
@@ -56,7 +55,11 @@ pub const HANDED_SLOT_FD: RawFd = 3;
 
 /// Start a detached runner for `dir` (`clawrun __runner DIR`, in its own
 /// session, output to `runner.log`), and wait until the agent has started
-/// or, for [`Handover::Queue`], until the runner waits in the queue.
+/// or, for [`Admission::Queue`], until the runner waits in the queue.
+///
+/// A held slot is handed down as descriptor [`HANDED_SLOT_FD`] (`__runner
+/// --slot-fd 3`), so it stays taken from the launcher's check to the agent's
+/// end; a queued run's runner waits itself (`__runner --queue`).
 ///
 /// # Errors
 /// When the runner cannot be started, or dies or fails before the agent starts
@@ -65,7 +68,7 @@ pub fn spawn_detached(
     dir: &RunDir,
     exe: &Path,
     paths: &Paths,
-    handover: Handover<'_>,
+    admission: &Admission,
     wait: Duration,
 ) -> Result<LaunchProof> {
     let log_path = dir.file(files::RUNNER_LOG);
@@ -85,12 +88,12 @@ pub fn spawn_detached(
         .stdin(std::process::Stdio::null())
         .stdout(log)
         .stderr(log2);
-    match handover {
-        Handover::Slot(slot) => {
+    match admission {
+        Admission::Slot(slot) => {
             cmd.arg("--slot-fd").arg(HANDED_SLOT_FD.to_string());
             process::hand_down_fd(&mut cmd, slot.as_raw_fd(), HANDED_SLOT_FD);
         }
-        Handover::Queue => {
+        Admission::Queue(_) => {
             cmd.arg("--queue");
         }
     }
@@ -106,7 +109,11 @@ pub fn spawn_detached(
             if rec.agent_pid.is_some() || queued {
                 return Ok(LaunchProof {
                     run_id: rec.run_id,
-                    status: if queued { "queued" } else { "running" }.to_owned(),
+                    status: if queued {
+                        LaunchStatus::Queued
+                    } else {
+                        LaunchStatus::Running
+                    },
                     runner_pid: child.id(),
                     agent_pid: rec.agent_pid,
                     run_dir: dir.path.clone(),

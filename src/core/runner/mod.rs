@@ -38,10 +38,12 @@ pub mod process;
 mod queue;
 mod reactions;
 mod requests;
+mod route;
 mod session_denials;
 mod setup;
 mod supervisor;
 mod turns;
+mod validate;
 pub mod version_guard;
 pub mod worktree;
 
@@ -52,18 +54,17 @@ use serde::Serialize;
 use crate::core::model::state::Outcome;
 use crate::core::store::run::{self, CompletionMode, NotifySettings, RunLimits};
 
-pub use channel::{channel_for, channel_named};
 pub use crash::{RunnerEnd, WATCH_DONE, close_reaped, record_crash, wait_for_runner};
-pub use detach::{HANDED_SLOT_FD, Handover, LaunchProof, spawn_detached};
+pub use detach::{HANDED_SLOT_FD, LaunchProof, LaunchStatus, spawn_detached};
 pub use inherit::LastRun;
 pub(crate) use inherit::named_run;
 pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
-pub use queue::Admission;
+pub use queue::{Admission, admit, describe, slots};
 pub use reactions::version_warning;
-pub use setup::{
-    Prepared, RoutingOptions, create, find_program, prepare, read_task, route, route_input,
-    task_summary,
-};
+pub use preflight::check as preflight;
+pub use route::{RoutingOptions, route, route_input};
+pub use setup::{Prepared, create, find_program, prepare, prepare_in, task_summary};
+pub use validate::read_task;
 pub use supervisor::{execute, execute_admitted};
 pub use worktree::{Decision, WorktreeOptions, WorktreePlan};
 
@@ -155,7 +156,7 @@ pub struct RunOptions {
     /// gets [`DEFAULT_MULTI_TURN_IDLE_SECS`].
     pub limits: RunLimits,
     /// What the human is told, and how.
-    pub notify: NotifySettings,
+    pub notify: NotifyOptions,
     /// The completion mode and iteration limit, when given.
     pub chain: ChainOptions,
     /// The run's own git worktree (`--worktree`, `--base`, `[run] worktree`).
@@ -188,11 +189,62 @@ pub struct RequestOptions {
     pub max_budget_usd: Option<f64>,
     /// `--approvals` (`None`: `[run] approvals` in clawrun.toml, else off).
     pub approvals: Option<crate::core::model::approval::ApprovalMode>,
-    /// The safety preset (`None`: `full`, or on `--resume` the preset of the
-    /// session's last run). `permission_mode` / `sandbox` win over it.
+    /// The safety preset (`None`: on `--resume` the preset of the session's
+    /// last run, else `[run] safety` in clawrun.toml, else `full`).
+    /// `permission_mode` / `sandbox` win over it.
     pub safety: Option<crate::core::config::Safety>,
-    /// The preset of a run given none and inheriting none (`[run] safety`).
-    pub default_safety: crate::core::config::Safety,
+}
+
+/// What the human is told, and how, as given (part of [`RunOptions`];
+/// completed by `clawrun.toml` into the spec's [`NotifySettings`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifyOptions {
+    /// Seconds between heartbeats, 0 = none (`None`: `[notify] heartbeat` in
+    /// clawrun.toml, else [`crate::core::config::DEFAULT_HEARTBEAT_SECS`]).
+    pub heartbeat_secs: Option<u64>,
+    /// Edit one heartbeat message in place (Telegram) instead of posting new ones.
+    pub heartbeat_edit: bool,
+    /// Seconds of agent silence before one stall alert (0 = none).
+    pub stall_secs: u64,
+    /// Seconds after which one "still running" reminder is sent (0 = none).
+    pub remind_after_secs: u64,
+    /// Seconds a finishing run waits for its last messages to be delivered.
+    pub delivery_wait_secs: u64,
+    /// Start in the foreground: stream the agent's text into the chat.
+    pub fg: bool,
+    /// Send technical trace markers to the chat.
+    pub trace_live: bool,
+}
+
+impl Default for NotifyOptions {
+    fn default() -> Self {
+        Self {
+            heartbeat_secs: None,
+            heartbeat_edit: false,
+            stall_secs: DEFAULT_STALL_SECS,
+            remind_after_secs: DEFAULT_REMIND_AFTER_SECS,
+            delivery_wait_secs: DEFAULT_DELIVERY_WAIT_SECS,
+            fg: false,
+            trace_live: false,
+        }
+    }
+}
+
+impl NotifyOptions {
+    /// The run's settings: these, `[notify] heartbeat` where none was given,
+    /// and `[notify] silent`.
+    pub fn settings(&self, config: &crate::core::config::NotifyConfig) -> NotifySettings {
+        NotifySettings {
+            heartbeat_secs: self.heartbeat_secs.unwrap_or(config.heartbeat.as_secs()),
+            heartbeat_edit: self.heartbeat_edit,
+            stall_secs: self.stall_secs,
+            remind_after_secs: self.remind_after_secs,
+            delivery_wait_secs: self.delivery_wait_secs,
+            fg: self.fg,
+            trace_live: self.trace_live,
+            silent: config.silent,
+        }
+    }
 }
 
 /// The resume chain settings, as given (part of [`RunOptions`]; resolved into
@@ -223,21 +275,14 @@ pub fn default_limits() -> RunLimits {
 /// The notification settings `clawrun run` uses by default (without a
 /// `clawrun.toml`).
 pub fn default_notify_settings() -> NotifySettings {
-    NotifySettings {
-        heartbeat_secs: crate::core::config::DEFAULT_HEARTBEAT_SECS,
-        heartbeat_edit: false,
-        stall_secs: DEFAULT_STALL_SECS,
-        remind_after_secs: DEFAULT_REMIND_AFTER_SECS,
-        delivery_wait_secs: DEFAULT_DELIVERY_WAIT_SECS,
-        fg: false,
-        trace_live: false,
-        silent: crate::core::config::Silence::default(),
-    }
+    NotifyOptions::default().settings(&crate::core::config::NotifyConfig::default())
 }
 
 impl RunOptions {
     /// The options `clawrun run --backend BACKEND` uses by default, for `task`:
-    /// the defaults of every flag. Set fields to change them.
+    /// the defaults of every flag. Set fields to change them; what is left
+    /// `None` takes `clawrun.toml`'s default when the run is prepared
+    /// ([`RunOptions::with_config_defaults`]).
     pub fn new(backend: impl Into<String>, task: TaskSource) -> Self {
         Self {
             backend: backend.into(),
@@ -249,10 +294,26 @@ impl RunOptions {
             queue_delivery: false,
             request: RequestOptions::default(),
             limits: default_limits(),
-            notify: default_notify_settings(),
+            notify: NotifyOptions::default(),
             chain: ChainOptions::default(),
             worktree: WorktreeOptions::default(),
         }
+    }
+}
+
+impl RunOptions {
+    /// These options with `clawrun.toml`'s defaults where nothing was given:
+    /// `[run] approvals`, `[run] worktree` and `[notify] heartbeat` (`[run]
+    /// safety` and `[notify] silent` apply when the run is prepared: a resume
+    /// inherits its session's preset first).
+    pub fn with_config_defaults(&self, config: &crate::core::config::Config) -> Self {
+        let mut opts = self.clone();
+        opts.request.approvals.get_or_insert(config.run.approvals);
+        opts.worktree.mode.get_or_insert(config.run.worktree);
+        opts.notify
+            .heartbeat_secs
+            .get_or_insert(config.notify.heartbeat.as_secs());
+        opts
     }
 }
 
@@ -322,4 +383,21 @@ pub(crate) fn agent_env(run_dir: &Path, config: &crate::core::config::Config) ->
         set: vec![("CLAWRUN_RUN_DIR".to_owned(), run_dir.display().to_string())],
         remove,
     }
+}
+
+/// The async runtime a run (or a launch) runs in. One thread: the runner
+/// waits on I/O, and the agent's parent-death signal is tied to the thread
+/// that spawned it, which must live as long as the run. The blocking pool
+/// (file and git work off the loop) starts threads on demand; an idle one
+/// ends after a second instead of ten, so a run that waits on its agent is
+/// one thread.
+///
+/// # Errors
+/// The runtime cannot start.
+pub fn runtime() -> crate::core::error::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .thread_keep_alive(std::time::Duration::from_secs(1))
+        .enable_all()
+        .build()
+        .map_err(|e| crate::core::error::Error::io("starting the async runtime", e))
 }

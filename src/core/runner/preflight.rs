@@ -7,7 +7,7 @@
 use crate::channels::ChannelKind;
 use crate::core::error::{Error, Result};
 use crate::core::model::approval::ApprovalMode;
-use crate::core::notify::delivery::Configs;
+use crate::core::context::RunContext;
 use crate::core::openclaw::approvals::{
     ApprovalError, INSTALL_COMMAND, PROBE_TIMEOUT, plugin_info,
 };
@@ -21,16 +21,16 @@ use super::setup::find_program;
 ///
 /// # Errors
 /// [`Error::Usage`] naming what is missing and how to fix it.
-pub(crate) async fn check(spec: &RunSpec, configs: &Configs) -> Result<()> {
+pub async fn check(spec: &RunSpec, ctx: &RunContext) -> Result<()> {
     if spec.request.approvals == ApprovalMode::Chat {
-        check_approvals_route(configs).await?;
+        check_approvals_route(ctx).await?;
     }
-    check_wake_program(spec, configs)
+    check_wake_program(spec, ctx)
 }
 
 /// `--approvals chat` asks through the clawrun plugin: probe its route
 /// (bounded by [`PROBE_TIMEOUT`]).
-async fn check_approvals_route(configs: &Configs) -> Result<()> {
+async fn check_approvals_route(ctx: &RunContext) -> Result<()> {
     let refuse = |why: String, fix: &str| {
         Err(Error::usage(format!(
             "❌ --approvals chat cannot ask anyone: {why}; every risky call would be denied.\n   \
@@ -39,7 +39,7 @@ async fn check_approvals_route(configs: &Configs) -> Result<()> {
         )))
     };
     let client =
-        match openclaw_config::gateway_client(&configs.config, &configs.openclaw, &ProcessEnv) {
+        match openclaw_config::gateway_client(&ctx.config, &ctx.openclaw, &ProcessEnv) {
             Ok(c) => c,
             Err(e) => {
                 return refuse(
@@ -66,7 +66,7 @@ async fn check_approvals_route(configs: &Configs) -> Result<()> {
 
 /// A wake through `openclaw agent` (telegram-direct; a thread session via
 /// the message tool) needs the program.
-fn check_wake_program(spec: &RunSpec, configs: &Configs) -> Result<()> {
+fn check_wake_program(spec: &RunSpec, ctx: &RunContext) -> Result<()> {
     let wakes = spec.route.session_key.is_some() || spec.session_key.is_some();
     let by_cli = match spec.channel {
         ChannelKind::TelegramDirect => true,
@@ -76,7 +76,7 @@ fn check_wake_program(spec: &RunSpec, configs: &Configs) -> Result<()> {
     if !wakes || !by_cli {
         return Ok(());
     }
-    let program = &configs.config.telegram.openclaw_program;
+    let program = &ctx.config.telegram.openclaw_program;
     let shown = program.display().to_string();
     if find_program(&shown, std::env::var("PATH").ok().as_deref()).is_some() {
         return Ok(());

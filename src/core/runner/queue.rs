@@ -1,15 +1,18 @@
-//! A run's place under `[limits] max_sessions`: it runs holding a slot
-//! ([`Admission::Slot`]), or first waits for one in the queue
-//! ([`Admission::Queue`], `run --queue`). The slots themselves are
-//! [`crate::core::store::slots`].
+//! A run's place under the cap on agents running at once (`[limits]
+//! max_sessions`): a launch takes a slot now, is refused, or is told to wait
+//! in the queue (`run --queue`) — one [`Admission`], which the launcher holds
+//! and hands down to a detached runner. The slots are a cross-process
+//! semaphore ([`crate::core::store::slots`]): the check and the taking are
+//! one step, so launches racing each other cannot pass the cap together.
 
 use std::path::PathBuf;
 
+use crate::core::context::RunContext;
 use crate::core::error::{Error, Result};
 use crate::core::model::state::Outcome;
 use crate::core::now_secs;
 use crate::core::store::run::{RunDir, RunStatus};
-use crate::core::store::slots::{Slot, Slots};
+use crate::core::store::slots::{Full, Slot, Slots};
 
 use super::RunReport;
 use super::process::Signals;
@@ -17,11 +20,54 @@ use super::process::Signals;
 /// How a run is let in under the cap.
 #[derive(Debug)]
 pub enum Admission {
-    /// It holds this slot already (taken by the launcher, or handed down to
-    /// a detached runner).
+    /// It holds this slot (taken by the launcher, and handed down to a
+    /// detached runner): it stays taken from the launch's check to the
+    /// agent's end.
     Slot(Slot),
-    /// It waits in the queue of these slots first.
-    Queue(Slots),
+    /// None was free (or runs were queued before it): it waits in the queue
+    /// first, first come, first served. What the launch found, when it
+    /// checked (a detached runner told `--queue` did not).
+    Queue(Option<Full>),
+}
+
+/// The `[limits] max_sessions` slots of `ctx`'s state directory.
+pub fn slots(ctx: &RunContext) -> Slots {
+    Slots::new(&ctx.paths.state_dir, ctx.config.limits.max_sessions)
+}
+
+/// Take a free slot of `slots` for a new run. Without `queue`, a launch that
+/// finds none (or finds runs waiting in the queue) is refused.
+///
+/// # Errors
+/// [`Error::Usage`] saying how many run, the limit, and what to do; an I/O
+/// error on the slots directory.
+pub fn admit(slots: &Slots, queue: bool) -> Result<Admission> {
+    let full = match slots.try_acquire() {
+        Ok(Ok(slot)) => return Ok(Admission::Slot(slot)),
+        Ok(Err(full)) => full,
+        Err(e) => return Err(Error::io("taking a run slot", e)),
+    };
+    if queue {
+        return Ok(Admission::Queue(Some(full)));
+    }
+    Err(Error::usage(format!(
+        "{} (the limit is {}): wait, stop one with `clawrun kill`, or pass --queue",
+        describe(full),
+        slots.max()
+    )))
+}
+
+/// "3 runs are running, 2 queued".
+pub fn describe(full: Full) -> String {
+    let mut s = if full.held == 1 {
+        "1 run is running".to_owned()
+    } else {
+        format!("{} runs are running", full.held)
+    };
+    if full.queued > 0 {
+        s.push_str(&format!(", {} queued", full.queued));
+    }
+    s
 }
 
 /// Wait in the queue as the run in `dir` until a slot is free and every run

@@ -12,9 +12,9 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use crate::backends::config;
 use crate::backends::{AnyBackend, AnyProtocol, Backend, RunRequest, Step};
 use crate::channels::{AnyChannel, ChannelKind};
+use crate::core::context::RunContext;
 use crate::core::error::{Error, Result};
 use crate::core::model::events::AgentEvent;
 use crate::core::model::state::RunState;
@@ -162,34 +162,37 @@ fn interval(first: Instant, period: Duration) -> Interval {
 }
 
 /// Execute the run in `dir` to its end: spawn, supervise, finish. Handles the
-/// runner's own SIGTERM/SIGINT/SIGHUP as a kill (outcome `killed`).
+/// runner's own SIGTERM/SIGINT/SIGHUP as a kill (outcome `killed`). Reads
+/// the config files under `paths` ([`RunContext::load`]); a caller that has
+/// a context calls [`execute_admitted`].
 ///
 /// # Errors
-/// Only for failures before the agent could be supervised (unreadable request);
-/// every later failure becomes an outcome in the report.
+/// Only for failures before the agent could be supervised (unreadable request
+/// or config); every later failure becomes an outcome in the report.
 pub async fn execute(dir: &RunDir, paths: &Paths, channel: AnyChannel) -> Result<RunReport> {
-    execute_inner(dir, paths, channel, None, None).await
+    let ctx = RunContext::load(paths, dir.read_spec()?.backends_file)?;
+    execute_inner(&ctx, dir, channel, None, None).await
 }
 
-/// [`execute`] under the cap on agents running at once: with a slot held
-/// already, or after waiting for one in the queue (a run cancelled while it
-/// waits is reported `killed`, without any notification: nothing was sent
-/// yet). The slot is freed once the agent's process group is gone.
+/// [`execute`] in `ctx`, under the cap on agents running at once: with a
+/// slot held already, or after waiting for one in the queue (a run cancelled
+/// while it waits is reported `killed`, without any notification: nothing
+/// was sent yet). The slot is freed once the agent's process group is gone.
 ///
 /// # Errors
 /// As [`execute`]; also an I/O error on the slots directory.
 pub async fn execute_admitted(
+    ctx: &RunContext,
     dir: &RunDir,
-    paths: &Paths,
     channel: AnyChannel,
     admission: Admission,
 ) -> Result<RunReport> {
     match admission {
-        Admission::Slot(slot) => execute_inner(dir, paths, channel, Some(slot), None).await,
-        Admission::Queue(slots) => {
+        Admission::Slot(slot) => execute_inner(ctx, dir, channel, Some(slot), None).await,
+        Admission::Queue(_) => {
             let mut signals = Signals::install()?;
-            match wait_in_queue(dir, &slots, &mut signals).await? {
-                Ok(slot) => execute_inner(dir, paths, channel, Some(slot), Some(signals)).await,
+            match wait_in_queue(dir, &super::queue::slots(ctx), &mut signals).await? {
+                Ok(slot) => execute_inner(ctx, dir, channel, Some(slot), Some(signals)).await,
                 Err(report) => Ok(*report),
             }
         }
@@ -197,22 +200,17 @@ pub async fn execute_admitted(
 }
 
 async fn execute_inner(
+    ctx: &RunContext,
     dir: &RunDir,
-    paths: &Paths,
     channel: AnyChannel,
     slot: Option<Slot>,
     signals: Option<Signals>,
 ) -> Result<RunReport> {
+    let (paths, config) = (&ctx.paths, &ctx.config);
     let spec = dir.read_spec()?;
     let mut record = dir.read_record()?;
     record.runner_pid = std::process::id();
-    // Checked at launch; unreadable now: the defaults (the well-known token
-    // variables are still kept from the agent).
-    let config = crate::core::config::Config::load(&paths.config_file)
-        .inspect_err(|e| tracing::warn!("{e}"))
-        .unwrap_or_default();
-    let backends = config::load(spec.backends_file.as_deref())?;
-    let backend = backends.backend(&spec.backend)?;
+    let backend = ctx.backend(&spec.backend, spec.backends_file.as_deref())?;
     let mut notifier = Notifier::new(
         channel,
         &dir.path,
@@ -223,13 +221,13 @@ async fn execute_inner(
             ..StaleCheck::of(&paths.runs_dir(), &record)
         }),
     );
-    super::channel::flush_earlier_outboxes(paths, &spec.run_id);
+    super::channel::flush_earlier_outboxes(ctx, &spec.run_id);
     notifier.reply_to = spec.route.reply_to.clone();
     notifier.heartbeat_edit = spec.notify.heartbeat_edit;
     notifier.silence = spec.notify.silent;
     notifier.trace_live = spec.notify.trace_live;
     notifier.wakes = spec.route.session_key.is_some() || spec.session_key.is_some();
-    let approvals = super::approvals::for_run(&spec, paths);
+    let approvals = super::approvals::for_run(&spec, ctx);
     let mut sup = Supervisor {
         dir,
         protocol: backend.protocol(approvals.live(&spec)),
@@ -248,7 +246,7 @@ async fn execute_inner(
         stream_pos: 0,
         text_file: None,
         turns: Turns::default(),
-        agent_env: super::agent_env(&dir.path, &config),
+        agent_env: super::agent_env(&dir.path, config),
         started: Instant::now(),
         reminded: false,
         limiter: NoteLimiter::new(3, NOTE_EVERY, MAX_NOTES),

@@ -24,9 +24,9 @@ use super::process;
 /// Whether and how `clawrun run` makes a worktree (part of [`super::RunOptions`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorktreeOptions {
-    /// `always` for `--worktree`, `never` for `--no-worktree`, else
-    /// `[run] worktree` (default `never`).
-    pub mode: WorktreeMode,
+    /// `always` for `--worktree`, `never` for `--no-worktree` (`None`:
+    /// `[run] worktree` in clawrun.toml, default `never`).
+    pub mode: Option<WorktreeMode>,
     /// `--worktree NAME`: the branch name (under `clawrun/`); default the
     /// label, else the run id.
     pub name: Option<String>,
@@ -90,10 +90,10 @@ pub fn decide(
     paths: &Paths,
 ) -> Result<Decision> {
     if let Some(name) = &opts.name {
-        super::setup::check_token("--worktree", name, 200)?;
+        super::validate::check_token("--worktree", name, 200)?;
     }
     if let Some(base) = &opts.base {
-        super::setup::check_token("--base", base, 200)?;
+        super::validate::check_token("--base", base, 200)?;
     }
     if let Some(wt) = last.and_then(|l| l.worktree.as_ref())
         && opts.name.is_none()
@@ -102,7 +102,7 @@ pub fn decide(
     {
         return Ok(reuse);
     }
-    let repo = match opts.mode {
+    let repo = match opts.mode.unwrap_or_default() {
         WorktreeMode::Never => {
             if opts.base.is_some() {
                 return Err(usage(

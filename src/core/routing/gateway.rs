@@ -1,56 +1,21 @@
-//! Where a run's messages go: resolving its route from the flags, the session
-//! key, the config and the gateway, choosing the channel type, and building
-//! that channel when the run (or a later outbox flush) delivers.
-//!
-//! Tokens are read from config at build time only; the run directory records
-//! the channel *type* and the route, never a secret.
+//! What routing asks the gateway: a run's route resolved with the gateway's
+//! session list ([`resolve`]), every session it lists (`clawrun route
+//! --list`), and whether it can take a run's messages now ([`gateway_down`],
+//! the launch's probe). The configured workdir map and fallback route come
+//! from `clawrun.toml` ([`configured_routes`]).
 
-use std::path::Path;
-
-use crate::channels::{self, AnyChannel, console};
-use crate::core::config::{ChannelKind, Config, NotifyChannel};
+use crate::core::config::{ChannelKind, Config};
+use crate::core::context::RunContext;
 use crate::core::error::{Error, Result};
-use crate::core::openclaw::config::{self as openclaw_config, OpenclawConfig};
+use crate::core::openclaw::config as openclaw_config;
 use crate::core::openclaw::gateway::{GatewayClient, GatewayError};
 use crate::core::openclaw::session_lookup::SessionMeta;
-use crate::core::routing::{
-    self, ConfiguredRoute, GatewaySessions, LocalSessionFiles, Network, NoGateway, Route,
-    RouteInput, RoutingError, WorkdirRoute,
+use crate::core::store::paths::ProcessEnv;
+
+use super::{
+    ConfiguredRoute, GatewaySessions, LocalSessionFiles, NoGateway, Route, RouteInput,
+    RoutingError, WorkdirRoute,
 };
-use crate::core::store::paths::{Paths, ProcessEnv};
-
-/// Both config files, loaded and validated.
-#[derive(Debug, Clone)]
-pub struct Configs {
-    /// `clawrun.toml`.
-    pub config: Config,
-    /// `openclaw.json`.
-    pub openclaw: OpenclawConfig,
-}
-
-impl Configs {
-    /// Load both.
-    ///
-    /// # Errors
-    /// Unreadable or invalid files (unknown keys in `clawrun.toml` included).
-    /// `[gateway] url` not set: `$CLAWRUN_GATEWAY_URL` (set by `run --node`
-    /// for the run it starts on a node) gives it.
-    pub fn load(paths: &Paths) -> Result<Self> {
-        use crate::core::store::paths::Env as _;
-        let mut config = Config::load(&paths.config_file)?;
-        if config.gateway.url.is_none() {
-            config.gateway.url = ProcessEnv.var(openclaw_config::GATEWAY_URL_ENV_NAME);
-        }
-        Ok(Self {
-            config,
-            openclaw: OpenclawConfig::load(&paths.openclaw_config)?,
-        })
-    }
-
-    fn gateway(&self) -> Option<GatewayClient> {
-        openclaw_config::gateway_client(&self.config, &self.openclaw, &ProcessEnv).ok()
-    }
-}
 
 /// The workdir map and fallback route of `config`, in routing's terms.
 pub fn configured_routes(config: &Config) -> (Vec<WorkdirRoute>, Option<ConfiguredRoute>) {
@@ -85,14 +50,14 @@ pub fn configured_routes(config: &Config) -> (Vec<WorkdirRoute>, Option<Configur
 /// # Errors
 /// [`Error::Usage`] with the routing message (`❌ Invalid routing: …`,
 /// `❌ Unsafe routing blocked: …`), or the gateway's problem.
-pub async fn resolve(input: &RouteInput, configs: &Configs, paths: &Paths) -> Result<Route> {
-    let local = LocalSessionFiles::new(paths.openclaw_home.clone());
-    let Some(client) = configs.gateway() else {
-        return routing::resolve_route(input, &NoGateway, &local)
+pub async fn resolve(input: &RouteInput, ctx: &RunContext) -> Result<Route> {
+    let local = LocalSessionFiles::new(ctx.paths.openclaw_home.clone());
+    let Some(client) = ctx.gateway() else {
+        return super::resolve_route(input, &NoGateway, &local)
             .await
             .map_err(|e| Error::usage(e.to_string()));
     };
-    match routing::resolve_route(input, &GatewaySessions::new(client.clone()), &local).await {
+    match super::resolve_route(input, &GatewaySessions::new(client.clone()), &local).await {
         Ok(route) => Ok(route),
         Err(
             e @ (RoutingError::TargetUnresolved { .. }
@@ -118,8 +83,8 @@ pub async fn resolve(input: &RouteInput, configs: &Configs, paths: &Paths) -> Re
 /// [`Error::Config`] when no gateway token is configured; [`Error::Usage`]
 /// when the gateway cannot be reached, refuses the token or answers
 /// something else than a session list (each bounded by the HTTP timeouts).
-pub async fn list_sessions(configs: &Configs) -> Result<Vec<SessionMeta>> {
-    let client = openclaw_config::gateway_client(&configs.config, &configs.openclaw, &ProcessEnv)?;
+pub async fn list_sessions(ctx: &RunContext) -> Result<Vec<SessionMeta>> {
+    let client = openclaw_config::gateway_client(&ctx.config, &ctx.openclaw, &ProcessEnv)?;
     let url = client.url().to_owned();
     GatewaySessions::new(client).list_all().await.map_err(|e| {
         Error::usage(format!(
@@ -207,56 +172,10 @@ pub fn needs_gateway(kind: ChannelKind) -> bool {
 }
 
 /// The gateway's problem for a run delivering through `kind`, if it has one.
-pub async fn delivery_blocked(kind: ChannelKind, configs: &Configs) -> Option<GatewayDown> {
+pub async fn delivery_blocked(kind: ChannelKind, ctx: &RunContext) -> Option<GatewayDown> {
     if !needs_gateway(kind) {
         return None;
     }
-    gateway_down(&configs.gateway()?).await
+    gateway_down(&ctx.gateway()?).await
 }
 
-/// The channel type for `route` under `[notify] channel`.
-///
-/// # Errors
-/// A route to a chat network that no configured channel can reach (no bot
-/// token, no gateway token): that is an error, never a silent console fallback.
-pub fn channel_kind(route: &Route, configs: &Configs) -> Result<ChannelKind> {
-    let network = match &route.channel {
-        Network::Console => return Ok(ChannelKind::Console),
-        other => other.as_str(),
-    };
-    let kind = channels::auto_channel_kind(
-        configs.config.notify.channel,
-        Some(network),
-        &configs.config,
-        &configs.openclaw,
-        &ProcessEnv,
-    );
-    if kind == ChannelKind::Console
-        && configs.config.notify.channel != NotifyChannel::Kind(ChannelKind::Console)
-    {
-        return Err(Error::usage(format!(
-            "❌ Invalid routing: the route goes to {network} but no channel can reach it: \
-             set gateway.auth.token in openclaw.json (or gateway.token_env in clawrun.toml){}",
-            if network == "telegram" {
-                ", or a Telegram bot token (channels.telegram.botToken / telegram.bot_token_env)"
-            } else {
-                ""
-            }
-        )));
-    }
-    Ok(kind)
-}
-
-/// Build the channel of `kind` for the run in `run_dir` through the channel
-/// factory ([`channels::build_channel`]); the console logs to the run's
-/// `notifications.jsonl`.
-///
-/// # Errors
-/// A channel whose token or settings are missing.
-pub fn build_kind(kind: ChannelKind, run_dir: &Path, configs: &Configs) -> Result<AnyChannel> {
-    let mut channel = channels::build_channel(kind, &configs.config, &configs.openclaw)?;
-    if let AnyChannel::Console(console) = &mut channel {
-        console.log_path = Some(run_dir.join(console::NOTIFICATIONS_FILE_NAME));
-    }
-    Ok(channel)
-}
