@@ -102,8 +102,14 @@ pub mod core;
 
 pub use crate::backends::{AnyBackend, Backend};
 pub use crate::channels::{AnyChannel, Channel, ChannelError, DynChannel};
+pub use crate::core::context::RunContext;
 pub use crate::core::error::{Error, Result, UsageError};
 pub use crate::core::model::events::AgentEvent;
 pub use crate::core::model::state::Outcome;
-pub use crate::core::runner::{RunOptions, RunReport, TaskSource, create, execute, prepare};
+pub use crate::core::ops::launch::{
+    Detached, Finished, LaunchHost, LaunchMode, LaunchOptions, Launched, Validated, launch,
+};
+pub use crate::core::runner::{
+    LaunchProof, LaunchStatus, Prepared, RunOptions, RunReport, TaskSource, create, execute, prepare,
+};
 pub use crate::core::store::paths::{Paths, ProcessEnv};

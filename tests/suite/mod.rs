@@ -13,6 +13,7 @@ mod examples;
 mod exec_mode;
 mod foreground;
 mod gc;
+mod launch;
 mod leaks;
 mod limits;
 mod manager;
