@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use wiremock::MockServer;
 
-use super::approvals::{KEY, decision, gateway, gateway_with_plugin, sandbox};
+use super::chat_approvals::{KEY, decision, gateway, gateway_with_plugin, sandbox};
 use crate::common::gateway;
 use crate::common::{Sandbox, clawrun_in};
 

@@ -1,6 +1,6 @@
 //! Nothing leaked (issue 13, D): the agent's environment holds no token
 //! clawrun delivers with; the wake text is never in argv (see
-//! `channels::telegram_wake_runs_openclaw_agent_and_checks_json` and
+//! `channel_delivery::telegram_wake_runs_openclaw_agent_and_checks_json` and
 //! `telegram_run`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
