@@ -1,7 +1,10 @@
 //! Unit tests of the notifier: rendering and heartbeat timing.
 
 use super::*;
+use crate::backends::Names;
 use crate::core::model::events::{AgentEvent, Usage, UsageScope};
+use crate::core::model::state::{Outcome, RunState};
+use crate::core::store::run::{CompletionMode, RunRecord};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -213,7 +216,7 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
         run_id: "r1".into(),
         wake_id: "r1:wake:1".into(),
         backend: "codex".into(),
-        status: "completed".into(),
+        status: WakeStatus::Ended(Outcome::Completed),
         exit_code: Some(0),
         agent_exit: None,
         resume_id: None,
@@ -311,7 +314,7 @@ fn golden_payloads() -> Vec<(&'static str, WakePayload)> {
         run_id: "r1".into(),
         wake_id: "r1:wake:3".into(),
         backend: "claude".into(),
-        status: "completed".into(),
+        status: WakeStatus::Ended(Outcome::Completed),
         exit_code: Some(0),
         agent_exit: None,
         resume_id: Some("sess-1".into()),
@@ -331,7 +334,7 @@ fn golden_payloads() -> Vec<(&'static str, WakePayload)> {
         warnings: None,
     };
     let full = WakePayload {
-        status: "failed".into(),
+        status: WakeStatus::Ended(Outcome::Failed),
         exit_code: Some(1),
         agent_exit: Some(143),
         label: Some("fix the bug".into()),
@@ -342,7 +345,7 @@ fn golden_payloads() -> Vec<(&'static str, WakePayload)> {
         ..base.clone()
     };
     let waiting = WakePayload {
-        status: "waiting".into(),
+        status: WakeStatus::Waiting,
         exit_code: None,
         preview: "Which file?".into(),
         ..base.clone()
