@@ -455,6 +455,7 @@ impl AnyBackend {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::Permission;
 
     #[test]
