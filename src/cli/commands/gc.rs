@@ -1,6 +1,6 @@
 //! `clawrun gc`: retention.
 
-use crate::core::config::Config;
+use crate::core::context::RunContext;
 use crate::core::ops::gc;
 
 use crate::cli::args::GcArgs;
@@ -9,7 +9,7 @@ use crate::cli::{CmdResult, Ctx, render};
 
 /// `clawrun gc`.
 pub fn gc(args: &GcArgs, ctx: &Ctx) -> CmdResult {
-    let config = Config::load(&ctx.paths.config_file).map_err(crate::Error::from)?;
+    let config = RunContext::load_config(&ctx.paths)?;
     let opts = gc::GcOptions {
         older_than_days: args.older_than,
         dry_run: args.dry_run,

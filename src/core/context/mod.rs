@@ -45,27 +45,27 @@ impl RunContext {
     /// # Errors
     /// Unreadable or invalid files (unknown keys in `clawrun.toml` included).
     pub fn load(paths: &Paths, backends_file: Option<PathBuf>) -> Result<Self> {
-        let mut config = Config::load(&paths.config_file)?;
-        if config.gateway.url.is_none() {
-            config.gateway.url = ProcessEnv.var(openclaw_config::GATEWAY_URL_ENV_NAME);
-        }
         Ok(Self {
             paths: paths.clone(),
-            config,
+            config: Self::load_config(paths)?,
             openclaw: OpenclawConfig::load(&paths.openclaw_config)?,
             backends_file,
             backends: OnceLock::new(),
         })
     }
 
-    /// The same context for a run launched with `backends_file` (a detached
-    /// runner reads its run's request before it knows which file that is).
-    pub fn with_backends_file(mut self, backends_file: Option<PathBuf>) -> Self {
-        if self.backends_file != backends_file {
-            self.backends_file = backends_file;
-            self.backends = OnceLock::new();
+    /// `clawrun.toml` alone, for a command that needs nothing else (`gc`):
+    /// the one place it is read. `[gateway] url` not set:
+    /// `$CLAWRUN_GATEWAY_URL` gives it.
+    ///
+    /// # Errors
+    /// An unreadable or invalid file.
+    pub fn load_config(paths: &Paths) -> Result<Config> {
+        let mut config = Config::load(&paths.config_file)?;
+        if config.gateway.url.is_none() {
+            config.gateway.url = ProcessEnv.var(openclaw_config::GATEWAY_URL_ENV_NAME);
         }
-        self
+        Ok(config)
     }
 
     /// The built-in backends with the user's `backends.toml` laid over them,
