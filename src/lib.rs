@@ -110,6 +110,7 @@ pub use crate::core::ops::launch::{
     Detached, Finished, LaunchHost, LaunchMode, LaunchOptions, Launched, Validated, launch,
 };
 pub use crate::core::runner::{
-    LaunchProof, LaunchStatus, Prepared, RunOptions, RunReport, TaskSource, create, execute, prepare,
+    LaunchProof, LaunchStatus, Prepared, RunOptions, RunReport, TaskSource, create, execute,
+    prepare,
 };
 pub use crate::core::store::paths::{Paths, ProcessEnv};

@@ -129,7 +129,13 @@ pub fn channel_kind(route: &Route, ctx: &RunContext) -> CoreResult<ChannelKind> 
         other => other.as_str(),
     };
     let choice = ctx.config.notify.channel;
-    let kind = auto_channel_kind(choice, Some(network), &ctx.config, &ctx.openclaw, &ProcessEnv);
+    let kind = auto_channel_kind(
+        choice,
+        Some(network),
+        &ctx.config,
+        &ctx.openclaw,
+        &ProcessEnv,
+    );
     if kind == ChannelKind::Console && choice != NotifyChannel::Kind(ChannelKind::Console) {
         return Err(Error::usage(format!(
             "❌ Invalid routing: the route goes to {network} but no channel can reach it: \

@@ -12,7 +12,8 @@ use crate::common::{Sandbox, fixture};
 
 /// A `clawrun.toml` whose `[notify]` and `[run]` defaults differ from the
 /// built-in ones.
-const CONFIG: &str = "[notify]\nheartbeat_secs = 300\nsilent = \"none\"\n\n[run]\nsafety = \"read-only\"\n";
+const CONFIG: &str =
+    "[notify]\nheartbeat_secs = 300\nsilent = \"none\"\n\n[run]\nsafety = \"read-only\"\n";
 
 /// The sandbox's config files: `clawrun.toml` as [`CONFIG`], a
 /// `backends.toml` whose claude is the fake agent (a library caller's PATH is
@@ -42,8 +43,8 @@ fn world(sb: &Sandbox) -> (Paths, PathBuf) {
 
 /// The `request.json` of run `id`.
 fn request(sb: &Sandbox, id: &str) -> Value {
-    let text = std::fs::read_to_string(sb.state_dir().join("runs").join(id).join("request.json"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(sb.state_dir().join("runs").join(id).join("request.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 

@@ -13,8 +13,8 @@ use serde_json::Value;
 use clawrun::core::config::{Config, DEFAULT_MAX_SESSIONS};
 use clawrun::core::ops::{kill, resolve};
 use clawrun::core::runner::{Admission, admit};
-use clawrun::core::store::slots::Slots;
 use clawrun::core::store::paths::Paths;
+use clawrun::core::store::slots::Slots;
 
 use crate::common::{Sandbox, fixture};
 

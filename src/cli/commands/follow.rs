@@ -11,9 +11,9 @@
 
 use std::io::Write;
 
+use crate::core::context::RunContext;
 use crate::core::model::state::Outcome;
 use crate::core::notify::compact;
-use crate::core::context::RunContext;
 use crate::core::openclaw::gateway::GatewayClient;
 use crate::core::runner::follower::{self, FollowerLock, TermCause};
 use crate::core::runner::process;

@@ -31,10 +31,15 @@ pub fn outbox(args: &OutboxArgs, ctx: &Ctx) -> CmdResult {
     let configs = ctx.run_context();
     let build = |kind: &str, dir: &std::path::Path| match &configs {
         Ok(c) => crate::channels::named_for_run(kind, dir, c),
-        Err(_) if kind == crate::channels::ChannelKind::Console.name() => Ok(
-            crate::channels::Console::new(Some(dir.join(crate::channels::console::NOTIFICATIONS_FILE_NAME))).into(),
-        ),
-        Err(e) => Err(crate::Error::Config(crate::core::error::ConfigError::Invalid(e.to_string()))),
+        Err(_) if kind == crate::channels::ChannelKind::Console.name() => {
+            Ok(crate::channels::Console::new(Some(
+                dir.join(crate::channels::console::NOTIFICATIONS_FILE_NAME),
+            ))
+            .into())
+        }
+        Err(e) => Err(crate::Error::Config(
+            crate::core::error::ConfigError::Invalid(e.to_string()),
+        )),
     };
     let results = runtime()?.block_on(outbox::flush_all(
         &runs_dir,

@@ -194,15 +194,18 @@ impl LaunchHost for Printer {
     fn channel_unavailable(&mut self, kind: crate::channels::ChannelKind, error: &crate::Error) {
         // The settings checked at launch are gone (token removed?): say so
         // loudly; every message stays on the console and in the outbox.
-        eprintln!("❌ channel {kind} unavailable ({}); notifications go to the console", {
-            let mut text = error.to_string();
-            let mut cause = std::error::Error::source(error);
-            while let Some(c) = cause {
-                text = format!("{text}: {c}");
-                cause = c.source();
+        eprintln!(
+            "❌ channel {kind} unavailable ({}); notifications go to the console",
+            {
+                let mut text = error.to_string();
+                let mut cause = std::error::Error::source(error);
+                while let Some(c) = cause {
+                    text = format!("{text}: {c}");
+                    cause = c.source();
+                }
+                text
             }
-            text
-        });
+        );
     }
 }
 

@@ -178,4 +178,3 @@ pub async fn delivery_blocked(kind: ChannelKind, ctx: &RunContext) -> Option<Gat
     }
     gateway_down(&ctx.gateway()?).await
 }
-

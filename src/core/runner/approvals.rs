@@ -18,12 +18,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::backends::{LiveInput, Protocol};
+use crate::core::context::RunContext;
 use crate::core::model::approval::{
     Allowed, Answer, ApprovalMode, Ask, Decision, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, clip,
 };
 use crate::core::model::events::AgentEvent;
 use crate::core::model::route::Network;
-use crate::core::context::RunContext;
 use crate::core::now_secs;
 use crate::core::openclaw::approvals::{ApprovalRequest, ApprovalRoute, request_approval};
 use crate::core::openclaw::config as openclaw_config;

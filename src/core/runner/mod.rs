@@ -6,9 +6,16 @@
 //! 3. [`execute`] runs the agent to its end, in this process (foreground) or in
 //!    a detached runner started by [`spawn_detached`].
 //!
-//! Modules: `setup` (prepare, route, create), `inherit` (what a resume takes
-//! over from the session's last run), `queue` (the slot under
-//! `[limits] max_sessions`, or the wait for one) and `detach` before the run;
+//! The whole launch (config defaults, admission, clean-up, detach or execute)
+//! is [`crate::core::ops::launch`]; the config files it reads once are
+//! [`crate::core::context::RunContext`].
+//!
+//! Modules: `validate` (the checks of what was asked, the task text),
+//! `setup` (prepare, create), `routed` (the route of a prepared run),
+//! `preflight` (what a routed run needs from outside), `inherit` (what a
+//! resume takes over from the session's last run), `queue` (the one
+//! [`Admission`] under `[limits] max_sessions`, or the wait for a slot) and
+//! `detach` before the run; `channel` (the flush of earlier runs' outboxes);
 //! inside [`execute`], `supervisor` (the select loop, one method per event
 //! source, one stop path), `io` (stdout lines, stderr tail, stdin writer),
 //! `reactions` (events to effects, pure), `agents` (what the agent said
@@ -38,7 +45,7 @@ pub mod process;
 mod queue;
 mod reactions;
 mod requests;
-mod route;
+mod routed;
 mod session_denials;
 mod setup;
 mod supervisor;
@@ -59,13 +66,13 @@ pub use detach::{HANDED_SLOT_FD, LaunchProof, LaunchStatus, spawn_detached};
 pub use inherit::LastRun;
 pub(crate) use inherit::named_run;
 pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
+pub use preflight::check as preflight;
 pub use queue::{Admission, admit, describe, slots};
 pub use reactions::version_warning;
-pub use preflight::check as preflight;
-pub use route::{RoutingOptions, route, route_input};
+pub use routed::{RoutingOptions, route, route_input};
 pub use setup::{Prepared, create, find_program, prepare, prepare_in, task_summary};
-pub use validate::read_task;
 pub use supervisor::{execute, execute_admitted};
+pub use validate::read_task;
 pub use worktree::{Decision, WorktreeOptions, WorktreePlan};
 
 /// The variable a run started on a node (`run --node`) receives its task in

@@ -5,9 +5,9 @@
 //! the `openclaw` program for a wake that goes through `openclaw agent`.
 
 use crate::channels::ChannelKind;
+use crate::core::context::RunContext;
 use crate::core::error::{Error, Result};
 use crate::core::model::approval::ApprovalMode;
-use crate::core::context::RunContext;
 use crate::core::openclaw::approvals::{
     ApprovalError, INSTALL_COMMAND, PROBE_TIMEOUT, plugin_info,
 };
@@ -38,17 +38,16 @@ async fn check_approvals_route(ctx: &RunContext) -> Result<()> {
              in clawrun.toml if it comes from there)."
         )))
     };
-    let client =
-        match openclaw_config::gateway_client(&ctx.config, &ctx.openclaw, &ProcessEnv) {
-            Ok(c) => c,
-            Err(e) => {
-                return refuse(
-                    format!("it asks through the OpenClaw gateway, and {e}"),
-                    "configure the gateway (gateway.port and gateway.auth.token in openclaw.json), \
+    let client = match openclaw_config::gateway_client(&ctx.config, &ctx.openclaw, &ProcessEnv) {
+        Ok(c) => c,
+        Err(e) => {
+            return refuse(
+                format!("it asks through the OpenClaw gateway, and {e}"),
+                "configure the gateway (gateway.port and gateway.auth.token in openclaw.json), \
                  then install the clawrun plugin in it",
-                );
-            }
-        };
+            );
+        }
+    };
     match plugin_info(&client, PROBE_TIMEOUT).await {
         Ok(_) => Ok(()),
         Err(ApprovalError::PluginMissing) => refuse(

@@ -41,7 +41,7 @@ pub struct Prepared {
     /// Resolved paths.
     pub paths: Paths,
     /// With `--resume`: the session's last run, whose session key, route,
-    /// label and chain the new run inherits (see [`route`]).
+    /// label and chain the new run inherits (see [`super::route`]).
     pub last_run: Option<LastRun>,
     /// With `--resume RUN_ID`: the run id given (the spec holds its session id).
     pub resume_run_id: Option<String>,
@@ -158,7 +158,9 @@ pub fn prepare_in(ctx: &RunContext, opts: &RunOptions, stdin: &mut dyn Read) -> 
 
 /// The backends file of a run: the one `opts` names, else the context's.
 fn ctx_backends_file(ctx: &RunContext, opts: &RunOptions) -> Option<PathBuf> {
-    opts.backends_file.clone().or_else(|| ctx.backends_file.clone())
+    opts.backends_file
+        .clone()
+        .or_else(|| ctx.backends_file.clone())
 }
 
 /// The backend `opts` names, from the context's backends (or, when `opts`

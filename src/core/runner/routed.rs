@@ -60,7 +60,7 @@ pub fn route_input(spec: &RunSpec, routing: &RoutingOptions, ctx: &RunContext) -
 /// ([`crate::core::routing::RouteSource::Inherited`]); any of those flags overrides it.
 ///
 /// What the routed run needs besides (the approvals route, the wake's
-/// program) is [`super::preflight`]'s to check.
+/// program) is [`preflight`](fn@super::preflight)'s to check.
 ///
 /// # Errors
 /// Routing refusals, channel configuration errors, and a gateway that is down
@@ -110,4 +110,3 @@ pub async fn route(prepared: &mut Prepared, input: &RouteInput, ctx: &RunContext
     }
     Ok(())
 }
-
