@@ -98,3 +98,44 @@ impl RunContext {
         openclaw_config::gateway_client(&self.config, &self.openclaw, &ProcessEnv).ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// Every `.rs` file under `dir`.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The structural half of "clawrun.toml is read once per process": the
+    /// file is read only here ([`super::RunContext::load_config`]) and by
+    /// `clawrun doctor`'s check of the file itself; every other reader takes
+    /// the context it was handed.
+    #[test]
+    fn clawrun_toml_is_read_only_by_the_context_and_doctors_file_check() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let readers: Vec<String> = files
+            .iter()
+            .filter(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap()
+                    .lines()
+                    .any(|l| l.contains("Config::load(") && !l.trim_start().starts_with("//"))
+            })
+            .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+            .collect();
+        let mut readers = readers;
+        readers.sort();
+        assert_eq!(readers, ["core/context/mod.rs", "core/ops/doctor/files.rs"]);
+    }
+}
