@@ -18,7 +18,11 @@
 //! ([`prepare`], which touches nothing), create the run directory
 //! ([`create`]), and execute it to the end ([`execute`], inside a tokio
 //! runtime) with any channel. [`RunOptions::new`] has the defaults of
-//! `clawrun run`; set the fields of the flags you would pass.
+//! `clawrun run`; set the fields of the flags you would pass (what is left
+//! unset takes `clawrun.toml`'s defaults, as with the CLI). [`launch`] is
+//! all of `clawrun run` in one call — routing, the `max_sessions` slot, the
+//! daily clean-up, then the run detached or executed to its end — in a
+//! [`RunContext`] (the config files, read once).
 //!
 //! ```no_run
 //! use clawrun::channels::Console;
