@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clawrun::{LaunchOptions, Launched, Paths, RunContext, RunOptions, TaskSource};
+use clawrun::{LaunchMode, LaunchOptions, Launched, Paths, RunContext, RunOptions, TaskSource};
 use serde_json::Value;
 
 use crate::common::{Sandbox, fixture};
@@ -88,20 +88,19 @@ fn a_library_launch_honours_the_config_defaults_the_cli_honours() {
         "{cli}"
     );
     // The library, through the facade: the same context, the same defaults.
+    // (Validated, then created: a run executed in this process would install
+    // the runner's signal handlers in the test process.)
     let ctx = RunContext::load(&paths, Some(backends.clone())).unwrap();
-    let launched = clawrun::launch(
-        &ctx,
-        &LaunchOptions::new(options(&project, &backends)),
-        &mut std::io::empty(),
-        &mut (),
-    )
-    .unwrap();
-    let Launched::Finished(finished) = launched else {
-        panic!("a foreground launch ends finished: {launched:?}");
+    let mut launch = LaunchOptions::new(options(&project, &backends));
+    launch.mode = LaunchMode::Validate;
+    let launched = clawrun::launch(&ctx, &launch, &mut std::io::empty(), &mut ()).unwrap();
+    let Launched::Validated(mut validated) = launched else {
+        panic!("a validating launch ends validated: {launched:?}");
     };
-    let lib = request(&sb, &finished.report.run_id);
+    assert_eq!(validated.prepared.spec.notify.heartbeat_secs, 300);
+    let dir = clawrun::create(&mut validated.prepared).unwrap();
+    let lib = request(&sb, dir.path.file_name().unwrap().to_str().unwrap());
     assert_eq!(defaults_of(&lib), defaults_of(&cli), "{lib}");
-    assert_eq!(finished.prepared.spec.notify.heartbeat_secs, 300);
 }
 
 #[test]
