@@ -163,8 +163,8 @@ pub enum Start {
 }
 
 /// Launch a run: [`start`] it, then detach it or execute it here, as
-/// `opts.mode` says. `stdin` is read for a task given as [`TaskSource::Stdin`]
-/// (`runner::TaskSource`).
+/// `opts.mode` says. `stdin` is read only for a task given as
+/// [`TaskSource::Stdin`].
 ///
 /// # Errors
 /// Bad input, a refused route or a full cap ([`Error::Usage`], nothing
