@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::core::context::RunContext;
 use crate::core::runner::{self, RunnerEnd, process};
 use crate::core::store::paths::Paths;
 use crate::core::store::run::RunDir;
@@ -91,8 +92,13 @@ pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
         "the runner (pid {runner_pid}) died without finishing the run \
          (killed, out of memory, or the machine stopped)"
     );
+    // A config that went bad since the launch must not lose the crash.
+    let rctx = ctx.run_context().unwrap_or_else(|e| {
+        eprintln!("⚠ {e}: the crash is recorded with the built-in settings");
+        RunContext::defaults(&ctx.paths, ctx.backends_file.clone())
+    });
     let (channel, unavailable) =
-        crate::channels::for_run_or_console(spec.channel, &dir.path, &ctx.run_context()?);
+        crate::channels::for_run_or_console(spec.channel, &dir.path, &rctx);
     if let Some(e) = unavailable {
         eprintln!(
             "❌ channel {} unavailable ({:#}); the crash goes to the console",
@@ -100,7 +106,7 @@ pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
             anyhow::Error::from(e)
         );
     }
-    runtime()?.block_on(runner::record_crash(&dir, &ctx.paths, channel, &message))?;
+    runtime()?.block_on(runner::record_crash(&dir, &rctx, channel, &message))?;
     Ok(0)
 }
 

@@ -54,6 +54,18 @@ impl RunContext {
         })
     }
 
+    /// The built-in settings, reading nothing (for the crash watcher, which
+    /// must record a crash even when a config file went bad meanwhile).
+    pub fn defaults(paths: &Paths, backends_file: Option<PathBuf>) -> Self {
+        Self {
+            paths: paths.clone(),
+            config: Config::default(),
+            openclaw: OpenclawConfig::default(),
+            backends_file,
+            backends: OnceLock::new(),
+        }
+    }
+
     /// `clawrun.toml` alone, for a command that needs nothing else (`gc`):
     /// the one place it is read. `[gateway] url` not set:
     /// `$CLAWRUN_GATEWAY_URL` gives it.

@@ -330,6 +330,6 @@ fn execute_guarded(
         .unwrap_or_else(|| "unknown panic".to_owned());
     let (channel, _) = channels::for_run_or_console(spec.channel, &dir.path, ctx);
     let message = format!("the runner crashed: {what}");
-    runner::runtime()?.block_on(runner::record_crash(dir, &ctx.paths, channel, &message))?;
+    runner::runtime()?.block_on(runner::record_crash(dir, ctx, channel, &message))?;
     Err(Error::io("the runner crashed", std::io::Error::other(what)))
 }

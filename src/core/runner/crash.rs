@@ -24,6 +24,7 @@ use std::time::Duration;
 use crate::backends::Backend;
 use crate::backends::config;
 use crate::channels::AnyChannel;
+use crate::core::context::RunContext;
 use crate::core::error::Result;
 use crate::core::model::state::Outcome;
 use crate::core::notify::outbox::{Outbox, RetryPolicy, StaleCheck};
@@ -81,11 +82,12 @@ pub fn wait_for_runner(input: &mut impl Read) -> RunnerEnd {
 /// When the run directory cannot be read or its record written.
 pub async fn record_crash(
     dir: &RunDir,
-    paths: &Paths,
+    ctx: &RunContext,
     channel: AnyChannel,
     message: &str,
 ) -> Result<()> {
-    let Some((spec, record)) = close_dead_run(dir, paths, message)? else {
+    let paths = &ctx.paths;
+    let Some((spec, record)) = close_dead_run(dir, ctx, message)? else {
         return Ok(());
     };
     let policy = RetryPolicy {
@@ -117,7 +119,7 @@ pub async fn record_crash(
 /// is (now) `crashed`; `None` when it ended some other way.
 fn close_dead_run(
     dir: &RunDir,
-    paths: &Paths,
+    ctx: &RunContext,
     message: &str,
 ) -> Result<Option<(RunSpec, RunRecord)>> {
     let spec = dir.read_spec()?;
@@ -139,7 +141,7 @@ fn close_dead_run(
     run::mark_crashed(&mut record, now_secs());
     record.error = Some(message.to_owned());
     dir.write_record(&record)?;
-    close_crashed(dir, &spec, &record, paths, follower)?;
+    close_crashed(dir, &spec, &record, (&ctx.paths, Some(ctx)), follower)?;
     dir.release_reserve();
     Ok(Some((spec, record)))
 }
@@ -153,7 +155,7 @@ fn close_dead_run(
 pub fn close_reaped(dir: &RunDir, record: &RunRecord, paths: &Paths) {
     let closed = dir.read_spec().and_then(|spec| {
         let follower = follower::follower_state(&dir.path);
-        close_crashed(dir, &spec, record, paths, follower)
+        close_crashed(dir, &spec, record, (paths, None), follower)
     });
     if let Err(e) = closed {
         tracing::warn!("closing the crashed run {}: {e}", record.run_id);
@@ -163,12 +165,14 @@ pub fn close_reaped(dir: &RunDir, record: &RunRecord, paths: &Paths) {
 /// What follows a record marked `crashed`: the output file (when missing),
 /// the session's registry entry (final, and ids the run replaced as
 /// `replaced`), the crash message and wake in the outbox (no wake while an
-/// exec follower delivers the end by its exit), no control socket.
+/// exec follower delivers the end by its exit), no control socket. The
+/// backend comes from the process's context when there is one (else its
+/// backends file is read).
 fn close_crashed(
     dir: &RunDir,
     spec: &RunSpec,
     record: &RunRecord,
-    paths: &Paths,
+    (paths, ctx): (&Paths, Option<&RunContext>),
     follower: follower::FollowerState,
 ) -> Result<()> {
     let error = record.error.as_deref().unwrap_or("the runner crashed");
@@ -178,7 +182,10 @@ fn close_crashed(
             tracing::warn!("writing {}: {e}", spec.output_file.display());
         }
     }
-    let backend = config::load(spec.backends_file.as_deref())?.backend(&spec.backend)?;
+    let backend = match ctx {
+        Some(ctx) => ctx.backend(&spec.backend, spec.backends_file.as_deref())?,
+        None => config::load(spec.backends_file.as_deref())?.backend(&spec.backend)?,
+    };
     if let Err(e) = SessionLog::new(paths, &backend).record(record, spec) {
         tracing::warn!("session registry: {e}");
     }
