@@ -1,5 +1,6 @@
 //! `clawrun run --help` as the user reads it: grouped under [`HEADINGS`], in
 //! their order, every flag under exactly one of them, with a short summary.
+#![allow(clippy::expect_used)]
 
 use clap::CommandFactory;
 
