@@ -19,6 +19,8 @@ mod acp_scenarios;
 mod approval_scenarios;
 #[path = "e2e/cli_scenarios.rs"]
 mod cli_scenarios;
+#[path = "e2e/exec_restart_scenarios.rs"]
+mod exec_restart_scenarios;
 #[path = "e2e/exec_scenarios.rs"]
 mod exec_scenarios;
 #[path = "e2e/fakes.rs"]
@@ -139,6 +141,17 @@ fn scenarios() -> Vec<Scenario> {
             "exec_system_event_topic_wake",
             true,
             exec_scenarios::exec_system_event_topic_wake
+        ),
+        scenario!(
+            "exec_overlapping_runs",
+            true,
+            exec_scenarios::exec_overlapping_runs
+        ),
+        // Last: it replaces the suite's gateway by a restarted one.
+        scenario!(
+            "exec_gateway_killed",
+            true,
+            exec_restart_scenarios::exec_gateway_killed
         ),
     ]
 }

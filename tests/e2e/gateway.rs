@@ -217,6 +217,31 @@ impl Gateway {
             .unwrap_or_default()
     }
 
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.url.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// SIGKILL its main process only, as a crash would (its spawn broker,
+    /// left in its process group, signals the execs), and reap it. Its pid
+    /// stays registered until [`Self::reap_group`].
+    pub fn kill_main(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGKILL whatever is left in the process group of a gateway that was
+    /// started with pid `pid` (after [`Self::kill_main`]).
+    pub fn reap_group(pid: i32) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        harness::unregister_pid(pid);
+    }
+
     /// Stop it by its pid: SIGTERM, up to 30 s, then SIGKILL to its group. The
     /// time it took.
     pub fn stop(&mut self) -> Option<Duration> {

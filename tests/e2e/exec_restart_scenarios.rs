@@ -1,0 +1,186 @@
+//! A run the gateway's agent started with `exec` outlives its gateway: the
+//! gateway dies mid-run and is started again; the exec'd `clawrun run` (the
+//! follower) is signalled and leaves, the detached run goes on, completes,
+//! tells the chat once, and wakes the agent once by `openclaw system event`
+//! (no exit event comes from a gateway that forgot the exec).
+//!
+//! These scenarios replace the suite's gateway: they run last.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clawrun::core::notify::outbox::{EntryStatus, Item};
+use clawrun::core::runner::follower::{FollowerState, follower_state};
+
+use crate::exec_scenarios::{
+    DUPLICATE_WATCH, agent_launches, deliveries, result_line, run_dir_of, task_rows, wait_row,
+};
+use crate::fakes::SLOW_ANSWER;
+use crate::gateway::Gateway;
+use crate::gateway_scenarios::in_topic;
+use crate::harness::{Ctx, alive, outbox_entries, run_record};
+
+/// Longest wait for the follower to leave, the run to end, or its wake.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Poll `what` until it holds, at most [`LIMIT`]; `say` explains a failure.
+async fn poll(what: &str, mut holds: impl FnMut() -> bool, say: impl Fn() -> String) {
+    let until = Instant::now() + LIMIT;
+    while !holds() {
+        assert!(Instant::now() < until, "{what}: {}", say());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The run directory of `label` once its agent has started.
+async fn started_run(ctx: &Ctx, label: &str) -> PathBuf {
+    let mut dir = None;
+    poll(
+        "the agent never started",
+        || {
+            dir = run_dir_of(ctx, label).filter(|d| run_record(d)["agent_pid"].is_u64());
+            dir.is_some()
+        },
+        String::new,
+    )
+    .await;
+    dir.unwrap()
+}
+
+/// SIGKILL the suite's gateway (its main process, as a crash), wait for the
+/// follower of `dir` to leave, clear what is left of the old gateway, and
+/// start a new one on the same port, HOME and token. The time from the kill
+/// to the follower gone, and from the kill to the new gateway ready.
+async fn crash_and_restart(ctx: &Ctx, dir: &Path) -> (f64, f64) {
+    let mut guard = ctx.gateway.lock().await;
+    let old = guard.as_mut().expect("no gateway");
+    let (old_pid, port, token) = (old.pid, old.port(), old.token.clone());
+    let killed = Instant::now();
+    old.kill_main();
+    poll(
+        "the follower did not leave after the gateway died",
+        || follower_state(dir) == FollowerState::Gone,
+        || format!("{:?}", follower_state(dir)),
+    )
+    .await;
+    let left = killed.elapsed().as_secs_f64();
+    Gateway::reap_group(old_pid);
+    let home = ctx.gateway_home();
+    let mut new = Gateway::spawn(&ctx.env, &ctx.path_var(), &home, port, &token);
+    println!("e2e: gateway restarted: pid {} on {}", new.pid, new.url);
+    let ready = new.wait_ready().await;
+    *guard = Some(new);
+    if let Err(e) = ready {
+        panic!("the restarted gateway: {e}");
+    }
+    (left, killed.elapsed().as_secs_f64())
+}
+
+/// The gateway SIGKILLed mid-run and started again: the run goes on and
+/// completes, the chat gets the result once, the agent is woken once (by the
+/// run itself, after the restart), and nothing is sent twice.
+pub async fn exec_gateway_killed(ctx: Arc<Ctx>) {
+    let label = "e2e exec gateway killed";
+    agent_launches(
+        &ctx,
+        label,
+        "[e2e:slow60] A task that outlives its gateway.",
+    )
+    .await;
+    wait_row(&ctx, label, "running", |r| r["status"] == "running").await;
+    let dir = started_run(&ctx, label).await;
+    assert_eq!(follower_state(&dir), FollowerState::Following);
+    let runner_pid = run_record(&dir)["runner_pid"].as_u64().unwrap() as u32;
+    let (left, restarted) = crash_and_restart(&ctx, &dir).await;
+    ctx.figure(
+        "exec restart: gateway SIGKILL → follower gone",
+        format!("{left:.1}s"),
+    );
+    ctx.figure(
+        "exec restart: gateway SIGKILL → restarted gateway ready",
+        format!("{restarted:.1}s"),
+    );
+    let ready = Instant::now();
+    let status = run_record(&dir)["status"].clone();
+    ctx.figure(
+        "exec restart: the run when the new gateway was ready",
+        status.to_string(),
+    );
+    assert!(
+        status == "running" || status == "completed",
+        "the run did not go on: {}",
+        run_record(&dir)
+    );
+    poll(
+        "the run never completed",
+        || run_record(&dir)["status"] != "running",
+        || run_record(&dir).to_string(),
+    )
+    .await;
+    assert_eq!(run_record(&dir)["status"], "completed");
+    let ended = Instant::now();
+    let woken = result_once(&ctx, &dir, label).await;
+    ctx.figure(
+        "exec restart: run ended → its own wake at the model",
+        format!("{:.1}s", (woken - ended).as_secs_f64()),
+    );
+    ctx.figure(
+        "exec restart: restarted gateway ready → the run's wake at the model",
+        format!("{:.1}s", (woken - ready).as_secs_f64()),
+    );
+    poll(
+        "the runner did not exit",
+        || !alive(runner_pid),
+        String::new,
+    )
+    .await;
+    let rows = task_rows(&ctx).await;
+    let row = rows
+        .iter()
+        .find(|r| r["label"].as_str().is_some_and(|l| l.contains(label)));
+    ctx.figure(
+        "exec restart: the task row after the restart",
+        row.map_or_else(|| "none".to_owned(), |r| r["status"].to_string()),
+    );
+}
+
+/// The result of the run in `dir` reached the chat once, and the agent once,
+/// by the run's own wake, delivered; then nothing more within
+/// [`DUPLICATE_WATCH`]. When the model got the wake.
+async fn result_once(ctx: &Ctx, dir: &Path, label: &str) -> Instant {
+    let line = result_line("completed", label, dir);
+    let until = Instant::now() + LIMIT;
+    let woken = loop {
+        let bodies = ctx.openai.chat_bodies().await;
+        if deliveries(&bodies, &line) > 0 {
+            break Instant::now();
+        }
+        assert!(
+            Instant::now() < until,
+            "the agent was never woken with {line:?}; outbox: {:#?}",
+            outbox_entries(dir)
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    tokio::time::sleep(DUPLICATE_WATCH).await;
+    let n = deliveries(&ctx.openai.chat_bodies().await, &line);
+    assert_eq!(n, 1, "{line:?} reached the agent {n} times");
+    let wakes: Vec<_> = outbox_entries(dir)
+        .into_iter()
+        .filter(|e| matches!(e.item, Item::Wake(_)))
+        .collect();
+    assert_eq!(wakes.len(), 1, "{wakes:#?}");
+    assert_eq!(wakes[0].status, EntryStatus::Delivered, "{wakes:#?}");
+    let results: Vec<String> = ctx
+        .telegram
+        .calls()
+        .await
+        .iter()
+        .filter(|c| c.from_clawrun && in_topic(c))
+        .map(|c| c.text().to_owned())
+        .filter(|t| t.contains(label) && t.contains(SLOW_ANSWER))
+        .collect();
+    assert_eq!(results.len(), 1, "the result in the chat: {results:#?}");
+    woken
+}
