@@ -48,63 +48,152 @@ async fn started_run(ctx: &Ctx, label: &str) -> PathBuf {
     dir.unwrap()
 }
 
-/// SIGKILL the suite's gateway (its main process, as a crash), wait for the
-/// follower of `dir` to leave, clear what is left of the old gateway, and
-/// start a new one on the same port, HOME and token. The time from the kill
-/// to the follower gone, and from the kill to the new gateway ready.
-async fn crash_and_restart(ctx: &Ctx, dir: &Path) -> (f64, f64) {
+/// How the gateway goes away mid-run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GoneBy {
+    /// SIGKILL to its main process, as a crash.
+    Kill,
+    /// SIGTERM: a graceful stop, which drains first (75 s: see
+    /// [`short_drain_env`]).
+    Stop,
+}
+
+/// What makes the gateway's graceful stop drain 75 s instead of 315 s.
+/// OpenClaw 2026.9.6 takes its stop budget from the systemd unit it believes
+/// runs it (`OPENCLAW_SYSTEMD_UNIT`, `INVOCATION_ID`, …): the unit's
+/// `TimeoutStopUSec` as `systemctl show` reads it, or systemd's default
+/// 90 s when that fails (no systemd here), minus 5 s, minus a 10 s reserve.
+/// Without such a hint the budget is fixed (330 s: a 315 s drain). No
+/// variable or config sets it, and the `systemctl` it asks is not taken from
+/// the gateway's `PATH` (a stand-in there was not used), so 75 s is the
+/// shortest drain a test gets without a real systemd.
+fn short_drain_env() -> Vec<(&'static str, String)> {
+    vec![(
+        "OPENCLAW_SYSTEMD_UNIT",
+        "openclaw-gateway.service".to_owned(),
+    )]
+}
+
+/// Take the suite's gateway away (`how`), wait for the follower of `dir` to
+/// leave (and, for a stop, the gateway to exit), clear what is left of the
+/// old gateway, and start a new one on the same port, HOME and token (with
+/// `extra` in its environment). The seconds from the signal to the follower
+/// gone, to the old gateway gone, and to the new gateway ready.
+async fn replace_gateway(ctx: &Ctx, dir: &Path, how: GoneBy, extra: &[(&str, String)]) -> [f64; 3] {
     let mut guard = ctx.gateway.lock().await;
     let old = guard.as_mut().expect("no gateway");
     let (old_pid, port, token) = (old.pid, old.port(), old.token.clone());
-    let killed = Instant::now();
-    old.kill_main();
+    let signalled = Instant::now();
+    match how {
+        GoneBy::Kill => old.kill_main(),
+        GoneBy::Stop => old.terminate(),
+    }
     poll(
-        "the follower did not leave after the gateway died",
+        "the follower did not leave after the gateway went away",
         || follower_state(dir) == FollowerState::Gone,
         || format!("{:?}", follower_state(dir)),
     )
     .await;
-    let left = killed.elapsed().as_secs_f64();
+    let left = signalled.elapsed().as_secs_f64();
+    poll("the gateway did not exit", || old.exited(), String::new).await;
+    let exited = signalled.elapsed().as_secs_f64();
     Gateway::reap_group(old_pid);
     let home = ctx.gateway_home();
-    let mut new = Gateway::spawn(&ctx.env, &ctx.path_var(), &home, port, &token);
+    let mut new = Gateway::spawn_with(&ctx.env, &ctx.path_var(), &home, port, &token, extra);
     println!("e2e: gateway restarted: pid {} on {}", new.pid, new.url);
     let ready = new.wait_ready().await;
     *guard = Some(new);
     if let Err(e) = ready {
         panic!("the restarted gateway: {e}");
     }
-    (left, killed.elapsed().as_secs_f64())
+    [left, exited, signalled.elapsed().as_secs_f64()]
 }
 
 /// The gateway SIGKILLed mid-run and started again: the run goes on and
 /// completes, the chat gets the result once, the agent is woken once (by the
 /// run itself, after the restart), and nothing is sent twice.
 pub async fn exec_gateway_killed(ctx: Arc<Ctx>) {
-    let label = "e2e exec gateway killed";
-    agent_launches(
-        &ctx,
-        label,
-        "[e2e:slow60] A task that outlives its gateway.",
-    )
-    .await;
-    wait_row(&ctx, label, "running", |r| r["status"] == "running").await;
-    let dir = started_run(&ctx, label).await;
+    gateway_goes_away(&ctx, GoneBy::Kill, "e2e exec gateway killed", 60).await;
+}
+
+/// The same with a graceful stop (SIGTERM): the gateway drains (`/readyz`
+/// 503), then signals the exec; the follower takes it for a shutdown, not a
+/// cancel, and leaves. The gateway runs with a 75 s drain
+/// ([`short_drain_env`]); the scenario takes about 5 minutes, so it runs
+/// only when named in full (`scripts/e2e.sh exec_gateway_stopped`).
+pub async fn exec_gateway_stopped(ctx: Arc<Ctx>) {
+    let extra = short_drain_env();
+    // A gateway with the short drain first (the suite's has 315 s).
+    let mut guard = ctx.gateway.lock().await;
+    let old = guard.as_mut().expect("no gateway");
+    let (old_pid, port, token) = (old.pid, old.port(), old.token.clone());
+    old.kill_main();
+    Gateway::reap_group(old_pid);
+    let mut gw = Gateway::spawn_with(
+        &ctx.env,
+        &ctx.path_var(),
+        &ctx.gateway_home(),
+        port,
+        &token,
+        &extra,
+    );
+    let ready = gw.wait_ready().await;
+    let budget = std::fs::read_to_string(&gw.console_file)
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.contains("shutdown budget at startup"))
+        .map(str::to_owned);
+    *guard = Some(gw);
+    drop(guard);
+    if let Err(e) = ready {
+        panic!("the gateway with a short drain: {e}");
+    }
+    let budget = budget.unwrap_or_else(|| "(not logged)".to_owned());
+    ctx.figure("exec stop: the gateway's shutdown budget", budget.clone());
+    assert!(
+        budget.contains("drain=75000ms"),
+        "the drain was not shortened: {budget}"
+    );
+    gateway_goes_away(&ctx, GoneBy::Stop, "e2e exec gateway stopped", 150).await;
+}
+
+/// A run the agent started (an agent turn of `secs`), then the gateway taken
+/// away (`how`) and started again; the run's end asserted.
+async fn gateway_goes_away(ctx: &Ctx, how: GoneBy, label: &str, secs: u64) {
+    let task = format!("[e2e:slow{secs}] A task that outlives its gateway.");
+    agent_launches(ctx, label, &task).await;
+    wait_row(ctx, label, "running", |r| r["status"] == "running").await;
+    let dir = started_run(ctx, label).await;
     assert_eq!(follower_state(&dir), FollowerState::Following);
     let runner_pid = run_record(&dir)["runner_pid"].as_u64().unwrap() as u32;
-    let (left, restarted) = crash_and_restart(&ctx, &dir).await;
+    let extra = if how == GoneBy::Stop {
+        short_drain_env()
+    } else {
+        Vec::new()
+    };
+    let [left, exited, restarted] = replace_gateway(ctx, &dir, how, &extra).await;
+    let what = format!("exec {how:?}").to_lowercase();
     ctx.figure(
-        "exec restart: gateway SIGKILL → follower gone",
+        format!("{what}: signal → follower gone"),
         format!("{left:.1}s"),
     );
     ctx.figure(
-        "exec restart: gateway SIGKILL → restarted gateway ready",
+        format!("{what}: signal → old gateway exited"),
+        format!("{exited:.1}s"),
+    );
+    ctx.figure(
+        format!("{what}: signal → restarted gateway ready"),
         format!("{restarted:.1}s"),
+    );
+    assert!(
+        !dir.join(clawrun::core::runner::follower::FOLLOWER_CANCELLED)
+            .exists(),
+        "the follower took the gateway's going away for a cancel"
     );
     let ready = Instant::now();
     let status = run_record(&dir)["status"].clone();
     ctx.figure(
-        "exec restart: the run when the new gateway was ready",
+        format!("{what}: the run when the new gateway was ready"),
         status.to_string(),
     );
     assert!(
@@ -120,13 +209,13 @@ pub async fn exec_gateway_killed(ctx: Arc<Ctx>) {
     .await;
     assert_eq!(run_record(&dir)["status"], "completed");
     let ended = Instant::now();
-    let woken = result_once(&ctx, &dir, label).await;
+    let woken = result_once(ctx, &dir, label).await;
     ctx.figure(
-        "exec restart: run ended → its own wake at the model",
+        format!("{what}: run ended → its own wake at the model"),
         format!("{:.1}s", (woken - ended).as_secs_f64()),
     );
     ctx.figure(
-        "exec restart: restarted gateway ready → the run's wake at the model",
+        format!("{what}: restarted gateway ready → the run's wake at the model"),
         format!("{:.1}s", (woken - ready).as_secs_f64()),
     );
     poll(
@@ -135,12 +224,12 @@ pub async fn exec_gateway_killed(ctx: Arc<Ctx>) {
         String::new,
     )
     .await;
-    let rows = task_rows(&ctx).await;
+    let rows = task_rows(ctx).await;
     let row = rows
         .iter()
         .find(|r| r["label"].as_str().is_some_and(|l| l.contains(label)));
     ctx.figure(
-        "exec restart: the task row after the restart",
+        format!("{what}: the task row after the restart"),
         row.map_or_else(|| "none".to_owned(), |r| r["status"].to_string()),
     );
 }
