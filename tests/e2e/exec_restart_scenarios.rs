@@ -98,15 +98,27 @@ async fn replace_gateway(ctx: &Ctx, dir: &Path, how: GoneBy, extra: &[(&str, Str
     poll("the gateway did not exit", || old.exited(), String::new).await;
     let exited = signalled.elapsed().as_secs_f64();
     Gateway::reap_group(old_pid);
-    let home = ctx.gateway_home();
-    let mut new = Gateway::spawn_with(&ctx.env, &ctx.path_var(), &home, port, &token, extra);
-    println!("e2e: gateway restarted: pid {} on {}", new.pid, new.url);
-    let ready = new.wait_ready().await;
-    *guard = Some(new);
-    if let Err(e) = ready {
-        panic!("the restarted gateway: {e}");
-    }
+    respawn(ctx, &mut guard, port, &token, extra).await;
     [left, exited, signalled.elapsed().as_secs_f64()]
+}
+
+/// Start a gateway in `slot`, the old one gone: same HOME, `port` and
+/// `token`, `extra` in its environment; wait until it is ready.
+async fn respawn(
+    ctx: &Ctx,
+    slot: &mut Option<Gateway>,
+    port: u16,
+    token: &str,
+    extra: &[(&str, String)],
+) {
+    let home = ctx.gateway_home();
+    let mut new = Gateway::spawn_with(&ctx.env, &ctx.path_var(), &home, port, token, extra);
+    println!("e2e: gateway started again: pid {} on {}", new.pid, new.url);
+    let ready = new.wait_ready().await;
+    *slot = Some(new);
+    if let Err(e) = ready {
+        panic!("the gateway started again: {e}");
+    }
 }
 
 /// The gateway SIGKILLed mid-run and started again: the run goes on and
@@ -129,25 +141,14 @@ pub async fn exec_gateway_stopped(ctx: Arc<Ctx>) {
     let (old_pid, port, token) = (old.pid, old.port(), old.token.clone());
     old.kill_main();
     Gateway::reap_group(old_pid);
-    let mut gw = Gateway::spawn_with(
-        &ctx.env,
-        &ctx.path_var(),
-        &ctx.gateway_home(),
-        port,
-        &token,
-        &extra,
-    );
-    let ready = gw.wait_ready().await;
-    let budget = std::fs::read_to_string(&gw.console_file)
+    respawn(&ctx, &mut guard, port, &token, &extra).await;
+    let console = guard.as_ref().unwrap().console_file.clone();
+    drop(guard);
+    let budget = std::fs::read_to_string(console)
         .unwrap_or_default()
         .lines()
         .find(|l| l.contains("shutdown budget at startup"))
         .map(str::to_owned);
-    *guard = Some(gw);
-    drop(guard);
-    if let Err(e) = ready {
-        panic!("the gateway with a short drain: {e}");
-    }
     let budget = budget.unwrap_or_else(|| "(not logged)".to_owned());
     ctx.figure("exec stop: the gateway's shutdown budget", budget.clone());
     assert!(
