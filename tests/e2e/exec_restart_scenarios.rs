@@ -14,11 +14,11 @@ use clawrun::core::notify::outbox::{EntryStatus, Item};
 use clawrun::core::runner::follower::{FollowerState, follower_state};
 
 use crate::exec_scenarios::{
-    DUPLICATE_WATCH, agent_launches, deliveries, result_line, run_dir_of, task_rows, wait_row,
+    DUPLICATE_WATCH, agent_launches, deliveries, result_line, run_dir_of, task_rows, topic_texts,
+    wait_row,
 };
 use crate::fakes::SLOW_ANSWER;
 use crate::gateway::Gateway;
-use crate::gateway_scenarios::in_topic;
 use crate::harness::{Ctx, alive, outbox_entries, run_record};
 
 /// Longest wait for the follower to leave, the run to end, or its wake.
@@ -262,13 +262,9 @@ async fn result_once(ctx: &Ctx, dir: &Path, label: &str) -> Instant {
         .collect();
     assert_eq!(wakes.len(), 1, "{wakes:#?}");
     assert_eq!(wakes[0].status, EntryStatus::Delivered, "{wakes:#?}");
-    let results: Vec<String> = ctx
-        .telegram
-        .calls()
+    let results: Vec<String> = topic_texts(ctx)
         .await
-        .iter()
-        .filter(|c| c.from_clawrun && in_topic(c))
-        .map(|c| c.text().to_owned())
+        .into_iter()
         .filter(|t| t.contains(label) && t.contains(SLOW_ANSWER))
         .collect();
     assert_eq!(results.len(), 1, "the result in the chat: {results:#?}");

@@ -165,6 +165,18 @@ async fn agent_execs(ctx: &Ctx, commands: &[String]) {
     .await;
 }
 
+/// What clawrun sent into the topic so far.
+pub async fn topic_texts(ctx: &Ctx) -> Vec<String> {
+    ctx.telegram
+        .calls()
+        .await
+        .iter()
+        .filter(|c| c.from_clawrun && in_topic(c))
+        .map(|c| c.text().to_owned())
+        .collect()
+}
+
+/// The run in `dir` queued no wake of its own (its follower's exit is the wake).
 pub fn no_wake_of_its_own(dir: &Path) {
     let wakes = outbox_entries(dir)
         .into_iter()
@@ -192,14 +204,7 @@ pub async fn exec_task_ledger(ctx: Arc<Ctx>) {
     assert_eq!(run_record(&dir)["status"], "completed");
     no_wake_of_its_own(&dir);
     exit_wake(&ctx, before, &format!("[clawrun] completed · {label}")).await;
-    let texts: Vec<String> = ctx
-        .telegram
-        .calls()
-        .await
-        .iter()
-        .filter(|c| c.from_clawrun && in_topic(c))
-        .map(|c| c.text().to_owned())
-        .collect();
+    let texts = topic_texts(&ctx).await;
     assert!(
         texts
             .iter()
