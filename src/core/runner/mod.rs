@@ -46,6 +46,7 @@ mod queue;
 mod reactions;
 mod requests;
 mod routed;
+pub mod scope;
 mod session_denials;
 mod setup;
 mod supervisor;
