@@ -1,4 +1,5 @@
 //! Unit tests of the notifier: rendering and heartbeat timing.
+#![allow(clippy::unwrap_used)]
 
 use super::*;
 use crate::backends::Names;

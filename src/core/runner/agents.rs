@@ -71,7 +71,7 @@ impl Supervisor<'_> {
             };
             // This run's session cannot be resumed either: say so instead of a
             // resume command that would be refused.
-            self.record.no_resume = (!*load_session).then(|| {
+            self.keeper.record.no_resume = (!*load_session).then(|| {
                 "the agent does not advertise `loadSession` (it cannot load a session); start a new run with the context it needs".to_owned()
             });
             let agents = Agents::new(&self.paths.state_dir);

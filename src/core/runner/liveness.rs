@@ -23,7 +23,8 @@ use crate::backends::{Awaiting, Protocol};
 use crate::core::model::events::{AgentEvent, FailureKind};
 
 use super::finish::StopReason;
-use super::supervisor::{Attempt, Loop, Supervisor};
+use super::attempt::{Attempt, Loop};
+use super::supervisor::Supervisor;
 
 /// How long an ACP agent has to answer `initialize` (a real adapter starts
 /// in a few seconds, `npx` fetching it included).

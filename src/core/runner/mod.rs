@@ -23,6 +23,7 @@
 
 mod agents;
 pub mod approvals;
+mod attempt;
 mod channel;
 pub mod control;
 mod crash;
@@ -37,10 +38,12 @@ mod preflight;
 pub mod process;
 mod queue;
 mod reactions;
+mod record;
 mod requests;
 mod session_denials;
 mod setup;
 mod supervisor;
+mod transcript;
 mod turns;
 pub mod version_guard;
 pub mod worktree;

@@ -2,8 +2,6 @@
 //! ([`super::control`]): a progress note, `fg`/`bg`, an answer
 //! (`clawrun respond`, in `turns`).
 
-use std::path::Path;
-
 use tokio::time::Instant;
 
 use crate::backends::Backend;
@@ -13,18 +11,12 @@ use super::supervisor::Supervisor;
 
 impl Supervisor<'_> {
     /// A request on the control socket.
-    pub(crate) fn on_request(
-        &mut self,
-        req: control::Request,
-        stream_path: &Path,
-    ) -> control::Reply {
+    pub(crate) fn on_request(&mut self, req: control::Request) -> control::Reply {
         match req {
             control::Request::Notify { text } => self.on_note(&text),
             control::Request::Fg => {
-                match self
-                    .fg
-                    .enable(stream_path, self.stream_pos, self.backend.parser())
-                {
+                let t = &self.transcript;
+                match self.fg.enable(&t.stream_path, t.pos, self.backend.parser()) {
                     Ok(catchup) => {
                         if let Some(c) = catchup {
                             self.notifier.stream(c);
@@ -35,7 +27,7 @@ impl Supervisor<'_> {
                 }
             }
             control::Request::Bg => {
-                if let Some(text) = self.fg.disable(Instant::now(), self.stream_pos) {
+                if let Some(text) = self.fg.disable(Instant::now(), self.transcript.pos) {
                     self.notifier.stream(text);
                 }
                 control::Reply::ok()
