@@ -353,7 +353,10 @@ mod tests {
             serde_json::to_value(Settled::Human(Decision::AllowAlways)).unwrap(),
             json!({"human": "allow-always"})
         );
-        assert_eq!(serde_json::to_value(Settled::TimedOut).unwrap(), json!("timed_out"));
+        assert_eq!(
+            serde_json::to_value(Settled::TimedOut).unwrap(),
+            json!("timed_out")
+        );
         assert!(serde_json::from_value::<Settled>(json!("Maybe")).is_err());
     }
 

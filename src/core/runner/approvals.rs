@@ -32,7 +32,6 @@ use crate::core::store::fsutil;
 use crate::core::store::paths::ProcessEnv;
 use crate::core::store::run::RunSpec;
 
-
 /// Longest detail of a denied call in the result's `Denied:` line, in
 /// characters (as the CLIs' own denials).
 const DENIED_DETAIL_MAX: usize = 80;

@@ -17,8 +17,8 @@ use crate::core::store::fsutil;
 use crate::core::store::run::{RunSpec, files};
 
 use super::RunReport;
-use super::process;
 use super::attempt::{Attempt, Loop};
+use super::process;
 use super::record::Ending;
 use super::supervisor::Supervisor;
 
@@ -208,7 +208,11 @@ impl Supervisor<'_> {
             .protocol
             .finish(status.as_ref().and_then(ExitStatus::code), &stderr_tail);
         self.apply_events(&mut closing, Instant::now());
-        self.keep_liveness_failure();
+        // The run's verdict on a broken protocol replaces what the stopped
+        // process's closing events said.
+        if let Some(message) = self.liveness.failure.clone() {
+            self.state.terminal = Some(Err((message, FailureKind::Other)));
+        }
         self.denials_from_session_log().await;
         let (outcome, error) = self.outcome(attempt.stop, agent_exit);
         self.transcript.close();
@@ -321,7 +325,7 @@ impl Supervisor<'_> {
             ));
         }
         // Never point at an output file that is not there: say why instead.
-        let shown = self.shown_output();
+        let shown = self.transcript.shown_output(&self.spec.output_file);
         // Decided before the result goes out: a result whose wake is skipped
         // (a later run of the chain exists) rings, as no agent turn follows.
         if self.notifier.wakes {

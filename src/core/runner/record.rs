@@ -214,3 +214,73 @@ impl<'a> RecordKeeper<'a> {
         self.write(state);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::core::store::paths::Paths;
+
+    fn keeper<'a>(dir: &'a RunDir, state_dir: &std::path::Path) -> RecordKeeper<'a> {
+        let record: RunRecord =
+            serde_json::from_str(include_str!("../../../tests/fixtures/runner/run-v1.json"))
+                .unwrap();
+        let paths = Paths {
+            openclaw_home: state_dir.join("oc"),
+            openclaw_config: state_dir.join("oc/openclaw.json"),
+            state_dir: state_dir.to_path_buf(),
+            config_file: state_dir.join("clawrun.toml"),
+        };
+        let backend = crate::backends::config::BackendsConfig::builtin()
+            .unwrap()
+            .backend("claude")
+            .unwrap();
+        RecordKeeper::new(
+            dir,
+            record,
+            SessionLog::new(&paths, &backend),
+            state_dir.to_path_buf(),
+        )
+    }
+
+    #[test]
+    fn the_record_on_disk_follows_the_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::open(tmp.path().join("run"));
+        std::fs::create_dir_all(&dir.path).unwrap();
+        let mut k = keeper(&dir, tmp.path());
+        let mut state = RunState::new();
+        state.tool_calls = 7;
+        k.started(&state);
+        let on_disk = dir.read_record().unwrap();
+        assert_eq!(on_disk.status, RunStatus::Running);
+        assert_eq!(on_disk.tool_calls, 7, "the counters are copied in");
+        // Not waiting, and told so: nothing to write.
+        std::fs::remove_file(dir.file(crate::core::store::run::files::RECORD)).unwrap();
+        k.waiting(&state, None);
+        assert!(dir.read_record().is_err(), "no write without a change");
+        k.waiting(&state, Some(42));
+        assert_eq!(dir.read_record().unwrap().waiting_since, Some(42));
+        k.stream_cut(StreamCut { at: 10, dropped: 2 });
+        k.stream_cut(StreamCut { at: 10, dropped: 5 });
+        assert_eq!(k.record.stream_cut_at_bytes, Some(10));
+        assert_eq!(k.record.stream_dropped_bytes, 7);
+        let end = Ending {
+            outcome: Outcome::Completed,
+            agent_exit: Some(0),
+            error: None,
+            followups_not_run: vec!["later".into()],
+        };
+        let spec = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/runner/request-v1.json"
+        ))
+        .unwrap();
+        let (registered, failed) = k.finish(&state, &spec, end);
+        assert!(!registered, "no session id, no registry entry");
+        assert!(failed.is_empty(), "{failed:?}");
+        let on_disk = dir.read_record().unwrap();
+        assert_eq!(on_disk.status, RunStatus::Done(Outcome::Completed));
+        assert_eq!(on_disk.waiting_since, None);
+        assert_eq!(on_disk.followups_not_run, ["later"]);
+    }
+}

@@ -53,7 +53,11 @@ impl Supervisor<'_> {
             log.dir = self.request.project.join(&log.dir);
         }
         let backend = self.backend.clone();
-        let since = self.keeper.record.started_at.unwrap_or(self.keeper.record.created_at);
+        let since = self
+            .keeper
+            .record
+            .started_at
+            .unwrap_or(self.keeper.record.created_at);
         let read = tokio::task::spawn_blocking(move || read_denials(&backend, &log, since)).await;
         match read.map_err(|e| e.to_string()).and_then(|r| r) {
             Ok(mut events) => self.apply_events(&mut events, Instant::now()),

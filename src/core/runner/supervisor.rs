@@ -11,7 +11,7 @@
 //! (messages and the wake: [`Notifier`]). What it keeps itself is what
 //! crosses them: the run's spec, the agent's protocol, the run's state.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
@@ -215,7 +215,7 @@ fn notifier_for(
 
 impl Supervisor<'_> {
     async fn run(&mut self, (slot, signals): Handover) -> Result<RunReport> {
-        if let Err(message) = self.prepare_dirs() {
+        if let Err(message) = prepare_dirs(&self.spec.request.project) {
             return self.crash(message).await;
         }
         self.keeper.record.git_base =
@@ -279,23 +279,6 @@ impl Supervisor<'_> {
         drop(slot);
         self.transcript.flush();
         self.finish(attempt, lp).await
-    }
-
-    /// The project directory (a git work tree unless inside one already). The
-    /// output file's directory is never created: validation checked it exists.
-    fn prepare_dirs(&self) -> std::result::Result<(), String> {
-        let project = &self.spec.request.project;
-        fsutil::create_private_dir(project)
-            .or_else(|e| if project.is_dir() { Ok(()) } else { Err(e) })
-            .map_err(|e| format!("creating project {}: {e}", project.display()))?;
-        if !inside_git_work_tree(project) {
-            // Codex refuses to run outside a git work tree; Claude benefits from one.
-            // Never nested: only when no parent is a work tree already.
-            if let Err(e) = crate::core::git::init(project) {
-                tracing::warn!(project = %project.display(), "git init failed ({e}); continuing");
-            }
-        }
-        Ok(())
     }
 
     fn trace_start(&mut self) {
@@ -472,7 +455,11 @@ impl Supervisor<'_> {
         if events.is_empty() {
             return;
         }
-        self.remember_agent(events);
+        if let Some(no_resume) =
+            super::agents::remember(&self.backend, &self.paths.state_dir, events)
+        {
+            self.keeper.record.no_resume = no_resume;
+        }
         let setup = Setup {
             auto_resume_on_limit: self.spec.limits.auto_resume_on_limit,
             backend: &self.spec.backend,
@@ -554,18 +541,12 @@ impl Supervisor<'_> {
             let alert = reactions::stall_alert(
                 notify::fmt_duration(idle.as_secs() as i64),
                 &self.spec.run_id,
-                self.for_chat(),
+                for_chat(&self.spec),
             );
             self.notifier.notice(&format!("{alert}\n{text}"));
         } else {
             self.notifier.heartbeat(text);
         }
-    }
-
-    /// The run's messages go to a chat, whose reader cannot type `clawrun`
-    /// commands (the console's can).
-    pub(crate) fn for_chat(&self) -> bool {
-        self.spec.channel != ChannelKind::Console
     }
 
     /// Every second: the record, `assistant.txt`, the reminder, the idle
@@ -601,20 +582,33 @@ impl Supervisor<'_> {
                 spec.label.as_deref().unwrap_or(&spec.run_id),
                 notify::fmt_duration(ran.as_secs() as i64),
                 &spec.run_id,
-                self.for_chat(),
+                for_chat(&self.spec),
             );
             self.notifier.notice(&reminder);
         }
     }
+}
 
-    /// The output file's path, or why it was not written (in its place in
-    /// the messages).
-    pub(crate) fn shown_output(&self) -> PathBuf {
-        match &self.transcript.output_lost {
-            None => self.spec.output_file.clone(),
-            Some(why) => format!("(not saved: {why})").into(),
+/// The project directory (a git work tree unless inside one already). The
+/// output file's directory is never created: validation checked it exists.
+fn prepare_dirs(project: &Path) -> std::result::Result<(), String> {
+    fsutil::create_private_dir(project)
+        .or_else(|e| if project.is_dir() { Ok(()) } else { Err(e) })
+        .map_err(|e| format!("creating project {}: {e}", project.display()))?;
+    if !inside_git_work_tree(project) {
+        // Codex refuses to run outside a git work tree; Claude benefits from one.
+        // Never nested: only when no parent is a work tree already.
+        if let Err(e) = crate::core::git::init(project) {
+            tracing::warn!(project = %project.display(), "git init failed ({e}); continuing");
         }
     }
+    Ok(())
+}
+
+/// The run's messages go to a chat, whose reader cannot type `clawrun`
+/// commands (the console's can).
+pub(crate) fn for_chat(spec: &RunSpec) -> bool {
+    spec.channel != ChannelKind::Console
 }
 
 /// The task with a note that tells the agent how to send progress notes.

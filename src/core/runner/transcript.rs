@@ -71,7 +71,10 @@ impl Transcript {
     /// much of the chunk was not kept, when something was not.
     pub(crate) fn keep(&mut self, chunk: &[u8]) -> Option<StreamCut> {
         self.pos += chunk.len() as u64;
-        let stream = self.stream.as_mut().filter(|_| self.stream_error.is_none())?;
+        let stream = self
+            .stream
+            .as_mut()
+            .filter(|_| self.stream_error.is_none())?;
         let room = self.max_bytes.saturating_sub(self.written);
         let n = chunk.len();
         let keep = n.min(usize::try_from(room).unwrap_or(usize::MAX));
@@ -127,10 +130,47 @@ impl Transcript {
         }
     }
 
+    /// The output file's path (`output_file`), or why it was not written
+    /// (in its place in the messages).
+    pub(crate) fn shown_output(&self, output_file: &std::path::Path) -> PathBuf {
+        match &self.output_lost {
+            None => output_file.to_path_buf(),
+            Some(why) => format!("(not saved: {why})").into(),
+        }
+    }
+
     /// The run's output ended: flush and close both files.
     pub(crate) fn close(&mut self) {
         self.flush();
         self.text = None;
         self.stream = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_stream_is_kept_up_to_its_cap_and_the_cut_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::open(tmp.path());
+        let mut t = Transcript::new(&dir, 10);
+        assert_eq!(t.keep(b"before open"), None, "nothing kept before open");
+        t.open().unwrap();
+        assert_eq!(t.keep(b"123456"), None);
+        assert_eq!(t.keep(b"7890ab"), Some(StreamCut { at: 10, dropped: 2 }));
+        assert_eq!(t.keep(b"cd"), Some(StreamCut { at: 10, dropped: 2 }));
+        assert_eq!(t.pos, 11 + 6 + 6 + 2, "every byte read is counted");
+        t.save_text("one", false);
+        t.save_text("two", true);
+        t.close();
+        assert_eq!(std::fs::read(&t.stream_path).unwrap(), b"1234567890");
+        assert_eq!(std::fs::read_to_string(&t.text_path).unwrap(), "one\ntwo");
+        let out = std::path::Path::new("/o.md");
+        assert_eq!(t.shown_output(out), out);
+        t.output_lost = Some("disk full".into());
+        assert_eq!(t.shown_output(out), PathBuf::from("(not saved: disk full)"));
     }
 }

@@ -11,15 +11,17 @@ use tokio::time::Instant;
 
 use crate::backends::{Backend, CommandSpec, LiveInput, Protocol, RunRequest};
 use crate::core::error::ProcessError;
+use crate::core::model::state::RunState;
 use crate::core::notify::{self, WakeStatus, WakeTarget};
 use crate::core::now_secs;
 use crate::core::store::fsutil;
+use crate::core::store::run::RunSpec;
 
+use super::attempt::{Attempt, Loop};
 use super::control;
 use super::finish::{StopReason, hh_mm_utc};
 use super::io::spawn_writer;
 use super::process::{self, Agent};
-use super::attempt::{Attempt, Loop};
 use super::supervisor::Supervisor;
 use super::{FOLLOWUPS_FILE_NAME, LIMIT_RESUME_PROMPT};
 
@@ -65,7 +67,9 @@ pub(crate) enum TurnEnd {
 impl Turns {
     /// Send `bytes` to the agent's stdin; false when it is closed.
     pub(crate) fn send(&self, bytes: Vec<u8>) -> bool {
-        self.input.as_ref().is_some_and(|input| input.send(bytes).is_ok())
+        self.input
+            .as_ref()
+            .is_some_and(|input| input.send(bytes).is_ok())
     }
 
     /// Whether the run waits for an answer.
@@ -236,19 +240,14 @@ enum Restart {
 }
 
 impl Supervisor<'_> {
-    /// Whether the agent runs with its stdin open: multi-turn, or answering
-    /// permission requests.
-    pub(crate) fn live(&self) -> bool {
-        self.approvals.live(&self.spec)
-    }
-
     /// Spawn the agent for `req`; with live input, keep its stdin and feed it
     /// through [`Turns`] (the first input is the prompt). Records the
     /// agent's pid.
     /// A backend that talks both ways in every run (ACP) is always started
     /// live. The agent's protocol is made for `req` here.
     pub(crate) fn start_agent(&mut self, req: &RunRequest) -> Result<Agent, ProcessError> {
-        let keeps_stdin = self.live();
+        // Multi-turn, or answering permission requests.
+        let keeps_stdin = self.approvals.live(&self.spec);
         let live = if keeps_stdin || self.backend.capabilities().two_way {
             self.backend.live_command(req)
         } else {
@@ -282,7 +281,7 @@ impl Supervisor<'_> {
         if a.stop.is_some_and(|s| s != StopReason::Ended) {
             return Next::Done;
         }
-        if let Some(wait) = self.limit_wait(lp.deadline) {
+        if let Some(wait) = limit_wait(&self.spec, &self.state, lp.deadline) {
             if self.turns.take_limit_resume() {
                 return self.resume_after_limit(a, lp, wait).await;
             }
@@ -365,30 +364,12 @@ impl Supervisor<'_> {
         Some(agent)
     }
 
-    /// How long to wait before resuming after a usage limit, when the run
-    /// should: `--auto-resume-on-limit`, the last attempt failed (or gave no
-    /// result) after a limit with a known reset, the session id is known, and
-    /// the reset comes before the run's deadline.
-    fn limit_wait(&self, deadline: Instant) -> Option<Duration> {
-        if !self.spec.limits.auto_resume_on_limit || self.state.resume_id.is_none() {
-            return None;
-        }
-        if matches!(self.state.terminal, Some(Ok(()))) {
-            return None;
-        }
-        let resets_at = self.state.rate_limited_until?;
-        // One second of margin past the reset.
-        let wait = Duration::from_secs(resets_at.saturating_sub(now_secs()).max(0) as u64 + 1);
-        (Instant::now() + wait < deadline).then_some(wait)
-    }
-
     /// Turn ends in a batch of events: a one-shot run's closes the agent's
     /// input (which ends it); a live run's means it waits for input.
     pub(crate) fn on_turn_ends(&mut self, turn_ends: u32, now: Instant) {
         // A one-turn run kept stdin open only for its protocol (ACP) or to
         // answer permission requests: closing it lets the agent end.
-        let close_one_shot =
-            self.backend.capabilities().two_way || !self.state.background_busy();
+        let close_one_shot = self.backend.capabilities().two_way || !self.state.background_busy();
         let end = self.turns.on_turn_ends(
             turn_ends,
             self.spec.limits.multi_turn,
@@ -458,7 +439,11 @@ impl Supervisor<'_> {
         };
         target.payload = target.payload.with_record(&self.keeper.record);
         // The output file, or why it could not be saved.
-        target.payload.output = self.shown_output().display().to_string();
+        target.payload.output = self
+            .transcript
+            .shown_output(&self.spec.output_file)
+            .display()
+            .to_string();
         target.payload.denied = notify::denials_line(
             &self.state.denied,
             &notify::RunInfo::new(&self.spec, self.backend.names()).denial_cause,
@@ -478,11 +463,13 @@ impl Supervisor<'_> {
             return self.queue_followup(text, interrupt, user);
         }
         if !self.turns.has_input() {
-            return control::Reply::err(self.closed_input_words(live));
+            return control::Reply::err(closed_input_words(&self.spec, live));
         }
         let checked = Turns::check_text(text).and_then(|text| {
             let max = self.spec.limits.max_auto_responds;
-            self.turns.check_answer(user, max, (&id, live)).map(|()| text)
+            self.turns
+                .check_answer(user, max, (&id, live))
+                .map(|()| text)
         });
         let text = match checked {
             Ok(t) => t,
@@ -515,23 +502,6 @@ impl Supervisor<'_> {
         control::Reply::ok()
     }
 
-    /// Why a run whose input is closed takes no answer, and what to do.
-    fn closed_input_words(&self, live: bool) -> String {
-        let id = &self.spec.run_id;
-        if live {
-            format!(
-                "run {id} is closing (its input is closed); once it has ended, continue it \
-                 with `clawrun resume {id} \"message\"`"
-            )
-        } else {
-            format!(
-                "run {id} ({}) takes no input while it runs (not a --multi-turn run); once \
-                 its turn has ended, continue it with `clawrun resume {id} \"message\"`",
-                self.spec.backend
-            )
-        }
-    }
-
     /// A run that takes no live input: queue the message; when the current
     /// turn completes, the runner resumes the same session with it (in the same
     /// run directory).
@@ -561,5 +531,114 @@ impl Supervisor<'_> {
             notify::preview(text, 200)
         ));
         control::Reply::ok()
+    }
+}
+
+/// How long to wait before resuming after a usage limit, when the run
+/// should: `--auto-resume-on-limit`, the last attempt failed (or gave no
+/// result) after a limit with a known reset, the session id is known, and
+/// the reset comes before the run's deadline.
+fn limit_wait(spec: &RunSpec, state: &RunState, deadline: Instant) -> Option<Duration> {
+    if !spec.limits.auto_resume_on_limit || state.resume_id.is_none() {
+        return None;
+    }
+    if matches!(state.terminal, Some(Ok(()))) {
+        return None;
+    }
+    let resets_at = state.rate_limited_until?;
+    // One second of margin past the reset.
+    let wait = Duration::from_secs(resets_at.saturating_sub(now_secs()).max(0) as u64 + 1);
+    (Instant::now() + wait < deadline).then_some(wait)
+}
+
+/// Why a run whose input is closed takes no answer, and what to do.
+fn closed_input_words(spec: &RunSpec, live: bool) -> String {
+    let id = &spec.run_id;
+    if live {
+        format!(
+            "run {id} is closing (its input is closed); once it has ended, continue it \
+             with `clawrun resume {id} \"message\"`"
+        )
+    } else {
+        format!(
+            "run {id} ({}) takes no input while it runs (not a --multi-turn run); once \
+             its turn has ended, continue it with `clawrun resume {id} \"message\"`",
+            spec.backend
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn live() -> (Turns, mpsc::UnboundedReceiver<Vec<u8>>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut t = Turns::default();
+        t.started_live(tx);
+        (t, rx)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_live_turn_end_waits_unless_it_was_interrupted() {
+        let now = Instant::now();
+        let (mut t, mut rx) = live();
+        assert!(t.send(b"hi".to_vec()));
+        assert_eq!(rx.recv().await.unwrap(), b"hi");
+        t.answered(true, true);
+        // The interrupted turn's end is not "waiting": the answer is queued.
+        assert_eq!(
+            t.on_turn_ends(1, true, (false, false), now),
+            TurnEnd::Nothing
+        );
+        assert!(!t.waiting());
+        assert_eq!(
+            t.on_turn_ends(1, true, (false, true), now),
+            TurnEnd::Nothing,
+            "busy"
+        );
+        assert_eq!(
+            t.on_turn_ends(1, true, (false, false), now),
+            TurnEnd::Waiting
+        );
+        assert!(t.waiting());
+        assert_eq!(t.turn_ends_seen, 3);
+        let idle = Duration::from_secs(60);
+        assert_eq!(t.close_if_idle(idle, now + Duration::from_secs(59)), None);
+        assert_eq!(
+            t.close_if_idle(idle, now + Duration::from_secs(61)),
+            Some(Duration::from_secs(61))
+        );
+        assert!(!t.has_input() && !t.send(b"x".to_vec()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_one_shot_turn_end_closes_the_input() {
+        let (mut t, _rx) = live();
+        let end = t.on_turn_ends(1, false, (true, false), Instant::now());
+        assert_eq!(end, TurnEnd::InputClosed);
+        assert!(!t.has_input());
+    }
+
+    #[test]
+    fn automatic_answers_are_capped_until_a_human_answers() {
+        let mut t = Turns::default();
+        for _ in 0..2 {
+            assert!(t.check_answer(false, 2, ("r", true)).is_ok());
+            t.queued("again", false);
+        }
+        let refused = t.check_answer(false, 2, ("r", true)).unwrap_err();
+        assert!(refused.error.unwrap().contains("(2/2)"));
+        assert!(t.check_answer(true, 2, ("r", true)).is_ok());
+        assert!(
+            t.check_answer(false, 2, ("r", true)).is_ok(),
+            "the human reset it"
+        );
+        assert_eq!(t.take_followups(), ["again", "again"]);
+        assert!(Turns::check_text("  ").is_err());
+        assert_eq!(Turns::check_text(" ok ").unwrap(), "ok");
+        assert!((0..MAX_LIMIT_RESUMES).all(|_| t.take_limit_resume()));
+        assert!(!t.take_limit_resume());
     }
 }
