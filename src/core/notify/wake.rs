@@ -12,9 +12,12 @@ use std::path::Path;
 
 use serde::{Serialize, Serializer};
 
+use crate::channels::WOKEN_BUT_UNDELIVERED;
 use crate::core::model::state::Outcome;
 use crate::core::store::run::{CompletionMode, RunRecord, RunSpec};
 
+use super::outbox::{Entry, EntryStatus, StaleCheck};
+use super::stale::{STALE_PREFIX, skip_words};
 use super::{changes, compact, followups_not_run_line, resume_fact, warnings_line};
 
 /// Characters of the result in the wake text.
@@ -206,6 +209,90 @@ impl WakeTarget {
                 warnings: None,
             },
         })
+    }
+}
+
+/// The wake's state in a run's notifier: whether the run wakes an agent,
+/// what finds its wake stale ([`StaleCheck`]), and whether it was found
+/// stale before the result went out.
+#[derive(Debug, Clone, Default)]
+pub struct WakeState {
+    /// The run wakes an orchestrating agent (its reply is the audible one).
+    pub wakes: bool,
+    /// Decides whether the wake is stale (a later run of the chain exists).
+    stale: Option<StaleCheck>,
+    /// Why the wake is skipped, once [`WakeState::decide`] found it stale.
+    skipped: Option<String>,
+}
+
+impl WakeState {
+    /// A run that wakes an agent when `wakes`, its wake checked by `stale`.
+    pub fn new(wakes: bool, stale: Option<StaleCheck>) -> Self {
+        Self {
+            wakes,
+            stale,
+            skipped: None,
+        }
+    }
+
+    /// Decide, before the result goes out, whether the run's wake will be
+    /// skipped as stale; returns why. A skipped wake makes the result ring:
+    /// no agent turn follows it.
+    pub fn decide(&mut self) -> Option<String> {
+        self.skipped = self.skip_reason();
+        self.skipped.clone()
+    }
+
+    /// Why the wake would be skipped now (checked again at wake time).
+    pub fn skip_reason(&self) -> Option<String> {
+        self.stale.as_ref().and_then(StaleCheck::skip_reason)
+    }
+
+    /// Whether an agent's turn follows the result (then the result is quiet).
+    pub fn agent_turn_follows(&self) -> bool {
+        self.wakes && self.skipped.is_none()
+    }
+
+    /// The veto of a delivery pass: why `entry` (a stale wake) is given up.
+    pub fn veto(&self, entry: &Entry) -> Option<String> {
+        self.stale.as_ref().and_then(|s| s.veto(entry))
+    }
+
+    /// What the human is told at the end of the run about its last wake
+    /// (`wake`, as the outbox has it) when it did not happen, pointing at
+    /// `output`; and, when it was found stale only now, why (for the trace).
+    pub fn missed(&self, wake: &Entry, output: &Path) -> Option<(String, Option<String>)> {
+        let reason = wake
+            .last_error
+            .clone()
+            .unwrap_or_else(|| "no answer".to_owned());
+        let stale = reason.starts_with(STALE_PREFIX);
+        let output = output.display();
+        let text = match wake.status {
+            EntryStatus::Delivered => return None,
+            // Skipped before the result went out: the result rang already.
+            EntryStatus::Abandoned if stale && self.skipped.is_some() => return None,
+            // Found stale only at wake time: say so, ringing (the result was
+            // silent, waiting for an agent turn that will not come).
+            EntryStatus::Abandoned if stale => format!(
+                "ℹ️ Your agent was not woken about this result: {}. The result is in {output}.",
+                skip_words(&reason),
+            ),
+            // Never tried: the messages before it are not through either, so
+            // the human cannot be told anything now; the flush will do both.
+            EntryStatus::Pending if wake.attempts == 0 => return None,
+            EntryStatus::Abandoned if reason.starts_with(WOKEN_BUT_UNDELIVERED) => {
+                format!("⚠️ T{}. The result is in {output}.", &reason[1..])
+            }
+            EntryStatus::Abandoned => format!(
+                "⚠️ Your agent was not woken about this result: {reason}. The result is in {output}."
+            ),
+            EntryStatus::Pending => format!(
+                "⚠️ Your agent has not been woken yet ({reason}); clawrun will try again. \
+                 The result is in {output}."
+            ),
+        };
+        Some((text, stale.then_some(reason)))
     }
 }
 

@@ -328,8 +328,8 @@ impl Supervisor<'_> {
         let shown = self.transcript.shown_output(&self.spec.output_file);
         // Decided before the result goes out: a result whose wake is skipped
         // (a later run of the chain exists) rings, as no agent turn follows.
-        if self.notifier.wakes {
-            self.notifier.decide_wake();
+        if self.notifier.wake.wakes {
+            self.notifier.wake.decide();
         }
         let mut record = self.keeper.record.clone();
         record.output_file.clone_from(&shown);

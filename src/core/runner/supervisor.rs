@@ -209,7 +209,7 @@ fn notifier_for(
     notifier.heartbeat_edit = spec.notify.heartbeat_edit;
     notifier.silence = spec.notify.silent;
     notifier.trace_live = spec.notify.trace_live;
-    notifier.wakes = spec.route.session_key.is_some() || spec.session_key.is_some();
+    notifier.wake.wakes = spec.route.session_key.is_some() || spec.session_key.is_some();
     notifier
 }
 
