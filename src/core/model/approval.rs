@@ -175,43 +175,34 @@ pub enum Settled {
     Off,
 }
 
-/// [`Settled`] as serde reads it: the current form, else the debug form of
-/// the files written before it had one.
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum SettledForm {
-    Human(Decision),
-    Remembered,
-    TimedOut,
-    Failed(String),
-    Off,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum SettledRead {
-    Current(SettledForm),
-    Debug(String),
-}
-
 impl<'de> Deserialize<'de> for Settled {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match SettledRead::deserialize(d)? {
-            SettledRead::Current(form) => Ok(match form {
-                SettledForm::Human(decision) => Self::Human(decision),
-                SettledForm::Remembered => Self::Remembered,
-                SettledForm::TimedOut => Self::TimedOut,
-                SettledForm::Failed(why) => Self::Failed(why),
-                SettledForm::Off => Self::Off,
-            }),
-            SettledRead::Debug(text) => Self::from_debug(&text).ok_or_else(|| {
-                serde::de::Error::custom(format!("not a settled approval: {text:?}"))
-            }),
-        }
+        let value = Value::deserialize(d)?;
+        Self::from_value(&value).ok_or_else(|| {
+            serde::de::Error::custom(format!("not a settled approval: {value}"))
+        })
     }
 }
 
 impl Settled {
+    /// The serialized form, else the debug form of the files written before.
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(word) => match word.as_str() {
+                "remembered" => Some(Self::Remembered),
+                "timed_out" => Some(Self::TimedOut),
+                "off" => Some(Self::Off),
+                other => Self::from_debug(other),
+            },
+            Value::Object(one) if one.len() == 1 => match one.iter().next()? {
+                (k, v) if k == "human" => serde_json::from_value(v.clone()).ok().map(Self::Human),
+                (k, Value::String(why)) if k == "failed" => Some(Self::Failed(why.clone())),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The debug form `approvals.jsonl` had before ([`format!("{:?}")`]).
     fn from_debug(text: &str) -> Option<Self> {
         Some(match text {
