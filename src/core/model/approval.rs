@@ -178,9 +178,8 @@ pub enum Settled {
 impl<'de> Deserialize<'de> for Settled {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(d)?;
-        Self::from_value(&value).ok_or_else(|| {
-            serde::de::Error::custom(format!("not a settled approval: {value}"))
-        })
+        Self::from_value(&value)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a settled approval: {value}")))
     }
 }
 

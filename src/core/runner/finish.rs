@@ -219,14 +219,14 @@ impl Supervisor<'_> {
         let (text, output_chars, output_error) = write_output(
             &self.state,
             &self.transcript.text_path,
-            &self.spec.output_file,
+            &self.job.spec.output_file,
             error.as_deref(),
             &stderr_tail,
         );
         let error = join_errors([error, output_error.clone()]);
         self.transcript.output_lost.clone_from(&output_error);
         self.keeper.record.changes = super::worktree::changes_of(
-            self.spec.request.project.clone(),
+            self.job.spec.request.project.clone(),
             self.keeper.record.git_base.clone(),
         )
         .await
@@ -240,7 +240,7 @@ impl Supervisor<'_> {
             error: error.clone(),
             followups_not_run: self.turns.take_followups(),
         };
-        let (registered, mut storage_errors) = self.keeper.finish(&self.state, &self.spec, end);
+        let (registered, mut storage_errors) = self.keeper.finish(&self.state, &self.job.spec, end);
         storage_errors.splice(0..0, output_error);
         let duration = self.started.elapsed().as_secs() as i64;
         self.report_end(outcome, agent_exit, &text, duration, follower)
@@ -266,8 +266,12 @@ impl Supervisor<'_> {
         stop: Option<StopReason>,
         agent_exit: Option<i32>,
     ) -> (Outcome, Option<String>) {
-        let (outcome, error) =
-            decide_outcome(stop, self.state.terminal.as_ref(), agent_exit, &self.spec);
+        let (outcome, error) = decide_outcome(
+            stop,
+            self.state.terminal.as_ref(),
+            agent_exit,
+            &self.job.spec,
+        );
         // A run stopped at its time limit says which background task it cut.
         let background = matches!(stop, Some(StopReason::Timeout))
             .then(|| self.state.background_note())
@@ -284,13 +288,13 @@ impl Supervisor<'_> {
             code => code,
         };
         RunReport {
-            run_id: self.spec.run_id.clone(),
+            run_id: self.job.spec.run_id.clone(),
             outcome: e.outcome,
             exit_code,
             agent_exit_code: e.agent_exit,
             resume_id: self.state.resume_id.clone(),
             session_registered: e.registered,
-            output_file: self.spec.output_file.clone(),
+            output_file: self.job.spec.output_file.clone(),
             output_written: self.transcript.output_lost.is_none(),
             output_chars: e.output_chars,
             duration_secs: e.duration,
@@ -315,17 +319,17 @@ impl Supervisor<'_> {
         if let Some(t) = self.fg.take_due(Instant::now(), self.transcript.pos, true) {
             self.notifier.stream(t);
         }
-        if self.spec.notify.trace_live {
+        if self.job.spec.notify.trace_live {
             self.notifier.trace(&format!(
                 "[RUN_TASK][COMPLETE] exit={} output={} size={} run_id={}",
                 agent_exit.map_or("-".to_owned(), |c| c.to_string()),
-                self.spec.output_file.display(),
+                self.job.spec.output_file.display(),
                 text.chars().count(),
-                self.spec.run_id
+                self.job.spec.run_id
             ));
         }
         // Never point at an output file that is not there: say why instead.
-        let shown = self.transcript.shown_output(&self.spec.output_file);
+        let shown = self.transcript.shown_output(&self.job.spec.output_file);
         // Decided before the result goes out: a result whose wake is skipped
         // (a later run of the chain exists) rings, as no agent turn follows.
         if self.notifier.wake.wakes {
@@ -351,7 +355,7 @@ impl Supervisor<'_> {
         }
         self.notifier
             .finish(
-                Duration::from_secs(self.spec.notify.delivery_wait_secs),
+                Duration::from_secs(self.job.spec.notify.delivery_wait_secs),
                 &shown,
             )
             .await;
@@ -361,24 +365,24 @@ impl Supervisor<'_> {
     pub(crate) async fn crash(&mut self, message: String) -> Result<RunReport> {
         tracing::error!("{message}");
         self.keeper.crashed(&self.state, &message);
-        let _ = fsutil::write_atomic(&self.spec.output_file, message.as_bytes());
+        let _ = fsutil::write_atomic(&self.job.spec.output_file, message.as_bytes());
         self.notifier
             .crash(&message, &self.state.usage(), self.state.cost_usd);
         self.notifier
             .finish(
-                Duration::from_secs(self.spec.notify.delivery_wait_secs),
-                &self.spec.output_file.clone(),
+                Duration::from_secs(self.job.spec.notify.delivery_wait_secs),
+                &self.job.spec.output_file.clone(),
             )
             .await;
         Ok(RunReport {
-            run_id: self.spec.run_id.clone(),
+            run_id: self.job.spec.run_id.clone(),
             outcome: Outcome::Crashed,
             exit_code: Outcome::Crashed.exit_code(),
             agent_exit_code: None,
             resume_id: None,
             session_registered: false,
-            output_written: self.spec.output_file.is_file(),
-            output_file: self.spec.output_file.clone(),
+            output_written: self.job.spec.output_file.is_file(),
+            output_file: self.job.spec.output_file.clone(),
             output_chars: message.chars().count(),
             duration_secs: 0,
             cost_usd: None,

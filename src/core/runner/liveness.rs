@@ -174,7 +174,7 @@ impl Supervisor<'_> {
         let awaiting = self.protocol.awaiting();
         let Verdict::Stop(failure) =
             self.liveness
-                .verdict(now, &self.spec.backend, turn_ended, awaiting)
+                .verdict(now, &self.job.spec.backend, turn_ended, awaiting)
         else {
             return;
         };

@@ -23,7 +23,10 @@ impl Supervisor<'_> {
             },
             control::Request::Fg => {
                 let t = &self.transcript;
-                match self.fg.enable(&t.stream_path, t.pos, self.backend.parser()) {
+                match self
+                    .fg
+                    .enable(&t.stream_path, t.pos, self.job.backend.parser())
+                {
                     Ok(catchup) => {
                         if let Some(c) = catchup {
                             self.notifier.stream(c);

@@ -25,14 +25,14 @@ impl Supervisor<'_> {
     /// its sandbox refused, from the session log, applied as events (so the
     /// result and the wake name them).
     pub(crate) async fn denials_from_session_log(&mut self) {
-        if self.spec.request.limited_safety().is_none() {
+        if self.job.spec.request.limited_safety().is_none() {
             return;
         }
         let Some(id) = self.state.resume_id.clone() else {
             return;
         };
-        let command_env = self.backend.command(&self.request).env;
-        let agent_env = &self.agent_env;
+        let command_env = self.job.backend.command(&self.job.request).env;
+        let agent_env = &self.job.agent_env;
         let lookup = |name: &str| -> Option<String> {
             if agent_env.remove.iter().any(|r| r == name) {
                 return None;
@@ -46,13 +46,13 @@ impl Supervisor<'_> {
                 .map(|(_, v)| v.clone())
                 .or_else(|| std::env::var(name).ok())
         };
-        let Some(mut log) = self.backend.session_log(&id, &lookup) else {
+        let Some(mut log) = self.job.backend.session_log(&id, &lookup) else {
             return;
         };
         if log.dir.is_relative() {
-            log.dir = self.request.project.join(&log.dir);
+            log.dir = self.job.request.project.join(&log.dir);
         }
-        let backend = self.backend.clone();
+        let backend = self.job.backend.clone();
         let since = self
             .keeper
             .record

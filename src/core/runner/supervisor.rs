@@ -58,8 +58,8 @@ const NOTE_EVERY: Duration = Duration::from_secs(10);
 /// Progress notes: at most this many per run.
 const MAX_NOTES: u32 = 100;
 
-/// Runs one agent to its end. Built by [`execute`].
-pub(crate) struct Supervisor<'a> {
+/// What the run is, set before its agent starts and read by every part.
+pub(crate) struct Job {
     pub(crate) spec: RunSpec,
     pub(crate) backend: AnyBackend,
     /// The request of the first agent (restarts derive theirs from it).
@@ -67,6 +67,12 @@ pub(crate) struct Supervisor<'a> {
     /// What the runner changes in the agent's environment.
     pub(crate) agent_env: AgentEnv,
     pub(crate) paths: Paths,
+}
+
+/// Runs one agent to its end. Built by [`execute`].
+pub(crate) struct Supervisor<'a> {
+    /// What the run is.
+    pub(crate) job: Job,
     /// `run.json` and the registry entry.
     pub(crate) keeper: RecordKeeper<'a>,
     /// What the agent's events told so far.
@@ -163,16 +169,18 @@ async fn execute_inner(
     let sessions = SessionLog::new(paths, &backend);
     let mut sup = Supervisor {
         protocol: backend.protocol(approvals.live(&spec)),
-        request: spec.request.clone(),
         keeper: RecordKeeper::new(dir, record, sessions, paths.state_dir.clone()),
         transcript: Transcript::new(dir, config.limits.max_stream_bytes),
-        agent_env: super::agent_env(&dir.path, &config),
-        backend,
-        spec,
+        job: Job {
+            request: spec.request.clone(),
+            agent_env: super::agent_env(&dir.path, &config),
+            backend,
+            spec,
+            paths: paths.clone(),
+        },
         state: RunState::new(),
         notifier,
         watch: Watch::default(),
-        paths: paths.clone(),
         fg: Foreground::load(&dir.path),
         turns: Turns::default(),
         started: Instant::now(),
@@ -182,8 +190,8 @@ async fn execute_inner(
         approvals,
         liveness: super::liveness::Liveness::default(),
     };
-    sup.state.cli_version = version_guard::program_version(&sup.backend, paths).await;
-    if sup.spec.notify.fg && !sup.fg.enabled {
+    sup.state.cli_version = version_guard::program_version(&sup.job.backend, paths).await;
+    if sup.job.spec.notify.fg && !sup.fg.enabled {
         sup.fg.enabled = true;
         sup.fg.save();
     }
@@ -215,11 +223,11 @@ fn notifier_for(
 
 impl Supervisor<'_> {
     async fn run(&mut self, (slot, signals): Handover) -> Result<RunReport> {
-        if let Err(message) = prepare_dirs(&self.spec.request.project) {
+        if let Err(message) = prepare_dirs(&self.job.spec.request.project) {
             return self.crash(message).await;
         }
         self.keeper.record.git_base =
-            super::worktree::head_at_launch(self.spec.request.project.clone()).await;
+            super::worktree::head_at_launch(self.job.spec.request.project.clone()).await;
         // The agent may relay progress notes through our control socket.
         let (requests, _socket_guard) = match control::serve(&self.keeper.dir().path) {
             Ok((rx, guard)) => (Some(rx), Some(guard)),
@@ -229,14 +237,14 @@ impl Supervisor<'_> {
             }
         };
         if requests.is_some() {
-            self.request.prompt = with_automation_context(&self.spec.request.prompt);
+            self.job.request.prompt = with_automation_context(&self.job.spec.request.prompt);
         }
         // Signals first: a SIGTERM between spawn and the select loop must not be lost.
         let signals = match signals {
             Some(s) => s,
             None => Signals::install()?,
         };
-        let request = self.request.clone();
+        let request = self.job.request.clone();
         let mut agent = match self.start_agent(&request) {
             Ok(a) => a,
             Err(e) => return self.crash(e.to_string()).await,
@@ -256,8 +264,8 @@ impl Supervisor<'_> {
         let mut lp = Loop::new(
             signals,
             requests,
-            Duration::from_secs(self.spec.notify.heartbeat_secs),
-            Duration::from_secs(self.spec.limits.timeout_secs),
+            Duration::from_secs(self.job.spec.notify.heartbeat_secs),
+            Duration::from_secs(self.job.spec.limits.timeout_secs),
         );
         // One pass per agent process: the first, then one per restart.
         let mut attempt = Attempt::new(agent);
@@ -282,26 +290,26 @@ impl Supervisor<'_> {
     }
 
     fn trace_start(&mut self) {
-        if self.spec.notify.trace_live {
+        if self.job.spec.notify.trace_live {
             self.notifier.trace(&format!(
                 "[RUN_TASK][START] project={} mode={} limit={} run_id={}",
-                self.spec.request.project.display(),
-                self.spec.chain.completion_mode.as_str(),
-                self.spec.chain.max_iterations,
-                self.spec.run_id
+                self.job.spec.request.project.display(),
+                self.job.spec.chain.completion_mode.as_str(),
+                self.job.spec.chain.max_iterations,
+                self.job.spec.run_id
             ));
         }
     }
 
     pub(crate) fn grace(&self) -> Duration {
-        Duration::from_secs(self.spec.limits.grace_secs)
+        Duration::from_secs(self.job.spec.limits.grace_secs)
     }
 
     /// Supervise one agent process until its pipes are closed and it has exited.
     async fn supervise(&mut self, a: &mut Attempt, lp: &mut Loop) {
         while a.stdout_open || a.stderr_open || a.exit_status.is_none() {
             let running = a.running();
-            let heartbeat = self.spec.notify.heartbeat_secs > 0 && a.exit_status.is_none();
+            let heartbeat = self.job.spec.notify.heartbeat_secs > 0 && a.exit_status.is_none();
             tokio::select! {
                 n = a.agent.stdout.read(&mut lp.out_buf), if a.stdout_open => self.on_stdout(a, lp, n),
                 n = a.agent.stderr.read(&mut lp.err_buf), if a.stderr_open => match n {
@@ -353,7 +361,7 @@ impl Supervisor<'_> {
         let notice = match reason {
             StopReason::Timeout => Some(format!(
                 "⏰ Timeout ({}s) reached, stopping the agent",
-                self.spec.limits.timeout_secs
+                self.job.spec.limits.timeout_secs
             )),
             StopReason::Idle => Some(format!(
                 "💤 The agent has been silent for {}: stopping it (--idle-timeout).",
@@ -456,14 +464,14 @@ impl Supervisor<'_> {
             return;
         }
         if let Some(no_resume) =
-            super::agents::remember(&self.backend, &self.paths.state_dir, events)
+            super::agents::remember(&self.job.backend, &self.job.paths.state_dir, events)
         {
             self.keeper.record.no_resume = no_resume;
         }
         let setup = Setup {
-            auto_resume_on_limit: self.spec.limits.auto_resume_on_limit,
-            backend: &self.spec.backend,
-            tested_version: self.backend.tested_version(),
+            auto_resume_on_limit: self.job.spec.limits.auto_resume_on_limit,
+            backend: &self.job.spec.backend,
+            tested_version: self.job.backend.tested_version(),
         };
         let reaction = reactions::react(&mut self.watch, &mut self.state, events, now, setup);
         events.clear();
@@ -474,7 +482,7 @@ impl Supervisor<'_> {
                     self.fg.push(&text, now);
                     self.transcript.save_text(&text, after_other);
                 }
-                Effect::ResumeKnown => self.keeper.resume_known(&self.state, &self.spec),
+                Effect::ResumeKnown => self.keeper.resume_known(&self.state, &self.job.spec),
                 Effect::Warning(w) => {
                     tracing::debug!("{w}");
                     self.warnings.push(w);
@@ -491,7 +499,7 @@ impl Supervisor<'_> {
         if asks.is_empty() {
             return;
         }
-        for decided in self.approvals.on_asks(asks, &self.spec) {
+        for decided in self.approvals.on_asks(asks, &self.job.spec) {
             self.on_decided(decided);
         }
     }
@@ -523,25 +531,25 @@ impl Supervisor<'_> {
         let now = Instant::now();
         let idle = self.silence();
         let text = notify::render_heartbeat(
-            self.backend.names().tag,
+            self.job.backend.names().tag,
             now.saturating_duration_since(self.started),
             &self.state,
             now,
-            self.backend.capabilities().subagents,
+            self.job.backend.capabilities().subagents,
         );
         self.state.events_since_mark = 0;
-        if self.spec.notify.stall_secs > 0
+        if self.job.spec.notify.stall_secs > 0
             && !self.turns.waiting()
             && self.state.terminal.is_none()
             && !self.watch.stalled
-            && idle >= Duration::from_secs(self.spec.notify.stall_secs)
+            && idle >= Duration::from_secs(self.job.spec.notify.stall_secs)
         {
             // One message, not an alert and a heartbeat in the same second.
             self.watch.stalled = true;
             let alert = reactions::stall_alert(
                 notify::fmt_duration(idle.as_secs() as i64),
-                &self.spec.run_id,
-                for_chat(&self.spec),
+                &self.job.spec.run_id,
+                for_chat(&self.job.spec),
             );
             self.notifier.notice(&format!("{alert}\n{text}"));
         } else {
@@ -561,9 +569,9 @@ impl Supervisor<'_> {
             self.notifier.notice(&note);
         }
         self.close_idle_input(now);
-        let idle = self.spec.limits.idle_timeout_secs;
+        let idle = self.job.spec.limits.idle_timeout_secs;
         (idle > 0
-            && !self.spec.limits.multi_turn
+            && !self.job.spec.limits.multi_turn
             && running
             && self.silence() >= Duration::from_secs(idle))
         .then_some(StopReason::Idle)
@@ -571,7 +579,7 @@ impl Supervisor<'_> {
 
     /// `--remind-after`: once, that the run still goes on.
     fn remind(&mut self, now: Instant) {
-        let spec = &self.spec;
+        let spec = &self.job.spec;
         let ran = now.saturating_duration_since(self.started);
         if spec.notify.remind_after_secs > 0
             && !self.reminded
@@ -582,7 +590,7 @@ impl Supervisor<'_> {
                 spec.label.as_deref().unwrap_or(&spec.run_id),
                 notify::fmt_duration(ran.as_secs() as i64),
                 &spec.run_id,
-                for_chat(&self.spec),
+                for_chat(&self.job.spec),
             );
             self.notifier.notice(&reminder);
         }

@@ -247,17 +247,17 @@ impl Supervisor<'_> {
     /// live. The agent's protocol is made for `req` here.
     pub(crate) fn start_agent(&mut self, req: &RunRequest) -> Result<Agent, ProcessError> {
         // Multi-turn, or answering permission requests.
-        let keeps_stdin = self.approvals.live(&self.spec);
-        let live = if keeps_stdin || self.backend.capabilities().two_way {
-            self.backend.live_command(req)
+        let keeps_stdin = self.approvals.live(&self.job.spec);
+        let live = if keeps_stdin || self.job.backend.capabilities().two_way {
+            self.job.backend.live_command(req)
         } else {
             None
         };
         let agent = match live {
             Some(cmd) => self.spawn_live(&cmd)?,
-            None => process::spawn(&self.backend.command(req), &self.agent_env)?,
+            None => process::spawn(&self.job.backend.command(req), &self.job.agent_env)?,
         };
-        self.protocol = self.backend.protocol_for(req, keeps_stdin);
+        self.protocol = self.job.backend.protocol_for(req, keeps_stdin);
         self.liveness
             .start(self.protocol.awaiting(), Instant::now());
         self.keeper.record.agent_pid = Some(agent.pid);
@@ -265,7 +265,7 @@ impl Supervisor<'_> {
     }
 
     fn spawn_live(&mut self, cmd: &CommandSpec) -> Result<Agent, ProcessError> {
-        let mut agent = process::spawn_keep_stdin(cmd, &self.agent_env)?;
+        let mut agent = process::spawn_keep_stdin(cmd, &self.job.agent_env)?;
         if let Some(stdin) = agent.stdin.take() {
             self.turns
                 .started_live(spawn_writer(stdin, cmd.stdin.clone().into_bytes()));
@@ -281,7 +281,7 @@ impl Supervisor<'_> {
         if a.stop.is_some_and(|s| s != StopReason::Ended) {
             return Next::Done;
         }
-        if let Some(wait) = limit_wait(&self.spec, &self.state, lp.deadline) {
+        if let Some(wait) = limit_wait(&self.job.spec, &self.state, lp.deadline) {
             if self.turns.take_limit_resume() {
                 return self.resume_after_limit(a, lp, wait).await;
             }
@@ -331,7 +331,7 @@ impl Supervisor<'_> {
             prompt,
             resume_id: self.state.resume_id.clone(),
             fork: false,
-            ..self.request.clone()
+            ..self.job.request.clone()
         };
         let agent = match self.start_agent(&req) {
             Ok(agent) => agent,
@@ -369,10 +369,11 @@ impl Supervisor<'_> {
     pub(crate) fn on_turn_ends(&mut self, turn_ends: u32, now: Instant) {
         // A one-turn run kept stdin open only for its protocol (ACP) or to
         // answer permission requests: closing it lets the agent end.
-        let close_one_shot = self.backend.capabilities().two_way || !self.state.background_busy();
+        let close_one_shot =
+            self.job.backend.capabilities().two_way || !self.state.background_busy();
         let end = self.turns.on_turn_ends(
             turn_ends,
-            self.spec.limits.multi_turn,
+            self.job.spec.limits.multi_turn,
             (close_one_shot, self.state.background_busy()),
             now,
         );
@@ -398,12 +399,16 @@ impl Supervisor<'_> {
                 .unwrap_or_else(|| self.state.assistant_text.clone()),
         };
         let label = self
+            .job
             .spec
             .label
             .clone()
-            .unwrap_or_else(|| self.spec.run_id.clone());
-        self.notifier
-            .notice(&notify::render_waiting(&label, &self.spec.run_id, &text));
+            .unwrap_or_else(|| self.job.spec.run_id.clone());
+        self.notifier.notice(&notify::render_waiting(
+            &label,
+            &self.job.spec.run_id,
+            &text,
+        ));
         let preview = notify::tail_chars(text.trim(), notify::WAITING_PREVIEW_CHARS);
         self.send_wake((WakeStatus::Waiting, None), preview);
     }
@@ -411,16 +416,16 @@ impl Supervisor<'_> {
     /// A live run left waiting past `--idle-timeout`: close its input, which
     /// ends the session the normal way.
     pub(crate) fn close_idle_input(&mut self, now: Instant) {
-        if !self.spec.limits.multi_turn {
+        if !self.job.spec.limits.multi_turn {
             return;
         }
-        let idle = Duration::from_secs(self.spec.limits.idle_timeout_secs);
+        let idle = Duration::from_secs(self.job.spec.limits.idle_timeout_secs);
         if let Some(waited) = self.turns.close_if_idle(idle, now) {
             self.notifier.notice(&format!(
                 "💤 No answer for {}: closing the session (--idle-timeout). \
                  Continue it later with `clawrun resume {} \"…\"`.",
                 notify::fmt_duration(waited.as_secs() as i64),
-                self.spec.run_id
+                self.job.spec.run_id
             ));
         }
     }
@@ -429,8 +434,8 @@ impl Supervisor<'_> {
     /// with `status` and the agent's own exit status.
     pub(crate) fn send_wake(&mut self, status: (WakeStatus, Option<i32>), preview: String) {
         let Some(mut target) = WakeTarget::of_run(
-            &self.spec,
-            self.backend.names().result_marker,
+            &self.job.spec,
+            self.job.backend.names().result_marker,
             status,
             self.state.resume_id.clone(),
             preview,
@@ -441,32 +446,32 @@ impl Supervisor<'_> {
         // The output file, or why it could not be saved.
         target.payload.output = self
             .transcript
-            .shown_output(&self.spec.output_file)
+            .shown_output(&self.job.spec.output_file)
             .display()
             .to_string();
         target.payload.denied = notify::denials_line(
             &self.state.denied,
-            &notify::RunInfo::new(&self.spec, self.backend.names()).denial_cause,
-            &self.spec.request.project,
+            &notify::RunInfo::new(&self.job.spec, self.job.backend.names()).denial_cause,
+            &self.job.spec.request.project,
         );
-        self.notifier.send_wake(target, &self.spec.output_file);
+        self.notifier.send_wake(target, &self.job.spec.output_file);
     }
 
     /// `clawrun respond`: send the next user message to a live run, or queue
     /// it for a run without live input.
     pub(crate) fn on_respond(&mut self, text: &str, interrupt: bool, user: bool) -> control::Reply {
-        let id = self.spec.run_id.clone();
-        let live = self.spec.limits.multi_turn;
+        let id = self.job.spec.run_id.clone();
+        let live = self.job.spec.limits.multi_turn;
         // Without live input the agent's stdin (if open: a two-way protocol)
         // is not for user messages: queue them.
         if !live && !self.turns.finishing {
             return self.queue_followup(text, interrupt, user);
         }
         if !self.turns.has_input() {
-            return control::Reply::err(closed_input_words(&self.spec, live));
+            return control::Reply::err(closed_input_words(&self.job.spec, live));
         }
         let checked = Turns::check_text(text).and_then(|text| {
-            let max = self.spec.limits.max_auto_responds;
+            let max = self.job.spec.limits.max_auto_responds;
             self.turns
                 .check_answer(user, max, (&id, live))
                 .map(|()| text)
@@ -494,7 +499,7 @@ impl Supervisor<'_> {
         self.turns.answered(user, interrupting);
         self.keeper.waiting(&self.state, None);
         self.state.touch(Instant::now());
-        let label = self.spec.label.clone().unwrap_or(id);
+        let label = self.job.spec.label.clone().unwrap_or(id);
         self.notifier.notice(&format!(
             "↩️ {label} Responded:\n{}",
             notify::preview(text, 200)
@@ -506,7 +511,7 @@ impl Supervisor<'_> {
     /// turn completes, the runner resumes the same session with it (in the same
     /// run directory).
     fn queue_followup(&mut self, text: &str, interrupt: bool, user: bool) -> control::Reply {
-        let id = self.spec.run_id.clone();
+        let id = self.job.spec.run_id.clone();
         let text = match Turns::check_text(text) {
             Ok(t) => t,
             Err(reply) => return reply,
@@ -515,17 +520,17 @@ impl Supervisor<'_> {
             return control::Reply::err(format!(
                 "run {id} ({}) cannot be interrupted with a message; the follow-up is queued only \
                  without --interrupt (or stop the run with `clawrun kill {id}`)",
-                self.spec.backend
+                self.job.spec.backend
             ));
         }
-        let max = self.spec.limits.max_auto_responds;
+        let max = self.job.spec.limits.max_auto_responds;
         if let Err(reply) = self.turns.check_answer(user, max, (&id, false)) {
             return reply;
         }
         let line = serde_json::json!({"at": now_secs(), "text": text}).to_string();
         let _ = fsutil::append_line(&self.keeper.dir().file(FOLLOWUPS_FILE_NAME), &line);
         self.turns.queued(text, user);
-        let label = self.spec.label.clone().unwrap_or(id);
+        let label = self.job.spec.label.clone().unwrap_or(id);
         self.notifier.notice(&format!(
             "↩️ {label}: follow-up queued; it runs in the same session when the current turn ends:\n{}",
             notify::preview(text, 200)
