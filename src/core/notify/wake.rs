@@ -469,4 +469,64 @@ mod tests {
         assert_eq!(t.session_key, "agent:main:main");
         assert_eq!(t.payload.exit_code, Some(0));
     }
+
+    /// The run's last wake as the outbox has it.
+    fn wake_entry(status: EntryStatus, attempts: u32, last_error: Option<&str>) -> Entry {
+        Entry {
+            key: "r1:wake:9".into(),
+            seq: 9,
+            channel: "telegram".into(),
+            item: super::super::outbox::Item::Wake(crate::channels::Wake {
+                idempotency_key: "r1:wake:9".into(),
+                session_key: Some("agent:main:main".into()),
+                session_id: None,
+                destination: crate::channels::Destination::default(),
+                text: String::new(),
+                argv_text: None,
+            }),
+            enqueued_at: 0,
+            attempts,
+            in_doubt: false,
+            last_error: last_error.map(str::to_owned),
+            status,
+            message_id: None,
+        }
+    }
+
+    #[test]
+    fn the_human_hears_of_a_wake_that_did_not_happen_once() {
+        let out = Path::new("/o.md");
+        let state = WakeState::new(true, None);
+        let delivered = wake_entry(EntryStatus::Delivered, 1, None);
+        assert_eq!(state.missed(&delivered, out), None);
+        let never_tried = wake_entry(EntryStatus::Pending, 0, None);
+        assert_eq!(state.missed(&never_tried, out), None, "the flush tells");
+        let failing = wake_entry(EntryStatus::Pending, 2, Some("HTTP 502"));
+        let (text, stale) = state.missed(&failing, out).unwrap();
+        assert!(text.contains("not been woken yet (HTTP 502)"), "{text}");
+        assert_eq!(stale, None);
+        let reason = super::super::stale::stale_reason("r2");
+        let skipped = wake_entry(EntryStatus::Abandoned, 0, Some(&reason));
+        let (text, stale) = state.missed(&skipped, out).unwrap();
+        assert!(text.starts_with("ℹ️ Your agent was not woken"), "{text}");
+        assert!(
+            text.contains("a later run of the same chain (r2)"),
+            "{text}"
+        );
+        assert_eq!(
+            stale.as_deref(),
+            Some(reason.as_str()),
+            "found stale only now"
+        );
+        // Found stale before the result: the result rang, nothing more to say.
+        let mut decided = state.clone();
+        decided.skipped = Some(reason.clone());
+        assert!(!decided.agent_turn_follows());
+        assert_eq!(decided.missed(&skipped, out), None);
+        assert!(state.agent_turn_follows());
+        assert!(
+            !WakeState::default().agent_turn_follows(),
+            "no wake, the result rings"
+        );
+    }
 }

@@ -2,6 +2,12 @@
 //! (`clawrun respond`), follow-ups queued for a run without live input, and the
 //! one way the agent is restarted in the same session ([`Restart`]: after a
 //! usage limit, or for a queued follow-up).
+//!
+//! [`Turns`] owns that state and decides on it (what a turn end means, whether
+//! an answer is taken, when waiting has lasted too long); the `impl
+//! Supervisor` part below carries the decisions out where they reach the
+//! other owners (the agent's process and protocol, the record, the notifier,
+//! the wake).
 
 use std::collections::VecDeque;
 use std::time::Duration;
