@@ -213,7 +213,24 @@ impl Supervisor<'_> {
         if let Some(message) = self.liveness.failure.clone() {
             self.state.terminal = Some(Err((message, FailureKind::Other)));
         }
-        self.denials_from_session_log().await;
+        let since = (self.keeper.record.started_at).unwrap_or(self.keeper.record.created_at);
+        let resume_id = self.state.resume_id.clone();
+        match super::session_denials::denials_from_session_log(
+            &self.job,
+            resume_id.as_deref(),
+            since,
+        )
+        .await
+        {
+            None => {}
+            Some(Ok(mut events)) => self.apply_events(&mut events, Instant::now()),
+            Some(Err(w)) => {
+                tracing::warn!("{w}");
+                // The agent is told too (result and wake), not only the logs.
+                self.keeper.record.warnings.push(w.clone());
+                self.warnings.push(w);
+            }
+        }
         let (outcome, error) = self.outcome(attempt.stop, agent_exit);
         self.transcript.close();
         let (text, output_chars, output_error) = write_output(

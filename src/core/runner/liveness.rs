@@ -13,18 +13,13 @@
 //!
 //! The protocol only says; this module owns the deadlines, and the
 //! supervisor stops the agent through its one stop path
-//! ([`StopReason::Ended`]).
+//! ([`StopReason::Ended`](super::finish::StopReason::Ended)).
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::backends::{Awaiting, Protocol};
-use crate::core::model::events::{AgentEvent, FailureKind};
-
-use super::attempt::{Attempt, Loop};
-use super::finish::StopReason;
-use super::supervisor::Supervisor;
+use crate::backends::Awaiting;
 
 /// How long an ACP agent has to answer `initialize` (a real adapter starts
 /// in a few seconds, `npx` fetching it included).
@@ -161,32 +156,6 @@ impl Liveness {
                 "{backend} printed no event within {secs}s of its start (check that it runs by hand)"
             ),
         }
-    }
-}
-
-impl Supervisor<'_> {
-    /// A deadline of [`Liveness`] passed: stop the agent when it is broken
-    /// or over (a broken protocol is the run's failure), else forget the
-    /// deadline (the handshake happened).
-    pub(crate) async fn on_liveness(&mut self, a: &mut Attempt, lp: &mut Loop) {
-        let now = Instant::now();
-        let turn_ended = self.state.terminal.is_some();
-        let awaiting = self.protocol.awaiting();
-        let Verdict::Stop(failure) =
-            self.liveness
-                .verdict(now, &self.job.spec.backend, turn_ended, awaiting)
-        else {
-            return;
-        };
-        if let Some(message) = failure {
-            let mut events = vec![AgentEvent::TurnFailed {
-                message,
-                kind: FailureKind::Other,
-                cost_usd: None,
-            }];
-            self.apply_events(&mut events, now);
-        }
-        self.stop(a, lp, StopReason::Ended).await;
     }
 }
 

@@ -22,7 +22,7 @@ use crate::backends::{AnyBackend, AnyProtocol, Backend, LiveInput, Protocol, Run
 use crate::channels::{AnyChannel, ChannelKind};
 use crate::core::error::{Error, Result};
 use crate::core::model::approval::Ask;
-use crate::core::model::events::AgentEvent;
+use crate::core::model::events::{AgentEvent, FailureKind};
 use crate::core::model::state::RunState;
 use crate::core::notify::foreground::Foreground;
 use crate::core::notify::outbox::StaleCheck;
@@ -38,6 +38,7 @@ use super::attempt::{Attempt, Loop, next_request};
 use super::control::{self, NoteLimiter};
 use super::finish::StopReason;
 use super::io::read_line;
+use super::liveness::Verdict;
 use super::process::{AgentEnv, Signals};
 use super::queue::{Admission, wait_in_queue};
 use super::reactions::{self, Effect, Setup, Watch};
@@ -401,6 +402,30 @@ impl Supervisor<'_> {
                 () = tokio::time::sleep_until(until) => break,
             }
         }
+    }
+
+    /// A deadline of [`super::liveness::Liveness`] passed: stop the agent
+    /// when it is broken or over (a broken protocol is the run's failure),
+    /// else go on (the handshake happened).
+    async fn on_liveness(&mut self, a: &mut Attempt, lp: &mut Loop) {
+        let now = Instant::now();
+        let turn_ended = self.state.terminal.is_some();
+        let awaiting = self.protocol.awaiting();
+        let verdict = self
+            .liveness
+            .verdict(now, &self.job.spec.backend, turn_ended, awaiting);
+        let Verdict::Stop(failure) = verdict else {
+            return;
+        };
+        if let Some(message) = failure {
+            let mut events = vec![AgentEvent::TurnFailed {
+                message,
+                kind: FailureKind::Other,
+                cost_usd: None,
+            }];
+            self.apply_events(&mut events, now);
+        }
+        self.stop(a, lp, StopReason::Ended).await;
     }
 
     fn silence(&self) -> Duration {
