@@ -10,7 +10,9 @@
 //! over from the session's last run), `queue` (the slot under
 //! `[limits] max_sessions`, or the wait for one) and `detach` before the run;
 //! inside [`execute`], `supervisor` (the select loop, one method per event
-//! source, one stop path), `io` (stdout lines, stderr tail, stdin writer),
+//! source, one stop path, composing the owners: `record` for `run.json`,
+//! `transcript` for the agent's output on disk, `turns`, `approvals`,
+//! `liveness`; `attempt`: one agent process), `io` (stdout lines, stderr tail, stdin writer),
 //! `reactions` (events to effects, pure), `agents` (what the agent said
 //! about itself, for the next `--resume`), `turns` (live input, follow-ups, the
 //! one restart), `finish` (a pure `decide_outcome`, the output and the final
