@@ -42,6 +42,7 @@ mod queue;
 mod reactions;
 mod record;
 mod requests;
+pub mod scope;
 mod session_denials;
 mod setup;
 mod supervisor;
