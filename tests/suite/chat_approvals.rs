@@ -196,7 +196,7 @@ async fn allow_always_is_not_asked_twice_for_the_same_command_word() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let got: Vec<&str> = r.answers.iter().map(behavior).collect();
     assert_eq!(got, ["allow", "allow"]);
-    assert!(r.log.contains("Remembered"), "{}", r.log);
+    assert!(r.log.contains("\"settled\":\"remembered\""), "{}", r.log);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

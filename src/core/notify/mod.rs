@@ -50,7 +50,8 @@ pub use text::{
     shell_quote, tail_chars,
 };
 pub use wake::{
-    WAITING_PREVIEW_CHARS, WAKE_PREVIEW_CHARS, WakePayload, WakeStatus, WakeTarget, render_wake,
+    WAITING_PREVIEW_CHARS, WAKE_PREVIEW_CHARS, WakePayload, WakeState, WakeStatus, WakeTarget,
+    render_wake,
 };
 pub use warnings::warnings_line;
 

@@ -17,7 +17,9 @@
 //! [`Admission`] under `[limits] max_sessions`, or the wait for a slot) and
 //! `detach` before the run; `channel` (the flush of earlier runs' outboxes);
 //! inside [`execute`], `supervisor` (the select loop, one method per event
-//! source, one stop path), `io` (stdout lines, stderr tail, stdin writer),
+//! source, one stop path, composing the owners: `record` for `run.json`,
+//! `transcript` for the agent's output on disk, `turns`, `approvals`,
+//! `liveness`; `attempt`: one agent process), `io` (stdout lines, stderr tail, stdin writer),
 //! `reactions` (events to effects, pure), `agents` (what the agent said
 //! about itself, for the next `--resume`), `turns` (live input, follow-ups, the
 //! one restart), `finish` (a pure `decide_outcome`, the output and the final
@@ -30,6 +32,7 @@
 
 mod agents;
 pub mod approvals;
+mod attempt;
 mod channel;
 pub mod control;
 mod crash;
@@ -44,12 +47,14 @@ mod preflight;
 pub mod process;
 mod queue;
 mod reactions;
+mod record;
 mod requests;
 mod routed;
 pub mod scope;
 mod session_denials;
 mod setup;
 mod supervisor;
+mod transcript;
 mod turns;
 mod validate;
 pub mod version_guard;
