@@ -182,21 +182,41 @@ async fn wait_node(ctx: &Ctx, cfg: &str, name: &str, want: bool) {
     }
 }
 
-/// `clawrun run --node`, reported into the Telegram topic, listed, and killed.
-pub async fn node_run(ctx: Arc<Ctx>) {
-    topic_session_id(&ctx).await;
+/// A node host paired and connected, with this clawrun.
+struct ReadyNode {
+    host: NodeHost,
+    /// The gateway's port and token, for starting the node host again.
+    port: u16,
+    token: String,
+    /// clawrun's configuration on the gateway's machine.
+    config: PathBuf,
+}
+
+/// The topic session, and node host `name` (HOME `home`) started, paired,
+/// and seen connected with this clawrun.
+async fn ready_node(ctx: &Ctx, name: &str, home: &Path) -> ReadyNode {
+    topic_session_id(ctx).await;
     let (port, token) = {
         let gw = ctx.ready_gateway().await;
         let port: u16 = gw.url.rsplit(':').next().unwrap().parse().unwrap();
         (port, gw.token.clone())
     };
-    let node_home = ctx.root.join("node-home");
-    let _node_host = start_node(&ctx, port, &token, NODE_NAME, &node_home).await;
+    let host = start_node(ctx, port, &token, name, home).await;
+    let config = clawrun_config(ctx, "auto");
+    wait_node(ctx, config.to_str().unwrap(), name, true).await;
+    ReadyNode {
+        host,
+        port,
+        token,
+        config,
+    }
+}
+
+/// `clawrun run --node`, reported into the Telegram topic, listed, and killed.
+pub async fn node_run(ctx: Arc<Ctx>) {
+    let node = ready_node(&ctx, NODE_NAME, &ctx.root.join("node-home")).await;
     let home = ctx.gateway_home();
-    let config = clawrun_config(&ctx, "auto");
-    let cfg = config.to_str().unwrap();
-    // The node is connected and has this clawrun.
-    wait_node(&ctx, cfg, NODE_NAME, true).await;
+    let cfg = node.config.to_str().unwrap();
     let project = ctx.project("on-the-node");
     let task_file = ctx.root.join("node-task.txt");
     std::fs::write(&task_file, TASK).unwrap();
@@ -230,7 +250,7 @@ pub async fn node_run(ctx: Arc<Ctx>) {
         "{env}"
     );
     assert!(
-        !env.contains(&token) && !env.contains("NODE-TASK"),
+        !env.contains(&node.token) && !env.contains("NODE-TASK"),
         "a secret reached the agent"
     );
     assert!(
@@ -255,19 +275,7 @@ pub async fn node_run(ctx: Arc<Ctx>) {
     assert!(heartbeats >= 1, "no heartbeat");
     // One wake, delivered by the node's own `openclaw agent` (a topic session)
     // through the gateway the run was given: the gateway's agent sees it once.
-    let wakes = entries
-        .iter()
-        .filter(|e| matches!(e.item, Item::Wake(_)))
-        .count();
-    assert_eq!(wakes, 1, "not one wake queued");
-    wait_wake_delivered(&run_dir).await;
-    let seen = ctx
-        .openai
-        .chat_bodies()
-        .await
-        .iter()
-        .filter(|b| b.contains(&run_id))
-        .count();
+    let seen = woken(&ctx, &run_dir, &run_id).await;
     assert!(
         seen >= 1,
         "the gateway's agent never saw the wake of {run_id}"
@@ -320,18 +328,11 @@ pub async fn node_run(ctx: Arc<Ctx>) {
 pub async fn node_disconnect(ctx: Arc<Ctx>) {
     const NAME: &str = "e2e-node-b";
     const LABEL: &str = "e2e node disconnect";
-    topic_session_id(&ctx).await;
-    let (port, token) = {
-        let gw = ctx.ready_gateway().await;
-        let port: u16 = gw.url.rsplit(':').next().unwrap().parse().unwrap();
-        (port, gw.token.clone())
-    };
     let node_home = ctx.root.join("node-home-b");
-    let host = start_node(&ctx, port, &token, NAME, &node_home).await;
+    let node = ready_node(&ctx, NAME, &node_home).await;
+    let host = node.host;
     let home = ctx.gateway_home();
-    let config = clawrun_config(&ctx, "auto");
-    let cfg = config.to_str().unwrap();
-    wait_node(&ctx, cfg, NAME, true).await;
+    let cfg = node.config.to_str().unwrap();
     let agent = ctx.root.join("node-agent");
     let _ = std::fs::remove_file(agent.join("go"));
     std::fs::write(agent.join("hold"), "").unwrap();
@@ -408,7 +409,7 @@ pub async fn node_disconnect(ctx: Arc<Ctx>) {
 
     // Back: the same HOME is the same paired node (no new pairing).
     let back = Instant::now();
-    let _host = spawn_node_host(&ctx, port, &token, NAME, &node_home);
+    let _host = spawn_node_host(&ctx, node.port, &node.token, NAME, &node_home);
     wait_node(&ctx, cfg, NAME, true).await;
     let l = ctx.clawrun(&home, &["list", "--config", cfg]).await;
     l.expect_code(0);
@@ -433,32 +434,34 @@ pub async fn node_disconnect(ctx: Arc<Ctx>) {
     let _ = std::fs::remove_file(agent.join("hold"));
     let done: Vec<&String> = texts.iter().filter(|t| t.contains("✅")).collect();
     assert_eq!(done.len(), 1, "not one ✅ in the topic: {texts:#?}");
-    wait_wake_delivered(&run_dir).await;
+    let seen = woken(&ctx, &run_dir, &run_id).await;
     ctx.figure(
         "node_disconnect: agent released to the wake delivered",
         format!("{:.1}s", go.elapsed().as_secs_f64()),
     );
-    let entries = harness::outbox_entries(&run_dir);
-    let wakes = entries
+    assert_eq!(
+        seen, 1,
+        "the orchestrator was not woken once about {run_id}"
+    );
+}
+
+/// The run's one wake (asserted), once delivered (a bounded wait): how many
+/// model calls of the gateway's agent carried it (OpenClaw redacts `run_id=`
+/// in what the model gets, not the wake id).
+async fn woken(ctx: &Ctx, run_dir: &Path, run_id: &str) -> usize {
+    let wakes = harness::outbox_entries(run_dir)
         .iter()
         .filter(|e| matches!(e.item, Item::Wake(_)))
         .count();
     assert_eq!(wakes, 1, "not one wake queued");
-    // The gateway's agent was asked about this run once: one model call
-    // with this run's wake (OpenClaw redacts `run_id=` in what the model
-    // gets, not the wake id).
+    wait_wake_delivered(run_dir).await;
     let wake_id = format!("wake_id={run_id}:wake:");
-    let woken = ctx
-        .openai
+    ctx.openai
         .chat_bodies()
         .await
         .iter()
         .filter(|b| b.contains(&wake_id))
-        .count();
-    assert_eq!(
-        woken, 1,
-        "the orchestrator was not woken once about {run_id}"
-    );
+        .count()
 }
 
 /// The topic's texts since call `before`, once one of them contains `needle`
