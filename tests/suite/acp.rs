@@ -425,36 +425,6 @@ fn acp_output_follow_prints_the_text_until_the_run_ends() {
     assert_eq!(wait_done(&dir), "completed");
 }
 
-/// The heartbeat of a run of the real Claude ACP adapter, mid tool call.
-#[test]
-fn acp_heartbeat_names_the_current_tool() {
-    use clawrun::backends::{AcpParser, LineParser};
-    use clawrun::core::model::state::RunState;
-    use clawrun::core::notify::render_heartbeat;
-    let text = std::fs::read_to_string(fixture("acp/claude-agent-acp-0.101.0-tool.jsonl")).unwrap();
-    let lines: Vec<String> = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| v["dir"] == "in")
-        .map(|v| v["line"].as_str().unwrap().to_owned())
-        .collect();
-    let started = lines
-        .iter()
-        .position(|l| l.contains("\"tool_call\""))
-        .unwrap();
-    let mut parser = AcpParser::default();
-    let mut state = RunState::new();
-    // The tool call ("Terminal") and the update that names its command.
-    for line in &lines[..=started + 1] {
-        for event in parser.parse_line(line) {
-            state.apply(&event);
-        }
-    }
-    let now = tokio::time::Instant::now();
-    let beat = render_heartbeat("ACP", Duration::from_secs(60), &state, now, false);
-    assert!(beat.contains("🔧 execute: echo hello-from-tool"), "{beat}");
-}
-
 /// Every ACP definition shipped commented in backends.toml, uncommented as
 /// its header says ("copy one into your backends.toml and uncomment it"),
 /// is a valid `[acp.<name>]` table, and so is the README's example.

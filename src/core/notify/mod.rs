@@ -24,7 +24,7 @@ pub mod stale;
 mod text;
 mod warnings;
 
-pub use crash::{WakeTarget, crash_items, crash_key, render_crash};
+pub use crash::{WakeTarget, crash_items, render_crash};
 use denials::denial_cause;
 pub use denials::denials_line;
 pub use followups::followups_not_run_line;
@@ -44,12 +44,12 @@ pub const PREVIEW_CHARS: usize = 2000;
 /// Characters of the task shown in the launch message.
 pub const TASK_PREVIEW_CHARS: usize = 3500;
 
-pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
+pub use crate::core::model::text::{fmt_usage, fmt_usd, terminal_safe};
 pub use heartbeat::render_heartbeat;
 pub use launch::render_launch;
 pub use text::{
     esc, esc_preview, fmt_duration, preview, render_waiting, resume_command, resume_fact,
-    shell_quote, tail_chars,
+    tail_chars,
 };
 pub use warnings::warnings_line;
 
@@ -426,5 +426,7 @@ pub fn render_result(
     }
 }
 
+#[cfg(test)]
+mod heartbeat_tests;
 #[cfg(test)]
 mod tests;

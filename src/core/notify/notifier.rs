@@ -136,11 +136,6 @@ impl Notifier {
         self.stale.as_ref().and_then(StaleCheck::skip_reason)
     }
 
-    /// The run's outbox.
-    pub fn outbox(&self) -> &Outbox {
-        &self.outbox
-    }
-
     fn next_key(&mut self, kind: &str) -> String {
         self.seq += 1;
         format!("{}:{kind}:{}", self.info.run_id, self.seq)

@@ -1,7 +1,9 @@
 //! Unit tests of the notifier: rendering and heartbeat timing.
 
+use super::text::shell_quote;
 use super::*;
 use crate::core::model::events::{AgentEvent, Usage, UsageScope};
+use crate::core::model::text::fmt_tokens;
 use std::time::Duration;
 use tokio::time::Instant;
 
