@@ -13,7 +13,7 @@ use crate::backends::Protocol;
 use crate::core::error::Result;
 use crate::core::model::events::FailureKind;
 use crate::core::model::state::{Outcome, RunState};
-use crate::core::notify;
+use crate::core::notify::{self, WakeStatus};
 use crate::core::now_secs;
 use crate::core::store::fsutil;
 use crate::core::store::run::{self, RunSpec, RunStatus, files};
@@ -344,8 +344,7 @@ impl Supervisor<'_> {
             .result(outcome, &record, &self.state, text, duration);
         if follower.run_wakes() {
             self.send_wake(
-                outcome.as_str(),
-                (Some(outcome.exit_code()), agent_exit),
+                (WakeStatus::Ended(outcome), agent_exit),
                 notify::preview(text, notify::WAKE_PREVIEW_CHARS),
             );
         } else {
