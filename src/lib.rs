@@ -228,11 +228,10 @@ pub mod config {
     //! Telegram, routes, where messages go, run defaults, limits and retention.
 
     pub use crate::channels::ChannelKind;
-    pub use crate::core::config::DEFAULT_MAX_SESSIONS;
     pub use crate::core::config::{
-        Config, GatewayConfig, LimitsConfig, NotifyChannel, NotifyConfig, RetentionConfig, Route,
-        RouteTarget, RunConfig, Safety, Secret, Silence, TelegramConfig, UnknownChannelKind,
-        WorktreeMode,
+        Config, DEFAULT_MAX_SESSIONS, GatewayConfig, LimitsConfig, NotifyChannel, NotifyConfig,
+        RetentionConfig, Route, RouteTarget, RunConfig, Safety, Secret, Silence, TelegramConfig,
+        UnknownChannelKind, WorktreeMode,
     };
 }
 
@@ -274,5 +273,4 @@ pub mod error {
         ConfigError, Error, ProcessError, RegistryError, Result, UsageError,
     };
     pub use crate::core::routing::RoutingError;
-    pub use crate::core::store::registry::Status as RegistryStatus;
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod gateway;
+pub mod telegram;
 
 /// Path of a fixture under `tests/fixtures/`.
 pub fn fixture(rel: &str) -> PathBuf {
