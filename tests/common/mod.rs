@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod acp;
 pub mod gateway;
 pub mod telegram;
 
