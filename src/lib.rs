@@ -170,8 +170,9 @@ pub mod runs {
     //! Runs that exist, as `clawrun list`, `show`, `output`, `kill` and `gc` see
     //! them: find a run by id, label or session ([`resolve_run`]), list them,
     //! read a run's record ([`RunRecord`]), output and [`outbox`], stop it, see
-    //! how many run against the cap ([`capacity`]), and remove old ones ([`gc`]).
-    //! Every function returns data; nothing is printed.
+    //! how many run against the cap ([`capacity`]), whether exec mode's
+    //! follower still follows a run ([`follower_state`]), and remove old ones
+    //! ([`gc`]). Every function returns data; nothing is printed.
 
     pub use crate::core::git::{ChangeSummary, CommitLine, RunWorktree, Uncommitted};
     use crate::core::notify::outbox::Outbox;
@@ -186,6 +187,9 @@ pub mod runs {
     pub use crate::core::ops::output::{OutputText, output_text};
     pub use crate::core::ops::resolve::{Run, Target, resolve, resolve_run};
     pub use crate::core::ops::show::{RunDetails, WakeState, show};
+    // Exec mode: whether the `clawrun run` OpenClaw's exec waits on still
+    // follows its run (then its exit is the agent's wake).
+    pub use crate::core::runner::follower::{FOLLOWER_CANCELLED, FollowerState, follower_state};
     pub use crate::core::store::run::{
         ChainPosition, CompletionMode, NotifySettings, RunDir, RunLimits, RunRecord, RunSpec,
         RunStatus, list_runs,
