@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use clawrun::channels::MessageKind;
-use clawrun::core::notify::outbox::Item;
+use clawrun::runs::OutboxItem as Item;
 
 use crate::fakes::TgCall;
 use crate::gateway::{self, TOPIC_KEY};
@@ -500,7 +500,7 @@ async fn wait_status(dir: &Path, want: &[&str]) -> Value {
 /// Wait (bounded) until the run's one wake is delivered; fail with its last
 /// error and the runner's log otherwise.
 async fn wait_wake_delivered(run_dir: &Path) {
-    use clawrun::core::notify::outbox::EntryStatus;
+    use clawrun::runs::EntryStatus;
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let entries = harness::outbox_entries(run_dir);

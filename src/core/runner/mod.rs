@@ -60,18 +60,14 @@ use crate::core::store::run::{self, CompletionMode, NotifySettings, RunLimits};
 
 pub use channel::{channel_for, channel_named};
 pub use crash::{RunnerEnd, WATCH_DONE, close_reaped, record_crash, wait_for_runner};
-pub use detach::{HANDED_SLOT_FD, Handover, LaunchProof, spawn_detached};
-pub use inherit::LastRun;
+pub use detach::{Handover, LaunchProof, spawn_detached};
 pub(crate) use inherit::named_run;
-pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
 pub use queue::Admission;
-pub use reactions::version_warning;
 pub use setup::{
     Prepared, RoutingOptions, create, find_program, prepare, read_task, route, route_input,
-    task_summary,
 };
 pub use supervisor::{execute, execute_admitted};
-pub use worktree::{Decision, WorktreeOptions, WorktreePlan};
+pub use worktree::WorktreeOptions;
 
 /// The variable a run started on a node (`run --node`) receives its task in
 /// (not argv, which every user can read); never passed on to the agent.
@@ -158,7 +154,7 @@ pub struct RunOptions {
     /// What the backend is asked (project, model, resume, permission, …).
     pub request: RequestOptions,
     /// Time limits and turn handling. A multi-turn run given no idle timeout
-    /// gets [`DEFAULT_MULTI_TURN_IDLE_SECS`].
+    /// gets `DEFAULT_MULTI_TURN_IDLE_SECS`.
     pub limits: RunLimits,
     /// What the human is told, and how.
     pub notify: NotifySettings,
@@ -208,7 +204,7 @@ pub struct ChainOptions {
     /// Completion mode (`None`: single, or on `--resume` the mode of the
     /// session's last run).
     pub completion_mode: Option<CompletionMode>,
-    /// Iteration limit in iterate mode (`None`: [`DEFAULT_MAX_ITERATIONS`],
+    /// Iteration limit in iterate mode (`None`: `DEFAULT_MAX_ITERATIONS`,
     /// or on `--resume` the limit of the session's last run).
     pub max_iterations: Option<u32>,
 }

@@ -484,11 +484,6 @@ pub fn parent_exited(parent: u32, wait: Duration) -> bool {
 const WATCHER_EXIT_WAIT: Duration = Duration::from_secs(1);
 
 impl Watcher {
-    /// The watcher's pid.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Tell the watcher the run ended normally (it exits quietly), and reap it.
     pub fn done(mut self) {
         use std::io::Write;
