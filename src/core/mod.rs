@@ -3,10 +3,10 @@
 //!
 //! The folders are layers; each one uses only the ones above it in this list:
 //!
+//! - [`model`]: leaf types without I/O: events, run state, routes, messages.
 //! - [`error`], [`config`]: error types per boundary; `clawrun.toml`;
 //!   [`child_output`]: a child's output read with a bound on memory.
 //! - [`git`]: a leaf beside them: repository facts, worktrees, what changed.
-//! - [`model`]: leaf types without I/O: events, run state, routes, messages.
 //! - [`store`]: state on disk: paths, atomic files, run dirs, registries, time.
 //! - [`openclaw`]: `openclaw.json`, the gateway client, session keys.
 //! - [`context`]: the paths, both config files and the backends, loaded once

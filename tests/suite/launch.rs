@@ -119,7 +119,7 @@ fn prepare_takes_the_config_defaults_and_a_given_flag_wins() {
     // Given, a value is the run's, whatever the file says.
     let mut opts = options(&project, &backends);
     opts.notify.heartbeat_secs = Some(0);
-    opts.request.safety = Some(clawrun::core::config::Safety::Workspace);
+    opts.request.safety = Some(clawrun::config::Safety::Workspace);
     let mut prepared = clawrun::prepare(&opts, &paths, &mut std::io::empty()).unwrap();
     let dir = clawrun::create(&mut prepared).unwrap();
     let id = dir.path.file_name().unwrap().to_str().unwrap().to_owned();

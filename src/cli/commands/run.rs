@@ -9,11 +9,11 @@ use crate::core::context::RunContext;
 use crate::core::model::text::count;
 use crate::core::ops::gc::GcReport;
 use crate::core::ops::launch::{
-    self, Detached, Finished, LaunchHost, LaunchMode, LaunchOptions, Launched, Start, Validated,
+    self, Detached, Finished, LaunchHost, LaunchMode, LaunchOptions, Launched, RunWatch, Start,
+    Validated,
 };
 use crate::core::routing::RouteInput;
 use crate::core::runner::follower;
-use crate::core::runner::process::Watcher;
 use crate::core::runner::{self, Admission, Prepared};
 use crate::core::store::paths::{Paths, ProcessEnv};
 use crate::core::store::run::RunDir;
@@ -187,8 +187,8 @@ impl LaunchHost for Printer {
         );
     }
 
-    fn watcher(&mut self, dir: &RunDir) -> Option<Watcher> {
-        super::watch::spawn(dir, &self.paths)
+    fn watcher(&mut self, dir: &RunDir) -> Option<Box<dyn RunWatch>> {
+        super::watch::spawn(dir, &self.paths).map(|w| Box::new(w) as Box<dyn RunWatch>)
     }
 
     fn channel_unavailable(&mut self, kind: crate::channels::ChannelKind, error: &crate::Error) {

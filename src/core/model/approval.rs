@@ -94,7 +94,7 @@ impl Ask {
     }
 
     /// What `allow-always` remembers: the tool, and for a shell tool the
-    /// command's first word (`Bash:git`); see [`Allowed`].
+    /// command's first word (`Bash:git`); see `Allowed`.
     pub fn always_key(&self) -> String {
         match self.input.get("command").and_then(Value::as_str) {
             Some(cmd) if is_shell(&self.tool) => {

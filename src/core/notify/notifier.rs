@@ -115,11 +115,6 @@ impl Notifier {
         }
     }
 
-    /// The run's outbox.
-    pub fn outbox(&self) -> &Outbox {
-        &self.outbox
-    }
-
     fn next_key(&mut self, kind: &str) -> String {
         self.seq += 1;
         format!("{}:{kind}:{}", self.info.run_id, self.seq)

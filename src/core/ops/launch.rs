@@ -90,7 +90,7 @@ pub trait LaunchHost {
     /// `max` the limit.
     fn queued(&mut self, _prepared: &Prepared, _full: Full, _max: u32) {}
     /// The crash watcher of a run executed in this process (none by default).
-    fn watcher(&mut self, _dir: &RunDir) -> Option<Watcher> {
+    fn watcher(&mut self, _dir: &RunDir) -> Option<Box<dyn RunWatch>> {
         None
     }
     /// The run's channel of type `kind` cannot be built any more (its token
@@ -99,6 +99,20 @@ pub trait LaunchHost {
 }
 
 impl LaunchHost for () {}
+
+/// Something watching a run executed in this process from outside it (the
+/// binary's crash watcher, `clawrun __watch`), told when the run is over so
+/// it does not record a crash.
+pub trait RunWatch {
+    /// The run ended (however it went): stop watching.
+    fn done(self: Box<Self>);
+}
+
+impl RunWatch for Watcher {
+    fn done(self: Box<Self>) {
+        Watcher::done(*self);
+    }
+}
 
 /// How a launch ended its part.
 #[derive(Debug)]
@@ -162,7 +176,7 @@ pub enum Start {
     Created(Box<Started>),
 }
 
-/// Launch a run: [`start`] it, then detach it or execute it here, as
+/// Launch a run: `start` it, then detach it or execute it here, as
 /// `opts.mode` says. `stdin` is read only for a task given as
 /// [`TaskSource::Stdin`].
 ///

@@ -68,18 +68,15 @@ use crate::core::model::state::Outcome;
 use crate::core::store::run::{self, CompletionMode, NotifySettings, RunLimits};
 
 pub use crash::{RunnerEnd, WATCH_DONE, close_reaped, record_crash, wait_for_runner};
-pub use detach::{HANDED_SLOT_FD, LaunchProof, LaunchStatus, spawn_detached};
-pub use inherit::LastRun;
+pub use detach::{LaunchProof, LaunchStatus, spawn_detached};
 pub(crate) use inherit::named_run;
-pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
 pub use preflight::check as preflight;
 pub use queue::{Admission, admit, describe, slots};
-pub use reactions::version_warning;
 pub use routed::{RoutingOptions, route, route_input};
-pub use setup::{Prepared, create, find_program, prepare, prepare_in, task_summary};
+pub use setup::{Prepared, create, find_program, prepare, prepare_in};
 pub use supervisor::{execute, execute_admitted};
 pub use validate::read_task;
-pub use worktree::{Decision, WorktreeOptions, WorktreePlan};
+pub use worktree::WorktreeOptions;
 
 /// The variable a run started on a node (`run --node`) receives its task in
 /// (not argv, which every user can read); never passed on to the agent.
@@ -166,7 +163,7 @@ pub struct RunOptions {
     /// What the backend is asked (project, model, resume, permission, …).
     pub request: RequestOptions,
     /// Time limits and turn handling. A multi-turn run given no idle timeout
-    /// gets [`DEFAULT_MULTI_TURN_IDLE_SECS`].
+    /// gets `DEFAULT_MULTI_TURN_IDLE_SECS`.
     pub limits: RunLimits,
     /// What the human is told, and how.
     pub notify: NotifyOptions,
@@ -213,7 +210,7 @@ pub struct RequestOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotifyOptions {
     /// Seconds between heartbeats, 0 = none (`None`: `[notify] heartbeat` in
-    /// clawrun.toml, else [`crate::core::config::DEFAULT_HEARTBEAT_SECS`]).
+    /// clawrun.toml, else 60 s).
     pub heartbeat_secs: Option<u64>,
     /// Edit one heartbeat message in place (Telegram) instead of posting new ones.
     pub heartbeat_edit: bool,
@@ -267,7 +264,7 @@ pub struct ChainOptions {
     /// Completion mode (`None`: single, or on `--resume` the mode of the
     /// session's last run).
     pub completion_mode: Option<CompletionMode>,
-    /// Iteration limit in iterate mode (`None`: [`DEFAULT_MAX_ITERATIONS`],
+    /// Iteration limit in iterate mode (`None`: `DEFAULT_MAX_ITERATIONS`,
     /// or on `--resume` the limit of the session's last run).
     pub max_iterations: Option<u32>,
 }
@@ -283,12 +280,6 @@ pub fn default_limits() -> RunLimits {
         auto_resume_on_limit: false,
         approval_timeout_secs: crate::core::model::approval::DEFAULT_APPROVAL_TIMEOUT_SECS,
     }
-}
-
-/// The notification settings `clawrun run` uses by default (without a
-/// `clawrun.toml`).
-pub fn default_notify_settings() -> NotifySettings {
-    NotifyOptions::default().settings(&crate::core::config::NotifyConfig::default())
 }
 
 impl RunOptions {

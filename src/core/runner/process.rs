@@ -362,31 +362,6 @@ pub async fn run_version(program: &Path, timeout: Duration) -> Result<VersionOut
     }
 }
 
-/// Replace this process with `exe args…` (exec: signals, output and exit
-/// code become the new program's), its stdin an unlinked private temporary
-/// file holding `stdin` when given — so a task never shows in argv.
-/// Returns only on failure.
-pub fn exec_with_stdin(exe: &Path, args: &[std::ffi::OsString], stdin: Option<&str>) -> io::Error {
-    use std::io::{Seek, SeekFrom, Write};
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(exe);
-    cmd.args(args);
-    if let Some(text) = stdin {
-        let file = tempfile::tempfile().and_then(|mut f| {
-            f.write_all(text.as_bytes())?;
-            f.seek(SeekFrom::Start(0))?;
-            Ok(f)
-        });
-        match file {
-            Ok(f) => {
-                cmd.stdin(f);
-            }
-            Err(e) => return e,
-        }
-    }
-    cmd.exec()
-}
-
 /// Make the child of `cmd` the leader of a new session (`setsid` before
 /// exec): a closing terminal or the parent's exit does not reach it.
 pub fn new_session(cmd: &mut std::process::Command) {
@@ -484,11 +459,6 @@ pub fn parent_exited(parent: u32, wait: Duration) -> bool {
 const WATCHER_EXIT_WAIT: Duration = Duration::from_secs(1);
 
 impl Watcher {
-    /// The watcher's pid.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Tell the watcher the run ended normally (it exits quietly), and reap it.
     pub fn done(mut self) {
         use std::io::Write;

@@ -42,14 +42,14 @@ pub struct Prepared {
     pub paths: Paths,
     /// With `--resume`: the session's last run, whose session key, route,
     /// label and chain the new run inherits (see [`super::route`]).
-    pub last_run: Option<LastRun>,
+    pub(crate) last_run: Option<LastRun>,
     /// With `--resume RUN_ID`: the run id given (the spec holds its session id).
     pub resume_run_id: Option<String>,
     /// Launch even when the route's gateway is down (messages wait in the outbox).
     pub queue_delivery: bool,
     /// The run's own worktree: none, one to make ([`create`] makes it), or
     /// the resumed run's (already in the spec).
-    pub worktree: Decision,
+    pub(crate) worktree: Decision,
 }
 
 /// Find `program` the way `execvp` would: a path is checked as is, a bare name
@@ -74,7 +74,7 @@ pub fn find_program(program: &str, path_var: Option<&str>) -> Option<PathBuf> {
 
 /// Validate everything about a run, with `clawrun.toml`'s defaults: reads
 /// the config files under `paths` (see [`RunContext::load`]), then as
-/// [`prepare_in`]. Touches nothing on disk (reads only).
+/// `prepare_in`. Touches nothing on disk (reads only).
 ///
 /// # Errors
 /// [`Error::Usage`] for bad input, [`Error::Config`] for a bad config or

@@ -105,8 +105,8 @@ pub(crate) struct Supervisor<'a> {
 
 /// Execute the run in `dir` to its end: spawn, supervise, finish. Handles the
 /// runner's own SIGTERM/SIGINT/SIGHUP as a kill (outcome `killed`). Reads
-/// the config files under `paths` ([`RunContext::load`]); a caller that has
-/// a context calls [`execute_admitted`].
+/// the config files under `paths` ([`RunContext::load`]; `clawrun::launch`
+/// executes a run in the context it already has).
 ///
 /// # Errors
 /// Only for failures before the agent could be supervised (unreadable request

@@ -43,8 +43,6 @@ use serde::Serialize;
 use crate::core::openclaw::gateway::{HttpTimeouts, redact};
 use crate::core::store::paths::{Env, Paths};
 
-pub use clis::find_version;
-
 /// Default limit for each external check (a CLI's `--version`, an HTTP call).
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -64,18 +62,6 @@ pub enum CheckStatus {
     Fail,
     /// Not configured and optional, or could not be checked.
     Skip,
-}
-
-impl CheckStatus {
-    /// The status word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckStatus::Ok => "ok",
-            CheckStatus::Warn => "warn",
-            CheckStatus::Fail => "fail",
-            CheckStatus::Skip => "skip",
-        }
-    }
 }
 
 /// One check.
