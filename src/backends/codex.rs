@@ -106,7 +106,7 @@ impl Backend for CodexBackend {
         req.check_common("codex", "the thread id")?;
         match &req.permission {
             Permission::Default => {}
-            Permission::CodexSandbox(mode) => {
+            Permission::Sandbox(mode) => {
                 if !CODEX_SANDBOX_MODES.contains(&mode.as_str()) {
                     return reject(format!(
                         "unknown sandbox mode {mode:?}; valid modes: {}",
@@ -114,7 +114,7 @@ impl Backend for CodexBackend {
                     ));
                 }
             }
-            Permission::ClaudeMode(mode) => {
+            Permission::Mode(mode) => {
                 return reject(format!(
                     "permission mode {mode:?} is a Claude option; Codex takes a sandbox mode ({})",
                     CODEX_SANDBOX_MODES.join(", ")
@@ -153,7 +153,7 @@ impl Backend for CodexBackend {
             // A Claude mode is rejected by `validate`; should it get here anyway it
             // is passed on, so that Codex refuses it loudly instead of clawrun
             // silently running with another sandbox.
-            Permission::CodexSandbox(mode) | Permission::ClaudeMode(mode) => {
+            Permission::Sandbox(mode) | Permission::Mode(mode) => {
                 args.extend(["-s".to_string(), mode.clone()]);
             }
         }
@@ -204,8 +204,8 @@ impl Backend for CodexBackend {
     fn safety_permission(&self, safety: Safety) -> Result<Permission, RequestError> {
         Ok(match safety {
             Safety::Full => Permission::Default,
-            Safety::Workspace => Permission::CodexSandbox("workspace-write".to_owned()),
-            Safety::ReadOnly => Permission::CodexSandbox("read-only".to_owned()),
+            Safety::Workspace => Permission::Sandbox("workspace-write".to_owned()),
+            Safety::ReadOnly => Permission::Sandbox("read-only".to_owned()),
         })
     }
 

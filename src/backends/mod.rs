@@ -39,18 +39,43 @@ use crate::core::error::ConfigError;
 use crate::core::model::approval::ApprovalMode;
 use crate::core::model::events::AgentEvent;
 
-/// Permission handling for an unattended run.
+/// Permission handling for an unattended run, in backend-neutral terms: each
+/// backend maps it to its own flags (Claude `--permission-mode`, Codex `-s`, an
+/// ACP agent's answer to its permission requests) or rejects what it has none
+/// for.
+///
+/// On disk (`request.json`) it is `"default"`, `{"mode": …}` or
+/// `{"sandbox": …}`; the names earlier versions wrote
+/// (`claude-mode`, `codex-sandbox`) still load.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Permission {
     /// The backend's configured default (bypass for both CLIs, as in the seed).
     #[default]
     Default,
-    /// Claude `--permission-mode <mode>` (`default`, `plan`, `acceptEdits`,
-    /// `bypassPermissions`, …). Passed as given, never dropped.
-    ClaudeMode(String),
-    /// Codex sandbox `-s <mode>` (`read-only`, `workspace-write`, `danger-full-access`).
-    CodexSandbox(String),
+    /// A permission mode, `--permission-mode <mode>`: what the agent may do
+    /// without asking (Claude's `default`, `plan`, `acceptEdits`,
+    /// `bypassPermissions`, …; an ACP agent allows under `bypassPermissions`
+    /// and denies under any other). Passed as given, never dropped.
+    #[serde(alias = "claude-mode")]
+    Mode(String),
+    /// A sandbox, `--sandbox <mode>`: where the agent's commands may write
+    /// (`read-only`, `workspace-write`, `danger-full-access`; Codex `-s`).
+    #[serde(alias = "codex-sandbox")]
+    Sandbox(String),
+}
+
+impl Permission {
+    /// The clawrun flag that asks for this setting, as the user wrote it
+    /// (`--permission-mode plan`, `--sandbox read-only`); `None` for the
+    /// default.
+    pub fn flag(&self) -> Option<String> {
+        match self {
+            Permission::Default => None,
+            Permission::Mode(m) => Some(format!("--permission-mode {m}")),
+            Permission::Sandbox(m) => Some(format!("--sandbox {m}")),
+        }
+    }
 }
 
 /// Everything a backend needs to build a command. Built by the runner from the
@@ -98,12 +123,7 @@ impl RunRequest {
     /// `read-only (--permission-mode plan)`, `full`, or
     /// `full; --sandbox read-only given (wins over the preset)`.
     pub fn safety_summary(&self) -> String {
-        let flag = match &self.permission {
-            Permission::Default => None,
-            Permission::ClaudeMode(m) => Some(format!("--permission-mode {m}")),
-            Permission::CodexSandbox(m) => Some(format!("--sandbox {m}")),
-        };
-        match (flag, self.permission_given) {
+        match (self.permission.flag(), self.permission_given) {
             (Some(flag), true) => format!("{}; {flag} given (wins over the preset)", self.safety),
             (Some(flag), false) => format!("{} ({flag})", self.safety),
             (None, _) => self.safety.to_string(),
@@ -121,9 +141,9 @@ impl RunRequest {
 /// Which permission option a backend takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PermissionStyle {
-    /// A permission mode ([`Permission::ClaudeMode`], `--permission-mode`).
+    /// A permission mode ([`Permission::Mode`], `--permission-mode`).
     Mode,
-    /// A sandbox mode ([`Permission::CodexSandbox`], `--sandbox`).
+    /// A sandbox mode ([`Permission::Sandbox`], `--sandbox`).
     Sandbox,
 }
 
@@ -430,5 +450,45 @@ impl AnyBackend {
     /// [`ConfigError::UnknownBackend`] naming the known backends when `name` is unknown.
     pub fn from_config(name: &str, config: &BackendsConfig) -> Result<Self, ConfigError> {
         config.backend(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::Permission;
+
+    #[test]
+    fn permission_is_written_in_neutral_terms_and_the_old_names_still_load() {
+        let json = |p: &Permission| serde_json::to_string(p).unwrap();
+        assert_eq!(json(&Permission::Default), r#""default""#);
+        assert_eq!(json(&Permission::Mode("plan".into())), r#"{"mode":"plan"}"#);
+        assert_eq!(
+            json(&Permission::Sandbox("read-only".into())),
+            r#"{"sandbox":"read-only"}"#
+        );
+        let load = |s: &str| serde_json::from_str::<Permission>(s).unwrap();
+        assert_eq!(
+            load(r#"{"claude-mode":"plan"}"#),
+            Permission::Mode("plan".into())
+        );
+        assert_eq!(
+            load(r#"{"codex-sandbox":"read-only"}"#),
+            Permission::Sandbox("read-only".into())
+        );
+        assert_eq!(load(r#"{"mode":"plan"}"#), Permission::Mode("plan".into()));
+    }
+
+    #[test]
+    fn permission_flag_names_the_clawrun_flag() {
+        assert_eq!(Permission::Default.flag(), None);
+        assert_eq!(
+            Permission::Mode("acceptEdits".into()).flag().as_deref(),
+            Some("--permission-mode acceptEdits")
+        );
+        assert_eq!(
+            Permission::Sandbox("read-only".into()).flag().as_deref(),
+            Some("--sandbox read-only")
+        );
     }
 }

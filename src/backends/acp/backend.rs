@@ -45,8 +45,8 @@ impl AcpBackend {
 pub fn policy_for(permission: &Permission) -> PermissionPolicy {
     match permission {
         Permission::Default => PermissionPolicy::Allow,
-        Permission::ClaudeMode(mode) if mode == BYPASS_MODE => PermissionPolicy::Allow,
-        Permission::ClaudeMode(_) | Permission::CodexSandbox(_) => PermissionPolicy::Deny,
+        Permission::Mode(mode) if mode == BYPASS_MODE => PermissionPolicy::Allow,
+        Permission::Mode(_) | Permission::Sandbox(_) => PermissionPolicy::Deny,
     }
 }
 
@@ -61,7 +61,7 @@ impl Backend for AcpBackend {
 
     fn validate(&self, req: &RunRequest) -> Result<(), RequestError> {
         req.check_common(self.config.name, "the session id")?;
-        if let Permission::CodexSandbox(_) = req.permission {
+        if let Permission::Sandbox(_) = req.permission {
             return self.reject("a sandbox mode is a codex option; use --permission-mode");
         }
         if req.fork {

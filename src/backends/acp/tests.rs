@@ -210,11 +210,11 @@ fn permission_requests_follow_the_policy_with_the_offered_option_ids() {
     assert_eq!(v["result"]["outcome"]["outcome"], "cancelled");
     assert_eq!(policy_for(&Permission::Default), PermissionPolicy::Allow);
     assert_eq!(
-        policy_for(&Permission::ClaudeMode("bypassPermissions".into())),
+        policy_for(&Permission::Mode("bypassPermissions".into())),
         PermissionPolicy::Allow
     );
     assert_eq!(
-        policy_for(&Permission::ClaudeMode("default".into())),
+        policy_for(&Permission::Mode("default".into())),
         PermissionPolicy::Deny
     );
 }

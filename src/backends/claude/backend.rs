@@ -63,7 +63,7 @@ impl Backend for ClaudeBackend {
         req.check_common("claude", "the resume id")?;
         match &req.permission {
             Permission::Default => {}
-            Permission::ClaudeMode(mode) => {
+            Permission::Mode(mode) => {
                 if !CLAUDE_PERMISSION_MODES.contains(&mode.as_str()) {
                     return reject(format!(
                         "unknown permission mode {mode:?}; valid modes: {}",
@@ -71,7 +71,7 @@ impl Backend for ClaudeBackend {
                     ));
                 }
             }
-            Permission::CodexSandbox(mode) => {
+            Permission::Sandbox(mode) => {
                 return reject(format!(
                     "sandbox mode {mode:?} is a Codex option; Claude takes a permission mode ({})",
                     CLAUDE_PERMISSION_MODES.join(", ")
@@ -79,7 +79,7 @@ impl Backend for ClaudeBackend {
             }
         }
         if req.approvals == ApprovalMode::Chat {
-            if let Permission::ClaudeMode(mode) = &req.permission {
+            if let Permission::Mode(mode) = &req.permission {
                 if BYPASSING_MODES.contains(&mode.as_str()) {
                     return reject(format!(
                         "--approvals chat cannot ask anything under --permission-mode {mode}, \
@@ -121,7 +121,7 @@ impl Backend for ClaudeBackend {
             // A sandbox mode is rejected by `validate`; should it get here anyway it
             // is passed on, so that Claude refuses it loudly instead of clawrun
             // silently running with another permission mode.
-            Permission::ClaudeMode(mode) | Permission::CodexSandbox(mode) => {
+            Permission::Mode(mode) | Permission::Sandbox(mode) => {
                 args.extend(["--permission-mode".to_string(), mode.clone()]);
             }
         }
@@ -186,8 +186,8 @@ impl Backend for ClaudeBackend {
     fn safety_permission(&self, safety: Safety) -> Result<Permission, RequestError> {
         Ok(match safety {
             Safety::Full => Permission::Default,
-            Safety::Workspace => Permission::ClaudeMode(CLAUDE_WORKSPACE_MODE.to_owned()),
-            Safety::ReadOnly => Permission::ClaudeMode(CLAUDE_READ_ONLY_MODE.to_owned()),
+            Safety::Workspace => Permission::Mode(CLAUDE_WORKSPACE_MODE.to_owned()),
+            Safety::ReadOnly => Permission::Mode(CLAUDE_READ_ONLY_MODE.to_owned()),
         })
     }
 

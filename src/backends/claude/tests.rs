@@ -96,7 +96,7 @@ fn every_option_maps_to_its_flag() {
         model: Some("opus".to_string()),
         resume_id: Some("b97f592b".to_string()),
         fork: true,
-        permission: Permission::ClaudeMode("plan".to_string()),
+        permission: Permission::Mode("plan".to_string()),
         allowed_tools: strings(&["Bash(git *)", "Read"]),
         append_system_prompt: Some("- be brief".to_string()),
         max_budget_usd: Some(1.5),
@@ -140,11 +140,11 @@ fn validate_rejects_what_claude_cannot_do() {
     let b = backend();
     let bad = [
         RunRequest {
-            permission: Permission::CodexSandbox("read-only".to_string()),
+            permission: Permission::Sandbox("read-only".to_string()),
             ..request()
         },
         RunRequest {
-            permission: Permission::ClaudeMode("yolo".to_string()),
+            permission: Permission::Mode("yolo".to_string()),
             ..request()
         },
         RunRequest {
@@ -174,7 +174,7 @@ fn validate_rejects_what_claude_cannot_do() {
     }
     let err = b
         .validate(&RunRequest {
-            permission: Permission::ClaudeMode("yolo".to_string()),
+            permission: Permission::Mode("yolo".to_string()),
             ..request()
         })
         .unwrap_err();
@@ -260,7 +260,7 @@ fn approvals_chat_asks_over_stdio_instead_of_bypassing() {
     );
     // An explicit mode that still prompts is kept.
     let edits = RunRequest {
-        permission: Permission::ClaudeMode("acceptEdits".into()),
+        permission: Permission::Mode("acceptEdits".into()),
         ..req.clone()
     };
     assert!(backend().validate(&edits).is_ok());
@@ -272,7 +272,7 @@ fn approvals_chat_asks_over_stdio_instead_of_bypassing() {
     // A mode that never prompts leaves nothing to ask: refused.
     for mode in ["bypassPermissions", "dontAsk"] {
         let bypass = RunRequest {
-            permission: Permission::ClaudeMode(mode.into()),
+            permission: Permission::Mode(mode.into()),
             ..req.clone()
         };
         let err = backend().validate(&bypass).unwrap_err().to_string();
@@ -353,11 +353,11 @@ fn safety_presets_map_to_permission_modes() {
     assert_eq!(b.safety_permission(Safety::Full), Ok(Permission::Default));
     assert_eq!(
         b.safety_permission(Safety::Workspace),
-        Ok(Permission::ClaudeMode("acceptEdits".into()))
+        Ok(Permission::Mode("acceptEdits".into()))
     );
     assert_eq!(
         b.safety_permission(Safety::ReadOnly),
-        Ok(Permission::ClaudeMode("plan".into()))
+        Ok(Permission::Mode("plan".into()))
     );
 }
 

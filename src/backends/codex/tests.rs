@@ -56,7 +56,7 @@ fn sandbox_model_no_search_and_extra_args() {
     let b = CodexBackend::new(config);
     let req = RunRequest {
         model: Some("gpt-5.5".to_string()),
-        permission: Permission::CodexSandbox("workspace-write".to_string()),
+        permission: Permission::Sandbox("workspace-write".to_string()),
         search: Some(false),
         ..request()
     };
@@ -128,11 +128,11 @@ fn validate_rejects_claude_options() {
     let b = backend();
     let bad = [
         RunRequest {
-            permission: Permission::ClaudeMode("plan".to_string()),
+            permission: Permission::Mode("plan".to_string()),
             ..request()
         },
         RunRequest {
-            permission: Permission::CodexSandbox("yolo".to_string()),
+            permission: Permission::Sandbox("yolo".to_string()),
             ..request()
         },
         RunRequest {
@@ -201,11 +201,11 @@ fn safety_presets_map_to_sandboxes() {
     assert_eq!(b.safety_permission(Safety::Full), Ok(Permission::Default));
     assert_eq!(
         b.safety_permission(Safety::Workspace),
-        Ok(Permission::CodexSandbox("workspace-write".into()))
+        Ok(Permission::Sandbox("workspace-write".into()))
     );
     assert_eq!(
         b.safety_permission(Safety::ReadOnly),
-        Ok(Permission::CodexSandbox("read-only".into()))
+        Ok(Permission::Sandbox("read-only".into()))
     );
 }
 

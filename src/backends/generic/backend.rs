@@ -56,7 +56,7 @@ impl Backend for GenericBackend {
         req.check_common(self.config.name, "the session id")?;
         match &req.permission {
             Permission::Default => {}
-            Permission::ClaudeMode(_) | Permission::CodexSandbox(_) => {
+            Permission::Mode(_) | Permission::Sandbox(_) => {
                 return self.reject(
                     "permission and sandbox modes are claude/codex options; put the CLI's own flags in `args`",
                 );

@@ -139,7 +139,7 @@ fn validate_rejects_what_the_config_cannot_express() {
             ..base.clone()
         },
         RunRequest {
-            permission: Permission::ClaudeMode("plan".into()),
+            permission: Permission::Mode("plan".into()),
             ..base.clone()
         },
         RunRequest {

@@ -5,16 +5,14 @@ use std::path::Path;
 
 /// What refused a run's denied tool calls: its preset, or the explicit flag.
 pub(crate) fn denial_cause(req: &crate::backends::RunRequest) -> String {
-    use crate::backends::Permission;
     use crate::core::model::approval::ApprovalMode;
     if req.approvals == ApprovalMode::Chat {
         // The CLI asked; a denial is the human's (or a timeout's, or an
         // unreachable gateway's), each already told in the chat.
         return "the approvals in the chat".to_owned();
     }
-    match (&req.permission, req.permission_given) {
-        (Permission::ClaudeMode(m), true) => format!("--permission-mode {m}"),
-        (Permission::CodexSandbox(m), true) => format!("--sandbox {m}"),
+    match req.permission.flag() {
+        Some(flag) if req.permission_given => flag,
         _ => format!("the {} preset", req.safety),
     }
 }

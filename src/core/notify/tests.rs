@@ -280,7 +280,7 @@ fn a_denial_under_chat_approvals_is_the_chat_s_not_the_preset_s() {
     };
     assert_eq!(super::denial_cause(&chat), "the approvals in the chat");
     let flag = RunRequest {
-        permission: Permission::CodexSandbox("read-only".into()),
+        permission: Permission::Sandbox("read-only".into()),
         permission_given: true,
         ..RunRequest::default()
     };

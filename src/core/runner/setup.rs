@@ -476,11 +476,11 @@ fn permission(opts: &RunOptions, backend: &AnyBackend, safety: Safety) -> Result
         (Some(_), Some(_)) => Err(usage("--permission-mode and --sandbox exclude each other")),
         (Some(m), None) => {
             check_token("--permission-mode", m, 64)?;
-            Ok(Permission::ClaudeMode(m.clone()))
+            Ok(Permission::Mode(m.clone()))
         }
         (None, Some(s)) => {
             check_token("--sandbox", s, 64)?;
-            Ok(Permission::CodexSandbox(s.clone()))
+            Ok(Permission::Sandbox(s.clone()))
         }
         (None, None) => backend.safety_permission(safety).map_err(Error::usage_from),
     }
