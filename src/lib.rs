@@ -104,6 +104,7 @@ pub use crate::backends::{AnyBackend, Backend};
 pub use crate::channels::{AnyChannel, Channel, ChannelError, DynChannel};
 pub use crate::core::error::{Error, Result, UsageError};
 pub use crate::core::model::events::AgentEvent;
+pub use crate::core::model::exit::ExitStatus;
 pub use crate::core::model::state::Outcome;
 pub use crate::core::runner::{RunOptions, RunReport, TaskSource, create, execute, prepare};
 pub use crate::core::store::paths::{Paths, ProcessEnv};

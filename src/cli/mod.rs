@@ -16,6 +16,7 @@ use anyhow::Context as _;
 
 use self::args::{Cli, Command};
 use self::exit::CliError;
+use crate::core::model::exit::ExitStatus;
 
 /// The `clawrun` program: parse the command line, run the command, and turn
 /// the result into an exit status (see [`exit`] and README "Exit codes").
@@ -48,8 +49,8 @@ pub struct Ctx {
     pub backends_file: Option<PathBuf>,
 }
 
-/// A command's result: its exit code, or why it failed.
-pub type CmdResult = Result<u8, CliError>;
+/// A command's result: its exit status, or why it failed.
+pub type CmdResult = Result<ExitStatus, CliError>;
 
 /// Run the command `cli` names.
 ///

@@ -24,10 +24,8 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::cli::exit::CliError;
 use crate::cli::{CmdResult, runtime};
+use crate::core::model::exit::ExitStatus;
 
-/// Exit code of a follower that left its run to go on by itself (the gateway
-/// stops or restarts; the run reports and wakes by itself when it ends).
-pub const EXIT_FOLLOWER_LEFT: u8 = 7;
 /// The most of the output file read for the result's first line.
 const OUTPUT_HEAD_BYTES: u64 = 64 * 1024;
 
@@ -51,9 +49,9 @@ pub fn follow(dir: &RunDir, configs: &Configs, launch: impl FnOnce() -> CmdResul
         let _in_runtime = rt.enter();
         StopSignals::install()?
     };
-    let code = launch()?;
-    if code != 0 {
-        return Ok(code);
+    let launched = launch()?;
+    if !launched.is_success() {
+        return Ok(launched);
     }
     let spec = dir.read_spec()?;
     let gateway =
@@ -84,7 +82,7 @@ pub fn follow(dir: &RunDir, configs: &Configs, launch: impl FnOnce() -> CmdResul
                  wakes the agent when it ends",
                 spec.run_id
             );
-            (left_text(&spec), EXIT_FOLLOWER_LEFT)
+            (left_text(&spec), ExitStatus::FollowerLeft)
         }
     };
     // The gateway may be gone (EPIPE): the run's own messages still go out.

@@ -1,6 +1,7 @@
 //! `clawrun run` (validate, route, launch in the foreground or detached) and
 //! the hidden `__runner` that executes a detached run's directory.
 
+use crate::core::model::exit::ExitStatus;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -178,7 +179,7 @@ fn validation(
         ];
         render::text(&render::route::report(&spec.route, input, &extra))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// The daily retention pass, said on stderr when it removed anything.
@@ -242,7 +243,7 @@ fn detach(
             render::run::launched(&proof, &prepared.spec, position, slots.max())
         )?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// `clawrun __runner DIR`: execute a prepared run directory (used by

@@ -1,5 +1,6 @@
 //! `clawrun status`: the runs that are running now (stale records reaped).
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::now_secs;
 
 use crate::cli::args::StatusArgs;
@@ -16,11 +17,11 @@ pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
         let records: Vec<_> = active.iter().map(|(_, r)| r).collect();
         render::json(&records)?;
         eprint!("{unreadable}");
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     if active.is_empty() {
         render::text(&format!("No runs are running.\n{unreadable}"))?;
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let now = now_secs();
     let lines: String = active
@@ -28,5 +29,5 @@ pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
         .map(|(dir, r)| render::runs::status_line(dir, r, now))
         .collect();
     render::text(&format!("{lines}{unreadable}"))?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -10,6 +10,7 @@
 //! does it parse its command line and build what it needs ([`watch`]) to
 //! record the crash and deliver the crash message and the wake.
 
+use crate::core::model::exit::ExitStatus;
 use std::ffi::OsString;
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
@@ -75,7 +76,7 @@ fn wait_on_stdin() -> RunnerEnd {
 pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
     let (parent, end) = *WAITED.get_or_init(|| (process::parent_pid(), wait_on_stdin()));
     if end == RunnerEnd::Finished {
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     if !process::parent_exited(parent, Duration::from_secs(2)) {
         // Not the runner's death (a watcher started by hand, stdin closed):
@@ -83,7 +84,7 @@ pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
         eprintln!(
             "⚠ the watcher's input closed while its runner (pid {parent}) runs: nothing recorded"
         );
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let dir = RunDir::open(PathBuf::from(dir));
     let spec = dir.read_spec()?;
@@ -104,7 +105,7 @@ pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
         .into()
     });
     runtime()?.block_on(runner::record_crash(&dir, &ctx.paths, channel, &message))?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Start the watcher of this runner (`clawrun __watch DIR`). A watcher that

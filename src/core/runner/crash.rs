@@ -233,7 +233,7 @@ fn close_crashed(
         spec,
         &backend,
         Outcome::Crashed.as_str(),
-        (Some(Outcome::Crashed.exit_code()), record.exit_code),
+        (Some(Outcome::Crashed.exit_code().code()), record.exit_code),
         record.resume_id.clone(),
         notify::preview(error, notify::WAKE_PREVIEW_CHARS),
     )

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use crate::backends::Protocol;
 use crate::core::error::Result;
 use crate::core::model::events::FailureKind;
+use crate::core::model::exit::ExitStatus as Exit;
 use crate::core::model::state::{Outcome, RunState};
 use crate::core::notify;
 use crate::core::now_secs;
@@ -246,8 +247,8 @@ impl Supervisor<'_> {
         self.dir.release_reserve();
         // What could not be made durable turns a success into exit 1.
         let exit_code = match outcome.exit_code() {
-            0 if !storage_errors.is_empty() => 1,
-            code => code,
+            Exit::Success if !storage_errors.is_empty() => Exit::Failure,
+            status => status,
         };
         Ok(RunReport {
             run_id: self.spec.run_id.clone(),
@@ -345,7 +346,7 @@ impl Supervisor<'_> {
         if follower.run_wakes() {
             self.send_wake(
                 outcome.as_str(),
-                (Some(outcome.exit_code()), agent_exit),
+                (Some(outcome.exit_code().code()), agent_exit),
                 notify::preview(text, notify::WAKE_PREVIEW_CHARS),
             );
         } else {

@@ -49,6 +49,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::model::state::Outcome;
 use crate::core::store::run::{self, CompletionMode, NotifySettings, RunLimits};
 
@@ -263,8 +264,8 @@ pub struct RunReport {
     pub run_id: String,
     /// Outcome.
     pub outcome: Outcome,
-    /// The runner's exit code for it.
-    pub exit_code: u8,
+    /// The runner's exit status for it (what `clawrun run` exits with).
+    pub exit_code: ExitStatus,
     /// The agent's exit code.
     pub agent_exit_code: Option<i32>,
     /// Resume id of the session.
