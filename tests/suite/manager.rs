@@ -898,7 +898,7 @@ fn capacity_counts_the_slots_live_runners_hold() {
     // Ending a run frees its slot.
     let run = resolve::resolve_run(&p, &one.run_id).unwrap();
     let report = kill::kill_run(&p, &run, Duration::from_secs(15)).unwrap();
-    assert_eq!(report.outcome, "killed");
+    assert_eq!(report.outcome, clawrun::Outcome::Killed);
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while capacity::admit(&capacity::slots(&p, 2), false).is_err() {
         assert!(
