@@ -4,7 +4,8 @@
 //! The folders are layers; each one uses only the ones above it in this list:
 //!
 //! - [`error`], [`config`]: error types per boundary; `clawrun.toml`;
-//!   [`child_output`]: a child's output read with a bound on memory.
+//!   [`sys`]: the system calls (processes and their groups, programs and
+//!   their versions, an atomic copy, resource usage).
 //! - [`git`]: a leaf beside them: repository facts, worktrees, what changed.
 //! - [`model`]: leaf types without I/O: events, run state, routes, messages.
 //! - [`store`]: state on disk: paths, atomic files, run dirs, registries, time.
@@ -14,7 +15,6 @@
 //! - [`runner`]: one run from start to end.
 //! - [`ops`]: functions over existing runs (list, show, kill, gc, doctor, …).
 
-pub mod child_output;
 pub mod config;
 pub mod error;
 pub mod git;
@@ -25,5 +25,6 @@ pub mod ops;
 pub mod routing;
 pub mod runner;
 pub mod store;
+pub mod sys;
 
 pub use store::timefmt::now_secs;

@@ -17,9 +17,9 @@ use crate::core::notify::delivery::Configs;
 use crate::core::openclaw::config as openclaw_config;
 use crate::core::openclaw::gateway::GatewayClient;
 use crate::core::runner::follower::{self, FollowerLock, TermCause};
-use crate::core::runner::process;
 use crate::core::store::paths::ProcessEnv;
 use crate::core::store::run::{RunDir, RunRecord, RunSpec, RunStatus};
+use crate::core::sys::group;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::cli::exit::CliError;
@@ -140,7 +140,7 @@ async fn cancel(dir: &RunDir) -> Followed {
     match dir.read_record() {
         Ok(rec) if rec.status.is_done() => return Followed::Ended(Box::new(rec)),
         Ok(rec) => {
-            if let Err(e) = process::terminate(rec.runner_pid) {
+            if let Err(e) = group::terminate(rec.runner_pid) {
                 eprintln!("⚠ stopping the runner (pid {}): {e}", rec.runner_pid);
             }
         }

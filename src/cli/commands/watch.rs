@@ -22,6 +22,7 @@ use crate::channels::Console;
 use crate::core::runner::{self, RunnerEnd, process};
 use crate::core::store::paths::Paths;
 use crate::core::store::run::RunDir;
+use crate::core::sys::group;
 
 use crate::cli::{CmdResult, Ctx, runtime};
 
@@ -54,7 +55,7 @@ pub fn wait_early() -> Option<RunnerEnd> {
         return None;
     }
     drop(args);
-    let parent = process::parent_pid();
+    let parent = group::parent_pid();
     let end = wait_on_stdin();
     let _ = WAITED.set((parent, end));
     Some(end)
@@ -74,11 +75,11 @@ fn wait_on_stdin() -> RunnerEnd {
 /// the crash and deliver the crash message and the wake (see
 /// `crate::core::runner::wait_for_runner`).
 pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
-    let (parent, end) = *WAITED.get_or_init(|| (process::parent_pid(), wait_on_stdin()));
+    let (parent, end) = *WAITED.get_or_init(|| (group::parent_pid(), wait_on_stdin()));
     if end == RunnerEnd::Finished {
         return Ok(ExitStatus::Success);
     }
-    if !process::parent_exited(parent, Duration::from_secs(2)) {
+    if !group::parent_exited(parent, Duration::from_secs(2)) {
         // Not the runner's death (a watcher started by hand, stdin closed):
         // a live run is never marked crashed.
         eprintln!(

@@ -16,12 +16,12 @@ use super::resolve::{Run, agent_alive, norm_label, registries, runner_alive};
 use crate::core::error::{Error, Result};
 use crate::core::model::state::Outcome;
 use crate::core::now_secs;
-use crate::core::runner::process;
 use crate::core::store::paths::Paths;
 use crate::core::store::registry::Status;
 use crate::core::store::run::{RunRecord, RunStatus};
 use crate::core::store::sessions::registry_status;
 use crate::core::store::timefmt;
+use crate::core::sys::group;
 
 /// How long `kill` waits for the run to finish.
 pub const DEFAULT_KILL_WAIT: Duration = Duration::from_secs(30);
@@ -166,7 +166,7 @@ fn signal_runner(
             // timeout. A record naming a new runner (a detached runner takes
             // over from the `run --detach` that created the record) gets it too.
             if signalled != Some(rec.runner_pid) {
-                process::terminate(rec.runner_pid).map_err(|e| {
+                group::terminate(rec.runner_pid).map_err(|e| {
                     Error::io(format!("signalling the runner (pid {})", rec.runner_pid), e)
                 })?;
                 signalled = Some(rec.runner_pid);
@@ -330,7 +330,7 @@ fn settled_without_runner(
 /// SIGTERM the agent's group, wait up to `grace`, SIGKILL whatever is left.
 fn stop_group(rec: &RunRecord, grace: Duration) {
     if let Some(pgid) = rec.agent_pid {
-        process::stop_group_blocking(pgid, grace, KILL_POLL);
+        group::stop_group_blocking(pgid, grace, KILL_POLL);
     }
 }
 

@@ -4,7 +4,7 @@
 //! directory is gone), the label and session key carried over, and the task
 //! on standard input.
 
-use crate::core::runner::process;
+use crate::core::sys::session;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -223,6 +223,6 @@ fn push_flags(
 /// private temporary file, so it never appears in argv (`ps`) and has no size
 /// limit. Returns only on failure.
 pub fn exec_resume(plan: &ResumePlan, exe: &Path) -> Error {
-    let e = process::exec_with_stdin(exe, &plan.args, plan.stdin_task.as_deref());
+    let e = session::exec_with_stdin(exe, &plan.args, plan.stdin_task.as_deref());
     Error::io(format!("starting {}", exe.display()), e)
 }

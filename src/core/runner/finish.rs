@@ -17,10 +17,11 @@ use crate::core::model::state::{Outcome, RunState};
 use crate::core::notify;
 use crate::core::now_secs;
 use crate::core::store::fsutil;
-use crate::core::store::run::{self, RunSpec, RunStatus, files};
+use crate::core::store::run::{RunSpec, RunStatus, files};
+use crate::core::sys::fs::copy_atomic;
+use crate::core::sys::{group, usage};
 
 use super::RunReport;
-use super::process;
 use super::supervisor::{Attempt, Loop, Supervisor};
 
 /// Why supervision stopped the agent.
@@ -134,24 +135,6 @@ fn checked_write(
     write(path).map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
-/// Copy `from` to `to` atomically (temp file in `to`'s directory, 0600, fsync, rename).
-fn copy_atomic(from: &Path, to: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = to
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".clawrun-")
-        .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)?;
-    std::io::copy(&mut std::fs::File::open(from)?, tmp.as_file_mut())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(to).map_err(|e| e.error)?;
-    Ok(())
-}
-
 /// `HH:MM UTC` of a Unix time.
 pub(crate) fn hh_mm_utc(t: i64) -> String {
     let day = t.rem_euclid(86_400);
@@ -191,7 +174,7 @@ impl Supervisor<'_> {
             }
             None => None,
         };
-        let agent_exit = status.as_ref().map(process::exit_code);
+        let agent_exit = status.as_ref().map(group::exit_code);
         let mut closing = self
             .protocol
             .finish(status.as_ref().and_then(ExitStatus::code), &stderr_tail);
@@ -282,7 +265,7 @@ impl Supervisor<'_> {
         self.record.ended_at = Some(now_secs());
         self.record.exit_code = agent_exit;
         self.record.error = error;
-        let (cpu_ms, rss_kb) = run::self_usage();
+        let (cpu_ms, rss_kb) = usage::self_usage();
         self.record.runner_cpu_ms = Some(cpu_ms);
         self.record.runner_peak_rss_kb = Some(rss_kb);
         let mut failed = Vec::new();

@@ -62,8 +62,7 @@ pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
 pub use queue::Admission;
 pub use reactions::version_warning;
 pub use setup::{
-    Prepared, RoutingOptions, create, find_program, prepare, read_task, route, route_input,
-    task_summary,
+    Prepared, RoutingOptions, create, prepare, read_task, route, route_input, task_summary,
 };
 pub use supervisor::{execute, execute_admitted};
 pub use worktree::{Decision, WorktreeOptions, WorktreePlan};

@@ -24,6 +24,7 @@ use crate::core::store::paths::Paths;
 use crate::core::store::run::{
     self, ChainPosition, CompletionMode, RunDir, RunLimits, RunRecord, RunSpec, RunStatus, files,
 };
+use crate::core::sys::programs::find_program;
 
 use super::inherit::{self, LastRun};
 use super::worktree::{self, Decision};
@@ -79,26 +80,6 @@ pub(super) fn check_token(flag: &str, value: &str, max: usize) -> Result<()> {
         return Err(usage(format!("{flag} is longer than {max} characters")));
     }
     Ok(())
-}
-
-/// Find `program` the way `execvp` would: a path is checked as is, a bare name
-/// is looked up on `PATH`.
-pub fn find_program(program: &str, path_var: Option<&str>) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| {
-        std::fs::metadata(p)
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false)
-    };
-    if program.contains('/') {
-        let p = PathBuf::from(program);
-        return executable(&p).then_some(p);
-    }
-    path_var?
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(|d| Path::new(d).join(program))
-        .find(|p| executable(p))
 }
 
 /// The project directory must be a directory, or be creatable: its nearest
@@ -753,14 +734,6 @@ fn first_record(spec: &RunSpec) -> RunRecord {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn finds_programs_on_path() {
-        assert!(find_program("sh", Some("/nonexistent:/bin:/usr/bin")).is_some());
-        assert!(find_program("definitely-not-a-program-xyz", Some("/bin:/usr/bin")).is_none());
-        assert!(find_program("/bin/sh", None).is_some());
-        assert!(find_program("sh", None).is_none());
-    }
 
     #[test]
     fn capabilities_decide_the_backend_flags() {

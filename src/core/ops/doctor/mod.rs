@@ -44,8 +44,6 @@ use crate::core::model::exit::ExitStatus;
 use crate::core::openclaw::gateway::{HttpTimeouts, redact};
 use crate::core::store::paths::{Env, Paths};
 
-pub use clis::find_version;
-
 /// Default limit for each external check (a CLI's `--version`, an HTTP call).
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
