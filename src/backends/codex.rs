@@ -49,8 +49,6 @@ use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 /// Sandbox modes `codex -s` accepts (0.169.0).
 pub const CODEX_SANDBOX_MODES: &[&str] = &["read-only", "workspace-write", "danger-full-access"];
 
-/// The exec option that lets Codex run outside a git work tree.
-const SKIP_GIT_CHECK: &str = "--skip-git-repo-check";
 /// Longest summary of a shell command, in characters.
 const COMMAND_SUMMARY_MAX: usize = 80;
 /// Longest summary of any other tool call, in characters.
@@ -183,11 +181,6 @@ impl Backend for CodexBackend {
 
     fn id_field(&self) -> &'static str {
         "thread_id"
-    }
-
-    fn needs_git_repo(&self) -> bool {
-        // `codex exec` refuses to run outside a git work tree unless told not to check.
-        !self.config.args.iter().any(|a| a == SKIP_GIT_CHECK)
     }
 
     fn tested_version(&self) -> &'static str {

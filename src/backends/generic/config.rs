@@ -171,8 +171,6 @@ pub struct GenericConfig {
     pub names: Names,
     /// Registry file name: `<name>_sessions.json`.
     pub registry_file: &'static str,
-    /// Whether the CLI needs a git work tree.
-    pub needs_git_repo: bool,
     /// Exit 0 without a terminal event counts as completed.
     pub complete_on_exit_zero: bool,
     /// Texts meaning "session to resume not found".
@@ -403,7 +401,6 @@ impl GenericConfig {
                 install: "",
             },
             registry_file: intern(&format!("{name}_sessions.json")),
-            needs_git_repo: toml.needs_git_repo.unwrap_or(false),
             complete_on_exit_zero: toml.complete_on_exit_zero.unwrap_or(false),
             resume_not_found: toml
                 .resume_not_found
