@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod gateway;
+
 /// Path of a fixture under `tests/fixtures/`.
 pub fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{Sandbox, clawrun_bin};
+use crate::common::{Sandbox, clawrun_bin, gateway};
 
 const GW_TOKEN: &str = "gw-doctor-secret-7788";
 const BOT_TOKEN: &str = "123456:DOCTOR-bot-secret-ZZ";
@@ -134,15 +134,9 @@ fn private_state_dir(sb: &Sandbox) {
 
 /// `calls`: how many doctor runs will call `sessions_list`.
 async fn mount_gateway(server: &MockServer, invoke_status: u16, calls: u64) {
-    Mock::given(method("GET"))
-        .and(path("/readyz"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"ready": true, "failing": []})),
-        )
-        .mount(server)
-        .await;
+    gateway::mount_ready(server).await;
     let body = if invoke_status == 200 {
-        json!({"ok": true, "result": {"content": [], "details": {"count": 0, "sessions": []}}})
+        gateway::tool_result(&json!({"count": 0, "sessions": []}))
     } else {
         json!({"error": {"message": "Unauthorized", "type": "unauthorized"}})
     };
@@ -155,14 +149,7 @@ async fn mount_gateway(server: &MockServer, invoke_status: u16, calls: u64) {
         .expect(calls)
         .mount(server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/clawrun/v1/info"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "plugin": "clawrun", "version": "0.1.0"})),
-        )
-        .mount(server)
-        .await;
+    gateway::mount_plugin(server).await;
 }
 
 async fn mount_get_me(server: &MockServer, status: u16, body: Value, calls: u64) {
@@ -177,7 +164,7 @@ async fn mount_get_me(server: &MockServer, status: u16, body: Value, calls: u64)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_working_setup_passes_every_check() {
     let sb = Sandbox::new();
-    let server = MockServer::start().await;
+    let server = gateway::start().await;
     mount_gateway(&server, 200, 2).await;
     mount_get_me(
         &server,
@@ -270,7 +257,7 @@ async fn a_working_setup_passes_every_check() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_tokens_fail_with_their_source_and_are_never_printed() {
     let sb = Sandbox::new();
-    let server = MockServer::start().await;
+    let server = gateway::start().await;
     mount_gateway(&server, 401, 2).await;
     // A Bot API that even echoes the token back in its description.
     mount_get_me(
@@ -321,7 +308,7 @@ async fn rejected_tokens_fail_with_their_source_and_are_never_printed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_gateway_and_an_odd_bot_api_are_explained_without_tokens() {
     let sb = Sandbox::new();
-    let bot_api = MockServer::start().await;
+    let bot_api = gateway::start().await;
     mount_get_me(
         &bot_api,
         502,
@@ -385,7 +372,7 @@ async fn an_unreachable_gateway_and_an_odd_bot_api_are_explained_without_tokens(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_health_falls_back_to_healthz_and_not_ready_is_a_warning() {
     let sb = Sandbox::new();
-    let server = MockServer::start().await;
+    let server = gateway::start().await;
     // No /readyz (wiremock answers 404): /healthz is used.
     Mock::given(method("GET"))
         .and(path("/healthz"))
@@ -398,9 +385,10 @@ async fn gateway_health_falls_back_to_healthz_and_not_ready_is_a_warning() {
             "authorization",
             format!("Bearer {GW_TOKEN}").as_str(),
         ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"ok": true, "result": {"details": {"count": 0, "sessions": []}}}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(gateway::tool_result(&json!({"count": 0, "sessions": []}))),
+        )
         .mount(&server)
         .await;
     let v =
@@ -629,19 +617,9 @@ async fn bad_permissions_and_bad_configs_fail_with_fixes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clawrun_plugin_is_checked_against_what_the_config_needs() {
     let sb = Sandbox::new();
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/readyz"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ready": true})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"ok": true, "result": {"content": [], "details": {"sessions": []}}}),
-        ))
-        .mount(&server)
-        .await;
+    let server = gateway::start().await;
+    gateway::mount_ready(&server).await;
+    gateway::mount_tools(&server, gateway::tool_result(&json!({"sessions": []}))).await;
     openclaw_json(&sb, true);
     private_state_dir(&sb);
     let clis = good_clis(&sb);

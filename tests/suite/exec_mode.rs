@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{Sandbox, fixture, run_ids};
+use crate::common::{Sandbox, fixture, gateway, run_ids};
 
 const GW_TOKEN: &str = "gw-token-SECRET-exec";
 const BOT_TOKEN: &str = "123456789:AAbotSECRETexecZZ";
@@ -206,38 +206,37 @@ fn flag<'a>(argv: &'a [String], flag: &str) -> Option<&'a str> {
 /// A Telegram DM route with a wiremock gateway and Bot API; the fake
 /// `openclaw` CLI records any call.
 async fn telegram_world(sb: &Sandbox, readyz: u16) -> MockServer {
-    let server = MockServer::start().await;
-    let oc = sb.openclaw_home();
-    std::fs::create_dir_all(&oc).unwrap();
-    std::fs::write(
-        oc.join("openclaw.json"),
-        json!({
+    let server = gateway::start().await;
+    gateway::write_openclaw_json(
+        sb,
+        &json!({
             "gateway": {"port": server.address().port(), "auth": {"token": GW_TOKEN}},
             "channels": {"telegram": {"botToken": BOT_TOKEN, "apiRoot": server.uri()}}
-        })
-        .to_string(),
-    )
-    .unwrap();
+        }),
+    );
     fake_openclaw(sb);
-    let sessions = json!({"sessions": [{
-        "key": KEY,
-        "sessionId": "11111111-2222-4333-8444-555555555555",
-        "deliveryContext": {"channel": "telegram", "to": format!("telegram:{CHAT}")}
-    }, {
-        "key": TOPIC_KEY,
-        "sessionId": "66666666-2222-4333-8444-555555555555",
-        "deliveryContext": {"channel": "telegram", "to": "telegram:-1001234567890",
-                            "threadId": "42"}
-    }]});
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let sessions = gateway::sessions(&[
+        gateway::session(
+            KEY,
+            "11111111-2222-4333-8444-555555555555",
+            json!({"channel": "telegram", "to": format!("telegram:{CHAT}")}),
+        ),
+        gateway::session(
+            TOPIC_KEY,
+            "66666666-2222-4333-8444-555555555555",
+            json!({"channel": "telegram", "to": "telegram:-1001234567890", "threadId": "42"}),
+        ),
+    ]);
+    // Every tool call answers the list (with the status a delivery reads).
+    gateway::mount_tools(
+        &server,
+        json!({
             "ok": true,
             "result": {"content": [{"type": "text", "text": sessions.to_string()}],
                        "details": {"status": "ok", "sessions": sessions["sessions"]}}
-        })))
-        .mount(&server)
-        .await;
+        }),
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path_regex(r"^/bot[^/]+/(sendMessage|editMessageText)$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({

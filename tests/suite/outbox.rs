@@ -6,65 +6,12 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{body_partial_json, method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::{body_partial_json, method};
+use wiremock::{Mock, Request, ResponseTemplate};
 
 use crate::common::{Sandbox, fixture};
 
-pub(crate) const TOKEN: &str = "gw-secret-token-4242";
-pub(crate) const KEY: &str = "agent:main:whatsapp:group:120363@g.us";
-
-fn ok_body() -> Value {
-    json!({"ok": true, "result": {"content": [{"type": "text", "text": "{}"}], "details": {"status": "ok", "messageId": "m1"}}})
-}
-
-fn sessions_body() -> Value {
-    let sessions = json!({"sessions": [{
-        "key": KEY,
-        "sessionId": "5f0c3c1e-1111-4222-8333-944445555666",
-        "deliveryContext": {"channel": "whatsapp", "to": "120363@g.us"}
-    }]});
-    json!({"ok": true, "result": {"content": [{"type": "text", "text": sessions.to_string()}], "details": sessions}})
-}
-
-pub(crate) fn gateway_sandbox(port: u16) -> Sandbox {
-    let sb = Sandbox::new();
-    let oc = sb.openclaw_home();
-    std::fs::create_dir_all(&oc).unwrap();
-    std::fs::write(
-        oc.join("openclaw.json"),
-        json!({"gateway": {"port": port, "auth": {"token": TOKEN}}}).to_string(),
-    )
-    .unwrap();
-    sb
-}
-
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-pub(crate) async fn server_on(port: u16) -> MockServer {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    MockServer::builder().listener(listener).start().await
-}
-
-pub(crate) async fn mount_ok(server: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .and(body_partial_json(json!({"tool": "sessions_list"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(sessions_body()))
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok_body()))
-        .mount(server)
-        .await;
-}
+use crate::common::gateway::{self, TOKEN, WHATSAPP_KEY as KEY, delivered, deliveries};
 
 async fn clawrun(sb: &Sandbox, args: &[&str], fixture_name: &str) -> std::process::Output {
     let mut cmd = sb.run_std(args);
@@ -79,23 +26,6 @@ async fn cmd(sb: &Sandbox, args: &[&str]) -> std::process::Output {
         .env("PATH", "/usr/bin:/bin")
         .args(args);
     tokio::process::Command::from(c).output().await.unwrap()
-}
-
-/// (tool, idempotency key, message text) of every delivery request, in order.
-pub(crate) fn deliveries(requests: &[Request]) -> Vec<(String, String, String)> {
-    requests
-        .iter()
-        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
-        .filter(|b| b["tool"] != "sessions_list")
-        .map(|b| {
-            let text = b["args"]["message"].as_str().unwrap_or_default().to_owned();
-            (
-                b["tool"].as_str().unwrap_or_default().to_owned(),
-                b["idempotencyKey"].as_str().unwrap_or_default().to_owned(),
-                text,
-            )
-        })
-        .collect()
 }
 
 fn assert_no_secret_in_files(sb: &Sandbox) {
@@ -126,8 +56,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_down_for_the_whole_run_then_flush_delivers_each_once_in_order() {
-    let port = free_port();
-    let sb = gateway_sandbox(port);
+    let port = gateway::free_port();
+    let sb = gateway::sandbox(port, TOKEN);
     // The gateway is down on purpose: the launch is refused unless queued
     // delivery is asked for (issue 13).
     let args = [
@@ -177,8 +107,8 @@ async fn gateway_down_for_the_whole_run_then_flush_delivers_each_once_in_order()
     );
 
     // The gateway comes up.
-    let server = server_on(port).await;
-    mount_ok(&server).await;
+    let server = gateway::start_on(port).await;
+    gateway::mount_whatsapp(&server, KEY).await;
     let flush = cmd(&sb, &["outbox", "flush"]).await;
     assert_eq!(
         flush.status.code(),
@@ -207,8 +137,8 @@ async fn gateway_down_for_the_whole_run_then_flush_delivers_each_once_in_order()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_storm_is_waited_out_with_retry_after_and_order_is_kept() {
-    let port = free_port();
-    let server = server_on(port).await;
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
     Mock::given(method("POST"))
         .and(body_partial_json(json!({"tool": "message"})))
         .respond_with(
@@ -222,8 +152,8 @@ async fn a_429_storm_is_waited_out_with_retry_after_and_order_is_kept() {
         .with_priority(1)
         .mount(&server)
         .await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     let t0 = Instant::now();
     let out = clawrun(
         &sb,
@@ -259,21 +189,21 @@ async fn a_429_storm_is_waited_out_with_retry_after_and_order_is_kept() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runner_sigkilled_mid_send_then_flush_resends_only_the_unconfirmed_item() {
-    let port = free_port();
-    let server = server_on(port).await;
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
     // The result message hangs: the runner is killed while it waits.
     Mock::given(method("POST"))
         .and(|r: &Request| String::from_utf8_lossy(&r.body).contains("task complete"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(ok_body())
+                .set_body_json(delivered("m1"))
                 .set_delay(Duration::from_secs(30)),
         )
         .with_priority(1)
         .mount(&server)
         .await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     let mut std_cmd = sb.run_std(&["-s", KEY, "-t", "x", "--heartbeat", "0"]);
     std_cmd
         .env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
@@ -293,7 +223,7 @@ async fn runner_sigkilled_mid_send_then_flush_resends_only_the_unconfirmed_item(
     child.wait().await.unwrap();
 
     server.reset().await;
-    mount_ok(&server).await;
+    gateway::mount_whatsapp(&server, KEY).await;
     let flush = cmd(&sb, &["outbox", "flush"]).await;
     assert_eq!(
         flush.status.code(),
@@ -318,8 +248,8 @@ async fn runner_sigkilled_mid_send_then_flush_resends_only_the_unconfirmed_item(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_wake_is_sent_after_a_later_run_in_the_same_chat_and_the_human_hears_it_waits() {
-    let port = free_port();
-    let server = server_on(port).await;
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
     Mock::given(method("POST"))
         .and(body_partial_json(json!({"tool": "sessions_send"})))
         .respond_with(
@@ -329,8 +259,8 @@ async fn a_waiting_wake_is_sent_after_a_later_run_in_the_same_chat_and_the_human
         .with_priority(1)
         .mount(&server)
         .await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     let args = [
         "-s",
         KEY,
@@ -355,7 +285,7 @@ async fn a_waiting_wake_is_sent_after_a_later_run_in_the_same_chat_and_the_human
     assert_eq!(second.status.code(), Some(0));
 
     server.reset().await;
-    mount_ok(&server).await;
+    gateway::mount_whatsapp(&server, KEY).await;
     let flush = cmd(&sb, &["outbox", "flush", "--json"]).await;
     assert_eq!(
         flush.status.code(),
@@ -391,7 +321,7 @@ async fn a_waiting_wake_is_sent_after_a_later_run_in_the_same_chat_and_the_human
 /// A run whose gateway (on `port`) is down on purpose: its messages wait in
 /// the outbox. The sandbox and the run directory.
 async fn queued_while_down(port: u16) -> (Sandbox, std::path::PathBuf) {
-    let sb = gateway_sandbox(port);
+    let sb = gateway::sandbox(port, TOKEN);
     let args = [
         "-s",
         KEY,
@@ -422,7 +352,7 @@ async fn queued_while_down(port: u16) -> (Sandbox, std::path::PathBuf) {
 /// other items, each once. An outbox that cannot be read is an error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once() {
-    let port = free_port();
+    let port = gateway::free_port();
     let (sb, run_dir) = queued_while_down(port).await;
     let path = run_dir.join("outbox.jsonl");
     let data = std::fs::read(&path).unwrap();
@@ -450,8 +380,8 @@ async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once(
     assert_eq!(keys.len(), 3, "{v}");
     assert_eq!(v[0]["skipped_lines"][0]["line"], 2, "{v}");
 
-    let server = server_on(port).await;
-    mount_ok(&server).await;
+    let server = gateway::start_on(port).await;
+    gateway::mount_whatsapp(&server, KEY).await;
     let flush = cmd(&sb, &["outbox", "flush"]).await;
     assert_eq!(flush.status.code(), Some(0));
     let again = cmd(&sb, &["outbox", "flush"]).await;
@@ -478,7 +408,7 @@ async fn a_torn_outbox_line_is_skipped_and_reported_and_the_rest_delivered_once(
 /// as the README says.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flush_says_held_items_are_their_runners_and_fails_only_on_items_left() {
-    let port = free_port();
+    let port = gateway::free_port();
     let (sb, run_dir) = queued_while_down(port).await;
     // Stand in for the runner: hold the outbox's lock (flock(2), as it does).
     // `-o`: flock itself holds it, not its child, so killing flock frees it.

@@ -8,10 +8,10 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
-use super::approvals::{KEY, decision, gateway, gateway_with_plugin, sandbox};
+use super::chat_approvals::{KEY, decision, gateway, gateway_with_plugin, sandbox};
+use crate::common::gateway;
 use crate::common::{Sandbox, clawrun_in};
 
 /// A run into the fake gateway's chat, asking approvals there.
@@ -25,15 +25,6 @@ const CHAT_RUN: [&str; 8] = [
     "--heartbeat",
     "0",
 ];
-
-/// A gateway that is ready, for `clawrun doctor`.
-async fn mount_ready(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/readyz"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ready": true})))
-        .mount(server)
-        .await;
-}
 
 /// `clawrun run ARGS…` with the fake claude recording its argv under `rec`
 /// (the marker that an agent started).
@@ -66,7 +57,7 @@ fn err(o: &std::process::Output) -> String {
 async fn approvals_chat_without_the_plugin_is_refused_before_the_agent_starts() {
     // The gateway knows the session and takes messages, but has no plugin.
     let server = gateway(decision(json!("allow-once")), 0).await;
-    mount_ready(&server).await;
+    gateway::mount_ready(&server).await;
     let sb = sandbox(server.address().port());
     let rec = sb.root.join("rec");
     let base = CHAT_RUN;
@@ -125,7 +116,7 @@ async fn an_unreachable_gateway_refuses_approvals_chat_up_front() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_checks_the_plugin_without_approvals_configured() {
     let server = gateway(decision(json!("allow-once")), 0).await;
-    mount_ready(&server).await;
+    gateway::mount_ready(&server).await;
     let sb = sandbox(server.address().port());
     let plugin = doctor_check(&sb, "clawrun plugin").await;
     assert_eq!(plugin["status"], "warn", "{plugin}");

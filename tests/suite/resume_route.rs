@@ -10,14 +10,13 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{Sandbox, clawrun_bin, fixture, run_ids};
 
 const TOKEN: &str = "gw-token-13a";
-const KEY: &str = "agent:main:whatsapp:group:120363@g.us";
-const JID: &str = "120363@g.us";
+use crate::common::gateway::{self, WHATSAPP_JID as JID, WHATSAPP_KEY as KEY};
 const SID: &str = "b97f592b-6515-4a57-b3bb-0bc3448d4c8a";
 
 fn stderr(o: &Output) -> String {
@@ -28,54 +27,16 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A sandbox whose openclaw.json points at a gateway on `port`.
 fn gateway_sandbox(port: u16) -> Sandbox {
-    let sb = Sandbox::new();
-    std::fs::create_dir_all(sb.openclaw_home()).unwrap();
-    std::fs::write(
-        sb.openclaw_home().join("openclaw.json"),
-        json!({"gateway": {"port": port, "auth": {"token": TOKEN}}}).to_string(),
-    )
-    .unwrap();
-    sb
-}
-
-fn envelope(details: Value) -> Value {
-    json!({"ok": true, "result": {"content": [{"type": "text", "text": details.to_string()}], "details": details}})
+    gateway::sandbox(port, TOKEN)
 }
 
 /// A gateway that knows the WhatsApp group session and accepts every call.
 async fn fake_gateway() -> (MockServer, Sandbox) {
-    let port = free_port();
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let server = MockServer::builder().listener(listener).start().await;
-    let sessions = json!({"sessions": [{
-        "key": KEY,
-        "sessionId": "5f0c3c1e-1111-4222-8333-944445555666",
-        "deliveryContext": {"channel": "whatsapp", "to": JID}
-    }]});
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .and(body_partial_json(json!({"tool": "sessions_list"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(sessions)))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(envelope(json!({"status": "ok", "messageId": "m1"}))),
-        )
-        .mount(&server)
-        .await;
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
+    gateway::mount_whatsapp(&server, KEY).await;
     (server, gateway_sandbox(port))
 }
 
@@ -473,7 +434,7 @@ fn resume_with_a_run_id_uses_its_session_or_is_refused_before_spawning() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_that_is_down_or_refuses_the_token_is_reported_as_such() {
     // Down: `route` of a thread key names the gateway, not the flags.
-    let port = free_port();
+    let port = gateway::free_port();
     let sb = gateway_sandbox(port);
     let thread_key = "agent:main:telegram:group:-1001234567890:topic:369520";
     let out = clawrun(&sb, &["route", thread_key], "claude/tool.jsonl").await;
@@ -487,9 +448,8 @@ async fn a_gateway_that_is_down_or_refuses_the_token_is_reported_as_such() {
     assert!(!err.contains("--notify-session-id"), "{err}");
 
     // A token it refuses: `route`, and a WhatsApp launch (exit 2, nothing written).
-    let port = free_port();
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let server = MockServer::builder().listener(listener).start().await;
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
     Mock::given(method("POST"))
         .respond_with(
             ResponseTemplate::new(401).set_body_json(

@@ -637,34 +637,23 @@ fn the_skills_example_keys_are_current_topic_keys() {
 /// for a forum topic (`reference/openclaw/README.md` §4: no deliveryContext on
 /// topic sessions), and a sandbox configured for it and a Bot API.
 async fn topic_gateway(key: &str) -> (wiremock::MockServer, crate::common::Sandbox) {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let server = MockServer::start().await;
+    use crate::common::gateway;
+    let server = gateway::start().await;
     let details = serde_json::json!({"count": 1, "sessions": [{
         "key": key, "sessionId": "9c20168d-0551-4aad-9b0e-39fe511c66e2", "agentId": "main",
         "kind": "group", "channel": "telegram",
         "displayName": "telegram:g-1001234567890-topic-369520", "updatedAt": 1_795_300_522_369_i64,
         "status": "done"
     }], "hasMore": false});
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "ok": true,
-            "result": {"content": [{"type": "text", "text": details.to_string()}], "details": details}
-        })))
-        .mount(&server)
-        .await;
+    gateway::mount_tools(&server, gateway::tool_result(&details)).await;
     let sb = crate::common::Sandbox::new();
-    std::fs::create_dir_all(sb.openclaw_home()).unwrap();
-    std::fs::write(
-        sb.openclaw_home().join("openclaw.json"),
-        serde_json::json!({
+    gateway::write_openclaw_json(
+        &sb,
+        &serde_json::json!({
             "gateway": {"port": server.address().port(), "auth": {"token": "gw-skills"}},
             "channels": {"telegram": {"botToken": "1:skills", "apiRoot": server.uri()}}
-        })
-        .to_string(),
-    )
-    .unwrap();
+        }),
+    );
     // The OpenClaw CLI the Telegram wake runs (only its presence matters here).
     let fake = sb.bin.join("openclaw");
     std::fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();

@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{Sandbox, fixture};
+use crate::common::{Sandbox, fixture, gateway};
 
 const GW_TOKEN: &str = "gw-token-SECRET-7f3a";
 const BOT_TOKEN: &str = "123456789:AAbotSECRETtokenZZ";
@@ -22,17 +22,13 @@ pub(crate) fn key() -> String {
 }
 
 pub(crate) fn setup(sb: &Sandbox, gateway_port: u16, api_root: &str) {
-    let oc = sb.openclaw_home();
-    std::fs::create_dir_all(&oc).unwrap();
-    std::fs::write(
-        oc.join("openclaw.json"),
-        json!({
+    gateway::write_openclaw_json(
+        sb,
+        &json!({
             "gateway": {"port": gateway_port, "auth": {"token": GW_TOKEN}},
             "channels": {"telegram": {"botToken": BOT_TOKEN, "apiRoot": api_root}}
-        })
-        .to_string(),
-    )
-    .unwrap();
+        }),
+    );
     // The OpenClaw CLI used for the wake: records its argv, answers like the real one.
     let fake = sb.bin.join("openclaw");
     std::fs::write(
@@ -49,20 +45,14 @@ pub(crate) fn setup(sb: &Sandbox, gateway_port: u16, api_root: &str) {
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// The gateway knows the topic session; every tool call answers its list.
 pub(crate) async fn mount_gateway(server: &MockServer) {
-    let sessions = json!({"sessions": [{
-        "key": key(),
-        "sessionId": SESSION_UUID,
-        "deliveryContext": {"channel": "telegram", "to": format!("telegram:{CHAT}"), "threadId": TOPIC}
-    }]});
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ok": true,
-            "result": {"content": [{"type": "text", "text": sessions.to_string()}], "details": sessions}
-        })))
-        .mount(server)
-        .await;
+    let topic = gateway::session(
+        &key(),
+        SESSION_UUID,
+        json!({"channel": "telegram", "to": format!("telegram:{CHAT}"), "threadId": TOPIC}),
+    );
+    gateway::mount_tools(server, gateway::tool_result(&gateway::sessions(&[topic]))).await;
 }
 
 pub(crate) async fn mount_bot(server: &MockServer) {
@@ -146,7 +136,7 @@ fn bot_calls(requests: &[wiremock::Request]) -> Vec<(String, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topic_route_launch_result_and_wake() {
-    let server = MockServer::start().await;
+    let server = gateway::start().await;
     mount_gateway(&server).await;
     mount_bot(&server).await;
     let sb = Sandbox::new();
@@ -266,7 +256,7 @@ async fn topic_route_launch_result_and_wake() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_token_leaks_when_the_bot_api_is_unreachable() {
-    let gateway = MockServer::start().await;
+    let gateway = gateway::start().await;
     mount_gateway(&gateway).await;
     // The Bot API base points at a closed port: every send fails with connection refused.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -327,7 +317,7 @@ async fn no_token_leaks_when_the_bot_api_is_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_edit_one_message_in_place() {
-    let server = MockServer::start().await;
+    let server = gateway::start().await;
     mount_gateway(&server).await;
     mount_bot(&server).await;
     let sb = Sandbox::new();
@@ -368,7 +358,7 @@ async fn heartbeats_edit_one_message_in_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn message_tool_wakes_a_topic_session_through_the_cli() {
-    let server = MockServer::start().await;
+    let server = gateway::start().await;
     mount_gateway(&server).await;
     let sb = Sandbox::new();
     setup(&sb, server.address().port(), &server.uri());
@@ -424,7 +414,7 @@ pub(crate) async fn topic_sandbox(server: &MockServer, toml: &str) -> Sandbox {
 /// fake agent printing a line every `delay` seconds (3: one heartbeat);
 /// returns the exit status, stderr and the Bot API calls.
 async fn topic_run(toml: &str, delay: &str) -> (Option<i32>, String, Vec<(String, Value)>) {
-    let server = MockServer::start().await;
+    let server = gateway::start().await;
     let sb = topic_sandbox(&server, toml).await;
     let mut c = sb.run_std(&["-s", &key(), "-t", "x", "--heartbeat", "10", "--trace-live"]);
     c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))
@@ -493,7 +483,7 @@ fn fake_openclaw(sb: &Sandbox, stdout: &str, code: i32) {
 }
 
 async fn wake_failure_run(stdout: &str, code: i32) -> (Sandbox, Vec<String>) {
-    let server = MockServer::start().await;
+    let server = gateway::start().await;
     mount_gateway(&server).await;
     mount_bot(&server).await;
     let sb = Sandbox::new();
@@ -589,7 +579,7 @@ fn init_and_result(sb: &Sandbox) -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stall_comes_with_its_heartbeat_and_chat_texts_name_no_command() {
-    let server = MockServer::start().await;
+    let server = gateway::start().await;
     mount_gateway(&server).await;
     mount_bot(&server).await;
     let sb = Sandbox::new();
@@ -690,7 +680,7 @@ async fn sent_texts(server: &MockServer, c: std::process::Command) -> Vec<(Strin
 /// finished turn: none before it, the result's after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeat_tokens_are_the_results_numbers() {
-    let server = MockServer::start().await;
+    let server = gateway::start().await;
     let sb = topic_sandbox(&server, "").await;
     // The `tool` transcript, its result line 11 s after the messages: the
     // heartbeat at 10 s comes between them.
@@ -738,7 +728,7 @@ async fn heartbeat_tokens_are_the_results_numbers() {
 /// The launch message is one message, its task preview cut cleanly with `…`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_task_gives_one_launch_message_with_a_bounded_preview() {
-    let server = MockServer::start().await;
+    let server = gateway::start().await;
     let sb = topic_sandbox(&server, "").await;
     let task: String = (0..220)
         .map(|i| format!("step {i:03}: a < b && c > d 🎉\n"))

@@ -6,16 +6,18 @@ use clap::{Args, Subcommand};
 
 /// `clawrun run`: the run's own git worktree.
 #[derive(Debug, Args)]
+#[command(next_help_heading = super::heading::WORKTREE)]
 pub struct WorktreeFlags {
-    /// Run in a new git worktree of the project's repository, on a new branch `clawrun/NAME`
-    /// (default: the label, else the run id); see `clawrun worktree`. Default: `[run] worktree`
-    /// in clawrun.toml (never, auto, always).
+    /// Run in a new git worktree of the project, on a new branch `clawrun/NAME`.
+    ///
+    /// NAME defaults to the label, else the run id; see `clawrun worktree`. Without this flag:
+    /// `[run] worktree` in clawrun.toml (never, auto, always).
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
     pub worktree: Option<String>,
     /// Run in the project directory itself, whatever `[run] worktree` says.
     #[arg(long, conflicts_with = "worktree")]
     pub no_worktree: bool,
-    /// With a worktree: the commit (branch, tag, …) it starts from (default: the project's HEAD).
+    /// With a worktree: the commit (branch, tag, …) it starts from (default: HEAD).
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
 }

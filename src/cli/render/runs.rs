@@ -62,7 +62,7 @@ fn local_time(secs: i64) -> String {
 }
 
 /// `show`'s lines about git: the run's worktree and what changed.
-fn git_lines(r: &RunRecord) -> Vec<(&'static str, String)> {
+fn git_lines(r: &RunRecord) -> Vec<Line> {
     let mut lines = Vec::new();
     if let Some(w) = &r.worktree {
         lines.push((
@@ -85,11 +85,30 @@ fn git_lines(r: &RunRecord) -> Vec<(&'static str, String)> {
     lines
 }
 
+/// One `show` line: its name and its text.
+type Line = (&'static str, String);
+
 /// `show` as text.
 pub fn details(d: &RunDetails, now: i64) -> String {
     let r = &d.record;
-    let mut lines: Vec<(&str, String)> = Vec::new();
-    let alive = |b: bool| if b { "alive" } else { "gone" };
+    let mut lines = what_lines(d);
+    lines.extend(route_lines(d));
+    lines.extend(process_lines(d, now));
+    lines.extend(result_lines(d));
+    lines.extend(session_lines(d));
+    lines.push(("run dir", d.run_dir.display().to_string()));
+    let mut out = format!("Run {}\n", r.run_id);
+    for (k, v) in lines {
+        out.push_str(&format!("  {k:>12}: {v}\n"));
+    }
+    out
+}
+
+/// `show`'s lines about what runs: status, backend, label, project, git,
+/// safety, task.
+fn what_lines(d: &RunDetails) -> Vec<Line> {
+    let r = &d.record;
+    let mut lines = Vec::new();
     let mut status = r.shown_status().to_owned();
     if let Some(since) = r.waiting_since {
         status.push_str(&format!(
@@ -116,7 +135,13 @@ pub fn details(d: &RunDetails, now: i64) -> String {
         lines.push(("safety", safety.clone()));
     }
     lines.push(("task", r.task_summary.replace('\n', " ")));
-    if let Some(k) = &r.session_key {
+    lines
+}
+
+/// `show`'s lines about where the run reports: the session key and the route.
+fn route_lines(d: &RunDetails) -> Vec<Line> {
+    let mut lines = Vec::new();
+    if let Some(k) = &d.record.session_key {
         lines.push(("session key", k.clone()));
     }
     if let Some(route) = &d.route {
@@ -132,10 +157,18 @@ pub fn details(d: &RunDetails, now: i64) -> String {
         }
         lines.push(("route", s));
     }
-    lines.push((
+    lines
+}
+
+/// `show`'s lines about the processes and the time: pids, created, ended,
+/// duration.
+fn process_lines(d: &RunDetails, now: i64) -> Vec<Line> {
+    let r = &d.record;
+    let alive = |b: bool| if b { "alive" } else { "gone" };
+    let mut lines = vec![(
         "runner pid",
         format!("{} ({})", r.runner_pid, alive(d.runner_alive)),
-    ));
+    )];
     if let Some(p) = r.agent_pid {
         lines.push(("agent pid", format!("{p} ({})", alive(d.agent_alive))));
     }
@@ -158,14 +191,26 @@ pub fn details(d: &RunDetails, now: i64) -> String {
             if r.status.is_done() { "" } else { " so far" }
         ),
     ));
-    lines.push((
-        "usage",
-        format!(
-            "{} input ({} cached), {} output tokens; {} tool calls",
-            r.usage.input_tokens, r.usage.cached_input_tokens, r.usage.output_tokens, r.tool_calls
+    lines
+}
+
+/// `show`'s lines about what the run produced: usage, cost, exit code,
+/// output, stream, error.
+fn result_lines(d: &RunDetails) -> Vec<Line> {
+    let r = &d.record;
+    let mut lines = vec![
+        (
+            "usage",
+            format!(
+                "{} input ({} cached), {} output tokens; {} tool calls",
+                r.usage.input_tokens,
+                r.usage.cached_input_tokens,
+                r.usage.output_tokens,
+                r.tool_calls
+            ),
         ),
-    ));
-    lines.push(("cost", fmt_cost(r.cost_usd)));
+        ("cost", fmt_cost(r.cost_usd)),
+    ];
     if let Some(c) = r.exit_code {
         lines.push(("exit code", c.to_string()));
     }
@@ -174,6 +219,14 @@ pub fn details(d: &RunDetails, now: i64) -> String {
     if let Some(e) = &r.error {
         lines.push(("error", e.clone()));
     }
+    lines
+}
+
+/// `show`'s lines about the session: where it came from, its id, how to
+/// resume it, and the wake.
+fn session_lines(d: &RunDetails) -> Vec<Line> {
+    let r = &d.record;
+    let mut lines = Vec::new();
     if let Some(f) = &r.resumed_from {
         lines.push(("resumed from", f.clone()));
     }
@@ -186,12 +239,7 @@ pub fn details(d: &RunDetails, now: i64) -> String {
     if let Some(w) = &d.wake {
         lines.push(("wake", wake_line(w)));
     }
-    lines.push(("run dir", d.run_dir.display().to_string()));
-    let mut out = format!("Run {}\n", r.run_id);
-    for (k, v) in lines {
-        out.push_str(&format!("  {k:>12}: {v}\n"));
-    }
-    out
+    lines
 }
 
 /// What became of the run's wake, in words.

@@ -242,15 +242,7 @@ impl RunState {
             AgentEvent::AssistantText {
                 text,
                 parent_tool_id,
-            } => {
-                if parent_tool_id.is_none() {
-                    if !self.assistant_text.is_empty() {
-                        self.push_text("\n");
-                    }
-                    self.push_text(text);
-                }
-                self.last_activity = Some("✍️ Writing".to_owned());
-            }
+            } => self.text_written(text, parent_tool_id.is_some()),
             AgentEvent::TextDelta { .. } => {
                 self.last_activity = Some("✍️ Writing".to_owned());
             }
@@ -260,12 +252,7 @@ impl RunState {
                 name,
                 summary,
                 ..
-            } => {
-                self.tool_calls += 1;
-                let label = tool_label(name, summary);
-                self.open_tools.insert(call_id.clone(), label.clone());
-                self.last_activity = Some(label);
-            }
+            } => self.tool_started(call_id, name, summary),
             AgentEvent::ToolUpdated {
                 call_id,
                 name,
@@ -283,22 +270,9 @@ impl RunState {
             AgentEvent::SubagentStarted {
                 call_id,
                 description,
-            } => {
-                if !self.open_subagents.contains_key(call_id) {
-                    self.open_subagents
-                        .insert(call_id.clone(), description.clone());
-                    self.subagents_started += 1;
-                }
-                if !description.is_empty() {
-                    self.last_activity = Some(format!("🤖 {description}"));
-                }
-            }
+            } => self.subagent_started(call_id, description),
             AgentEvent::SubagentProgress { call_id, activity } => {
-                let task = self.open_subagents.get(call_id).filter(|d| !d.is_empty());
-                self.last_activity = Some(match task {
-                    Some(task) => format!("🤖 {task}: {activity}"),
-                    None => format!("🤖 {activity}"),
-                });
+                self.subagent_progress(call_id, activity);
             }
             AgentEvent::SubagentFinished { call_id } => {
                 self.open_subagents.remove(call_id);
@@ -315,26 +289,74 @@ impl RunState {
                 message,
                 kind,
                 cost_usd,
-            } => {
-                if cost_usd.is_some() {
-                    self.cost_usd = *cost_usd;
-                }
-                self.settled = self.usage();
-                self.terminal = Some(Err((message.clone(), kind.clone())));
-            }
-            AgentEvent::ToolDenied { tool, detail } => {
-                let denial = (tool.clone(), detail.clone());
-                // A multi-turn run's results each list the denials so far.
-                if !self.denied.contains(&denial) {
-                    self.denied.push(denial);
-                }
-            }
+            } => self.turn_failed(message, kind, *cost_usd),
+            AgentEvent::ToolDenied { tool, detail } => self.tool_denied(tool, detail),
             AgentEvent::Warning { .. } => self.warnings += 1,
             AgentEvent::UnknownEvent { what } => {
                 self.unknown_events.insert(what.clone());
             }
         }
         false
+    }
+
+    /// Assistant text: the top-level agent's is kept (a subagent's only shows
+    /// as activity).
+    fn text_written(&mut self, text: &str, by_subagent: bool) {
+        if !by_subagent {
+            if !self.assistant_text.is_empty() {
+                self.push_text("\n");
+            }
+            self.push_text(text);
+        }
+        self.last_activity = Some("✍️ Writing".to_owned());
+    }
+
+    /// A tool call started: counted, open until it finishes, the activity.
+    fn tool_started(&mut self, call_id: &str, name: &str, summary: &str) {
+        self.tool_calls += 1;
+        let label = tool_label(name, summary);
+        self.open_tools.insert(call_id.to_owned(), label.clone());
+        self.last_activity = Some(label);
+    }
+
+    /// A subagent started (a repeated start of the same call counts once).
+    fn subagent_started(&mut self, call_id: &str, description: &str) {
+        if !self.open_subagents.contains_key(call_id) {
+            self.open_subagents
+                .insert(call_id.to_owned(), description.to_owned());
+            self.subagents_started += 1;
+        }
+        if !description.is_empty() {
+            self.last_activity = Some(format!("🤖 {description}"));
+        }
+    }
+
+    /// What a subagent is doing, named after its task when it has one.
+    fn subagent_progress(&mut self, call_id: &str, activity: &str) {
+        let task = self.open_subagents.get(call_id).filter(|d| !d.is_empty());
+        self.last_activity = Some(match task {
+            Some(task) => format!("🤖 {task}: {activity}"),
+            None => format!("🤖 {activity}"),
+        });
+    }
+
+    /// A turn failed: its cost and the usage so far settle, the failure is
+    /// the terminal event (until a later one).
+    fn turn_failed(&mut self, message: &str, kind: &FailureKind, cost_usd: Option<f64>) {
+        if cost_usd.is_some() {
+            self.cost_usd = cost_usd;
+        }
+        self.settled = self.usage();
+        self.terminal = Some(Err((message.to_owned(), kind.clone())));
+    }
+
+    /// A denied tool call, listed once (a multi-turn run's results each list
+    /// the denials so far).
+    fn tool_denied(&mut self, tool: &str, detail: &str) {
+        let denial = (tool.to_owned(), detail.to_owned());
+        if !self.denied.contains(&denial) {
+            self.denied.push(denial);
+        }
     }
 
     /// A usage report, per message of this process or cumulative.

@@ -8,23 +8,9 @@ use crate::core::store::run::RunRecord;
 use super::outbox::Item;
 #[cfg(doc)]
 use super::outbox::Outbox;
-use super::{RunInfo, WakePayload, esc, fmt_usage, fmt_usd, preview, render_wake};
+use super::{RunInfo, WakeTarget, esc, fmt_usage, fmt_usd, preview, render_wake};
 use crate::channels::Body;
 use crate::core::model::events::Usage;
-
-/// A wake to send: to whom (the session key and uuid of the run's route),
-/// with which marker, and what it says.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WakeTarget {
-    /// The OpenClaw session key to wake.
-    pub session_key: String,
-    /// The OpenClaw session uuid, when routing found it.
-    pub session_id: Option<String>,
-    /// The backend's wake marker (`[CLAUDE_CODE_RESULT]`).
-    pub marker: &'static str,
-    /// What the wake says.
-    pub payload: WakePayload,
-}
 
 /// The idempotency key of a run's crash message (`kind` = `failure`) or crash
 /// wake (`wake`): `<run id>:<kind>:crash`. Fixed, so that every path that

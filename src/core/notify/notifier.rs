@@ -16,7 +16,7 @@ use crate::core::store::run::RunRecord;
 
 use super::outbox::{EntryStatus, Item, Outbox, RetryPolicy, StaleCheck};
 use super::{
-    RunInfo, WakePayload, kind_word, render_crash, render_launch, render_result, render_wake, stale,
+    RunInfo, WakeTarget, kind_word, render_crash, render_launch, render_result, render_wake, stale,
 };
 
 /// Sends a run's notifications: each is recorded in the run's outbox (with an
@@ -180,18 +180,18 @@ impl Notifier {
     }
 
     /// A wake under the next key, which is also the payload's `wake_id`.
-    fn next_wake(
-        &mut self,
-        session_key: Option<String>,
-        session_id: Option<String>,
-        marker: &str,
-        mut payload: WakePayload,
-    ) -> Wake {
+    fn next_wake(&mut self, target: WakeTarget, session_id: Option<String>) -> Wake {
+        let WakeTarget {
+            session_key,
+            marker,
+            mut payload,
+            ..
+        } = target;
         let key = self.next_key("wake");
         payload.wake_id = key.clone();
         Wake {
             idempotency_key: key,
-            session_key,
+            session_key: Some(session_key),
             session_id,
             destination: self.destination.clone(),
             text: render_wake(marker, &payload),
@@ -199,30 +199,37 @@ impl Notifier {
         }
     }
 
-    /// Queue a wake of the orchestrating agent; the payload's `wake_id` is set
-    /// to the wake's idempotency key.
-    pub fn wake_with(
-        &mut self,
-        session_key: Option<String>,
-        session_id: Option<String>,
-        marker: &str,
-        payload: WakePayload,
-    ) {
-        let wake = self.next_wake(session_key, session_id, marker, payload);
+    /// Wake the orchestrating agent with `target`, unless the wake is stale
+    /// now (checked again at wake time: a later run of the chain may have
+    /// started since the result was decided); a stale wake is recorded as
+    /// given up ([`Notifier::skip_wake`]). `output` is named in the trace.
+    pub fn send_wake(&mut self, target: WakeTarget, output: &Path) {
+        if let Some(reason) = self.wake_skip_reason() {
+            if self.trace_live {
+                self.trace(&format!("[WAKE][SKIP] {reason}"));
+            }
+            tracing::info!("wake skipped: {reason}");
+            self.skip_wake(target, &reason);
+            return;
+        }
+        if self.trace_live {
+            let t = format!(
+                "[WAKE] dispatching wake (session={}, output={})",
+                target.session_key,
+                output.display()
+            );
+            self.trace(&t);
+        }
+        let session_id = target.session_id.clone();
+        let wake = self.next_wake(target, session_id);
         self.enqueue(Item::Wake(wake));
     }
 
     /// Record a wake skipped as stale (`reason`, from
     /// [`StaleCheck::skip_reason`]): in the outbox as given up, so that `show`
     /// and `outbox list` say so; nothing is sent.
-    pub fn skip_wake(
-        &mut self,
-        session_key: Option<String>,
-        marker: &str,
-        payload: WakePayload,
-        reason: &str,
-    ) {
-        let wake = self.next_wake(session_key, None, marker, payload);
+    pub fn skip_wake(&mut self, target: WakeTarget, reason: &str) {
+        let wake = self.next_wake(target, None);
         let key = wake.idempotency_key.clone();
         let recorded = self
             .outbox

@@ -1,7 +1,11 @@
 //! Unit tests of the notifier: rendering and heartbeat timing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::backends::Names;
 use crate::core::model::events::{AgentEvent, Usage, UsageScope};
+use crate::core::model::state::{Outcome, RunState};
+use crate::core::store::run::{CompletionMode, RunRecord};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -213,7 +217,7 @@ fn the_wake_names_the_preset_of_a_limited_run_and_its_denials() {
         run_id: "r1".into(),
         wake_id: "r1:wake:1".into(),
         backend: "codex".into(),
-        status: "completed".into(),
+        status: WakeStatus::Ended(Outcome::Completed),
         exit_code: Some(0),
         agent_exit: None,
         resume_id: None,
@@ -303,4 +307,148 @@ async fn a_heartbeat_shows_the_agent_s_plan_and_its_current_entry() {
     s.touch(Instant::now());
     let hb = render_heartbeat("ACP", started.elapsed(), &s, Instant::now(), false);
     assert_eq!(hb, "🟢 ACP (0s) | plan 2/5 | 📋 Write the tests ✍️");
+}
+
+/// Wake payloads covering every branch of the wake text.
+fn golden_payloads() -> Vec<(&'static str, WakePayload)> {
+    let base = WakePayload {
+        run_id: "r1".into(),
+        wake_id: "r1:wake:3".into(),
+        backend: "claude".into(),
+        status: WakeStatus::Ended(Outcome::Completed),
+        exit_code: Some(0),
+        agent_exit: None,
+        resume_id: Some("sess-1".into()),
+        no_resume: None,
+        output: "/p/out.md".into(),
+        preview: "All done.\nTwo lines.".into(),
+        mode: CompletionMode::Single,
+        iteration: 1,
+        max_iterations: 1,
+        project: "/p".into(),
+        label: None,
+        denied: None,
+        safety: None,
+        worktree: None,
+        changes: None,
+        followups_not_run: None,
+        warnings: None,
+    };
+    let full = WakePayload {
+        status: WakeStatus::Ended(Outcome::Failed),
+        exit_code: Some(1),
+        agent_exit: Some(143),
+        label: Some("fix the bug".into()),
+        denied: Some("1 tool call denied by the read-only preset: Write x".into()),
+        safety: Some("read-only (--sandbox read-only)".into()),
+        followups_not_run: Some("1 queued follow-up did not run: again".into()),
+        warnings: Some("denials are not reported".into()),
+        ..base.clone()
+    };
+    let waiting = WakePayload {
+        status: WakeStatus::Waiting,
+        exit_code: None,
+        preview: "Which file?".into(),
+        ..base.clone()
+    };
+    let iterate = WakePayload {
+        mode: CompletionMode::Iterate,
+        iteration: 2,
+        max_iterations: 3,
+        ..base.clone()
+    };
+    let iterate_unknown = WakePayload {
+        resume_id: None,
+        ..iterate.clone()
+    };
+    let iterate_no_resume = WakePayload {
+        no_resume: Some("the agent does not advertise `loadSession`".into()),
+        ..iterate.clone()
+    };
+    let iterate_last = WakePayload {
+        iteration: 3,
+        agent_exit: Some(2),
+        ..iterate.clone()
+    };
+    vec![
+        ("single", base),
+        ("full", full),
+        ("waiting", waiting),
+        ("iterate", iterate),
+        ("iterate-unknown", iterate_unknown),
+        ("iterate-no-resume", iterate_no_resume),
+        ("iterate-last", iterate_last),
+    ]
+}
+
+fn golden_wake_texts() -> String {
+    golden_payloads()
+        .into_iter()
+        .map(|(name, p)| {
+            format!(
+                "=== {name}\n{}\n=== argv\n{}\n",
+                render_wake("[CLAUDE_CODE_RESULT]", &p),
+                p.argv_text()
+            )
+        })
+        .collect()
+}
+
+fn golden_result_texts() -> String {
+    let mut record: RunRecord =
+        serde_json::from_str(include_str!("../../../tests/fixtures/runner/run-v1.json")).unwrap();
+    let mut state = RunState::new();
+    state.cost_usd = Some(0.25);
+    state.tool_calls = 4;
+    state.denied = vec![("Write".into(), "/tmp/goldrun/proj/x.rs".into())];
+    let names = Names {
+        display: "Claude Code",
+        tag: "CC",
+        result_marker: "[CLAUDE_CODE_RESULT]",
+        install: "",
+    };
+    let mut out = String::new();
+    for outcome in [
+        Outcome::Completed,
+        Outcome::Failed,
+        Outcome::Timeout,
+        Outcome::Killed,
+        Outcome::ResumeFailed,
+        Outcome::Crashed,
+    ] {
+        record.resumed_from = (outcome == Outcome::ResumeFailed).then(|| "old-sess".into());
+        record.followups_not_run = vec!["and then".into()];
+        let b = render_result(
+            names,
+            outcome,
+            &record,
+            &state,
+            "The <result> text",
+            125,
+            ("golden task", "the read-only preset", Some("read-only")),
+        );
+        out.push_str(&format!(
+            "=== {outcome:?}\n{}\n=== html\n{}\n=== md\n{}\n",
+            b.plain,
+            b.html.unwrap_or_default(),
+            b.markdown.unwrap_or_default()
+        ));
+    }
+    out
+}
+
+/// The wake text is the same, branch by branch, as it was before the wake
+/// moved into its own module (the fixture is that code's output).
+#[test]
+fn the_wake_texts_are_unchanged() {
+    let want = include_str!("../../../tests/fixtures/notify/wake-texts.txt");
+    assert_eq!(golden_wake_texts(), want);
+}
+
+/// The result message is the same, outcome by outcome and markup by markup,
+/// as it was before the renderer was split (the fixture is that code's output).
+#[test]
+fn the_result_texts_are_unchanged() {
+    let want = include_str!("../../../tests/fixtures/notify/result-texts.txt");
+    assert_eq!(golden_result_texts(), want);
 }

@@ -21,13 +21,13 @@
 use std::io::Read;
 use std::time::Duration;
 
+use crate::backends::Backend;
 use crate::backends::config;
-use crate::backends::{AnyBackend, Backend};
 use crate::channels::AnyChannel;
 use crate::core::error::Result;
 use crate::core::model::state::Outcome;
 use crate::core::notify::outbox::{Outbox, RetryPolicy, StaleCheck};
-use crate::core::notify::{self, RunInfo, WakePayload, WakeTarget};
+use crate::core::notify::{self, RunInfo, WakeStatus, WakeTarget};
 use crate::core::now_secs;
 use crate::core::store::fsutil;
 use crate::core::store::paths::Paths;
@@ -67,53 +67,6 @@ pub fn wait_for_runner(input: &mut impl Read) -> RunnerEnd {
             Err(_) => return RunnerEnd::Died,
         }
     }
-}
-
-/// The wake of a run's orchestrating agent, when the run has a session key to
-/// wake: the route's key, else the one given at launch. `exit_code` is
-/// clawrun's documented code for the outcome ([`Outcome::exit_code`]), never
-/// the agent's raw status (`agent_exit`).
-pub(crate) fn wake_target(
-    spec: &RunSpec,
-    backend: &AnyBackend,
-    status: &str,
-    (exit_code, agent_exit): (Option<u8>, Option<i32>),
-    resume_id: Option<String>,
-    preview: String,
-) -> Option<WakeTarget> {
-    let session_key = spec
-        .route
-        .session_key
-        .clone()
-        .or_else(|| spec.session_key.clone())?;
-    Some(WakeTarget {
-        session_key,
-        session_id: spec.route.session_id.clone(),
-        marker: backend.names().result_marker,
-        payload: WakePayload {
-            run_id: spec.run_id.clone(),
-            wake_id: String::new(),
-            backend: spec.backend.clone(),
-            status: status.to_owned(),
-            exit_code: exit_code.map(i32::from),
-            agent_exit,
-            resume_id,
-            no_resume: None,
-            output: spec.output_file.display().to_string(),
-            preview,
-            mode: spec.chain.completion_mode,
-            iteration: spec.chain.iteration,
-            max_iterations: spec.chain.max_iterations,
-            project: spec.request.project.display().to_string(),
-            label: spec.label.clone(),
-            worktree: spec.worktree.clone(),
-            changes: None,
-            denied: None,
-            safety: spec.request.limited_safety(),
-            followups_not_run: None,
-            warnings: None,
-        },
-    })
 }
 
 /// Record that the runner of `dir` crashed or died, with `message` as the
@@ -230,11 +183,10 @@ fn close_crashed(
     if let Err(e) = SessionLog::new(paths, &backend).record(record, spec) {
         tracing::warn!("session registry: {e}");
     }
-    let mut wake = wake_target(
+    let mut wake = WakeTarget::of_run(
         spec,
-        &backend,
-        Outcome::Crashed.as_str(),
-        (Some(Outcome::Crashed.exit_code().code()), record.exit_code),
+        backend.names().result_marker,
+        (WakeStatus::Ended(Outcome::Crashed), record.exit_code),
         record.resume_id.clone(),
         notify::preview(error, notify::WAKE_PREVIEW_CHARS),
     )

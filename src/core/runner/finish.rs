@@ -14,7 +14,7 @@ use crate::core::error::Result;
 use crate::core::model::events::FailureKind;
 use crate::core::model::exit::ExitStatus as Exit;
 use crate::core::model::state::{Outcome, RunState};
-use crate::core::notify;
+use crate::core::notify::{self, WakeStatus};
 use crate::core::now_secs;
 use crate::core::store::fsutil;
 use crate::core::store::run::{RunSpec, RunStatus, files};
@@ -328,8 +328,7 @@ impl Supervisor<'_> {
             .result(outcome, &record, &self.state, text, duration);
         if follower.run_wakes() {
             self.send_wake(
-                outcome.as_str(),
-                (Some(outcome.exit_code().code()), agent_exit),
+                (WakeStatus::Ended(outcome), agent_exit),
                 notify::preview(text, notify::WAKE_PREVIEW_CHARS),
             );
         } else {

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::backends::{Backend, CommandSpec, LiveInput, Protocol, RunRequest};
 use crate::core::error::ProcessError;
-use crate::core::notify;
+use crate::core::notify::{self, WakeStatus, WakeTarget};
 use crate::core::now_secs;
 use crate::core::store::fsutil;
 
@@ -263,7 +263,7 @@ impl Supervisor<'_> {
         self.notifier
             .notice(&notify::render_waiting(&label, &self.spec.run_id, &text));
         let preview = notify::tail_chars(text.trim(), notify::WAITING_PREVIEW_CHARS);
-        self.send_wake(notify::WAITING_STATUS, (None, None), preview);
+        self.send_wake((WakeStatus::Waiting, None), preview);
     }
 
     /// A live run left waiting past `--idle-timeout`: close its input, which
@@ -288,65 +288,27 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Wake the orchestrating agent (when the run has a session key to wake).
-    /// `exit`: clawrun's exit code for the outcome and the agent's own status.
-    pub(crate) fn send_wake(
-        &mut self,
-        status: &str,
-        exit: (Option<u8>, Option<i32>),
-        preview: String,
-    ) {
-        let Some(mut target) = super::crash::wake_target(
+    /// Wake the orchestrating agent (when the run has a session key to wake)
+    /// with `status` and the agent's own exit status.
+    pub(crate) fn send_wake(&mut self, status: (WakeStatus, Option<i32>), preview: String) {
+        let Some(mut target) = WakeTarget::of_run(
             &self.spec,
-            &self.backend,
+            self.backend.names().result_marker,
             status,
-            exit,
             self.state.resume_id.clone(),
             preview,
         ) else {
             return;
         };
+        target.payload = target.payload.with_record(&self.record);
         // The output file, or why it could not be saved.
         target.payload.output = self.shown_output().display().to_string();
-        target.payload.changes = self.record.changes.as_deref().cloned();
-        target.payload.no_resume.clone_from(&self.record.no_resume);
         target.payload.denied = notify::denials_line(
             &self.state.denied,
             &notify::RunInfo::new(&self.spec, self.backend.names()).denial_cause,
             &self.spec.request.project,
         );
-        target.payload.followups_not_run =
-            notify::followups_not_run_line(&self.record.followups_not_run);
-        target.payload.warnings = notify::warnings_line(&self.record.warnings);
-        // Checked again now: a later run of the chain may have started
-        // since the result was decided.
-        if let Some(reason) = self.notifier.wake_skip_reason() {
-            if self.spec.notify.trace_live {
-                self.notifier.trace(&format!("[WAKE][SKIP] {reason}"));
-            }
-            tracing::info!("wake skipped: {reason}");
-            self.notifier.skip_wake(
-                Some(target.session_key),
-                target.marker,
-                target.payload,
-                &reason,
-            );
-            return;
-        }
-        if self.spec.notify.trace_live {
-            let t = format!(
-                "[WAKE] dispatching wake (session={}, output={})",
-                target.session_key,
-                self.spec.output_file.display()
-            );
-            self.notifier.trace(&t);
-        }
-        self.notifier.wake_with(
-            Some(target.session_key),
-            target.session_id,
-            target.marker,
-            target.payload,
-        );
+        self.notifier.send_wake(target, &self.spec.output_file);
     }
 
     /// An answer must not be empty (after trimming) nor too long.

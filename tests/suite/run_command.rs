@@ -1109,11 +1109,11 @@ fn a_session_that_moves_mid_run_moves_the_registry_entry() {
 /// it shows apart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wake_says_the_documented_exit_code_of_a_timeout_and_a_kill() {
-    use crate::suite::outbox::{KEY, deliveries, free_port, gateway_sandbox, mount_ok, server_on};
-    let port = free_port();
-    let server = server_on(port).await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    use crate::common::gateway::{self, TOKEN, WHATSAPP_KEY as KEY, deliveries};
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     // A timeout: the agent hangs past --timeout.
     let mut c = sb.run_std(&["-s", KEY, "-t", "x", "--timeout", "2", "--grace", "1"]);
     c.env("FAKE_FIXTURE", fixture("claude/cancel-SIGTERM.jsonl"))

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::outbox::{KEY, deliveries, free_port, gateway_sandbox, mount_ok, server_on};
+use crate::common::gateway::{self, TOKEN, WHATSAPP_KEY as KEY, deliveries};
 use crate::common::{Sandbox, clawrun_in, fixture};
 
 /// The session id in `claude/cancel-SIGTERM.jsonl`.
@@ -227,10 +227,10 @@ async fn kill_runner_and_check(sb: &Sandbox, server: &wiremock::MockServer, run:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkilled_detached_runner_is_reported_by_its_watcher_within_seconds() {
-    let port = free_port();
-    let server = server_on(port).await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     let rec_dir = sb.root.join("rec");
     let mut run = hanging_run(&sb, &rec_dir, true).await;
     let grandchild: u32 = std::fs::read_to_string(rec_dir.join("grandchild.pid"))
@@ -260,10 +260,10 @@ async fn a_sigkilled_detached_runner_is_reported_by_its_watcher_within_seconds()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkilled_foreground_runner_is_reported_by_its_watcher_within_seconds() {
-    let port = free_port();
-    let server = server_on(port).await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     let mut run = hanging_run(&sb, &sb.root.join("rec"), false).await;
     assert!(watcher_of(&run.dir).is_some());
     kill_runner_and_check(&sb, &server, &mut run).await;
@@ -274,10 +274,10 @@ async fn a_runner_and_watcher_gone_together_are_closed_by_the_next_command() {
     // As after a reboot: nobody was left to notice. The next command that
     // lists runs reaps the run, closes its registry entry and queues the
     // crash message and the wake for delivery.
-    let port = free_port();
-    let server = server_on(port).await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     let rec_dir = sb.root.join("rec");
     let run = hanging_run(&sb, &rec_dir, true).await;
     let (dir, agent) = (run.dir.clone(), run.agent);
@@ -336,10 +336,10 @@ fn stream_with_usage(path: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_run_keeps_the_tokens_and_cost_it_had_reached_and_sessions_says_crashed() {
-    let port = free_port();
-    let server = server_on(port).await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     let stream = sb.root.join("usage.jsonl");
     stream_with_usage(&stream);
     let mut run = hanging_run_of(&sb, &sb.root.join("rec"), true, &stream).await;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::outbox::{free_port, gateway_sandbox, server_on};
+use crate::common::gateway::{self, TOKEN};
 use crate::common::{Sandbox, clawrun_in, fixture};
 
 const TOPIC_KEY: &str = "agent:main:telegram:group:-1001234567890:topic:369520";
@@ -18,8 +18,9 @@ const GROUP_KEY: &str = "agent:main:telegram:group:-1001234567890";
 /// `reference/openclaw/transcript-full-run.md`), in two pages.
 async fn mount_sessions(server: &MockServer) {
     let page = |sessions: Value, more: bool| {
-        let payload = json!({"count": 1, "sessions": sessions, "hasMore": more, "nextOffset": 1});
-        json!({"ok": true, "result": {"content": [{"type": "text", "text": payload.to_string()}], "details": payload}})
+        gateway::tool_result(
+            &json!({"count": 1, "sessions": sessions, "hasMore": more, "nextOffset": 1}),
+        )
     };
     Mock::given(method("POST"))
         .and(path("/tools/invoke"))
@@ -49,10 +50,10 @@ async fn mount_sessions(server: &MockServer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_list_prints_the_gateways_session_keys() {
-    let port = free_port();
-    let server = server_on(port).await;
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
     mount_sessions(&server).await;
-    let sb = gateway_sandbox(port);
+    let sb = gateway::sandbox(port, TOKEN);
     let out = clawrun_in(&sb, &["route", "--list"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -93,13 +94,13 @@ async fn route_list_prints_the_gateways_session_keys() {
         "telegram:g-1001234567890-topic-369520"
     );
     assert_eq!(v[0]["updated_at_ms"], 1_795_301_026_889_i64);
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(super::outbox::TOKEN));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(TOKEN));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_list_with_the_gateway_down_fails_at_once_and_says_so() {
-    let port = free_port();
-    let sb = gateway_sandbox(port);
+    let port = gateway::free_port();
+    let sb = gateway::sandbox(port, TOKEN);
     let out = clawrun_in(&sb, &["route", "--list"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{err}");

@@ -4,46 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use wiremock::matchers::{body_partial_json, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use serde_json::Value;
+use wiremock::MockServer;
 
 use crate::common::{Sandbox, clawrun_in, fixture};
 
-const KEY: &str = "agent:main:whatsapp:group:120363@g.us";
-
-async fn gateway() -> MockServer {
-    let server = MockServer::start().await;
-    let sessions = json!({"sessions": [{"key": KEY, "sessionId": "5f0c3c1e-1111-4222-8333-944445555666",
-        "deliveryContext": {"channel": "whatsapp", "to": "120363@g.us"}}]});
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .and(body_partial_json(json!({"tool": "sessions_list"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"ok": true, "result": {"content": [{"type": "text", "text": sessions.to_string()}], "details": sessions}}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "result": {"details": {"status": "ok"}}})),
-        )
-        .mount(&server)
-        .await;
-    server
-}
+use crate::common::gateway::{self, WHATSAPP_KEY as KEY};
 
 fn sandbox(port: u16) -> Sandbox {
-    let sb = Sandbox::new();
-    std::fs::create_dir_all(sb.openclaw_home()).unwrap();
-    std::fs::write(
-        sb.openclaw_home().join("openclaw.json"),
-        json!({"gateway": {"port": port, "auth": {"token": "t0ken-fg"}}}).to_string(),
-    )
-    .unwrap();
-    sb
+    gateway::sandbox(port, "t0ken-fg")
 }
 
 async fn streamed(server: &MockServer) -> Vec<String> {
@@ -76,7 +45,7 @@ async fn wait_for_stream(sb: &Sandbox, needle: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fg_catches_up_then_streams_new_text_once_and_bg_stops_it() {
-    let server = gateway().await;
+    let server = gateway::whatsapp().await;
     let sb = sandbox(server.address().port());
     let mut c = sb.run_std(&["-s", KEY, "-t", "x", "--heartbeat", "0"]);
     c.env("FAKE_FIXTURE", fixture("constructed/stream-texts.jsonl"))
@@ -140,7 +109,7 @@ async fn fg_catches_up_then_streams_new_text_once_and_bg_stops_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_with_fg_streams_from_the_start_and_fg_on_a_finished_run_fails() {
-    let server = gateway().await;
+    let server = gateway::whatsapp().await;
     let sb = sandbox(server.address().port());
     let mut c = sb.run_std(&["-s", KEY, "-t", "x", "--heartbeat", "0", "--fg"]);
     c.env("FAKE_FIXTURE", fixture("constructed/stream-texts.jsonl"));

@@ -1,6 +1,6 @@
 //! Nothing leaked (issue 13, D): the agent's environment holds no token
 //! clawrun delivers with; the wake text is never in argv (see
-//! `channels::telegram_wake_runs_openclaw_agent_and_checks_json` and
+//! `channel_delivery::telegram_wake_runs_openclaw_agent_and_checks_json` and
 //! `telegram_run`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -68,7 +68,7 @@ fn the_agent_environment_holds_no_token_variable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wake_process_gets_no_token_but_the_gateways() {
     use crate::suite::telegram_run::{key, topic_sandbox};
-    let server = wiremock::MockServer::start().await;
+    let server = crate::common::gateway::start().await;
     let sb = topic_sandbox(&server, "[telegram]\nbot_token_env = \"MY_BOT_TOKEN\"\n").await;
     let mut c = sb.run_std(&["-s", &key(), "-t", "x"]);
     c.env("FAKE_FIXTURE", fixture("claude/tool.jsonl"))

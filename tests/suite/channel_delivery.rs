@@ -71,10 +71,7 @@ fn tg_dest(chat: &str, thread: Option<&str>) -> Destination {
 }
 
 fn envelope(details: Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "ok": true,
-        "result": {"content": [{"type": "text", "text": details.to_string()}], "details": details}
-    }))
+    ResponseTemplate::new(200).set_body_json(crate::common::gateway::tool_result(&details))
 }
 
 fn tg_ok(message_id: i64) -> ResponseTemplate {

@@ -268,7 +268,7 @@ fn list_merges_node_runs_and_names_an_unreachable_node_without_hanging() {
 #[tokio::test]
 async fn a_node_run_s_wake_goes_to_the_gateway_the_run_was_given() {
     use crate::suite::telegram_run::{key, mount_gateway, setup};
-    let server = wiremock::MockServer::start().await;
+    let server = crate::common::gateway::start().await;
     mount_gateway(&server).await;
     let w = World::new(json!({}));
     // The launcher's OpenClaw config names the gateway; the fake `openclaw`

@@ -11,36 +11,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::common::gateway;
 use crate::common::{Sandbox, clawrun_in, run_ids};
 
-pub(crate) const KEY: &str = "agent:main:whatsapp:group:120363@g.us";
+pub(crate) use crate::common::gateway::WHATSAPP_KEY as KEY;
 const ROUTE: &str = "/clawrun/v1/approvals/request";
 
 /// A gateway that knows the session, accepts every tool call, and answers
 /// approvals with `approval`.
 pub(crate) async fn gateway(approval: ResponseTemplate, expect: u64) -> MockServer {
-    let server = MockServer::start().await;
-    let sessions = json!({"sessions": [{"key": KEY, "sessionId": "5f0c3c1e-1111-4222-8333-944445555666",
-        "deliveryContext": {"channel": "whatsapp", "to": "120363@g.us"}}]});
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .and(body_partial_json(json!({"tool": "sessions_list"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"ok": true, "result": {"content": [{"type": "text", "text": sessions.to_string()}], "details": sessions}}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "result": {"details": {"status": "ok"}}})),
-        )
-        .mount(&server)
-        .await;
+    let server = gateway::whatsapp().await;
     Mock::given(method("POST"))
         .and(path(ROUTE))
         .respond_with(approval)
@@ -54,14 +37,7 @@ pub(crate) async fn gateway(approval: ResponseTemplate, expect: u64) -> MockServ
 /// `clawrun run --approvals chat` probes it before it launches).
 pub(crate) async fn gateway_with_plugin(approval: ResponseTemplate, expect: u64) -> MockServer {
     let server = gateway(approval, expect).await;
-    Mock::given(method("POST"))
-        .and(path("/clawrun/v1/info"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "plugin": "clawrun", "version": "0.1.0"})),
-        )
-        .mount(&server)
-        .await;
+    gateway::mount_plugin(&server).await;
     server
 }
 
@@ -71,14 +47,7 @@ pub(crate) fn decision(d: Value) -> ResponseTemplate {
 }
 
 pub(crate) fn sandbox(port: u16) -> Sandbox {
-    let sb = Sandbox::new();
-    std::fs::create_dir_all(sb.openclaw_home()).unwrap();
-    std::fs::write(
-        sb.openclaw_home().join("openclaw.json"),
-        json!({"gateway": {"port": port, "auth": {"token": "t0ken-ap"}}}).to_string(),
-    )
-    .unwrap();
-    sb
+    gateway::sandbox(port, "t0ken-ap")
 }
 
 struct Ran {

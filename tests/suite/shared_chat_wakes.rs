@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use wiremock::{MockServer, Request};
 
-use super::outbox::{KEY, free_port, gateway_sandbox, mount_ok, server_on};
+use crate::common::gateway::{self, TOKEN, WHATSAPP_KEY as KEY};
 use crate::common::{Sandbox, clawrun_in, fixture, run_ids};
 
 /// The tool-call bodies the gateway received (sessions_list left out).
@@ -116,10 +116,10 @@ fn one_wake_each(keys: &[String], ids: &[String]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_overlapping_runs_of_different_projects_into_one_chat_both_wake() {
-    let port = free_port();
-    let server = server_on(port).await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     let a_dir = sb.root.join("project-a");
     let b_dir = sb.root.join("project-b");
     let common = ["-s", KEY, "--heartbeat", "0", "--detach"];
@@ -149,10 +149,10 @@ async fn two_overlapping_runs_of_different_projects_into_one_chat_both_wake() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_queued_runs_into_one_chat_under_max_sessions_1_each_wake() {
-    let port = free_port();
-    let server = server_on(port).await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     std::fs::write(
         sb.openclaw_home().join("clawrun.toml"),
         "[limits]\nmax_sessions = 1\n",
@@ -185,10 +185,10 @@ async fn three_queued_runs_into_one_chat_under_max_sessions_1_each_wake() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chain_run_superseded_while_it_ran_is_not_woken_and_says_why() {
-    let port = free_port();
-    let server = server_on(port).await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     let args = ["-s", KEY, "--heartbeat", "0", "--detach", "--trace-live"];
     launch(&sb, &[&args[..], &["-t", "first"]].concat(), "1").await;
     let a = run_ids(&sb)[0].clone();
@@ -270,8 +270,8 @@ async fn a_chain_run_superseded_while_it_ran_is_not_woken_and_says_why() {
 async fn a_wake_found_stale_only_at_delivery_is_told_to_the_human_ringing() {
     use wiremock::matchers::{body_string_contains, method};
     use wiremock::{Mock, ResponseTemplate};
-    let port = free_port();
-    let server = server_on(port).await;
+    let port = gateway::free_port();
+    let server = gateway::start_on(port).await;
     // A's result hangs a while at the gateway: B starts meanwhile.
     let ok = serde_json::json!({"ok": true, "result": {"content": [{"type": "text", "text": "{}"}], "details": {"status": "ok", "messageId": "m1"}}});
     Mock::given(method("POST"))
@@ -284,8 +284,8 @@ async fn a_wake_found_stale_only_at_delivery_is_told_to_the_human_ringing() {
         .with_priority(1)
         .mount(&server)
         .await;
-    mount_ok(&server).await;
-    let sb = gateway_sandbox(port);
+    gateway::mount_whatsapp(&server, KEY).await;
+    let sb = gateway::sandbox(port, TOKEN);
     let args = ["-s", KEY, "--heartbeat", "0", "--detach", "--trace-live"];
     launch(&sb, &[&args[..], &["-t", "first"]].concat(), "0").await;
     let a = run_ids(&sb)[0].clone();

@@ -122,7 +122,7 @@ fn concurrent_processes_lose_nothing() {
             Command::new(&exe)
                 .args([
                     "--exact",
-                    "suite::registry::registry_child_writer",
+                    "suite::session_registry::registry_child_writer",
                     "--nocapture",
                     "--test-threads=1",
                 ])

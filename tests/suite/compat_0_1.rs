@@ -14,11 +14,9 @@ use clawrun::core::store::iterations::Iterations;
 use clawrun::core::store::registry::{Registry, Status};
 use clawrun::core::store::run::{RunDir, list_runs};
 use pretty_assertions::assert_eq;
-use serde_json::{Value, json};
-use wiremock::matchers::{body_partial_json, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use serde_json::Value;
 
-use crate::common::{clawrun_bin, fixture};
+use crate::common::{clawrun_bin, fixture, gateway};
 
 const CLAUDE_ID: &str = "b97f592b-6515-4a57-b3bb-0bc3448d4c8a";
 const GATEWAY_ID: &str = "0149328c-2f46-4ab9-94fe-98127d611e81";
@@ -29,7 +27,7 @@ const RUN_RESUMED: &str = "20261201-034629-9d0252";
 const RUN_CODEX: &str = "20261201-034630-b22208";
 const RUN_FAILED: &str = "20261201-034632-e01d44";
 const RUN_GATEWAY: &str = "20261201-034633-b508ab";
-const KEY: &str = "agent:main:whatsapp:group:120363@g.us";
+use crate::common::gateway::WHATSAPP_KEY as KEY;
 
 /// The fixture tree copied into a temp dir, `@ROOT@` and `@PORT@` filled in.
 struct Old {
@@ -404,30 +402,15 @@ fn the_cli_lists_shows_and_prints_old_runs() {
     assert_eq!(pending[0]["pending"].as_array().unwrap().len(), 2);
 }
 
-fn sessions_body() -> Value {
-    let sessions = json!({"sessions": [{
-        "key": KEY,
-        "sessionId": "5f0c3c1e-1111-4222-8333-944445555666",
-        "deliveryContext": {"channel": "whatsapp", "to": "120363@g.us"}
-    }]});
-    json!({"ok": true, "result": {"content": [{"type": "text", "text": sessions.to_string()}], "details": sessions}})
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_pending_items_are_flushed_once_with_their_keys() {
-    let server = MockServer::start().await;
-    let ok = json!({"ok": true, "result": {"content": [{"type": "text", "text": "{}"}], "details": {"status": "ok", "messageId": "m2"}}});
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .and(body_partial_json(json!({"tool": "sessions_list"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(sessions_body()))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok))
-        .mount(&server)
-        .await;
+    let server = gateway::start().await;
+    gateway::mount_sessions(
+        &server,
+        &gateway::sessions(&[gateway::whatsapp_session(KEY)]),
+    )
+    .await;
+    gateway::mount_tools(&server, gateway::delivered("m2")).await;
     let old = Old::new(server.address().port());
     let flush = tokio::process::Command::from(old.cmd(&["outbox", "flush"]))
         .output()
