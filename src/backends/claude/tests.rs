@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use pretty_assertions::assert_eq;
 
+use super::conversation::tool_summary;
 use super::*;
 use crate::backends::config::BackendsConfig;
 use crate::backends::{Backend, CommandSpec, Permission, RunRequest};

@@ -6,6 +6,7 @@ use pretty_assertions::assert_eq;
 
 use super::*;
 use crate::backends::config::BackendsConfig;
+use crate::backends::{Backend, CommandSpec, Permission, RunRequest};
 
 fn backend() -> CodexBackend {
     CodexBackend::new(BackendsConfig::builtin().unwrap().codex)
