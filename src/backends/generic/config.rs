@@ -181,6 +181,26 @@ pub struct GenericConfig {
     pub events: Arc<EventMap>,
 }
 
+/// The names of a backend defined in `backends.toml` (generic or ACP): its
+/// display name (default: its name), tag (default: the display name), the wake
+/// marker `[<NAME>_RESULT]` and how to install it.
+pub(crate) fn configured_names(
+    name: &str,
+    display_name: Option<String>,
+    tag: Option<String>,
+    install: &str,
+) -> Names {
+    let display = display_name.unwrap_or_else(|| name.to_owned());
+    let tag = tag.unwrap_or_else(|| display.clone());
+    let marker = format!("[{}_RESULT]", name.to_ascii_uppercase().replace('-', "_"));
+    Names {
+        display: intern(&display),
+        tag: intern(&tag),
+        result_marker: intern(&marker),
+        install: intern(install),
+    }
+}
+
 /// Strings that must live as long as the program (the [`Backend`] trait hands
 /// out `&'static str`). Each distinct string is leaked once, so loading the
 /// same file again costs nothing more; a process only ever sees a few names.
@@ -384,9 +404,6 @@ impl GenericConfig {
                 "{source}: `generic.{name}.events` is invalid"
             )));
         };
-        let display = toml.display_name.unwrap_or_else(|| name.to_owned());
-        let tag = toml.tag.unwrap_or_else(|| display.clone());
-        let marker = format!("[{}_RESULT]", name.to_ascii_uppercase().replace('-', "_"));
         Ok(Self {
             name: intern(name),
             program,
@@ -394,12 +411,7 @@ impl GenericConfig {
             model_args,
             resume_args,
             env: toml.env.unwrap_or_default(),
-            names: Names {
-                display: intern(&display),
-                tag: intern(&tag),
-                result_marker: intern(&marker),
-                install: "",
-            },
+            names: configured_names(name, toml.display_name, toml.tag, ""),
             registry_file: intern(&format!("{name}_sessions.json")),
             complete_on_exit_zero: toml.complete_on_exit_zero.unwrap_or(false),
             resume_not_found: toml
