@@ -39,7 +39,7 @@
 //!
 //! [`prepare`] fails with [`Error::Usage`] or [`Error::Config`] for bad input
 //! (nothing was spawned or written); the report's
-//! [`exit_code`](RunReport::exit_code) is the one `clawrun run` exits with.
+//! [`exit_code`](RunReport::exit_code) is the [`ExitStatus`] `clawrun run` exits with.
 //!
 //! # Plug in a channel
 //!
