@@ -20,9 +20,8 @@ use crate::core::runner::follower::{self, FollowerLock, TermCause};
 use crate::core::store::paths::ProcessEnv;
 use crate::core::store::run::{RunDir, RunRecord, RunSpec, RunStatus};
 use crate::core::sys::group;
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use crate::core::sys::signals::StopSignals;
 
-use crate::cli::exit::CliError;
 use crate::cli::{CmdResult, runtime};
 use crate::core::model::exit::ExitStatus;
 
@@ -47,7 +46,7 @@ pub fn follow(dir: &RunDir, configs: &Configs, launch: impl FnOnce() -> CmdResul
     let rt = runtime()?;
     let signals = {
         let _in_runtime = rt.enter();
-        StopSignals::install()?
+        StopSignals::install(&FOLLOWER_STOP_SIGNALS)?
     };
     let launched = launch()?;
     if !launched.is_success() {
@@ -93,25 +92,9 @@ pub fn follow(dir: &RunDir, configs: &Configs, launch: impl FnOnce() -> CmdResul
     Ok(code)
 }
 
-/// SIGTERM (OpenClaw's cancel and shutdown) and SIGINT (a person at a
-/// terminal), caught from before the run starts.
-struct StopSignals {
-    term: Signal,
-    int: Signal,
-}
-
-impl StopSignals {
-    /// Install both (inside a runtime).
-    fn install() -> Result<Self, CliError> {
-        let install = |kind: SignalKind, name: &str| {
-            signal(kind).map_err(|e| crate::Error::io(format!("installing {name} handler"), e))
-        };
-        Ok(Self {
-            term: install(SignalKind::terminate(), "SIGTERM")?,
-            int: install(SignalKind::interrupt(), "SIGINT")?,
-        })
-    }
-}
+/// What the follower stops on: SIGTERM (OpenClaw's cancel and shutdown) and
+/// SIGINT (a person at a terminal), caught from before the run starts.
+const FOLLOWER_STOP_SIGNALS: [i32; 2] = [libc::SIGTERM, libc::SIGINT];
 
 /// Wait for the run's end or a stop signal, and act on the signal.
 async fn follow_to_end(
@@ -121,8 +104,7 @@ async fn follow_to_end(
 ) -> Followed {
     tokio::select! {
         rec = follower::wait_for_end(dir) => return Followed::Ended(Box::new(rec)),
-        _ = signals.term.recv() => {}
-        _ = signals.int.recv() => {}
+        _ = signals.recv() => {}
     }
     match follower::term_cause(gateway).await {
         TermCause::Shutdown(why) => Followed::Left(why),

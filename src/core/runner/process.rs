@@ -18,6 +18,7 @@ use crate::backends::CommandSpec;
 use crate::core::error::ProcessError;
 use crate::core::sys::group::{GroupChild, Input, spawn_in_group};
 use crate::core::sys::session::new_session;
+use crate::core::sys::signals::StopSignals;
 
 /// A spawned agent: the child, its pipes, and its process group (its pid),
 /// SIGKILLed when dropped unless disarmed.
@@ -126,11 +127,7 @@ impl Watcher {
 /// The runner's own stop signals (SIGTERM, SIGINT, SIGHUP), handled as a kill
 /// of its run. Installed before the agent is spawned, so none is lost.
 #[derive(Debug)]
-pub struct Signals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-}
+pub struct Signals(StopSignals);
 
 impl Signals {
     /// Install the handlers.
@@ -138,24 +135,11 @@ impl Signals {
     /// # Errors
     /// When a handler cannot be installed.
     pub fn install() -> crate::core::error::Result<Self> {
-        use crate::core::error::Error;
-        use tokio::signal::unix::{SignalKind, signal};
-        let install = |kind: SignalKind, name: &str| {
-            signal(kind).map_err(|e| Error::io(format!("installing {name} handler"), e))
-        };
-        Ok(Self {
-            term: install(SignalKind::terminate(), "SIGTERM")?,
-            int: install(SignalKind::interrupt(), "SIGINT")?,
-            hup: install(SignalKind::hangup(), "SIGHUP")?,
-        })
+        StopSignals::install(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP]).map(Self)
     }
 
     /// The next of these signals to arrive (its number).
     pub async fn recv(&mut self) -> i32 {
-        tokio::select! {
-            _ = self.term.recv() => libc::SIGTERM,
-            _ = self.int.recv() => libc::SIGINT,
-            _ = self.hup.recv() => libc::SIGHUP,
-        }
+        self.0.recv().await
     }
 }

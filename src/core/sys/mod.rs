@@ -10,6 +10,7 @@
 //!   (`setsid`), a descriptor handed down, this process replaced (`exec`).
 //! - [`programs`]: finding a program on `PATH`, a bounded run of it
 //!   (`--version` probes, `openclaw agent`), the version number it prints.
+//! - [`signals`]: the signals this process stops on, caught as one set.
 //! - [`child_output`]: a child's output read with a bound on memory.
 //! - [`fs`]: an atomic copy; [`usage`]: this process's CPU time and memory.
 //!
@@ -20,4 +21,5 @@ pub mod fs;
 pub mod group;
 pub mod programs;
 pub mod session;
+pub mod signals;
 pub mod usage;
