@@ -22,7 +22,8 @@
 # temporary prefix). Installs are never skipped: if the registry cannot be reached the
 # script fails and says so. A failure names the CLI versions and the failed scenarios.
 # Extra arguments go to the test binary (a scenario name filters, e.g.
-# `scripts/e2e.sh codex`).
+# `scripts/e2e.sh codex`; `exec_gateway_stopped`, about 5 minutes, runs only when
+# named in full).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -10,7 +10,9 @@
 //! Own harness (`harness = false`): one gateway for the whole suite, started
 //! early (it takes ~30 s to get ready) and stopped by its pid at the end;
 //! scenarios run one after another, each timed; a failing scenario does not stop
-//! the others. Positional arguments filter scenarios by name substring.
+//! the others. Positional arguments filter scenarios by name substring; the
+//! scenarios in [`NAMED_ONLY`] (minutes long) run only when an argument names
+//! them in full.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "e2e/acp_scenarios.rs"]
@@ -19,6 +21,8 @@ mod acp_scenarios;
 mod approval_scenarios;
 #[path = "e2e/cli_scenarios.rs"]
 mod cli_scenarios;
+#[path = "e2e/exec_restart_scenarios.rs"]
+mod exec_restart_scenarios;
 #[path = "e2e/exec_scenarios.rs"]
 mod exec_scenarios;
 #[path = "e2e/fakes.rs"]
@@ -64,6 +68,10 @@ macro_rules! scenario {
         }
     };
 }
+
+/// Scenarios left out unless an argument is their full name: a gateway's
+/// graceful stop drains 75 s at the least (exec_restart_scenarios.rs).
+const NAMED_ONLY: [&str; 1] = ["exec_gateway_stopped"];
 
 fn scenarios() -> Vec<Scenario> {
     vec![
@@ -140,6 +148,22 @@ fn scenarios() -> Vec<Scenario> {
             true,
             exec_scenarios::exec_system_event_topic_wake
         ),
+        scenario!(
+            "exec_overlapping_runs",
+            true,
+            exec_scenarios::exec_overlapping_runs
+        ),
+        // Last: they replace the suite's gateway by restarted ones.
+        scenario!(
+            "exec_gateway_killed",
+            true,
+            exec_restart_scenarios::exec_gateway_killed
+        ),
+        scenario!(
+            "exec_gateway_stopped",
+            true,
+            exec_restart_scenarios::exec_gateway_stopped
+        ),
     ]
 }
 
@@ -176,7 +200,13 @@ fn main() -> ExitCode {
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     let selected: Vec<Scenario> = scenarios()
         .into_iter()
-        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str())))
+        .filter(|s| {
+            if NAMED_ONLY.contains(&s.name) {
+                filters.iter().any(|f| f.as_str() == s.name)
+            } else {
+                filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str()))
+            }
+        })
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

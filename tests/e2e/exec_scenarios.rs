@@ -25,7 +25,7 @@ const LIMIT: Duration = Duration::from_secs(90);
 const EXIT_WAKE_LIMIT: Duration = Duration::from_secs(150);
 
 /// `openclaw ARGS` against the suite's gateway; its stdout (panics on failure).
-async fn openclaw(ctx: &Ctx, args: &[&str]) -> String {
+pub async fn openclaw(ctx: &Ctx, args: &[&str]) -> String {
     let out = tokio::process::Command::new(&ctx.env.openclaw)
         .args(args)
         .env_clear()
@@ -45,7 +45,7 @@ async fn openclaw(ctx: &Ctx, args: &[&str]) -> String {
 }
 
 /// Every task row (objects with a `taskId`) in `openclaw tasks list --json`.
-async fn task_rows(ctx: &Ctx) -> Vec<Value> {
+pub async fn task_rows(ctx: &Ctx) -> Vec<Value> {
     fn collect(v: &Value, out: &mut Vec<Value>) {
         match v {
             Value::Object(m) if m.contains_key("taskId") => out.push(v.clone()),
@@ -62,18 +62,22 @@ async fn task_rows(ctx: &Ctx) -> Vec<Value> {
     rows
 }
 
+/// The exec row whose label (the command line, cut) has `label`.
+fn row_of<'a>(rows: &'a [Value], label: &str) -> Option<&'a Value> {
+    rows.iter().find(|r| {
+        r["taskKind"] == "exec"
+            && [&r["label"], &r["task"]]
+                .iter()
+                .any(|t| t.as_str().is_some_and(|t| t.contains(label)))
+    })
+}
+
 /// Poll the exec row whose label has `label` until `pred` holds on it.
-async fn wait_row(ctx: &Ctx, label: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+pub async fn wait_row(ctx: &Ctx, label: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
     let until = Instant::now() + LIMIT;
     loop {
         let rows = task_rows(ctx).await;
-        let row = rows.iter().find(|r| {
-            r["taskKind"] == "exec"
-                && [&r["label"], &r["task"]]
-                    .iter()
-                    .any(|t| t.as_str().is_some_and(|t| t.contains(label)))
-        });
-        if let Some(r) = row.filter(|r| pred(r)) {
+        if let Some(r) = row_of(&rows, label).filter(|r| pred(r)) {
             return r.clone();
         }
         if Instant::now() >= until {
@@ -102,7 +106,7 @@ async fn wait_row(ctx: &Ctx, label: &str, what: &str, pred: impl Fn(&Value) -> b
 }
 
 /// The run directory (in the gateway's HOME) whose label is `label`.
-fn run_dir_of(ctx: &Ctx, label: &str) -> Option<PathBuf> {
+pub fn run_dir_of(ctx: &Ctx, label: &str) -> Option<PathBuf> {
     let runs = ctx.gateway_home().join(".openclaw/clawrun/runs");
     std::fs::read_dir(runs)
         .ok()?
@@ -116,20 +120,35 @@ fn run_dir_of(ctx: &Ctx, label: &str) -> Option<PathBuf> {
         })
 }
 
-/// Ask the gateway's agent (a turn in the topic session) to `exec` a
-/// `clawrun run` in the background with this label and task.
-async fn agent_launches(ctx: &Ctx, label: &str, task: &str) {
-    topic_session_id(ctx).await;
+/// The `clawrun run` command line (label early, as SKILL.md teaches) for a
+/// run with this label and task, reporting to the topic.
+fn run_command(ctx: &Ctx, label: &str, task: &str) -> String {
     let config = clawrun_config(ctx, "telegram-direct");
     let project = ctx.project(&label.replace(' ', "-"));
-    let command = format!(
+    format!(
         "{} run --label '{label}' --config {} --backends {} --backend claude -p {} --session {TOPIC_KEY} -t '{task}'",
         ctx.bin_dir().join("clawrun").display(),
         config.display(),
         ctx.backends_file().display(),
         project.display(),
-    );
-    let message = format!("[e2e:exec] Start this: {EXEC_OPEN}{command}{EXEC_CLOSE}");
+    )
+}
+
+/// Ask the gateway's agent (a turn in the topic session) to `exec` a
+/// `clawrun run` in the background with this label and task.
+pub async fn agent_launches(ctx: &Ctx, label: &str, task: &str) {
+    agent_execs(ctx, &[run_command(ctx, label, task)]).await;
+}
+
+/// Ask the gateway's agent, in one turn in the topic session, to `exec` each
+/// of `commands` in the background (one `exec` call each, in one answer).
+async fn agent_execs(ctx: &Ctx, commands: &[String]) {
+    topic_session_id(ctx).await;
+    let asked: String = commands
+        .iter()
+        .map(|c| format!(" {EXEC_OPEN}{c}{EXEC_CLOSE}"))
+        .collect();
+    let message = format!("[e2e:exec] Start this:{asked}");
     openclaw(
         ctx,
         &[
@@ -146,7 +165,19 @@ async fn agent_launches(ctx: &Ctx, label: &str, task: &str) {
     .await;
 }
 
-fn no_wake_of_its_own(dir: &Path) {
+/// What clawrun sent into the topic so far.
+pub async fn topic_texts(ctx: &Ctx) -> Vec<String> {
+    ctx.telegram
+        .calls()
+        .await
+        .iter()
+        .filter(|c| c.from_clawrun && in_topic(c))
+        .map(|c| c.text().to_owned())
+        .collect()
+}
+
+/// The run in `dir` queued no wake of its own (its follower's exit is the wake).
+pub fn no_wake_of_its_own(dir: &Path) {
     let wakes = outbox_entries(dir)
         .into_iter()
         .filter(|e| matches!(e.item, Item::Wake(_)))
@@ -173,14 +204,7 @@ pub async fn exec_task_ledger(ctx: Arc<Ctx>) {
     assert_eq!(run_record(&dir)["status"], "completed");
     no_wake_of_its_own(&dir);
     exit_wake(&ctx, before, &format!("[clawrun] completed · {label}")).await;
-    let texts: Vec<String> = ctx
-        .telegram
-        .calls()
-        .await
-        .iter()
-        .filter(|c| c.from_clawrun && in_topic(c))
-        .map(|c| c.text().to_owned())
-        .collect();
+    let texts = topic_texts(&ctx).await;
     assert!(
         texts
             .iter()
@@ -349,5 +373,151 @@ pub async fn exec_system_event_topic_wake(ctx: Arc<Ctx>) {
             "no (OpenClaw's heartbeat delivery)"
         }
         .to_owned(),
+    );
+}
+
+/// Longest wait for each exit wake where the scenario asserts it: OpenClaw
+/// runs the exit event with a heartbeat it may hold back while the session is
+/// busy (measured up to 196 s in the full suite).
+const ASSERTED_WAKE_LIMIT: Duration = Duration::from_secs(240);
+/// How long to keep watching for a second delivery of a result already
+/// delivered.
+pub const DUPLICATE_WATCH: Duration = Duration::from_secs(20);
+
+/// How many of the model requests in `bodies` bring `wanted` as new input: in
+/// the messages after the request's last assistant message (what the agent is
+/// told this turn). The history a later turn carries is not counted again.
+pub fn deliveries(bodies: &[String], wanted: &str) -> usize {
+    bodies
+        .iter()
+        .filter(|b| b.contains(wanted))
+        .filter(|b| {
+            let Ok(body) = serde_json::from_str::<Value>(b) else {
+                return false;
+            };
+            let messages = body["messages"].as_array().cloned().unwrap_or_default();
+            let since = messages
+                .iter()
+                .rposition(|m| m["role"] == "assistant")
+                .map_or(0, |i| i + 1);
+            messages[since..]
+                .iter()
+                .any(|m| text_of(m).contains(wanted))
+        })
+        .count()
+}
+
+/// The text of a chat message (a string, or the text parts).
+fn text_of(message: &Value) -> String {
+    match &message["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// What a run's result looks like in the agent's wake: its status line.
+pub fn result_line(status: &str, label: &str, dir: &Path) -> String {
+    let id = run_record(dir)["run_id"].as_str().unwrap().to_owned();
+    format!("[clawrun] {status} · {label} · run {id}")
+}
+
+/// Two runs the agent starts with two `exec` calls in one turn, the second
+/// ending first: both rows, both succeeded, each result reaches the agent
+/// once by OpenClaw's exit wake (two wakes, or one that batches both), and
+/// clawrun sends no wake of its own.
+pub async fn exec_overlapping_runs(ctx: Arc<Ctx>) {
+    let labels = ["e2e exec overlap A", "e2e exec overlap B"];
+    let before = ctx.openai.chat_bodies().await.len();
+    let commands = [
+        run_command(&ctx, labels[0], "[e2e:slow25] The first of two tasks."),
+        run_command(&ctx, labels[1], "[e2e:slow10] The second of two tasks."),
+    ];
+    agent_execs(&ctx, &commands).await;
+    let until = Instant::now() + LIMIT;
+    loop {
+        let rows = task_rows(&ctx).await;
+        let running = labels
+            .iter()
+            .all(|l| row_of(&rows, l).is_some_and(|r| r["status"] == "running"));
+        if running {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the two exec rows were never running at once: {rows:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // When each row ends (read together: the second run ends first).
+    let mut ended: Vec<Option<(Value, Instant)>> = vec![None; labels.len()];
+    let until = Instant::now() + LIMIT;
+    while ended.iter().any(Option::is_none) {
+        let rows = task_rows(&ctx).await;
+        for (label, end) in labels.iter().zip(ended.iter_mut()) {
+            let row = row_of(&rows, label).filter(|r| r["status"] != "running");
+            if let (None, Some(row)) = (&end, row) {
+                *end = Some((row.clone(), Instant::now()));
+            }
+        }
+        assert!(Instant::now() < until, "not both rows ended: {rows:#?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut wanted = Vec::new();
+    for (label, end) in labels.iter().zip(ended) {
+        let (row, at) = end.unwrap();
+        assert_eq!(row["status"], "succeeded", "{row}");
+        let dir = run_dir_of(&ctx, label).expect("no run directory");
+        assert_eq!(run_record(&dir)["status"], "completed");
+        no_wake_of_its_own(&dir);
+        wanted.push((*label, result_line("completed", label, &dir), at));
+    }
+    // Each result delivered (within a bound), then none twice.
+    let mut delivered: Vec<Option<f64>> = vec![None; wanted.len()];
+    let until = Instant::now() + ASSERTED_WAKE_LIMIT;
+    let mut watch_until = None;
+    loop {
+        let bodies = ctx.openai.chat_bodies().await.split_off(before);
+        for (i, (_, line, ended)) in wanted.iter().enumerate() {
+            let n = deliveries(&bodies, line);
+            assert!(n <= 1, "{line:?} reached the agent {n} times");
+            if n == 1 && delivered[i].is_none() {
+                delivered[i] = Some(ended.elapsed().as_secs_f64());
+            }
+        }
+        if delivered.iter().all(Option::is_some) {
+            let watch = *watch_until.get_or_insert_with(|| Instant::now() + DUPLICATE_WATCH);
+            if Instant::now() >= watch {
+                break;
+            }
+        } else {
+            assert!(
+                Instant::now() < until,
+                "not every result reached the agent within {}s: {delivered:?} for {:?}",
+                ASSERTED_WAKE_LIMIT.as_secs(),
+                wanted.iter().map(|w| &w.1).collect::<Vec<_>>()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let bodies = ctx.openai.chat_bodies().await.split_off(before);
+    let batched = bodies.iter().any(|b| {
+        wanted
+            .iter()
+            .all(|(_, line, _)| deliveries(std::slice::from_ref(b), line) == 1)
+    });
+    for ((label, _, _), secs) in wanted.iter().zip(&delivered) {
+        ctx.figure(
+            format!("exec overlap: {label}: row ended → its exit wake"),
+            format!("{:.1}s", secs.unwrap_or_default()),
+        );
+    }
+    ctx.figure(
+        "exec overlap: both results in one wake",
+        if batched { "yes" } else { "no" }.to_owned(),
     );
 }

@@ -619,9 +619,10 @@ pub const EXEC_CLOSE: &str = ">>CMD";
 /// The agent's answer once its `exec` call returned.
 pub const EXEC_STARTED_ANSWER: &str = "E2E-AGENT: started in the background";
 
-/// The command the last message asks to `exec`, when it is a user message
-/// that does (a tool result or a system event asks nothing).
-fn exec_request(body: &Value) -> Option<String> {
+/// The commands the last message asks to `exec` (one `exec` call each, in
+/// one answer), when it is a user message that does (a tool result or a
+/// system event asks nothing).
+fn exec_request(body: &Value) -> Option<Vec<String>> {
     // The user messages since the last assistant or tool message (OpenClaw may
     // put context in a user message of its own next to the prompt).
     let messages = body.get("messages")?.as_array()?;
@@ -650,32 +651,51 @@ fn exec_request(body: &Value) -> Option<String> {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let start = text.find(EXEC_OPEN)? + EXEC_OPEN.len();
-    let end = text[start..].find(EXEC_CLOSE)? + start;
-    Some(text[start..end].to_owned())
+    let mut commands = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find(EXEC_OPEN).map(|i| i + EXEC_OPEN.len()) {
+        let Some(end) = rest[start..].find(EXEC_CLOSE).map(|i| i + start) else {
+            break;
+        };
+        commands.push(rest[start..end].to_owned());
+        rest = &rest[end + EXEC_CLOSE.len()..];
+    }
+    (!commands.is_empty()).then_some(commands)
 }
 
-/// A chat completion whose answer is one `exec` call (streamed or not).
-fn exec_call(id: &str, model: &str, command: &str, stream: bool) -> ResponseTemplate {
-    let args = json!({"command": command, "background": true, "timeoutSeconds": 0}).to_string();
-    let call = json!({"id": format!("call_{}", short_id()), "type": "function",
-                      "function": {"name": "exec", "arguments": args}});
+/// A chat completion whose answer is one `exec` call per command (streamed or not).
+fn exec_call(id: &str, model: &str, commands: &[String], stream: bool) -> ResponseTemplate {
+    let calls: Vec<Value> = commands
+        .iter()
+        .map(|command| {
+            let args = json!({"command": command, "background": true, "timeoutSeconds": 0});
+            json!({"id": format!("call_{}", short_id()), "type": "function",
+                   "function": {"name": "exec", "arguments": args.to_string()}})
+        })
+        .collect();
     let usage = json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15});
     if !stream {
         return ResponseTemplate::new(200).set_body_json(json!({
             "id": id, "object": "chat.completion", "created": 0, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": [call]},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": calls},
                          "finish_reason": "tool_calls"}],
             "usage": usage,
         }));
     }
-    let mut streamed = call.clone();
-    streamed["index"] = json!(0);
+    let streamed: Vec<Value> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| {
+            let mut call = call.clone();
+            call["index"] = json!(i);
+            call
+        })
+        .collect();
     let chunk = |choices: Value| json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model, "choices": choices});
     let mut text = String::new();
     for data in [
         chunk(
-            json!([{"index": 0, "delta": {"role": "assistant", "content": null, "tool_calls": [streamed]}, "finish_reason": null}]),
+            json!([{"index": 0, "delta": {"role": "assistant", "content": null, "tool_calls": streamed}, "finish_reason": null}]),
         ),
         chunk(json!([{"index": 0, "delta": {}, "finish_reason": "tool_calls"}])),
     ] {
@@ -696,8 +716,8 @@ impl Respond for ChatResponder {
             .unwrap_or("fake-model");
         let id = format!("chatcmpl-{}", short_id());
         let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
-        if let Some(command) = exec_request(&body) {
-            return exec_call(&id, model, &command, stream);
+        if let Some(commands) = exec_request(&body) {
+            return exec_call(&id, model, &commands, stream);
         }
         let tool_result = body
             .get("messages")

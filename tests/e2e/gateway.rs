@@ -119,6 +119,18 @@ pub fn openclaw_env(path_var: &str, home: &Path) -> Vec<(String, String)> {
 impl Gateway {
     /// Spawn `openclaw gateway run` (config already written into `home`).
     pub fn spawn(env: &E2eEnv, path_var: &str, home: &Path, port: u16, token: &str) -> Self {
+        Self::spawn_with(env, path_var, home, port, token, &[])
+    }
+
+    /// [`Self::spawn`] with `extra` variables in its environment.
+    pub fn spawn_with(
+        env: &E2eEnv,
+        path_var: &str,
+        home: &Path,
+        port: u16,
+        token: &str,
+        extra: &[(&str, String)],
+    ) -> Self {
         use std::os::unix::process::CommandExt;
         let console_file = home.join("gateway.console.log");
         let out = std::fs::File::create(&console_file).unwrap();
@@ -127,6 +139,7 @@ impl Gateway {
             .args(["gateway", "run", "--port", &port.to_string()])
             .env_clear()
             .envs(openclaw_env(path_var, home))
+            .envs(extra.iter().map(|(k, v)| (k, v)))
             .current_dir(home)
             .stdin(Stdio::null())
             .stdout(out)
@@ -215,6 +228,47 @@ impl Gateway {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.url.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// SIGKILL its main process only, as a crash would (its spawn broker,
+    /// left in its process group, signals the execs), and reap it. Its pid
+    /// stays registered until [`Self::reap_group`].
+    pub fn kill_main(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM its main process (a graceful stop: it drains first); see
+    /// [`Self::exited`].
+    pub fn terminate(&self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+
+    /// Whether its main process has exited (reaped).
+    pub fn exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_none_or(|c| matches!(c.try_wait(), Ok(Some(_))))
+    }
+
+    /// SIGKILL whatever is left in the process group of a gateway that was
+    /// started with pid `pid` (after [`Self::kill_main`]).
+    pub fn reap_group(pid: i32) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        harness::unregister_pid(pid);
     }
 
     /// Stop it by its pid: SIGTERM, up to 30 s, then SIGKILL to its group. The

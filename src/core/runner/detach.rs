@@ -74,7 +74,7 @@ pub fn spawn_detached(
     let log2 = log
         .try_clone()
         .map_err(|e| Error::io("duplicating the log handle", e))?;
-    let mut cmd = std::process::Command::new(exe);
+    let mut cmd = super::scope::runner_command(exe, paths, &dir.path);
     cmd.arg("--state-dir").arg(&paths.state_dir);
     if paths.config_file.is_file() {
         // The runner reads the same clawrun.toml (its limits, its channels).

@@ -38,6 +38,7 @@ pub mod process;
 mod queue;
 mod reactions;
 mod requests;
+pub mod scope;
 mod session_denials;
 mod setup;
 mod supervisor;
