@@ -74,7 +74,7 @@ fn ignored(text: &str) -> usize {
 /// Events and warnings (unknown events included) from one pass, a sanity
 /// check outside the measurement.
 fn count<P: LineParser>(mut parser: P, text: &str) -> (usize, usize) {
-    use clawrun::core::model::events::AgentEvent;
+    use clawrun::events::AgentEvent;
     let events: Vec<_> = text.lines().flat_map(|l| parser.parse_line(l)).collect();
     let warnings = events
         .iter()

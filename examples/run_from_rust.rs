@@ -6,10 +6,10 @@
 //!
 //! The four steps of `clawrun run` in the foreground:
 //!
-//! 1. [`runner::prepare`] validates everything (task, flags, the CLI on
+//! 1. [`clawrun::prepare`] validates everything (task, flags, the CLI on
 //!    `PATH`) and touches nothing: bad input fails here, before any side effect.
-//! 2. [`runner::create`] makes the run directory (`request.json`, `run.json`).
-//! 3. [`runner::execute`] spawns the agent with the prompt on stdin, reads
+//! 2. [`clawrun::create`] makes the run directory (`request.json`, `run.json`).
+//! 3. [`clawrun::execute`] spawns the agent with the prompt on stdin, reads
 //!    its events, sends the launch and result messages through the channel given,
 //!    and writes the output file and the session registry.
 //! 4. The [`RunReport`] says how it went; its `exit_code` is the CLI's.
@@ -23,8 +23,7 @@ use std::process::ExitCode;
 
 use clawrun::channels::Console;
 use clawrun::channels::console::NOTIFICATIONS_FILE_NAME;
-use clawrun::core::runner::{self, RunOptions, RunReport, TaskSource};
-use clawrun::core::store::paths::{Paths, ProcessEnv};
+use clawrun::{Paths, ProcessEnv, RunOptions, RunReport, TaskSource};
 
 /// Options for a plain foreground run: what `clawrun run --backend B -p P -t T
 /// --label "from Rust" --timeout 600` would use.
@@ -39,12 +38,12 @@ fn options(backend: &str, project: PathBuf, task: String) -> RunOptions {
 fn run(backend: &str, project: PathBuf, task: String) -> anyhow::Result<RunReport> {
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
     // The task is inline here, so nothing is read from stdin.
-    let mut prepared = runner::prepare(
+    let mut prepared = clawrun::prepare(
         &options(backend, project, task),
         &paths,
         &mut std::io::empty(),
     )?;
-    let dir = runner::create(&mut prepared)?;
+    let dir = clawrun::create(&mut prepared)?;
     // The console channel prints each message to stderr and appends it to
     // notifications.jsonl in the run directory.
     let console = Console::new(Some(dir.file(NOTIFICATIONS_FILE_NAME)));
@@ -53,7 +52,7 @@ fn run(backend: &str, project: PathBuf, task: String) -> anyhow::Result<RunRepor
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    Ok(rt.block_on(runner::execute(&dir, &paths, console.into()))?)
+    Ok(rt.block_on(clawrun::execute(&dir, &paths, console.into()))?)
 }
 
 fn main() -> ExitCode {

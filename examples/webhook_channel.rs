@@ -24,8 +24,7 @@ use serde_json::json;
 
 use clawrun::channels::custom::{CustomChannel, DynChannel, async_trait};
 use clawrun::channels::{ChannelError, Delivery, Outgoing, Wake, WakeAck};
-use clawrun::core::runner::{self, RunOptions, RunReport, TaskSource};
-use clawrun::core::store::paths::{Paths, ProcessEnv};
+use clawrun::{Paths, ProcessEnv, RunOptions, RunReport, TaskSource};
 
 /// Wait this long after a 429 without a usable `Retry-After`.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -119,13 +118,13 @@ fn run(url: &str, project: &str, task: &str, backend: &str) -> anyhow::Result<Ru
     opts.request.project = Some(project.into());
     opts.notify.delivery_wait_secs = 30;
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
-    let mut prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;
-    let dir = runner::create(&mut prepared)?;
+    let mut prepared = clawrun::prepare(&opts, &paths, &mut std::io::empty())?;
+    let dir = clawrun::create(&mut prepared)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let channel = CustomChannel::new(webhook);
-    Ok(rt.block_on(runner::execute(&dir, &paths, channel.into()))?)
+    Ok(rt.block_on(clawrun::execute(&dir, &paths, channel.into()))?)
 }
 
 fn main() -> ExitCode {

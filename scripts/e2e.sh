@@ -36,8 +36,10 @@ OPENCLAW_VERSION=2026.9.6
 ACP_VERSION=0.101.0
 # OpenCode (`opencode acp`), a second ACP agent, pointed at the fake OpenAI server.
 OPENCODE_VERSION=1.18.33
-# The whole E2E (installs included) must stay under 15 minutes in CI.
-BUDGET_SECS=${CLAWRUN_E2E_BUDGET_SECS:-900}
+# The whole E2E (installs included) must stay under 25 minutes in CI (one pass took
+# 9 minutes before the overlapping-exec, gateway-restart and node-disconnect scenarios
+# added about 5; CI runs two passes within its 90).
+BUDGET_SECS=${CLAWRUN_E2E_BUDGET_SECS:-1500}
 
 T_START=$(date +%s)
 die() { echo "e2e: ERROR: $*" >&2; exit 1; }

@@ -1,14 +1,23 @@
 #!/usr/bin/env python3
-"""Print the import graph between the folders of src/ and fail on a cycle.
+"""Print the import graph between the folders of src/ and fail on a cycle or
+on an import against the documented layer order.
 
-A folder is a directory under src/ (src/core/model, src/channels, ...); a file
-directly in src/core counts as the folder `core`. An edge A -> B means a file in
-A names `crate::B...` (in a `use` or a path), test modules excluded.
-Usage: python3 scripts/layers.py [--quiet]   (exit 1 on a cycle)
+A folder is a directory under src/ (src/core/model, src/channels, src/cli/commands,
+...); a file directly in src/core counts as the folder `core`. An edge A -> B
+means a file in A names `crate::B...` (in a `use` or a path), test modules
+excluded. The program (src/cli/) is checked like the library.
+
+The order is the table of ARCHITECTURE.md ("The library's folders are layers"),
+read from there: each folder belongs to the row naming it (or its nearest
+ancestor), and a folder may use only folders of its own row or rows above it.
+A folder no row names fails the check: give it a row (or a place in one).
+Usage: python3 scripts/layers.py [--quiet]   (exit 1 on a cycle or a violation)
 """
 import os, re, sys
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+ROOT = os.path.join(REPO, "src")
+ARCHITECTURE = os.path.join(REPO, "ARCHITECTURE.md")
 FOLDERS = set()
 for dirpath, dirs, files in os.walk(ROOT):
     rel = os.path.relpath(dirpath, ROOT)
@@ -78,6 +87,55 @@ for dirpath, dirs, files in os.walk(ROOT):
             if tgt and tgt != rel and not rel.startswith(tgt + "/"):
                 edges.setdefault(rel, {}).setdefault(tgt, set()).add(os.path.relpath(path, ROOT))
 
+def documented_layers():
+    """Row index of each folder the ARCHITECTURE.md layer table names, in order."""
+    text = open(ARCHITECTURE, encoding="utf-8").read()
+    start = text.index("The library's folders are layers")
+    # `exact`: the folder of a row of files (`src/core/{…}.rs`) holds those
+    # files only; its other subfolders need their own rows.
+    layers, exact, row = {}, {}, 0
+    for line in text[start:].splitlines()[1:]:
+        if (layers or exact) and not line.startswith("|"):
+            break  # the end of the table
+        m = re.match(r"\|\s*`src/([^`]*)`", line)
+        if not m:
+            continue
+        path = m.group(1)
+        if path.endswith("/"):
+            layers[path.rstrip("/")] = row
+        else:
+            # `core/{error,config}.rs`: the files' folder, and a folder of the
+            # same name when the module has one (src/core/config/).
+            head, _, tail = path.partition("{")
+            folder = head.rstrip("/")
+            exact[folder] = row
+            for name in tail.split("}")[0].split(","):
+                sub = f"{folder}/{name}"
+                if sub in FOLDERS:
+                    layers[sub] = row
+        row += 1
+    return layers, exact
+
+def layer_of(folder, documented):
+    layers, exact = documented
+    if folder in exact:
+        return exact[folder]
+    parts = folder.split("/")
+    for i in range(len(parts), 0, -1):
+        cand = "/".join(parts[:i])
+        if cand in layers:
+            return layers[cand]
+    return None
+
+LAYERS = documented_layers()
+unplaced = sorted(f for f in FOLDERS if layer_of(f, LAYERS) is None)
+violations = []
+for a in sorted(edges):
+    for b in sorted(edges[a]):
+        la, lb = layer_of(a, LAYERS), layer_of(b, LAYERS)
+        if la is not None and lb is not None and lb > la:
+            violations.append((a, b))
+
 # Cycle search (DFS).
 cycles, state = [], {}
 def dfs(n, stack):
@@ -98,4 +156,9 @@ for c in cycles:
     print("CYCLE: " + " -> ".join(c))
     for a, b in zip(c, c[1:]):
         print(f"   {a} -> {b}: {', '.join(sorted(edges[a][b]))}")
-sys.exit(1 if cycles else 0)
+for f in unplaced:
+    print(f"UNDOCUMENTED: src/{f} is in no row of ARCHITECTURE.md's layer table")
+for a, b in violations:
+    print(f"LAYER: {a} -> {b} (a row below it in ARCHITECTURE.md): "
+          + ", ".join(sorted(edges[a][b])))
+sys.exit(1 if cycles or unplaced or violations else 0)

@@ -5,12 +5,23 @@
 //! and the orchestrator informed until the work is done. The `clawrun` binary
 //! is one user of this library; a skill written in Rust can be another.
 //!
-//! Everything a skill author needs is re-exported at the top of the crate:
-//! [`RunOptions`], [`prepare`], [`create`], [`execute`] and the [`RunReport`]
-//! to run a task; [`Backend`] / [`AnyBackend`] for the coding agents;
-//! [`Channel`] / [`AnyChannel`] and the [`DynChannel`] trait for where the
-//! messages go; the [`AgentEvent`]s a run is made of, its [`Outcome`],
-//! [`Paths`], and [`Error`] / [`Result`].
+//! This page is the whole API. To run a task: [`RunOptions`], [`prepare`],
+//! [`create`], [`execute`] and the [`RunReport`], with the [`Paths`] of the
+//! state and [`Error`] / [`Result`]; every type they take or return is
+//! exported here or in one of the modules below (the `unnameable_types` lint
+//! keeps it so). The rest is grouped by what a skill does with it:
+//!
+//! | module | for |
+//! | --- | --- |
+//! | [`runs`] | runs that exist: find, list, show, read the output and the outbox, kill, the cap, gc |
+//! | [`events`] | what a run is made of: [`AgentEvent`]s, usage, failures, approvals, the [`Outcome`] |
+//! | [`backends`] | one coding-agent CLI each: a run request to a command line, output lines to events |
+//! | [`channels`] | where messages go (console, Telegram, WhatsApp, the message tool, your own) |
+//! | [`config`] | `clawrun.toml` |
+//! | [`routing`] | where a run reports, from a session key or flags |
+//! | [`openclaw`] | the gateway client, session keys, `openclaw.json` |
+//! | [`sessions`] | the session registries shared with OpenClaw's skills |
+//! | [`error`] | every error type, by boundary |
 //!
 //! # Run a task
 //!
@@ -70,7 +81,7 @@
 //!     }
 //! }
 //!
-//! # async fn demo(dir: clawrun::core::store::run::RunDir, paths: clawrun::Paths) -> clawrun::Result<()> {
+//! # async fn demo(dir: clawrun::RunDir, paths: clawrun::Paths) -> clawrun::Result<()> {
 //! let report = clawrun::execute(&dir, &paths, CustomChannel::new(Stdout).into()).await?;
 //! # Ok(())
 //! # }
@@ -83,22 +94,55 @@
 //! The `examples/` directory has one of each: `run_from_rust.rs`,
 //! `webhook_channel.rs`, `custom_backend/`.
 //!
+//! # Look at runs
+//!
+//! What `clawrun list`, `show`, `output` and `kill` print comes from
+//! [`runs`], as data:
+//!
+//! ```no_run
+//! use clawrun::{Paths, ProcessEnv, runs};
+//!
+//! # fn demo() -> clawrun::Result<()> {
+//! let paths = Paths::resolve(&ProcessEnv, None, None);
+//! let now = clawrun::sessions::now_micros() / 1_000_000;
+//! for run in runs::list(&paths, /*all*/ false, /*status*/ None, now) {
+//!     println!("{} {} {}", run.run_id, run.status, run.task_summary);
+//! }
+//! let run = runs::resolve_run(&paths, "my-label")?;
+//! let output = runs::output_text(&run, 20)?;
+//! if !run.record.status.is_done() {
+//!     runs::kill_run(&paths, &run, runs::DEFAULT_KILL_WAIT)?;
+//! }
+//! # let _ = output;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Layout
 //!
-//! - [`backends`]: one coding-agent CLI each; pure mapping of a run request
-//!   to a command line, and of the CLI's output lines to [`AgentEvent`]s.
-//! - [`channels`]: where messages go; delivery only.
-//! - `core`: everything else, in layers (model, store, openclaw, routing,
-//!   notify, runner, ops); hidden from these docs, public for the tests and
-//!   the binary. README "Layout" walks one run through them.
+//! The modules above are the facade; the work is done in private layers
+//! under `src/core/` (model, error and config, git, store, openclaw,
+//! routing, notify, runner, ops: each uses only the ones before it), which
+//! they re-export from. The `clawrun` program (`src/cli/`, the default `cli`
+//! feature) is one more user of those layers; without the feature, clap,
+//! anyhow and the terminal crates are not built. ARCHITECTURE.md has the
+//! table of layers (`scripts/layers.py` checks every import against it) and
+//! walks one run through them.
+
+// The facade is the whole public API: every type a public item takes or
+// returns is nameable from here (this lint fails the build otherwise, with
+// clippy's `-D warnings`).
+#![warn(unnameable_types)]
+// The program (`cli`, the default feature) is the other user of `core`: what
+// only it calls is unused in a library-only build, not dead.
+#![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]
 
 pub mod backends;
 pub mod channels;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
-#[doc(hidden)]
-pub mod core;
+mod core;
 
 pub use crate::backends::{AnyBackend, Backend};
 pub use crate::channels::{AnyChannel, Channel, ChannelError, DynChannel};
@@ -106,5 +150,132 @@ pub use crate::core::error::{Error, Result, UsageError};
 pub use crate::core::model::events::AgentEvent;
 pub use crate::core::model::exit::ExitStatus;
 pub use crate::core::model::state::Outcome;
-pub use crate::core::runner::{RunOptions, RunReport, TaskSource, create, execute, prepare};
-pub use crate::core::store::paths::{Paths, ProcessEnv};
+pub use crate::core::runner::{
+    ChainOptions, Prepared, RequestOptions, RoutingOptions, RunOptions, RunReport, TaskSource,
+    WorktreeOptions, create, execute, prepare,
+};
+pub use crate::core::store::paths::{Env, Paths, ProcessEnv};
+pub use crate::core::store::run::RunDir;
+
+pub mod events {
+    //! What an agent's run is made of: the [`AgentEvent`]s a backend parses from
+    //! the CLI's output, the usage and failures they carry, and the permission
+    //! requests (`--approvals chat`) with their answers.
+
+    pub use crate::core::model::approval::{Answer, ApprovalMode, Ask, Severity};
+    pub use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
+    pub use crate::core::model::state::Outcome;
+}
+
+pub mod runs {
+    //! Runs that exist, as `clawrun list`, `show`, `output`, `kill` and `gc` see
+    //! them: find a run by id, label or session ([`resolve_run`]), list them,
+    //! read a run's record ([`RunRecord`]), output and [`outbox`], stop it, see
+    //! how many run against the cap ([`capacity`]), whether exec mode's
+    //! follower still follows a run ([`follower_state`]), and remove old ones
+    //! ([`gc`]). Every function returns data; nothing is printed.
+
+    pub use crate::core::git::{ChangeSummary, CommitLine, RunWorktree, Uncommitted};
+    use crate::core::notify::outbox::Outbox;
+    pub use crate::core::notify::outbox::{Entry as OutboxEntry, EntryStatus, Item as OutboxItem};
+    pub use crate::core::ops::capacity;
+    pub use crate::core::ops::gc::{
+        GC_LOCK_NAME, GC_STAMP_NAME, GcOptions, GcReport, KeptEntries, KeptRuns, KeptWorktree,
+        RemovedEntry, auto_gc, gc,
+    };
+    pub use crate::core::ops::kill::{DEFAULT_KILL_WAIT, KillPath, KillReport, kill_run};
+    pub use crate::core::ops::list::{RunSummary, StatusFilter, list};
+    pub use crate::core::ops::output::{OutputText, output_text};
+    pub use crate::core::ops::resolve::{Run, Target, resolve, resolve_run};
+    pub use crate::core::ops::show::{RunDetails, WakeState, show};
+    // Exec mode: whether the `clawrun run` OpenClaw's exec waits on still
+    // follows its run (then its exit is the agent's wake).
+    pub use crate::core::runner::follower::{FOLLOWER_CANCELLED, FollowerState, follower_state};
+    pub use crate::core::store::run::{
+        ChainPosition, CompletionMode, NotifySettings, RunDir, RunLimits, RunRecord, RunSpec,
+        RunStatus, list_runs,
+    };
+    pub use crate::core::store::slots::{Full, Slot, Slots, Ticket, Waiting};
+
+    /// What a run had to deliver (its messages and its wake) and how far each
+    /// got, from the run's durable outbox (`outbox.jsonl`), in queue order.
+    ///
+    /// # Errors
+    /// An outbox that cannot be read (a missing one is empty).
+    pub fn outbox(dir: &RunDir) -> crate::Result<Vec<OutboxEntry>> {
+        Outbox::new(&dir.path).entries()
+    }
+
+    /// The entries of [`outbox`] not delivered or given up yet.
+    ///
+    /// # Errors
+    /// As [`outbox`].
+    pub fn pending(dir: &RunDir) -> crate::Result<Vec<OutboxEntry>> {
+        Outbox::new(&dir.path).pending()
+    }
+}
+
+pub mod sessions {
+    //! The session registries (`~/.openclaw/claude_sessions.json`,
+    //! `codex_sessions.json`): one entry per agent session, shared with the
+    //! OpenClaw skills and scripts that read them, updated under a lock so
+    //! concurrent writers lose nothing. Times in them are local ISO 8601 with
+    //! the offset ([`now_local_iso`]).
+
+    pub use crate::core::store::registry::{Entry, EntryUpdate, Registry, Status};
+    pub use crate::core::store::timefmt::{
+        format_local_iso, now_local_iso, now_micros, parse_iso_micros,
+    };
+}
+
+pub mod config {
+    //! `clawrun.toml`, read into a [`Config`]: the gateway,
+    //! Telegram, routes, where messages go, run defaults, limits and retention.
+
+    pub use crate::channels::ChannelKind;
+    pub use crate::core::config::{
+        Config, DEFAULT_MAX_SESSIONS, GatewayConfig, LimitsConfig, NotifyChannel, NotifyConfig,
+        RetentionConfig, Route, RouteTarget, RunConfig, Safety, Secret, Silence, TelegramConfig,
+        UnknownChannelKind, WorktreeMode,
+    };
+}
+
+pub mod routing {
+    //! Where a run's messages and wake go: the [`Route`] a run
+    //! records, and [`resolve_route`], which finds it from
+    //! a session key or flags (what `clawrun route` and `run --validate-only`
+    //! answer) by asking the gateway's session list and the local session files.
+
+    pub use crate::core::model::route::{Network, Route, RouteSource, TelegramRoutingMode};
+    pub use crate::core::routing::{
+        ConfiguredRoute, GatewaySessions, LocalSessionFiles, LocalSessions, MetaOrigin, NoGateway,
+        RouteInput, SessionMeta, SessionSource, SourceError, ToolInvoker, WorkdirRoute,
+        resolve_route,
+    };
+}
+
+pub mod openclaw {
+    //! The OpenClaw side: its gateway's HTTP client (the channels deliver
+    //! through it), session keys, and `openclaw.json`.
+
+    pub use crate::core::openclaw::agent::AgentWakeError;
+    pub use crate::core::openclaw::config::{
+        ConfigSecret, OpenclawConfig, OpenclawTelegram, ResolvedSecret, TelegramAccount,
+        gateway_token, gateway_url, telegram_api_base, telegram_bot_token,
+    };
+    pub use crate::core::openclaw::gateway::{
+        GatewayClient, GatewayError, HttpTimeouts, Readiness,
+    };
+    pub use crate::core::openclaw::session_key::{
+        GroupKind, Scope, SessionKey, SessionKeyError, Thread, ThreadKind,
+    };
+}
+
+pub mod error {
+    //! Every error type, by boundary; [`Error`] holds them all.
+
+    pub use crate::core::error::{
+        ConfigError, Error, ProcessError, RegistryError, Result, UsageError,
+    };
+    pub use crate::core::routing::RoutingError;
+}

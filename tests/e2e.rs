@@ -139,6 +139,7 @@ fn scenarios() -> Vec<Scenario> {
         ),
         scenario!("skills_load", true, gateway_scenarios::skills_load),
         scenario!("node_run", true, node_scenarios::node_run),
+        scenario!("node_disconnect", true, node_scenarios::node_disconnect),
         scenario!("approvals_chat", true, approval_scenarios::approvals_chat),
         scenario!("exec_task_ledger", true, exec_scenarios::exec_task_ledger),
         scenario!("exec_task_cancel", true, exec_scenarios::exec_task_cancel),

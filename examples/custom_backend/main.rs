@@ -8,7 +8,7 @@
 //! `examples/custom_backend/backends.toml` defines the backend `acme` for
 //! `acme-agent`, a fictional CLI that prints JSON lines (the fake one next to
 //! it stands in for it): which field holds each line's type, and for each type
-//! the [`AgentEvent`](clawrun::core::model::events::AgentEvent) it becomes and where
+//! the [`AgentEvent`](clawrun::events::AgentEvent) it becomes and where
 //! its fields are. This example loads that file, shows how one line maps, and
 //! runs a task with it; the binary does the same with
 //!
@@ -26,8 +26,7 @@ use clawrun::backends::config;
 use clawrun::backends::{Backend, LineParser};
 use clawrun::channels::Console;
 use clawrun::channels::console::NOTIFICATIONS_FILE_NAME;
-use clawrun::core::runner::{self, RunOptions, RunReport, TaskSource};
-use clawrun::core::store::paths::{Paths, ProcessEnv};
+use clawrun::{Paths, ProcessEnv, RunOptions, RunReport, TaskSource};
 
 /// The backend definitions of this example, next to this file.
 fn backends_file() -> PathBuf {
@@ -51,13 +50,13 @@ fn run(project: &str, task: &str, resume: Option<&str>) -> anyhow::Result<RunRep
     opts.request.resume = resume.map(str::to_owned);
     opts.backends_file = Some(file);
     let paths = Paths::resolve(&ProcessEnv, /*state_dir*/ None, /*config*/ None);
-    let mut prepared = runner::prepare(&opts, &paths, &mut std::io::empty())?;
-    let dir = runner::create(&mut prepared)?;
+    let mut prepared = clawrun::prepare(&opts, &paths, &mut std::io::empty())?;
+    let dir = clawrun::create(&mut prepared)?;
     let console = Console::new(Some(dir.file(NOTIFICATIONS_FILE_NAME)));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    Ok(rt.block_on(runner::execute(&dir, &paths, console.into()))?)
+    Ok(rt.block_on(clawrun::execute(&dir, &paths, console.into()))?)
 }
 
 fn main() -> ExitCode {

@@ -55,7 +55,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a task with a coding agent (in the foreground, or detached with --detach).
     Run(RunArgs),
-    /// Show the runs that are running now (stale records are reaped).
+    /// Show the runs that are running now, here and on the paired nodes runs were
+    /// started on (stale records are reaped).
     Status(StatusArgs),
     /// List running and recent runs (default: running + the last 24 hours).
     List(ListArgs),

@@ -1,12 +1,12 @@
 //! The `clawrun` program (the default `cli` feature; `src/main.rs` only calls
 //! [`main`]): the command line ([`args`]), one function per subcommand
-//! (`commands`), what is printed (`render`) and the exit status ([`exit`]).
+//! (`commands`), what is printed (`render`) and the exit status (`exit`).
 //! The rest of the library does the work and returns data; only this module
 //! tree writes to stdout and stderr.
 
 pub mod args;
 mod commands;
-pub mod exit;
+pub(crate) mod exit;
 mod render;
 
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ use self::exit::CliError;
 use crate::core::model::exit::ExitStatus;
 
 /// The `clawrun` program: parse the command line, run the command, and turn
-/// the result into an exit status (see [`exit`] and README "Exit codes").
+/// the result into an exit status (see `exit` and README "Exit codes").
 pub fn main() -> std::process::ExitCode {
     // A runner's crash watcher waits before anything is set up (it may wait
     // for hours); it goes on below only when its runner died.
@@ -42,7 +42,7 @@ pub fn main() -> std::process::ExitCode {
 }
 
 /// What every command gets besides its own flags.
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// Where state, config and openclaw.json are.
     pub paths: Paths,
     /// `--backends`, or `<state dir>/backends.toml` when it exists.
@@ -50,13 +50,13 @@ pub struct Ctx {
 }
 
 /// A command's result: its exit status, or why it failed.
-pub type CmdResult = Result<ExitStatus, CliError>;
+pub(crate) type CmdResult = Result<ExitStatus, CliError>;
 
 /// Run the command `cli` names.
 ///
 /// # Errors
 /// Whatever the command ran into; [`exit::status`] turns it into a code.
-pub fn run(cli: Cli) -> CmdResult {
+pub(crate) fn run(cli: Cli) -> CmdResult {
     if let Some(config) = &cli.config {
         // Like a missing --backends file: a config the user named must exist.
         if !config.exists() {
@@ -106,7 +106,7 @@ pub fn run(cli: Cli) -> CmdResult {
 ///
 /// # Errors
 /// The runtime cannot start.
-pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     // One thread: the runner waits on I/O, and the agent's parent-death signal is
     // tied to the thread that spawned it, which must live as long as the run.
     // The blocking pool (file and git work off the loop) starts threads on

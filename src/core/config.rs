@@ -65,8 +65,10 @@ mod notify;
 mod run;
 mod validate;
 pub use channel::{ChannelKind, NotifyChannel, UnknownChannelKind};
-pub use notify::{NotifyConfig, NotifyToml, Silence};
-pub use run::{RunConfig, RunToml, Safety, WorktreeMode};
+pub(crate) use notify::NotifyToml;
+pub use notify::{NotifyConfig, Silence};
+pub(crate) use run::RunToml;
+pub use run::{RunConfig, Safety, WorktreeMode};
 
 /// Default heartbeat interval.
 pub const DEFAULT_HEARTBEAT_SECS: u64 = 60;
@@ -123,7 +125,7 @@ impl fmt::Display for Secret {
 /// `[gateway]` as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GatewayToml {
+pub(crate) struct GatewayToml {
     /// Gateway base URL; default `http://127.0.0.1:<gateway.port>` from openclaw.json.
     pub url: Option<String>,
     /// Name of an environment variable holding the gateway token.
@@ -137,7 +139,7 @@ pub struct GatewayToml {
 /// `[telegram]` as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TelegramToml {
+pub(crate) struct TelegramToml {
     /// Which `channels.telegram.accounts` entry of openclaw.json to use.
     pub account: Option<String>,
     /// Name of an environment variable holding the bot token.
@@ -153,7 +155,7 @@ pub struct TelegramToml {
 /// One `[[route]]` as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RouteToml {
+pub(crate) struct RouteToml {
     /// Working directory (absolute) this route applies to, including subdirectories.
     pub workdir: Option<PathBuf>,
     /// Chat network as the gateway names it: `telegram`, `whatsapp`, `discord`, ….
@@ -171,7 +173,7 @@ pub struct RouteToml {
 /// `[fallback_route]` as written: a route without `workdir`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FallbackRouteToml {
+pub(crate) struct FallbackRouteToml {
     /// See [`RouteToml::channel`].
     pub channel: Option<String>,
     /// See [`RouteToml::target`].
@@ -187,7 +189,7 @@ pub struct FallbackRouteToml {
 /// `[retention]` as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RetentionToml {
+pub(crate) struct RetentionToml {
     /// Days to keep run directories.
     pub run_days: Option<u32>,
     /// Days to keep finished registry entries.
@@ -197,7 +199,7 @@ pub struct RetentionToml {
 /// `[limits]` as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LimitsToml {
+pub(crate) struct LimitsToml {
     /// Most runs running at once.
     pub max_sessions: Option<u32>,
     /// Largest `stream.jsonl` kept, MiB (0 keeps none).
@@ -207,7 +209,7 @@ pub struct LimitsToml {
 /// The whole `clawrun.toml` as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigToml {
+pub(crate) struct ConfigToml {
     /// `[gateway]`.
     pub gateway: Option<GatewayToml>,
     /// `[telegram]`.
@@ -377,7 +379,7 @@ pub struct TelegramConfig {
     /// Environment variable holding the bot token.
     pub bot_token_env: Option<String>,
     /// Explicit Bot API base; `None` = openclaw.json `apiRoot`, else
-    /// [`DEFAULT_TELEGRAM_API_BASE`].
+    /// `DEFAULT_TELEGRAM_API_BASE`.
     pub api_base: Option<String>,
     /// The `openclaw` CLI used for wakes.
     pub openclaw_program: PathBuf,

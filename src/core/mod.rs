@@ -3,11 +3,11 @@
 //!
 //! The folders are layers; each one uses only the ones above it in this list:
 //!
+//! - [`model`]: leaf types without I/O: events, run state, routes, messages.
 //! - [`error`], [`config`]: error types per boundary; `clawrun.toml`;
 //!   [`sys`]: the system calls (processes and their groups, programs and
 //!   their versions, an atomic copy, resource usage).
 //! - [`git`]: a leaf beside them: repository facts, worktrees, what changed.
-//! - [`model`]: leaf types without I/O: events, run state, routes, messages.
 //! - [`store`]: state on disk: paths, atomic files, run dirs, registries, time.
 //! - [`openclaw`]: `openclaw.json`, the gateway client, session keys.
 //! - [`routing`]: where a run's messages and wake go.

@@ -125,6 +125,37 @@ pub async fn mount_plugin(server: &MockServer) {
         .await;
 }
 
+/// The clawrun plugin's approvals route.
+pub const APPROVALS_ROUTE: &str = "/clawrun/v1/approvals/request";
+
+/// A gateway that knows the WhatsApp group ([`WHATSAPP_KEY`]), delivers every
+/// message, and answers the plugin's approvals route with `approval`,
+/// `expect` times.
+pub async fn approvals(approval: ResponseTemplate, expect: u64) -> MockServer {
+    let server = whatsapp().await;
+    Mock::given(method("POST"))
+        .and(path(APPROVALS_ROUTE))
+        .respond_with(approval)
+        .expect(expect)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// [`approvals`] with the clawrun plugin installed (its info route answers:
+/// `clawrun run --approvals chat` probes it before it launches).
+pub async fn approvals_with_plugin(approval: ResponseTemplate, expect: u64) -> MockServer {
+    let server = approvals(approval, expect).await;
+    mount_plugin(&server).await;
+    server
+}
+
+/// The approvals route's answer carrying the human's decision `d`.
+pub fn decision(d: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"ok": true, "approvalId": "ap-1", "decision": d}))
+}
+
 /// Writes the sandbox's `openclaw.json`.
 pub fn write_openclaw_json(sb: &Sandbox, config: &Value) {
     std::fs::create_dir_all(sb.openclaw_home()).unwrap();

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod acp;
 pub mod gateway;
+pub mod telegram;
 
 /// Path of a fixture under `tests/fixtures/`.
 pub fn fixture(rel: &str) -> PathBuf {

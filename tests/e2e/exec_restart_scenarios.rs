@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clawrun::core::notify::outbox::{EntryStatus, Item};
-use clawrun::core::runner::follower::{FollowerState, follower_state};
+use clawrun::runs::{EntryStatus, FollowerState, OutboxItem as Item, follower_state};
 
 use crate::exec_scenarios::{
     DUPLICATE_WATCH, agent_launches, deliveries, result_line, run_dir_of, task_rows, topic_texts,
@@ -187,8 +186,7 @@ async fn gateway_goes_away(ctx: &Ctx, how: GoneBy, label: &str, secs: u64) {
         format!("{restarted:.1}s"),
     );
     assert!(
-        !dir.join(clawrun::core::runner::follower::FOLLOWER_CANCELLED)
-            .exists(),
+        !dir.join(clawrun::runs::FOLLOWER_CANCELLED).exists(),
         "the follower took the gateway's going away for a cancel"
     );
     let ready = Instant::now();

@@ -14,7 +14,7 @@ use crate::fakes::{EXEC_CLOSE, EXEC_OPEN, GATEWAY_AGENT_ANSWER};
 use crate::gateway::{TOPIC_KEY, openclaw_env};
 use crate::gateway_scenarios::{clawrun_config, in_topic, topic_session_id};
 use crate::harness::{Ctx, outbox_entries, run_record};
-use clawrun::core::notify::outbox::Item;
+use clawrun::runs::OutboxItem as Item;
 
 /// Longest wait for a task state or a wake.
 const LIMIT: Duration = Duration::from_secs(90);

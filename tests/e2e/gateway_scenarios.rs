@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use clawrun::channels::MessageKind;
-use clawrun::core::notify::outbox::{EntryStatus, Item};
+use clawrun::runs::{EntryStatus, OutboxItem as Item};
 
 use crate::fakes::{GATEWAY_AGENT_ANSWER, SLOW_ANSWER, TEXT_ANSWER, TgCall};
 use crate::gateway::{self, BOT_TOKEN, CHAT_ID, TOPIC_ID, TOPIC_KEY};

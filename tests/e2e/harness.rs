@@ -382,9 +382,8 @@ pub fn run_request(run_dir: &Path) -> Value {
 }
 
 /// A run's outbox entries (`outbox.jsonl`, folded by key: last state wins).
-pub fn outbox_entries(run_dir: &Path) -> Vec<clawrun::core::notify::outbox::Entry> {
-    clawrun::core::notify::outbox::Outbox::new(run_dir)
-        .entries()
+pub fn outbox_entries(run_dir: &Path) -> Vec<clawrun::runs::OutboxEntry> {
+    clawrun::runs::outbox(&clawrun::runs::RunDir::open(run_dir))
         .unwrap_or_else(|e| panic!("reading the outbox of {}: {e}", run_dir.display()))
 }
 
@@ -450,7 +449,7 @@ pub fn stream_drift<'a>(
         let text = std::fs::read_to_string(dir.join("stream.jsonl")).unwrap_or_default();
         for line in text.lines() {
             for event in parser.parse_line(line) {
-                if let clawrun::core::model::events::AgentEvent::UnknownEvent { what } = event {
+                if let clawrun::events::AgentEvent::UnknownEvent { what } = event {
                     unknown.insert(format!("{name}:{what}"));
                 }
             }

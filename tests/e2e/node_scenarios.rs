@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use clawrun::channels::MessageKind;
-use clawrun::core::notify::outbox::Item;
+use clawrun::runs::OutboxItem as Item;
 
 use crate::fakes::TgCall;
 use crate::gateway::{self, TOPIC_KEY};
@@ -21,7 +21,8 @@ const NODE_NAME: &str = "e2e-node";
 const TASK: &str = "NODE-TASK-91c2: tidy the project";
 
 /// The fake agent on the node: records its HOME, argv and environment, then
-/// replays a real Claude transcript after a pause (for a heartbeat).
+/// replays a real Claude transcript after a pause (for a heartbeat); while a
+/// `hold` file is in its record directory, only once a `go` file is there.
 fn node_bin(ctx: &Ctx) -> PathBuf {
     let bin = ctx.root.join("node-bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -30,12 +31,16 @@ fn node_bin(ctx: &Ctx) -> PathBuf {
     std::fs::create_dir_all(&rec).unwrap();
     let script = format!(
         "#!/bin/sh\nenv > '{r}/env'\necho \"$@\" > '{r}/argv'\ncat > '{r}/stdin'\necho $$ > '{r}/pid'\n\
-         sleep \"${{E2E_NODE_AGENT_SLEEP:-13}}\"\nif [ -e '{r}/hang' ]; then sleep 600; fi\ncat '{f}'\n",
+         if [ -e '{r}/hold' ]; then while [ ! -e '{r}/go' ]; do sleep 0.2; done; \
+         else sleep \"${{E2E_NODE_AGENT_SLEEP:-13}}\"; fi\nif [ -e '{r}/hang' ]; then sleep 600; fi\ncat '{f}'\n",
         r = rec.display(),
         f = fixture.display()
     );
     let claude = bin.join("claude");
-    std::fs::write(&claude, script).unwrap();
+    // Not rewritten under a running agent (sh reads its script as it goes).
+    if std::fs::read_to_string(&claude).ok().as_deref() != Some(script.as_str()) {
+        std::fs::write(&claude, script).unwrap();
+    }
     std::fs::set_permissions(&claude, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     for (name, target) in [
         ("clawrun", PathBuf::from(env!("CARGO_BIN_EXE_clawrun"))),
@@ -74,13 +79,22 @@ impl Drop for NodeHost {
     }
 }
 
-/// Start the node host and approve its pairing.
-async fn start_node(ctx: &Ctx, port: u16, token: &str) -> NodeHost {
+/// The log of node host `name` (both of its lives).
+fn node_log(ctx: &Ctx, name: &str) -> PathBuf {
+    ctx.root.join(format!("{name}.log"))
+}
+
+/// Start the node host `name` with HOME `home` (its device identity: the
+/// same HOME reconnects as the same paired node).
+fn spawn_node_host(ctx: &Ctx, port: u16, token: &str, name: &str, home: &Path) -> NodeHost {
     use std::os::unix::process::CommandExt;
-    let home = ctx.root.join("node-home");
-    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(home).unwrap();
     let path = ctx.env.path_var(&node_bin(ctx));
-    let log = std::fs::File::create(ctx.root.join("node-host.log")).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(node_log(ctx, name))
+        .unwrap();
     let child = Command::new(&ctx.env.openclaw)
         .args([
             "node",
@@ -90,11 +104,11 @@ async fn start_node(ctx: &Ctx, port: u16, token: &str) -> NodeHost {
             "--port",
             &port.to_string(),
         ])
-        .args(["--display-name", NODE_NAME])
+        .args(["--display-name", name])
         .env_clear()
-        .envs(gateway::openclaw_env(&path, &home))
+        .envs(gateway::openclaw_env(&path, home))
         .env("OPENCLAW_GATEWAY_TOKEN", token)
-        .current_dir(&home)
+        .current_dir(home)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -103,14 +117,23 @@ async fn start_node(ctx: &Ctx, port: u16, token: &str) -> NodeHost {
         .unwrap();
     let pid = i32::try_from(child.id()).unwrap();
     harness::register_pid(pid);
-    let host = NodeHost(pid, child);
+    NodeHost(pid, child)
+}
+
+fn signal_group(pgid: i32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal).unwrap();
+}
+
+/// Start the node host `name` (HOME `home`) and approve its pairing.
+async fn start_node(ctx: &Ctx, port: u16, token: &str, name: &str, home: &Path) -> NodeHost {
+    let host = spawn_node_host(ctx, port, token, name, home);
     let gw_home = ctx.gateway_home();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let pending = openclaw(ctx, &gw_home, &["nodes", "pending", "--json"]);
         if let Some(id) = pending
             .as_array()
-            .and_then(|a| a.iter().find(|p| p["displayName"] == NODE_NAME))
+            .and_then(|a| a.iter().find(|p| p["displayName"] == name))
             .and_then(|p| p["requestId"].as_str())
         {
             openclaw(ctx, &gw_home, &["nodes", "approve", id]);
@@ -119,27 +142,18 @@ async fn start_node(ctx: &Ctx, port: u16, token: &str) -> NodeHost {
         assert!(
             Instant::now() < deadline,
             "the node host never asked to pair: {}",
-            harness::tail_file(&ctx.root.join("node-host.log"), 30)
+            harness::tail_file(&node_log(ctx, name), 30)
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     host
 }
 
-/// `clawrun run --node`, reported into the Telegram topic, listed, and killed.
-pub async fn node_run(ctx: Arc<Ctx>) {
-    topic_session_id(&ctx).await;
-    let (port, token) = {
-        let gw = ctx.ready_gateway().await;
-        let port: u16 = gw.url.rsplit(':').next().unwrap().parse().unwrap();
-        (port, gw.token.clone())
-    };
-    let _node_host = start_node(&ctx, port, &token).await;
+/// Wait (bounded) until `clawrun nodes` shows node `name` connected
+/// (`want`) with this clawrun, or not connected (`!want`).
+async fn wait_node(ctx: &Ctx, cfg: &str, name: &str, want: bool) {
     let home = ctx.gateway_home();
-    let config = clawrun_config(&ctx, "auto");
-    let cfg = config.to_str().unwrap();
-    // The node is connected and has this clawrun.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let r = ctx
             .clawrun(&home, &["nodes", "--config", cfg, "--json"])
@@ -147,20 +161,62 @@ pub async fn node_run(ctx: Arc<Ctx>) {
         let nodes: Value = serde_json::from_str(&r.stdout).unwrap_or(Value::Null);
         let ok = nodes.as_array().is_some_and(|a| {
             a.iter().any(|n| {
-                n["name"] == NODE_NAME && n["connected"] == true && !n["clawrun"].is_null()
+                n["name"] == name
+                    && if want {
+                        n["connected"] == true && !n["clawrun"].is_null()
+                    } else {
+                        n["connected"] == false
+                    }
             })
         });
         if ok {
-            break;
+            return;
         }
         assert!(
             Instant::now() < deadline,
-            "the node never showed: {}{}",
+            "node {name} never showed connected={want}: {}{}",
             r.stdout,
             r.stderr
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// A node host paired and connected, with this clawrun.
+struct ReadyNode {
+    host: NodeHost,
+    /// The gateway's port and token, for starting the node host again.
+    port: u16,
+    token: String,
+    /// clawrun's configuration on the gateway's machine.
+    config: PathBuf,
+}
+
+/// The topic session, and node host `name` (HOME `home`) started, paired,
+/// and seen connected with this clawrun.
+async fn ready_node(ctx: &Ctx, name: &str, home: &Path) -> ReadyNode {
+    topic_session_id(ctx).await;
+    let (port, token) = {
+        let gw = ctx.ready_gateway().await;
+        let port: u16 = gw.url.rsplit(':').next().unwrap().parse().unwrap();
+        (port, gw.token.clone())
+    };
+    let host = start_node(ctx, port, &token, name, home).await;
+    let config = clawrun_config(ctx, "auto");
+    wait_node(ctx, config.to_str().unwrap(), name, true).await;
+    ReadyNode {
+        host,
+        port,
+        token,
+        config,
+    }
+}
+
+/// `clawrun run --node`, reported into the Telegram topic, listed, and killed.
+pub async fn node_run(ctx: Arc<Ctx>) {
+    let node = ready_node(&ctx, NODE_NAME, &ctx.root.join("node-home")).await;
+    let home = ctx.gateway_home();
+    let cfg = node.config.to_str().unwrap();
     let project = ctx.project("on-the-node");
     let task_file = ctx.root.join("node-task.txt");
     std::fs::write(&task_file, TASK).unwrap();
@@ -194,7 +250,7 @@ pub async fn node_run(ctx: Arc<Ctx>) {
         "{env}"
     );
     assert!(
-        !env.contains(&token) && !env.contains("NODE-TASK"),
+        !env.contains(&node.token) && !env.contains("NODE-TASK"),
         "a secret reached the agent"
     );
     assert!(
@@ -219,19 +275,7 @@ pub async fn node_run(ctx: Arc<Ctx>) {
     assert!(heartbeats >= 1, "no heartbeat");
     // One wake, delivered by the node's own `openclaw agent` (a topic session)
     // through the gateway the run was given: the gateway's agent sees it once.
-    let wakes = entries
-        .iter()
-        .filter(|e| matches!(e.item, Item::Wake(_)))
-        .count();
-    assert_eq!(wakes, 1, "not one wake queued");
-    wait_wake_delivered(&run_dir).await;
-    let seen = ctx
-        .openai
-        .chat_bodies()
-        .await
-        .iter()
-        .filter(|b| b.contains(&run_id))
-        .count();
+    let seen = woken(&ctx, &run_dir, &run_id).await;
     assert!(
         seen >= 1,
         "the gateway's agent never saw the wake of {run_id}"
@@ -277,6 +321,149 @@ pub async fn node_run(ctx: Arc<Ctx>) {
     );
 }
 
+/// A node disconnected mid-run: the run goes on there; `list` and `status`
+/// here name the node unreachable and end; once the node host is back (the
+/// same HOME: the same paired node), the run is listed again and its result
+/// and wake arrive once.
+pub async fn node_disconnect(ctx: Arc<Ctx>) {
+    const NAME: &str = "e2e-node-b";
+    const LABEL: &str = "e2e node disconnect";
+    let node_home = ctx.root.join("node-home-b");
+    let node = ready_node(&ctx, NAME, &node_home).await;
+    let host = node.host;
+    let home = ctx.gateway_home();
+    let cfg = node.config.to_str().unwrap();
+    let agent = ctx.root.join("node-agent");
+    let _ = std::fs::remove_file(agent.join("go"));
+    std::fs::write(agent.join("hold"), "").unwrap();
+    let project = ctx.project("on-node-b");
+    let task_file = ctx.root.join("node-b-task.txt");
+    std::fs::write(&task_file, TASK).unwrap();
+    let before = ctx.telegram.calls().await.len();
+    let mut args = vec!["run", "--config", cfg, "--node", NAME, "-s", TOPIC_KEY];
+    args.extend(["-p", project.to_str().unwrap(), "--label", LABEL]);
+    args.extend(["--task-file", task_file.to_str().unwrap(), "--json"]);
+    let r = ctx.clawrun(&home, &args).await;
+    r.expect_code(0);
+    let run_id = r.json()["run_id"].as_str().unwrap().to_owned();
+    let run_dir = PathBuf::from(r.json()["run_dir"].as_str().unwrap());
+    assert!(run_dir.starts_with(&node_home), "{}", run_dir.display());
+    wait_status(&run_dir, &["running"]).await;
+
+    // A node host that hangs (stopped: the gateway may still count it
+    // connected): `list` waits for it at most its time limit, then names it.
+    let unreachable = format!("⚠ node {NAME} (");
+    signal_group(host.0, nix::sys::signal::Signal::SIGSTOP);
+    let l = ctx.clawrun(&home, &["list", "--config", cfg]).await;
+    signal_group(host.0, nix::sys::signal::Signal::SIGCONT);
+    l.expect_code(0);
+    assert!(
+        l.stderr.contains(&unreachable) && l.stderr.contains("unreachable"),
+        "list did not name the hanging {NAME} unreachable: {}",
+        l.stderr
+    );
+    println!("    {}", l.stderr.trim());
+    ctx.figure(
+        "node_disconnect: clawrun list with the node host stopped (SIGSTOP)",
+        format!("{:.1}s", l.secs),
+    );
+
+    // The node host goes away; the run goes on there.
+    drop(host);
+    wait_node(&ctx, cfg, NAME, false).await;
+    let l = ctx.clawrun(&home, &["list", "--config", cfg]).await;
+    l.expect_code(0);
+    println!("    {}", l.stderr.trim());
+    assert!(
+        l.stderr
+            .lines()
+            .any(|x| x.starts_with(&unreachable) && x.contains("unreachable")),
+        "list did not name {NAME} unreachable: {}",
+        l.stderr
+    );
+    assert!(!l.stdout.contains(&run_id), "{}", l.stdout);
+    ctx.figure(
+        "node_disconnect: clawrun list with the node unreachable",
+        format!("{:.1}s", l.secs),
+    );
+    let st = ctx.clawrun(&home, &["status", "--config", cfg]).await;
+    st.expect_code(0);
+    assert!(
+        st.stderr.contains(&unreachable) && st.stderr.contains("unreachable"),
+        "status did not name {NAME} unreachable: {}",
+        st.stderr
+    );
+    ctx.figure(
+        "node_disconnect: clawrun status with the node unreachable",
+        format!("{:.1}s", st.secs),
+    );
+    let o = ctx
+        .clawrun(&home, &["output", "--config", cfg, &run_id])
+        .await;
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("is unreachable"), "{}", o.stderr);
+    let rec = harness::run_record(&run_dir);
+    assert_eq!(rec["status"], "running", "{rec}");
+    let runner = u32::try_from(rec["runner_pid"].as_u64().unwrap()).unwrap();
+    assert!(harness::alive(runner), "the runner died with the node host");
+
+    // Back: the same HOME is the same paired node (no new pairing).
+    let back = Instant::now();
+    let _host = spawn_node_host(&ctx, node.port, &node.token, NAME, &node_home);
+    wait_node(&ctx, cfg, NAME, true).await;
+    let l = ctx.clawrun(&home, &["list", "--config", cfg]).await;
+    l.expect_code(0);
+    assert!(
+        l.stdout.contains(&run_id) && l.stdout.contains(&format!("🖥 {NAME}:")),
+        "the node's run is not listed after the reconnect: {}{}",
+        l.stdout,
+        l.stderr
+    );
+    ctx.figure(
+        "node_disconnect: node host restart to its run listed again",
+        format!("{:.1}s", back.elapsed().as_secs_f64()),
+    );
+    let go = Instant::now();
+    std::fs::write(agent.join("go"), "").unwrap();
+    wait_status(&run_dir, &["completed"]).await;
+    let texts = topic_texts(&ctx, before, "✅").await;
+    ctx.figure(
+        "node_disconnect: agent released to ✅ in the chat",
+        format!("{:.1}s", go.elapsed().as_secs_f64()),
+    );
+    let _ = std::fs::remove_file(agent.join("hold"));
+    let done: Vec<&String> = texts.iter().filter(|t| t.contains("✅")).collect();
+    assert_eq!(done.len(), 1, "not one ✅ in the topic: {texts:#?}");
+    let seen = woken(&ctx, &run_dir, &run_id).await;
+    ctx.figure(
+        "node_disconnect: agent released to the wake delivered",
+        format!("{:.1}s", go.elapsed().as_secs_f64()),
+    );
+    assert_eq!(
+        seen, 1,
+        "the orchestrator was not woken once about {run_id}"
+    );
+}
+
+/// The run's one wake (asserted), once delivered (a bounded wait): how many
+/// model calls of the gateway's agent carried it (OpenClaw redacts `run_id=`
+/// in what the model gets, not the wake id).
+async fn woken(ctx: &Ctx, run_dir: &Path, run_id: &str) -> usize {
+    let wakes = harness::outbox_entries(run_dir)
+        .iter()
+        .filter(|e| matches!(e.item, Item::Wake(_)))
+        .count();
+    assert_eq!(wakes, 1, "not one wake queued");
+    wait_wake_delivered(run_dir).await;
+    let wake_id = format!("wake_id={run_id}:wake:");
+    ctx.openai
+        .chat_bodies()
+        .await
+        .iter()
+        .filter(|b| b.contains(&wake_id))
+        .count()
+}
+
 /// The topic's texts since call `before`, once one of them contains `needle`
 /// (a bounded wait: the result is sent just after the record says done).
 async fn topic_texts(ctx: &Ctx, before: usize, needle: &str) -> Vec<String> {
@@ -313,7 +500,7 @@ async fn wait_status(dir: &Path, want: &[&str]) -> Value {
 /// Wait (bounded) until the run's one wake is delivered; fail with its last
 /// error and the runner's log otherwise.
 async fn wait_wake_delivered(run_dir: &Path) {
-    use clawrun::core::notify::outbox::EntryStatus;
+    use clawrun::runs::EntryStatus;
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let entries = harness::outbox_entries(run_dir);

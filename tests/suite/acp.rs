@@ -10,55 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{Sandbox, fixture, run_ids};
-
-/// A sandbox whose `backends.toml` defines `[acp.fake]`, and where the agent
-/// records what it receives.
-pub(crate) fn sandbox() -> (Sandbox, PathBuf) {
-    let sb = Sandbox::new();
-    std::fs::create_dir_all(sb.state_dir()).unwrap();
-    let toml = format!(
-        "[acp.fake]\nprogram = {:?}\ntested_version = \"9.9.9\"\n",
-        fixture("fake-acp-agent.py").display().to_string()
-    );
-    std::fs::write(sb.state_dir().join("backends.toml"), toml).unwrap();
-    let rec = sb.root.join("received.jsonl");
-    (sb, rec)
-}
+use crate::common::acp::{dir_of, record, run, sandbox};
+use crate::common::{Sandbox, run_ids};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A foreground run of `scenario`: its exit code and JSON report.
-pub(crate) fn run(
-    sb: &Sandbox,
-    rec: &Path,
-    scenario: &str,
-    extra: &[&str],
-) -> (Option<i32>, Value) {
-    let args = [
-        &[
-            "--backend",
-            "fake",
-            "-t",
-            "do the thing",
-            "--json",
-            "--heartbeat",
-            "0",
-        ][..],
-        extra,
-    ]
-    .concat();
-    let out = sb
-        .run(&args)
-        .env("FAKE_ACP_SCENARIO", scenario)
-        .env("FAKE_ACP_RECORD", rec)
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("no JSON report: {}", stderr(&out)));
-    (out.status.code(), report)
 }
 
 /// What the agent received, as JSON values.
@@ -80,18 +36,6 @@ fn methods(rec: &Path) -> Vec<String> {
 fn run_dir(sb: &Sandbox, i: usize) -> (String, PathBuf) {
     let ids = run_ids(sb);
     (ids[i].clone(), sb.state_dir().join("runs").join(&ids[i]))
-}
-
-/// The run directory of a finished run, from its report (run ids made in
-/// the same second do not sort by time).
-pub(crate) fn dir_of(sb: &Sandbox, report: &Value) -> PathBuf {
-    sb.state_dir()
-        .join("runs")
-        .join(report["run_id"].as_str().unwrap())
-}
-
-pub(crate) fn record(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
 }
 
 /// Poll until `pred` holds (at most 20 s).
@@ -423,36 +367,6 @@ fn acp_output_follow_prints_the_text_until_the_run_ends() {
         "{follow:?}"
     );
     assert_eq!(wait_done(&dir), "completed");
-}
-
-/// The heartbeat of a run of the real Claude ACP adapter, mid tool call.
-#[test]
-fn acp_heartbeat_names_the_current_tool() {
-    use clawrun::backends::{AcpParser, LineParser};
-    use clawrun::core::model::state::RunState;
-    use clawrun::core::notify::render_heartbeat;
-    let text = std::fs::read_to_string(fixture("acp/claude-agent-acp-0.101.0-tool.jsonl")).unwrap();
-    let lines: Vec<String> = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| v["dir"] == "in")
-        .map(|v| v["line"].as_str().unwrap().to_owned())
-        .collect();
-    let started = lines
-        .iter()
-        .position(|l| l.contains("\"tool_call\""))
-        .unwrap();
-    let mut parser = AcpParser::default();
-    let mut state = RunState::new();
-    // The tool call ("Terminal") and the update that names its command.
-    for line in &lines[..=started + 1] {
-        for event in parser.parse_line(line) {
-            state.apply(&event);
-        }
-    }
-    let now = tokio::time::Instant::now();
-    let beat = render_heartbeat("ACP", Duration::from_secs(60), &state, now, false);
-    assert!(beat.contains("🔧 execute: echo hello-from-tool"), "{beat}");
 }
 
 /// Every ACP definition shipped commented in backends.toml, uncommented as

@@ -6,7 +6,7 @@
 //! the command's own 120 s limit (`Sandbox::cmd`) is the bounded wait.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::acp::{dir_of, record, run, sandbox};
+use crate::common::acp::{dir_of, record, run, sandbox};
 
 #[test]
 fn acp_broken_protocols_fail_fast_with_what_went_wrong() {

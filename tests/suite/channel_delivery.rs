@@ -11,8 +11,8 @@ use clawrun::channels::{
     AnyChannel, Attachment, Body, Channel, ChannelError, Destination, MessageKind, MessageTool,
     Outgoing, TelegramDirect, TelegramDirectSettings, Wake, WhatsappGateway,
 };
-use clawrun::core::config::Secret;
-use clawrun::core::openclaw::gateway::{GatewayClient, GatewayError, HttpTimeouts};
+use clawrun::config::Secret;
+use clawrun::openclaw::{GatewayClient, GatewayError, HttpTimeouts};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, header, method, path};

@@ -11,42 +11,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
-use crate::common::gateway;
+use crate::common::gateway::{self, WHATSAPP_KEY};
 use crate::common::{Sandbox, clawrun_in, run_ids};
 
-pub(crate) use crate::common::gateway::WHATSAPP_KEY as KEY;
-const ROUTE: &str = "/clawrun/v1/approvals/request";
-
-/// A gateway that knows the session, accepts every tool call, and answers
-/// approvals with `approval`.
-pub(crate) async fn gateway(approval: ResponseTemplate, expect: u64) -> MockServer {
-    let server = gateway::whatsapp().await;
-    Mock::given(method("POST"))
-        .and(path(ROUTE))
-        .respond_with(approval)
-        .expect(expect)
-        .mount(&server)
-        .await;
-    server
-}
-
-/// [`gateway`] with the clawrun plugin installed (its info route answers:
-/// `clawrun run --approvals chat` probes it before it launches).
-pub(crate) async fn gateway_with_plugin(approval: ResponseTemplate, expect: u64) -> MockServer {
-    let server = gateway(approval, expect).await;
-    gateway::mount_plugin(&server).await;
-    server
-}
-
-pub(crate) fn decision(d: Value) -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .set_body_json(json!({"ok": true, "approvalId": "ap-1", "decision": d}))
-}
-
-pub(crate) fn sandbox(port: u16) -> Sandbox {
+fn sandbox(port: u16) -> Sandbox {
     gateway::sandbox(port, "t0ken-ap")
 }
 
@@ -109,7 +79,7 @@ async fn approval_bodies(server: &MockServer) -> Vec<Value> {
         .await
         .unwrap()
         .iter()
-        .filter(|r| r.url.path() == ROUTE)
+        .filter(|r| r.url.path() == gateway::APPROVALS_ROUTE)
         .map(|r| serde_json::from_slice(&r.body).unwrap())
         .collect()
 }
@@ -128,9 +98,9 @@ async fn chat_texts(server: &MockServer) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allow_once_goes_back_to_the_agent_with_its_input() {
-    let server = gateway_with_plugin(decision(json!("allow-once")), 1).await;
+    let server = gateway::approvals_with_plugin(gateway::decision(json!("allow-once")), 1).await;
     let sb = sandbox(server.address().port());
-    let r = run(&sb, "touch made-by-agent.txt", &["-s", KEY]).await;
+    let r = run(&sb, "touch made-by-agent.txt", &["-s", WHATSAPP_KEY]).await;
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(r.answers.len(), 1);
     assert_eq!(behavior(&r.answers[0]), "allow");
@@ -163,7 +133,7 @@ async fn allow_once_goes_back_to_the_agent_with_its_input() {
     assert_eq!(b["severity"], "warning");
     assert_eq!(b["timeoutMs"], 120_000);
     // The session key routes the prompt (its chat is the gateway's to know).
-    assert_eq!(b["sessionKey"], KEY);
+    assert_eq!(b["sessionKey"], WHATSAPP_KEY);
     assert_eq!(b["route"], Value::Null);
     assert_eq!(
         b["allowedDecisions"],
@@ -190,20 +160,20 @@ async fn allow_once_goes_back_to_the_agent_with_its_input() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allow_always_is_not_asked_twice_for_the_same_command_word() {
     // Only one approval may be asked: the mock fails the test on a second.
-    let server = gateway_with_plugin(decision(json!("allow-always")), 1).await;
+    let server = gateway::approvals_with_plugin(gateway::decision(json!("allow-always")), 1).await;
     let sb = sandbox(server.address().port());
-    let r = run(&sb, "git add -A;git commit -m x", &["-s", KEY]).await;
+    let r = run(&sb, "git add -A;git commit -m x", &["-s", WHATSAPP_KEY]).await;
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let got: Vec<&str> = r.answers.iter().map(behavior).collect();
     assert_eq!(got, ["allow", "allow"]);
-    assert!(r.log.contains("Remembered"), "{}", r.log);
+    assert!(r.log.contains("\"settled\":\"remembered\""), "{}", r.log);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deny_reaches_the_agent_and_the_chat_and_the_run_ends_normally() {
-    let server = gateway_with_plugin(decision(json!("deny")), 1).await;
+    let server = gateway::approvals_with_plugin(gateway::decision(json!("deny")), 1).await;
     let sb = sandbox(server.address().port());
-    let r = run(&sb, "rm -rf build", &["-s", KEY]).await;
+    let r = run(&sb, "rm -rf build", &["-s", WHATSAPP_KEY]).await;
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(behavior(&r.answers[0]), "deny");
     let msg = r.answers[0]["response"]["response"]["message"]
@@ -227,9 +197,14 @@ async fn deny_reaches_the_agent_and_the_chat_and_the_run_ends_normally() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unanswered_and_unaskable_approvals_are_listed_in_the_result() {
-    let server = gateway_with_plugin(decision(Value::Null), 1).await;
+    let server = gateway::approvals_with_plugin(gateway::decision(Value::Null), 1).await;
     let sb = sandbox(server.address().port());
-    let r = run(&sb, "touch x", &["-s", KEY, "--approval-timeout", "3"]).await;
+    let r = run(
+        &sb,
+        "touch x",
+        &["-s", WHATSAPP_KEY, "--approval-timeout", "3"],
+    )
+    .await;
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let chat = chat_texts(&server).await;
     let line = "1 tool call denied by the approvals in the chat: Bash touch x";
@@ -242,9 +217,14 @@ async fn unanswered_and_unaskable_approvals_are_listed_in_the_result() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_answer_in_time_is_a_deny_and_the_chat_is_told() {
-    let server = gateway_with_plugin(decision(Value::Null), 1).await;
+    let server = gateway::approvals_with_plugin(gateway::decision(Value::Null), 1).await;
     let sb = sandbox(server.address().port());
-    let r = run(&sb, "touch x", &["-s", KEY, "--approval-timeout", "7"]).await;
+    let r = run(
+        &sb,
+        "touch x",
+        &["-s", WHATSAPP_KEY, "--approval-timeout", "7"],
+    )
+    .await;
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(behavior(&r.answers[0]), "deny");
     assert_eq!(approval_bodies(&server).await[0]["timeoutMs"], 7000);
@@ -256,9 +236,9 @@ async fn no_answer_in_time_is_a_deny_and_the_chat_is_told() {
 async fn a_plugin_error_is_a_deny_and_the_chat_is_told() {
     let err = ResponseTemplate::new(500)
         .set_body_json(json!({"ok": false, "error": {"code": "internal", "message": "boom"}}));
-    let server = gateway_with_plugin(err, 1).await;
+    let server = gateway::approvals_with_plugin(err, 1).await;
     let sb = sandbox(server.address().port());
-    let r = run(&sb, "touch x", &["-s", KEY]).await;
+    let r = run(&sb, "touch x", &["-s", WHATSAPP_KEY]).await;
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(behavior(&r.answers[0]), "deny");
     let chat = chat_texts(&server).await;
@@ -269,11 +249,16 @@ async fn a_plugin_error_is_a_deny_and_the_chat_is_told() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_slower_than_the_approval_timeout_is_cut_off() {
     // The approval may take 1 s; the HTTP call gives up 15 s after that.
-    let slow = decision(json!("allow-once")).set_delay(Duration::from_secs(60));
-    let server = gateway_with_plugin(slow, 1).await;
+    let slow = gateway::decision(json!("allow-once")).set_delay(Duration::from_secs(60));
+    let server = gateway::approvals_with_plugin(slow, 1).await;
     let sb = sandbox(server.address().port());
     let started = std::time::Instant::now();
-    let r = run(&sb, "touch x", &["-s", KEY, "--approval-timeout", "1"]).await;
+    let r = run(
+        &sb,
+        "touch x",
+        &["-s", WHATSAPP_KEY, "--approval-timeout", "1"],
+    )
+    .await;
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(behavior(&r.answers[0]), "deny");
     assert!(started.elapsed() < Duration::from_secs(50));
@@ -360,7 +345,7 @@ async fn approvals_chat_is_refused_where_it_cannot_work() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acp_agent_s_permission_request_is_asked_in_the_chat() {
     for (answer, chosen) in [("allow-once", "yes"), ("deny", "no")] {
-        let server = gateway_with_plugin(decision(json!(answer)), 1).await;
+        let server = gateway::approvals_with_plugin(gateway::decision(json!(answer)), 1).await;
         let sb = sandbox(server.address().port());
         std::fs::create_dir_all(sb.state_dir()).unwrap();
         let toml = format!(
@@ -378,7 +363,7 @@ async fn an_acp_agent_s_permission_request_is_asked_in_the_chat() {
             "--approvals",
             "chat",
             "--session",
-            KEY,
+            WHATSAPP_KEY,
             "--json",
             "--heartbeat",
             "0",
@@ -407,6 +392,6 @@ async fn an_acp_agent_s_permission_request_is_asked_in_the_chat() {
         assert_eq!(bodies.len(), 1, "{bodies:?}");
         let title = bodies[0]["title"].as_str().unwrap();
         assert!(title.contains("Edit"), "{title}");
-        assert_eq!(bodies[0]["sessionKey"], KEY);
+        assert_eq!(bodies[0]["sessionKey"], WHATSAPP_KEY);
     }
 }

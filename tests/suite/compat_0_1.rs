@@ -1,6 +1,7 @@
 //! State written by an earlier clawrun still loads: run directories, session
-//! registries, the outbox and the iteration store from `tests/fixtures/compat-0.1/`
-//! (see its README), read with the library and through the CLI's `--json` output.
+//! registries and the outbox from `tests/fixtures/compat-0.1/` (see its README),
+//! read with the library and through the CLI's `--json` output (the iteration
+//! store's part is a unit test: `core::store::iterations`).
 //!
 //! Records are compared as JSON: every key the old version wrote must come back
 //! with the same value when the new version loads and re-serializes it, so the
@@ -9,10 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
-use clawrun::core::notify::outbox::{EntryStatus, Item, Outbox};
-use clawrun::core::store::iterations::Iterations;
-use clawrun::core::store::registry::{Registry, Status};
-use clawrun::core::store::run::{RunDir, list_runs};
+use clawrun::runs::{self, EntryStatus, OutboxItem as Item};
+use clawrun::runs::{RunDir, list_runs};
+use clawrun::sessions::{Registry, Status};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
@@ -268,7 +268,7 @@ fn registries_load_keep_every_field_and_take_new_writes() {
 #[test]
 fn outboxes_replay_delivered_and_pending_items() {
     let old = Old::new(9);
-    let entries = Outbox::new(&old.run_dir(RUN_GATEWAY)).entries().unwrap();
+    let entries = runs::outbox(&RunDir::open(old.run_dir(RUN_GATEWAY))).unwrap();
     let summary: Vec<(String, u64, EntryStatus, u32)> = entries
         .iter()
         .map(|e| (e.key.clone(), e.seq, e.status, e.attempts))
@@ -315,8 +315,7 @@ fn outboxes_replay_delivered_and_pending_items() {
         }
         Item::Message(m) => panic!("expected the wake, got {m:?}"),
     }
-    let pending: Vec<String> = Outbox::new(&old.run_dir(RUN_GATEWAY))
-        .pending()
+    let pending: Vec<String> = runs::pending(&RunDir::open(old.run_dir(RUN_GATEWAY)))
         .unwrap()
         .into_iter()
         .map(|e| e.key)
@@ -330,32 +329,16 @@ fn outboxes_replay_delivered_and_pending_items() {
     );
     // Console runs delivered everything.
     for id in [RUN_FIRST, RUN_RESUMED, RUN_CODEX, RUN_FAILED] {
-        let outbox = Outbox::new(&old.run_dir(id));
-        assert!(outbox.pending().unwrap().is_empty(), "{id}");
+        let dir = RunDir::open(old.run_dir(id));
+        assert!(runs::pending(&dir).unwrap().is_empty(), "{id}");
         assert!(
-            outbox
-                .entries()
+            runs::outbox(&dir)
                 .unwrap()
                 .iter()
                 .all(|e| e.status == EntryStatus::Delivered && e.channel == "console"),
             "{id}"
         );
     }
-}
-
-#[test]
-fn iterations_continue_the_old_chain() {
-    let old = Old::new(9);
-    let store = Iterations::new(&old.state());
-    // A third iteration resuming the chain's session counts on from the old file.
-    // The count is the chain's, whatever key the new run names (issue 13: a
-    // resume without `--session` must not start the count again).
-    let plan = store
-        .plan(Some(CLAUDE_ID), None, "20270101-000000-000000")
-        .unwrap();
-    assert_eq!((plan.root.as_str(), plan.iteration), (RUN_FIRST, 3));
-    let plan = store.plan(Some(CODEX_ID), None, "x").unwrap();
-    assert_eq!(plan.root, RUN_CODEX);
 }
 
 #[test]
@@ -445,8 +428,7 @@ async fn old_pending_items_are_flushed_once_with_their_keys() {
         ]
     );
     assert!(
-        Outbox::new(&old.run_dir(RUN_GATEWAY))
-            .pending()
+        runs::pending(&RunDir::open(old.run_dir(RUN_GATEWAY)))
             .unwrap()
             .is_empty()
     );

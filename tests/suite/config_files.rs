@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use clawrun::Env;
 use clawrun::channels::{AnyChannel, ChannelKind, auto_channel_kind, build_channel_with_env};
-use clawrun::core::config::{Config, NotifyChannel, RouteTarget};
-use clawrun::core::error::ConfigError;
-use clawrun::core::openclaw::config::{
+use clawrun::config::{Config, NotifyChannel, RouteTarget};
+use clawrun::error::ConfigError;
+use clawrun::openclaw::{
     OpenclawConfig, gateway_token, gateway_url, telegram_api_base, telegram_bot_token,
 };
-use clawrun::core::store::paths::Env;
 use pretty_assertions::assert_eq;
 
 const GW_TOKEN: &str = "gw-token-from-json-1234";
@@ -514,7 +514,7 @@ fn the_readme_s_clawrun_toml_example_parses() {
     let start = section.find("```toml\n").unwrap() + "```toml\n".len();
     let block = &section[start..start + section[start..].find("```").unwrap()];
     assert!(block.contains("[run]"), "{block}");
-    let config = clawrun::core::config::Config::from_toml_str(
+    let config = clawrun::config::Config::from_toml_str(
         block,
         std::path::Path::new("README.md clawrun.toml"),
     );

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use clawrun::backends::config;
 use clawrun::backends::{Backend, LineParser};
-use clawrun::core::model::events::{AgentEvent, Usage, UsageScope};
+use clawrun::events::{AgentEvent, Usage, UsageScope};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 use wiremock::matchers::method;
@@ -415,7 +415,7 @@ fn acme_transcript_maps_to_the_expected_events() {
         parser.parse_line(r#"{"kind":"done","failed":true,"error":{"message":"acme gave up"}}"#),
         vec![AgentEvent::TurnFailed {
             message: "acme gave up".into(),
-            kind: clawrun::core::model::events::FailureKind::Other,
+            kind: clawrun::events::FailureKind::Other,
             cost_usd: None,
         }]
     );

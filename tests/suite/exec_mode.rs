@@ -10,7 +10,7 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{Sandbox, fixture, gateway, run_ids};
@@ -237,13 +237,7 @@ async fn telegram_world(sb: &Sandbox, readyz: u16) -> MockServer {
         }),
     )
     .await;
-    Mock::given(method("POST"))
-        .and(path_regex(r"^/bot[^/]+/(sendMessage|editMessageText)$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ok": true, "result": {"message_id": 9, "chat": {"id": 5550001}, "date": 0}
-        })))
-        .mount(&server)
-        .await;
+    crate::common::telegram::mount_bot_api(&server, 9, 5_550_001).await;
     let body = if readyz == 200 {
         json!({"ready": true})
     } else {

@@ -10,15 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use clawrun::Outcome;
+use clawrun::Paths;
 use clawrun::channels::{Destination, Wake};
-use clawrun::core::config::Config;
-use clawrun::core::model::state::Outcome;
-use clawrun::core::notify::outbox::{Item, Outbox};
-use clawrun::core::ops::gc::{self, GC_LOCK_NAME, GC_STAMP_NAME, GcOptions, GcReport};
-use clawrun::core::store::paths::Paths;
-use clawrun::core::store::registry::{EntryUpdate, Registry, Status};
-use clawrun::core::store::run::{RunDir, RunRecord, RunStatus};
-use clawrun::core::store::timefmt;
+use clawrun::config::Config;
+use clawrun::runs::{self, GC_LOCK_NAME, GC_STAMP_NAME, GcOptions, GcReport};
+use clawrun::runs::{RunDir, RunRecord, RunStatus};
+use clawrun::sessions::{self, EntryUpdate, Registry, Status};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -115,19 +113,21 @@ fn age_record(dir: &Path, age_days: i64) {
 }
 
 fn pending_wake(dir: &RunDir) {
-    Outbox::new(&dir.path)
-        .enqueue(
-            "whatsapp-gateway",
-            Item::Wake(Wake {
-                idempotency_key: "r:wake:1".into(),
-                session_key: Some("agent:main:main".into()),
-                session_id: None,
-                destination: Destination::default(),
-                argv_text: None,
-                text: "done".into(),
-            }),
-        )
-        .unwrap();
+    // One `enqueued` line of `outbox.jsonl`, as a runner writes it.
+    let wake = Wake {
+        idempotency_key: "r:wake:1".into(),
+        session_key: Some("agent:main:main".into()),
+        session_id: None,
+        destination: Destination::default(),
+        argv_text: None,
+        text: "done".into(),
+    };
+    let mut line = json!({"op": "enqueued", "key": "r:wake:1", "seq": 1, "at": now(),
+        "channel": "whatsapp-gateway", "item": "wake"});
+    for (k, v) in serde_json::to_value(&wake).unwrap().as_object().unwrap() {
+        line[k] = v.clone();
+    }
+    fs::write(dir.file("outbox.jsonl"), format!("{line}\n")).unwrap();
 }
 
 /// Sum of the regular files' sizes under `dir`, symlinks not followed.
@@ -477,7 +477,7 @@ fn retention_comes_from_config_and_older_than_overrides_it() {
 }
 
 fn iso_days_ago(days: i64) -> String {
-    timefmt::format_local_iso(timefmt::now_micros() - days * DAY * 1_000_000).unwrap()
+    sessions::format_local_iso(sessions::now_micros() - days * DAY * 1_000_000).unwrap()
 }
 
 fn entry(last_accessed: Option<String>, status: &str, run_id: Option<String>) -> Value {
@@ -529,7 +529,7 @@ fn registry_entries_go_by_age_unless_running_undated_or_with_a_run_dir() {
         fs::read(&claude_path).unwrap(),
         fs::read(&codex_path).unwrap(),
     );
-    let dry = gc::gc(
+    let dry = runs::gc(
         &paths,
         &config,
         &GcOptions {
@@ -545,7 +545,7 @@ fn registry_entries_go_by_age_unless_running_undated_or_with_a_run_dir() {
             fs::read(&codex_path).unwrap()
         )
     );
-    let real = gc::gc(&paths, &config, &GcOptions::default()).unwrap();
+    let real = runs::gc(&paths, &config, &GcOptions::default()).unwrap();
     for r in [&dry, &real] {
         let mut ids: Vec<(String, String)> = r
             .removed_entries
@@ -690,7 +690,7 @@ fn gc_and_a_concurrent_registry_writer_lose_nothing() {
         // Every read sees a whole file in the schema.
         let v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
         assert!(v["sessions"].is_object());
-        let r: GcReport = gc::gc(&paths, &Config::default(), &GcOptions::default()).unwrap();
+        let r: GcReport = runs::gc(&paths, &Config::default(), &GcOptions::default()).unwrap();
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         assert!(
             r.removed_entries.iter().all(|e| e.id.starts_with("old-")),
@@ -712,7 +712,7 @@ fn gc_and_a_concurrent_registry_writer_lose_nothing() {
         "writer failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    pruned += gc::gc(&paths, &Config::default(), &GcOptions::default())
+    pruned += runs::gc(&paths, &Config::default(), &GcOptions::default())
         .unwrap()
         .registry_entries_removed;
     assert!(passes > 1, "gc should have run while the writer wrote");
@@ -741,7 +741,7 @@ fn auto_gc_runs_at_most_once_a_day() {
         45,
         b"1",
     );
-    let report = gc::auto_gc(&paths, &config).expect("the first pass runs");
+    let report = runs::auto_gc(&paths, &config).expect("the first pass runs");
     assert_eq!(report.removed_runs, vec![run_id(1)]);
     assert!(!first.path.exists());
     let stamp = sb.state_dir().join(GC_STAMP_NAME);
@@ -760,8 +760,8 @@ fn auto_gc_runs_at_most_once_a_day() {
         45,
         b"2",
     );
-    assert_eq!(gc::auto_gc(&paths, &config), None);
-    assert_eq!(gc::auto_gc(&paths, &config), None);
+    assert_eq!(runs::auto_gc(&paths, &config), None);
+    assert_eq!(runs::auto_gc(&paths, &config), None);
     assert!(second.path.exists());
 
     // 25 hours later (stamp moved back), but another pass holds the lock: skip.
@@ -774,11 +774,11 @@ fn auto_gc_runs_at_most_once_a_day() {
     let mut lock = fd_lock::RwLock::new(lock_file);
     {
         let _held = lock.write().unwrap();
-        assert_eq!(gc::auto_gc(&paths, &config), None);
+        assert_eq!(runs::auto_gc(&paths, &config), None);
         assert!(second.path.exists());
     }
     // Lock free: the pass runs, and the stamp moves to now.
-    let report = gc::auto_gc(&paths, &config).expect("due again after 24 h");
+    let report = runs::auto_gc(&paths, &config).expect("due again after 24 h");
     assert_eq!(report.removed_runs, vec![run_id(2)]);
     let stamped: i64 = fs::read_to_string(&stamp).unwrap().trim().parse().unwrap();
     assert!((now() - stamped).abs() <= 5);
@@ -789,5 +789,5 @@ fn auto_gc_runs_at_most_once_a_day() {
         ..paths
     };
     fs::write(&broken.state_dir, b"file").unwrap();
-    assert_eq!(gc::auto_gc(&broken, &config), None);
+    assert_eq!(runs::auto_gc(&broken, &config), None);
 }

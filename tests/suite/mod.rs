@@ -31,5 +31,4 @@ mod shared_chat_wakes;
 mod skills;
 mod telegram_run;
 mod telegram_text;
-mod worktree;
 mod worktree_runs;

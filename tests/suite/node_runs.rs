@@ -89,6 +89,14 @@ impl World {
             .unwrap()
     }
 
+    /// Change one key of the fake gateway's configuration.
+    fn set_conf(&self, key: &str, value: Value) {
+        let path = self.sb.bin.join("fake-nodes.json");
+        let mut conf: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        conf[key] = value;
+        std::fs::write(&path, conf.to_string()).unwrap();
+    }
+
     fn node_runs(&self) -> Vec<String> {
         std::fs::read_dir(self.node_home.join(".openclaw/clawrun/runs"))
             .map(|rd| {
@@ -267,7 +275,7 @@ fn list_merges_node_runs_and_names_an_unreachable_node_without_hanging() {
 /// given, with the node host's token.
 #[tokio::test]
 async fn a_node_run_s_wake_goes_to_the_gateway_the_run_was_given() {
-    use crate::suite::telegram_run::{key, mount_gateway, setup};
+    use crate::common::telegram::{key, mount_gateway, setup};
     let server = crate::common::gateway::start().await;
     mount_gateway(&server).await;
     let w = World::new(json!({}));
@@ -315,4 +323,99 @@ async fn a_node_run_s_wake_goes_to_the_gateway_the_run_was_given() {
         !env.contains("CLAWRUN_TASK") && !env.contains("SECRET-TASK"),
         "{env}"
     );
+}
+
+/// `status` asks the nodes too: a run running on a node is listed with the
+/// node's name; a node that does not answer is named on stderr, and the
+/// command ends (exit 0) with what the others said.
+#[test]
+fn status_shows_a_node_s_running_run_and_names_an_unreachable_node() {
+    let w = World::new(json!({}));
+    let mut env = json!({"FAKE_FIXTURE": fixture("claude/tool.jsonl"), "FAKE_MODE": "hang"});
+    env["FAKE_RECORD"] = json!(w.sb.root.join("agent-record"));
+    w.set_conf("node_env", env);
+    let task = w.sb.root.join("task.txt");
+    let out =
+        w.sb.run(&["--node", "box", "-p", w.project.to_str().unwrap()])
+            .args(["--task-file", task.to_str().unwrap()])
+            // A backstop: the hanging agent is killed below, or at this limit.
+            .args(["--timeout", "2m", "--heartbeat", "0", "--json"])
+            .output()
+            .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let proof: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run_id = proof["run_id"].as_str().unwrap().to_owned();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let records = loop {
+        let out = w.sb.cmd().args(["status", "--json"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let records: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if records
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["run_id"] == run_id)
+        {
+            break records;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status never showed the node run: {records}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(records[0]["node"], "box", "{records}");
+    assert_eq!(records[0]["node_id"], "n-box", "{records}");
+    let out = w.sb.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("🖥 box: {run_id}")), "{text}");
+
+    // A second node that has runs but does not answer: named, not waited for.
+    std::fs::write(
+        w.sb.state_dir().join("node-runs/20260101-gone.json"),
+        json!({"run_id": "20260101-gone", "node_id": "n-gone", "node_name": "gone", "launched_at": 1})
+            .to_string(),
+    )
+    .unwrap();
+    w.set_conf("unreachable", json!(["n-gone"]));
+    let out = w.sb.cmd().arg("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&run_id));
+    assert!(
+        stderr(&out).contains("⚠ node gone (n-gone): unreachable: "),
+        "{}",
+        stderr(&out)
+    );
+    // Every node gone: nothing is said to run "anywhere".
+    w.set_conf("unreachable", json!(["n-gone", "n-box"]));
+    let out = w.sb.cmd().arg("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "No runs are running here or on the nodes that answered.\n"
+    );
+    assert!(
+        stderr(&out).contains("node box (n-box): unreachable"),
+        "{}",
+        stderr(&out)
+    );
+
+    w.set_conf("unreachable", json!([]));
+    let out = w.sb.cmd().args(["kill", &run_id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rec = w.node_home.join(".openclaw/clawrun/runs").join(&run_id);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while harness_status(&rec) != "killed" {
+        assert!(Instant::now() < deadline, "the node run was not killed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn harness_status(dir: &Path) -> String {
+    std::fs::read(dir.join("run.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v["status"].as_str().map(str::to_owned))
+        .unwrap_or_default()
 }

@@ -10,14 +10,17 @@ use std::path::Path;
 use serde_json::{Value, json};
 use wiremock::MockServer;
 
-use super::chat_approvals::{KEY, decision, gateway, gateway_with_plugin, sandbox};
-use crate::common::gateway;
+use crate::common::gateway::{self, WHATSAPP_KEY};
 use crate::common::{Sandbox, clawrun_in};
+
+fn sandbox(port: u16) -> Sandbox {
+    gateway::sandbox(port, gateway::TOKEN)
+}
 
 /// A run into the fake gateway's chat, asking approvals there.
 const CHAT_RUN: [&str; 8] = [
     "-s",
-    KEY,
+    WHATSAPP_KEY,
     "-t",
     "x",
     "--approvals",
@@ -56,7 +59,7 @@ fn err(o: &std::process::Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvals_chat_without_the_plugin_is_refused_before_the_agent_starts() {
     // The gateway knows the session and takes messages, but has no plugin.
-    let server = gateway(decision(json!("allow-once")), 0).await;
+    let server = gateway::approvals(gateway::decision(json!("allow-once")), 0).await;
     gateway::mount_ready(&server).await;
     let sb = sandbox(server.address().port());
     let rec = sb.root.join("rec");
@@ -76,7 +79,12 @@ async fn approvals_chat_without_the_plugin_is_refused_before_the_agent_starts() 
         "[run]\napprovals = \"chat\"\n",
     )
     .unwrap();
-    let out = launch(&sb, &rec, &["-s", KEY, "-t", "x", "--validate-only"]).await;
+    let out = launch(
+        &sb,
+        &rec,
+        &["-s", WHATSAPP_KEY, "-t", "x", "--validate-only"],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(2), "{}", err(&out));
     assert!(err(&out).contains("no clawrun approvals route"));
     let plugin = doctor_check(&sb, "clawrun plugin").await;
@@ -85,7 +93,7 @@ async fn approvals_chat_without_the_plugin_is_refused_before_the_agent_starts() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvals_chat_with_the_plugin_launches() {
-    let server = gateway_with_plugin(decision(json!("allow-once")), 1).await;
+    let server = gateway::approvals_with_plugin(gateway::decision(json!("allow-once")), 1).await;
     let sb = sandbox(server.address().port());
     let rec = sb.root.join("rec");
     let args = CHAT_RUN;
@@ -115,7 +123,7 @@ async fn an_unreachable_gateway_refuses_approvals_chat_up_front() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_checks_the_plugin_without_approvals_configured() {
-    let server = gateway(decision(json!("allow-once")), 0).await;
+    let server = gateway::approvals(gateway::decision(json!("allow-once")), 0).await;
     gateway::mount_ready(&server).await;
     let sb = sandbox(server.address().port());
     let plugin = doctor_check(&sb, "clawrun plugin").await;
@@ -131,7 +139,7 @@ async fn doctor_checks_the_plugin_without_approvals_configured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_telegram_wake_without_the_openclaw_program_is_refused_up_front() {
-    use super::telegram_run::{key, mount_bot, mount_gateway, setup};
+    use crate::common::telegram::{key, mount_bot, mount_gateway, setup};
     let server = MockServer::start().await;
     mount_gateway(&server).await;
     mount_bot(&server).await;

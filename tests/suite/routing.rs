@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clawrun::core::routing::{
+use clawrun::routing::{
     ConfiguredRoute, GatewaySessions, LocalSessionFiles, Network, NoGateway, Route, RouteInput,
     RouteSource, SessionSource, TelegramRoutingMode, ToolInvoker, WorkdirRoute, resolve_route,
 };

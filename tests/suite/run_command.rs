@@ -527,11 +527,11 @@ fn fork_is_accepted_for_every_backend_that_can_fork() {
 fn request_json_of_the_flat_version_round_trips() {
     let text = std::fs::read_to_string(fixture("runner/request-v1.json")).unwrap();
     let old: Value = serde_json::from_str(&text).unwrap();
-    let spec: clawrun::core::store::run::RunSpec = serde_json::from_str(&text).unwrap();
+    let spec: clawrun::runs::RunSpec = serde_json::from_str(&text).unwrap();
     assert_eq!(serde_json::to_value(&spec).unwrap(), old);
     let record = std::fs::read_to_string(fixture("runner/run-v1.json")).unwrap();
     let old: Value = serde_json::from_str(&record).unwrap();
-    let rec: clawrun::core::store::run::RunRecord = serde_json::from_str(&record).unwrap();
+    let rec: clawrun::runs::RunRecord = serde_json::from_str(&record).unwrap();
     assert_eq!(serde_json::to_value(&rec).unwrap(), old);
 }
 

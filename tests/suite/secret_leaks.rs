@@ -67,7 +67,7 @@ fn the_agent_environment_holds_no_token_variable() {
 /// never the bot token, a configured token variable or another secret.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wake_process_gets_no_token_but_the_gateways() {
-    use crate::suite::telegram_run::{key, topic_sandbox};
+    use crate::common::telegram::{key, topic_sandbox};
     let server = crate::common::gateway::start().await;
     let sb = topic_sandbox(&server, "[telegram]\nbot_token_env = \"MY_BOT_TOKEN\"\n").await;
     let mut c = sb.run_std(&["-s", &key(), "-t", "x"]);

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use clawrun::core::config::{Config, DEFAULT_MAX_SESSIONS};
-use clawrun::core::ops::{capacity, kill, resolve};
-use clawrun::core::store::paths::Paths;
+use clawrun::Paths;
+use clawrun::config::{Config, DEFAULT_MAX_SESSIONS};
+use clawrun::runs::{self, capacity};
 
 use crate::common::{Sandbox, fixture};
 
@@ -650,7 +650,7 @@ fn stats_figures_over_runs_with_known_costs_and_a_registry_only_session() {
         write_record(&sb, id, &rec);
     }
     // A codex session whose run directory was deleted long ago.
-    let now_iso = clawrun::core::store::timefmt::now_local_iso();
+    let now_iso = clawrun::sessions::now_local_iso();
     let reg = serde_json::json!({"sessions": {"thread-old": {
         "thread_id": "thread-old", "label": "old codex", "task_summary": "t",
         "project_dir": "/tmp/p", "created_at": now_iso, "last_accessed": now_iso,
@@ -896,8 +896,8 @@ fn capacity_counts_the_slots_live_runners_hold() {
     assert!(matches!(third, capacity::Admit::Slot(_)));
     drop(third);
     // Ending a run frees its slot.
-    let run = resolve::resolve_run(&p, &one.run_id).unwrap();
-    let report = kill::kill_run(&p, &run, Duration::from_secs(15)).unwrap();
+    let run = runs::resolve_run(&p, &one.run_id).unwrap();
+    let report = runs::kill_run(&p, &run, Duration::from_secs(15)).unwrap();
     assert_eq!(report.outcome, clawrun::Outcome::Killed);
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while capacity::admit(&capacity::slots(&p, 2), false).is_err() {

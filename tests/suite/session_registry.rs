@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clawrun::core::error::RegistryError;
-use clawrun::core::store::registry::{Entry, EntryUpdate, Registry, Status};
-use clawrun::core::store::timefmt;
+use clawrun::error::RegistryError;
+use clawrun::sessions::{self, Entry, EntryUpdate, Registry, Status};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -36,7 +35,7 @@ fn temp_registry() -> (tempfile::TempDir, PathBuf) {
 
 /// A naive local ISO time `hours` ago, as the seed writes it.
 fn hours_ago(hours: f64) -> String {
-    timefmt::format_local_iso(timefmt::now_micros() - (hours * 3_600_000_000.0) as i64).unwrap()
+    sessions::format_local_iso(sessions::now_micros() - (hours * 3_600_000_000.0) as i64).unwrap()
 }
 
 fn ids(entries: &[Entry]) -> Vec<&str> {
@@ -347,7 +346,7 @@ fn entry_fields_are_seed_shaped() {
     assert!(created.len() == 26 || created.len() == 19, "{created}");
     assert_eq!(&created[10..11], "T");
     assert!(
-        (timefmt::now_micros() - timefmt::parse_iso_micros(&created).unwrap()).abs() < 60_000_000
+        (sessions::now_micros() - sessions::parse_iso_micros(&created).unwrap()).abs() < 60_000_000
     );
 
     let text = fs::read_to_string(&path).unwrap();

@@ -10,9 +10,9 @@ use std::path::Path;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
+use clawrun::Outcome;
 use clawrun::backends::Backend;
 use clawrun::backends::config::BackendsConfig;
-use clawrun::core::model::state::Outcome;
 use serde_json::Value;
 
 // The program's own command line: this test parses the skills' commands with
@@ -600,7 +600,7 @@ fn session_keys(text: &str) -> Vec<(usize, String)> {
 /// `agent:main:main:thread:<id>` it answers with "No session found".
 #[test]
 fn the_skills_example_keys_are_current_topic_keys() {
-    use clawrun::core::openclaw::session_key::SessionKey;
+    use clawrun::openclaw::SessionKey;
     for skill in &SKILLS {
         let text = read(skill.file);
         let keys = session_keys(&text);

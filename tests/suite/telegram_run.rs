@@ -5,66 +5,15 @@
 
 use std::path::Path;
 
-use serde_json::{Value, json};
-use wiremock::matchers::{method, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use serde_json::Value;
+use wiremock::MockServer;
 
 use crate::common::{Sandbox, fixture, gateway};
 
-const GW_TOKEN: &str = "gw-token-SECRET-7f3a";
-const BOT_TOKEN: &str = "123456789:AAbotSECRETtokenZZ";
-const CHAT: &str = "-1001234567890";
-const TOPIC: &str = "42";
-const SESSION_UUID: &str = "8d2f4c1e-0a1b-4c2d-8e3f-405162738495";
-
-pub(crate) fn key() -> String {
-    format!("agent:main:telegram:group:{CHAT}:topic:{TOPIC}")
-}
-
-pub(crate) fn setup(sb: &Sandbox, gateway_port: u16, api_root: &str) {
-    gateway::write_openclaw_json(
-        sb,
-        &json!({
-            "gateway": {"port": gateway_port, "auth": {"token": GW_TOKEN}},
-            "channels": {"telegram": {"botToken": BOT_TOKEN, "apiRoot": api_root}}
-        }),
-    );
-    // The OpenClaw CLI used for the wake: records its argv, answers like the real one.
-    let fake = sb.bin.join("openclaw");
-    std::fs::write(
-        &fake,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nenv > '{}'\nf=; prev=; for a in \"$@\"; do [ \"$prev\" = --message-file ] && f=$a; prev=$a; done\n[ -n \"$f\" ] && cat \"$f\" > '{}'\necho '{{\"runId\":\"r1\",\"status\":\"ok\",\"summary\":\"completed\",\"deliveryStatus\":{{\"requested\":true,\"attempted\":true,\"status\":\"sent\",\"succeeded\":true}}}}'\n",
-            sb.root.join("openclaw.argv").display(),
-            sb.root.join("openclaw.env").display(),
-            sb.root.join("openclaw.message").display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// The gateway knows the topic session; every tool call answers its list.
-pub(crate) async fn mount_gateway(server: &MockServer) {
-    let topic = gateway::session(
-        &key(),
-        SESSION_UUID,
-        json!({"channel": "telegram", "to": format!("telegram:{CHAT}"), "threadId": TOPIC}),
-    );
-    gateway::mount_tools(server, gateway::tool_result(&gateway::sessions(&[topic]))).await;
-}
-
-pub(crate) async fn mount_bot(server: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path_regex(r"^/bot[^/]+/(sendMessage|editMessageText)$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ok": true,
-            "result": {"message_id": 777, "chat": {"id": -1001234567890_i64}, "date": 0}
-        })))
-        .mount(server)
-        .await;
-}
+use crate::common::telegram::{
+    BOT_TOKEN, CHAT, GW_TOKEN, SESSION_UUID, TOPIC, key, mount_bot, mount_gateway, setup,
+    topic_sandbox,
+};
 
 fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
@@ -397,17 +346,6 @@ async fn message_tool_wakes_a_topic_session_through_the_cli() {
         "{argv}"
     );
     assert_no_token_leak(&sb, &[&out.stdout, &out.stderr]);
-}
-
-/// A sandbox for runs on the topic route: the fake gateway and Bot API on
-/// `server`, the fake `openclaw`, and `clawrun.toml` = `toml`.
-pub(crate) async fn topic_sandbox(server: &MockServer, toml: &str) -> Sandbox {
-    mount_gateway(server).await;
-    mount_bot(server).await;
-    let sb = Sandbox::new();
-    setup(&sb, server.address().port(), &server.uri());
-    std::fs::write(sb.openclaw_home().join("clawrun.toml"), toml).unwrap();
-    sb
 }
 
 /// Runs `clawrun run` on the topic route with `clawrun.toml` = `toml` and the

@@ -140,7 +140,7 @@ pub struct ResumeArgs {
 
 impl ResumeArgs {
     /// The library's view of these flags.
-    pub fn to_request(&self) -> crate::core::ops::resume::ResumeRequest {
+    pub(crate) fn to_request(&self) -> crate::core::ops::resume::ResumeRequest {
         crate::core::ops::resume::ResumeRequest {
             task: self.task.clone().or_else(|| self.task_flag.clone()),
             task_file: self.task_file.clone(),

@@ -2,16 +2,14 @@
 //! runs were started on (`run --node`).
 
 use crate::core::model::exit::ExitStatus;
-use crate::core::notify::delivery::Configs;
 use crate::core::now_secs;
-use crate::core::openclaw::nodes::NodeError;
 use crate::core::ops::list::{self, RunSummary, StatusFilter};
 use crate::core::ops::node_list;
 use crate::core::store::node_runs;
 use crate::core::store::run::unreadable_runs;
 
 use crate::cli::args::ListArgs;
-use crate::cli::commands::nodes::{ASK_TIMEOUT, gateway_for};
+use crate::cli::commands::nodes::ask_gateway;
 use crate::cli::{CmdResult, Ctx, render};
 
 /// The runs on the paired nodes this machine started runs on, and a line for
@@ -27,9 +25,7 @@ fn on_nodes(args: &ListArgs, ctx: &Ctx) -> (Vec<RunSummary>, Vec<String>) {
     if let Some(s) = &args.status {
         extra.extend(["--status".to_owned(), s.clone()]);
     }
-    let gateway = Configs::load(&ctx.paths)
-        .map_err(|e| NodeError::Helper(e.to_string()))
-        .and_then(|c| gateway_for(&c, ASK_TIMEOUT).map_err(|e| NodeError::Helper(e.to_string())));
+    let gateway = ask_gateway(ctx);
     let mut runs = Vec::new();
     let mut problems = Vec::new();
     for l in node_list::list_nodes(&ctx.paths, gateway.as_ref(), &extra) {

@@ -37,6 +37,14 @@ pub fn gateway_for(configs: &Configs, timeout: Duration) -> Result<NodeGateway, 
     })
 }
 
+/// The gateway's node methods for asking the nodes about their runs
+/// (`list`, `status`), each question bounded by [`ASK_TIMEOUT`]; `Err` says
+/// why they cannot be reached from here, for each node's line.
+pub fn ask_gateway(ctx: &Ctx) -> Result<NodeGateway, NodeError> {
+    let configs = Configs::load(&ctx.paths).map_err(|e| NodeError::Helper(e.to_string()))?;
+    gateway_for(&configs, ASK_TIMEOUT).map_err(|e| NodeError::Helper(e.to_string()))
+}
+
 /// This clawrun's `--version` line.
 pub fn own_version() -> String {
     format!("clawrun {}", env!("CARGO_PKG_VERSION"))

@@ -41,7 +41,7 @@ impl Silence {
 /// `[notify]` as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NotifyToml {
+pub(crate) struct NotifyToml {
     /// Channel selection.
     pub channel: Option<NotifyChannel>,
     /// Seconds between heartbeats.

@@ -82,7 +82,7 @@ impl std::fmt::Display for Safety {
 /// `[run]` as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RunToml {
+pub(crate) struct RunToml {
     /// Whether runs get their own worktree (`never`, `auto`, `always`).
     pub worktree: Option<WorktreeMode>,
     /// Default of `--approvals`: `"off"` or `"chat"`.

@@ -64,6 +64,7 @@ pub struct Discarded {
     pub deleted_branch: bool,
 }
 
+#[cfg(test)]
 /// Whether every commit of `branch` is already in `into`.
 ///
 /// # Errors

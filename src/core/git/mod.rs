@@ -40,21 +40,25 @@ mod worktree;
 
 pub use changes::{ChangeLimits, ChangeSummary, CommitLine, changes_since};
 pub use error::GitError;
-pub use merge::{
-    Discarded, MergeKind, MergeOutcome, Removal, discard, is_merged, merge, removal_check,
-};
+pub use merge::{Discarded, MergeKind, MergeOutcome, Removal, discard, merge, removal_check};
 pub use repo::{
-    Head, Uncommitted, branch_exists, head, init, is_dirty, is_inside_work_tree, resolve_commit,
-    toplevel, uncommitted,
+    Uncommitted, branch_exists, head, init, is_inside_work_tree, resolve_commit, toplevel,
+    uncommitted,
 };
-pub use worktree::{
-    RunWorktree, WorktreeEntry, create_worktree, is_valid_branch_name, list_worktrees,
-    sanitize_branch_name,
-};
+pub use worktree::{RunWorktree, create_worktree};
+// Oracles of the tests (git's own answers), not used by clawrun itself.
+#[cfg(test)]
+pub(crate) use merge::is_merged;
+#[cfg(test)]
+pub(crate) use repo::is_dirty;
+#[cfg(test)]
+pub(crate) use worktree::{is_valid_branch_name, list_worktrees, sanitize_branch_name};
 
 /// The prefix of every branch clawrun creates (and the only ones it merges
 /// or deletes).
 pub const BRANCH_PREFIX: &str = "clawrun/";
 
+#[cfg(test)]
+mod run_tests;
 #[cfg(test)]
 mod tests;

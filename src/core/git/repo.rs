@@ -106,6 +106,7 @@ pub fn head(dir: &Path) -> Result<Head, GitError> {
     Ok(Head { commit, branch })
 }
 
+#[cfg(test)]
 /// Whether the work tree containing `dir` has anything uncommitted (staged,
 /// unstaged or untracked; ignored files do not count).
 ///

@@ -194,6 +194,7 @@ pub fn sanitize_branch_name(hint: &str) -> String {
     }
 }
 
+#[cfg(test)]
 /// Whether git accepts `name` as a branch name (`git check-ref-format --branch`).
 ///
 /// # Errors
@@ -203,6 +204,7 @@ pub fn is_valid_branch_name(dir: &Path, name: &str) -> Result<bool, GitError> {
     Ok(out.status.success())
 }
 
+#[cfg(test)]
 /// Our worktrees in the repository containing `repo`: those whose branch is
 /// under [`BRANCH_PREFIX`].
 ///

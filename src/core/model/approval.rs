@@ -94,7 +94,7 @@ impl Ask {
     }
 
     /// What `allow-always` remembers: the tool, and for a shell tool the
-    /// command's first word (`Bash:git`); see [`Allowed`].
+    /// command's first word (`Bash:git`); see `Allowed`.
     pub fn always_key(&self) -> String {
         match self.input.get("command").and_then(Value::as_str) {
             Some(cmd) if is_shell(&self.tool) => {
@@ -156,6 +156,102 @@ pub enum Answer {
     },
 }
 
+/// How an ask was settled. In `approvals.jsonl` as `"remembered"`,
+/// `"timed_out"`, `"off"`, `{"human":"allow-once"}` or `{"failed":"why"}`;
+/// a line written before (the Rust debug form: `Human(AllowOnce)`,
+/// `Failed("why")`, …) reads as well.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Settled {
+    /// The human decided.
+    Human(Decision),
+    /// Allowed earlier with `allow-always`.
+    Remembered,
+    /// Nobody answered before the timeout.
+    TimedOut,
+    /// The approval could not be asked (why, for the chat and the agent).
+    Failed(String),
+    /// `--approvals off`: the agent asked anyway.
+    Off,
+}
+
+impl<'de> Deserialize<'de> for Settled {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        Self::from_value(&value)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a settled approval: {value}")))
+    }
+}
+
+impl Settled {
+    /// The serialized form, else the debug form of the files written before.
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(word) => match word.as_str() {
+                "remembered" => Some(Self::Remembered),
+                "timed_out" => Some(Self::TimedOut),
+                "off" => Some(Self::Off),
+                other => Self::from_debug(other),
+            },
+            Value::Object(one) if one.len() == 1 => match one.iter().next()? {
+                (k, v) if k == "human" => serde_json::from_value(v.clone()).ok().map(Self::Human),
+                (k, Value::String(why)) if k == "failed" => Some(Self::Failed(why.clone())),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The debug form `approvals.jsonl` had before ([`format!("{:?}")`]).
+    fn from_debug(text: &str) -> Option<Self> {
+        Some(match text {
+            "Human(AllowOnce)" => Self::Human(Decision::AllowOnce),
+            "Human(AllowAlways)" => Self::Human(Decision::AllowAlways),
+            "Human(Deny)" => Self::Human(Decision::Deny),
+            "Remembered" => Self::Remembered,
+            "TimedOut" => Self::TimedOut,
+            "Off" => Self::Off,
+            other => {
+                let quoted = other.strip_prefix("Failed(")?.strip_suffix(')')?;
+                Self::Failed(serde_json::from_str(quoted).unwrap_or_else(|_| quoted.to_owned()))
+            }
+        })
+    }
+}
+
+/// What a line of `approvals.jsonl` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogEvent {
+    /// The agent asked.
+    Asked,
+    /// The ask was settled and answered.
+    Answered,
+}
+
+/// One line of a run's `approvals.jsonl`: an ask, or its answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Unix time.
+    pub at: i64,
+    /// Asked or answered.
+    pub event: LogEvent,
+    /// The protocol's id of the request.
+    pub request_id: String,
+    /// The tool call's id, when the agent named it.
+    pub call_id: Option<String>,
+    /// The tool.
+    pub tool: String,
+    /// What the call is about ([`Ask::subject`], clipped).
+    pub subject: String,
+    /// How it was settled (answers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled: Option<Settled>,
+    /// What the agent was answered (answers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
+}
+
 /// The tools (and shell command words) allowed for the rest of a run by
 /// `allow-always`. A key is [`Ask::always_key`]: `Write`, or `Bash:git` (every
 /// command whose first word is `git`, never a bare `Bash`).
@@ -186,6 +282,7 @@ pub fn clip(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
 
@@ -222,5 +319,43 @@ mod tests {
         assert_eq!(clip("abc", 4), "abc");
         assert_eq!("chat".parse::<ApprovalMode>(), Ok(ApprovalMode::Chat));
         assert!("on".parse::<ApprovalMode>().is_err());
+    }
+
+    #[test]
+    fn settled_is_serialized_and_the_old_debug_form_still_reads() {
+        let all = [
+            Settled::Human(Decision::AllowOnce),
+            Settled::Human(Decision::AllowAlways),
+            Settled::Human(Decision::Deny),
+            Settled::Remembered,
+            Settled::TimedOut,
+            Settled::Failed("gateway \"down\" (502)".into()),
+            Settled::Off,
+        ];
+        for s in all {
+            let json = serde_json::to_value(&s).unwrap();
+            assert_eq!(serde_json::from_value::<Settled>(json).unwrap(), s);
+            // What the runner wrote before: `format!("{settled:?}")`.
+            let old = serde_json::Value::String(format!("{s:?}"));
+            assert_eq!(serde_json::from_value::<Settled>(old).unwrap(), s);
+        }
+        assert_eq!(
+            serde_json::to_value(Settled::Human(Decision::AllowAlways)).unwrap(),
+            json!({"human": "allow-always"})
+        );
+        assert_eq!(
+            serde_json::to_value(Settled::TimedOut).unwrap(),
+            json!("timed_out")
+        );
+        assert!(serde_json::from_value::<Settled>(json!("Maybe")).is_err());
+    }
+
+    #[test]
+    fn an_answer_line_of_the_old_form_reads() {
+        let old = r#"{"answer":{"behavior":"allow"},"at":1796096952,"call_id":"toolu_1","event":"answered","request_id":"q","settled":"Human(AllowOnce)","subject":"ls","tool":"Bash"}"#;
+        let line: LogLine = serde_json::from_str(old).unwrap();
+        assert_eq!(line.settled, Some(Settled::Human(Decision::AllowOnce)));
+        assert_eq!(line.answer, Some(Answer::Allow));
+        assert_eq!(line.event, LogEvent::Answered);
     }
 }

@@ -10,12 +10,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Version of the [`AgentEvent`] schema. Bumped on any incompatible change
-/// (2: [`AgentEvent::SubagentProgress`] and [`AgentEvent::UnknownEvent`];
-/// 3: [`AgentEvent::AgentInfo`], [`AgentEvent::ToolUpdated`] and
-/// [`AgentEvent::Plan`]).
-pub const EVENT_SCHEMA_VERSION: u32 = 3;
-
 /// Token usage, normalized across backends.
 ///
 /// `input_tokens` counts every prompt token the model read (for Claude this

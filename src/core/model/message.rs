@@ -114,7 +114,7 @@ pub struct Wake {
     /// The wake as it may travel in argv (`openclaw system event --text`,
     /// seen by every local user in `ps`): the status line, where the output
     /// is and how to read it, never the result's content
-    /// ([`crate::core::notify::compact::render_argv_wake`]).
+    /// (`crate::core::notify::compact::render_argv_wake`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub argv_text: Option<String>,
 }

@@ -456,6 +456,7 @@ impl RunState {
 
     /// The best final answer: the terminal event's text, else the newest of
     /// the assistant's texts so far (the whole text is in `assistant.txt`).
+    #[cfg(test)]
     pub fn best_text(&self) -> Option<&str> {
         self.final_text
             .as_deref()

@@ -26,7 +26,7 @@ mod text;
 pub mod wake;
 mod warnings;
 
-pub use crash::{crash_items, crash_key, render_crash};
+pub use crash::{crash_items, render_crash};
 use denials::denial_cause;
 pub use denials::denials_line;
 pub use followups::followups_not_run_line;
@@ -43,15 +43,12 @@ pub const PREVIEW_CHARS: usize = 2000;
 /// Characters of the task shown in the launch message.
 pub const TASK_PREVIEW_CHARS: usize = 3500;
 
-pub use crate::core::model::text::{fmt_cost, fmt_tokens, fmt_usage, fmt_usd, terminal_safe};
+pub use crate::core::model::text::{fmt_usage, fmt_usd, terminal_safe};
 pub use heartbeat::render_heartbeat;
 pub use launch::render_launch;
-pub use text::{
-    esc, esc_preview, fmt_duration, preview, render_waiting, resume_command, resume_fact,
-    shell_quote, tail_chars,
-};
+pub use text::{esc, esc_preview, fmt_duration, preview, render_waiting, resume_fact, tail_chars};
 pub use wake::{
-    WAITING_PREVIEW_CHARS, WAKE_PREVIEW_CHARS, WakePayload, WakeStatus, WakeTarget, render_wake,
+    WAITING_PREVIEW_CHARS, WAKE_PREVIEW_CHARS, WakeState, WakeStatus, WakeTarget, render_wake,
 };
 pub use warnings::warnings_line;
 
@@ -112,5 +109,7 @@ pub fn kind_word(kind: MessageKind) -> String {
         .unwrap_or_default()
 }
 
+#[cfg(test)]
+mod heartbeat_tests;
 #[cfg(test)]
 mod tests;

@@ -6,17 +6,16 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::channels::{
-    AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, WOKEN_BUT_UNDELIVERED, Wake,
-};
+use crate::channels::{AnyChannel, Body, Channel, Destination, MessageKind, Outgoing, Wake};
 use crate::core::config::Silence;
 use crate::core::model::events::Usage;
 use crate::core::model::state::{Outcome, RunState};
 use crate::core::store::run::RunRecord;
 
-use super::outbox::{EntryStatus, Item, Outbox, RetryPolicy, StaleCheck};
+use super::outbox::{Item, Outbox, RetryPolicy, StaleCheck};
 use super::{
-    RunInfo, WakeTarget, kind_word, render_crash, render_launch, render_result, render_wake, stale,
+    RunInfo, WakeState, WakeTarget, kind_word, render_crash, render_launch, render_result,
+    render_wake, stale,
 };
 
 /// Sends a run's notifications: each is recorded in the run's outbox (with an
@@ -38,14 +37,10 @@ pub struct Notifier {
     pub reply_to: Option<String>,
     /// Which messages are silent (`[notify] silent`).
     pub silence: Silence,
-    /// The run wakes an orchestrating agent (its reply is the audible one).
-    pub wakes: bool,
     /// Send technical trace markers (`--trace-live`).
     pub trace_live: bool,
-    /// Decides whether the wake is stale (a later run of the chain exists).
-    stale: Option<StaleCheck>,
-    /// Why the wake is skipped, once [`Notifier::decide_wake`] found it stale.
-    wake_skipped: Option<String>,
+    /// Whether the run wakes an agent, and whether its wake is stale.
+    pub wake: WakeState,
 }
 
 /// Delivery budget of one courier pass while the run goes on.
@@ -72,15 +67,14 @@ impl Notifier {
         let channel_id = channel.id().to_owned();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let courier_outbox = outbox.clone();
-        let courier_stale = stale.clone();
+        let wake = WakeState::new(false, stale);
+        let courier_wake = wake.clone();
         let courier = tokio::spawn(async move {
-            let stale = courier_stale;
+            let wake = courier_wake;
             while rx.recv().await.is_some() {
                 while rx.try_recv().is_ok() {}
                 match courier_outbox
-                    .deliver(&channel, &IN_RUN_POLICY, &mut |e| {
-                        stale.as_ref().and_then(|s| s.veto(e))
-                    })
+                    .deliver(&channel, &IN_RUN_POLICY, &mut |e| wake.veto(e))
                     .await
                 {
                     Ok(Some(report)) => {
@@ -116,29 +110,9 @@ impl Notifier {
             final_channel,
             reply_to: None,
             silence: Silence::Progress,
-            wakes: false,
             trace_live: false,
-            stale,
-            wake_skipped: None,
+            wake,
         }
-    }
-
-    /// Decide, before the result goes out, whether the run's wake will be
-    /// skipped as stale; returns why. A skipped wake makes the result ring:
-    /// no agent turn follows it.
-    pub fn decide_wake(&mut self) -> Option<String> {
-        self.wake_skipped = self.stale.as_ref().and_then(StaleCheck::skip_reason);
-        self.wake_skipped.clone()
-    }
-
-    /// Why the wake would be skipped now (checked again at wake time).
-    pub fn wake_skip_reason(&self) -> Option<String> {
-        self.stale.as_ref().and_then(StaleCheck::skip_reason)
-    }
-
-    /// The run's outbox.
-    pub fn outbox(&self) -> &Outbox {
-        &self.outbox
     }
 
     fn next_key(&mut self, kind: &str) -> String {
@@ -160,7 +134,7 @@ impl Notifier {
     /// a failure or a crash (see [`Silence`]).
     pub fn is_silent(&self, final_message: bool) -> bool {
         self.silence
-            .silent(final_message, self.wakes && self.wake_skipped.is_none())
+            .silent(final_message, self.wake.agent_turn_follows())
     }
 
     /// Queue a message of `kind`.
@@ -204,7 +178,7 @@ impl Notifier {
     /// started since the result was decided); a stale wake is recorded as
     /// given up ([`Notifier::skip_wake`]). `output` is named in the trace.
     pub fn send_wake(&mut self, target: WakeTarget, output: &Path) {
-        if let Some(reason) = self.wake_skip_reason() {
+        if let Some(reason) = self.wake.skip_reason() {
             if self.trace_live {
                 self.trace(&format!("[WAKE][SKIP] {reason}"));
             }
@@ -374,48 +348,12 @@ impl Notifier {
         else {
             return;
         };
-        let reason = wake
-            .last_error
-            .clone()
-            .unwrap_or_else(|| "no answer".to_owned());
-        let text = match wake.status {
-            EntryStatus::Delivered => return,
-            // Skipped before the result went out: the result rang already.
-            EntryStatus::Abandoned
-                if reason.starts_with(stale::STALE_PREFIX) && self.wake_skipped.is_some() =>
-            {
-                return;
-            }
-            // Found stale only at wake time: say so, ringing (the result was
-            // silent, waiting for an agent turn that will not come).
-            EntryStatus::Abandoned if reason.starts_with(stale::STALE_PREFIX) => {
-                if self.trace_live {
-                    self.trace(&format!("[WAKE][SKIP] {reason}"));
-                }
-                format!(
-                    "ℹ️ Your agent was not woken about this result: {}. The result is in {}.",
-                    stale::skip_words(&reason),
-                    output.display()
-                )
-            }
-            // Never tried: the messages before it are not through either, so
-            // the human cannot be told anything now; the flush will do both.
-            EntryStatus::Pending if wake.attempts == 0 => return,
-            EntryStatus::Abandoned if reason.starts_with(WOKEN_BUT_UNDELIVERED) => format!(
-                "⚠️ T{}. The result is in {}.",
-                &reason[1..],
-                output.display()
-            ),
-            EntryStatus::Abandoned => format!(
-                "⚠️ Your agent was not woken about this result: {reason}. The result is in {}.",
-                output.display()
-            ),
-            EntryStatus::Pending => format!(
-                "⚠️ Your agent has not been woken yet ({reason}); clawrun will try again. \
-                 The result is in {}.",
-                output.display()
-            ),
+        let Some((text, stale_now)) = self.wake.missed(wake, output) else {
+            return;
         };
+        if let Some(reason) = stale_now.filter(|_| self.trace_live) {
+            self.trace(&format!("[WAKE][SKIP] {reason}"));
+        }
         self.send(MessageKind::Notice, Body::plain(text), false);
         let policy = RetryPolicy {
             budget: wait.min(Duration::from_secs(30)),

@@ -22,16 +22,20 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::channels::{AnyChannel, Channel, ChannelError, MessageKind, Outgoing, Wake};
+use crate::channels::{Outgoing, Wake};
 use crate::core::error::{Error, Result};
 use crate::core::now_secs;
 use crate::core::store::fsutil;
 
 pub use super::stale::StaleCheck;
+pub use deliver::{PassReport, RetryPolicy};
+pub use runs::{RunFlush, RunOutbox, flush_all, runs_with_pending};
+
+mod deliver;
+mod runs;
 
 /// File name of the outbox in a run directory.
 pub const OUTBOX_FILE_NAME: &str = "outbox.jsonl";
@@ -172,59 +176,6 @@ pub struct Replay {
     pub skipped: Vec<SkippedLine>,
 }
 
-/// How hard to try.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// First backoff.
-    pub base: Duration,
-    /// Longest backoff.
-    pub max: Duration,
-    /// Attempts per item in this delivery pass.
-    pub max_attempts: u32,
-    /// Give up this pass after this long in total (items stay pending).
-    pub budget: Duration,
-    /// Deliver wakes in this pass (false: messages only).
-    pub wakes: bool,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            base: Duration::from_millis(500),
-            max: Duration::from_secs(30),
-            max_attempts: 8,
-            budget: Duration::from_secs(120),
-            wakes: true,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Backoff before attempt `n` (1-based; attempt 1 has none).
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        if attempt <= 1 {
-            return Duration::ZERO;
-        }
-        let factor = 1u32
-            .checked_shl(attempt.saturating_sub(2))
-            .unwrap_or(u32::MAX);
-        self.base.saturating_mul(factor).min(self.max)
-    }
-}
-
-/// What a delivery pass did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct PassReport {
-    /// Items delivered in this pass.
-    pub delivered: Vec<String>,
-    /// Items abandoned in this pass, with the reason.
-    pub abandoned: Vec<(String, String)>,
-    /// Items still pending after it.
-    pub pending: usize,
-    /// The last error, when something is still pending.
-    pub last_error: Option<String>,
-}
-
 /// A run's outbox.
 #[derive(Debug, Clone)]
 pub struct Outbox {
@@ -362,118 +313,6 @@ impl Outbox {
         let mut lock = fd_lock::RwLock::new(file);
         lock.try_write().is_err()
     }
-
-    /// Deliver pending items in order through `channel`, retrying with backoff
-    /// (honouring `retry_after`) within `policy`. Stops at the first item that
-    /// cannot be delivered in this pass, so nothing overtakes it. Superseded
-    /// heartbeats are abandoned instead of sent. `before_send` may veto an
-    /// item (returning a reason to abandon it, e.g. a stale wake).
-    ///
-    /// Returns `None` when another process holds the outbox (it is delivering).
-    ///
-    /// # Errors
-    /// I/O errors on the outbox itself.
-    pub async fn deliver(
-        &self,
-        channel: &AnyChannel,
-        policy: &RetryPolicy,
-        before_send: &mut (dyn FnMut(&Entry) -> Option<String> + Send),
-    ) -> Result<Option<PassReport>> {
-        let lock_file = fsutil::open_append(&self.lock_path)
-            .map_err(|e| Error::io(format!("opening {}", self.lock_path.display()), e))?;
-        let mut lock = fd_lock::RwLock::new(lock_file);
-        let Ok(_guard) = lock.try_write() else {
-            return Ok(None);
-        };
-        let started = tokio::time::Instant::now();
-        let mut report = PassReport::default();
-        let pending = self.pending()?;
-        let newest_heartbeat = pending
-            .iter()
-            .filter(|e| matches!(&e.item, Item::Message(m) if m.kind == MessageKind::Heartbeat))
-            .map(|e| e.seq)
-            .max();
-        // Two lanes: messages in order among themselves; wakes in order among
-        // themselves, and never before every earlier message is settled (the
-        // human gets the result before the agent is woken).
-        let mut messages_blocked = false;
-        let mut wakes_blocked = false;
-        for entry in &pending {
-            let is_wake = matches!(entry.item, Item::Wake(_));
-            if messages_blocked || (is_wake && (wakes_blocked || !policy.wakes)) {
-                report.pending += 1;
-                continue;
-            }
-            if let Item::Message(m) = &entry.item {
-                if m.kind == MessageKind::Heartbeat && Some(entry.seq) != newest_heartbeat {
-                    self.abandon(&entry.key, "superseded by a newer heartbeat")?;
-                    report
-                        .abandoned
-                        .push((entry.key.clone(), "superseded".to_owned()));
-                    continue;
-                }
-            }
-            if let Some(reason) = before_send(entry) {
-                self.abandon(&entry.key, &reason)?;
-                report.abandoned.push((entry.key.clone(), reason));
-                continue;
-            }
-            let mut attempt = 0u32;
-            loop {
-                attempt += 1;
-                self.append(&Line::Attempt {
-                    key: entry.key.clone(),
-                    at: now_secs(),
-                })?;
-                let result = match &entry.item {
-                    Item::Message(m) => channel.send(m).await.map(|d| d.message_id),
-                    Item::Wake(w) => channel.wake(w).await.map(|a| a.detail),
-                };
-                match result {
-                    Ok(message_id) => {
-                        self.append(&Line::Delivered {
-                            key: entry.key.clone(),
-                            at: now_secs(),
-                            message_id,
-                        })?;
-                        report.delivered.push(entry.key.clone());
-                        break;
-                    }
-                    Err(err) => {
-                        let retryable = err.is_retryable();
-                        self.append(&Line::Failed {
-                            key: entry.key.clone(),
-                            at: now_secs(),
-                            error: err.to_string(),
-                            retryable,
-                        })?;
-                        report.last_error = Some(err.to_string());
-                        if !retryable {
-                            self.abandon(&entry.key, &err.to_string())?;
-                            report.abandoned.push((entry.key.clone(), err.to_string()));
-                            break;
-                        }
-                        let wait = match &err {
-                            ChannelError::RetryAfter(d) => *d,
-                            _ => policy.backoff(attempt + 1),
-                        };
-                        let out_of_time = started.elapsed() + wait > policy.budget;
-                        if attempt >= policy.max_attempts || out_of_time {
-                            if is_wake {
-                                wakes_blocked = true;
-                            } else {
-                                messages_blocked = true;
-                            }
-                            report.pending += 1;
-                            break;
-                        }
-                        tokio::time::sleep(wait).await;
-                    }
-                }
-            }
-        }
-        Ok(Some(report))
-    }
 }
 
 /// The state of every item after `lines`, in queue order.
@@ -567,166 +406,4 @@ fn parse_line(raw: &[u8]) -> std::result::Result<Line, (Option<Line>, String)> {
             Err((recovered, reason))
         }
     }
-}
-
-/// One run's outbox as `outbox list` and `flush` see it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunOutbox {
-    /// The run directory.
-    pub run_dir: PathBuf,
-    /// Items not delivered yet, in order.
-    pub pending: Vec<Entry>,
-    /// Lines of the log that could not be read (skipped).
-    pub skipped_lines: Vec<SkippedLine>,
-    /// Items given up (a wake skipped as stale, a permanent failure), in
-    /// order; superseded heartbeats are left out.
-    pub abandoned: Vec<Entry>,
-    /// Why the outbox could not be read at all.
-    pub error: Option<String>,
-}
-
-/// Every run directory under `runs_dir` whose outbox has pending items,
-/// items given up (see [`RunOutbox::abandoned`]), unreadable lines, or
-/// cannot be read at all (never silently left out).
-pub fn runs_with_pending(runs_dir: &Path) -> Vec<RunOutbox> {
-    let Ok(read) = std::fs::read_dir(runs_dir) else {
-        return Vec::new();
-    };
-    let mut dirs: Vec<PathBuf> = read
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
-        .collect();
-    dirs.sort();
-    dirs.into_iter()
-        .filter_map(|run_dir| {
-            let (entries, skipped_lines, error) = match Outbox::new(&run_dir).replay() {
-                Ok(r) => (r.entries, r.skipped, None),
-                Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
-            };
-            let (pending, abandoned): (Vec<Entry>, Vec<Entry>) = entries
-                .into_iter()
-                .filter(|e| e.status != EntryStatus::Delivered && !is_superseded_heartbeat(e))
-                .partition(|e| e.status == EntryStatus::Pending);
-            let empty = pending.is_empty()
-                && abandoned.is_empty()
-                && skipped_lines.is_empty()
-                && error.is_none();
-            (!empty).then_some(RunOutbox {
-                run_dir,
-                pending,
-                skipped_lines,
-                abandoned,
-                error,
-            })
-        })
-        .collect()
-}
-
-/// A heartbeat given up because a newer one replaced it (nothing lost).
-fn is_superseded_heartbeat(e: &Entry) -> bool {
-    e.status == EntryStatus::Abandoned
-        && matches!(&e.item, Item::Message(m) if m.kind == MessageKind::Heartbeat)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_to_the_cap() {
-        let p = RetryPolicy {
-            base: Duration::from_millis(100),
-            max: Duration::from_millis(700),
-            ..RetryPolicy::default()
-        };
-        let got: Vec<u128> = (1..=6).map(|n| p.backoff(n).as_millis()).collect();
-        assert_eq!(got, vec![0, 100, 200, 400, 700, 700]);
-        assert_eq!(p.backoff(200), Duration::from_millis(700));
-    }
-}
-
-/// What `flush` did for one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunFlush {
-    /// Run id (the run directory's name).
-    pub run_id: String,
-    /// The pass, or `None` when another process was delivering it.
-    pub report: Option<PassReport>,
-    /// Items another process (the run's runner, or another flush) holds and
-    /// is delivering: not left behind, and not this flush's to send.
-    pub held: usize,
-    /// Why the run could not be flushed.
-    pub error: Option<String>,
-}
-
-/// Deliver what every run under `runs_dir` left pending (except `skip`),
-/// building each run's channel with `build(channel_type, run_dir)`. Stale
-/// wakes are abandoned.
-pub async fn flush_all(
-    runs_dir: &Path,
-    skip: Option<&str>,
-    policy: &RetryPolicy,
-    build: &(dyn Fn(&str, &Path) -> Result<AnyChannel> + Sync),
-) -> Vec<RunFlush> {
-    let mut out = Vec::new();
-    for run in runs_with_pending(runs_dir) {
-        let dir = run.run_dir;
-        let run_id = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if skip == Some(run_id.as_str()) {
-            continue;
-        }
-        if let Some(error) = run.error {
-            out.push(RunFlush {
-                run_id,
-                report: None,
-                held: 0,
-                error: Some(error),
-            });
-            continue;
-        }
-        let Some(channel_type) = run.pending.first().map(|e| e.channel.clone()) else {
-            continue;
-        };
-        let items = run.pending.len();
-        let channel = match build(&channel_type, &dir) {
-            Ok(c) => c,
-            Err(e) => {
-                out.push(RunFlush {
-                    run_id,
-                    report: None,
-                    held: 0,
-                    error: Some(e.to_string()),
-                });
-                continue;
-            }
-        };
-        let stale = crate::core::store::run::RunDir::open(dir.clone())
-            .read_record()
-            .ok()
-            .map(|r| StaleCheck::of(runs_dir, &r));
-        let result = Outbox::new(&dir)
-            .deliver(&channel, policy, &mut |e| {
-                stale.as_ref().and_then(|s| s.veto(e))
-            })
-            .await;
-        out.push(match result {
-            Ok(report) => RunFlush {
-                run_id,
-                held: if report.is_none() { items } else { 0 },
-                report,
-                error: None,
-            },
-            Err(e) => RunFlush {
-                run_id,
-                report: None,
-                held: 0,
-                error: Some(e.to_string()),
-            },
-        });
-    }
-    out
 }

@@ -1,10 +1,13 @@
 //! Unit tests of the notifier: rendering and heartbeat timing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use super::text::{resume_command, shell_quote};
+use super::wake::WakePayload;
 use super::*;
 use crate::backends::Names;
 use crate::core::model::events::{AgentEvent, Usage, UsageScope};
 use crate::core::model::state::{Outcome, RunState};
+use crate::core::model::text::fmt_tokens;
 use crate::core::store::run::{CompletionMode, RunRecord};
 use std::time::Duration;
 use tokio::time::Instant;

@@ -12,9 +12,12 @@ use std::path::Path;
 
 use serde::{Serialize, Serializer};
 
+use crate::channels::WOKEN_BUT_UNDELIVERED;
 use crate::core::model::state::Outcome;
 use crate::core::store::run::{CompletionMode, RunRecord, RunSpec};
 
+use super::outbox::{Entry, EntryStatus, StaleCheck};
+use super::stale::{STALE_PREFIX, skip_words};
 use super::{changes, compact, followups_not_run_line, resume_fact, warnings_line};
 
 /// Characters of the result in the wake text.
@@ -209,6 +212,90 @@ impl WakeTarget {
     }
 }
 
+/// The wake's state in a run's notifier: whether the run wakes an agent,
+/// what finds its wake stale ([`StaleCheck`]), and whether it was found
+/// stale before the result went out.
+#[derive(Debug, Clone, Default)]
+pub struct WakeState {
+    /// The run wakes an orchestrating agent (its reply is the audible one).
+    pub wakes: bool,
+    /// Decides whether the wake is stale (a later run of the chain exists).
+    stale: Option<StaleCheck>,
+    /// Why the wake is skipped, once [`WakeState::decide`] found it stale.
+    skipped: Option<String>,
+}
+
+impl WakeState {
+    /// A run that wakes an agent when `wakes`, its wake checked by `stale`.
+    pub fn new(wakes: bool, stale: Option<StaleCheck>) -> Self {
+        Self {
+            wakes,
+            stale,
+            skipped: None,
+        }
+    }
+
+    /// Decide, before the result goes out, whether the run's wake will be
+    /// skipped as stale; returns why. A skipped wake makes the result ring:
+    /// no agent turn follows it.
+    pub fn decide(&mut self) -> Option<String> {
+        self.skipped = self.skip_reason();
+        self.skipped.clone()
+    }
+
+    /// Why the wake would be skipped now (checked again at wake time).
+    pub fn skip_reason(&self) -> Option<String> {
+        self.stale.as_ref().and_then(StaleCheck::skip_reason)
+    }
+
+    /// Whether an agent's turn follows the result (then the result is quiet).
+    pub fn agent_turn_follows(&self) -> bool {
+        self.wakes && self.skipped.is_none()
+    }
+
+    /// The veto of a delivery pass: why `entry` (a stale wake) is given up.
+    pub fn veto(&self, entry: &Entry) -> Option<String> {
+        self.stale.as_ref().and_then(|s| s.veto(entry))
+    }
+
+    /// What the human is told at the end of the run about its last wake
+    /// (`wake`, as the outbox has it) when it did not happen, pointing at
+    /// `output`; and, when it was found stale only now, why (for the trace).
+    pub fn missed(&self, wake: &Entry, output: &Path) -> Option<(String, Option<String>)> {
+        let reason = wake
+            .last_error
+            .clone()
+            .unwrap_or_else(|| "no answer".to_owned());
+        let stale = reason.starts_with(STALE_PREFIX);
+        let output = output.display();
+        let text = match wake.status {
+            EntryStatus::Delivered => return None,
+            // Skipped before the result went out: the result rang already.
+            EntryStatus::Abandoned if stale && self.skipped.is_some() => return None,
+            // Found stale only at wake time: say so, ringing (the result was
+            // silent, waiting for an agent turn that will not come).
+            EntryStatus::Abandoned if stale => format!(
+                "ℹ️ Your agent was not woken about this result: {}. The result is in {output}.",
+                skip_words(&reason),
+            ),
+            // Never tried: the messages before it are not through either, so
+            // the human cannot be told anything now; the flush will do both.
+            EntryStatus::Pending if wake.attempts == 0 => return None,
+            EntryStatus::Abandoned if reason.starts_with(WOKEN_BUT_UNDELIVERED) => {
+                format!("⚠️ T{}. The result is in {output}.", &reason[1..])
+            }
+            EntryStatus::Abandoned => format!(
+                "⚠️ Your agent was not woken about this result: {reason}. The result is in {output}."
+            ),
+            EntryStatus::Pending => format!(
+                "⚠️ Your agent has not been woken yet ({reason}); clawrun will try again. \
+                 The result is in {output}."
+            ),
+        };
+        Some((text, stale.then_some(reason)))
+    }
+}
+
 /// A process exit status in words: `143 (SIGTERM)` for a signal death as
 /// the runner records it (128 + n), else the number.
 fn describe_exit(code: i32) -> String {
@@ -381,5 +468,65 @@ mod tests {
         let t = WakeTarget::of_run(&spec, "[M]", status, None, String::new()).unwrap();
         assert_eq!(t.session_key, "agent:main:main");
         assert_eq!(t.payload.exit_code, Some(0));
+    }
+
+    /// The run's last wake as the outbox has it.
+    fn wake_entry(status: EntryStatus, attempts: u32, last_error: Option<&str>) -> Entry {
+        Entry {
+            key: "r1:wake:9".into(),
+            seq: 9,
+            channel: "telegram".into(),
+            item: super::super::outbox::Item::Wake(crate::channels::Wake {
+                idempotency_key: "r1:wake:9".into(),
+                session_key: Some("agent:main:main".into()),
+                session_id: None,
+                destination: crate::channels::Destination::default(),
+                text: String::new(),
+                argv_text: None,
+            }),
+            enqueued_at: 0,
+            attempts,
+            in_doubt: false,
+            last_error: last_error.map(str::to_owned),
+            status,
+            message_id: None,
+        }
+    }
+
+    #[test]
+    fn the_human_hears_of_a_wake_that_did_not_happen_once() {
+        let out = Path::new("/o.md");
+        let state = WakeState::new(true, None);
+        let delivered = wake_entry(EntryStatus::Delivered, 1, None);
+        assert_eq!(state.missed(&delivered, out), None);
+        let never_tried = wake_entry(EntryStatus::Pending, 0, None);
+        assert_eq!(state.missed(&never_tried, out), None, "the flush tells");
+        let failing = wake_entry(EntryStatus::Pending, 2, Some("HTTP 502"));
+        let (text, stale) = state.missed(&failing, out).unwrap();
+        assert!(text.contains("not been woken yet (HTTP 502)"), "{text}");
+        assert_eq!(stale, None);
+        let reason = super::super::stale::stale_reason("r2");
+        let skipped = wake_entry(EntryStatus::Abandoned, 0, Some(&reason));
+        let (text, stale) = state.missed(&skipped, out).unwrap();
+        assert!(text.starts_with("ℹ️ Your agent was not woken"), "{text}");
+        assert!(
+            text.contains("a later run of the same chain (r2)"),
+            "{text}"
+        );
+        assert_eq!(
+            stale.as_deref(),
+            Some(reason.as_str()),
+            "found stale only now"
+        );
+        // Found stale before the result: the result rang, nothing more to say.
+        let mut decided = state.clone();
+        decided.skipped = Some(reason.clone());
+        assert!(!decided.agent_turn_follows());
+        assert_eq!(decided.missed(&skipped, out), None);
+        assert!(state.agent_turn_follows());
+        assert!(
+            !WakeState::default().agent_turn_follows(),
+            "no wake, the result rings"
+        );
     }
 }

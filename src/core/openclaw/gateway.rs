@@ -317,7 +317,7 @@ impl GatewayClient {
 
     /// POST `body` to `path` (under the gateway URL) with the gateway's HTTP
     /// auth, waiting at most `timeout` for the whole answer: its status and
-    /// body text. Used by plugin routes ([`super::approvals`]).
+    /// body text. Used by plugin routes (`super::approvals`).
     ///
     /// # Errors
     /// [`GatewayError::Unreachable`] or [`GatewayError::Timeout`] (with

@@ -1,7 +1,7 @@
 //! The cap on agents running at once (`[limits] max_sessions`): a new run
 //! takes a slot now, is refused, or is told to wait in the queue (`run
 //! --queue`). The slots are a cross-process semaphore
-//! ([`crate::core::store::slots`]): the check and the taking are one step, so
+//! (`crate::core::store::slots`): the check and the taking are one step, so
 //! launches racing each other cannot pass the cap together.
 
 use crate::core::error::{Error, Result};

@@ -161,7 +161,7 @@ impl RunSummary {
 }
 
 /// The runs `list` shows, newest first: with `all`, every run; else the
-/// active ones and those created or ended in the last [`DEFAULT_LIST_HOURS`].
+/// active ones and those created or ended in the last `DEFAULT_LIST_HOURS`.
 /// Stale records (runner gone) are reaped first, so "running" is true; one
 /// the reaper could not write (a full disk) is shown as it judged it, as
 /// `status` does: never `running` with its runner gone.

@@ -52,13 +52,12 @@ pub mod telegram;
 use std::time::Duration;
 
 pub use self::error::RoutingError;
-pub use self::input::{ConfiguredRoute, RouteInput, WorkdirRoute, match_workdir};
+pub use self::input::{ConfiguredRoute, RouteInput, WorkdirRoute};
 pub use self::resolve::resolve_route;
 pub use crate::core::model::route::{Network, Route, RouteSource, TelegramRoutingMode};
 pub use crate::core::openclaw::session_lookup::{
-    GatewaySessions, LOCAL_SCAN_LINES, LocalSessionFiles, LocalSessions, MAX_SESSION_PAGES,
-    MetaOrigin, NoGateway, SESSIONS_PAGE_LIMIT, SessionMeta, SessionSource, SourceError,
-    ToolInvoker,
+    GatewaySessions, LocalSessionFiles, LocalSessions, MetaOrigin, NoGateway, SessionMeta,
+    SessionSource, SourceError, ToolInvoker,
 };
 
 /// How old a thread session may be and still make a non-thread Telegram launch

@@ -12,7 +12,7 @@ use crate::core::now_secs;
 use crate::core::store::agents::{AgentRecord, Agents};
 use crate::core::store::paths::Paths;
 
-use super::supervisor::Supervisor;
+use std::path::Path;
 
 /// The program a backend runs, as configured (what a record is made with).
 fn program_of(backend: &AnyBackend) -> String {
@@ -48,36 +48,41 @@ pub(super) fn check_resume(backend: &AnyBackend, resuming: bool, paths: &Paths) 
     }
 }
 
-impl Supervisor<'_> {
-    /// Remember what the agent said about itself in `events`, for the next
-    /// run's [`check_resume`]. A store that cannot be written is a warning
-    /// in the log, never a failure of the run.
-    pub(crate) fn remember_agent(&mut self, events: &[AgentEvent]) {
-        for event in events {
-            let AgentEvent::AgentInfo {
-                name,
-                version,
-                load_session,
-            } = event
-            else {
-                continue;
-            };
-            let record = AgentRecord {
-                program: program_of(&self.backend),
-                name: name.clone(),
-                version: version.clone(),
-                load_session: *load_session,
-                seen_at: now_secs(),
-            };
-            // This run's session cannot be resumed either: say so instead of a
-            // resume command that would be refused.
-            self.record.no_resume = (!*load_session).then(|| {
-                "the agent does not advertise `loadSession` (it cannot load a session); start a new run with the context it needs".to_owned()
-            });
-            let agents = Agents::new(&self.paths.state_dir);
-            if let Err(e) = agents.remember(self.backend.name(), record) {
-                tracing::warn!("agents: {e}");
-            }
+/// Remember what the agent of `backend` said about itself in `events`, for
+/// the next run's [`check_resume`] (in the store under `state_dir`). A store
+/// that cannot be written is a warning in the log, never a failure of the
+/// run. Returns, for the run's record, why its session cannot be resumed
+/// (`Some(None)`: it can), when an agent said so.
+pub(crate) fn remember(
+    backend: &AnyBackend,
+    state_dir: &Path,
+    events: &[AgentEvent],
+) -> Option<Option<String>> {
+    let mut no_resume = None;
+    for event in events {
+        let AgentEvent::AgentInfo {
+            name,
+            version,
+            load_session,
+        } = event
+        else {
+            continue;
+        };
+        let record = AgentRecord {
+            program: program_of(backend),
+            name: name.clone(),
+            version: version.clone(),
+            load_session: *load_session,
+            seen_at: now_secs(),
+        };
+        // This run's session cannot be resumed either: say so instead of a
+        // resume command that would be refused.
+        no_resume = Some((!*load_session).then(|| {
+            "the agent does not advertise `loadSession` (it cannot load a session); start a new run with the context it needs".to_owned()
+        }));
+        if let Err(e) = Agents::new(state_dir).remember(backend.name(), record) {
+            tracing::warn!("agents: {e}");
         }
     }
+    no_resume
 }

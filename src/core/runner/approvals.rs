@@ -12,14 +12,14 @@
 //! is ever allowed without a human's decision. Every ask and answer is a line
 //! of the run's `approvals.jsonl`.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 
-use crate::backends::{LiveInput, Protocol};
 use crate::core::model::approval::{
-    Allowed, Answer, ApprovalMode, Ask, Decision, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, clip,
+    Allowed, Answer, ApprovalMode, Ask, Decision, LogEvent, LogLine, MAX_DESCRIPTION_CHARS,
+    MAX_TITLE_CHARS, Settled, clip,
 };
 use crate::core::model::events::AgentEvent;
 use crate::core::model::route::Network;
@@ -32,29 +32,12 @@ use crate::core::store::fsutil;
 use crate::core::store::paths::ProcessEnv;
 use crate::core::store::run::RunSpec;
 
-use super::supervisor::Supervisor;
-
 /// Longest detail of a denied call in the result's `Denied:` line, in
 /// characters (as the CLIs' own denials).
 const DENIED_DETAIL_MAX: usize = 80;
 
 /// The run file with one JSON line per ask and per answer.
 pub const APPROVALS_FILE_NAME: &str = "approvals.jsonl";
-
-/// How an ask was settled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Settled {
-    /// The human decided.
-    Human(Decision),
-    /// Allowed earlier with `allow-always`.
-    Remembered,
-    /// Nobody answered before the timeout.
-    TimedOut,
-    /// The approval could not be asked (why, for the chat and the agent).
-    Failed(String),
-    /// `--approvals off`: the agent asked anyway.
-    Off,
-}
 
 /// An ask and how it was settled, from the approver task to the loop.
 #[derive(Debug)]
@@ -74,12 +57,29 @@ pub(crate) struct Approvals {
     /// Decisions for the select loop.
     pub(crate) rx: mpsc::UnboundedReceiver<Decided>,
     client: Option<GatewayClient>,
+    /// The run's `approvals.jsonl` (`None`: not logged).
+    log: Option<PathBuf>,
+    /// How long the human has to answer (`--approval-timeout`), for the messages.
+    timeout_secs: u64,
+}
+
+/// What the loop does with a settled ask: answer the agent and, for a
+/// denial, count it with the run's denials and tell the chat.
+#[derive(Debug)]
+pub(crate) struct Settlement {
+    /// The protocol's id of the request.
+    pub(crate) request_id: String,
+    /// The answer, for the protocol to encode.
+    pub(crate) answer: Answer,
+    /// A call denied in the chat, unanswered, or not asked: the event for
+    /// the result's and the wake's `Denied:` line, and the chat message.
+    pub(crate) denied: Option<(AgentEvent, String)>,
 }
 
 impl Approvals {
     /// The approver of a run in `mode`; `configs` give the gateway (none: every
     /// ask fails, and is denied).
-    pub(crate) fn new(mode: ApprovalMode, configs: Option<&Configs>) -> Self {
+    pub(crate) fn new(mode: ApprovalMode, configs: Option<&Configs>, timeout_secs: u64) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let client = match mode {
             ApprovalMode::Off => None,
@@ -96,12 +96,19 @@ impl Approvals {
             tx,
             rx,
             client,
+            log: None,
+            timeout_secs,
         }
     }
 }
 
-/// The approver of the run `spec` (the gateway from the config files under `paths`).
-pub(crate) fn for_run(spec: &RunSpec, paths: &crate::core::store::paths::Paths) -> Approvals {
+/// The approver of the run `spec` in `run_dir` (the gateway from the config
+/// files under `paths`).
+pub(crate) fn for_run(
+    spec: &RunSpec,
+    run_dir: &Path,
+    paths: &crate::core::store::paths::Paths,
+) -> Approvals {
     let mode = spec.request.approvals;
     let configs = match mode {
         ApprovalMode::Off => None,
@@ -109,7 +116,10 @@ pub(crate) fn for_run(spec: &RunSpec, paths: &crate::core::store::paths::Paths) 
             .inspect_err(|e| tracing::warn!("approvals: {e}"))
             .ok(),
     };
-    Approvals::new(mode, configs.as_ref())
+    Approvals {
+        log: Some(run_dir.join(APPROVALS_FILE_NAME)),
+        ..Approvals::new(mode, configs.as_ref(), spec.limits.approval_timeout_secs)
+    }
 }
 
 impl Approvals {
@@ -192,48 +202,44 @@ async fn decide(client: Option<GatewayClient>, req: ApprovalRequest) -> Settled 
     }
 }
 
-impl Supervisor<'_> {
-    /// Whether the agent runs with its stdin open: multi-turn, or answering
-    /// permission requests.
-    pub(crate) fn live(&self) -> bool {
-        self.approvals.live(&self.spec)
-    }
-
-    /// New asks from the agent: settle each at once (off, allowed always) or
-    /// hand it to an approver task.
-    pub(crate) fn on_asks(&mut self, asks: &mut Vec<Ask>) {
+impl Approvals {
+    /// New asks from the agent: each is logged, then settled at once (off,
+    /// allowed always: returned) or handed to an approver task, whose
+    /// decision comes back on [`Approvals::rx`].
+    pub(crate) fn on_asks(&mut self, asks: &mut Vec<Ask>, spec: &RunSpec) -> Vec<Decided> {
+        let mut now = Vec::new();
         for ask in asks.drain(..) {
-            self.log_approval("asked", &ask, None);
-            let ap = &mut self.approvals;
-            let now = match ap.mode {
+            self.log(LogEvent::Asked, &ask, None);
+            let settled = match self.mode {
                 ApprovalMode::Off => Some(Settled::Off),
-                ApprovalMode::Chat if ap.allowed.covers(&ask) => Some(Settled::Remembered),
+                ApprovalMode::Chat if self.allowed.covers(&ask) => Some(Settled::Remembered),
                 ApprovalMode::Chat => None,
             };
-            if let Some(settled) = now {
-                self.on_decided(Decided { ask, settled });
+            if let Some(settled) = settled {
+                now.push(Decided { ask, settled });
                 continue;
             }
-            ap.asked += 1;
-            let req = approval_request(&self.spec, &ask, ap.asked);
-            let (client, tx) = (ap.client.clone(), ap.tx.clone());
+            self.asked += 1;
+            let req = approval_request(spec, &ask, self.asked);
+            let (client, tx) = (self.client.clone(), self.tx.clone());
             tokio::spawn(async move {
                 let settled = decide(client, req).await;
                 let _ = tx.send(Decided { ask, settled });
             });
         }
+        now
     }
 
-    /// A settled ask: remember `allow-always`, answer the agent, tell the
-    /// chat about a denial.
-    pub(crate) fn on_decided(&mut self, d: Decided) {
+    /// A settled ask: remember `allow-always`, log the answer, and say what
+    /// the agent and the chat are told.
+    pub(crate) fn settle(&mut self, d: Decided) -> Settlement {
         let Decided { ask, settled } = d;
         let subject = clip(&ask.subject(), 200);
-        let secs = self.spec.limits.approval_timeout_secs;
+        let secs = self.timeout_secs;
         let (answer, chat) = match &settled {
             Settled::Human(Decision::AllowOnce) | Settled::Remembered => (Answer::Allow, None),
             Settled::Human(Decision::AllowAlways) => {
-                self.approvals.allowed.remember(&ask);
+                self.allowed.remember(&ask);
                 (Answer::Allow, None)
             }
             Settled::Human(Decision::Deny) => (
@@ -260,55 +266,54 @@ impl Supervisor<'_> {
             ),
             Settled::Off => (deny("Tool approvals are off for this run."), None),
         };
-        self.log_approval("answered", &ask, Some((&settled, &answer)));
-        if let Some(text) = chat {
-            // Denied in the chat, unanswered, or not asked: the result and the
-            // wake list it like a preset's denial (the same shape as the CLI's own).
-            let mut denied = vec![AgentEvent::ToolDenied {
+        self.log(LogEvent::Answered, &ask, Some((settled, answer.clone())));
+        // Listed in the result and the wake like a preset's denial (the same
+        // shape as the CLI's own).
+        let denied = chat.map(|text| {
+            let event = AgentEvent::ToolDenied {
                 tool: ask.tool.clone(),
                 detail: clip(&ask.subject(), DENIED_DETAIL_MAX),
-            }];
-            self.apply_events(&mut denied, Instant::now());
-            self.notifier.notice(&text);
+            };
+            (event, text)
+        });
+        Settlement {
+            request_id: ask.request_id,
+            answer,
+            denied,
         }
-        let input = LiveInput::Answer {
-            request_id: &ask.request_id,
-            answer: &answer,
-        };
-        let sent = match (self.protocol.encode(input), &self.turns.input) {
-            (Some(bytes), Some(tx)) => tx.send(bytes).is_ok(),
-            _ => false,
-        };
-        if !sent {
-            tracing::warn!("the agent's input is closed; the approval answer was dropped");
-        }
-        // Waiting for the human is not the agent being silent.
-        self.state.touch(Instant::now());
     }
 
     /// One line of `approvals.jsonl`.
-    fn log_approval(&self, event: &str, ask: &Ask, answer: Option<(&Settled, &Answer)>) {
-        let mut v = serde_json::json!({
-            "at": now_secs(),
-            "event": event,
-            "request_id": ask.request_id,
-            "call_id": ask.call_id,
-            "tool": ask.tool,
-            "subject": clip(&ask.subject(), MAX_DESCRIPTION_CHARS),
-        });
-        if let (Some((settled, answer)), Some(obj)) = (answer, v.as_object_mut()) {
-            obj.insert("settled".into(), format!("{settled:?}").into());
-            obj.insert(
-                "answer".into(),
-                serde_json::to_value(answer).unwrap_or_default(),
-            );
-        }
+    fn log(&self, event: LogEvent, ask: &Ask, answer: Option<(Settled, Answer)>) {
+        let (settled, answer) = answer.unzip();
+        let line = LogLine {
+            at: now_secs(),
+            event,
+            request_id: ask.request_id.clone(),
+            call_id: ask.call_id.clone(),
+            tool: ask.tool.clone(),
+            subject: clip(&ask.subject(), MAX_DESCRIPTION_CHARS),
+            settled,
+            answer,
+        };
         tracing::info!(
-            "approval {event}: {} {}",
+            "approval {}: {} {}",
+            match event {
+                LogEvent::Asked => "asked",
+                LogEvent::Answered => "answered",
+            },
             ask.tool,
             clip(&ask.subject(), 80)
         );
-        let _ = fsutil::append_line(&self.dir.file(APPROVALS_FILE_NAME), &v.to_string());
+        let Some(path) = &self.log else {
+            return;
+        };
+        match serde_json::to_string(&line) {
+            Ok(text) => {
+                let _ = fsutil::append_line(path, &text);
+            }
+            Err(e) => tracing::warn!("approvals log: {e}"),
+        }
     }
 }
 

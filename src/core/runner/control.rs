@@ -228,6 +228,25 @@ impl NoteLimiter {
         }
     }
 
+    /// A progress note from the agent: checked (not empty, not too long),
+    /// then counted against the rate. Returns the note, trimmed.
+    ///
+    /// # Errors
+    /// The reply that refuses it.
+    pub fn accept<'t>(&mut self, text: &'t str) -> std::result::Result<&'t str, Reply> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(Reply::err("empty note"));
+        }
+        if text.chars().count() > MAX_NOTE_CHARS {
+            return Err(Reply::err(format!(
+                "note longer than {MAX_NOTE_CHARS} characters"
+            )));
+        }
+        self.take().map_err(Reply::err)?;
+        Ok(text)
+    }
+
     /// Take one note, or say how long to wait.
     ///
     /// # Errors

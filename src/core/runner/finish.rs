@@ -1,7 +1,6 @@
 //! The end of a run: the outcome ([`decide_outcome`], pure), the output file,
 //! the final record, and the crash of a run that could not be supervised.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitStatus;
 use std::time::Duration;
@@ -15,14 +14,15 @@ use crate::core::model::events::FailureKind;
 use crate::core::model::exit::ExitStatus as Exit;
 use crate::core::model::state::{Outcome, RunState};
 use crate::core::notify::{self, WakeStatus};
-use crate::core::now_secs;
 use crate::core::store::fsutil;
-use crate::core::store::run::{RunSpec, RunStatus, files};
-use crate::core::sys::fs::copy_atomic;
-use crate::core::sys::{group, usage};
+use crate::core::store::run::{RunSpec, files};
 
 use super::RunReport;
-use super::supervisor::{Attempt, Loop, Supervisor};
+use super::attempt::{Attempt, Loop};
+use super::record::Ending;
+use super::supervisor::Supervisor;
+use crate::core::sys::fs::copy_atomic;
+use crate::core::sys::group;
 
 /// Why supervision stopped the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,20 +150,33 @@ fn signal_name(n: i32) -> &'static str {
     }
 }
 
+/// `a; b` of the errors there are.
+fn join_errors(errors: impl IntoIterator<Item = Option<String>>) -> Option<String> {
+    errors
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| format!("{a}; {b}"))
+}
+
+/// What the finished run reports, besides its outcome.
+struct Ended {
+    outcome: Outcome,
+    agent_exit: Option<i32>,
+    error: Option<String>,
+    output_chars: usize,
+    duration: i64,
+    registered: bool,
+    storage_errors: Vec<String>,
+}
+
 impl Supervisor<'_> {
     /// The end of the run: outcome, output file, record, registry, result
     /// message, wake, delivery.
     pub(crate) async fn finish(&mut self, attempt: Attempt, lp: Loop) -> Result<RunReport> {
-        let Loop {
-            stream,
-            tail,
-            stream_error,
-            ..
-        } = lp;
-        drop(stream);
-        let stderr_tail = tail.text();
-        if let Err(e) = fsutil::write_atomic(&self.dir.file(files::STDERR), stderr_tail.as_bytes())
-        {
+        let stderr_tail = lp.tail.text();
+        drop(lp);
+        let stderr_file = self.keeper.dir().file(files::STDERR);
+        if let Err(e) = fsutil::write_atomic(&stderr_file, stderr_tail.as_bytes()) {
             tracing::warn!("writing stderr tail: {e}");
         }
         let status = match attempt.exit_status {
@@ -179,117 +192,118 @@ impl Supervisor<'_> {
             .protocol
             .finish(status.as_ref().and_then(ExitStatus::code), &stderr_tail);
         self.apply_events(&mut closing, Instant::now());
-        self.keep_liveness_failure();
-        self.denials_from_session_log().await;
-        let (outcome, error) = decide_outcome(
-            attempt.stop,
-            self.state.terminal.as_ref(),
-            agent_exit,
-            &self.spec,
-        );
-        // A run stopped at its time limit says which background task it cut.
-        let background = matches!(attempt.stop, Some(StopReason::Timeout))
-            .then(|| self.state.background_note())
-            .flatten();
-        let error = [error, background, stream_error]
-            .into_iter()
-            .flatten()
-            .reduce(|a, b| format!("{a}; {b}"));
-        if let Some(f) = &mut self.text_file {
-            let _ = f.flush();
+        // The run's verdict on a broken protocol replaces what the stopped
+        // process's closing events said.
+        if let Some(message) = self.liveness.failure.clone() {
+            self.state.terminal = Some(Err((message, FailureKind::Other)));
         }
-        self.text_file = None;
+        let since = (self.keeper.record.started_at).unwrap_or(self.keeper.record.created_at);
+        let resume_id = self.state.resume_id.clone();
+        match super::session_denials::denials_from_session_log(
+            &self.job,
+            resume_id.as_deref(),
+            since,
+        )
+        .await
+        {
+            None => {}
+            Some(Ok(mut events)) => self.apply_events(&mut events, Instant::now()),
+            Some(Err(w)) => {
+                tracing::warn!("{w}");
+                // The agent is told too (result and wake), not only the logs.
+                self.keeper.record.warnings.push(w.clone());
+                self.warnings.push(w);
+            }
+        }
+        let (outcome, error) = self.outcome(attempt.stop, agent_exit);
+        self.transcript.close();
         let (text, output_chars, output_error) = write_output(
             &self.state,
-            &self.dir.file(files::ASSISTANT_TEXT),
-            &self.spec.output_file,
+            &self.transcript.text_path,
+            &self.job.spec.output_file,
             error.as_deref(),
             &stderr_tail,
         );
-        let error = [error, output_error.clone()]
-            .into_iter()
-            .flatten()
-            .reduce(|a, b| format!("{a}; {b}"));
-        self.output_lost.clone_from(&output_error);
-        self.record.changes = super::worktree::changes_of(
-            self.spec.request.project.clone(),
-            self.record.git_base.clone(),
+        let error = join_errors([error, output_error.clone()]);
+        self.transcript.output_lost.clone_from(&output_error);
+        self.keeper.record.changes = super::worktree::changes_of(
+            self.job.spec.request.project.clone(),
+            self.keeper.record.git_base.clone(),
         )
         .await
         .map(Box::new);
         // Asked before the record says "done": a follower that sees the end
         // exits, and must not be taken for one that is gone.
-        let follower = super::follower::follower_state(&self.dir.path);
-        let (registered, mut storage_errors) =
-            self.write_final_record(outcome, agent_exit, error.clone());
+        let follower = super::follower::follower_state(&self.keeper.dir().path);
+        let end = Ending {
+            outcome,
+            agent_exit,
+            error: error.clone(),
+            followups_not_run: self.turns.take_followups(),
+        };
+        let (registered, mut storage_errors) = self.keeper.finish(&self.state, &self.job.spec, end);
         storage_errors.splice(0..0, output_error);
         let duration = self.started.elapsed().as_secs() as i64;
         self.report_end(outcome, agent_exit, &text, duration, follower)
             .await;
         // Everything is written (or said not to be): the space is not needed.
-        self.dir.release_reserve();
-        // What could not be made durable turns a success into exit 1.
-        let exit_code = match outcome.exit_code() {
-            Exit::Success if !storage_errors.is_empty() => Exit::Failure,
-            status => status,
-        };
-        Ok(RunReport {
-            run_id: self.spec.run_id.clone(),
+        self.keeper.dir().release_reserve();
+        Ok(self.report(Ended {
             outcome,
-            exit_code,
-            agent_exit_code: agent_exit,
-            resume_id: self.state.resume_id.clone(),
-            session_registered: registered,
-            output_file: self.spec.output_file.clone(),
-            output_written: self.output_lost.is_none(),
-            output_chars,
-            duration_secs: duration,
-            cost_usd: self.state.cost_usd,
+            agent_exit,
             error,
+            output_chars,
+            duration,
+            registered,
             storage_errors,
-            warnings: std::mem::take(&mut self.warnings),
-        })
+        }))
     }
 
-    /// The final record and the registry entry. Returns whether the session
-    /// is registered, and what could not be written.
-    fn write_final_record(
-        &mut self,
-        outcome: Outcome,
+    /// The outcome and why it failed, with what the run adds to the
+    /// agent's own account: the background task a time limit cut, a
+    /// `stream.jsonl` that could not be written.
+    fn outcome(
+        &self,
+        stop: Option<StopReason>,
         agent_exit: Option<i32>,
-        error: Option<String>,
-    ) -> (bool, Vec<String>) {
-        self.record.status = RunStatus::Done(outcome);
-        self.record.waiting_since = None;
-        self.record.followups_not_run = self.take_followups();
-        self.record.ended_at = Some(now_secs());
-        self.record.exit_code = agent_exit;
-        self.record.error = error;
-        let (cpu_ms, rss_kb) = usage::self_usage();
-        self.record.runner_cpu_ms = Some(cpu_ms);
-        self.record.runner_peak_rss_kb = Some(rss_kb);
-        let mut failed = Vec::new();
-        if let Err(e) = self.try_write_record() {
-            failed.push(format!("the run record was not updated: {e}"));
+    ) -> (Outcome, Option<String>) {
+        let (outcome, error) = decide_outcome(
+            stop,
+            self.state.terminal.as_ref(),
+            agent_exit,
+            &self.job.spec,
+        );
+        // A run stopped at its time limit says which background task it cut.
+        let background = matches!(stop, Some(StopReason::Timeout))
+            .then(|| self.state.background_note())
+            .flatten();
+        let stream_error = self.transcript.stream_error.clone();
+        (outcome, join_errors([error, background, stream_error]))
+    }
+
+    /// The report of the ended run.
+    fn report(&mut self, e: Ended) -> RunReport {
+        // What could not be made durable turns a success into exit 1.
+        let exit_code = match e.outcome.exit_code() {
+            Exit::Success if !e.storage_errors.is_empty() => Exit::Failure,
+            status => status,
+        };
+        RunReport {
+            run_id: self.job.spec.run_id.clone(),
+            outcome: e.outcome,
+            exit_code,
+            agent_exit_code: e.agent_exit,
+            resume_id: self.state.resume_id.clone(),
+            session_registered: e.registered,
+            output_file: self.job.spec.output_file.clone(),
+            output_written: self.transcript.output_lost.is_none(),
+            output_chars: e.output_chars,
+            duration_secs: e.duration,
+            cost_usd: self.state.cost_usd,
+            error: e.error,
+            storage_errors: e.storage_errors,
+            warnings: std::mem::take(&mut self.warnings),
         }
-        let mut registered = false;
-        if self.state.resume_id.is_some() {
-            // On a full disk, into what is left of the run's reserve.
-            let result = match self.sessions.record(&self.record, &self.spec) {
-                Err(_) if self.dir.release_reserve() => {
-                    self.sessions.record(&self.record, &self.spec)
-                }
-                result => result,
-            };
-            match result {
-                Ok(()) => registered = true,
-                Err(e) => failed.push(format!("the session registry was not updated: {e}")),
-            }
-        }
-        for f in &failed {
-            tracing::error!("{f}");
-        }
-        (registered, failed)
     }
 
     /// The last stream text, the trace, the result message, the wake (left
@@ -303,26 +317,26 @@ impl Supervisor<'_> {
         duration: i64,
         follower: super::follower::FollowerState,
     ) {
-        if let Some(t) = self.fg.take_due(Instant::now(), self.stream_pos, true) {
+        if let Some(t) = self.fg.take_due(Instant::now(), self.transcript.pos, true) {
             self.notifier.stream(t);
         }
-        if self.spec.notify.trace_live {
+        if self.job.spec.notify.trace_live {
             self.notifier.trace(&format!(
                 "[RUN_TASK][COMPLETE] exit={} output={} size={} run_id={}",
                 agent_exit.map_or("-".to_owned(), |c| c.to_string()),
-                self.spec.output_file.display(),
+                self.job.spec.output_file.display(),
                 text.chars().count(),
-                self.spec.run_id
+                self.job.spec.run_id
             ));
         }
         // Never point at an output file that is not there: say why instead.
-        let shown = self.shown_output();
+        let shown = self.transcript.shown_output(&self.job.spec.output_file);
         // Decided before the result goes out: a result whose wake is skipped
         // (a later run of the chain exists) rings, as no agent turn follows.
-        if self.notifier.wakes {
-            self.notifier.decide_wake();
+        if self.notifier.wake.wakes {
+            self.notifier.wake.decide();
         }
-        let mut record = self.record.clone();
+        let mut record = self.keeper.record.clone();
         record.output_file.clone_from(&shown);
         self.notifier
             .result(outcome, &record, &self.state, text, duration);
@@ -342,46 +356,34 @@ impl Supervisor<'_> {
         }
         self.notifier
             .finish(
-                Duration::from_secs(self.spec.notify.delivery_wait_secs),
+                Duration::from_secs(self.job.spec.notify.delivery_wait_secs),
                 &shown,
             )
             .await;
     }
 
-    /// The output file's path, or why it was not written (in its place in
-    /// the messages).
-    pub(crate) fn shown_output(&self) -> std::path::PathBuf {
-        match &self.output_lost {
-            None => self.spec.output_file.clone(),
-            Some(why) => format!("(not saved: {why})").into(),
-        }
-    }
-
     /// The run could not be supervised: record it `crashed` and say why.
     pub(crate) async fn crash(&mut self, message: String) -> Result<RunReport> {
         tracing::error!("{message}");
-        self.record.status = RunStatus::Done(Outcome::Crashed);
-        self.record.ended_at = Some(now_secs());
-        self.record.error = Some(message.clone());
-        self.write_record();
-        let _ = fsutil::write_atomic(&self.spec.output_file, message.as_bytes());
+        self.keeper.crashed(&self.state, &message);
+        let _ = fsutil::write_atomic(&self.job.spec.output_file, message.as_bytes());
         self.notifier
             .crash(&message, &self.state.usage(), self.state.cost_usd);
         self.notifier
             .finish(
-                Duration::from_secs(self.spec.notify.delivery_wait_secs),
-                &self.spec.output_file.clone(),
+                Duration::from_secs(self.job.spec.notify.delivery_wait_secs),
+                &self.job.spec.output_file.clone(),
             )
             .await;
         Ok(RunReport {
-            run_id: self.spec.run_id.clone(),
+            run_id: self.job.spec.run_id.clone(),
             outcome: Outcome::Crashed,
             exit_code: Outcome::Crashed.exit_code(),
             agent_exit_code: None,
             resume_id: None,
             session_registered: false,
-            output_written: self.spec.output_file.is_file(),
-            output_file: self.spec.output_file.clone(),
+            output_written: self.job.spec.output_file.is_file(),
+            output_file: self.job.spec.output_file.clone(),
             output_chars: message.chars().count(),
             duration_secs: 0,
             cost_usd: None,

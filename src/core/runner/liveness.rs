@@ -13,17 +13,13 @@
 //!
 //! The protocol only says; this module owns the deadlines, and the
 //! supervisor stops the agent through its one stop path
-//! ([`StopReason::Ended`]).
+//! ([`StopReason::Ended`](super::finish::StopReason::Ended)).
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::backends::{Awaiting, Protocol};
-use crate::core::model::events::{AgentEvent, FailureKind};
-
-use super::finish::StopReason;
-use super::supervisor::{Attempt, Loop, Supervisor};
+use crate::backends::Awaiting;
 
 /// How long an ACP agent has to answer `initialize` (a real adapter starts
 /// in a few seconds, `npx` fetching it included).
@@ -105,61 +101,99 @@ pub(crate) async fn until(at: Option<Instant>) {
     }
 }
 
-impl Supervisor<'_> {
-    /// A deadline of [`Liveness`] passed: stop the agent when it is broken
-    /// or over, else forget the deadline (the handshake happened).
-    pub(crate) async fn on_liveness(&mut self, a: &mut Attempt, lp: &mut Loop) {
-        let now = Instant::now();
-        let failure = match self.liveness.end_by {
+/// What a passed [`Liveness`] deadline means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The handshake happened: nothing to do.
+    Alive,
+    /// Stop the agent: its turn is over (`None`), or its protocol is broken
+    /// (the run's failure, kept in [`Liveness::failure`]).
+    Stop(Option<String>),
+}
+
+impl Liveness {
+    /// A deadline passed at `now`: decide. `backend` names the agent;
+    /// `turn_ended`: its turn reached an end; `awaiting`: what its protocol
+    /// still waits for.
+    pub(crate) fn verdict(
+        &mut self,
+        now: Instant,
+        backend: &str,
+        turn_ended: bool,
+        awaiting: Option<Awaiting>,
+    ) -> Verdict {
+        let failure = match self.end_by {
             Some((at, cause)) if at <= now => match cause {
-                EndCause::OutputClosed if self.state.terminal.is_none() => Some(format!(
-                    "{} closed its output (stdout) before its turn ended and did not exit; \
-                     it was stopped",
-                    self.spec.backend
+                EndCause::OutputClosed if !turn_ended => Some(format!(
+                    "{backend} closed its output (stdout) before its turn ended and did not exit; \
+                     it was stopped"
                 )),
                 _ => None,
             },
-            _ => match self.protocol.awaiting() {
-                Some(what) => Some(self.handshake_failure(&what)),
+            _ => match awaiting {
+                Some(what) => Some(self.handshake_failure(backend, &what)),
                 None => {
-                    self.liveness.handshake_by = None;
-                    return;
+                    self.handshake_by = None;
+                    return Verdict::Alive;
                 }
             },
         };
-        if let Some(message) = failure {
+        if let Some(message) = &failure {
             tracing::warn!("{message}");
-            self.liveness.failure = Some(message.clone());
-            let mut events = vec![AgentEvent::TurnFailed {
-                message,
-                kind: FailureKind::Other,
-                cost_usd: None,
-            }];
-            self.apply_events(&mut events, now);
+            self.failure = Some(message.clone());
         }
-        self.stop(a, lp, StopReason::Ended).await;
+        Verdict::Stop(failure)
     }
 
-    fn handshake_failure(&self, what: &Awaiting) -> String {
-        let secs = self.liveness.handshake_bound.as_secs();
+    fn handshake_failure(&self, backend: &str, what: &Awaiting) -> String {
+        let secs = self.handshake_bound.as_secs();
         match what {
             Awaiting::Handshake(what) => format!(
-                "{} did not answer {what} within {secs}s: not a working ACP agent \
-                 (check `program`/`args` in backends.toml, and run it by hand)",
-                self.spec.backend
+                "{backend} did not answer {what} within {secs}s: not a working ACP agent \
+                 (check `program`/`args` in backends.toml, and run it by hand)"
             ),
             Awaiting::FirstEvent => format!(
-                "{} printed no event within {secs}s of its start (check that it runs by hand)",
-                self.spec.backend
+                "{backend} printed no event within {secs}s of its start (check that it runs by hand)"
             ),
         }
     }
+}
 
-    /// The run's verdict on a broken protocol replaces what the stopped
-    /// process's closing events said.
-    pub(crate) fn keep_liveness_failure(&mut self) {
-        if let Some(message) = self.liveness.failure.clone() {
-            self.state.terminal = Some(Err((message, FailureKind::Other)));
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_missed_handshake_or_a_closed_output_fails_the_run() {
+        let now = Instant::now();
+        let mut l = Liveness::default();
+        l.start(Some(Awaiting::FirstEvent), now);
+        assert_eq!(l.next(), Some(now + FIRST_EVENT_BOUND));
+        // The handshake happened: the deadline is forgotten.
+        assert_eq!(l.verdict(now, "codex", false, None), Verdict::Alive);
+        assert_eq!(l.next(), None);
+        l.start(Some(Awaiting::FirstEvent), now);
+        let late = now + FIRST_EVENT_BOUND;
+        let Verdict::Stop(Some(why)) = l.verdict(late, "codex", false, Some(Awaiting::FirstEvent))
+        else {
+            panic!("a stop with a failure");
+        };
+        assert!(
+            why.starts_with("codex printed no event within 120s"),
+            "{why}"
+        );
+        assert_eq!(l.failure.as_deref(), Some(why.as_str()));
+        let mut l = Liveness::default();
+        l.output_closed(now);
+        let then = now + OUTPUT_CLOSED_GRACE;
+        assert_eq!(
+            l.verdict(then, "x", true, None),
+            Verdict::Stop(None),
+            "the turn ended"
+        );
+        assert!(matches!(
+            l.verdict(then, "x", false, None),
+            Verdict::Stop(Some(_))
+        ));
     }
 }

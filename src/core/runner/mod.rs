@@ -10,7 +10,9 @@
 //! over from the session's last run), `queue` (the slot under
 //! `[limits] max_sessions`, or the wait for one) and `detach` before the run;
 //! inside [`execute`], `supervisor` (the select loop, one method per event
-//! source, one stop path), `io` (stdout lines, stderr tail, stdin writer),
+//! source, one stop path, composing the owners: `record` for `run.json`,
+//! `transcript` for the agent's output on disk, `turns`, `approvals`,
+//! `liveness`; `attempt`: one agent process), `io` (stdout lines, stderr tail, stdin writer),
 //! `reactions` (events to effects, pure), `agents` (what the agent said
 //! about itself, for the next `--resume`), `turns` (live input, follow-ups, the
 //! one restart), `finish` (a pure `decide_outcome`, the output and the final
@@ -23,6 +25,7 @@
 
 mod agents;
 pub mod approvals;
+mod attempt;
 mod channel;
 pub mod control;
 mod crash;
@@ -37,11 +40,13 @@ mod preflight;
 pub mod process;
 mod queue;
 mod reactions;
+mod record;
 mod requests;
 pub mod scope;
 mod session_denials;
 mod setup;
 mod supervisor;
+mod transcript;
 mod turns;
 pub mod version_guard;
 pub mod worktree;
@@ -56,17 +61,13 @@ use crate::core::store::run::{self, CompletionMode, NotifySettings, RunLimits};
 
 pub use channel::{channel_for, channel_named};
 pub use crash::{RunnerEnd, WATCH_DONE, close_reaped, record_crash, wait_for_runner};
-pub use detach::{HANDED_SLOT_FD, Handover, LaunchProof, spawn_detached};
-pub use inherit::LastRun;
+pub use detach::{Handover, LaunchProof, spawn_detached};
 pub(crate) use inherit::named_run;
-pub use io::{MAX_LINE_BYTES, STDERR_TAIL_BYTES};
+pub(crate) use io::MAX_LINE_BYTES;
 pub use queue::Admission;
-pub use reactions::version_warning;
-pub use setup::{
-    Prepared, RoutingOptions, create, prepare, read_task, route, route_input, task_summary,
-};
+pub use setup::{Prepared, RoutingOptions, create, prepare, read_task, route, route_input};
 pub use supervisor::{execute, execute_admitted};
-pub use worktree::{Decision, WorktreeOptions, WorktreePlan};
+pub use worktree::WorktreeOptions;
 
 /// The variable a run started on a node (`run --node`) receives its task in
 /// (not argv, which every user can read); never passed on to the agent.
@@ -153,7 +154,7 @@ pub struct RunOptions {
     /// What the backend is asked (project, model, resume, permission, …).
     pub request: RequestOptions,
     /// Time limits and turn handling. A multi-turn run given no idle timeout
-    /// gets [`DEFAULT_MULTI_TURN_IDLE_SECS`].
+    /// gets `DEFAULT_MULTI_TURN_IDLE_SECS`.
     pub limits: RunLimits,
     /// What the human is told, and how.
     pub notify: NotifySettings,
@@ -203,7 +204,7 @@ pub struct ChainOptions {
     /// Completion mode (`None`: single, or on `--resume` the mode of the
     /// session's last run).
     pub completion_mode: Option<CompletionMode>,
-    /// Iteration limit in iterate mode (`None`: [`DEFAULT_MAX_ITERATIONS`],
+    /// Iteration limit in iterate mode (`None`: `DEFAULT_MAX_ITERATIONS`,
     /// or on `--resume` the limit of the session's last run).
     pub max_iterations: Option<u32>,
 }

@@ -106,11 +106,6 @@ pub fn spawn_watcher(exe: &std::path::Path, args: &[std::ffi::OsString]) -> io::
 const WATCHER_EXIT_WAIT: Duration = Duration::from_secs(1);
 
 impl Watcher {
-    /// The watcher's pid.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Tell the watcher the run ended normally (it exits quietly), and reap it.
     pub fn done(mut self) {
         use std::io::Write;

@@ -2,8 +2,6 @@
 //! ([`super::control`]): a progress note, `fg`/`bg`, an answer
 //! (`clawrun respond`, in `turns`).
 
-use std::path::Path;
-
 use tokio::time::Instant;
 
 use crate::backends::Backend;
@@ -13,17 +11,21 @@ use super::supervisor::Supervisor;
 
 impl Supervisor<'_> {
     /// A request on the control socket.
-    pub(crate) fn on_request(
-        &mut self,
-        req: control::Request,
-        stream_path: &Path,
-    ) -> control::Reply {
+    pub(crate) fn on_request(&mut self, req: control::Request) -> control::Reply {
         match req {
-            control::Request::Notify { text } => self.on_note(&text),
+            // `clawrun notify`: a progress note from the agent, rate limited.
+            control::Request::Notify { text } => match self.limiter.accept(&text) {
+                Ok(note) => {
+                    self.notifier.progress(note);
+                    control::Reply::ok()
+                }
+                Err(reply) => reply,
+            },
             control::Request::Fg => {
+                let t = &self.transcript;
                 match self
                     .fg
-                    .enable(stream_path, self.stream_pos, self.backend.parser())
+                    .enable(&t.stream_path, t.pos, self.job.backend.parser())
                 {
                     Ok(catchup) => {
                         if let Some(c) = catchup {
@@ -35,7 +37,7 @@ impl Supervisor<'_> {
                 }
             }
             control::Request::Bg => {
-                if let Some(text) = self.fg.disable(Instant::now(), self.stream_pos) {
+                if let Some(text) = self.fg.disable(Instant::now(), self.transcript.pos) {
                     self.notifier.stream(text);
                 }
                 control::Reply::ok()
@@ -45,27 +47,6 @@ impl Supervisor<'_> {
                 interrupt,
                 user,
             } => self.on_respond(&text, interrupt, user),
-        }
-    }
-
-    /// `clawrun notify`: a progress note from the agent, rate limited.
-    fn on_note(&mut self, text: &str) -> control::Reply {
-        let text = text.trim();
-        if text.is_empty() {
-            return control::Reply::err("empty note");
-        }
-        if text.chars().count() > control::MAX_NOTE_CHARS {
-            return control::Reply::err(format!(
-                "note longer than {} characters",
-                control::MAX_NOTE_CHARS
-            ));
-        }
-        match self.limiter.take() {
-            Ok(()) => {
-                self.notifier.progress(text);
-                control::Reply::ok()
-            }
-            Err(e) => control::Reply::err(e),
         }
     }
 }

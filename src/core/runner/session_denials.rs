@@ -7,12 +7,10 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use tokio::time::Instant;
-
 use crate::backends::{AnyBackend, Backend, SessionLogFile};
 use crate::core::model::events::AgentEvent;
 
-use super::supervisor::Supervisor;
+use super::supervisor::Job;
 
 /// Most bytes read from the end of a session log: a run's own calls are at
 /// its end, and a log of a long-lived session grows past any run.
@@ -20,55 +18,49 @@ const MAX_LOG_BYTES: u64 = 8 * 1024 * 1024;
 /// Most directory entries looked at while searching for the log.
 const MAX_ENTRIES: usize = 200_000;
 
-impl Supervisor<'_> {
-    /// After a run limited by a preset or an explicit `--sandbox`: the calls
-    /// its sandbox refused, from the session log, applied as events (so the
-    /// result and the wake name them).
-    pub(crate) async fn denials_from_session_log(&mut self) {
-        if self.spec.request.limited_safety().is_none() {
-            return;
+/// After a run of `job` limited by a preset or an explicit `--sandbox`: the
+/// calls its sandbox refused, read from the log of session `resume_id` (its
+/// calls since `since`, Unix time), as events for the result and the wake.
+/// `None` when there is nothing to read (not limited, no session, no log);
+/// an error is the warning to give (the agent is told too).
+pub(crate) async fn denials_from_session_log(
+    job: &Job,
+    resume_id: Option<&str>,
+    since: i64,
+) -> Option<Result<Vec<AgentEvent>, String>> {
+    job.spec.request.limited_safety()?;
+    let id = resume_id?;
+    let command_env = job.backend.command(&job.request).env;
+    let agent_env = &job.agent_env;
+    let lookup = |name: &str| -> Option<String> {
+        if agent_env.remove.iter().any(|r| r == name) {
+            return None;
         }
-        let Some(id) = self.state.resume_id.clone() else {
-            return;
-        };
-        let command_env = self.backend.command(&self.request).env;
-        let agent_env = &self.agent_env;
-        let lookup = |name: &str| -> Option<String> {
-            if agent_env.remove.iter().any(|r| r == name) {
-                return None;
-            }
-            agent_env
-                .set
-                .iter()
-                .rev()
-                .chain(command_env.iter().rev())
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-                .or_else(|| std::env::var(name).ok())
-        };
-        let Some(mut log) = self.backend.session_log(&id, &lookup) else {
-            return;
-        };
-        if log.dir.is_relative() {
-            log.dir = self.request.project.join(&log.dir);
-        }
-        let backend = self.backend.clone();
-        let since = self.record.started_at.unwrap_or(self.record.created_at);
-        let read = tokio::task::spawn_blocking(move || read_denials(&backend, &log, since)).await;
-        match read.map_err(|e| e.to_string()).and_then(|r| r) {
-            Ok(mut events) => self.apply_events(&mut events, Instant::now()),
-            Err(e) => {
-                let w = format!(
-                    "the calls the sandbox refused are not reported: the session log of {id} \
-                     was not read ({e})"
-                );
-                tracing::warn!("{w}");
-                // The agent is told too (result and wake), not only the logs.
-                self.record.warnings.push(w.clone());
-                self.warnings.push(w);
-            }
-        }
+        agent_env
+            .set
+            .iter()
+            .rev()
+            .chain(command_env.iter().rev())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+    };
+    let mut log = job.backend.session_log(id, &lookup)?;
+    if log.dir.is_relative() {
+        log.dir = job.request.project.join(&log.dir);
     }
+    let backend = job.backend.clone();
+    let read = tokio::task::spawn_blocking(move || read_denials(&backend, &log, since)).await;
+    Some(
+        read.map_err(|e| e.to_string())
+            .and_then(|r| r)
+            .map_err(|e| {
+                format!(
+                    "the calls the sandbox refused are not reported: the session log of {id} \
+             was not read ({e})"
+                )
+            }),
+    )
 }
 
 /// The denials in the tail of the session log `log`.

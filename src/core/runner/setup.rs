@@ -44,14 +44,14 @@ pub struct Prepared {
     pub paths: Paths,
     /// With `--resume`: the session's last run, whose session key, route,
     /// label and chain the new run inherits (see [`route`]).
-    pub last_run: Option<LastRun>,
+    pub(crate) last_run: Option<LastRun>,
     /// With `--resume RUN_ID`: the run id given (the spec holds its session id).
     pub resume_run_id: Option<String>,
     /// Launch even when the route's gateway is down (messages wait in the outbox).
     pub queue_delivery: bool,
     /// The run's own worktree: none, one to make ([`create`] makes it), or
     /// the resumed run's (already in the spec).
-    pub worktree: Decision,
+    pub(crate) worktree: Decision,
 }
 
 fn usage(msg: impl Into<String>) -> Error {

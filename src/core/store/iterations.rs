@@ -167,6 +167,31 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// The iterations file clawrun 0.1 wrote (`tests/fixtures/compat-0.1/`):
+    /// a resume of the chain's session counts on from it, whatever key the
+    /// new run names (issue 13: a resume without `--session` must not start
+    /// the count again).
+    #[test]
+    fn iterations_continue_the_0_1_chain() {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/compat-0.1/state")
+            .join(ITERATIONS_FILE_NAME);
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::copy(fixture, tmp.path().join(ITERATIONS_FILE_NAME)).unwrap();
+        let store = Iterations::new(tmp.path());
+        let claude = "b97f592b-6515-4a57-b3bb-0bc3448d4c8a";
+        let plan = store
+            .plan(Some(claude), None, "20270101-000000-000000")
+            .unwrap();
+        assert_eq!(
+            (plan.root.as_str(), plan.iteration),
+            ("20261201-034628-a88754", 3)
+        );
+        let codex = "01a20060-1a1b-7e03-ae4c-46fb1f209375";
+        let plan = store.plan(Some(codex), None, "x").unwrap();
+        assert_eq!(plan.root, "20261201-034630-b22208");
+    }
+
     #[test]
     fn counts_along_a_resume_chain_and_refuses_past_the_limit() {
         let tmp = tempfile::tempdir().unwrap();

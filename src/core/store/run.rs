@@ -435,7 +435,7 @@ impl RunDir {
 
     /// Write the run record atomically. The record that closes the run (its
     /// outcome, or `crashed`) goes, on a full disk, into the run's reserve
-    /// ([`files::RESERVE`]), given up for it and the write tried again: a run
+    /// (`files::RESERVE`), given up for it and the write tried again: a run
     /// that ended is never left `running` on disk, to be reaped later as a
     /// false crash. [`Self::release_reserve`] gives it up for good once the
     /// run is closed.

@@ -210,7 +210,7 @@ impl Slots {
     }
 
     /// Wait in the queue until a slot is ours: the first in line looks every
-    /// [`HEAD_POLL`], the others every [`QUEUE_POLL`].
+    /// `HEAD_POLL`, the others every `QUEUE_POLL`.
     ///
     /// # Errors
     /// An I/O error on the slots directory, or a ticket that left the queue.

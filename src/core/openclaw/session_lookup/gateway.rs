@@ -27,7 +27,7 @@ struct SessionsPage {
 }
 
 impl<I: ToolInvoker> GatewaySessions<I> {
-    /// Lookups through `invoker`, [`SESSIONS_PAGE_LIMIT`] sessions a page.
+    /// Lookups through `invoker`, `SESSIONS_PAGE_LIMIT` sessions a page.
     pub fn new(invoker: I) -> Self {
         Self {
             invoker,

@@ -65,18 +65,6 @@ pub enum CheckStatus {
     Skip,
 }
 
-impl CheckStatus {
-    /// The status word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckStatus::Ok => "ok",
-            CheckStatus::Warn => "warn",
-            CheckStatus::Fail => "fail",
-            CheckStatus::Skip => "skip",
-        }
-    }
-}
-
 /// One check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {

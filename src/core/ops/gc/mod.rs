@@ -187,7 +187,7 @@ pub fn gc(paths: &Paths, config: &Config, opts: &GcOptions) -> Result<GcReport> 
 }
 
 /// A light automatic pass with the configured retention, at most once every
-/// [`AUTO_GC_INTERVAL_SECS`]: `None` when the last pass (recorded in
+/// `AUTO_GC_INTERVAL_SECS`: `None` when the last pass (recorded in
 /// `<state dir>/gc.stamp`) is more recent, when another process is collecting
 /// right now, or on error (logged as a warning: a failed cleanup must never
 /// stop a run).

@@ -54,7 +54,7 @@ use crate::core::store::paths::Paths;
 use crate::core::store::timefmt;
 
 use doc::{Doc, RawDoc, Slot, ascii_escape};
-pub use entry::{Entry, EntryUpdate, Status, TASK_SUMMARY_CHARS};
+pub use entry::{Entry, EntryUpdate, Status};
 
 /// How many times a registry that does not parse is re-read (it may be
 /// mid-write by a seed script, which writes in place) before it is corrupt.

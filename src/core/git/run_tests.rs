@@ -1,4 +1,5 @@
-//! The git layer (`clawrun::core::git`) on real temporary repositories: a
+//! The git layer on real temporary repositories, as the runner and `clawrun
+//! worktree` use it: a
 //! worktree per run, what changed, `.worktreeinclude`, merge (fast-forward,
 //! merge commit, conflict), discard, safe removal, branch names, non-git dirs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -7,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use clawrun::core::git::{
+use crate::core::git::{
     self, BRANCH_PREFIX, ChangeLimits, ChangeSummary, CommitLine, GitError, MergeKind, Removal,
     RunWorktree, Uncommitted,
 };
