@@ -54,7 +54,7 @@
 //!
 //! [`prepare`] fails with [`Error::Usage`] or [`Error::Config`] for bad input
 //! (nothing was spawned or written); the report's
-//! [`exit_code`](RunReport::exit_code) is the one `clawrun run` exits with.
+//! [`exit_code`](RunReport::exit_code) is the [`ExitStatus`] `clawrun run` exits with.
 //!
 //! # Plug in a channel
 //!
@@ -153,6 +153,7 @@ pub use crate::channels::{AnyChannel, Channel, ChannelError, DynChannel};
 pub use crate::core::context::RunContext;
 pub use crate::core::error::{Error, Result, UsageError};
 pub use crate::core::model::events::AgentEvent;
+pub use crate::core::model::exit::ExitStatus;
 pub use crate::core::model::state::Outcome;
 pub use crate::core::ops::launch::{
     Detached, Finished, LaunchHost, LaunchMode, LaunchOptions, Launched, RunWatch, Validated,

@@ -265,6 +265,30 @@ impl RunRequest {
         }
         Ok(())
     }
+
+    /// The first option set that only the built-in CLIs take (fork, web
+    /// search, allowed tools, an appended system prompt, a budget), as the
+    /// refusal an ACP or generic backend gives; `None` when none is set.
+    pub(crate) fn built_in_option(&self) -> Option<&'static str> {
+        [
+            (self.fork, "fork is a claude option"),
+            (self.search.is_some(), "web search is a codex option"),
+            (
+                !self.allowed_tools.is_empty(),
+                "allowed tools are a claude option",
+            ),
+            (
+                self.append_system_prompt.is_some(),
+                "an appended system prompt is a claude option",
+            ),
+            (
+                self.max_budget_usd.is_some(),
+                "a dollar budget is a claude option",
+            ),
+        ]
+        .into_iter()
+        .find_map(|(set, refusal)| set.then_some(refusal))
+    }
 }
 
 /// Where a CLI keeps its own log of a session ([`Backend::session_log`]): a
@@ -356,8 +380,6 @@ pub trait Backend {
     fn registry_file(&self) -> &'static str;
     /// Name of the id field in registry entries: "session_id" | "thread_id".
     fn id_field(&self) -> &'static str;
-    /// Whether the CLI needs the project to be inside a git work tree.
-    fn needs_git_repo(&self) -> bool;
     /// The newest CLI version this project was tested with.
     fn tested_version(&self) -> &'static str;
     /// The permission a safety preset maps to for this CLI: its own permission
@@ -455,7 +477,7 @@ impl AnyBackend {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::Permission;
 
     #[test]

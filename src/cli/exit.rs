@@ -1,15 +1,11 @@
 //! Exit status: how a command's result becomes the process's exit code. The
-//! codes are documented in README "Exit codes"; a run's own outcome (3–6)
-//! comes from [`crate::core::runner::RunReport::exit_code`].
+//! codes are [`ExitStatus`]'s, documented in README "Exit codes"; a run's own
+//! outcome (3–6) comes from [`crate::core::runner::RunReport::exit_code`].
 
 use std::process::ExitCode;
 
 use crate::Error;
-
-/// Exit code for bad input (nothing spawned, nothing written).
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code for an internal error, or a command's check that failed.
-pub const EXIT_INTERNAL: u8 = 1;
+use crate::core::model::exit::ExitStatus;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,18 +37,18 @@ impl CliError {
     }
 }
 
-/// The exit code for `err`; `None` when it is no failure at all (the reader
+/// The exit status for `err`; `None` when it is no failure at all (the reader
 /// of our output went away: exit 0, like `head` expects).
-pub fn code(err: &CliError) -> Option<u8> {
+pub fn code(err: &CliError) -> Option<ExitStatus> {
     if is_broken_pipe(err) {
         return None;
     }
     match err {
         CliError::Lib(e) => Some(match e {
-            Error::Usage(_) | Error::Config(_) => EXIT_USAGE,
-            Error::Registry(_) | Error::Process(_) | Error::Io { .. } => EXIT_INTERNAL,
+            Error::Usage(_) | Error::Config(_) => ExitStatus::Usage,
+            Error::Registry(_) | Error::Process(_) | Error::Io { .. } => ExitStatus::Failure,
         }),
-        CliError::Output(_) | CliError::Json(_) | CliError::Other(_) => Some(EXIT_INTERNAL),
+        CliError::Output(_) | CliError::Json(_) | CliError::Other(_) => Some(ExitStatus::Failure),
     }
 }
 
@@ -117,14 +113,14 @@ pub fn strip_marks(text: &str) -> &str {
 
 /// The process's exit status for a command's result; a failure is printed
 /// on stderr first.
-pub fn status(result: Result<u8, CliError>) -> ExitCode {
+pub fn status(result: Result<ExitStatus, CliError>) -> ExitCode {
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(status) => status.into(),
         Err(err) => match code(&err) {
             None => ExitCode::SUCCESS,
             Some(code) => {
                 eprintln!("❌ {}", message(err.into_anyhow()));
-                ExitCode::from(code)
+                code.into()
             }
         },
     }

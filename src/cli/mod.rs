@@ -16,6 +16,7 @@ use crate::core::store::paths::{Paths, ProcessEnv};
 
 use self::args::{Cli, Command};
 use self::exit::CliError;
+use crate::core::model::exit::ExitStatus;
 
 /// The `clawrun` program: parse the command line, run the command, and turn
 /// the result into an exit status (see `exit` and README "Exit codes").
@@ -59,8 +60,8 @@ impl Ctx {
     }
 }
 
-/// A command's result: its exit code, or why it failed.
-pub(crate) type CmdResult = Result<u8, CliError>;
+/// A command's result: its exit status, or why it failed.
+pub(crate) type CmdResult = Result<ExitStatus, CliError>;
 
 /// Run the command `cli` names.
 ///

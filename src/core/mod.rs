@@ -5,7 +5,8 @@
 //!
 //! - [`model`]: leaf types without I/O: events, run state, routes, messages.
 //! - [`error`], [`config`]: error types per boundary; `clawrun.toml`;
-//!   [`child_output`]: a child's output read with a bound on memory.
+//!   [`sys`]: the system calls (processes and their groups, programs and
+//!   their versions, an atomic copy, resource usage).
 //! - [`git`]: a leaf beside them: repository facts, worktrees, what changed.
 //! - [`store`]: state on disk: paths, atomic files, run dirs, registries, time.
 //! - [`openclaw`]: `openclaw.json`, the gateway client, session keys.
@@ -16,7 +17,6 @@
 //! - [`runner`]: one run from start to end.
 //! - [`ops`]: functions over existing runs (list, show, kill, gc, doctor, …).
 
-pub mod child_output;
 pub mod config;
 pub mod context;
 pub mod error;
@@ -28,5 +28,6 @@ pub mod ops;
 pub mod routing;
 pub mod runner;
 pub mod store;
+pub mod sys;
 
 pub use store::timefmt::now_secs;

@@ -898,7 +898,7 @@ fn capacity_counts_the_slots_live_runners_hold() {
     // Ending a run frees its slot.
     let run = runs::resolve_run(&p, &one.run_id).unwrap();
     let report = runs::kill_run(&p, &run, Duration::from_secs(15)).unwrap();
-    assert_eq!(report.outcome, "killed");
+    assert_eq!(report.outcome, clawrun::Outcome::Killed);
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while admit(&Slots::new(&p.state_dir, 2), false).is_err() {
         assert!(

@@ -559,7 +559,7 @@ fn skills_state_the_wake_marker_and_the_exit_codes_of_the_code() {
         }
         for o in outcomes {
             assert_eq!(
-                rows.get(&o.exit_code()).map(String::as_str),
+                rows.get(&o.exit_code().code()).map(String::as_str),
                 Some(o.as_str()),
                 "{}: exit code {} should be {}",
                 skill.file,

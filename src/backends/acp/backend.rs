@@ -64,22 +64,10 @@ impl Backend for AcpBackend {
         if let Permission::Sandbox(_) = req.permission {
             return self.reject("a sandbox mode is a codex option; use --permission-mode");
         }
-        if req.fork {
-            return self.reject("fork is a claude option");
+        match req.built_in_option() {
+            Some(refusal) => self.reject(refusal),
+            None => Ok(()),
         }
-        if req.search.is_some() {
-            return self.reject("web search is a codex option");
-        }
-        if !req.allowed_tools.is_empty() {
-            return self.reject("allowed tools are a claude option");
-        }
-        if req.append_system_prompt.is_some() {
-            return self.reject("an appended system prompt is a claude option");
-        }
-        if req.max_budget_usd.is_some() {
-            return self.reject("a dollar budget is a claude option");
-        }
-        Ok(())
     }
 
     /// The agent's command, with the `initialize` request as its first
@@ -105,10 +93,6 @@ impl Backend for AcpBackend {
 
     fn id_field(&self) -> &'static str {
         ACP_ID_FIELD
-    }
-
-    fn needs_git_repo(&self) -> bool {
-        false
     }
 
     fn tested_version(&self) -> &'static str {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::backends::Names;
-use crate::backends::generic::{check_name, intern};
+use crate::backends::generic::{check_name, configured_names, intern};
 use crate::core::error::ConfigError;
 
 /// `[acp.<name>]`: an agent that speaks the Agent Client Protocol on stdio.
@@ -91,9 +91,6 @@ impl AcpConfig {
                 problems.join("; ")
             )));
         }
-        let display = toml.display_name.unwrap_or_else(|| name.to_owned());
-        let tag = toml.tag.unwrap_or_else(|| display.clone());
-        let marker = format!("[{}_RESULT]", name.to_ascii_uppercase().replace('-', "_"));
         Ok(Self {
             name: intern(name),
             program,
@@ -101,12 +98,12 @@ impl AcpConfig {
             env: toml.env.unwrap_or_default(),
             model: toml.model,
             mode: toml.mode,
-            names: Names {
-                display: intern(&display),
-                tag: intern(&tag),
-                result_marker: intern(&marker),
-                install: intern(toml.install.as_deref().unwrap_or("")),
-            },
+            names: configured_names(
+                name,
+                toml.display_name,
+                toml.tag,
+                toml.install.as_deref().unwrap_or(""),
+            ),
             registry_file: intern(&format!("{name}_sessions.json")),
             tested_version: intern(toml.tested_version.as_deref().unwrap_or("unknown")),
         })

@@ -168,10 +168,6 @@ impl Backend for ClaudeBackend {
         "session_id"
     }
 
-    fn needs_git_repo(&self) -> bool {
-        false
-    }
-
     fn tested_version(&self) -> &'static str {
         self.config.tested_version
     }

@@ -10,9 +10,6 @@ use crate::backends::{
 use crate::core::config::Safety;
 use crate::core::model::events::AgentEvent;
 
-/// The exec option that lets Codex run outside a git work tree.
-const SKIP_GIT_CHECK: &str = "--skip-git-repo-check";
-
 /// The OpenAI Codex backend.
 #[derive(Debug, Clone)]
 pub struct CodexBackend {
@@ -130,11 +127,6 @@ impl Backend for CodexBackend {
 
     fn id_field(&self) -> &'static str {
         "thread_id"
-    }
-
-    fn needs_git_repo(&self) -> bool {
-        // `codex exec` refuses to run outside a git work tree unless told not to check.
-        !self.config.args.iter().any(|a| a == SKIP_GIT_CHECK)
     }
 
     fn tested_version(&self) -> &'static str {

@@ -79,8 +79,6 @@ fn sandbox_model_no_search_and_extra_args() {
             "-",
         ])
     );
-    assert!(!b.needs_git_repo());
-    assert!(backend().needs_git_repo());
 }
 
 #[test]

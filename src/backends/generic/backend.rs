@@ -74,22 +74,10 @@ impl Backend for GenericBackend {
                 self.config.name
             ));
         }
-        if req.fork {
-            return self.reject("fork is a claude option");
+        match req.built_in_option() {
+            Some(refusal) => self.reject(refusal),
+            None => Ok(()),
         }
-        if req.search.is_some() {
-            return self.reject("web search is a codex option");
-        }
-        if !req.allowed_tools.is_empty() {
-            return self.reject("allowed tools are a claude option");
-        }
-        if req.append_system_prompt.is_some() {
-            return self.reject("an appended system prompt is a claude option");
-        }
-        if req.max_budget_usd.is_some() {
-            return self.reject("a dollar budget is a claude option");
-        }
-        Ok(())
     }
 
     fn command(&self, req: &RunRequest) -> CommandSpec {
@@ -120,10 +108,6 @@ impl Backend for GenericBackend {
 
     fn id_field(&self) -> &'static str {
         GENERIC_ID_FIELD
-    }
-
-    fn needs_git_repo(&self) -> bool {
-        self.config.needs_git_repo
     }
 
     fn tested_version(&self) -> &'static str {

@@ -171,8 +171,6 @@ pub struct GenericConfig {
     pub names: Names,
     /// Registry file name: `<name>_sessions.json`.
     pub registry_file: &'static str,
-    /// Whether the CLI needs a git work tree.
-    pub needs_git_repo: bool,
     /// Exit 0 without a terminal event counts as completed.
     pub complete_on_exit_zero: bool,
     /// Texts meaning "session to resume not found".
@@ -181,6 +179,26 @@ pub struct GenericConfig {
     pub tested_version: &'static str,
     /// How lines map to events (shared by every parser of this backend).
     pub events: Arc<EventMap>,
+}
+
+/// The names of a backend defined in `backends.toml` (generic or ACP): its
+/// display name (default: its name), tag (default: the display name), the wake
+/// marker `[<NAME>_RESULT]` and how to install it.
+pub(crate) fn configured_names(
+    name: &str,
+    display_name: Option<String>,
+    tag: Option<String>,
+    install: &str,
+) -> Names {
+    let display = display_name.unwrap_or_else(|| name.to_owned());
+    let tag = tag.unwrap_or_else(|| display.clone());
+    let marker = format!("[{}_RESULT]", name.to_ascii_uppercase().replace('-', "_"));
+    Names {
+        display: intern(&display),
+        tag: intern(&tag),
+        result_marker: intern(&marker),
+        install: intern(install),
+    }
 }
 
 /// Strings that must live as long as the program (the [`Backend`] trait hands
@@ -386,9 +404,6 @@ impl GenericConfig {
                 "{source}: `generic.{name}.events` is invalid"
             )));
         };
-        let display = toml.display_name.unwrap_or_else(|| name.to_owned());
-        let tag = toml.tag.unwrap_or_else(|| display.clone());
-        let marker = format!("[{}_RESULT]", name.to_ascii_uppercase().replace('-', "_"));
         Ok(Self {
             name: intern(name),
             program,
@@ -396,14 +411,8 @@ impl GenericConfig {
             model_args,
             resume_args,
             env: toml.env.unwrap_or_default(),
-            names: Names {
-                display: intern(&display),
-                tag: intern(&tag),
-                result_marker: intern(&marker),
-                install: "",
-            },
+            names: configured_names(name, toml.display_name, toml.tag, ""),
             registry_file: intern(&format!("{name}_sessions.json")),
-            needs_git_repo: toml.needs_git_repo.unwrap_or(false),
             complete_on_exit_zero: toml.complete_on_exit_zero.unwrap_or(false),
             resume_not_found: toml
                 .resume_not_found

@@ -68,8 +68,8 @@ mod schema;
 mod tests;
 
 pub use backend::GenericBackend;
-pub(crate) use config::intern;
 pub use config::{EventMap, EventRule, GenericConfig, Pointer, TokenPointers, check_name};
+pub(crate) use config::{configured_names, intern};
 pub use parser::GenericParser;
 pub use schema::{EventRuleToml, EventsToml, GenericToml};
 

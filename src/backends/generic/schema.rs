@@ -27,7 +27,8 @@ pub struct GenericToml {
     pub display_name: Option<String>,
     /// Short tag for heartbeats and progress notes (default: the display name).
     pub tag: Option<String>,
-    /// Whether the CLI needs a git work tree (default false; informational).
+    /// Whether the CLI needs a git work tree: informational, accepted so
+    /// that files setting it still load; nothing acts on it.
     pub needs_git_repo: Option<bool>,
     /// When the CLI exits 0 without a terminal event, count the turn as
     /// completed (default false: a run without a terminal event has failed).

@@ -1,11 +1,11 @@
 //! `clawrun fg` / `clawrun bg`: stream a running run's text into its chat,
 //! or stop streaming it.
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::ops::resolve::resolve_run;
 use crate::core::runner::control;
 
 use crate::cli::args::RunRefArgs;
-use crate::cli::exit::EXIT_INTERNAL;
 use crate::cli::{CmdResult, Ctx, runtime};
 
 /// `clawrun fg` (`fg` = true) or `clawrun bg`.
@@ -37,5 +37,9 @@ pub fn fg_bg(args: &RunRefArgs, ctx: &Ctx, fg: bool) -> CmdResult {
     } else {
         eprintln!("❌ {}", reply.error.clone().unwrap_or_default());
     }
-    Ok(if reply.ok { 0 } else { EXIT_INTERNAL })
+    Ok(if reply.ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }

@@ -16,16 +16,13 @@ use crate::core::model::state::Outcome;
 use crate::core::notify::compact;
 use crate::core::openclaw::gateway::GatewayClient;
 use crate::core::runner::follower::{self, FollowerLock, TermCause};
-use crate::core::runner::process;
 use crate::core::store::run::{RunDir, RunRecord, RunSpec, RunStatus};
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use crate::core::sys::group;
+use crate::core::sys::signals::StopSignals;
 
-use crate::cli::exit::CliError;
 use crate::cli::{CmdResult, runtime};
+use crate::core::model::exit::ExitStatus;
 
-/// Exit code of a follower that left its run to go on by itself (the gateway
-/// stops or restarts; the run reports and wakes by itself when it ends).
-pub const EXIT_FOLLOWER_LEFT: u8 = 7;
 /// The most of the output file read for the result's first line.
 const OUTPUT_HEAD_BYTES: u64 = 64 * 1024;
 
@@ -47,11 +44,11 @@ pub fn follow(dir: &RunDir, ctx: &RunContext, launch: impl FnOnce() -> CmdResult
     let rt = runtime()?;
     let signals = {
         let _in_runtime = rt.enter();
-        StopSignals::install()?
+        StopSignals::install(&FOLLOWER_STOP_SIGNALS)?
     };
-    let code = launch()?;
-    if code != 0 {
-        return Ok(code);
+    let launched = launch()?;
+    if !launched.is_success() {
+        return Ok(launched);
     }
     let spec = dir.read_spec()?;
     let gateway = ctx.gateway();
@@ -81,7 +78,7 @@ pub fn follow(dir: &RunDir, ctx: &RunContext, launch: impl FnOnce() -> CmdResult
                  wakes the agent when it ends",
                 spec.run_id
             );
-            (left_text(&spec), EXIT_FOLLOWER_LEFT)
+            (left_text(&spec), ExitStatus::FollowerLeft)
         }
     };
     // The gateway may be gone (EPIPE): the run's own messages still go out.
@@ -92,25 +89,9 @@ pub fn follow(dir: &RunDir, ctx: &RunContext, launch: impl FnOnce() -> CmdResult
     Ok(code)
 }
 
-/// SIGTERM (OpenClaw's cancel and shutdown) and SIGINT (a person at a
-/// terminal), caught from before the run starts.
-struct StopSignals {
-    term: Signal,
-    int: Signal,
-}
-
-impl StopSignals {
-    /// Install both (inside a runtime).
-    fn install() -> Result<Self, CliError> {
-        let install = |kind: SignalKind, name: &str| {
-            signal(kind).map_err(|e| crate::Error::io(format!("installing {name} handler"), e))
-        };
-        Ok(Self {
-            term: install(SignalKind::terminate(), "SIGTERM")?,
-            int: install(SignalKind::interrupt(), "SIGINT")?,
-        })
-    }
-}
+/// What the follower stops on: SIGTERM (OpenClaw's cancel and shutdown) and
+/// SIGINT (a person at a terminal), caught from before the run starts.
+const FOLLOWER_STOP_SIGNALS: [i32; 2] = [libc::SIGTERM, libc::SIGINT];
 
 /// Wait for the run's end or a stop signal, and act on the signal.
 async fn follow_to_end(
@@ -120,8 +101,7 @@ async fn follow_to_end(
 ) -> Followed {
     tokio::select! {
         rec = follower::wait_for_end(dir) => return Followed::Ended(Box::new(rec)),
-        _ = signals.term.recv() => {}
-        _ = signals.int.recv() => {}
+        _ = signals.recv() => {}
     }
     match follower::term_cause(gateway).await {
         TermCause::Shutdown(why) => Followed::Left(why),
@@ -139,7 +119,7 @@ async fn cancel(dir: &RunDir) -> Followed {
     match dir.read_record() {
         Ok(rec) if rec.status.is_done() => return Followed::Ended(Box::new(rec)),
         Ok(rec) => {
-            if let Err(e) = process::terminate(rec.runner_pid) {
+            if let Err(e) = group::terminate(rec.runner_pid) {
                 eprintln!("⚠ stopping the runner (pid {}): {e}", rec.runner_pid);
             }
         }

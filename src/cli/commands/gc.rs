@@ -1,10 +1,10 @@
 //! `clawrun gc`: retention.
 
 use crate::core::context::RunContext;
+use crate::core::model::exit::ExitStatus;
 use crate::core::ops::gc;
 
 use crate::cli::args::GcArgs;
-use crate::cli::exit::EXIT_INTERNAL;
 use crate::cli::{CmdResult, Ctx, render};
 
 /// `clawrun gc`.
@@ -21,8 +21,8 @@ pub fn gc(args: &GcArgs, ctx: &Ctx) -> CmdResult {
         render::text(&render::gc::report(&report))?;
     }
     Ok(if report.errors.is_empty() {
-        0
+        ExitStatus::Success
     } else {
-        EXIT_INTERNAL
+        ExitStatus::Failure
     })
 }

@@ -1,5 +1,6 @@
 //! `clawrun kill`: stop a run through its runner.
 
+use crate::core::model::exit::ExitStatus;
 use std::time::Duration;
 
 use crate::core::ops::{kill, resolve::resolve_run};
@@ -21,5 +22,5 @@ pub fn kill(args: &KillArgs, ctx: &Ctx) -> CmdResult {
     } else {
         render::text(&render::runs::kill(&report))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

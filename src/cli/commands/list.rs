@@ -1,6 +1,7 @@
 //! `clawrun list`: running and recent runs, here and on the paired nodes
 //! runs were started on (`run --node`).
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::now_secs;
 use crate::core::ops::list::{self, RunSummary, StatusFilter};
 use crate::core::ops::node_list;
@@ -75,5 +76,5 @@ pub fn list(args: &ListArgs, ctx: &Ctx) -> CmdResult {
     } else {
         render::text(&render::runs::list(&runs))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -3,6 +3,7 @@
 //! environment of that one command (never in argv), and print its launch proof
 //! marked with the node's name.
 
+use crate::core::model::exit::ExitStatus;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
@@ -76,10 +77,7 @@ pub fn run(args: &RunArgs, node: &str, configs: &RunContext, ctx: &Ctx) -> CmdRe
             target.name,
             exit_text(&done)
         );
-        return Ok(done
-            .exit_code
-            .and_then(|c| u8::try_from(c).ok())
-            .unwrap_or(1));
+        return Ok(ExitStatus::from_external(done.exit_code));
     }
     proof(args, &target, &done.stdout, ctx)
 }
@@ -136,7 +134,7 @@ fn proof(args: &RunArgs, node: &NodeInfo, stdout: &str, ctx: &Ctx) -> CmdResult 
             serde_json::to_string_pretty(&v)?
         ))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Flags that mean something only on this machine, or that the node command

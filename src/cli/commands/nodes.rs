@@ -1,6 +1,7 @@
 //! `clawrun nodes`: the paired OpenClaw nodes, whether each is connected and
 //! has this clawrun and the agent CLIs; and the checks `run --node` shares.
 
+use crate::core::model::exit::ExitStatus;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -128,10 +129,7 @@ fn forward(
     eprintln!("🖥 node {}:", run.node_name);
     eprint!("{}", done.stderr);
     render::text(&done.stdout)?;
-    Ok(done
-        .exit_code
-        .and_then(|c| u8::try_from(c).ok())
-        .unwrap_or(1))
+    Ok(ExitStatus::from_external(done.exit_code))
 }
 
 /// One node as `clawrun nodes` shows it.
@@ -181,13 +179,13 @@ pub fn nodes(args: &NodesArgs, ctx: &Ctx) -> CmdResult {
     let reports: Vec<NodeReport> = list.into_iter().map(|n| report(&gateway, n)).collect();
     if args.json {
         render::json(&reports)?;
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     if reports.is_empty() {
         render::text(
             "No paired nodes (pair one: `openclaw node run` on it, then `openclaw nodes approve`).\n",
         )?;
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let mut text = String::new();
     for r in &reports {
@@ -213,5 +211,5 @@ pub fn nodes(args: &NodesArgs, ctx: &Ctx) -> CmdResult {
         ));
     }
     render::text(&text)?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -1,10 +1,10 @@
 //! `clawrun notify`: a progress note from the agent inside its run, through
 //! the runner's control socket.
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::runner::control;
 
 use crate::cli::args::NotifyArgs;
-use crate::cli::exit::EXIT_INTERNAL;
 use crate::cli::{CmdResult, render, runtime};
 
 /// `clawrun notify`.
@@ -39,11 +39,11 @@ pub fn notify(args: &NotifyArgs) -> CmdResult {
             if !args.json {
                 eprintln!("✓ note sent");
             }
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         Some(e) => {
             eprintln!("❌ note not sent: {e}");
-            Ok(EXIT_INTERNAL)
+            Ok(ExitStatus::Failure)
         }
     }
 }

@@ -1,12 +1,12 @@
 //! `clawrun outbox`: list, or deliver, what earlier runs could not deliver.
 
+use crate::core::model::exit::ExitStatus;
 use std::time::Duration;
 
 use crate::core::model::text::count;
 use crate::core::notify::outbox::{self, RetryPolicy};
 
 use crate::cli::args::OutboxArgs;
-use crate::cli::exit::EXIT_INTERNAL;
 use crate::cli::{CmdResult, Ctx, render, runtime};
 
 /// `clawrun outbox list|flush`.
@@ -22,7 +22,11 @@ pub fn outbox(args: &OutboxArgs, ctx: &Ctx) -> CmdResult {
         }
         // An outbox that cannot be read is a failure, never "nothing pending".
         let unreadable = runs.iter().filter(|r| r.error.is_some()).count();
-        return Ok(if unreadable > 0 { EXIT_INTERNAL } else { 0 });
+        return Ok(if unreadable > 0 {
+            ExitStatus::Failure
+        } else {
+            ExitStatus::Success
+        });
     }
     if !args.json {
         announce(&runs_dir, args.wait);
@@ -63,9 +67,9 @@ pub fn outbox(args: &OutboxArgs, ctx: &Ctx) -> CmdResult {
     // Items a live runner holds are being delivered, not left: they do not
     // make the flush fail (README, "Exit codes").
     Ok(if still_pending > 0 || errors > 0 {
-        EXIT_INTERNAL
+        ExitStatus::Failure
     } else {
-        0
+        ExitStatus::Success
     })
 }
 

@@ -1,5 +1,6 @@
 //! `clawrun output`: a run's text so far, the raw stream, or `--follow`.
 
+use crate::core::model::exit::ExitStatus;
 use std::io::{self, Write};
 
 use crate::core::ops::output::{self, FollowEnd, FollowOptions, FollowSink};
@@ -24,7 +25,7 @@ pub fn output(args: &OutputArgs, ctx: &Ctx) -> CmdResult {
     }
     if args.full {
         output::copy_stream(&run, &mut io::stdout().lock())?;
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let text = output::output_text(&run, args.lines)?;
     if args.json {
@@ -43,7 +44,7 @@ pub fn output(args: &OutputArgs, ctx: &Ctx) -> CmdResult {
             eprintln!("(no text yet; run {} is {})", text.run_id, text.status);
         }
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// `output --follow`: print until the run is done, then say how it ended.
@@ -59,7 +60,7 @@ fn follow(args: &OutputArgs, run: &Run, ctx: &Ctx) -> CmdResult {
     };
     let end = output::follow(&ctx.paths, run, &opts, &mut sink)?;
     if end.reader_gone {
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     if args.json && !args.full {
         match sink.end(&end) {
@@ -76,7 +77,7 @@ fn follow(args: &OutputArgs, run: &Run, ctx: &Ctx) -> CmdResult {
             eprintln!("— run {} ended: {}", end.run_id, end.status);
         }
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Standard output as a [`FollowSink`]: text lines, or one JSON object per

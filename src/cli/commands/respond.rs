@@ -1,10 +1,10 @@
 //! `clawrun respond`: answer a multi-turn run waiting for input.
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::ops::resolve::resolve_run;
 use crate::core::runner::control;
 
 use crate::cli::args::RespondArgs;
-use crate::cli::exit::EXIT_INTERNAL;
 use crate::cli::{CmdResult, Ctx, render, runtime};
 
 /// `clawrun respond`.
@@ -27,11 +27,11 @@ pub fn respond(args: &RespondArgs, ctx: &Ctx) -> CmdResult {
                 if !args.json {
                     eprintln!("✓ sent to run {id}");
                 }
-                Ok(0)
+                Ok(ExitStatus::Success)
             }
             Some(e) => {
                 eprintln!("❌ {e}");
-                Ok(EXIT_INTERNAL)
+                Ok(ExitStatus::Failure)
             }
         }
     };

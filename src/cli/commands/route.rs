@@ -2,6 +2,7 @@
 //! list the gateway's sessions (`--list`).
 
 use crate::channels;
+use crate::core::model::exit::ExitStatus;
 use crate::core::now_secs;
 use crate::core::routing::{RouteInput, RouteSource, gateway};
 
@@ -18,7 +19,7 @@ pub fn route(args: &RouteArgs, ctx: &Ctx) -> CmdResult {
         } else {
             render::text(&render::route::sessions(&sessions, now_secs()))?;
         }
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let project = match &args.project {
         Some(p) => std::path::absolute(p)?,
@@ -54,5 +55,5 @@ pub fn route(args: &RouteArgs, ctx: &Ctx) -> CmdResult {
         let extra = [("channel_type", kind.name().to_string())];
         render::text(&render::route::report(&resolved, &input, &extra))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -2,6 +2,7 @@
 //! whose steps this prints) and the hidden `__runner` that executes a
 //! detached run's directory.
 
+use crate::core::model::exit::ExitStatus;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -233,7 +234,7 @@ fn validation(shown: Shown, v: &Validated, host: &Printer) -> CmdResult {
         ];
         render::text(&render::route::report(&spec.route, &v.input, &extra))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// The launch proof of a detached run.
@@ -258,7 +259,7 @@ fn detached(shown: Shown, d: &Detached, host: &Printer) -> CmdResult {
             render::run::launched(&d.proof, spec, d.queue_position, d.max_sessions)
         )?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// How a foreground run ended.

@@ -1,5 +1,6 @@
 //! `clawrun sessions [find LABEL | show ID]`: the session registries.
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::ops::sessions;
 
 use crate::cli::args::{SessionsArgs, SessionsCommand};
@@ -16,7 +17,7 @@ pub fn sessions(args: &SessionsArgs, ctx: &Ctx) -> CmdResult {
             if args.json {
                 let all: Vec<_> = recent.iter().flat_map(|r| &r.entries).collect();
                 render::json(&all)?;
-                return Ok(0);
+                return Ok(ExitStatus::Success);
             }
             let mut out = String::new();
             for r in recent.iter().filter(|r| !r.entries.is_empty()) {
@@ -27,7 +28,7 @@ pub fn sessions(args: &SessionsArgs, ctx: &Ctx) -> CmdResult {
                 out = format!("No sessions in the last {hours} hours.\n");
             }
             render::text(&out)?;
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         Some(SessionsCommand::Find {
             label,
@@ -45,7 +46,7 @@ pub fn sessions(args: &SessionsArgs, ctx: &Ctx) -> CmdResult {
             } else {
                 render::text(&format!("No session labelled like {label:?}.\n"))?;
             }
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         Some(SessionsCommand::Show { id, json }) => {
             let entry = sessions::get(paths, args.backend.as_deref(), file, id)?;
@@ -54,7 +55,7 @@ pub fn sessions(args: &SessionsArgs, ctx: &Ctx) -> CmdResult {
             } else {
                 render::text(&render::sessions::entry(&entry)?)?;
             }
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
     }
 }

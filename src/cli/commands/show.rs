@@ -1,5 +1,6 @@
 //! `clawrun show`: one run.
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::now_secs;
 use crate::core::ops::{resolve::resolve_run, show};
 
@@ -20,5 +21,5 @@ pub fn show(args: &ShowArgs, ctx: &Ctx) -> CmdResult {
     } else {
         render::text(&render::runs::details(&details, now_secs()))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

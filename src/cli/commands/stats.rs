@@ -1,5 +1,6 @@
 //! `clawrun stats`: counts, durations, cost and tokens.
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::now_secs;
 use crate::core::ops::stats;
 
@@ -15,5 +16,5 @@ pub fn stats(args: &StatsArgs, ctx: &Ctx) -> CmdResult {
     } else {
         render::text(&render::stats::stats(&stats))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -1,6 +1,7 @@
 //! `clawrun status`: the runs that are running now (stale records reaped),
 //! here and on the paired nodes runs were started on (`run --node`).
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::now_secs;
 use crate::core::ops::node_list;
 use crate::core::store::node_runs;
@@ -64,7 +65,7 @@ pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
         }
         render::json(&records)?;
         eprint!("{unreadable}");
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     if active.is_empty() && remote.is_empty() {
         let nothing = if unreachable.is_empty() {
@@ -73,7 +74,7 @@ pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
             "No runs are running here or on the nodes that answered."
         };
         render::text(&format!("{nothing}\n{unreadable}"))?;
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let now = now_secs();
     let mut lines: String = active
@@ -94,5 +95,5 @@ pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
         lines.push_str(&format!("🖥 {}: {line}", n.node));
     }
     render::text(&format!("{lines}{unreadable}"))?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

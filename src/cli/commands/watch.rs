@@ -10,6 +10,7 @@
 //! does it parse its command line and build what it needs ([`watch`]) to
 //! record the crash and deliver the crash message and the wake.
 
+use crate::core::model::exit::ExitStatus;
 use std::ffi::OsString;
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
@@ -21,6 +22,7 @@ use crate::core::context::RunContext;
 use crate::core::runner::{self, RunnerEnd, process};
 use crate::core::store::paths::Paths;
 use crate::core::store::run::RunDir;
+use crate::core::sys::group;
 
 use crate::cli::{CmdResult, Ctx, runtime};
 
@@ -53,7 +55,7 @@ pub fn wait_early() -> Option<RunnerEnd> {
         return None;
     }
     drop(args);
-    let parent = process::parent_pid();
+    let parent = group::parent_pid();
     let end = wait_on_stdin();
     let _ = WAITED.set((parent, end));
     Some(end)
@@ -73,17 +75,17 @@ fn wait_on_stdin() -> RunnerEnd {
 /// the crash and deliver the crash message and the wake (see
 /// `crate::core::runner::wait_for_runner`).
 pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
-    let (parent, end) = *WAITED.get_or_init(|| (process::parent_pid(), wait_on_stdin()));
+    let (parent, end) = *WAITED.get_or_init(|| (group::parent_pid(), wait_on_stdin()));
     if end == RunnerEnd::Finished {
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
-    if !process::parent_exited(parent, Duration::from_secs(2)) {
+    if !group::parent_exited(parent, Duration::from_secs(2)) {
         // Not the runner's death (a watcher started by hand, stdin closed):
         // a live run is never marked crashed.
         eprintln!(
             "⚠ the watcher's input closed while its runner (pid {parent}) runs: nothing recorded"
         );
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let dir = RunDir::open(PathBuf::from(dir));
     let spec = dir.read_spec()?;
@@ -107,7 +109,7 @@ pub fn watch(dir: &std::path::Path, ctx: &Ctx) -> CmdResult {
         );
     }
     runtime()?.block_on(runner::record_crash(&dir, &rctx, channel, &message))?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Start the watcher of this runner (`clawrun __watch DIR`). A watcher that

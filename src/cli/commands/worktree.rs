@@ -1,5 +1,6 @@
 //! `clawrun worktree list|merge|discard`: the runs' own git worktrees.
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::ops::worktree;
 
 use crate::cli::args::{WorktreeArgs, WorktreeCommand};
@@ -34,5 +35,5 @@ pub fn worktree(args: &WorktreeArgs, ctx: &Ctx) -> CmdResult {
             }
         }
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

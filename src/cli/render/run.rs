@@ -3,6 +3,7 @@
 //! that says how a foreground run ended.
 
 use crate::core::git::RunWorktree;
+use crate::core::model::exit::ExitStatus;
 use crate::core::model::state::Outcome;
 use crate::core::notify;
 use crate::core::runner::{LaunchProof, RunReport};
@@ -133,7 +134,7 @@ pub fn done(report: &RunReport) -> String {
     for e in &report.storage_errors {
         out.push_str(&format!("❌ Not saved: {e}\n"));
     }
-    if !report.storage_errors.is_empty() && report.exit_code == 1 {
+    if !report.storage_errors.is_empty() && report.exit_code == ExitStatus::Failure {
         out.push_str("❌ The run's results could not all be saved (exit 1).\n");
     }
     out

@@ -1,6 +1,7 @@
 //! Runs as text: the `list` table, `show`'s details, `status` lines, and the
 //! `kill` summary.
 
+use crate::core::model::state::Outcome;
 use crate::core::notify;
 use crate::core::notify::stale;
 use crate::core::ops::kill::{KillPath, KillReport};
@@ -272,7 +273,7 @@ pub fn status_line(dir: &RunDir, r: &RunRecord, now: i64) -> String {
 
 /// What `kill` did, in one line.
 pub fn kill(report: &KillReport) -> String {
-    let icon = if report.outcome == "killed" {
+    let icon = if report.outcome == Outcome::Killed {
         "⛔"
     } else {
         "ℹ"
@@ -284,7 +285,9 @@ pub fn kill(report: &KillReport) -> String {
     };
     let mut out = format!(
         "{icon} run {} {} ({:.1}s, via {via})\n",
-        report.run_id, report.outcome, report.seconds
+        report.run_id,
+        report.outcome.as_str(),
+        report.seconds
     );
     if let Some(line) = crate::core::notify::followups_not_run_line(&report.followups_not_run) {
         out.push_str(&format!(

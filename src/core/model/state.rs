@@ -36,16 +36,9 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The runner's exit code for this outcome (documented in README).
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Completed => 0,
-            Outcome::Failed => 3,
-            Outcome::Timeout => 4,
-            Outcome::Killed => 5,
-            Outcome::ResumeFailed => 6,
-            Outcome::Crashed => 1,
-        }
+    /// The runner's exit status for this outcome (documented in README).
+    pub fn exit_code(self) -> crate::core::model::exit::ExitStatus {
+        self.into()
     }
 
     /// The registry/run status word.

@@ -22,19 +22,8 @@ pub fn fmt_duration(secs: i64) -> String {
     }
 }
 
-/// Escape text for Telegram HTML.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escape text for Telegram HTML (the Telegram channel's own escaping).
+pub use crate::channels::telegram_text::escape_html as esc;
 
 /// The one command that continues a run's session, written the same in the
 /// result message, the wake and `clawrun show`: the task goes in a file

@@ -48,7 +48,7 @@ impl WakeStatus {
     /// `None` while waiting.
     pub fn exit_code(self) -> Option<u8> {
         match self {
-            Self::Ended(outcome) => Some(outcome.exit_code()),
+            Self::Ended(outcome) => Some(outcome.exit_code().code()),
             Self::Waiting => None,
         }
     }

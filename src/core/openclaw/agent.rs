@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::core::child_output::{CappedOutput, wait_capped};
+use crate::core::sys::child_output::CappedOutput;
+use crate::core::sys::programs::{Bounded, output_within};
 
 /// The variable OpenClaw's agent `exec` tool sets in its child's environment
 /// (with the value [`OPENCLAW_SHELL_EXEC`]). With it the `openclaw` CLI
@@ -242,38 +243,26 @@ pub(crate) fn cli_command(program: &Path, hidden: &[&str]) -> tokio::process::Co
 /// Permanent when it cannot start, transient when waiting fails or it
 /// outlives `limit`.
 pub(crate) async fn run_bounded(
-    mut cmd: tokio::process::Command,
+    cmd: tokio::process::Command,
     program: &Path,
     limit: Duration,
     what: &str,
 ) -> Result<CappedOutput, AgentWakeError> {
-    let child = cmd.spawn().map_err(|e| {
-        AgentWakeError::Permanent(format!(
+    match output_within(cmd, limit, WAKE_OUTPUT_CAP).await {
+        Ok(out) => Ok(out),
+        Err(Bounded::Spawn(e)) => Err(AgentWakeError::Permanent(format!(
             "cannot run {} for the wake ({e}); set telegram.openclaw_program in clawrun.toml",
             program.display()
-        ))
-    })?;
-    let pid = child.id();
-    match tokio::time::timeout(limit, wait_capped(child, WAKE_OUTPUT_CAP)).await {
-        Ok(Ok(out)) => Ok(out),
-        Ok(Err(e)) => Err(AgentWakeError::Transient(format!(
+        ))),
+        Err(Bounded::Wait(e)) => Err(AgentWakeError::Transient(format!(
             "waiting for {}: {e}",
             program.display()
         ))),
-        Err(_) => {
-            // The child itself is killed on drop; its process group may hold helpers.
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            Err(AgentWakeError::Transient(format!(
-                "`{} {what}` did not finish within {}s",
-                program.display(),
-                limit.as_secs()
-            )))
-        }
+        Err(Bounded::Timeout) => Err(AgentWakeError::Transient(format!(
+            "`{} {what}` did not finish within {}s",
+            program.display(),
+            limit.as_secs()
+        ))),
     }
 }
 

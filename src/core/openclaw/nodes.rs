@@ -98,6 +98,8 @@ impl NodeGateway {
     /// The gateway reached through the `openclaw` program `openclaw` (a path,
     /// or a name looked up in `path_var`), with `node` from `path_var`.
     pub fn locate(openclaw: &Path, path_var: &str, timeout: Duration) -> Result<Self, NodeError> {
+        // Not `sys::programs::find_program`: `openclaw` is only located
+        // (its package directory is what counts), so it need not be executable.
         let find = |p: &Path| -> Option<PathBuf> {
             if p.components().count() > 1 {
                 return p.is_file().then(|| p.to_path_buf());

@@ -16,12 +16,12 @@ use super::resolve::{Run, agent_alive, norm_label, registries, runner_alive};
 use crate::core::error::{Error, Result};
 use crate::core::model::state::Outcome;
 use crate::core::now_secs;
-use crate::core::runner::process;
 use crate::core::store::paths::Paths;
 use crate::core::store::registry::Status;
 use crate::core::store::run::{RunRecord, RunStatus};
 use crate::core::store::sessions::registry_status;
 use crate::core::store::timefmt;
+use crate::core::sys::group;
 
 /// How long `kill` waits for the run to finish.
 pub const DEFAULT_KILL_WAIT: Duration = Duration::from_secs(30);
@@ -56,9 +56,10 @@ pub enum KillPath {
 pub struct KillReport {
     /// Run id.
     pub run_id: String,
-    /// The run's final status word (`killed` normally; the run's own outcome
-    /// when it finished before the signal took effect).
-    pub outcome: String,
+    /// How the run ended ([`Outcome::Killed`] normally; the run's own outcome
+    /// when it finished before the signal took effect). Written as its status
+    /// word (`"killed"`).
+    pub outcome: Outcome,
     /// How it was stopped.
     pub via: KillPath,
     /// Seconds from the request to the record saying done.
@@ -155,9 +156,9 @@ fn signal_runner(
     let mut signalled: Option<u32> = None;
     loop {
         let rec = run.dir.read_record()?;
-        if rec.status.is_done() {
+        if let RunStatus::Done(outcome) = rec.status {
             return Ok(Stopping::Finished(finished_by_runner(
-                &rec, started, deadline,
+                &rec, outcome, started, deadline,
             )));
         }
         if runner_alive(&rec) {
@@ -165,7 +166,7 @@ fn signal_runner(
             // timeout. A record naming a new runner (a detached runner takes
             // over from the `run --detach` that created the record) gets it too.
             if signalled != Some(rec.runner_pid) {
-                process::terminate(rec.runner_pid).map_err(|e| {
+                group::terminate(rec.runner_pid).map_err(|e| {
                     Error::io(format!("signalling the runner (pid {})", rec.runner_pid), e)
                 })?;
                 signalled = Some(rec.runner_pid);
@@ -197,7 +198,12 @@ fn signal_runner(
 
 /// The runner finished the run: its notification and registry write come
 /// right after the record, so wait (a little) for it to exit.
-fn finished_by_runner(rec: &RunRecord, started: Instant, deadline: Instant) -> KillReport {
+fn finished_by_runner(
+    rec: &RunRecord,
+    outcome: Outcome,
+    started: Instant,
+    deadline: Instant,
+) -> KillReport {
     let exit_by = (Instant::now() + RUNNER_EXIT_WAIT).min(deadline.max(Instant::now()));
     let mut runner_exited = !runner_alive(rec);
     while !runner_exited && Instant::now() < exit_by {
@@ -206,7 +212,7 @@ fn finished_by_runner(rec: &RunRecord, started: Instant, deadline: Instant) -> K
     }
     KillReport {
         run_id: rec.run_id.clone(),
-        outcome: rec.status.as_str().to_owned(),
+        outcome,
         via: KillPath::Runner,
         seconds: started.elapsed().as_secs_f64(),
         error: rec.error.clone(),
@@ -247,7 +253,7 @@ fn close_orphan(
     run.dir.release_reserve();
     Ok(KillReport {
         run_id: rec.run_id.clone(),
-        outcome: outcome.as_str().to_owned(),
+        outcome,
         via,
         seconds: started.elapsed().as_secs_f64(),
         error: Some(error),
@@ -324,7 +330,7 @@ fn settled_without_runner(
 /// SIGTERM the agent's group, wait up to `grace`, SIGKILL whatever is left.
 fn stop_group(rec: &RunRecord, grace: Duration) {
     if let Some(pgid) = rec.agent_pid {
-        process::stop_group_blocking(pgid, grace, KILL_POLL);
+        group::stop_group_blocking(pgid, grace, KILL_POLL);
     }
 }
 

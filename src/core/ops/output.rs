@@ -22,9 +22,10 @@ use crate::core::store::run::files;
 pub const DEFAULT_OUTPUT_LINES: usize = 50;
 /// How often `output --follow` looks for new lines.
 pub const DEFAULT_FOLLOW_POLL: Duration = Duration::from_millis(200);
-/// A stream line longer than this is skipped by `output` (a partial line is
-/// buffered until its newline arrives; this bounds that buffer).
-const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// A stream line longer than the runner's bound is skipped by `output` too (a
+/// partial line is buffered until its newline arrives; this bounds that
+/// buffer).
+use crate::core::runner::MAX_LINE_BYTES;
 /// Read size for the stream.
 const CHUNK_BYTES: usize = 64 * 1024;
 

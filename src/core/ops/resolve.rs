@@ -11,10 +11,11 @@
 
 use crate::backends::config::{self as backends_config, BACKEND_NAMES};
 use crate::core::error::{Error, Result};
-use crate::core::runner::{self, process};
+use crate::core::runner;
 use crate::core::store::paths::Paths;
 use crate::core::store::registry::{Entry, Registry};
 use crate::core::store::run::{self, RunDir, RunRecord, files};
+use crate::core::sys::group;
 
 /// At most this many candidates are listed in an "ambiguous" error.
 const MAX_CANDIDATES_SHOWN: usize = 10;
@@ -23,12 +24,12 @@ const MAX_CANDIDATES_SHOWN: usize = 10;
 /// reused pid is not our runner; a zombie is dead). Without /proc, the pid
 /// alone decides.
 pub fn runner_alive(record: &RunRecord) -> bool {
-    process::runner_alive(record.runner_pid)
+    group::runner_alive(record.runner_pid)
 }
 
 /// Whether any process of the agent's process group is alive.
 pub fn agent_alive(record: &RunRecord) -> bool {
-    record.agent_pid.is_some_and(process::group_alive)
+    record.agent_pid.is_some_and(group::group_alive)
 }
 
 /// The runs that are active now (`starting` or `running`), after reaping stale
@@ -37,9 +38,9 @@ pub fn agent_alive(record: &RunRecord) -> bool {
 /// the crash message and wake queued in its outbox (see
 /// [`runner::close_reaped`]; the runner's watcher usually got there first).
 pub fn active_runs(paths: &Paths) -> Vec<(RunDir, RunRecord)> {
-    run::active_runs_with(&paths.runs_dir(), process::runner_alive, |dir, rec| {
+    run::active_runs_with(&paths.runs_dir(), group::runner_alive, |dir, rec| {
         if let Some(pgid) = rec.agent_pid {
-            process::kill_group(pgid);
+            group::kill_group(pgid);
         }
         runner::close_reaped(dir, rec, paths);
     })

@@ -15,7 +15,7 @@
 //! in one `read` ([`wait_for_runner`]): no runtime, no polling. A runner that
 //! finishes writes [`WATCH_DONE`] first, and the watcher exits quietly; end of
 //! file without it, with the watcher handed to a new parent
-//! ([`process::parent_exited`]), means the runner died, and the watcher runs
+//! ([`crate::core::sys::group::parent_exited`]), means the runner died, and the watcher runs
 //! [`record_crash`] and delivers the crash message and the wake.
 
 use std::io::Read;
@@ -36,7 +36,8 @@ use crate::core::store::run::{self, RunDir, RunRecord, RunSpec, RunStatus};
 use crate::core::store::sessions::SessionLog;
 
 use super::control::CONTROL_SOCKET_NAME;
-use super::{follower, process};
+use super::follower;
+use crate::core::sys::group;
 
 /// The byte a finishing runner writes to its watcher: "I am done, go".
 pub const WATCH_DONE: u8 = b'd';
@@ -134,7 +135,7 @@ fn close_dead_run(
     }
     if let Some(pgid) = record.agent_pid {
         let grace = Duration::from_secs(spec.limits.grace_secs).min(CRASH_GRACE);
-        process::stop_group_blocking(pgid, grace, Duration::from_millis(50));
+        group::stop_group_blocking(pgid, grace, Duration::from_millis(50));
     }
     // Before the record says crashed: an exec follower that sees it exits.
     let follower = follower::follower_state(&dir.path);

@@ -13,8 +13,8 @@ use crate::core::store::fsutil;
 use crate::core::store::paths::Paths;
 use crate::core::store::run::{RunDir, RunStatus, files};
 
-use super::process;
 use super::queue::Admission;
+use crate::core::sys::session;
 
 /// What `--detach` prints: proof that the agent started, or that the run
 /// waits in the queue.
@@ -91,14 +91,14 @@ pub fn spawn_detached(
     match admission {
         Admission::Slot(slot) => {
             cmd.arg("--slot-fd").arg(HANDED_SLOT_FD.to_string());
-            process::hand_down_fd(&mut cmd, slot.as_raw_fd(), HANDED_SLOT_FD);
+            session::hand_down_fd(&mut cmd, slot.as_raw_fd(), HANDED_SLOT_FD);
         }
         Admission::Queue(_) => {
             cmd.arg("--queue");
         }
     }
     // A closing terminal or the caller's exit must not reach the runner.
-    process::new_session(&mut cmd);
+    session::new_session(&mut cmd);
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::io(format!("starting the runner {}", exe.display()), e))?;

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use crate::backends::Protocol;
 use crate::core::error::Result;
 use crate::core::model::events::FailureKind;
+use crate::core::model::exit::ExitStatus as Exit;
 use crate::core::model::state::{Outcome, RunState};
 use crate::core::notify::{self, WakeStatus};
 use crate::core::store::fsutil;
@@ -18,9 +19,10 @@ use crate::core::store::run::{RunSpec, files};
 
 use super::RunReport;
 use super::attempt::{Attempt, Loop};
-use super::process;
 use super::record::Ending;
 use super::supervisor::Supervisor;
+use crate::core::sys::fs::copy_atomic;
+use crate::core::sys::group;
 
 /// Why supervision stopped the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,24 +135,6 @@ fn checked_write(
     write(path).map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
-/// Copy `from` to `to` atomically (temp file in `to`'s directory, 0600, fsync, rename).
-fn copy_atomic(from: &Path, to: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = to
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".clawrun-")
-        .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)?;
-    std::io::copy(&mut std::fs::File::open(from)?, tmp.as_file_mut())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(to).map_err(|e| e.error)?;
-    Ok(())
-}
-
 /// `HH:MM UTC` of a Unix time.
 pub(crate) fn hh_mm_utc(t: i64) -> String {
     let day = t.rem_euclid(86_400);
@@ -203,7 +187,7 @@ impl Supervisor<'_> {
             }
             None => None,
         };
-        let agent_exit = status.as_ref().map(process::exit_code);
+        let agent_exit = status.as_ref().map(group::exit_code);
         let mut closing = self
             .protocol
             .finish(status.as_ref().and_then(ExitStatus::code), &stderr_tail);
@@ -301,8 +285,8 @@ impl Supervisor<'_> {
     fn report(&mut self, e: Ended) -> RunReport {
         // What could not be made durable turns a success into exit 1.
         let exit_code = match e.outcome.exit_code() {
-            0 if !e.storage_errors.is_empty() => 1,
-            code => code,
+            Exit::Success if !e.storage_errors.is_empty() => Exit::Failure,
+            status => status,
         };
         RunReport {
             run_id: self.job.spec.run_id.clone(),

@@ -163,7 +163,7 @@ pub async fn wait_for_end(dir: &RunDir) -> RunRecord {
         tokio::time::sleep(FOLLOW_POLL).await;
     };
     let runner_gone = async {
-        while super::process::runner_alive(rec.runner_pid) {
+        while crate::core::sys::group::runner_alive(rec.runner_pid) {
             tokio::time::sleep(FOLLOW_POLL).await;
         }
     };

@@ -64,16 +64,18 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::model::state::Outcome;
 use crate::core::store::run::{self, CompletionMode, NotifySettings, RunLimits};
 
 pub use crash::{RunnerEnd, WATCH_DONE, close_reaped, record_crash, wait_for_runner};
 pub use detach::{LaunchProof, LaunchStatus, spawn_detached};
 pub(crate) use inherit::named_run;
+pub(crate) use io::MAX_LINE_BYTES;
 pub use preflight::check as preflight;
 pub use queue::{Admission, admit, describe, slots};
 pub use routed::{RoutingOptions, route, route_input};
-pub use setup::{Prepared, create, find_program, prepare, prepare_in};
+pub use setup::{Prepared, create, prepare, prepare_in};
 pub use supervisor::{execute, execute_admitted};
 pub use validate::read_task;
 pub use worktree::WorktreeOptions;
@@ -328,8 +330,8 @@ pub struct RunReport {
     pub run_id: String,
     /// Outcome.
     pub outcome: Outcome,
-    /// The runner's exit code for it.
-    pub exit_code: u8,
+    /// The runner's exit status for it (what `clawrun run` exits with).
+    pub exit_code: ExitStatus,
     /// The agent's exit code.
     pub agent_exit_code: Option<i32>,
     /// Resume id of the session.

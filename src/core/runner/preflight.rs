@@ -15,7 +15,7 @@ use crate::core::openclaw::config as openclaw_config;
 use crate::core::store::paths::ProcessEnv;
 use crate::core::store::run::RunSpec;
 
-use super::setup::find_program;
+use crate::core::sys::programs::find_program;
 
 /// Refuse the run `spec` (routed) when what it needs is not there.
 ///

@@ -14,8 +14,9 @@ use crate::core::error::Result;
 use crate::core::model::state::{Outcome, RunState};
 use crate::core::now_secs;
 use crate::core::store::iterations::Iterations;
-use crate::core::store::run::{self, RunDir, RunRecord, RunSpec, RunStatus};
+use crate::core::store::run::{RunDir, RunRecord, RunSpec, RunStatus};
 use crate::core::store::sessions::SessionLog;
+use crate::core::sys::usage;
 
 /// How often `run.json` is refreshed while the agent runs (when something changed).
 const RECORD_REFRESH: Duration = Duration::from_secs(5);
@@ -181,7 +182,7 @@ impl<'a> RecordKeeper<'a> {
         r.ended_at = Some(now_secs());
         r.exit_code = end.agent_exit;
         r.error = end.error;
-        let (cpu_ms, rss_kb) = run::self_usage();
+        let (cpu_ms, rss_kb) = usage::self_usage();
         r.runner_cpu_ms = Some(cpu_ms);
         r.runner_peak_rss_kb = Some(rss_kb);
         let mut failed = Vec::new();

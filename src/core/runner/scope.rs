@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::core::store::paths::{Env, Paths, ProcessEnv};
+use crate::core::sys::programs::find_program;
 
 /// What the choice depends on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,7 +48,7 @@ impl ScopeHost {
         }
         Self {
             service,
-            systemd_run: find_program(env, "systemd-run"),
+            systemd_run: find_program("systemd-run", env.var("PATH").as_deref()),
             user_manager: user_manager_answers(env),
         }
     }
@@ -138,17 +139,6 @@ pub fn runner_command(exe: &Path, paths: &Paths, run_dir: &Path) -> Command {
             Command::new(exe)
         }
     }
-}
-
-/// The first executable `name` on `PATH`.
-fn find_program(env: &dyn Env, name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = env.var("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
 }
 
 /// Whether the user's systemd manager takes a connection: its private

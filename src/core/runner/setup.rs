@@ -52,26 +52,6 @@ pub struct Prepared {
     pub(crate) worktree: Decision,
 }
 
-/// Find `program` the way `execvp` would: a path is checked as is, a bare name
-/// is looked up on `PATH`.
-pub fn find_program(program: &str, path_var: Option<&str>) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| {
-        std::fs::metadata(p)
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false)
-    };
-    if program.contains('/') {
-        let p = PathBuf::from(program);
-        return executable(&p).then_some(p);
-    }
-    path_var?
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(|d| Path::new(d).join(program))
-        .find(|p| executable(p))
-}
-
 /// Validate everything about a run, with `clawrun.toml`'s defaults: reads
 /// the config files under `paths` (see [`RunContext::load`]), then as
 /// `prepare_in`. Touches nothing on disk (reads only).

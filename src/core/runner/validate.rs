@@ -10,8 +10,8 @@ use crate::backends::{AnyBackend, Backend, Capabilities, PermissionStyle, RunReq
 use crate::core::error::{Error, Result};
 use crate::core::model::approval::{ApprovalMode, MAX_APPROVAL_TIMEOUT_SECS};
 use crate::core::store::paths::Paths;
+use crate::core::sys::programs::find_program;
 
-use super::setup::find_program;
 use super::{MAX_TASK_BYTES, MAX_TIMEOUT_SECS, RunOptions, TaskSource};
 
 pub(super) fn usage(msg: impl Into<String>) -> Error {
@@ -282,14 +282,6 @@ pub(super) fn check_program(backend: &AnyBackend, paths: &Paths) -> Result<()> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn finds_programs_on_path() {
-        assert!(find_program("sh", Some("/nonexistent:/bin:/usr/bin")).is_some());
-        assert!(find_program("definitely-not-a-program-xyz", Some("/bin:/usr/bin")).is_none());
-        assert!(find_program("/bin/sh", None).is_some());
-        assert!(find_program("sh", None).is_none());
-    }
 
     #[test]
     fn capabilities_decide_the_backend_flags() {

@@ -18,11 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::backends::{AnyBackend, Backend, RunRequest};
 use crate::core::model::state::RunState;
-use crate::core::runner::process;
 use crate::core::runner::reactions::version_warning;
-use crate::core::runner::setup::find_program;
 use crate::core::store::fsutil;
 use crate::core::store::paths::Paths;
+use crate::core::sys::programs::{find_program, find_version, run_version};
 
 /// Distinct unknown event types in one run from which the guard says that the
 /// CLI may have changed. One or two are a new event the parser can live
@@ -158,25 +157,10 @@ pub async fn program_version(backend: &AnyBackend, paths: &Paths) -> Option<Stri
     Some(version)
 }
 
-/// The first version number in a `--version` answer (`codex-cli 0.171.0`,
-/// `2.1.197 (Claude Code)` → `0.171.0`, `2.1.197`).
-pub fn find_version(text: &str) -> Option<String> {
-    text.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
-        .map(|t| t.trim_start_matches('v'))
-        .find(|t| {
-            let parts: Vec<&str> = t.split('.').collect();
-            parts.len() >= 2
-                && parts
-                    .iter()
-                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .map(str::to_owned)
-}
-
 /// Run `<path> --version` (killed after [`VERSION_TIMEOUT`]) and read the
 /// version number it prints (`codex-cli 0.171.0` → `0.171.0`).
 async fn ask_version(path: &Path) -> Option<String> {
-    let out = process::run_version(path, VERSION_TIMEOUT).await.ok()?;
+    let out = run_version(path, VERSION_TIMEOUT).await.ok()?;
     if out.code != Some(0) {
         return None;
     }

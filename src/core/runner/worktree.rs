@@ -19,7 +19,7 @@ use crate::core::store::paths::Paths;
 use crate::core::store::run;
 
 use super::inherit::LastRun;
-use super::process;
+use crate::core::sys::group;
 
 /// Whether and how `clawrun run` makes a worktree (part of [`super::RunOptions`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -174,7 +174,7 @@ fn reuse(wt: &RunWorktree, project: &Path) -> Result<Option<Decision>> {
 fn another_run_in(top: &Path, paths: &Paths) -> bool {
     run::list_runs(&paths.runs_dir())
         .into_iter()
-        .filter(|(_, r)| !r.status.is_done() && process::runner_alive(r.runner_pid))
+        .filter(|(_, r)| !r.status.is_done() && group::runner_alive(r.runner_pid))
         .any(|(_, r)| {
             let repo = match &r.worktree {
                 Some(w) => Some(w.repo.clone()),

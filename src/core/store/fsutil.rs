@@ -55,6 +55,13 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
 /// Open `path` for reading and writing (a lock file), creating it with mode
 /// 0600 and keeping what it holds. Refuses to follow a symlink at `path`.
 ///
+/// The descriptor is close-on-exec, as every file the standard library opens
+/// (it adds `O_CLOEXEC` whatever the flags say). A `max_sessions` slot
+/// (`store::slots`) still reaches the detached runner it is handed to:
+/// `sys::session::hand_down_fd` gives the child a `dup2` copy, which the kernel
+/// creates without close-on-exec; the parent's own descriptor keeps it, so no
+/// other child (the agent, the watcher) inherits the lock.
+///
 /// # Errors
 /// Any I/O error, including `ELOOP` for a symlink.
 pub fn open_private_rw(path: &Path) -> io::Result<fs::File> {
@@ -226,6 +233,21 @@ pub fn check_output_target(path: &Path) -> Result<(), String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_lock_file_is_private_close_on_exec_and_no_symlink() {
+        use std::os::fd::AsRawFd;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("slot-0.lock");
+        let file = open_private_rw(&path).unwrap();
+        // SAFETY: F_GETFD only reads the descriptor's flags.
+        let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFD) };
+        assert!(flags & libc::FD_CLOEXEC != 0, "flags {flags:#x}");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::os::unix::fs::symlink(&path, tmp.path().join("link")).unwrap();
+        assert!(open_private_rw(&tmp.path().join("link")).is_err());
+    }
 
     #[test]
     fn an_append_after_a_torn_line_starts_on_a_new_line() {

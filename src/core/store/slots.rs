@@ -163,14 +163,14 @@ impl Slots {
         // Numbered under the counter's lock, so a later ticket never has a
         // lower number; locked before it gets its name in the queue, so it is
         // never seen unlocked there.
-        let counter = open_lock_file(&self.dir.join("counter"))?;
+        let counter = fsutil::open_private_rw(&self.dir.join("counter"))?;
         let mut counter =
             Flock::lock(counter, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))?;
         remove_stale_new_tickets(&waiting);
         let number = next_number(&mut counter)?;
         let name = format!("{number:020}-{run_id}");
         let new = waiting.join(format!(".new-{name}"));
-        let file = open_lock_file(&new)?;
+        let file = fsutil::open_private_rw(&new)?;
         if !try_flock(&file, true)? {
             return Err(io::Error::other(format!(
                 "{} is locked by another process",
@@ -339,7 +339,7 @@ impl Slots {
                 std::thread::sleep(Duration::from_millis(5));
             }
             for index in 0..self.max {
-                let file = open_lock_file(&self.slot_path(index))?;
+                let file = fsutil::open_private_rw(&self.slot_path(index))?;
                 if try_flock(&file, true)? {
                     return Ok(Some(Slot { file, index }));
                 }
@@ -395,18 +395,6 @@ fn next_number(counter: &mut File) -> io::Result<u64> {
     counter.write_all(number.to_string().as_bytes())?;
     counter.sync_data()?;
     Ok(number)
-}
-
-/// Open (creating, 0600, no symlink) a file used only for its lock.
-fn open_lock_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
 }
 
 /// Whether another process holds the lock on `path` (a missing file is not

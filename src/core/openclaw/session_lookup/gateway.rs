@@ -1,7 +1,7 @@
 //! [`SessionSource`] over the gateway's `sessions_list` tool: paged search,
 //! and the delivery context of each session read from any of its wrappings.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -10,6 +10,7 @@ use super::{
     ToolInvoker,
 };
 use crate::core::openclaw::session_key::{SessionKey, is_telegram_chat_id};
+use crate::core::store::timefmt::now_ms;
 
 /// [`SessionSource`] over the gateway's `sessions_list` tool.
 #[derive(Debug, Clone)]
@@ -150,13 +151,6 @@ impl<I: ToolInvoker> SessionSource for GatewaySessions<I> {
         .await?;
         Ok(out)
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// Read a `sessions_list` answer in any of its wrappings: the HTTP envelope

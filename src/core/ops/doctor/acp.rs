@@ -10,8 +10,7 @@ use super::clis::{compare_versions, last_line};
 use super::{Check, CheckStatus, DoctorOptions};
 use crate::backends::config::BackendsConfig;
 use crate::backends::{AnyBackend, Backend, RunRequest};
-use crate::core::runner::version_guard::find_version;
-use crate::core::runner::{find_program, process};
+use crate::core::sys::programs::{self, find_program, find_version};
 
 /// One check per `[acp.<name>]` table, in name order.
 pub(super) async fn check_acp_agents(
@@ -49,7 +48,7 @@ async fn check_agent(backend: &AnyBackend, backends_path: &Path, opts: &DoctorOp
         ));
     };
     let at = path.display();
-    let answer = match process::run_version(&path, opts.timeout).await {
+    let answer = match programs::run_version(&path, opts.timeout).await {
         Ok(out) if out.code == Some(0) => find_version(&out.stdout)
             .or_else(|| find_version(&out.stderr))
             .ok_or_else(|| {
@@ -63,12 +62,12 @@ async fn check_agent(backend: &AnyBackend, backends_path: &Path, opts: &DoctorOp
             out.code
                 .map_or_else(|| "a signal".to_owned(), |c| c.to_string())
         )),
-        Err(process::VersionError::Timeout) => Err(format!(
+        Err(programs::VersionError::Timeout) => Err(format!(
             "`--version` did not answer within {}s",
             opts.timeout.as_secs_f64()
         )),
-        Err(process::VersionError::Spawn(e)) => Err(format!("`--version` could not run: {e}")),
-        Err(process::VersionError::NotFound) => Err("`--version` could not run".to_owned()),
+        Err(programs::VersionError::Spawn(e)) => Err(format!("`--version` could not run: {e}")),
+        Err(programs::VersionError::NotFound) => Err("`--version` could not run".to_owned()),
     };
     let tested = backend.tested_version();
     match answer {

@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::core::model::exit::ExitStatus;
 use crate::core::openclaw::gateway::{HttpTimeouts, redact};
 use crate::core::store::paths::{Env, Paths};
 
@@ -103,9 +104,14 @@ pub struct DoctorReport {
 }
 
 impl DoctorReport {
-    /// The process exit code: 0 when no check failed, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
-        u8::from(!self.ok)
+    /// The process exit status: success when no check failed, a failure
+    /// otherwise.
+    pub fn exit_code(&self) -> ExitStatus {
+        if self.ok {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        }
     }
 }
 

@@ -26,7 +26,7 @@ pub(super) fn check_wake_program(config: &Config, oc: &OpenclawConfig, env: &dyn
     let name = "openclaw CLI (wakes)";
     let program = config.telegram.openclaw_program.display().to_string();
     let path_var = env.var("PATH");
-    if let Some(path) = crate::core::runner::find_program(&program, path_var.as_deref()) {
+    if let Some(path) = crate::core::sys::programs::find_program(&program, path_var.as_deref()) {
         return Check::new(
             name,
             CheckStatus::Ok,

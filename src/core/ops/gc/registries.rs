@@ -9,11 +9,11 @@ use std::path::Path;
 use super::{GcReport, KeptEntries, RemovedEntry, SECS_PER_DAY, is_run_id};
 use crate::backends::config::BACKEND_NAMES;
 use crate::core::error::Result;
-use crate::core::runner::process;
 use crate::core::store::paths::Paths;
 use crate::core::store::registry::{Entry, Registry, Status};
 use crate::core::store::run::RunDir;
 use crate::core::store::timefmt;
+use crate::core::sys::group;
 
 /// Prune each backend's registry.
 pub(super) fn collect_registries(
@@ -98,7 +98,7 @@ fn run_may_be_live(e: &Entry, runs_dir: &Path, removed_runs: &HashSet<String>) -
         return false;
     }
     match RunDir::open(path).read_record() {
-        Ok(rec) => !rec.status.is_done() && process::runner_alive(rec.runner_pid),
+        Ok(rec) => !rec.status.is_done() && group::runner_alive(rec.runner_pid),
         // A run directory whose record cannot be read: keep, never guess.
         Err(_) => true,
     }

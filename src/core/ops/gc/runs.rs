@@ -11,9 +11,9 @@ use std::time::UNIX_EPOCH;
 use super::{GcReport, SECS_PER_DAY, TOMBSTONE_PREFIX, is_run_id};
 use crate::core::notify::outbox::Outbox;
 use crate::core::now_secs;
-use crate::core::runner::process;
 use crate::core::store::paths::Paths;
 use crate::core::store::run::{RunDir, RunRecord, files};
+use crate::core::sys::group;
 
 /// One entry of `runs/` as first seen.
 struct Seen {
@@ -144,7 +144,7 @@ fn read_run(name: String, dir: RunDir, report: &mut GcReport) -> Option<Seen> {
 fn active_names(paths: &Paths, seen: &[Seen], dry_run: bool) -> HashSet<String> {
     if dry_run {
         seen.iter()
-            .filter(|s| !s.record.status.is_done() && process::runner_alive(s.record.runner_pid))
+            .filter(|s| !s.record.status.is_done() && group::runner_alive(s.record.runner_pid))
             .map(|s| s.name.clone())
             .collect()
     } else {
