@@ -36,12 +36,13 @@ pub fn setup(sb: &Sandbox, gateway_port: u16, api_root: &str) {
             "channels": {"telegram": {"botToken": BOT_TOKEN, "apiRoot": api_root}}
         }),
     );
-    // The OpenClaw CLI used for the wake: records its argv, answers like the real one.
+    // The OpenClaw CLI used for the wake: records its argv and environment (each
+    // file whole: written aside, then renamed), answers like the real one.
     let fake = sb.bin.join("openclaw");
     std::fs::write(
         &fake,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nenv > '{}'\nf=; prev=; for a in \"$@\"; do [ \"$prev\" = --message-file ] && f=$a; prev=$a; done\n[ -n \"$f\" ] && cat \"$f\" > '{}'\necho '{{\"runId\":\"r1\",\"status\":\"ok\",\"summary\":\"completed\",\"deliveryStatus\":{{\"requested\":true,\"attempted\":true,\"status\":\"sent\",\"succeeded\":true}}}}'\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{0}.tmp' && mv '{0}.tmp' '{0}'\nenv > '{1}.tmp' && mv '{1}.tmp' '{1}'\nf=; prev=; for a in \"$@\"; do [ \"$prev\" = --message-file ] && f=$a; prev=$a; done\n[ -n \"$f\" ] && cat \"$f\" > '{2}'\necho '{{\"runId\":\"r1\",\"status\":\"ok\",\"summary\":\"completed\",\"deliveryStatus\":{{\"requested\":true,\"attempted\":true,\"status\":\"sent\",\"succeeded\":true}}}}'\n",
             sb.root.join("openclaw.argv").display(),
             sb.root.join("openclaw.env").display(),
             sb.root.join("openclaw.message").display()
