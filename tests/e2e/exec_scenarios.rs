@@ -275,11 +275,13 @@ pub async fn exec_task_failed(ctx: Arc<Ctx>) {
 
 /// Wait for OpenClaw's exit event to wake the agent with clawrun's compact
 /// result (`wanted`), and record how long it took. Not an assertion: when the
-/// wake comes is OpenClaw's heartbeat scheduling — 8–10 s when the scenario
-/// runs alone, but in the full suite OpenClaw held it back up to 196 s and
-/// batched two exits into one wake, for reasons not found yet (issue 22 stays
-/// open on it). What clawrun owns — the row's end, run.json, no wake of its
-/// own — is asserted by the caller.
+/// wake comes is OpenClaw's heartbeat scheduling: the exit event's wake has
+/// intent `event`, which OpenClaw defers until the agent's heartbeat is due
+/// (and 30 s after its last heartbeat run; `shouldDeferWake`) — 1.5–24 s in a
+/// quiet session, past 150 s right after other scenarios' turns in the same
+/// session. `exec_overlapping_runs` asserts the wakes with a longer bound. What
+/// clawrun owns — the row's end, run.json, no wake of its own — is asserted by
+/// the caller.
 async fn exit_wake(ctx: &Ctx, before: usize, wanted: &str) {
     let started = Instant::now();
     let until = started + EXIT_WAKE_LIMIT;
