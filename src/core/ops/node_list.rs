@@ -76,20 +76,26 @@ fn ask_all<T: DeserializeOwned + Send>(
             .into_iter()
             .map(|(id, name)| {
                 let argv = &argv;
-                s.spawn(move || {
-                    let runs = match gateway {
-                        Ok(g) => ask(g, &id, argv),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    NodeAnswer {
-                        node: name,
-                        node_id: id,
-                        runs,
-                    }
-                })
+                let asked = id.clone();
+                let handle = s.spawn(move || match gateway {
+                    Ok(g) => ask(g, &asked, argv),
+                    Err(e) => Err(e.to_string()),
+                });
+                (id, name, handle)
             })
             .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        // A question that panicked is that node's line, never a node gone
+        // from the answer.
+        handles
+            .into_iter()
+            .map(|(node_id, node, h)| NodeAnswer {
+                node,
+                node_id,
+                runs: h
+                    .join()
+                    .unwrap_or_else(|_| Err("asking it failed (a clawrun bug)".to_owned())),
+            })
+            .collect()
     })
 }
 
