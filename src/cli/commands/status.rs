@@ -5,7 +5,7 @@ use crate::core::model::exit::ExitStatus;
 use crate::core::now_secs;
 use crate::core::ops::node_list;
 use crate::core::store::node_runs;
-use crate::core::store::run::{RunDir, RunRecord};
+use crate::core::store::run::RunRecord;
 
 use crate::cli::args::StatusArgs;
 use crate::cli::commands::nodes::ask_gateway;
@@ -79,19 +79,10 @@ pub fn status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
     let now = now_secs();
     let mut lines: String = active
         .iter()
-        .map(|(dir, r)| render::runs::status_line(dir, r, now))
+        .map(|(_, r)| render::runs::status_line(r, now))
         .collect();
     for n in &remote {
-        // Its run directory on the node: where its output file is.
-        let dir = RunDir {
-            path: n
-                .record
-                .output_file
-                .parent()
-                .unwrap_or(&n.record.output_file)
-                .to_path_buf(),
-        };
-        let line = render::runs::status_line(&dir, &n.record, now);
+        let line = render::runs::status_line(&n.record, now);
         lines.push_str(&format!("🖥 {}: {line}", n.node));
     }
     render::text(&format!("{lines}{unreadable}"))?;

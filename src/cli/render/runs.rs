@@ -7,7 +7,7 @@ use crate::core::notify::stale;
 use crate::core::ops::kill::{KillPath, KillReport};
 use crate::core::ops::list::RunSummary;
 use crate::core::ops::show::{RunDetails, WakeState};
-use crate::core::store::run::{RunDir, RunRecord, files};
+use crate::core::store::run::RunRecord;
 use crate::core::store::timefmt;
 
 use crate::core::model::text::fmt_cost;
@@ -256,8 +256,9 @@ fn wake_line(w: &WakeState) -> String {
     }
 }
 
-/// One `status` line of an active run.
-pub fn status_line(dir: &RunDir, r: &RunRecord, now: i64) -> String {
+/// One `status` line of an active run, ending with its output file (the
+/// record's own: `run --output FILE` puts it outside the run directory).
+pub fn status_line(r: &RunRecord, now: i64) -> String {
     format!(
         "{}  {:<7} {:<8} {:>6}  pid {}/{}  {}  {}\n",
         r.run_id,
@@ -267,7 +268,7 @@ pub fn status_line(dir: &RunDir, r: &RunRecord, now: i64) -> String {
         r.runner_pid,
         r.agent_pid.map_or("-".to_owned(), |p| p.to_string()),
         r.label.as_deref().unwrap_or("-"),
-        dir.file(files::OUTPUT).display()
+        r.output_file.display()
     )
 }
 
@@ -309,4 +310,21 @@ pub fn unreadable(runs: &[crate::core::store::run::UnreadableRun]) -> String {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_status_line_names_the_run_s_own_output_file() {
+        let mut r: RunRecord =
+            serde_json::from_str(include_str!("../../../tests/fixtures/runner/run-v1.json"))
+                .unwrap();
+        // `run --output FILE`: the output is there, not in the run directory.
+        r.output_file = "/work/p/result.md".into();
+        let line = status_line(&r, r.created_at + 5);
+        assert!(line.trim_end().ends_with("/work/p/result.md"), "{line}");
+    }
 }
