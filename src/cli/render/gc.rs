@@ -56,6 +56,9 @@ pub fn report(report: &GcReport) -> String {
     for id in &report.removed_runs {
         out.push_str(&format!("  - run {id}\n"));
     }
+    for id in &report.node_runs_forgotten {
+        out.push_str(&format!("  - node run {id} (no longer listed here)\n"));
+    }
     for r in &report.removed_entries {
         out.push_str(&format!("  - {} session {}\n", r.backend, r.id));
     }

@@ -1,6 +1,8 @@
 //! Which runs were started on a paired node (`clawrun run --node`): one small
 //! record per run under `<state dir>/node-runs/`, so `list`, `show`, `output`
 //! and `kill` know which nodes to ask, and nothing asks a node otherwise.
+//! `gc` forgets a record once its run is older than the run retention
+//! ([`prune`]), so a node used long ago is no longer asked on every `list`.
 
 use std::io;
 use std::path::PathBuf;
@@ -38,7 +40,7 @@ pub fn record(paths: &Paths, run: &NodeRun) -> io::Result<()> {
     let d = dir(paths);
     create_private_dir(&d)?;
     let body = serde_json::to_vec_pretty(run).map_err(io::Error::other)?;
-    write_atomic(&d.join(format!("{}.json", run.run_id)), &body)
+    write_atomic(&file(paths, &run.run_id), &body)
 }
 
 /// Every remembered node run, oldest first (unreadable records are skipped).
@@ -54,6 +56,20 @@ pub fn all(paths: &Paths) -> Vec<NodeRun> {
         .collect();
     runs.sort_by(|a, b| (a.launched_at, &a.run_id).cmp(&(b.launched_at, &b.run_id)));
     runs
+}
+
+/// Forget the node runs launched before `cutoff` (Unix seconds), and return
+/// their ids, oldest first; with `dry_run`, only say which. A record that
+/// cannot be removed stays (it is tried again on the next pass).
+pub fn prune(paths: &Paths, cutoff: i64, dry_run: bool) -> Vec<String> {
+    let old = all(paths).into_iter().filter(|r| r.launched_at < cutoff);
+    old.filter(|r| dry_run || std::fs::remove_file(file(paths, &r.run_id)).is_ok())
+        .map(|r| r.run_id)
+        .collect()
+}
+
+fn file(paths: &Paths, run_id: &str) -> PathBuf {
+    dir(paths).join(format!("{run_id}.json"))
 }
 
 /// The node run `id` names (its full id, or a unique prefix of it).
@@ -76,4 +92,41 @@ pub fn nodes(paths: &Paths) -> Vec<(String, String)> {
         }
     }
     seen
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn run(id: &str, launched_at: i64) -> NodeRun {
+        NodeRun {
+            run_id: id.into(),
+            node_id: format!("node-{id}"),
+            node_name: "box".into(),
+            launched_at,
+        }
+    }
+
+    #[test]
+    fn prune_forgets_only_the_runs_launched_before_the_cutoff() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            openclaw_home: tmp.path().into(),
+            openclaw_config: tmp.path().join("openclaw.json"),
+            state_dir: tmp.path().join("state"),
+            config_file: tmp.path().join("clawrun.toml"),
+        };
+        for (id, at) in [("old", 100), ("edge", 200), ("new", 300)] {
+            record(&paths, &run(id, at)).unwrap();
+        }
+        // A dry run says which, and removes nothing.
+        assert_eq!(prune(&paths, 200, true), ["old"]);
+        assert_eq!(all(&paths).len(), 3);
+        assert_eq!(prune(&paths, 200, false), ["old"]);
+        let left: Vec<String> = all(&paths).into_iter().map(|r| r.run_id).collect();
+        assert_eq!(left, ["edge", "new"]);
+        assert!(find(&paths, "old").is_none());
+        assert_eq!(nodes(&paths).len(), 2);
+    }
 }

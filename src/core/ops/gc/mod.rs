@@ -27,6 +27,9 @@
 //!   pass, and entries whose time cannot be read (never dropped silently). A
 //!   `running` entry whose run is over (its runner died, its run directory is
 //!   gone) is judged like any finished one.
+//! - **Node-run records** (`<state dir>/node-runs/`, [`node_runs::prune`]) of
+//!   runs started on a paired node more than `run_days` ago: that node is then
+//!   no longer asked on every `list`/`status` (its own gc removes the run there).
 //!
 //! Removal renames the run directory to a hidden tombstone in the same
 //! directory first (`.gc-<run id>.<pid>`: the run id disappears at once, so
@@ -55,6 +58,7 @@ use crate::core::config::Config;
 use crate::core::error::{Error, Result};
 use crate::core::now_secs;
 use crate::core::store::fsutil;
+use crate::core::store::node_runs;
 use crate::core::store::paths::Paths;
 #[cfg(doc)]
 use crate::core::store::{registry::Registry, run};
@@ -151,6 +155,10 @@ pub struct GcReport {
     pub worktrees_removed: Vec<PathBuf>,
     /// Worktrees kept, with their runs, because removing them would lose work.
     pub kept_worktrees: Vec<KeptWorktree>,
+    /// Runs started on paired nodes longer ago than the run retention, no
+    /// longer remembered here (their nodes are not asked for them any more;
+    /// each node's own gc removes the run there).
+    pub node_runs_forgotten: Vec<String>,
 }
 
 /// Whether `name` is a run id as [`run::new_run_id`] makes them:
@@ -272,6 +280,8 @@ fn collect(paths: &Paths, config: &Config, opts: &GcOptions) -> Result<GcReport>
     let runs_dir = paths.runs_dir();
     let removed = runs::collect_runs(paths, &runs_dir, run_days, &mut report);
     registries::collect_registries(paths, &runs_dir, &removed, registry_days, &mut report)?;
+    let cutoff = now_secs() - i64::from(run_days) * 86_400;
+    report.node_runs_forgotten = node_runs::prune(paths, cutoff, opts.dry_run);
     Ok(report)
 }
 
