@@ -25,7 +25,7 @@ use crate::core::store::run::RunSpec;
 
 use super::attempt::{Attempt, Loop};
 use super::control;
-use super::finish::{StopReason, hh_mm_utc};
+use super::finish::StopReason;
 use super::io::spawn_writer;
 use super::process::{self, Agent};
 use super::supervisor::Supervisor;
@@ -313,7 +313,7 @@ impl Supervisor<'_> {
         let until = self.state.rate_limited_until.unwrap_or_default();
         self.notifier.notice(&format!(
             "⏳ usage limit until {}; will resume then",
-            hh_mm_utc(until)
+            notify::hh_mm_utc(until)
         ));
         let woke = tokio::select! {
             () = tokio::time::sleep(wait) => None,
