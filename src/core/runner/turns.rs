@@ -534,7 +534,10 @@ impl Supervisor<'_> {
             return reply;
         }
         let line = serde_json::json!({"at": now_secs(), "text": text}).to_string();
-        let _ = fsutil::append_line(&self.keeper.dir().file(FOLLOWUPS_FILE_NAME), &line);
+        if let Err(e) = fsutil::append_line(&self.keeper.dir().file(FOLLOWUPS_FILE_NAME), &line) {
+            // The follow-up is queued in memory all the same; only its record is missing.
+            tracing::warn!("⚠ recording the follow-up in {FOLLOWUPS_FILE_NAME}: {e}");
+        }
         self.turns.queued(text, user);
         let label = self.job.spec.label.clone().unwrap_or(id);
         self.notifier.notice(&format!(
