@@ -179,8 +179,8 @@ pub mod events {
 pub mod runs {
     //! Runs that exist, as `clawrun list`, `show`, `output`, `kill` and `gc` see
     //! them: find a run by id, label or session ([`resolve_run`]), list them,
-    //! read a run's record ([`RunRecord`]), output and [`outbox`], stop it, see
-    //! take a slot under the cap ([`admit`]), whether exec mode's
+    //! read a run's record ([`RunRecord`]), output and [`outbox`], stop it
+    //! ([`kill_run`]), take a slot under the cap ([`admit`]), see whether exec mode's
     //! follower still follows a run ([`follower_state`]), and remove old ones
     //! ([`gc`]). Every function returns data; nothing is printed.
 
