@@ -40,7 +40,7 @@ fn state_of(lines: &[&str]) -> RunState {
 
 fn heartbeat(state: &RunState) -> String {
     let now = tokio::time::Instant::now();
-    render_heartbeat("CC", std::time::Duration::from_secs(60), state, now, true)
+    render_heartbeat("CC", Duration::from_secs(60), state, now, true)
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn a_session_id_that_changes_mid_run_is_followed() {
 /// The heartbeat of a run of the real Claude ACP adapter, mid tool call.
 #[test]
 fn acp_heartbeat_names_the_current_tool() {
-    let text = std::fs::read_to_string(fixture("acp/claude-agent-acp-0.101.0-tool.jsonl")).unwrap();
+    let text = read("acp/claude-agent-acp-0.101.0-tool.jsonl");
     let lines: Vec<String> = text
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())

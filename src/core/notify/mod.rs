@@ -45,7 +45,10 @@ pub const TASK_PREVIEW_CHARS: usize = 3500;
 pub use crate::core::model::text::{fmt_usage, fmt_usd, terminal_safe};
 pub use heartbeat::render_heartbeat;
 pub use launch::render_launch;
-pub use text::{esc, esc_preview, fmt_duration, preview, render_waiting, resume_fact, tail_chars};
+pub use text::{
+    esc, esc_preview, fmt_duration, hh_mm_utc, preview, render_waiting, resume_fact, shell_quote,
+    tail_chars,
+};
 pub use wake::{
     WAITING_PREVIEW_CHARS, WAKE_PREVIEW_CHARS, WakeState, WakeStatus, WakeTarget, render_wake,
 };

@@ -83,6 +83,7 @@ fn seed_formats() {
     assert_eq!(fmt_duration(7200), "2h");
     assert_eq!(fmt_duration(5400), "1h 30min");
     assert_eq!(fmt_duration(86_400 + 7200 + 59), "1d 2h");
+    assert_eq!(hh_mm_utc(3600 * 25 + 60 * 7), "01:07 UTC");
     // The launch preview: escaped, cut on a character and never in an entity.
     assert_eq!(esc_preview("a<b", 10, 100), "a&lt;b");
     assert_eq!(esc_preview("a<b", 10, 5), "a…");

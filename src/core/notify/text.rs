@@ -22,6 +22,12 @@ pub fn fmt_duration(secs: i64) -> String {
     }
 }
 
+/// `HH:MM UTC` of a Unix time (when a usage limit resets).
+pub fn hh_mm_utc(t: i64) -> String {
+    let day = t.rem_euclid(86_400);
+    format!("{:02}:{:02} UTC", day / 3600, (day % 3600) / 60)
+}
+
 /// Escape text for Telegram HTML (the Telegram channel's own escaping).
 pub use crate::channels::telegram_text::escape_html as esc;
 

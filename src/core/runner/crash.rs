@@ -190,17 +190,18 @@ fn close_crashed(
     if let Err(e) = SessionLog::new(paths, &backend).record(record, spec) {
         tracing::warn!("session registry: {e}");
     }
-    let mut wake = WakeTarget::of_run(
+    let wake = WakeTarget::of_run(
         spec,
         backend.names().result_marker,
         (WakeStatus::Ended(Outcome::Crashed), record.exit_code),
         record.resume_id.clone(),
         notify::preview(error, notify::WAKE_PREVIEW_CHARS),
     )
-    .filter(|_| follower.run_wakes());
-    if let Some(w) = &mut wake {
-        w.payload.no_resume.clone_from(&record.no_resume);
-    }
+    .filter(|_| follower.run_wakes())
+    .map(|mut w| {
+        w.payload = w.payload.with_record(record);
+        w
+    });
     let info = RunInfo::new(spec, backend.names());
     let items = notify::crash_items(
         &info,

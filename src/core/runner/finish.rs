@@ -135,12 +135,6 @@ fn checked_write(
     write(path).map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
-/// `HH:MM UTC` of a Unix time.
-pub(crate) fn hh_mm_utc(t: i64) -> String {
-    let day = t.rem_euclid(86_400);
-    format!("{:02}:{:02} UTC", day / 3600, (day % 3600) / 60)
-}
-
 fn signal_name(n: i32) -> &'static str {
     match Signal::try_from(n) {
         Ok(Signal::SIGTERM) => "SIGTERM",
@@ -444,10 +438,5 @@ mod tests {
                 Some("the agent exited (code 3) without a result".into())
             )
         );
-    }
-
-    #[test]
-    fn hh_mm_of_a_unix_time() {
-        assert_eq!(hh_mm_utc(3600 * 25 + 60 * 7), "01:07 UTC");
     }
 }

@@ -647,9 +647,7 @@ fn with_automation_context(prompt: &str) -> String {
     let Ok(exe) = std::env::current_exe() else {
         return prompt.to_owned();
     };
-    let exe = exe.display().to_string();
-    // A path with a NUL byte cannot be quoted (nor exist): left as it is.
-    let exe = shlex::try_quote(&exe).map_or_else(|_| exe.clone(), |q| q.into_owned());
+    let exe = notify::shell_quote(&exe.display().to_string());
     format!(
         "[Automation context: you run in the background for a person who is not watching. \
          To send them a short progress note at a milestone, run: {exe} notify \"your note\" \

@@ -25,7 +25,7 @@ use crate::core::store::run::RunSpec;
 
 use super::attempt::{Attempt, Loop};
 use super::control;
-use super::finish::{StopReason, hh_mm_utc};
+use super::finish::StopReason;
 use super::io::spawn_writer;
 use super::process::{self, Agent};
 use super::supervisor::Supervisor;
@@ -313,7 +313,7 @@ impl Supervisor<'_> {
         let until = self.state.rate_limited_until.unwrap_or_default();
         self.notifier.notice(&format!(
             "⏳ usage limit until {}; will resume then",
-            hh_mm_utc(until)
+            notify::hh_mm_utc(until)
         ));
         let woke = tokio::select! {
             () = tokio::time::sleep(wait) => None,
@@ -534,7 +534,10 @@ impl Supervisor<'_> {
             return reply;
         }
         let line = serde_json::json!({"at": now_secs(), "text": text}).to_string();
-        let _ = fsutil::append_line(&self.keeper.dir().file(FOLLOWUPS_FILE_NAME), &line);
+        if let Err(e) = fsutil::append_line(&self.keeper.dir().file(FOLLOWUPS_FILE_NAME), &line) {
+            // The follow-up is queued in memory all the same; only its record is missing.
+            tracing::warn!("⚠ recording the follow-up in {FOLLOWUPS_FILE_NAME}: {e}");
+        }
         self.turns.queued(text, user);
         let label = self.job.spec.label.clone().unwrap_or(id);
         self.notifier.notice(&format!(
