@@ -124,7 +124,7 @@ impl Approvals {
 /// The contract's request for `ask` in the run `spec`.
 fn approval_request(spec: &RunSpec, ask: &Ask, counter: u64) -> ApprovalRequest {
     let subject = ask.subject().replace(['\n', '\r'], " ");
-    let label = spec.label.clone().unwrap_or_else(|| spec.run_id.clone());
+    let label = spec.name();
     let title = clip(&format!("{label}: {} {subject}", ask.tool), MAX_TITLE_CHARS);
     let named = match &spec.label {
         Some(l) => format!("{} ({l})", spec.run_id),

@@ -610,7 +610,7 @@ impl Supervisor<'_> {
         {
             self.reminded = true;
             let reminder = reactions::reminder(
-                spec.label.as_deref().unwrap_or(&spec.run_id),
+                spec.name(),
                 notify::fmt_duration(ran.as_secs() as i64),
                 &spec.run_id,
                 for_chat(&self.job.spec),

@@ -505,7 +505,7 @@ impl Supervisor<'_> {
         self.turns.answered(user, interrupting);
         self.keeper.waiting(&self.state, None);
         self.state.touch(Instant::now());
-        let label = self.job.spec.label.clone().unwrap_or(id);
+        let label = self.job.spec.name();
         self.notifier.notice(&format!(
             "↩️ {label} Responded:\n{}",
             notify::preview(text, 200)
@@ -539,7 +539,7 @@ impl Supervisor<'_> {
             tracing::warn!("⚠ recording the follow-up in {FOLLOWUPS_FILE_NAME}: {e}");
         }
         self.turns.queued(text, user);
-        let label = self.job.spec.label.clone().unwrap_or(id);
+        let label = self.job.spec.name();
         self.notifier.notice(&format!(
             "↩️ {label}: follow-up queued; it runs in the same session when the current turn ends:\n{}",
             notify::preview(text, 200)

@@ -89,6 +89,13 @@ pub struct RunSpec {
     pub worktree: Option<RunWorktree>,
 }
 
+impl RunSpec {
+    /// What the run is called in messages: its label, else its id.
+    pub fn name(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.run_id)
+    }
+}
+
 /// Limits of a run and how its turns are handled (part of [`RunSpec`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunLimits {
