@@ -327,7 +327,7 @@ fn preview(line: &str) -> String {
 /// The `stream_event` kinds that map to something (see `stream_event`).
 const STREAM_EVENTS_READ: &[&str] = &["content_block_delta", "message_start", "message_delta"];
 
-fn malformed(e: &serde_json::Error, line: &str, out: &mut Vec<AgentEvent>) {
+fn malformed(e: &wire::Malformed, line: &str, out: &mut Vec<AgentEvent>) {
     out.push(AgentEvent::Warning {
         message: format!("malformed Claude line ({e}): {}", preview(line)),
     });

@@ -223,7 +223,11 @@ pub(super) fn tool_summary(name: &str, input: &StrArgs<'_>) -> String {
             let path = pick("file_path")
                 .or_else(|| pick("notebook_path"))
                 .or_else(|| pick("path"));
-            (path.map(wire::base_name), OTHER_SUMMARY_MAX)
+            let name = path.map(|p| match p {
+                Cow::Borrowed(p) => Cow::Borrowed(wire::base_name(p)),
+                Cow::Owned(p) => Cow::Owned(wire::base_name(&p).to_string()),
+            });
+            (name, OTHER_SUMMARY_MAX)
         }
         "Grep" | "Glob" => (pick("pattern"), OTHER_SUMMARY_MAX),
         "Task" | "Agent" => (
@@ -234,5 +238,5 @@ pub(super) fn tool_summary(name: &str, input: &StrArgs<'_>) -> String {
         "WebSearch" | "web_search" => (pick("query"), OTHER_SUMMARY_MAX),
         _ => (None, OTHER_SUMMARY_MAX),
     };
-    wire::short(text.or_else(|| input.first()).unwrap_or(""), max)
+    wire::short(text.or_else(|| input.first()).as_deref().unwrap_or(""), max)
 }

@@ -185,9 +185,9 @@ fn validate_rejects_what_claude_cannot_do() {
 
 #[test]
 fn tool_summaries() {
-    let args = |json: &str| -> StrArgs<'static> {
-        serde_json::from_str(Box::leak(json.to_string().into_boxed_str())).unwrap()
-    };
+    fn args(json: &str) -> StrArgs<'_> {
+        StrArgs::parse(json)
+    }
     assert_eq!(
         tool_summary(
             "Bash",

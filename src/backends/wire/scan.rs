@@ -1,0 +1,556 @@
+//! One JSON line read in place, in one pass: a cursor over the line that reads
+//! the values a record asks for and skips every other one without building
+//! or checking it.
+//!
+//! This is the parsers' hot path. A line is mostly bulk the parsers do not
+//! need (tool results, file contents, the tool lists of `system/init`), so a
+//! value that is skipped costs a search for its end: strings are crossed with
+//! `memchr` to the next quote or backslash, objects and arrays with `memchr`
+//! to the next quote or bracket of their own kind (brackets of the other
+//! kind balance inside them), and numbers and literals are taken up to the
+//! next delimiter, unread. A value that is read costs what reading it needs:
+//! a string without escapes is borrowed from the line; one with escapes is
+//! unescaped by `serde_json`.
+//!
+//! The structure is checked (an object's keys, colons and commas, every
+//! string and bracket closed, nothing after the top-level value), so a cut
+//! or garbled line is an error and becomes a warning; what a skipped value
+//! holds is not (a bad escape, a control character or a misspelt literal
+//! inside a tool's output does not cost the line).
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Why a line could not be read: what was expected, and at which byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Malformed {
+    expected: &'static str,
+    at: usize,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "expected {} at byte {}", self.expected, self.at)
+    }
+}
+
+impl std::error::Error for Malformed {}
+
+/// A JSON string as it stands in the line: its text between the quotes, not
+/// yet unescaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawStr<'a> {
+    /// The string with its quotes.
+    quoted: &'a str,
+    /// It holds a backslash.
+    escaped: bool,
+}
+
+impl<'a> RawStr<'a> {
+    /// The text between the quotes, escapes as written.
+    #[inline]
+    fn body(&self) -> &'a str {
+        &self.quoted[1..self.quoted.len() - 1]
+    }
+
+    /// The string's value: borrowed when it has no escapes; `None` when an
+    /// escape is not valid JSON.
+    #[inline]
+    pub(crate) fn text(&self) -> Option<Cow<'a, str>> {
+        if self.escaped {
+            self.unescaped().map(Cow::Owned)
+        } else {
+            Some(Cow::Borrowed(self.body()))
+        }
+    }
+
+    /// The value of a string with escapes.
+    #[cold]
+    fn unescaped(&self) -> Option<String> {
+        serde_json::from_str(self.quoted).ok()
+    }
+
+    /// Whether the string's value is `s` (without unescaping when it has no
+    /// escapes).
+    pub(crate) fn is(&self, s: &str) -> bool {
+        if self.escaped {
+            self.text().is_some_and(|t| t == s)
+        } else {
+            self.body() == s
+        }
+    }
+}
+
+/// A number, `true`, `false` or `null` as written (not checked).
+pub(crate) type Token<'a> = &'a str;
+
+/// A cursor in one line of JSON.
+///
+/// A broken structure is kept as the scanner's error: the cursor then goes to
+/// the end of the line, so every later read finds nothing, and [`Scanner::end`]
+/// returns the first error. (The reads themselves return plain values: on the
+/// hot path, a `Result` around every string costs more than the string.)
+#[derive(Debug, Clone)]
+pub(crate) struct Scanner<'a> {
+    src: &'a str,
+    pos: usize,
+    error: Option<Malformed>,
+}
+
+impl<'a> Scanner<'a> {
+    /// A cursor at the start of `src`.
+    pub(crate) fn new(src: &'a str) -> Self {
+        Self {
+            src,
+            pos: 0,
+            error: None,
+        }
+    }
+
+    /// Keep the first error, and leave nothing more to read.
+    #[cold]
+    fn fail(&mut self, expected: &'static str) {
+        if self.error.is_none() {
+            self.error = Some(Malformed {
+                expected,
+                at: self.pos,
+            });
+        }
+        self.pos = self.src.len();
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.src.as_bytes().get(self.pos).copied()
+    }
+
+    /// Skip JSON whitespace.
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// After whitespace, `b`: consumed (`false` and an error when it is not there).
+    #[inline]
+    fn expect(&mut self, b: u8, expected: &'static str) -> bool {
+        self.ws();
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            return true;
+        }
+        self.fail(expected);
+        false
+    }
+
+    /// The line was read whole: nothing but whitespace is left, and no
+    /// structure was broken on the way.
+    ///
+    /// # Errors
+    /// The first broken structure, or what follows the value.
+    pub(crate) fn end(&mut self) -> Result<(), Malformed> {
+        self.ws();
+        if self.pos < self.src.len() {
+            self.fail("the end of the line");
+        }
+        self.error.map_or(Ok(()), Err)
+    }
+
+    /// A string whose opening quote is at the cursor.
+    #[inline(always)]
+    fn string(&mut self) -> Option<RawStr<'a>> {
+        let bytes = self.src.as_bytes();
+        let start = self.pos;
+        self.pos += 1;
+        let mut escaped = false;
+        loop {
+            let Some(i) = bytes.get(self.pos..).and_then(quote_or_backslash) else {
+                self.pos = bytes.len();
+                self.fail("the end of a string");
+                return None;
+            };
+            self.pos += i;
+            if bytes[self.pos] == b'"' {
+                self.pos += 1;
+                return Some(RawStr {
+                    quoted: &self.src[start..self.pos],
+                    escaped,
+                });
+            }
+            // A backslash and the character it escapes (a `\u` escape's
+            // digits hold no quote).
+            escaped = true;
+            self.pos += 2;
+        }
+    }
+
+    /// An object or an array whose opening bracket is at the cursor, skipped.
+    fn container(&mut self, open: u8, close: u8) {
+        let bytes = self.src.as_bytes();
+        self.pos += 1;
+        let mut depth = 1usize;
+        while let Some(i) = quote_or_bracket(&bytes[self.pos..], open, close) {
+            self.pos += i;
+            match bytes[self.pos] {
+                b'"' => {
+                    self.string();
+                }
+                b if b == open => {
+                    depth += 1;
+                    self.pos += 1;
+                }
+                _ => {
+                    depth -= 1;
+                    self.pos += 1;
+                    if depth == 0 {
+                        return;
+                    }
+                }
+            }
+        }
+        self.pos = bytes.len();
+        self.fail(if close == b'}' { "'}'" } else { "']'" });
+    }
+
+    /// A number or a literal at the cursor: its text, up to the next
+    /// delimiter.
+    fn token(&mut self) -> Option<Token<'a>> {
+        let start = self.pos;
+        while let Some(b) = self.peek() {
+            if matches!(
+                b,
+                b',' | b'}' | b']' | b':' | b'"' | b'{' | b'[' | b' ' | b'\n' | b'\r' | b'\t'
+            ) {
+                break;
+            }
+            self.pos += 1;
+        }
+        if self.pos == start {
+            self.fail("a value");
+            return None;
+        }
+        Some(&self.src[start..self.pos])
+    }
+
+    /// Skip the next value, whatever it is.
+    pub(crate) fn skip(&mut self) {
+        self.ws();
+        match self.peek() {
+            Some(b'"') => {
+                self.string();
+            }
+            Some(b'{') => self.container(b'{', b'}'),
+            Some(b'[') => self.container(b'[', b']'),
+            _ => {
+                self.token();
+            }
+        }
+    }
+
+    /// The next value when it is a string; any other value is skipped (`None`).
+    #[inline]
+    pub(crate) fn raw_str(&mut self) -> Option<RawStr<'a>> {
+        self.ws();
+        if self.peek() == Some(b'"') {
+            return self.string();
+        }
+        self.skip();
+        None
+    }
+
+    /// The next value when it is a string, unescaped (see [`RawStr::text`]);
+    /// any other value is skipped (`None`).
+    #[inline]
+    pub(crate) fn str(&mut self) -> Option<Cow<'a, str>> {
+        self.raw_str().and_then(|s| s.text())
+    }
+
+    /// The next value when it is a number (its text), a string (its value)
+    /// or a boolean; any other value is skipped (`None`).
+    pub(crate) fn scalar(&mut self) -> Option<Scalar<'a>> {
+        self.ws();
+        match self.peek() {
+            Some(b'"') => self.string()?.text().map(Scalar::Str),
+            Some(b'-' | b'0'..=b'9') => self.token().map(Scalar::Number),
+            Some(b't' | b'f') => match self.token()? {
+                "true" => Some(Scalar::Bool(true)),
+                "false" => Some(Scalar::Bool(false)),
+                _ => None,
+            },
+            _ => {
+                self.skip();
+                None
+            }
+        }
+    }
+
+    /// At an object: its opening brace is consumed and `true` is returned
+    /// (read its entries with [`Scanner::next_key`]). Any other value is
+    /// skipped (`false`).
+    #[inline]
+    pub(crate) fn object(&mut self) -> bool {
+        self.ws();
+        if self.peek() == Some(b'{') {
+            self.pos += 1;
+            return true;
+        }
+        self.skip();
+        false
+    }
+
+    /// The opening brace of an object, consumed (an error when it is not
+    /// there: see [`Scanner::end`]).
+    pub(crate) fn open_object(&mut self) {
+        self.expect(b'{', "'{'");
+    }
+
+    /// At an array: its opening bracket is consumed and `true` is returned
+    /// (read its elements with [`Scanner::next_elem`]). Any other value is
+    /// skipped (`false`).
+    #[inline]
+    pub(crate) fn array(&mut self) -> bool {
+        self.ws();
+        if self.peek() == Some(b'[') {
+            self.pos += 1;
+            return true;
+        }
+        self.skip();
+        false
+    }
+
+    /// The next key of the object being read, the cursor then at its value
+    /// (which the caller reads or skips); `None` at the object's end, which is
+    /// consumed, or at a broken structure (a missing comma, key or colon, a
+    /// line that ends inside the object). `first` is kept by the caller:
+    /// `true` before the first key.
+    pub(crate) fn next_key(&mut self, first: &mut bool) -> Option<RawStr<'a>> {
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return None;
+        }
+        if !std::mem::take(first) {
+            if !self.expect(b',', "',' or '}'") {
+                return None;
+            }
+            self.ws();
+        }
+        if self.peek() != Some(b'"') {
+            self.fail("a key");
+            return None;
+        }
+        let key = self.string()?;
+        self.expect(b':', "':'").then_some(key)
+    }
+
+    /// Whether the array being read has another element (the cursor then at
+    /// it; the caller reads or skips it); at the array's end, `false` and
+    /// the end is consumed, as at a broken structure. `first` as in
+    /// [`Scanner::next_key`].
+    pub(crate) fn next_elem(&mut self, first: &mut bool) -> bool {
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return false;
+        }
+        if self.pos >= self.src.len() {
+            self.fail("']'");
+            return false;
+        }
+        std::mem::take(first) || self.expect(b',', "',' or ']'")
+    }
+}
+
+/// Bytes looked at one by one (or eight at a time) before `memchr` is
+/// called: most strings and most hops between a container's strings are
+/// short, and a call costs more than a few loads.
+const NEAR: usize = 64;
+
+/// `0x0101…01` times `b`: `b` in every byte of a word.
+const fn splat(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+/// A word with the high bit set in each byte of `x` that is zero (and maybe
+/// in bytes above one that is: only the lowest set bit is exact).
+const fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(splat(0x01)) & !x & splat(0x80)
+}
+
+/// Where the first `"` or `\` of `hay` is.
+#[inline]
+fn quote_or_backslash(hay: &[u8]) -> Option<usize> {
+    let near = hay.len().min(NEAR);
+    let mut i = 0;
+    while i + 8 <= near {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&hay[i..i + 8]);
+        let x = u64::from_le_bytes(word);
+        let hits = zero_bytes(x ^ splat(b'"')) | zero_bytes(x ^ splat(b'\\'));
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    while i < near {
+        if matches!(hay[i], b'"' | b'\\') {
+            return Some(i);
+        }
+        i += 1;
+    }
+    memchr::memchr2(b'"', b'\\', &hay[near..]).map(|j| near + j)
+}
+
+/// Where the first `"`, `open` or `close` of `hay` is.
+#[inline]
+fn quote_or_bracket(hay: &[u8], open: u8, close: u8) -> Option<usize> {
+    let near = hay.len().min(NEAR / 4);
+    if let Some(i) = hay[..near]
+        .iter()
+        .position(|&b| b == b'"' || b == open || b == close)
+    {
+        return Some(i);
+    }
+    memchr::memchr3(b'"', open, close, &hay[near..]).map(|j| near + j)
+}
+
+/// A value read as a scalar (see [`Scanner::scalar`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Scalar<'a> {
+    /// A number as written.
+    Number(Token<'a>),
+    /// A string's value.
+    Str(Cow<'a, str>),
+    /// `true` or `false`.
+    Bool(bool),
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Every top-level key of `line` with its value skipped, or the error.
+    fn keys(line: &str) -> Result<Vec<String>, Malformed> {
+        let mut sc = Scanner::new(line);
+        sc.open_object();
+        let mut first = true;
+        let mut out = Vec::new();
+        while let Some(key) = sc.next_key(&mut first) {
+            out.push(key.text().unwrap().into_owned());
+            sc.skip();
+        }
+        sc.end()?;
+        Ok(out)
+    }
+
+    #[test]
+    fn values_of_every_kind_are_skipped_to_their_end() {
+        let line = r#" { "a" : "x\"}]{[" , "b":{"c":[1,{"d":"]}"}],"e":{}} ,"f":[[],[{"g":"["}]],
+            "h":-1.5e3,"i":true,"j":null,"k\u0041":"" } "#;
+        assert_eq!(keys(line).unwrap(), ["a", "b", "f", "h", "i", "j", "kA"]);
+        assert_eq!(keys("{}").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn broken_structure_is_an_error_at_its_byte() {
+        for (line, at) in [
+            (r#"{"type":"result","#, 17),
+            (r#"{"type": }"#, 9),
+            (r#"{"type":"x" "y":1}"#, 12),
+            (r#"{"type" "x"}"#, 8),
+            (r#"{type:"x"}"#, 1),
+            (r#"{"a":"open}"#, 11),
+            (r#"{"a":[1,2}"#, 10),
+            (r#"{"a":{"b":1}"#, 12),
+            (r#"{"a":1} x"#, 8),
+            (r#"{"a":"\"#, 7),
+        ] {
+            let err = keys(line).unwrap_err();
+            assert_eq!(err.at, at, "{line}: {err}");
+        }
+        assert_eq!(
+            keys(r#"{"a":1 "#).unwrap_err().to_string(),
+            "expected ',' or '}' at byte 7"
+        );
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped() {
+        let mut sc = Scanner::new(r#"["plain","a\nb","bad\x",7,"é"]"#);
+        assert!(sc.array());
+        let mut first = true;
+        let mut got = Vec::new();
+        while sc.next_elem(&mut first) {
+            got.push(sc.str());
+        }
+        assert!(matches!(got[0], Some(Cow::Borrowed("plain"))));
+        assert!(matches!(&got[1], Some(Cow::Owned(s)) if s == "a\nb"));
+        assert_eq!(got[2], None, "an invalid escape reads as absent");
+        assert_eq!(got[3], None, "a number is not a string");
+        assert_eq!(got[4].as_deref(), Some("é"));
+        let key = Scanner::new(r#""ty\u0070e""#).raw_str().unwrap();
+        assert!(key.is("type") && !key.is("typ"));
+    }
+
+    #[test]
+    fn the_searches_find_the_first_byte_at_any_distance() {
+        for len in [0, 1, 7, 8, 9, 63, 64, 65, 200] {
+            for (at, b) in [(len, b'"'), (len, b'\\')] {
+                let mut hay = vec![b'a'; len + 10];
+                hay[at] = b;
+                hay[at + 5] = b'"';
+                assert_eq!(quote_or_backslash(&hay), Some(at), "{len}");
+                hay[at] = b'}';
+                assert_eq!(quote_or_bracket(&hay, b'{', b'}'), Some(at), "{len}");
+            }
+            assert_eq!(quote_or_backslash(&vec![0x80; len]), None);
+            assert_eq!(quote_or_bracket(&vec![b'a'; len], b'[', b']'), None);
+        }
+    }
+
+    #[test]
+    fn scalars_are_numbers_strings_and_booleans() {
+        let mut sc = Scanner::new(r#"[12,-3,"4",true,false,null,[5],{"x":6}]"#);
+        assert!(sc.array());
+        let mut first = true;
+        let mut got = Vec::new();
+        while sc.next_elem(&mut first) {
+            got.push(sc.scalar());
+        }
+        assert_eq!(
+            got,
+            [
+                Some(Scalar::Number("12")),
+                Some(Scalar::Number("-3")),
+                Some(Scalar::Str(Cow::Borrowed("4"))),
+                Some(Scalar::Bool(true)),
+                Some(Scalar::Bool(false)),
+                None,
+                None,
+                None,
+            ]
+        );
+        sc.end().unwrap();
+    }
+
+    #[test]
+    fn after_an_error_nothing_more_is_read() {
+        let mut sc = Scanner::new(r#"{"a":[1 2],"b":"x"}"#);
+        sc.open_object();
+        let mut first = true;
+        assert!(sc.next_key(&mut first).is_some());
+        assert!(sc.array());
+        let mut first_elem = true;
+        assert!(sc.next_elem(&mut first_elem));
+        sc.skip();
+        assert!(!sc.next_elem(&mut first_elem), "no comma: the array ends");
+        assert_eq!(sc.next_key(&mut first), None);
+        assert_eq!(sc.str(), None);
+        assert_eq!(
+            sc.end().unwrap_err().to_string(),
+            "expected ',' or ']' at byte 8"
+        );
+    }
+}
