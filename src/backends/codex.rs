@@ -286,7 +286,7 @@ impl CodexParser {
             });
             return;
         }
-        if message.to_ascii_lowercase().contains("usage limit") {
+        if wire::contains_ignore_ascii_case(&message, "usage limit") {
             out.push(AgentEvent::RateLimited {
                 resets_at: None,
                 message: message.clone(),
@@ -448,12 +448,11 @@ fn status_in(text: &str) -> Option<u16> {
 }
 
 fn classify_failure(message: &str) -> FailureKind {
-    let lower = message.to_ascii_lowercase();
     let status = status_in(message);
     if status == Some(429)
-        || lower.contains("rate limit")
-        || lower.contains("usage limit")
-        || lower.contains("too many requests")
+        || ["rate limit", "usage limit", "too many requests"]
+            .iter()
+            .any(|words| wire::contains_ignore_ascii_case(message, words))
     {
         return FailureKind::RateLimit;
     }
@@ -523,6 +522,12 @@ impl LineParser for CodexParser {
             out.push(AgentEvent::Warning {
                 message: format!("Codex line is not a JSON object: {}", preview(line)),
             });
+            return;
+        }
+        // Type first: a turn's start maps to nothing and is not read further.
+        if wire::leading_str(line, "{\"type\"")
+            .is_some_and(|(kind, _)| kind == "turn.started" && line.ends_with('}'))
+        {
             return;
         }
         let mut wire = Line::default();

@@ -24,7 +24,9 @@ pub(crate) use record::{
     Field, Record, StrArgs, Values, entries, leading_str, parse_record, record,
 };
 pub(crate) use scan::{Malformed, Scanner};
-pub(crate) use text::{base_name, no_result_message, short, tail_lines};
+pub(crate) use text::{
+    base_name, contains_ignore_ascii_case, no_result_message, short, tail_lines,
+};
 
 #[cfg(test)]
 mod tests {

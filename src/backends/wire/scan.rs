@@ -325,6 +325,20 @@ impl<'a> Scanner<'a> {
     /// line that ends inside the object). `first` is kept by the caller:
     /// `true` before the first key.
     pub(crate) fn next_key(&mut self, first: &mut bool) -> Option<RawStr<'a>> {
+        let bytes = self.src.as_bytes();
+        // The CLIs print compact JSON: `,"key":` (or `{"key":`) with no
+        // whitespace, read here with one look per byte.
+        let at = self.pos + usize::from(!*first);
+        if bytes.get(at) == Some(&b'"') && (*first || bytes[self.pos] == b',') {
+            *first = false;
+            self.pos = at;
+            let key = self.string()?;
+            if bytes.get(self.pos) == Some(&b':') {
+                self.pos += 1;
+                return Some(key);
+            }
+            return self.expect(b':', "':'").then_some(key);
+        }
         self.ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;

@@ -53,6 +53,29 @@ fn is_collapsed(text: &str) -> bool {
     true
 }
 
+/// Whether `hay` contains `needle` (ASCII letters in any case), without
+/// making a lower-case copy of `hay`.
+pub(crate) fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    let Some(first) = needle.first() else {
+        return true;
+    };
+    let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let mut rest = hay.as_bytes();
+    // Only where the first letter is, in either case, is the rest compared.
+    while let Some(i) = memchr::memchr2(lower, upper, rest) {
+        rest = &rest[i..];
+        if rest
+            .get(..needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return true;
+        }
+        rest = &rest[1..];
+    }
+    false
+}
+
 /// The last path component of `path` (the whole text when it has none).
 pub(crate) fn base_name(path: &str) -> &str {
     let trimmed = path.trim_end_matches('/');
@@ -109,9 +132,17 @@ pub(crate) fn no_result_message(exit_code: Option<i32>) -> String {
 
 #[cfg(test)]
 mod tests {
+
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn contains_ignores_ascii_case() {
+        use super::contains_ignore_ascii_case as has;
+        assert!(has("You hit your Usage Limit.", "usage limit"));
+        assert!(has("x", "") && !has("", "x") && !has("usage limi", "usage limit"));
+    }
 
     #[test]
     fn short_collapses_whitespace_and_cuts_with_ellipsis() {
