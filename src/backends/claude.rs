@@ -300,6 +300,10 @@ pub struct ClaudeParser {
     subagents_open: HashSet<String>,
     /// Latest usage emitted per message id.
     message_usage: HashMap<String, Usage>,
+    /// The message whose usage was reported last, and that usage: Claude
+    /// repeats it on each of the message's content blocks, which are then
+    /// told apart from a change without hashing the id.
+    last_usage: Option<(String, Usage)>,
     /// Partial-messages mode: the message being streamed, per parent tool call
     /// (`None` = the main agent), since `message_delta` does not repeat the id.
     streaming: Vec<(Option<String>, String)>,

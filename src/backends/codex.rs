@@ -149,7 +149,9 @@ impl WireUsage {
 #[derive(Debug, Clone, Default)]
 pub struct CodexParser {
     terminal: bool,
-    tools_open: HashSet<String>,
+    /// Tool items started and not finished: a few at a time (Codex runs
+    /// its commands one after another), so a list, searched, not hashed.
+    tools_open: Vec<String>,
     reasoning_seen: HashSet<String>,
     last_message: Option<String>,
     last_error: Option<String>,
@@ -396,7 +398,8 @@ impl CodexParser {
     ) {
         match phase {
             Phase::Started => {
-                if self.tools_open.insert(id.to_string()) {
+                if !self.tools_open.iter().any(|open| open == id) {
+                    self.tools_open.push(id.to_string());
                     out.push(AgentEvent::ToolStarted {
                         call_id: id.to_string(),
                         name: name.to_string(),
@@ -408,7 +411,8 @@ impl CodexParser {
             Phase::Updated => {}
             Phase::Completed => {
                 // The id kept when the tool started is the finished event's.
-                let call_id = match self.tools_open.take(id) {
+                let open = self.tools_open.iter().position(|open| open == id);
+                let call_id = match open.map(|at| self.tools_open.swap_remove(at)) {
                     Some(call_id) => call_id,
                     None => {
                         out.push(AgentEvent::ToolStarted {

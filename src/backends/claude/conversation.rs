@@ -90,20 +90,25 @@ impl ClaudeParser {
     /// `message_delta`; the figures of one message only grow, so they are merged
     /// field by field with the maximum and emitted only when they changed.
     fn report_usage(&mut self, id: &str, usage: Usage, out: &mut Vec<AgentEvent>) {
+        if let Some((last_id, last)) = &self.last_usage {
+            if last_id == id && max_usage(*last, usage) == *last {
+                return;
+            }
+        }
         let prev = self.message_usage.get(id).copied();
-        let merged = match prev {
-            Some(prev) => Usage {
-                input_tokens: prev.input_tokens.max(usage.input_tokens),
-                cached_input_tokens: prev.cached_input_tokens.max(usage.cached_input_tokens),
-                output_tokens: prev.output_tokens.max(usage.output_tokens),
-            },
-            None => usage,
-        };
+        let merged = prev.map_or(usage, |prev| max_usage(prev, usage));
         let unchanged = merged == prev.unwrap_or_default();
         if unchanged {
             return;
         }
         self.message_usage.insert(id.to_string(), merged);
+        match &mut self.last_usage {
+            Some((last_id, last)) => {
+                id.clone_into(last_id);
+                *last = merged;
+            }
+            None => self.last_usage = Some((id.to_string(), merged)),
+        }
         out.push(AgentEvent::Usage {
             scope: UsageScope::Message { id: id.to_string() },
             usage: merged,
@@ -211,6 +216,15 @@ impl ClaudeParser {
             }
             _ => {}
         }
+    }
+}
+
+/// Field by field, the larger of two usages of one message.
+fn max_usage(a: Usage, b: Usage) -> Usage {
+    Usage {
+        input_tokens: a.input_tokens.max(b.input_tokens),
+        cached_input_tokens: a.cached_input_tokens.max(b.cached_input_tokens),
+        output_tokens: a.output_tokens.max(b.output_tokens),
     }
 }
 
