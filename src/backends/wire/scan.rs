@@ -217,13 +217,8 @@ impl<'a> Scanner<'a> {
     /// delimiter.
     fn token(&mut self) -> Option<Token<'a>> {
         let start = self.pos;
-        while let Some(b) = self.peek() {
-            if matches!(
-                b,
-                b',' | b'}' | b']' | b':' | b'"' | b'{' | b'[' | b' ' | b'\n' | b'\r' | b'\t'
-            ) {
-                break;
-            }
+        let bytes = self.src.as_bytes();
+        while self.pos < bytes.len() && !ENDS_TOKEN[usize::from(bytes[self.pos])] {
             self.pos += 1;
         }
         if self.pos == start {
@@ -375,6 +370,18 @@ impl<'a> Scanner<'a> {
         std::mem::take(first) || self.expect(b',', "',' or ']'")
     }
 }
+
+/// The bytes that end a number or a literal: JSON's delimiters and whitespace.
+const ENDS_TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let ends = b",}]:\"{[ \n\r\t";
+    let mut i = 0;
+    while i < ends.len() {
+        table[ends[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// Bytes looked at one by one (or eight at a time) before `memchr` is
 /// called: most strings and most hops between a container's strings are
