@@ -45,7 +45,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::backends::LineParser;
-use crate::backends::wire::{self, StrArgs, Values};
+use crate::backends::wire::{self, List, StrArgs, Values};
 use crate::core::model::events::{AgentEvent, FailureKind, Usage, UsageScope};
 
 mod backend;
@@ -173,7 +173,7 @@ wire::record! {
     struct Message<'a> {
         "id" => id: Option<Cow<'a, str>>,
         "model" => model: Option<Cow<'a, str>>,
-        "content" => content: Vec<Block<'a>>,
+        "content" => content: List<Block<'a>>,
         "usage" => usage: Option<WireUsage>,
     }
 }

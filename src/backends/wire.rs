@@ -21,7 +21,7 @@ mod scan;
 mod text;
 
 pub(crate) use record::{
-    Field, Record, StrArgs, Values, entries, leading_str, parse_record, record,
+    Field, List, Record, StrArgs, Values, entries, leading_str, parse_record, record,
 };
 pub(crate) use scan::{Malformed, Scanner};
 pub(crate) use text::{
@@ -52,6 +52,7 @@ mod tests {
             "list" => list: Vec<Cow<'a, str>>,
             "inner" => inner: Option<Inner<'a>>,
             "many" => many: Vec<Inner<'a>>,
+            "blocks" => blocks: List<Inner<'a>>,
             "by_name" => by_name: Values<Inner<'a>>,
             "args" => args: Option<StrArgs<'a>>,
         }
@@ -66,7 +67,7 @@ mod tests {
     #[test]
     fn lenient_readers_turn_odd_types_into_none() {
         let t = read(
-            r#"{"s":{"a":[1,2]},"n":"12","i":-3.7,"f":"1.5","b":1,"list":"x","inner":[1],
+            r#"{"s":{"a":[1,2]},"n":"12","i":-3.7,"f":"1.5","b":1,"list":"x","inner":[1],"blocks":{"name":"x"},
                 "many":{"name":"x"},"by_name":[{"name":"y"}],"args":"z","other":{"s":"q"}}"#,
         );
         assert_eq!(t.s, None);
@@ -76,6 +77,7 @@ mod tests {
         assert_eq!(t.b, None);
         assert!(t.list.is_empty());
         assert!(t.inner.is_none() && t.many.is_empty() && t.by_name.0.is_empty());
+        assert_eq!(t.blocks.into_iter().count(), 0);
         assert!(t.args.is_none());
     }
 
@@ -83,6 +85,7 @@ mod tests {
     fn fields_of_the_expected_type_are_read() {
         let t = read(
             r#"{"s":"a\"b","n":7.0,"i":"-4","f":2.5e1,"b":false,"list":["a",1,null,"b"],
+                "blocks":[{"name":"a"},3,{"name":"b"},{"name":"c"}],
                 "inner":{"name":"one","x":[{}]},"many":[{"name":"a"},3,{"name":"b"}],
                 "by_name":{"m1":{"name":"p"},"m2":2},"args":{"command":"ls\n-la","n":1,"path":"src"}}"#,
         );
@@ -101,6 +104,10 @@ mod tests {
         };
         assert_eq!(names(&t.many), ["a", "b"]);
         assert_eq!(names(&t.by_name.0), ["p"]);
+        assert_eq!(
+            names(&t.blocks.into_iter().collect::<Vec<_>>()),
+            ["a", "b", "c"]
+        );
         let args = t.args.unwrap();
         assert_eq!(args.get("command").as_deref(), Some("ls\n-la"));
         assert_eq!(args.get("n"), None);

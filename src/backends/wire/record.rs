@@ -83,6 +83,50 @@ impl<'de, R: Record<'de>> Field<'de> for Vec<R> {
     }
 }
 
+/// An array of records read in place, its first element kept inline: a
+/// Claude line holds one content block, read without an allocation.
+/// Elements that are not objects are dropped, and anything but an array
+/// reads as empty.
+#[derive(Debug)]
+pub(crate) struct List<R> {
+    first: Option<R>,
+    rest: Vec<R>,
+}
+
+impl<R> Default for List<R> {
+    fn default() -> Self {
+        Self {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl<R> IntoIterator for List<R> {
+    type Item = R;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<R>, std::vec::IntoIter<R>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
+impl<'de, R: Record<'de>> Field<'de> for List<R> {
+    fn read(&mut self, sc: &mut Scanner<'de>) {
+        self.first = None;
+        self.rest.clear();
+        if sc.array() {
+            elements(sc, |sc| {
+                if self.first.is_some() {
+                    push_record(sc, &mut self.rest);
+                } else if sc.object() {
+                    self.first.insert(R::default()).fill(sc);
+                }
+            });
+        }
+    }
+}
+
 /// The values of a JSON object keyed by names we do not need (Claude's
 /// `modelUsage`, keyed by model), each read as a record; values that are not
 /// objects are dropped, and anything but an object reads as empty.
@@ -241,14 +285,14 @@ macro_rules! record {
 }
 pub(crate) use record;
 
-/// The top-level string arguments of a tool call, in order (other values
-/// skipped), kept as written: only the one a summary picks is unescaped (a
-/// `Write` call's `content`, a whole file, is never copied).
+/// The top-level string arguments of a tool call, kept as the text of their
+/// object and read only when asked for: a summary picks one or two, and a
+/// `Write` call's `content` (a whole file) is neither copied nor unescaped.
 ///
 /// Used for short human summaries: the named argument a tool is known for, else
 /// the first string argument.
-#[derive(Debug, Default)]
-pub(crate) struct StrArgs<'a>(Vec<(RawStr<'a>, RawStr<'a>)>);
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct StrArgs<'a>(&'a str);
 
 impl<'a> StrArgs<'a> {
     /// The arguments of the JSON object `json`; anything else reads as none.
@@ -260,35 +304,36 @@ impl<'a> StrArgs<'a> {
         args.unwrap_or_default()
     }
 
+    /// The first `f(key, value)` that is something, over the string
+    /// arguments in order.
+    fn find<T>(&self, mut f: impl FnMut(RawStr<'a>, RawStr<'a>) -> Option<T>) -> Option<T> {
+        let mut sc = Scanner::new(self.0);
+        if !sc.object() {
+            return None;
+        }
+        let mut first = true;
+        while let Some(key) = sc.next_key(&mut first) {
+            if let Some(found) = sc.raw_str().and_then(|value| f(key, value)) {
+                return Some(found);
+            }
+        }
+        None
+    }
+
     /// The value of argument `key`, if it is a string.
     pub(crate) fn get(&self, key: &str) -> Option<Cow<'a, str>> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.is(key))
-            .and_then(|(_, v)| v.text())
+        self.find(|k, v| if k.is(key) { v.text() } else { None })
     }
 
     /// The first non-empty string argument.
     pub(crate) fn first(&self) -> Option<Cow<'a, str>> {
-        self.0
-            .iter()
-            .filter_map(|(_, v)| v.text())
-            .find(|v| !v.trim().is_empty())
+        self.find(|_, v| v.text().filter(|v| !v.trim().is_empty()))
     }
 }
 
 /// Tool arguments: an object, else absent.
 impl<'de> Field<'de> for Option<StrArgs<'de>> {
     fn read(&mut self, sc: &mut Scanner<'de>) {
-        if !sc.object() {
-            *self = None;
-            return;
-        }
-        let args = self.insert(StrArgs::default());
-        entries(sc, |sc, key| {
-            if let Some(value) = sc.raw_str() {
-                args.0.push((key, value));
-            }
-        });
+        *self = sc.raw_object().map(StrArgs);
     }
 }

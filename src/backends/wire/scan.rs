@@ -294,6 +294,19 @@ impl<'a> Scanner<'a> {
         false
     }
 
+    /// The next value's text when it is an object (skipped, to be read
+    /// later with a scanner of its own); any other value is skipped (`None`).
+    pub(crate) fn raw_object(&mut self) -> Option<&'a str> {
+        self.ws();
+        if self.peek() != Some(b'{') {
+            self.skip();
+            return None;
+        }
+        let start = self.pos;
+        self.container(b'{', b'}');
+        self.error.is_none().then(|| &self.src[start..self.pos])
+    }
+
     /// The opening brace of an object, consumed (an error when it is not
     /// there: see [`Scanner::end`]).
     pub(crate) fn open_object(&mut self) {
