@@ -776,3 +776,54 @@ fn parsers_from_backends_are_fresh_per_run() {
     assert_eq!(second.finish(Some(0), "").len(), 1);
     assert!(Path::new(&fixture("expected/claude")).is_dir());
 }
+
+/// Every line of every Claude and Codex transcript, cut at each byte and with
+/// each byte replaced by a JSON delimiter: the parsers never panic, and a
+/// line cut inside its structure is a warning, never events made up from
+/// half a line.
+#[test]
+fn cut_and_garbled_lines_never_panic_a_parser() {
+    const DELIMITERS: &[u8] = b"\"{}[],:\\ ";
+    for (backend, dirs) in [
+        ("claude", ["claude", "claude-2.1.332"]),
+        ("codex", ["codex", "codex-0.171.0"]),
+    ] {
+        let mut parser = parser_for(backend);
+        for dir in dirs {
+            for entry in std::fs::read_dir(fixture(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|e| e != "jsonl") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for line in text.lines().filter(|l| l.starts_with('{')) {
+                    // Every byte near the ends, every fifth in between.
+                    let near_end = |i: usize| i < 64 || i + 64 > line.len();
+                    let cuts = (1..line.len())
+                        .filter(|&i| near_end(i) || i % 5 == 0)
+                        .filter(|&i| line.is_char_boundary(i));
+                    for cut in cuts {
+                        let events = parser.parse_line(&line[..cut]);
+                        // A line cut after a complete value may still read
+                        // as one object (`{"a":1` is not, `{"a":1}` is).
+                        if !line[..cut].ends_with('}') {
+                            assert!(
+                                events
+                                    .iter()
+                                    .all(|e| matches!(e, AgentEvent::Warning { .. })),
+                                "{}: {:?} gave {events:?}",
+                                path.display(),
+                                &line[..cut]
+                            );
+                        }
+                        let mut garbled = line.as_bytes().to_vec();
+                        if garbled[cut].is_ascii() {
+                            garbled[cut] = DELIMITERS[cut % DELIMITERS.len()];
+                            let _ = parser.parse_line(std::str::from_utf8(&garbled).unwrap());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
