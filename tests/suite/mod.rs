@@ -19,6 +19,7 @@ mod multi_turn;
 mod node_runs;
 mod outbox;
 mod preflight;
+mod program_image;
 mod resume_route;
 mod route_command;
 mod routing;
