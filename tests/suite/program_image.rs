@@ -1,5 +1,7 @@
 //! How the `clawrun` program is linked (`build.rs`).
 
+#![allow(clippy::unwrap_used)]
+
 /// On Linux the program is a position-dependent executable (ELF type
 /// `ET_EXEC`): its pointer tables are not relocated at load, so the pages a
 /// waiting runner and its watcher keep stay shared (README, Benchmarks).
