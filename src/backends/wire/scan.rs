@@ -285,13 +285,7 @@ impl<'a> Scanner<'a> {
     /// skipped (`false`).
     #[inline]
     pub(crate) fn object(&mut self) -> bool {
-        self.ws();
-        if self.peek() == Some(b'{') {
-            self.pos += 1;
-            return true;
-        }
-        self.skip();
-        false
+        self.open_or_skip(b'{')
     }
 
     /// The next value's text when it is an object (skipped, to be read
@@ -318,8 +312,14 @@ impl<'a> Scanner<'a> {
     /// skipped (`false`).
     #[inline]
     pub(crate) fn array(&mut self) -> bool {
+        self.open_or_skip(b'[')
+    }
+
+    /// At `open`: consumed, `true`; at any other value: skipped, `false`.
+    #[inline]
+    fn open_or_skip(&mut self, open: u8) -> bool {
         self.ws();
-        if self.peek() == Some(b'[') {
+        if self.peek() == Some(open) {
             self.pos += 1;
             return true;
         }
