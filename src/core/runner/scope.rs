@@ -237,12 +237,7 @@ mod tests {
     #[test]
     fn the_command_is_the_runner_itself_unless_a_scope_is_chosen() {
         let tmp = tempfile::tempdir().unwrap();
-        let paths = Paths {
-            openclaw_home: tmp.path().join(".openclaw"),
-            openclaw_config: tmp.path().join(".openclaw/openclaw.json"),
-            state_dir: tmp.path().join("state"),
-            config_file: tmp.path().join("clawrun.toml"),
-        };
+        let paths = Paths::under(&tmp.path().join(".openclaw"));
         let exe = Path::new("/usr/bin/clawrun");
         let run_dir = paths.state_dir.join("runs/r1");
         let cmd = runner_command(exe, &paths, &run_dir);

@@ -205,14 +205,9 @@ mod tests {
     async fn codex_version_is_asked_once_per_program_file() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let state_dir = dir.path().join("state");
+        let paths = Paths::under(&dir.path().join("openclaw"));
+        let state_dir = paths.state_dir.clone();
         std::fs::create_dir_all(&state_dir).unwrap();
-        let paths = Paths {
-            openclaw_home: dir.path().join("openclaw"),
-            openclaw_config: dir.path().join("openclaw/openclaw.json"),
-            state_dir: state_dir.clone(),
-            config_file: dir.path().join("clawrun.toml"),
-        };
         let counter = dir.path().join("count");
         let program = dir.path().join("codex");
         let write = |version: &str| {

@@ -111,12 +111,7 @@ mod tests {
     #[test]
     fn prune_forgets_only_the_runs_launched_before_the_cutoff() {
         let tmp = tempfile::tempdir().unwrap();
-        let paths = Paths {
-            openclaw_home: tmp.path().into(),
-            openclaw_config: tmp.path().join("openclaw.json"),
-            state_dir: tmp.path().join("state"),
-            config_file: tmp.path().join("clawrun.toml"),
-        };
+        let paths = Paths::under(tmp.path());
         for (id, at) in [("old", 100), ("edge", 200), ("new", 300)] {
             record(&paths, &run(id, at)).unwrap();
         }

@@ -75,6 +75,19 @@ impl Paths {
         }
     }
 
+    /// The default layout under the OpenClaw home `openclaw_home`, as
+    /// [`Paths::resolve`] makes it with no flags (unit tests' state).
+    #[cfg(test)]
+    pub(crate) fn under(openclaw_home: &Path) -> Self {
+        struct Home<'a>(&'a Path);
+        impl Env for Home<'_> {
+            fn var(&self, name: &str) -> Option<String> {
+                (name == "OPENCLAW_STATE_DIR").then(|| self.0.display().to_string())
+            }
+        }
+        Self::resolve(&Home(openclaw_home), None, None)
+    }
+
     /// Directory of all run directories.
     pub fn runs_dir(&self) -> PathBuf {
         self.state_dir.join(RUNS_DIR_NAME)

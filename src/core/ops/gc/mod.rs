@@ -311,15 +311,11 @@ mod tests {
     #[test]
     fn stamp_in_the_future_or_garbage_is_due() {
         let tmp = tempfile::tempdir().unwrap();
-        let paths = Paths {
-            openclaw_home: tmp.path().to_path_buf(),
-            openclaw_config: tmp.path().join("openclaw.json"),
-            state_dir: tmp.path().to_path_buf(),
-            config_file: tmp.path().join("clawrun.toml"),
-        };
+        let paths = Paths::under(tmp.path());
+        fs::create_dir_all(&paths.state_dir).unwrap();
         let now = 1_000_000_000;
         assert!(due(&paths, now));
-        let stamp = tmp.path().join(GC_STAMP_NAME);
+        let stamp = paths.state_dir.join(GC_STAMP_NAME);
         fs::write(&stamp, format!("{}\n", now - 3600)).unwrap();
         assert!(!due(&paths, now));
         fs::write(&stamp, format!("{}\n", now - AUTO_GC_INTERVAL_SECS)).unwrap();
