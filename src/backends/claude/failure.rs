@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use super::{RESUME_NOT_FOUND, to_u16};
+use crate::backends::wire;
 use crate::core::model::events::FailureKind;
 
 /// The `"… usage limit reached|<unix seconds>"` result text of older Claude Code
@@ -11,8 +12,8 @@ use crate::core::model::events::FailureKind;
 pub(super) fn usage_limit_text(text: &str) -> Option<(String, i64)> {
     let (message, epoch) = text.trim().rsplit_once('|')?;
     let resets_at = epoch.trim().parse::<i64>().ok()?;
-    let lower = message.to_ascii_lowercase();
-    (lower.contains("limit")).then(|| (message.trim().to_string(), resets_at))
+    wire::contains_ignore_ascii_case(message, "limit")
+        .then(|| (message.trim().to_string(), resets_at))
 }
 
 pub(super) fn classify_failure(
@@ -25,11 +26,10 @@ pub(super) fn classify_failure(
     if mentions(RESUME_NOT_FOUND) {
         return FailureKind::ResumeNotFound;
     }
-    let lower = message.to_ascii_lowercase();
     if status == Some(429)
-        || lower.contains("rate limit")
-        || lower.contains("rate_limit")
-        || lower.contains("usage limit")
+        || ["rate limit", "rate_limit", "usage limit"]
+            .iter()
+            .any(|words| wire::contains_ignore_ascii_case(message, words))
     {
         return FailureKind::RateLimit;
     }
