@@ -20,9 +20,7 @@ mod record;
 mod scan;
 mod text;
 
-pub(crate) use record::{
-    Field, List, Record, StrArgs, Values, entries, leading_str, parse_record, record,
-};
+pub(crate) use record::{Field, List, Record, StrArgs, Values, leading_str, parse_record, record};
 pub(crate) use scan::{Malformed, Scanner};
 pub(crate) use text::{
     base_name, contains_ignore_ascii_case, no_result_message, short, tail_lines,
@@ -116,6 +114,26 @@ mod tests {
             StrArgs::parse(r#"{"path":"src"}"#).get("path").as_deref(),
             Some("src")
         );
+    }
+
+    #[test]
+    fn a_record_whose_fields_are_all_read_skips_the_rest_whole() {
+        let mut inner = Inner::default();
+        let line = r#"{"name":"first","x":{"a":["}",1]},"name":"again","y":"]"}"#;
+        parse_record(line, &mut inner).unwrap();
+        assert_eq!(inner.name.as_deref(), Some("first"), "the rest is not read");
+        // What the rest holds is skipped as a skipped value is: its strings and
+        // brackets must close, its commas and colons are not looked at.
+        for (line, ok) in [
+            (r#"{"name":"a","x":1 "y":2}"#, true),
+            (r#"{"name":"a","x":{"b":1}"#, false),
+            (r#"{"name":"a","x":"open}"#, false),
+            (r#"{"name":"a"} trailing"#, false),
+            (r#"{"x":1 "name":"a"}"#, false),
+        ] {
+            let mut inner = Inner::default();
+            assert_eq!(parse_record(line, &mut inner).is_ok(), ok, "{line}");
+        }
     }
 
     #[test]

@@ -31,10 +31,7 @@ pub(crate) trait Field<'de> {
 /// Read the entries of an object (its opening brace consumed) with `entry`,
 /// which reads or skips each key's value.
 #[inline]
-pub(crate) fn entries<'de>(
-    sc: &mut Scanner<'de>,
-    mut entry: impl FnMut(&mut Scanner<'de>, RawStr<'de>),
-) {
+fn entries<'de>(sc: &mut Scanner<'de>, mut entry: impl FnMut(&mut Scanner<'de>, RawStr<'de>)) {
     let mut first = true;
     while let Some(key) = sc.next_key(&mut first) {
         entry(sc, key);
@@ -237,7 +234,9 @@ pub(crate) fn leading_str<'a>(s: &'a str, prefix: &str) -> Option<(&'a str, &'a 
 }
 
 /// Declare a wire struct filled in place (see [`Record`]): each field names the
-/// JSON key it is read from; every other key is skipped.
+/// JSON key it is read from; every other key is skipped, and once every field
+/// is read the rest of the object is skipped whole (the keys after the last
+/// one a line type needs, such as an `assistant` line's ids, are not looked at).
 macro_rules! record {
     (
         $(#[$meta:meta])*
@@ -273,13 +272,26 @@ macro_rules! record {
     };
     (@fill $( $key:literal => $field:ident ),*) => {
         fn fill(&mut self, sc: &mut $crate::backends::wire::Scanner<'de>) {
-            $crate::backends::wire::entries(sc, |sc, key| {
+            // Once as many named keys as the record has fields are read, the
+            // rest of the object is skipped whole (see `Scanner::skip_rest`).
+            const FIELDS: usize = [$( $key ),*].len();
+            let mut named = 0;
+            let mut first = true;
+            while let Some(key) = sc.next_key(&mut first) {
                 let key = key.text().unwrap_or_default();
                 match key.as_ref() {
                     $( $key => $crate::backends::wire::Field::read(&mut self.$field, sc), )*
-                    _ => sc.skip(),
+                    _ => {
+                        sc.skip();
+                        continue;
+                    }
                 }
-            })
+                named += 1;
+                if named == FIELDS {
+                    sc.skip_rest();
+                    return;
+                }
+            }
         }
     };
 }
