@@ -41,8 +41,8 @@
 //! `tests/fixtures/claude-2.1.332/*.jsonl` for real transcripts and
 //! `tests/fixtures/expected/` for what each maps to.
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 
 use crate::backends::LineParser;
 use crate::backends::wire::{self, List, StrArgs, Values};
@@ -128,8 +128,18 @@ wire::record! {
 }
 
 wire::record! {
-    /// An `assistant`, `user` or `stream_event` line (most of a transcript):
-    /// only what those map from, read when the line names its type first.
+    /// An `assistant` line (most of a transcript): its message and the
+    /// subagent it comes from; read when the line names its type first, and
+    /// the rest of the line skipped once both are read.
+    struct AssistantTurn<'a> {
+        "message" => message: Option<Message<'a>>,
+        "parent_tool_use_id" => parent_tool_use_id: Option<Cow<'a, str>>,
+    }
+}
+
+wire::record! {
+    /// A `user` or `stream_event` line: only what those map from, read when
+    /// the line names its type first.
     struct Turn<'a> {
         "message" => message: Option<Message<'a>>,
         "parent_tool_use_id" => parent_tool_use_id: Option<Cow<'a, str>>,
@@ -340,12 +350,18 @@ fn malformed(e: &wire::Malformed, line: &str, out: &mut Vec<AgentEvent>) {
 impl ClaudeParser {
     /// A conversation line of type `kind`, read as a [`Turn`].
     fn turn(&mut self, kind: &str, line: &str, out: &mut Vec<AgentEvent>) {
+        if kind == "assistant" {
+            let mut turn = AssistantTurn::default();
+            return match wire::parse_record(line, &mut turn) {
+                Ok(()) => self.assistant(turn, out),
+                Err(e) => malformed(&e, line, out),
+            };
+        }
         let mut turn = Turn::default();
         if let Err(e) = wire::parse_record(line, &mut turn) {
             return malformed(&e, line, out);
         }
         match kind {
-            "assistant" => self.assistant(turn, out),
             "user" => self.user(turn, out),
             _ => self.stream_event(turn, out),
         }
@@ -372,7 +388,13 @@ impl ClaudeParser {
     fn handle(&mut self, line: Line<'_>, out: &mut Vec<AgentEvent>) {
         match line.kind.as_deref() {
             Some("system") => self.system(line, out),
-            Some("assistant") => self.assistant(Turn::of(line), out),
+            Some("assistant") => self.assistant(
+                AssistantTurn {
+                    message: line.message,
+                    parent_tool_use_id: line.parent_tool_use_id,
+                },
+                out,
+            ),
             Some("user") => self.user(Turn::of(line), out),
             Some("stream_event") => self.stream_event(Turn::of(line), out),
             Some("result") => self.result(line, out),

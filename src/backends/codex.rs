@@ -36,8 +36,8 @@
 //! [`AgentEvent::UnknownEvent`], once per run. See `tests/fixtures/codex/*.jsonl`
 //! (0.169.0), `tests/fixtures/codex-0.171.0/*.jsonl` and `tests/fixtures/expected/`.
 
+use rustc_hash::FxHashSet as HashSet;
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 mod backend;
 mod rollout;
@@ -439,16 +439,20 @@ fn retry_counts(rest: &str) -> Option<(u32, Option<u32>)> {
 
 /// An HTTP status named in an error text: `status 401`, `last status: 429`.
 fn status_in(text: &str) -> Option<u16> {
-    text.match_indices("status").find_map(|(at, word)| {
-        let rest = text[at + word.len()..].trim_start_matches([':', ' ']);
-        let digits: &str = &rest[..rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len())];
-        (digits.len() == 3)
-            .then(|| digits.parse::<u16>().ok())
-            .flatten()
-            .filter(|s| (100..=599).contains(s))
-    })
+    const WORD: &str = "status";
+    let starts = memchr::memchr_iter(b's', text.as_bytes());
+    starts
+        .filter(|&at| text[at..].starts_with(WORD))
+        .find_map(|at| {
+            let rest = text[at + WORD.len()..].trim_start_matches([':', ' ']);
+            let digits: &str = &rest[..rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len())];
+            (digits.len() == 3)
+                .then(|| digits.parse::<u16>().ok())
+                .flatten()
+                .filter(|s| (100..=599).contains(s))
+        })
 }
 
 fn classify_failure(message: &str) -> FailureKind {

@@ -13,7 +13,7 @@ const COMMAND_SUMMARY_MAX: usize = 80;
 const OTHER_SUMMARY_MAX: usize = 60;
 
 impl ClaudeParser {
-    pub(super) fn assistant(&mut self, line: Turn<'_>, out: &mut Vec<AgentEvent>) {
+    pub(super) fn assistant(&mut self, line: AssistantTurn<'_>, out: &mut Vec<AgentEvent>) {
         let Some(message) = line.message else {
             out.push(AgentEvent::Warning {
                 message: "Claude assistant line without a message".to_string(),
@@ -41,15 +41,17 @@ impl ClaudeParser {
                     let name = block.name.as_deref().unwrap_or("tool");
                     let input = block.input.unwrap_or_default();
                     let summary = tool_summary(name, &input);
-                    let call_id = call_id.into_owned();
-                    let subagent = SUBAGENT_TOOLS.contains(&name);
+                    // Copies for the subagent's own start only when it is one.
+                    let subagent = SUBAGENT_TOOLS
+                        .contains(&name)
+                        .then(|| (call_id.to_string(), summary.clone()));
                     out.push(AgentEvent::ToolStarted {
-                        call_id: call_id.clone(),
+                        call_id: call_id.into_owned(),
                         name: name.to_string(),
-                        summary: summary.clone(),
+                        summary,
                         parent_tool_id: parent.map(str::to_string),
                     });
-                    if subagent {
+                    if let Some((call_id, summary)) = subagent {
                         self.subagent_started(call_id, summary, out);
                     }
                 }
