@@ -128,34 +128,32 @@ wire::record! {
 }
 
 wire::record! {
-    /// An `assistant` line (most of a transcript): its message and the
-    /// subagent it comes from; read when the line names its type first, and
-    /// the rest of the line skipped once both are read.
-    struct AssistantTurn<'a> {
+    /// An `assistant` or `user` line (most of a transcript): its message and
+    /// the subagent it comes from; read when the line names its type first,
+    /// and the rest of the line skipped once both are read.
+    struct Said<'a> {
         "message" => message: Option<Message<'a>>,
         "parent_tool_use_id" => parent_tool_use_id: Option<Cow<'a, str>>,
     }
 }
 
 wire::record! {
-    /// A `user` or `stream_event` line: only what those map from, read when
-    /// the line names its type first.
-    struct Turn<'a> {
+    /// A `user` line while a subagent runs: also the structured result of
+    /// the tool call, which tells whether the subagent went on in the
+    /// background.
+    struct UserTurn<'a> {
         "message" => message: Option<Message<'a>>,
         "parent_tool_use_id" => parent_tool_use_id: Option<Cow<'a, str>>,
         "tool_use_result" => tool_use_result: Option<ToolUseResult<'a>>,
-        "event" => event: Option<StreamEvent<'a>>,
     }
 }
 
-impl<'a> Turn<'a> {
-    fn of(line: Line<'a>) -> Self {
-        Turn {
-            message: line.message,
-            parent_tool_use_id: line.parent_tool_use_id,
-            tool_use_result: line.tool_use_result,
-            event: line.event,
-        }
+wire::record! {
+    /// A `stream_event` line: only what it maps from, read when the line
+    /// names its type first.
+    struct StreamLine<'a> {
+        "event" => event: Option<StreamEvent<'a>>,
+        "parent_tool_use_id" => parent_tool_use_id: Option<Cow<'a, str>>,
     }
 }
 
@@ -348,22 +346,39 @@ fn malformed(e: &wire::Malformed, line: &str, out: &mut Vec<AgentEvent>) {
 }
 
 impl ClaudeParser {
-    /// A conversation line of type `kind`, read as a [`Turn`].
+    /// A conversation line of type `kind`, read as a [`Said`], a
+    /// [`UserTurn`] or a [`StreamLine`].
     fn turn(&mut self, kind: &str, line: &str, out: &mut Vec<AgentEvent>) {
-        if kind == "assistant" {
-            let mut turn = AssistantTurn::default();
-            return match wire::parse_record(line, &mut turn) {
-                Ok(()) => self.assistant(turn, out),
-                Err(e) => malformed(&e, line, out),
-            };
-        }
-        let mut turn = Turn::default();
-        if let Err(e) = wire::parse_record(line, &mut turn) {
-            return malformed(&e, line, out);
-        }
         match kind {
-            "user" => self.user(turn, out),
-            _ => self.stream_event(turn, out),
+            "stream_event" => {
+                let mut turn = StreamLine::default();
+                match wire::parse_record(line, &mut turn) {
+                    Ok(()) => self.stream_event(turn, out),
+                    Err(e) => malformed(&e, line, out),
+                }
+            }
+            // Only the result of a subagent's call says more than the message.
+            "user" if !self.subagents_open.is_empty() => {
+                let mut turn = UserTurn::default();
+                match wire::parse_record(line, &mut turn) {
+                    Ok(()) => {
+                        let said = Said {
+                            message: turn.message,
+                            parent_tool_use_id: turn.parent_tool_use_id,
+                        };
+                        self.user(said, turn.tool_use_result, out);
+                    }
+                    Err(e) => malformed(&e, line, out),
+                }
+            }
+            _ => {
+                let mut turn = Said::default();
+                match wire::parse_record(line, &mut turn) {
+                    Ok(()) if kind == "assistant" => self.assistant(turn, out),
+                    Ok(()) => self.user(turn, None, out),
+                    Err(e) => malformed(&e, line, out),
+                }
+            }
         }
     }
 
@@ -389,14 +404,27 @@ impl ClaudeParser {
         match line.kind.as_deref() {
             Some("system") => self.system(line, out),
             Some("assistant") => self.assistant(
-                AssistantTurn {
+                Said {
                     message: line.message,
                     parent_tool_use_id: line.parent_tool_use_id,
                 },
                 out,
             ),
-            Some("user") => self.user(Turn::of(line), out),
-            Some("stream_event") => self.stream_event(Turn::of(line), out),
+            Some("user") => self.user(
+                Said {
+                    message: line.message,
+                    parent_tool_use_id: line.parent_tool_use_id,
+                },
+                line.tool_use_result,
+                out,
+            ),
+            Some("stream_event") => self.stream_event(
+                StreamLine {
+                    event: line.event,
+                    parent_tool_use_id: line.parent_tool_use_id,
+                },
+                out,
+            ),
             Some("result") => self.result(line, out),
             Some("rate_limit_event") => Self::rate_limit(line, out),
             // The conversation continues under a new session id (seen in the

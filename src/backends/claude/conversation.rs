@@ -13,7 +13,7 @@ const COMMAND_SUMMARY_MAX: usize = 80;
 const OTHER_SUMMARY_MAX: usize = 60;
 
 impl ClaudeParser {
-    pub(super) fn assistant(&mut self, line: AssistantTurn<'_>, out: &mut Vec<AgentEvent>) {
+    pub(super) fn assistant(&mut self, line: Said<'_>, out: &mut Vec<AgentEvent>) {
         let Some(message) = line.message else {
             out.push(AgentEvent::Warning {
                 message: "Claude assistant line without a message".to_string(),
@@ -117,12 +117,19 @@ impl ClaudeParser {
         });
     }
 
-    pub(super) fn user(&mut self, line: Turn<'_>, out: &mut Vec<AgentEvent>) {
+    /// A `user` line: the results of tool calls. `result` is the line's
+    /// `tool_use_result`, when it was read (see `turn`).
+    pub(super) fn user(
+        &mut self,
+        line: Said<'_>,
+        result: Option<ToolUseResult<'_>>,
+        out: &mut Vec<AgentEvent>,
+    ) {
         let Some(message) = line.message else {
             return;
         };
         // The result of a Task call whose subagent went on in the background.
-        let launched = line.tool_use_result.as_ref().is_some_and(|r| {
+        let launched = result.as_ref().is_some_and(|r| {
             r.is_async == Some(true) || r.status.as_deref() == Some("async_launched")
         });
         for block in message.content {
@@ -150,7 +157,7 @@ impl ClaudeParser {
         }
     }
 
-    pub(super) fn stream_event(&mut self, line: Turn<'_>, out: &mut Vec<AgentEvent>) {
+    pub(super) fn stream_event(&mut self, line: StreamLine<'_>, out: &mut Vec<AgentEvent>) {
         let Some(event) = line.event else {
             out.push(AgentEvent::Warning {
                 message: "Claude stream_event without an event".to_string(),

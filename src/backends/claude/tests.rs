@@ -394,3 +394,38 @@ fn permission_denials_of_real_results_become_tool_denied_events() {
         }
     }
 }
+
+/// A subagent whose call returns at once ("Async agent launched") goes on
+/// in the background: its call's result, read from `tool_use_result` while
+/// it runs, does not end it; its task notification does. (Here no
+/// `task_started` says it is backgrounded, as when that line is missing.)
+#[test]
+fn a_launch_result_keeps_its_subagent_running() {
+    let lines = [
+        r#"{"type":"assistant","message":{"id":"m1","content":[{"type":"tool_use","id":"toolu_task","name":"Agent","input":{"description":"Inspect files"}}]},"parent_tool_use_id":null}"#,
+        r#"{"type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_task","type":"tool_result","content":"Async agent launched"}]},"parent_tool_use_id":null,"session_id":"s","uuid":"u","tool_use_result":{"isAsync":true,"status":"async_launched","agentId":"a1"}}"#,
+        r#"{"type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_inner","type":"tool_result","content":"ok"}]},"parent_tool_use_id":"toolu_task","session_id":"s"}"#,
+        r#"{"type":"system","subtype":"task_notification","task_id":"a1","tool_use_id":"toolu_task","status":"completed"}"#,
+    ];
+    let mut p = ClaudeParser::default();
+    let ends: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .flat_map(|(i, line)| {
+            p.parse_line(line)
+                .into_iter()
+                .filter(|e| matches!(e, AgentEvent::SubagentFinished { .. }))
+                .map(move |_| i)
+        })
+        .collect();
+    assert_eq!(ends, [3], "the subagent ends with its notification only");
+    // Without the launch status, the call's result ends it.
+    let mut p = ClaudeParser::default();
+    p.parse_line(lines[0]);
+    let plain = lines[1].replace(r#""isAsync":true,"status":"async_launched","#, "");
+    let finished = p
+        .parse_line(&plain)
+        .into_iter()
+        .any(|e| matches!(e, AgentEvent::SubagentFinished { .. }));
+    assert!(finished);
+}
