@@ -72,20 +72,23 @@ fn ignored(text: &str) -> usize {
 }
 
 /// Events and warnings (unknown events included) from one pass, a sanity
-/// check outside the measurement.
+/// check outside the measurement. Counted as they come, not kept: a heap
+/// left with millions of freed events would slow the allocations of the
+/// runs measured after it, which a runner (a fresh process, its events
+/// freed chunk by chunk) does not see.
 fn count<P: LineParser>(mut parser: P, text: &str) -> (usize, usize) {
     use clawrun::events::AgentEvent;
-    let events: Vec<_> = text.lines().flat_map(|l| parser.parse_line(l)).collect();
-    let warnings = events
-        .iter()
-        .filter(|e| {
-            matches!(
-                e,
-                AgentEvent::Warning { .. } | AgentEvent::UnknownEvent { .. }
-            )
-        })
-        .count();
-    (events.len(), warnings)
+    let (mut events, mut warnings) = (0, 0);
+    for event in text.lines().flat_map(|l| parser.parse_line(l)) {
+        events += 1;
+        if matches!(
+            event,
+            AgentEvent::Warning { .. } | AgentEvent::UnknownEvent { .. }
+        ) {
+            warnings += 1;
+        }
+    }
+    (events, warnings)
 }
 
 /// The transcripts, per CLI version: the first set (claude 2.1.197, codex
