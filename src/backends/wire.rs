@@ -116,23 +116,46 @@ mod tests {
         );
     }
 
+    record! {
+        struct Outer<'a> {
+            "inner" => inner: Option<Inner<'a>>,
+            "z" => z: Option<u64>,
+        }
+    }
+
     #[test]
     fn a_record_whose_fields_are_all_read_skips_the_rest_whole() {
-        let mut inner = Inner::default();
-        let line = r#"{"name":"first","x":{"a":["}",1]},"name":"again","y":"]"}"#;
-        parse_record(line, &mut inner).unwrap();
-        assert_eq!(inner.name.as_deref(), Some("first"), "the rest is not read");
-        // What the rest holds is skipped as a skipped value is: its strings and
-        // brackets must close, its commas and colons are not looked at.
+        // Inside the line: the rest of the object is skipped as a skipped
+        // value is (its strings and brackets must close, its commas and
+        // colons are not looked at), and the line goes on after it.
+        let mut outer = Outer::default();
+        let line = r#"{"inner":{"name":"first","x":{"a":["}",1]},"name":"again","y":"]"},"z":7}"#;
+        parse_record(line, &mut outer).unwrap();
+        assert_eq!(outer.inner.unwrap().name.as_deref(), Some("first"));
+        assert_eq!(outer.z, Some(7));
         for (line, ok) in [
-            (r#"{"name":"a","x":1 "y":2}"#, true),
-            (r#"{"name":"a","x":{"b":1}"#, false),
-            (r#"{"name":"a","x":"open}"#, false),
+            (r#"{"inner":{"name":"a","x":1 "y":2},"z":1}"#, true),
+            (r#"{"inner":{"name":"a","x":"open},"z":1}"#, false),
+            (r#"{"inner":{"name":"a","x":{"b":1},"z":1}"#, false),
+        ] {
+            let mut outer = Outer::default();
+            assert_eq!(parse_record(line, &mut outer).is_ok(), ok, "{line}");
+        }
+        // The line itself: once its record is read, the rest is not read
+        // when the line ends with a closing brace; else it is skipped, and
+        // must close.
+        for (line, ok) in [
+            (r#"{"name":"a","x":{"b":1},"y":"]"} "#, true),
+            (r#"{"name":"a","x":{"b":[1}"#, true),
+            (r#"{"name":"a","x":"open"#, false),
             (r#"{"name":"a"} trailing"#, false),
             (r#"{"x":1 "name":"a"}"#, false),
         ] {
             let mut inner = Inner::default();
             assert_eq!(parse_record(line, &mut inner).is_ok(), ok, "{line}");
+            if ok {
+                assert_eq!(inner.name.as_deref(), Some("a"));
+            }
         }
     }
 

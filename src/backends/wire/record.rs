@@ -18,7 +18,13 @@ pub(crate) trait Record<'de>: Default {
     /// just consumed into `self`, up to and including its closing brace;
     /// keys it does not name are skipped. (A broken structure stops the
     /// reading and is the scanner's error.)
-    fn fill(&mut self, sc: &mut Scanner<'de>);
+    fn fill(&mut self, sc: &mut Scanner<'de>) {
+        self.fill_at(sc, false);
+    }
+
+    /// [`Record::fill`]; `line`: the object is the whole line, whose rest
+    /// is not read once every field is (see [`Scanner::skip_line_rest`]).
+    fn fill_at(&mut self, sc: &mut Scanner<'de>, line: bool);
 }
 
 /// A field type read leniently in place: a value of the expected JSON type
@@ -218,7 +224,7 @@ pub(crate) fn parse_record<'de, R: Record<'de>>(
 ) -> Result<(), Malformed> {
     let mut sc = Scanner::new(line);
     sc.open_object();
-    record.fill(&mut sc);
+    record.fill_at(&mut sc, true);
     sc.end()
 }
 
@@ -236,7 +242,8 @@ pub(crate) fn leading_str<'a>(s: &'a str, prefix: &str) -> Option<(&'a str, &'a 
 /// Declare a wire struct filled in place (see [`Record`]): each field names the
 /// JSON key it is read from; every other key is skipped, and once every field
 /// is read the rest of the object is skipped whole (the keys after the last
-/// one a line type needs, such as an `assistant` line's ids, are not looked at).
+/// one a line type needs, such as an `assistant` line's ids, are not looked
+/// at), or, for the line itself, not read at all.
 macro_rules! record {
     (
         $(#[$meta:meta])*
@@ -271,7 +278,7 @@ macro_rules! record {
         }
     };
     (@fill $( $key:literal => $field:ident ),*) => {
-        fn fill(&mut self, sc: &mut $crate::backends::wire::Scanner<'de>) {
+        fn fill_at(&mut self, sc: &mut $crate::backends::wire::Scanner<'de>, line: bool) {
             // Once as many named keys as the record has fields are read, the
             // rest of the object is skipped whole (see `Scanner::skip_rest`).
             const FIELDS: usize = [$( $key ),*].len();
@@ -288,7 +295,11 @@ macro_rules! record {
                 }
                 named += 1;
                 if named == FIELDS {
-                    sc.skip_rest();
+                    if line {
+                        sc.skip_line_rest();
+                    } else {
+                        sc.skip_rest();
+                    }
                     return;
                 }
             }

@@ -19,7 +19,9 @@
 //! holds is not (a bad escape, a control character or a misspelt literal
 //! inside a tool's output does not cost the line), nor is the rest of an
 //! object once a record has read every field it names
-//! ([`Scanner::skip_rest`]): it is skipped as a value is.
+//! ([`Scanner::skip_rest`]): it is skipped as a value is, and the rest of
+//! the line itself, when it ends with its closing brace, is not read at all
+//! ([`Scanner::skip_line_rest`]).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -127,7 +129,7 @@ impl<'a> Scanner<'a> {
         self.src.as_bytes().get(self.pos).copied()
     }
 
-    /// Skip JSON whitespace.
+    /// Skip JSON whitespace ([`WS`]).
     #[inline]
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
@@ -200,6 +202,20 @@ impl<'a> Scanner<'a> {
     /// it names.
     pub(crate) fn skip_rest(&mut self) {
         self.close(b'{', b'}');
+    }
+
+    /// The rest of the line, when the object being read is the line itself
+    /// and a record has read every field it names: taken as read when the
+    /// line ends with a closing brace (what the CLI printed whole), else
+    /// skipped as [`Scanner::skip_rest`] does. What follows the fields a
+    /// line type maps from (ids, timestamps, a tool's own copy of its
+    /// result) is then never looked at.
+    pub(crate) fn skip_line_rest(&mut self) {
+        if self.src.trim_end_matches(WS).ends_with('}') {
+            self.pos = self.src.len();
+        } else {
+            self.skip_rest();
+        }
     }
 
     /// Skip to the end of the container (`open` … `close`) the cursor is in.
@@ -399,6 +415,9 @@ impl<'a> Scanner<'a> {
         std::mem::take(first) || self.expect(b',', "',' or ']'")
     }
 }
+
+/// JSON's whitespace.
+const WS: [char; 4] = [' ', '\n', '\r', '\t'];
 
 /// The bytes that end a number or a literal: JSON's delimiters and whitespace.
 const ENDS_TOKEN: [bool; 256] = {
