@@ -88,7 +88,8 @@ wire::record! {
     struct Item<'a> {
         "id" => id: Option<Cow<'a, str>>,
         "type" => kind: Option<Cow<'a, str>>,
-        "command" => command: Option<Cow<'a, str>>,
+        // Needed for a tool's start only: unescaped then.
+        "command" => command: Option<wire::RawStr<'a>>,
         "exit_code" => exit_code: Option<i64>,
         "status" => status: Option<Cow<'a, str>>,
         "text" => text: Option<Cow<'a, str>>,
@@ -308,8 +309,8 @@ impl CodexParser {
         match item.kind.as_deref() {
             Some("command_execution") => {
                 let summary = || {
-                    let command = item.command.as_deref().unwrap_or("");
-                    wire::short(&shell_inner(command), COMMAND_SUMMARY_MAX)
+                    let command = item.command.and_then(|c| c.text()).unwrap_or_default();
+                    wire::short(&shell_inner(&command), COMMAND_SUMMARY_MAX)
                 };
                 let ok = item.exit_code == Some(0);
                 self.tool(phase, id, "shell", summary, ok, out);

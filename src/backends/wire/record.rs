@@ -151,6 +151,14 @@ impl<'de> Field<'de> for Option<Cow<'de, str>> {
     }
 }
 
+/// A string kept as written, unescaped only when asked for
+/// ([`RawStr::text`]): for a field a line type needs only now and then.
+impl<'de> Field<'de> for Option<RawStr<'de>> {
+    fn read(&mut self, sc: &mut Scanner<'de>) {
+        *self = sc.raw_str();
+    }
+}
+
 /// An array of strings (other elements skipped); not an array: empty.
 impl<'de> Field<'de> for Vec<Cow<'de, str>> {
     fn read(&mut self, sc: &mut Scanner<'de>) {
