@@ -441,19 +441,16 @@ fn retry_counts(rest: &str) -> Option<(u32, Option<u32>)> {
 /// An HTTP status named in an error text: `status 401`, `last status: 429`.
 fn status_in(text: &str) -> Option<u16> {
     const WORD: &str = "status";
-    let starts = memchr::memchr_iter(b's', text.as_bytes());
-    starts
-        .filter(|&at| text[at..].starts_with(WORD))
-        .find_map(|at| {
-            let rest = text[at + WORD.len()..].trim_start_matches([':', ' ']);
-            let digits: &str = &rest[..rest
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len())];
-            (digits.len() == 3)
-                .then(|| digits.parse::<u16>().ok())
-                .flatten()
-                .filter(|s| (100..=599).contains(s))
-        })
+    memchr::memmem::find_iter(text.as_bytes(), WORD).find_map(|at| {
+        let rest = text[at + WORD.len()..].trim_start_matches([':', ' ']);
+        let digits: &str = &rest[..rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len())];
+        (digits.len() == 3)
+            .then(|| digits.parse::<u16>().ok())
+            .flatten()
+            .filter(|s| (100..=599).contains(s))
+    })
 }
 
 fn classify_failure(message: &str) -> FailureKind {

@@ -431,15 +431,14 @@ const ENDS_TOKEN: [bool; 256] = {
     table
 };
 
-/// Bytes looked at 16 at a time before `memchr` is called: most strings and
-/// most hops between a container's strings are short, and a call costs more
-/// than a few loads.
+/// Bytes of a string looked at 16 at a time before `memchr2` is called: most
+/// strings are short, and a call costs more than a few loads.
 const NEAR: usize = 64;
 
-/// Bit `i` set when byte `i` of `block` is `a`, `b` or `c`.
+/// Bit `i` set when byte `i` of `block` is a quote or a backslash.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn hits(block: &[u8; 16], a: u8, b: u8, c: u8) -> u32 {
+fn quotes_or_backslashes(block: &[u8; 16]) -> u32 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
@@ -448,37 +447,33 @@ fn hits(block: &[u8; 16], a: u8, b: u8, c: u8) -> u32 {
     let mask = unsafe {
         let v = _mm_loadu_si128(block.as_ptr().cast());
         let eq = |x: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(i8::from_ne_bytes([x])));
-        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(eq(a), eq(b)), eq(c)))
+        _mm_movemask_epi8(_mm_or_si128(eq(b'"'), eq(b'\\')))
     };
     u32::from_ne_bytes(mask.to_ne_bytes())
 }
 
-/// Bit `i` set when byte `i` of `block` is `a`, `b` or `c`.
+/// Bit `i` set when byte `i` of `block` is a quote or a backslash.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn hits(block: &[u8; 16], a: u8, b: u8, c: u8) -> u32 {
-    hits_one_by_one(block, a, b, c)
+fn quotes_or_backslashes(block: &[u8; 16]) -> u32 {
+    quotes_or_backslashes_one_by_one(block)
 }
 
-/// [`hits`], a byte at a time.
+/// [`quotes_or_backslashes`], a byte at a time.
 #[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline(always)]
-fn hits_one_by_one(block: &[u8; 16], a: u8, b: u8, c: u8) -> u32 {
+fn quotes_or_backslashes_one_by_one(block: &[u8; 16]) -> u32 {
     block
         .iter()
         .enumerate()
-        .filter(|&(_, &x)| x == a || x == b || x == c)
+        .filter(|&(_, &x)| matches!(x, b'"' | b'\\'))
         .fold(0, |mask, (i, _)| mask | 1 << i)
 }
 
-/// Where the first `a`, `b` or `c` of `hay` is: 16 bytes at a time up to
-/// [`NEAR`], then by `find` (`memchr2` or `memchr3`).
-#[inline(always)]
-fn first_of(
-    hay: &[u8],
-    [a, b, c]: [u8; 3],
-    find: impl FnOnce(&[u8]) -> Option<usize>,
-) -> Option<usize> {
+/// Where the first `"` or `\` of `hay` is: 16 bytes at a time up to
+/// [`NEAR`], then by `memchr2`.
+#[inline]
+fn quote_or_backslash(hay: &[u8]) -> Option<usize> {
     let mut i = 0;
     while i < NEAR {
         let Some(block) = hay.get(i..).and_then(<[u8]>::first_chunk::<16>) else {
@@ -486,24 +481,16 @@ fn first_of(
             let tail = hay.get(i..).unwrap_or_default();
             return tail
                 .iter()
-                .position(|&x| x == a || x == b || x == c)
+                .position(|&x| matches!(x, b'"' | b'\\'))
                 .map(|j| i + j);
         };
-        let mask = hits(block, a, b, c);
+        let mask = quotes_or_backslashes(block);
         if mask != 0 {
             return Some(i + mask.trailing_zeros() as usize);
         }
         i += 16;
     }
-    find(&hay[NEAR..]).map(|j| NEAR + j)
-}
-
-/// Where the first `"` or `\` of `hay` is.
-#[inline]
-fn quote_or_backslash(hay: &[u8]) -> Option<usize> {
-    first_of(hay, [b'"', b'\\', b'\\'], |rest| {
-        memchr::memchr2(b'"', b'\\', rest)
-    })
+    memchr::memchr2(b'"', b'\\', &hay[NEAR..]).map(|j| NEAR + j)
 }
 
 /// Where the first `"`, `open` or `close` of `hay` is: most hops in a
@@ -624,9 +611,10 @@ mod tests {
                 let x = seed.wrapping_mul(2654435761).rotate_left(i as u32 * 3);
                 *b = [b'"', b'\\', b'{', b'a', 0x80, 0xff, b'}', 0][(x % 8) as usize];
             }
-            for [a, b, c] in [[b'"', b'\\', b'\\'], [b'"', b'{', b'}'], [0x80, 0xff, 0]] {
-                assert_eq!(hits(&block, a, b, c), hits_one_by_one(&block, a, b, c));
-            }
+            assert_eq!(
+                quotes_or_backslashes(&block),
+                quotes_or_backslashes_one_by_one(&block)
+            );
         }
     }
 

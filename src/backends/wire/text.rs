@@ -132,7 +132,6 @@ pub(crate) fn no_result_message(exit_code: Option<i32>) -> String {
 
 #[cfg(test)]
 mod tests {
-
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
