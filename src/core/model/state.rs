@@ -7,6 +7,9 @@
 //! does not make the run idle ([`RunState::background_busy`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Write as _};
+
+use rustc_hash::FxHashSet;
 use tokio::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -65,8 +68,11 @@ pub struct RunState {
     pub cli_version: Option<String>,
     /// Tool calls started.
     pub tool_calls: u64,
-    /// Open tool calls by id → label.
-    pub open_tools: BTreeMap<String, String>,
+    /// The ids of the tool calls still open.
+    open_tools: FxHashSet<String>,
+    /// The open tool call the activity names (empty: the activity is not a
+    /// tool's), so that a better label for it replaces the activity.
+    activity_tool: String,
     /// Open subagents: tool call id → what it was asked to do.
     pub open_subagents: BTreeMap<String, String>,
     /// Subagents started in total.
@@ -135,7 +141,8 @@ impl RunState {
             model: None,
             cli_version: None,
             tool_calls: 0,
-            open_tools: BTreeMap::new(),
+            open_tools: FxHashSet::default(),
+            activity_tool: String::new(),
             open_subagents: BTreeMap::new(),
             subagents_started: 0,
             message_usage: BTreeMap::new(),
@@ -197,6 +204,11 @@ impl RunState {
         self.settled = usage;
     }
 
+    /// Tool calls started and not finished yet.
+    pub fn open_tool_calls(&self) -> usize {
+        self.open_tools.len()
+    }
+
     /// Subagents are still running: a turn end now is not the end of the work
     /// (the CLI goes on when they finish).
     pub fn background_busy(&self) -> bool {
@@ -243,10 +255,8 @@ impl RunState {
                 text,
                 parent_tool_id,
             } => self.text_written(text, parent_tool_id.is_some()),
-            AgentEvent::TextDelta { .. } => {
-                self.last_activity = Some("✍️ Writing".to_owned());
-            }
-            AgentEvent::Thinking => self.last_activity = Some("🧠 Thinking".to_owned()),
+            AgentEvent::TextDelta { .. } => self.set_activity(format_args!("✍️ Writing")),
+            AgentEvent::Thinking => self.set_activity(format_args!("🧠 Thinking")),
             AgentEvent::ToolStarted {
                 call_id,
                 name,
@@ -308,15 +318,32 @@ impl RunState {
             }
             self.push_text(text);
         }
-        self.last_activity = Some("✍️ Writing".to_owned());
+        self.set_activity(format_args!("✍️ Writing"));
     }
 
     /// A tool call started: counted, open until it finishes, the activity.
     fn tool_started(&mut self, call_id: &str, name: &str, summary: &str) {
         self.tool_calls += 1;
-        let label = tool_label(name, summary);
-        self.open_tools.insert(call_id.to_owned(), label.clone());
-        self.last_activity = Some(label);
+        self.open_tools.insert(call_id.to_owned());
+        self.tool_activity(call_id, name, summary);
+    }
+
+    /// The activity is now `args`. Its buffer is reused: the activity
+    /// changes with nearly every event, and costs no allocation then.
+    fn set_activity(&mut self, args: fmt::Arguments<'_>) {
+        write_activity(&mut self.last_activity, args);
+        self.activity_tool.clear();
+    }
+
+    /// The activity is tool call `call_id`: `🔧 Bash: cargo test`, or
+    /// `🔧 Bash` without a summary.
+    fn tool_activity(&mut self, call_id: &str, name: &str, summary: &str) {
+        if summary.is_empty() {
+            self.set_activity(format_args!("🔧 {name}"));
+        } else {
+            self.set_activity(format_args!("🔧 {name}: {summary}"));
+        }
+        call_id.clone_into(&mut self.activity_tool);
     }
 
     /// A subagent started (a repeated start of the same call counts once).
@@ -327,17 +354,18 @@ impl RunState {
             self.subagents_started += 1;
         }
         if !description.is_empty() {
-            self.last_activity = Some(format!("🤖 {description}"));
+            self.set_activity(format_args!("🤖 {description}"));
         }
     }
 
     /// What a subagent is doing, named after its task when it has one.
     fn subagent_progress(&mut self, call_id: &str, activity: &str) {
-        let task = self.open_subagents.get(call_id).filter(|d| !d.is_empty());
-        self.last_activity = Some(match task {
-            Some(task) => format!("🤖 {task}: {activity}"),
-            None => format!("🤖 {activity}"),
-        });
+        let to = &mut self.last_activity;
+        match self.open_subagents.get(call_id).filter(|d| !d.is_empty()) {
+            Some(task) => write_activity(to, format_args!("🤖 {task}: {activity}")),
+            None => write_activity(to, format_args!("🤖 {activity}")),
+        }
+        self.activity_tool.clear();
     }
 
     /// A turn failed: its cost and the usage so far settle, the failure is
@@ -376,21 +404,16 @@ impl RunState {
     fn plan_updated(&mut self, done: u32, total: u32, current: Option<&str>) {
         self.plan = (total > 0).then_some((done, total));
         if let Some(entry) = current {
-            self.last_activity = Some(format!("📋 {entry}"));
+            self.set_activity(format_args!("📋 {entry}"));
         }
     }
 
-    /// A running tool's better label replaces the old one, and the current
-    /// activity when it was this tool.
+    /// A running tool's better label replaces the current activity when
+    /// the activity is this tool.
     fn tool_updated(&mut self, call_id: &str, name: &str, summary: &str) {
-        let label = tool_label(name, summary);
-        let Some(old) = self.open_tools.get_mut(call_id) else {
-            return;
-        };
-        if self.last_activity.as_deref() == Some(old.as_str()) {
-            self.last_activity = Some(label.clone());
+        if self.open_tools.contains(call_id) && self.activity_tool == call_id {
+            self.tool_activity(call_id, name, summary);
         }
-        *old = label;
     }
 
     /// A session (re)started: a new resume id replaces the old one, which is
@@ -434,11 +457,15 @@ impl RunState {
         }
         self.final_text.clone_from(final_text);
         self.terminal = Some(Ok(()));
-        self.last_activity = Some(match self.open_subagents.values().next() {
-            Some(task) if !task.is_empty() => format!("🤖 {task} (in the background)"),
-            Some(_) => "🤖 a background task".to_owned(),
-            None => "✅ Finishing".to_owned(),
-        });
+        let to = &mut self.last_activity;
+        match self.open_subagents.values().next() {
+            Some(task) if !task.is_empty() => {
+                write_activity(to, format_args!("🤖 {task} (in the background)"));
+            }
+            Some(_) => write_activity(to, format_args!("🤖 a background task")),
+            None => write_activity(to, format_args!("✅ Finishing")),
+        }
+        self.activity_tool.clear();
     }
 
     fn push_text(&mut self, text: &str) {
@@ -465,13 +492,12 @@ impl RunState {
     }
 }
 
-/// `🔧 Bash: cargo test`, or `🔧 Bash` without a summary.
-fn tool_label(name: &str, summary: &str) -> String {
-    if summary.is_empty() {
-        format!("🔧 {name}")
-    } else {
-        format!("🔧 {name}: {summary}")
-    }
+/// Write `args` over the activity in `to`, reusing its buffer.
+fn write_activity(to: &mut Option<String>, args: fmt::Arguments<'_>) {
+    let activity = to.get_or_insert_with(String::new);
+    activity.clear();
+    // Writing to a String cannot fail.
+    let _ = activity.write_fmt(args);
 }
 
 #[cfg(test)]
@@ -537,7 +563,6 @@ mod tests {
             summary: "cargo test".into(),
         });
         assert_eq!(s.last_activity.as_deref(), Some("🔧 execute: cargo test"));
-        assert_eq!(s.open_tools["t"], "🔧 execute: cargo test");
         assert_eq!(s.tool_calls, 1);
         // An update of a finished tool changes nothing.
         s.apply(&AgentEvent::ToolFinished {
@@ -550,6 +575,7 @@ mod tests {
             summary: "other".into(),
         });
         assert!(s.open_tools.is_empty());
+        assert_eq!(s.last_activity.as_deref(), Some("🔧 execute: cargo test"));
         s.apply(&AgentEvent::Plan {
             done: 2,
             total: 5,
@@ -557,6 +583,35 @@ mod tests {
         });
         assert_eq!(s.plan, Some((2, 5)));
         assert_eq!(s.last_activity.as_deref(), Some("📋 Write the tests"));
+    }
+
+    #[test]
+    fn a_tool_update_relabels_the_activity_only_when_it_is_that_tool() {
+        let mut s = RunState::new();
+        let start = |id: &str, summary: &str| AgentEvent::ToolStarted {
+            call_id: id.into(),
+            name: "execute".into(),
+            summary: summary.into(),
+            parent_tool_id: None,
+        };
+        let update = |id: &str, summary: &str| AgentEvent::ToolUpdated {
+            call_id: id.into(),
+            name: "execute".into(),
+            summary: summary.into(),
+        };
+        s.apply(&start("a", "Terminal"));
+        s.apply(&start("b", "Terminal"));
+        // Same label as the activity, but the activity is b's.
+        s.apply(&update("a", "make"));
+        assert_eq!(s.last_activity.as_deref(), Some("🔧 execute: Terminal"));
+        s.apply(&update("b", "cargo test"));
+        assert_eq!(s.last_activity.as_deref(), Some("🔧 execute: cargo test"));
+        // Once the agent writes, a late label of the tool does not take over.
+        s.apply(&AgentEvent::TextDelta { text: "x".into() });
+        s.apply(&update("b", "cargo build"));
+        assert_eq!(s.last_activity.as_deref(), Some("✍️ Writing"));
+        assert_eq!(s.tool_calls, 2);
+        assert_eq!(s.open_tools.len(), 2);
     }
 
     #[test]

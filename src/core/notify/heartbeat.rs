@@ -39,8 +39,8 @@ pub fn render_heartbeat(
     )];
     if show_subagents {
         parts.push(format!("sub:{}", state.open_subagents.len()));
-    } else if !state.open_tools.is_empty() {
-        parts.push(format!("ops:{}", state.open_tools.len()));
+    } else if state.open_tool_calls() > 0 {
+        parts.push(format!("ops:{}", state.open_tool_calls()));
     }
     let usage = state.settled_usage();
     if usage.total() > 0 {
