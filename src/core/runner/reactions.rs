@@ -48,16 +48,16 @@ pub(crate) struct Setup<'a> {
     pub tested_version: &'static str,
 }
 
-/// One thing to do, in order.
+/// One thing to do, in order; text is borrowed from the events it came in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Effect {
+pub(crate) enum Effect<'a> {
     /// Tell the human.
     Notice(String),
     /// Top-level assistant text: stream it (foreground) and append it to
     /// `assistant.txt` (after a newline when `after_other` text came before).
     Text {
         /// The text.
-        text: String,
+        text: &'a str,
         /// Text was counted before this one.
         after_other: bool,
     },
@@ -70,21 +70,21 @@ pub(crate) enum Effect {
 
 /// What a batch of events asks for.
 #[derive(Debug, Default)]
-pub(crate) struct Reaction {
+pub(crate) struct Reaction<'a> {
     /// Effects, in order.
-    pub effects: Vec<Effect>,
+    pub effects: Vec<Effect<'a>>,
     /// Turn ends seen (completed or failed).
     pub turn_ends: u32,
 }
 
 /// Apply `events` to `state` and say what to do about them.
-pub(crate) fn react(
+pub(crate) fn react<'a>(
     watch: &mut Watch,
     state: &mut RunState,
-    events: &[AgentEvent],
+    events: &'a [AgentEvent],
     now: Instant,
     setup: Setup<'_>,
-) -> Reaction {
+) -> Reaction<'a> {
     let mut r = Reaction::default();
     if events.is_empty() {
         return r;
@@ -105,7 +105,7 @@ pub(crate) fn react(
                 text,
                 parent_tool_id: None,
             } => r.effects.push(Effect::Text {
-                text: text.clone(),
+                text,
                 after_other: state.assistant_chars > 0,
             }),
             AgentEvent::Warning { message } => tracing::debug!("agent stream: {message}"),
@@ -309,12 +309,12 @@ mod tests {
                 ),
                 Effect::Notice("⏳ Rate limited: slow down".into()),
                 Effect::Text {
-                    text: "hi".into(),
+                    text: "hi",
                     after_other: false
                 },
                 Effect::Notice("▶️ Resumed after the rate limit.".into()),
                 Effect::Text {
-                    text: "there".into(),
+                    text: "there",
                     after_other: true
                 },
             ]

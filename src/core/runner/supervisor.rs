@@ -497,13 +497,12 @@ impl Supervisor<'_> {
             tested_version: self.job.backend.tested_version(),
         };
         let reaction = reactions::react(&mut self.watch, &mut self.state, events, now, setup);
-        events.clear();
         for effect in reaction.effects {
             match effect {
                 Effect::Notice(text) => self.notifier.notice(&text),
                 Effect::Text { text, after_other } => {
-                    self.fg.push(&text, now);
-                    self.transcript.save_text(&text, after_other);
+                    self.fg.push(text, now);
+                    self.transcript.save_text(text, after_other);
                 }
                 Effect::ResumeKnown => self.keeper.resume_known(&self.state, &self.job.spec),
                 Effect::Warning(w) => {
@@ -512,8 +511,10 @@ impl Supervisor<'_> {
                 }
             }
         }
+        let turn_ends = reaction.turn_ends;
+        events.clear();
         self.keeper.changed();
-        self.on_turn_ends(reaction.turn_ends, now);
+        self.on_turn_ends(turn_ends, now);
     }
 
     /// New asks from the agent: the approver settles some at once, and
