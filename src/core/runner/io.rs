@@ -109,7 +109,9 @@ pub(crate) fn read_line(
     step: &mut Step,
 ) {
     match line {
-        Ok(bytes) => match std::str::from_utf8(bytes) {
+        // Every byte of the stream is checked: with SIMD, a fraction of what
+        // `std`'s check costs (which was 5% of a runner's work on a Claude stream).
+        Ok(bytes) => match simdutf8::basic::from_utf8(bytes) {
             Ok(s) => protocol.on_line(s, step),
             Err(_) => protocol.on_line(&String::from_utf8_lossy(bytes), step),
         },
