@@ -63,6 +63,22 @@ mod tests {
     }
 
     #[test]
+    fn counts_are_read_from_any_way_of_writing_them() {
+        for (n, want) in [
+            ("12", Some(12)),
+            (" 12 ", Some(12)),
+            ("3.9", Some(3)),
+            ("1e3", Some(1000)),
+            ("\"7\"", Some(7)),
+            ("18446744073709551616", Some(u64::MAX)),
+            ("-1", None),
+            ("null", None),
+        ] {
+            assert_eq!(read(&format!(r#"{{"n":{n},"s":"x"}}"#)).n, want, "{n}");
+        }
+    }
+
+    #[test]
     fn lenient_readers_turn_odd_types_into_none() {
         let t = read(
             r#"{"s":{"a":[1,2]},"n":"12","i":-3.7,"f":"1.5","b":1,"list":"x","inner":[1],"blocks":{"name":"x"},

@@ -172,6 +172,10 @@ impl<'de> Field<'de> for Vec<Cow<'de, str>> {
 /// A non-negative integer (also from a float or a numeric string).
 impl<'de> Field<'de> for Option<u64> {
     fn read(&mut self, sc: &mut Scanner<'de>) {
+        if let Some(n) = sc.plain_u64() {
+            *self = Some(n);
+            return;
+        }
         *self = match sc.scalar() {
             Some(Scalar::Number(n)) => n.parse::<u64>().ok().or_else(|| {
                 n.parse::<f64>()

@@ -312,6 +312,31 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The next value when it is written as plain digits that fit a `u64`
+    /// (most numbers of a line: token counts); the cursor is not moved
+    /// otherwise (whitespace first, a sign, a fraction, an exponent, an
+    /// overflow), and [`Scanner::scalar`] reads the value.
+    #[inline]
+    pub(crate) fn plain_u64(&mut self) -> Option<u64> {
+        let bytes = self.src.as_bytes();
+        let mut end = self.pos;
+        let mut n: u64 = 0;
+        while let Some(digit) = bytes
+            .get(end)
+            .map(|b| b.wrapping_sub(b'0'))
+            .filter(|&d| d <= 9)
+        {
+            n = n.checked_mul(10)?.checked_add(u64::from(digit))?;
+            end += 1;
+        }
+        let ended = bytes.get(end).is_none_or(|&b| ENDS_TOKEN[usize::from(b)]);
+        if end == self.pos || !ended {
+            return None;
+        }
+        self.pos = end;
+        Some(n)
+    }
+
     /// At an object: its opening brace is consumed and `true` is returned
     /// (read its entries with [`Scanner::next_key`]). Any other value is
     /// skipped (`false`).
@@ -641,6 +666,30 @@ mod tests {
             ]
         );
         sc.end().unwrap();
+    }
+
+    #[test]
+    fn plain_integers_are_read_in_place_and_the_rest_is_left() {
+        let read = |src: &str| {
+            let mut sc = Scanner::new(src);
+            (sc.plain_u64(), sc.pos)
+        };
+        assert_eq!(read("0,"), (Some(0), 1));
+        assert_eq!(read("12345}"), (Some(12345), 5));
+        assert_eq!(read("7"), (Some(7), 1), "the line may end after it");
+        assert_eq!(read("18446744073709551615]"), (Some(u64::MAX), 20));
+        for left in [
+            "18446744073709551616,",
+            "1.5,",
+            "2e3,",
+            "-1,",
+            " 1,",
+            "\"1\",",
+            "12ab,",
+            "",
+        ] {
+            assert_eq!(read(left), (None, 0), "{left}");
+        }
     }
 
     #[test]
