@@ -24,6 +24,7 @@
 //! - [`format_age`], the table's `5m`/`3h` ages (jiff's spans print `5m 12s`
 //!   style durations, not one truncated unit).
 
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jiff::Timestamp;
@@ -56,6 +57,28 @@ pub fn now_micros() -> i64 {
     since_epoch(|d| d.as_micros())
 }
 
+/// The system's time zone, as Python takes it: `$TZ` when set, else
+/// `/etc/localtime`. Read once per process.
+///
+/// `/etc/localtime` is read here rather than by [`TimeZone::system`], which
+/// names the zone from the symbolic link and, to look the name up, lists the
+/// whole zoneinfo directory first: about a millisecond and a thousand
+/// allocations at every start of every command, for a name the formats never
+/// show. With `$TZ` set (a name or a rule) jiff reads it.
+fn system_zone() -> &'static TimeZone {
+    static ZONE: OnceLock<TimeZone> = OnceLock::new();
+    ZONE.get_or_init(|| localtime_file().unwrap_or_else(TimeZone::system))
+}
+
+/// The zone of `/etc/localtime` when `$TZ` does not say another one.
+fn localtime_file() -> Option<TimeZone> {
+    if std::env::var_os("TZ").is_some() {
+        return None;
+    }
+    let data = std::fs::read("/etc/localtime").ok()?;
+    TimeZone::tzif("localtime", &data).ok()
+}
+
 /// The current local time in the seed's format, e.g. `2026-11-21T23:10:01.123456`.
 pub fn now_local_iso() -> String {
     // An out-of-range clock is the only failure; an empty string is then
@@ -67,7 +90,7 @@ pub fn now_local_iso() -> String {
 /// `datetime.fromtimestamp(t).isoformat()`: `YYYY-MM-DDTHH:MM:SS[.ffffff]`,
 /// the fraction omitted when it is zero. `None` outside jiff's range.
 pub fn format_local_iso(unix_micros: i64) -> Option<String> {
-    format_local_iso_in(unix_micros, &TimeZone::system())
+    format_local_iso_in(unix_micros, system_zone())
 }
 
 /// [`format_local_iso`] in the time zone `tz`.
@@ -96,7 +119,7 @@ pub fn format_local_iso_in(unix_micros: i64, tz: &TimeZone) -> Option<String> {
 /// nothing (local time), `Z`, or `±HH[:MM]`. Also a bare `YYYY-MM-DD`
 /// (local midnight). Anything else, including impossible dates, is `None`.
 pub fn parse_iso_micros(s: &str) -> Option<i64> {
-    parse_iso_micros_in(s, &TimeZone::system())
+    parse_iso_micros_in(s, system_zone())
 }
 
 /// [`parse_iso_micros`] with naive times taken in the time zone `tz`.
@@ -142,6 +165,16 @@ mod tests {
     /// Europe/Berlin's rules as a POSIX TZ string, so the test needs no tzdb.
     fn berlin() -> TimeZone {
         TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap_or(TimeZone::UTC)
+    }
+
+    #[test]
+    fn the_system_zone_read_directly_is_the_one_jiff_finds() {
+        let jiff = TimeZone::system();
+        // Every fortnight of two years: both DST changes of each, where a zone has them.
+        for day in (0..730).step_by(14) {
+            let ts = Timestamp::from_second(1_767_225_600 + day * 86_400).unwrap();
+            assert_eq!(system_zone().to_offset(ts), jiff.to_offset(ts), "{ts}");
+        }
     }
 
     #[test]
