@@ -74,7 +74,10 @@ mod tests {
             ("-1", None),
             ("null", None),
         ] {
-            assert_eq!(read(&format!(r#"{{"n":{n},"s":"x"}}"#)).n, want, "{n}");
+            let line = format!(r#"{{"n":{n},"s":"x"}}"#);
+            let t = read(&line);
+            assert_eq!(t.n, want, "{n}");
+            assert_eq!(t.s.as_deref(), Some("x"), "the field after {n}");
         }
     }
 

@@ -58,7 +58,9 @@ pub fn now_micros() -> i64 {
 }
 
 /// The system's time zone, as Python takes it: `$TZ` when set, else
-/// `/etc/localtime`. Read once per process.
+/// `/etc/localtime`. Read once per process, as Python reads it once: a zone
+/// changed while a run goes on shows from the next command (jiff would
+/// notice within its cache's few seconds).
 ///
 /// `/etc/localtime` is read here rather than by [`TimeZone::system`], which
 /// names the zone from the symbolic link and, to look the name up, lists the
@@ -169,6 +171,11 @@ mod tests {
 
     #[test]
     fn the_system_zone_read_directly_is_the_one_jiff_finds() {
+        // Read directly exactly when `$TZ` is unset and the file is there
+        // (not silently by the fallback, which would make the rest moot).
+        let direct =
+            std::env::var_os("TZ").is_none() && std::path::Path::new("/etc/localtime").is_file();
+        assert_eq!(localtime_file().is_some(), direct);
         let jiff = TimeZone::system();
         // Every fortnight of two years: both DST changes of each, where a zone has them.
         for day in (0..730).step_by(14) {
