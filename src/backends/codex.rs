@@ -40,6 +40,7 @@ use rustc_hash::FxHashSet as HashSet;
 use std::borrow::Cow;
 
 mod backend;
+mod head;
 mod rollout;
 
 pub use backend::CodexBackend;
@@ -168,6 +169,24 @@ enum Phase {
     Completed,
 }
 
+/// `line` without its surrounding whitespace when it may be a JSON object
+/// (it opens with a brace); `None` for a blank line, or one that cannot be
+/// (reported in `out`).
+fn object_line<'a>(line: &'a str, out: &mut Vec<AgentEvent>) -> Option<&'a str> {
+    // JSON whitespace is ASCII.
+    let line = line.trim_ascii();
+    if line.is_empty() {
+        return None;
+    }
+    if !line.starts_with('{') {
+        out.push(AgentEvent::Warning {
+            message: format!("Codex line is not a JSON object: {}", preview(line)),
+        });
+        return None;
+    }
+    Some(line)
+}
+
 /// A short excerpt of an odd line, for warnings.
 fn preview(line: &str) -> String {
     wire::short(line, 120)
@@ -233,36 +252,10 @@ impl CodexParser {
                     cost_usd: None,
                 });
             }
-            Some("turn.completed") => {
-                self.terminal = true;
-                let usage = line.usage.map(WireUsage::normalize);
-                if let Some(usage) = usage {
-                    out.push(AgentEvent::Usage {
-                        scope: UsageScope::Cumulative,
-                        usage,
-                    });
-                }
-                out.push(AgentEvent::TurnCompleted {
-                    final_text: self.last_message.clone(),
-                    usage,
-                    cost_usd: None,
-                });
-            }
+            Some("turn.completed") => self.turn_completed(line.usage, out),
             Some("turn.failed") => {
-                self.terminal = true;
-                let message = line
-                    .error
-                    .take()
-                    .and_then(|e| e.message)
-                    .map(Cow::into_owned)
-                    .or_else(|| self.last_error.clone())
-                    .unwrap_or_else(|| "Codex reported a failed turn".to_string());
-                let kind = classify_failure(&message);
-                out.push(AgentEvent::TurnFailed {
-                    message,
-                    kind,
-                    cost_usd: None,
-                });
+                let message = line.error.take().and_then(|e| e.message);
+                self.turn_failed(message, out);
             }
             Some("error") => {
                 let message = line.message.take().map(Cow::into_owned).unwrap_or_default();
@@ -273,6 +266,51 @@ impl CodexParser {
                 message: "Codex line without a \"type\"".to_string(),
             }),
         }
+    }
+
+    /// A turn that ended well, with the thread's usage so far.
+    fn turn_completed(&mut self, usage: Option<WireUsage>, out: &mut Vec<AgentEvent>) {
+        self.terminal = true;
+        let usage = usage.map(WireUsage::normalize);
+        if let Some(usage) = usage {
+            out.push(AgentEvent::Usage {
+                scope: UsageScope::Cumulative,
+                usage,
+            });
+        }
+        out.push(AgentEvent::TurnCompleted {
+            final_text: self.last_message.clone(),
+            usage,
+            cost_usd: None,
+        });
+    }
+
+    /// A failed turn, with its message (else the last error's).
+    fn turn_failed(&mut self, message: Option<Cow<'_, str>>, out: &mut Vec<AgentEvent>) {
+        self.terminal = true;
+        let message = message
+            .map(Cow::into_owned)
+            .or_else(|| self.last_error.clone())
+            .unwrap_or_else(|| "Codex reported a failed turn".to_string());
+        let kind = classify_failure(&message);
+        out.push(AgentEvent::TurnFailed {
+            message,
+            kind,
+            cost_usd: None,
+        });
+    }
+
+    /// `line` (see [`object_line`]) read by the general reader: every field
+    /// of [`Line`], whatever their order and however they are written.
+    fn read_in_full(&mut self, line: &str, out: &mut Vec<AgentEvent>) {
+        let mut wire = Line::default();
+        if let Err(e) = wire::parse_record(line, &mut wire) {
+            out.push(AgentEvent::Warning {
+                message: format!("malformed Codex line ({e}): {}", preview(line)),
+            });
+            return;
+        }
+        self.handle(&mut wire, out);
     }
 
     /// A top-level `error`: a retry notice, or a failure that `turn.failed`
@@ -308,12 +346,7 @@ impl CodexParser {
         let id = item.id.as_deref().unwrap_or("");
         match item.kind.as_deref() {
             Some("command_execution") => {
-                let summary = || {
-                    let command = item.command.and_then(|c| c.text()).unwrap_or_default();
-                    wire::short(&shell_inner(&command), COMMAND_SUMMARY_MAX)
-                };
-                let ok = item.exit_code == Some(0);
-                self.tool(phase, id, "shell", summary, ok, out);
+                self.command(phase, id, item.command, item.exit_code, out);
             }
             Some("file_change") => {
                 let summary = || {
@@ -345,30 +378,10 @@ impl CodexParser {
             }
             Some("agent_message") => {
                 if phase == Phase::Completed {
-                    if let Some(text) = item.text.take() {
-                        let text = text.into_owned();
-                        // Kept for the turn's final text, in the buffer of
-                        // the previous one: no allocation per message.
-                        match &mut self.last_message {
-                            Some(last) => {
-                                last.clear();
-                                last.push_str(&text);
-                            }
-                            None => self.last_message = Some(text.clone()),
-                        }
-                        out.push(AgentEvent::AssistantText {
-                            text,
-                            parent_tool_id: None,
-                        });
-                    }
+                    self.message(item.text.take(), out);
                 }
             }
-            Some("reasoning") => {
-                if phase != Phase::Updated && !self.reasoning_seen.contains(id) {
-                    self.reasoning_seen.insert(id.to_string());
-                    out.push(AgentEvent::Thinking);
-                }
-            }
+            Some("reasoning") => self.reasoning(phase, id, out),
             Some("todo_list") => {}
             Some("error") => {
                 if phase == Phase::Completed {
@@ -383,6 +396,51 @@ impl CodexParser {
             }
             Some(other) => self.unknown_once(format!("item {other:?}"), out),
             None => self.warn_once("Codex item without a type".to_string(), out),
+        }
+    }
+
+    /// A `command_execution` item: a shell tool, ok when it exited 0.
+    fn command(
+        &mut self,
+        phase: Phase,
+        id: &str,
+        command: Option<wire::RawStr<'_>>,
+        exit_code: Option<i64>,
+        out: &mut Vec<AgentEvent>,
+    ) {
+        let summary = || {
+            let command = command.and_then(|c| c.text()).unwrap_or_default();
+            wire::short(&shell_inner(&command), COMMAND_SUMMARY_MAX)
+        };
+        self.tool(phase, id, "shell", summary, exit_code == Some(0), out);
+    }
+
+    /// A completed `agent_message` item's text.
+    fn message(&mut self, text: Option<Cow<'_, str>>, out: &mut Vec<AgentEvent>) {
+        let Some(text) = text else {
+            return;
+        };
+        let text = text.into_owned();
+        // Kept for the turn's final text, in the buffer of the previous
+        // one: no allocation per message.
+        match &mut self.last_message {
+            Some(last) => {
+                last.clear();
+                last.push_str(&text);
+            }
+            None => self.last_message = Some(text.clone()),
+        }
+        out.push(AgentEvent::AssistantText {
+            text,
+            parent_tool_id: None,
+        });
+    }
+
+    /// A `reasoning` item: the model thinks (once per item).
+    fn reasoning(&mut self, phase: Phase, id: &str, out: &mut Vec<AgentEvent>) {
+        if phase != Phase::Updated && !self.reasoning_seen.contains(id) {
+            self.reasoning_seen.insert(id.to_string());
+            out.push(AgentEvent::Thinking);
         }
     }
 
@@ -441,7 +499,12 @@ fn retry_counts(rest: &str) -> Option<(u32, Option<u32>)> {
 /// An HTTP status named in an error text: `status 401`, `last status: 429`.
 fn status_in(text: &str) -> Option<u16> {
     const WORD: &str = "status";
-    memchr::memmem::find_iter(text.as_bytes(), WORD).find_map(|at| {
+    // Messages are short: a look at each `s` costs less than a substring
+    // searcher's set-up.
+    let bytes = text.as_bytes();
+    let words =
+        memchr::memchr_iter(b's', bytes).filter(|&at| bytes[at..].starts_with(WORD.as_bytes()));
+    words.into_iter().find_map(|at| {
         let rest = text[at + WORD.len()..].trim_start_matches([':', ' ']);
         let digits: &str = &rest[..rest
             .find(|c: char| !c.is_ascii_digit())
@@ -473,8 +536,8 @@ fn classify_failure(message: &str) -> FailureKind {
 /// The command inside Codex's shell wrapper: `/bin/bash -lc 'echo hi'` → `echo hi`.
 fn shell_inner(command: &str) -> Cow<'_, str> {
     let trimmed = command.trim();
-    let mut parts = trimmed.splitn(3, ' ');
-    let (Some(program), Some(flag), Some(script)) = (parts.next(), parts.next(), parts.next())
+    let Some((program, (flag, script))) =
+        word(trimmed).and_then(|(program, rest)| Some((program, word(rest)?)))
     else {
         return Cow::Borrowed(trimmed);
     };
@@ -483,6 +546,13 @@ fn shell_inner(command: &str) -> Cow<'_, str> {
         return Cow::Borrowed(trimmed);
     }
     unquote(script.trim())
+}
+
+/// The text before the first space of `s`, and the text after it.
+fn word(s: &str) -> Option<(&str, &str)> {
+    // A byte search: a command's first words are short.
+    let at = s.bytes().position(|b| b == b' ')?;
+    Some((&s[..at], &s[at + 1..]))
 }
 
 /// Undo one level of POSIX shell quoting of a whole word, when it is one.
@@ -519,31 +589,13 @@ fn unquote(word: &str) -> Cow<'_, str> {
 
 impl LineParser for CodexParser {
     fn parse_line_into(&mut self, line: &str, out: &mut Vec<AgentEvent>) {
-        // JSON whitespace is ASCII.
-        let line = line.trim_ascii();
-        if line.is_empty() {
+        let Some(line) = object_line(line, out) else {
             return;
+        };
+        // Type first: most lines are read by their layout (`head.rs`).
+        if !self.by_head(line, out) {
+            self.read_in_full(line, out);
         }
-        if !line.starts_with('{') {
-            out.push(AgentEvent::Warning {
-                message: format!("Codex line is not a JSON object: {}", preview(line)),
-            });
-            return;
-        }
-        // Type first: a turn's start maps to nothing and is not read further.
-        if wire::leading_str(line, "{\"type\"")
-            .is_some_and(|(kind, _)| kind == "turn.started" && line.ends_with('}'))
-        {
-            return;
-        }
-        let mut wire = Line::default();
-        if let Err(e) = wire::parse_record(line, &mut wire) {
-            out.push(AgentEvent::Warning {
-                message: format!("malformed Codex line ({e}): {}", preview(line)),
-            });
-            return;
-        }
-        self.handle(&mut wire, out);
     }
 
     fn finish(&mut self, exit_code: Option<i32>, stderr_tail: &str) -> Vec<AgentEvent> {

@@ -20,7 +20,9 @@ mod record;
 mod scan;
 mod text;
 
-pub(crate) use record::{Field, List, Record, StrArgs, Values, leading_str, parse_record, record};
+pub(crate) use record::{
+    Field, List, Record, StrArgs, Values, leading_str, parse_nested_rest, parse_record, record,
+};
 pub(crate) use scan::{Malformed, RawStr, Scanner};
 pub(crate) use text::{
     base_name, contains_ignore_ascii_case, no_result_message, short, tail_lines,

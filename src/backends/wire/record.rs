@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::scan::{Malformed, RawStr, Scalar, Scanner};
+use super::scan::{self, Malformed, RawStr, Scalar, Scanner};
 
 /// A wire struct whose fields are filled in place from a JSON object.
 pub(crate) trait Record<'de>: Default {
@@ -24,7 +24,14 @@ pub(crate) trait Record<'de>: Default {
 
     /// [`Record::fill`]; `line`: the object is the whole line, whose rest
     /// is not read once every field is (see [`Scanner::skip_line_rest`]).
-    fn fill_at(&mut self, sc: &mut Scanner<'de>, line: bool);
+    fn fill_at(&mut self, sc: &mut Scanner<'de>, line: bool) {
+        self.fill_entries(sc, line, true);
+    }
+
+    /// [`Record::fill_at`] from the cursor on: `first` when no entry of
+    /// the object was read yet, else the cursor is after an entry's value
+    /// (a caller that read the object's first entries itself).
+    fn fill_entries(&mut self, sc: &mut Scanner<'de>, line: bool, first: bool);
 }
 
 /// A field type read leniently in place: a value of the expected JSON type
@@ -240,14 +247,48 @@ pub(crate) fn parse_record<'de, R: Record<'de>>(
     sc.end()
 }
 
+/// Parse the rest of a line whose head the caller read itself, up to inside
+/// an object one level down (`{"type":"…","item":{"id":"…"`, or
+/// `{"type":"…","usage":{`): that object's remaining entries into `record`,
+/// then the line's own object closed (and the line ended). `at` is the byte
+/// the rest starts at; `first`: no entry of the inner object was read yet.
+///
+/// `unread`: what follows the record's fields maps to nothing, so once every
+/// field is read the rest of the line is taken as read when it ends with
+/// both closing braces (as [`Scanner::skip_line_rest`] does for a line).
+/// Otherwise the line's object must close right after the inner one.
+///
+/// # Errors
+/// The rest's structure is broken, or (not `unread`) the line's object has
+/// more entries after the inner one: a layout for the caller's general reader.
+pub(crate) fn parse_nested_rest<'de, R: Record<'de>>(
+    line: &'de str,
+    at: usize,
+    first: bool,
+    unread: bool,
+    record: &mut R,
+) -> Result<(), Malformed> {
+    let mut sc = Scanner::at(line, at);
+    if unread && line.ends_with("}}") {
+        record.fill_entries(&mut sc, true, first);
+        if sc.at_end() {
+            return sc.end();
+        }
+    } else {
+        record.fill_entries(&mut sc, false, first);
+    }
+    sc.close_line()
+}
+
 /// The string value that `s` opens with, when it opens with exactly `prefix`,
 /// a colon and a string without escapes (`leading_str(r#"{"type":"user",…"#,
 /// r#"{"type""#)` is `("user", r#",…"#)`), and the text after it. A cheap
 /// look at the type a line names first; anything else is `None` (and the
 /// line is read in full).
+#[inline]
 pub(crate) fn leading_str<'a>(s: &'a str, prefix: &str) -> Option<(&'a str, &'a str)> {
     let rest = s.strip_prefix(prefix)?.strip_prefix(":\"")?;
-    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
+    let end = scan::quote_or_backslash(rest.as_bytes())?;
     (rest.as_bytes()[end] == b'"').then(|| (&rest[..end], &rest[end + 1..]))
 }
 
@@ -290,12 +331,16 @@ macro_rules! record {
         }
     };
     (@fill $( $key:literal => $field:ident ),*) => {
-        fn fill_at(&mut self, sc: &mut $crate::backends::wire::Scanner<'de>, line: bool) {
+        fn fill_entries(
+            &mut self,
+            sc: &mut $crate::backends::wire::Scanner<'de>,
+            line: bool,
+            mut first: bool,
+        ) {
             // Once as many named keys as the record has fields are read, the
             // rest of the object is skipped whole (see `Scanner::skip_rest`).
             const FIELDS: usize = [$( $key ),*].len();
             let mut named = 0;
-            let mut first = true;
             while let Some(key) = sc.next_key(&mut first) {
                 let key = key.text().unwrap_or_default();
                 match key.as_ref() {

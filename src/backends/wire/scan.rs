@@ -112,6 +112,16 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// A cursor at byte `pos` of `src` (a char boundary: after a value
+    /// the caller read itself).
+    pub(crate) fn at(src: &'a str, pos: usize) -> Self {
+        Self {
+            src,
+            pos,
+            error: None,
+        }
+    }
+
     /// Keep the first error, and leave nothing more to read.
     #[cold]
     fn fail(&mut self, expected: &'static str) {
@@ -160,6 +170,39 @@ impl<'a> Scanner<'a> {
             self.fail("the end of the line");
         }
         self.error.map_or(Ok(()), Err)
+    }
+
+    /// The object's next entry (not its first) has the key `key`, written
+    /// compactly (`,"key":`, as the CLIs print): consumed, and `true`, the
+    /// cursor at its value. Else nothing moves. For a reader that knows the
+    /// order a CLI writes its keys in: one compare instead of a look-up.
+    #[inline]
+    pub(crate) fn compact_key(&mut self, key: &str) -> bool {
+        let rest = self.src.as_bytes().get(self.pos..).unwrap_or_default();
+        let n = key.len();
+        let found = rest.len() > n + 3
+            && rest[..2] == *b",\""
+            && rest[2..2 + n] == *key.as_bytes()
+            && rest[2 + n..4 + n] == *b"\":";
+        if found {
+            self.pos += n + 4;
+        }
+        found
+    }
+
+    /// Whether nothing is left to read (the line was read to its end, or
+    /// taken as read, or broken: see [`Scanner::end`]).
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos == self.src.len()
+    }
+
+    /// The line's object closes at the cursor, and the line ends there.
+    ///
+    /// # Errors
+    /// As [`Scanner::end`], or no closing brace.
+    pub(crate) fn close_line(&mut self) -> Result<(), Malformed> {
+        self.expect(b'}', "'}'");
+        self.end()
     }
 
     /// A string whose opening quote is at the cursor.
@@ -498,7 +541,7 @@ fn quotes_or_backslashes_one_by_one(block: &[u8; 16]) -> u32 {
 /// Where the first `"` or `\` of `hay` is: 16 bytes at a time up to
 /// [`NEAR`], then by `memchr2`.
 #[inline]
-fn quote_or_backslash(hay: &[u8]) -> Option<usize> {
+pub(super) fn quote_or_backslash(hay: &[u8]) -> Option<usize> {
     let mut i = 0;
     while i < NEAR {
         let Some(block) = hay.get(i..).and_then(<[u8]>::first_chunk::<16>) else {

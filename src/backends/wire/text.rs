@@ -79,9 +79,11 @@ pub(crate) fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
 /// The last path component of `path` (the whole text when it has none).
 pub(crate) fn base_name(path: &str) -> &str {
     let trimmed = path.trim_end_matches('/');
-    match trimmed.rsplit('/').next() {
-        Some(name) if !name.is_empty() => name,
-        _ => path,
+    match memchr::memrchr(b'/', trimmed.as_bytes()) {
+        // Not empty: `trimmed` does not end with a slash.
+        Some(at) => &trimmed[at + 1..],
+        None if !trimmed.is_empty() => trimmed,
+        None => path,
     }
 }
 
