@@ -411,7 +411,7 @@ mod tests {
             config.claude.permission_args,
             vec!["--dangerously-skip-permissions"]
         );
-        assert_eq!(config.claude.tested_version, "2.1.332");
+        assert_eq!(config.claude.tested_version, "2.1.337");
         assert_eq!(config.codex.program, "codex");
         assert_eq!(
             config.codex.permission_args,

@@ -241,17 +241,23 @@ impl Ctx {
 
     /// Remember `value` under `key` for a later scenario.
     pub fn note(&self, key: &'static str, value: &str) {
-        self.notes.lock().unwrap().insert(key, value.to_owned());
-    }
-
-    /// A value an earlier scenario left, or a clear failure.
-    pub fn noted(&self, key: &'static str, by: &str) -> String {
         self.notes
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, value.to_owned());
+    }
+
+    /// A value an earlier scenario left, or a clear failure. The lock is let
+    /// go before failing: a scenario's failure must not poison the notes for
+    /// the scenarios after it.
+    pub fn noted(&self, key: &'static str, by: &str) -> String {
+        let value = self
+            .notes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(key)
-            .cloned()
-            .unwrap_or_else(|| panic!("needs the {key} of scenario {by}, which did not produce it (did it fail or was it filtered out?)"))
+            .cloned();
+        value.unwrap_or_else(|| panic!("needs the {key} of scenario {by}, which did not produce it (did it fail or was it filtered out?)"))
     }
 
     /// Record a measured figure for the final report.
