@@ -35,7 +35,7 @@ fn cli_dir(sb: &Sandbox, claude: Option<&str>, codex: Option<&str>) -> PathBuf {
 fn good_clis(sb: &Sandbox) -> PathBuf {
     let dir = cli_dir(
         sb,
-        Some("echo '2.1.332 (Claude Code)'"),
+        Some("echo '2.1.337 (Claude Code)'"),
         Some("echo 'codex-cli 0.171.0'"),
     );
     // The OpenClaw CLI that wakes Telegram runs.
@@ -222,7 +222,7 @@ async fn a_working_setup_passes_every_check() {
         check(&report, "claude")["detail"]
             .as_str()
             .unwrap()
-            .starts_with("2.1.332")
+            .starts_with("2.1.337")
     );
     assert!(
         check(&report, "telegram")["detail"]
@@ -447,7 +447,7 @@ async fn cli_versions_are_compared_and_missing_or_hanging_clis_are_explained() {
         claude["detail"]
             .as_str()
             .unwrap()
-            .contains("older than the tested 2.1.332"),
+            .contains("older than the tested 2.1.337"),
         "{claude}"
     );
     assert!(
@@ -746,7 +746,7 @@ fn a_version_probe_reads_only_the_start_of_a_flood() {
          exec '{}' \"$@\"",
         crate::common::fixture("fake-agent.sh").display()
     );
-    let clis = cli_dir(&sb, Some("echo '2.1.332 (Claude Code)'"), Some(&flood));
+    let clis = cli_dir(&sb, Some("echo '2.1.337 (Claude Code)'"), Some(&flood));
     // The codex script must be named codex for the fake agent's own checks.
     let out = with_data_limit(&sb, &clis, &["doctor", "--json"]);
     let err = String::from_utf8_lossy(&out.stderr);
