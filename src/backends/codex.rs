@@ -502,9 +502,9 @@ fn status_in(text: &str) -> Option<u16> {
     // Messages are short: a look at each `s` costs less than a substring
     // searcher's set-up.
     let bytes = text.as_bytes();
-    let words =
+    let mut words =
         memchr::memchr_iter(b's', bytes).filter(|&at| bytes[at..].starts_with(WORD.as_bytes()));
-    words.into_iter().find_map(|at| {
+    words.find_map(|at| {
         let rest = text[at + WORD.len()..].trim_start_matches([':', ' ']);
         let digits: &str = &rest[..rest
             .find(|c: char| !c.is_ascii_digit())

@@ -736,6 +736,26 @@ mod tests {
     }
 
     #[test]
+    fn a_compact_key_is_taken_only_when_written_exactly_so() {
+        let line = r#"{"a":1,"command":"ls","exit_code":0}"#;
+        let mut sc = Scanner::at(line, 6);
+        assert!(!sc.compact_key("exit_code"), "another key");
+        assert!(!sc.compact_key("comman"), "a prefix of the key");
+        assert!(sc.compact_key("command"));
+        assert_eq!(sc.str().as_deref(), Some("ls"));
+        assert!(sc.compact_key("exit_code"));
+        assert_eq!(sc.plain_u64(), Some(0));
+        assert!(!sc.compact_key("x"), "at the closing brace");
+        assert!(sc.close_line().is_ok());
+        assert!(sc.at_end());
+        for spaced in [r#"{"a":1, "command":"ls"}"#, r#"{"a":1,"command" :"ls"}"#] {
+            let mut sc = Scanner::at(spaced, 6);
+            assert!(!sc.compact_key("command"), "{spaced}");
+            assert_eq!(sc.pos, 6, "nothing moves");
+        }
+    }
+
+    #[test]
     fn after_an_error_nothing_more_is_read() {
         let mut sc = Scanner::new(r#"{"a":[1 2],"b":"x"}"#);
         sc.open_object();
